@@ -20,7 +20,11 @@ import java.util.List;
  * ||A||_{p,q} (up to the round-off of one product), but the iteration is a local ascent method and
  * can stop at a local maximum; for the NP-hard cells of Table 1 no efficient method can promise the
  * maximum. Restarts from several random starting vectors (keeping the best) make a global maximum
- * more likely. Each run keeps the best iterate it has seen, so a non-monotone run (finite alpha,
+ * more likely. Even on the tractable cells with p = 1 or q = inf a single run often stops at a
+ * local maximum (a column or row that beats the ones the iteration compares it with): on 3..14
+ * dimensional Gaussian matrices about half of single runs do, and 20-30 restarts were needed to reach
+ * the closed form every time; prefer {@link ClosedForms} where it applies. (2,2) has no such local
+ * maxima. Each run keeps the best iterate it has seen, so a non-monotone run (finite alpha,
  * general p) cannot lose ground. A run stops when the value changes by at most relTol relative
  * between iterations (converged), when A v = 0 (value 0, converged), or at maxIterations.
  *
