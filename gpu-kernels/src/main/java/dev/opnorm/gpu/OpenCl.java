@@ -85,11 +85,6 @@ public final class OpenCl implements AutoCloseable {
     private final AtomicLong downloadedBytes = new AtomicLong();
     private final AtomicLong launches = new AtomicLong();
 
-    static {
-        // every failing cl* call throws CLException instead of returning an error code
-        CL.setExceptionsEnabled(true);
-    }
-
     private OpenCl(DeviceInfo info) {
         this.info = info;
         this.device = info.device;
@@ -128,13 +123,15 @@ public final class OpenCl implements AutoCloseable {
     public static List<DeviceInfo> devices() {
         cl_platform_id[] platforms;
         try {
+            // loads JOCL's native library and libOpenCL; every failing cl* call then throws CLException
+            CL.setExceptionsEnabled(true);
             int[] num = new int[1];
             CL.clGetPlatformIDs(0, null, num);
             platforms = new cl_platform_id[num[0]];
             if (num[0] > 0) {
                 CL.clGetPlatformIDs(num[0], platforms, null);
             }
-        } catch (UnsatisfiedLinkError e) {
+        } catch (LinkageError e) {
             throw new OpenClException("the OpenCL library (libOpenCL) could not be loaded (" + e.getMessage()
                     + "); " + INSTALL_HINT, e);
         } catch (CLException e) {
@@ -338,8 +335,18 @@ public final class OpenCl implements AutoCloseable {
             throw new OpenClException("device " + info.name + " lacks cl_khr_fp64, which batchnorm.cl needs "
                     + "for its double-precision statistics (the same precision as the CPU kernels)");
         }
-        String source = resource("common.cl") + "\n" + resource(family.resource);
-        p = CL.clCreateProgramWithSource(context, 1, new String[]{source}, null, null);
+        p = build(family.resource, resource("common.cl") + "\n" + resource(family.resource));
+        programs.put(family, p);
+        return p;
+    }
+
+    /**
+     * Builds {@code source} for this device; {@code name} labels errors.
+     *
+     * @throws OpenClException with the device name and the full build log when it does not compile
+     */
+    cl_program build(String name, String source) {
+        cl_program p = CL.clCreateProgramWithSource(context, 1, new String[]{source}, null, null);
         // no fast-math: the kernels must give the same results as their Java twins
         String options = "-cl-std=CL1.2 -DREDUCE_WG=" + reduceWg;
         try {
@@ -347,11 +354,10 @@ public final class OpenCl implements AutoCloseable {
         } catch (CLException e) {
             String log = buildLog(p);
             CL.clReleaseProgram(p);
-            throw new OpenClException("OpenCL program " + family.resource + " failed to build on device "
+            throw new OpenClException("OpenCL program " + name + " failed to build on device "
                     + info.name + " (" + info.version + ") with options \"" + options + "\": " + e.getMessage()
                     + "\n--- build log ---\n" + log, e);
         }
-        programs.put(family, p);
         return p;
     }
 
