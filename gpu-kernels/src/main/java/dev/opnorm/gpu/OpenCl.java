@@ -57,6 +57,9 @@ public final class OpenCl implements AutoCloseable {
         }
     }
 
+    /** The system property that selects the shared runtime's device (an index or a name substring). */
+    public static final String DEVICE_PROPERTY = "opnorm.opencl.device";
+
     /** Work-group size of the tree reductions (a power of two, fixed per runtime: results depend on it). */
     public static final int REDUCE_WG_MAX = 256;
 
@@ -172,6 +175,16 @@ public final class OpenCl implements AutoCloseable {
         return new OpenCl(select(all, selector));
     }
 
+    /**
+     * The device {@link #shared()} uses among {@code all}: the one {@code -Dopnorm.opencl.device} selects,
+     * else the first GPU, else the first device.
+     *
+     * @throws IllegalArgumentException when the property matches no device
+     */
+    public static DeviceInfo sharedSelection(List<DeviceInfo> all) {
+        return select(all, System.getProperty(DEVICE_PROPERTY));
+    }
+
     static DeviceInfo select(List<DeviceInfo> all, String selector) {
         if (selector == null || selector.isBlank()) {
             for (DeviceInfo d : all) {
@@ -214,7 +227,7 @@ public final class OpenCl implements AutoCloseable {
                 throw new OpenClException(sharedFailure.getMessage(), sharedFailure);
             }
             try {
-                shared = open(System.getProperty("opnorm.opencl.device"));
+                shared = open(System.getProperty(DEVICE_PROPERTY));
                 return shared;
             } catch (OpenClException e) {
                 sharedFailure = e;
