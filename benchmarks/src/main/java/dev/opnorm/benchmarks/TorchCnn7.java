@@ -33,36 +33,69 @@ final class TorchCnn7 implements AutoCloseable {
     private final Tensor fcW;                                 // (10, F)
     private final Tensor fcB;                                 // (10)
     private final Tensor x;                                   // (N, 3, 32, 32)
-    private final Tensor labels;                              // (N), int64
+    private final Tensor labels;                              // (N), int64 class indices
     private final List<Tensor> params = new ArrayList<>();
 
-    TorchCnn7(double width, int batch, long seed) {
+    /**
+     * The network with He-normal conv and linear weights and zero biases drawn from {@code seed}, on
+     * a batch of uniform [-1, 1] images (the paper's input scaling) with random labels.
+     */
+    static TorchCnn7 random(double width, int batch, long seed) {
         Random rnd = new Random(seed);
+        List<float[]> values = new ArrayList<>();
         for (int layer = 1; layer <= Cnn7Shapes.LAYERS; layer++) {
             int c = Cnn7Shapes.channels(width, layer), k = Cnn7Shapes.channels(width, layer + 1);
-            convW.add(param(heNormal(rnd, k * c * 9, c * 9), k, c, 3, 3));
-            convB.add(param(new float[k], k));
+            values.add(heNormal(rnd, k * c * 9, c * 9));
+            values.add(new float[k]);
+        }
+        int features = Cnn7Shapes.channels(width, Cnn7Shapes.LAYERS + 1);
+        values.add(heNormal(rnd, CLASSES * features, features));
+        values.add(new float[CLASSES]);
+        float[] images = new float[batch * 3 * 32 * 32];
+        for (int i = 0; i < images.length; i++) {
+            images[i] = 2 * rnd.nextFloat() - 1;
+        }
+        int[] labels = new int[batch];
+        for (int i = 0; i < batch; i++) {
+            labels[i] = rnd.nextInt(CLASSES);
+        }
+        return new TorchCnn7(width, values, images, labels);
+    }
+
+    /**
+     * The network with the given parameter values, in the order conv1 weight (K, C, 3, 3), conv1 bias
+     * (K), ..., conv7 bias, linear weight (10, F), linear bias (10) - the order of our Cnn7's
+     * params() - and a fixed batch of images (N, 3, 32, 32) with labels (N) in 0..9. Values are copied.
+     */
+    TorchCnn7(double width, List<float[]> values, float[] images, int[] labels) {
+        if (values.size() != 2 * Cnn7Shapes.LAYERS + 2) {
+            throw new IllegalArgumentException("the 7-layer CNN has " + (2 * Cnn7Shapes.LAYERS + 2)
+                    + " parameter tensors, got " + values.size());
+        }
+        int batch = labels.length;
+        for (int layer = 1; layer <= Cnn7Shapes.LAYERS; layer++) {
+            int c = Cnn7Shapes.channels(width, layer), k = Cnn7Shapes.channels(width, layer + 1);
+            convW.add(param(values.get(2 * layer - 2), k, c, 3, 3));
+            convB.add(param(values.get(2 * layer - 1), k));
             runMean.add(Torch.fromArray(new float[k], k));
             float[] ones = new float[k];
             java.util.Arrays.fill(ones, 1f);
             runVar.add(Torch.fromArray(ones, k));
         }
         int features = Cnn7Shapes.channels(width, Cnn7Shapes.LAYERS + 1);
-        fcW = param(heNormal(rnd, CLASSES * features, features), CLASSES, features);
-        fcB = param(new float[CLASSES], CLASSES);
-
-        float[] images = new float[batch * 3 * 32 * 32];
-        for (int i = 0; i < images.length; i++) {
-            images[i] = 2 * rnd.nextFloat() - 1;   // inputs scaled to [-1, 1], as in the paper's code
-        }
+        fcW = param(values.get(2 * Cnn7Shapes.LAYERS), CLASSES, features);
+        fcB = param(values.get(2 * Cnn7Shapes.LAYERS + 1), CLASSES);
         x = Torch.fromArray(images, batch, 3, 32, 32);
         long[] y = new long[batch];
         for (int i = 0; i < batch; i++) {
-            y[i] = rnd.nextInt(CLASSES);
+            if (labels[i] < 0 || labels[i] >= CLASSES) {
+                throw new IllegalArgumentException("label " + labels[i] + " at " + i + " is not in 0.." + (CLASSES - 1));
+            }
+            y[i] = labels[i];
         }
         try (LongPointer p = new LongPointer(y); TensorOptions int64 = new TensorOptions(torch.ScalarType.Long)) {
             Tensor view = torch.from_blob(p, new long[] {batch}, int64);
-            labels = view.clone();
+            this.labels = view.clone();
             view.close();
         }
     }
@@ -91,10 +124,14 @@ final class TorchCnn7 implements AutoCloseable {
         }
     }
 
-    /** The gradient of a parameter after {@link #step()}: conv weights 0..6, then the linear weight (index 7). */
-    float[] weightGrad(int i) {
-        Tensor p = i < Cnn7Shapes.LAYERS ? convW.get(i) : fcW;
-        return Torch.toArray(p.grad());
+    /** The gradient of parameter {@code i} (the constructor's order) after {@link #step()}. */
+    float[] grad(int i) {
+        return Torch.toArray(params.get(i).grad());
+    }
+
+    /** The number of parameter tensors. */
+    int paramCount() {
+        return params.size();
     }
 
     @Override

@@ -45,7 +45,7 @@ public class TrainStepBench {
         if (impl.equals("torch")) {
             int threads = Torch.setThreads(Engine.threads());
             System.out.println("# PyTorch intra-op threads: " + threads + ", opnorm threads: " + Engine.threads());
-            torchNet = new TorchCnn7(width, batch, 7);
+            torchNet = TorchCnn7.random(width, batch, 7);
         } else {
             throw new IllegalArgumentException("impl '" + impl + "': our CNN is not wired in yet");
         }
