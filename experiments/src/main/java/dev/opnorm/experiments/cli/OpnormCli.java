@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
         description = "Data-dependent operator norms of neural network Jacobians, adversarial attacks and training.",
         subcommands = {
                 CommandLine.HelpCommand.class,
+                DevicesCommand.class,
+                MatrixNormCommand.class,
         })
 public final class OpnormCli implements Runnable {
 
