@@ -14,6 +14,7 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 DevicesCommand.class,
+                MatrixNormCommand.class,
         })
 public final class OpnormCli implements Runnable {
 
