@@ -33,6 +33,7 @@ final class ConvPack {
      * = (p + pad - r) / stride when exact.
      */
     static final class Im2colB extends Sgemm.PackB {
+        private static final int SHORT_RUN = 8;
         private final float[] x;
         private final int cs, hs, ws, r, s, gridP, gridQ, stride, pad;
         private final boolean transposed;
@@ -82,6 +83,18 @@ final class ConvPack {
                                 Arrays.fill(dst, d + jj, d + jj + run, 0f);
                             } else {
                                 int iw0 = q + offW, row = (plane + ih) * ws;
+                                if (run <= SHORT_RUN) { // small maps: a call per run would cost more than the copy
+                                    for (int t = 0, iw = iw0; t < run; t++, iw++) {
+                                        dst[d + jj + t] = iw >= 0 && iw < ws ? x[row + iw] : 0f;
+                                    }
+                                    jj += run;
+                                    q = 0;
+                                    if (++p == gridP) {
+                                        p = 0;
+                                        n++;
+                                    }
+                                    continue;
+                                }
                                 int lo = Math.min(run, Math.max(0, -iw0)), hi = Math.max(lo, Math.min(run, ws - iw0));
                                 if (lo > 0) {
                                     Arrays.fill(dst, d + jj, d + jj + lo, 0f);
@@ -360,9 +373,9 @@ final class ConvPack {
 
         @Override
         void write(float[] tile, int i0, int rows, int j0, int cols, boolean first) {
-            int jj = 0;
-            while (jj < cols) { // runs of columns inside one sample
-                int j = j0 + jj, n = j / pq, t = j % pq, run = Math.min(cols - jj, pq - t);
+            int jj = 0, n = j0 / pq, t = j0 % pq;
+            while (jj < cols) { // runs of columns inside one sample; (n, t) advance without divisions
+                int run = Math.min(cols - jj, pq - t);
                 for (int ii = 0; ii < rows; ii++) {
                     int i = i0 + ii, o = (n * m + i) * pq + t, src = ii * NR + jj;
                     int u = 0;
@@ -389,6 +402,11 @@ final class ConvPack {
                     }
                 }
                 jj += run;
+                t += run;
+                if (t == pq) {
+                    t = 0;
+                    n++;
+                }
             }
         }
     }

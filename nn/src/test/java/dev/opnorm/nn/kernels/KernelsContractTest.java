@@ -73,8 +73,9 @@ public abstract class KernelsContractTest {
 
     /** GEMM cases: (transA, transB, m, n, k, alpha, beta, offset, leading-dimension padding). */
     static List<Arguments> gemmCases() {
+        // k = 0 is legal: C = beta * C (or 0 when beta == 0)
         int[][] mnk = {{1, 1, 1}, {3, 7, 17}, {17, 3, 7}, {33, 17, 1}, {7, 33, 33}, {1, 65, 40}, {67, 129, 300},
-            {130, 65, 513}};
+            {130, 65, 513}, {5, 3, 0}};
         List<Arguments> cases = new ArrayList<>();
         int i = 0;
         for (boolean ta : new boolean[] {false, true}) {
