@@ -12,7 +12,7 @@ import java.util.Map;
  * <pre>
  *   t = t + 1                                           (per parameter)
  *   Adam:  g = grad + weight_decay * p       AdamW:  p = p * (1 - lr * weight_decay);  g = grad
- *   m = m + (1 - beta1) * (g - m)                       (PyTorch's lerp, weight < 0.5 branch)
+ *   m = m + (1 - beta1) * (g - m)                       (PyTorch's lerp, weight &lt; 0.5 branch)
  *   v = beta2 * v + (1 - beta2) * g * g
  *   step_size = lr / (1 - beta1^t)
  *   denom = sqrt(v) / sqrt(1 - beta2^t) + eps
