@@ -15,6 +15,7 @@ import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.layers.SequentialLinearization;
 import dev.opnorm.nn.models.Cnn7;
+import dev.opnorm.nn.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -121,6 +122,7 @@ public final class NormCommand implements Callable<Integer> {
         boolean[] conv = new boolean[count];
         Double[] exact = new Double[count];
         long t0 = System.nanoTime();
+        Progress progress = Progress.start("norm", count, "images", System.err);
         for (int start = 0; start < count; start += batch) {
             int b = Math.min(batch, count - start);
             Tensor x = points.images().slice(start, b);
@@ -137,12 +139,9 @@ public final class NormCommand implements Callable<Integer> {
                 conv[start + i] = r.converged();
                 pred[start + i] = argmax(logits, i * 10, 10);
             }
-            double secs = (System.nanoTime() - t0) / 1e9;
-            spec.commandLine().getErr().printf(Locale.ROOT, "\r[norm] %d/%d images, %.1f images/s   ",
-                    start + b, count, (start + b) / secs);
-            spec.commandLine().getErr().flush();
+            progress.advance(b);
         }
-        spec.commandLine().getErr().println();
+        progress.finish();
         double seconds = (System.nanoTime() - t0) / 1e9;
 
         RunManifest manifest = new RunManifest("norm")
