@@ -126,7 +126,8 @@ public interface Kernels {
 
     /**
      * Max pooling. argmax[o] receives the flat index into x of the maximum of window o (the first in
-     * row-major scan order on ties; padding never wins).
+     * row-major scan order on ties; padding never wins). A NaN in the window wins (the first NaN), so NaN
+     * propagates as in PyTorch.
      *
      * @param y      output (n, c, p, q), overwritten
      * @param argmax output (n, c, p, q), overwritten

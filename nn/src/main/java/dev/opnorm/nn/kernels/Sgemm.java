@@ -1,0 +1,359 @@
+package dev.opnorm.nn.kernels;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * A packed, cache-blocked, register-blocked single-precision GEMM driver (the GotoBLAS/BLIS loop
+ * nest): C(m x n) (op)= A(m x k) * B(k x n). What A, B and C are is abstract: a {@link PackA} copies a
+ * block of A into MR-row slivers, a {@link PackB} copies a block of B into NR-column slivers, and a
+ * {@link Sink} merges finished MR x NR tiles into C. Dense matrices are one implementation; a
+ * convolution's implicit im2col matrix (never materialized) is another, see {@link ConvPack}.
+ *
+ * <p>Loop nest: for each NC-column panel, for each KC-deep slice, pack B(kc x nc); for each MC-row
+ * block pack A(mc x kc); then for every NR-column sliver of B and every MR-row sliver of A run the
+ * micro-kernel, which keeps the MR x NR tile in registers (MR x NV vector accumulators, one broadcast of
+ * A times NV vector loads of B per step). Packed panels are zero-padded to whole slivers, so edge
+ * tiles run the same micro-kernel and the sink drops the padding.
+ *
+ * <p>Determinism: every element of C is the sum over the k-slices [0, KC), [KC, 2 KC), ... in that
+ * order, each slice summed in l order in one accumulator lane. Threads split C into disjoint column
+ * (or row) ranges at sliver boundaries and repeat the same per-element arithmetic, so the result is
+ * bit-identical for any thread count.
+ */
+final class Sgemm {
+    /** Rows of the register tile. */
+    static final int MR = 4;
+    /** Vectors per row of the register tile. */
+    static final int NV = 4;
+    /** Columns of the register tile (the scalar kill-switch path uses 16). */
+    static final int NR = Simd.ENABLED ? NV * Simd.LANES : 16;
+    /** Depth of a k-slice. Changing it changes rounding (not correctness). */
+    static final int KC = 256;
+    /** Rows of an A block (a multiple of MR): MC x KC floats stay in L2. */
+    static final int MC = 128;
+    /** Columns of a B panel (a multiple of NR). */
+    static final int NC = 1024 - 1024 % NR;
+
+    /** Below this many multiply-adds, threads cost more than they save. */
+    private static final long PARALLEL_MIN_MACS = 1L << 18;
+
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final int L = Simd.LANES;
+
+    private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+    private Sgemm() {
+    }
+
+    /** Packs rows [i0, i0 + rows) x depth [l0, l0 + kc) of A: dst[s*kc*MR + l*MR + ii] = A(i0 + s*MR + ii, l0 + l). */
+    abstract static class PackA {
+        /** Must write zeros for rows at or beyond {@code rows} in the last sliver. */
+        abstract void pack(float[] dst, int i0, int rows, int l0, int kc);
+    }
+
+    /** Packs depth [l0, l0 + kc) x columns [j0, j0 + cols) of B: dst[s*kc*NR + l*NR + jj] = B(l0 + l, j0 + s*NR + jj). */
+    abstract static class PackB {
+        /** Must write zeros for columns at or beyond {@code cols} in the last sliver. */
+        abstract void pack(float[] dst, int l0, int kc, int j0, int cols);
+    }
+
+    /** Receives finished tiles. */
+    abstract static class Sink {
+        /**
+         * Merges tile[ii*NR + jj] (ii < rows, jj < cols) into C(i0 + ii, j0 + jj). {@code first} is true for
+         * the first k-slice (apply beta / overwrite), false for later slices (add).
+         */
+        abstract void write(float[] tile, int i0, int rows, int j0, int cols, boolean first);
+    }
+
+    /** Per-thread packing buffers, allocated once per thread and reused. */
+    private static final class Scratch {
+        final float[] a = new float[MC * KC];
+        final float[] b = new float[NC * KC];
+        final float[] tile = new float[MR * NR];
+    }
+
+    /**
+     * Runs the GEMM with up to {@code threads} threads. With k == 0 every tile is written once as zeros
+     * (so the sink still applies beta).
+     */
+    static void run(int m, int n, int k, PackA a, PackB b, Sink c, int threads) {
+        if (m <= 0 || n <= 0) {
+            return;
+        }
+        boolean splitColumns = splitsColumns(m, n, threads);
+        int units = splitColumns ? ceilDiv(n, NR) : ceilDiv(m, MR);
+        int tasks = plannedTasks(m, n, k, threads);
+        Parallel.run(tasks, t -> {
+            int u0 = Parallel.chunkStart(units, tasks, t), u1 = Parallel.chunkStart(units, tasks, t + 1);
+            if (splitColumns) {
+                block(0, m, u0 * NR, Math.min(n, u1 * NR), k, a, b, c);
+            } else {
+                block(u0 * MR, Math.min(m, u1 * MR), 0, n, k, a, b, c);
+            }
+        });
+    }
+
+    /** Threads split C by column slivers when there are enough of them, else by row slivers. */
+    static boolean splitsColumns(int m, int n, int threads) {
+        int mTiles = ceilDiv(m, MR), nTiles = ceilDiv(n, NR);
+        return nTiles >= 2 * threads || nTiles >= mTiles;
+    }
+
+    /** The number of tasks {@link #run} uses (visible for tests that must exercise a real split). */
+    static int plannedTasks(int m, int n, int k, int threads) {
+        int units = splitsColumns(m, n, threads) ? ceilDiv(n, NR) : ceilDiv(m, MR);
+        return (long) m * n * Math.max(k, 1) < PARALLEL_MIN_MACS ? 1 : Math.min(threads, units);
+    }
+
+    /** The blocked loop nest over C rows [i0, i1) and columns [j0, j1). */
+    private static void block(int i0, int i1, int j0, int j1, int k, PackA a, PackB b, Sink c) {
+        if (i0 >= i1 || j0 >= j1) {
+            return;
+        }
+        Scratch s = SCRATCH.get();
+        float[] ap = s.a, bp = s.b, tile = s.tile;
+        if (k == 0) {
+            java.util.Arrays.fill(tile, 0f);
+            for (int i = i0; i < i1; i += MR) {
+                for (int j = j0; j < j1; j += NR) {
+                    c.write(tile, i, Math.min(MR, i1 - i), j, Math.min(NR, j1 - j), true);
+                }
+            }
+            return;
+        }
+        for (int jc = j0; jc < j1; jc += NC) {
+            int nc = Math.min(NC, j1 - jc);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                boolean first = pc == 0;
+                b.pack(bp, pc, kc, jc, nc);
+                for (int ic = i0; ic < i1; ic += MC) {
+                    int mc = Math.min(MC, i1 - ic);
+                    a.pack(ap, ic, mc, pc, kc);
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int bOff = (jr / NR) * kc * NR, cols = Math.min(NR, nc - jr);
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            micro(kc, ap, (ir / MR) * kc * MR, bp, bOff, tile);
+                            c.write(tile, ic + ir, Math.min(MR, mc - ir), jc + jr, cols, first);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** tile[ii*NR + jj] = sum_l a[aOff + l*MR + ii] * b[bOff + l*NR + jj], l ascending. */
+    static void micro(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile) {
+        if (Simd.ENABLED) {
+            micro4x4(kc, a, aOff, b, bOff, tile);
+        } else {
+            microScalar(kc, a, aOff, b, bOff, tile);
+        }
+    }
+
+    // Sixteen named accumulators: C2 keeps them in registers only when they are distinct locals.
+    private static void micro4x4(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (int l = 0; l < kc; l++) {
+            int bo = bOff + l * NR, ao = aOff + l * MR;
+            FloatVector b0 = FloatVector.fromArray(F, b, bo);
+            FloatVector b1 = FloatVector.fromArray(F, b, bo + L);
+            FloatVector b2 = FloatVector.fromArray(F, b, bo + 2 * L);
+            FloatVector b3 = FloatVector.fromArray(F, b, bo + 3 * L);
+            FloatVector a0 = FloatVector.broadcast(F, a[ao]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            c02 = a0.fma(b2, c02);
+            c03 = a0.fma(b3, c03);
+            FloatVector a1 = FloatVector.broadcast(F, a[ao + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            c12 = a1.fma(b2, c12);
+            c13 = a1.fma(b3, c13);
+            FloatVector a2 = FloatVector.broadcast(F, a[ao + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            c22 = a2.fma(b2, c22);
+            c23 = a2.fma(b3, c23);
+            FloatVector a3 = FloatVector.broadcast(F, a[ao + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            c32 = a3.fma(b2, c32);
+            c33 = a3.fma(b3, c33);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c02.intoArray(tile, 2 * L);
+        c03.intoArray(tile, 3 * L);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + L);
+        c12.intoArray(tile, NR + 2 * L);
+        c13.intoArray(tile, NR + 3 * L);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + L);
+        c22.intoArray(tile, 2 * NR + 2 * L);
+        c23.intoArray(tile, 2 * NR + 3 * L);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + L);
+        c32.intoArray(tile, 3 * NR + 2 * L);
+        c33.intoArray(tile, 3 * NR + 3 * L);
+    }
+
+    /** The scalar twin (kill switch): same packing, same per-element l order, plain multiply-add. */
+    private static void microScalar(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile) {
+        java.util.Arrays.fill(tile, 0, MR * NR, 0f);
+        for (int l = 0; l < kc; l++) {
+            int bo = bOff + l * NR, ao = aOff + l * MR;
+            for (int ii = 0; ii < MR; ii++) {
+                float av = a[ao + ii];
+                int t = ii * NR;
+                for (int jj = 0; jj < NR; jj++) {
+                    tile[t + jj] += av * b[bo + jj];
+                }
+            }
+        }
+    }
+
+    static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    // ---- dense operands ------------------------------------------------------------------------------
+
+    /** A stored row-major m x k (element (i, l) at a[off + i*ld + l]) or, transposed, k x m (at a[off + l*ld + i]). */
+    static final class DenseA extends PackA {
+        private final float[] a;
+        private final int off, ld;
+        private final boolean trans;
+
+        DenseA(float[] a, int off, int ld, boolean trans) {
+            this.a = a;
+            this.off = off;
+            this.ld = ld;
+            this.trans = trans;
+        }
+
+        @Override
+        void pack(float[] dst, int i0, int rows, int l0, int kc) {
+            for (int s = 0; s < rows; s += MR) {
+                int base = (s / MR) * kc * MR, live = Math.min(MR, rows - s);
+                if (trans) {
+                    for (int l = 0; l < kc; l++) {
+                        int src = off + (l0 + l) * ld + i0 + s, d = base + l * MR;
+                        for (int ii = 0; ii < live; ii++) {
+                            dst[d + ii] = a[src + ii];
+                        }
+                        for (int ii = live; ii < MR; ii++) {
+                            dst[d + ii] = 0f;
+                        }
+                    }
+                } else {
+                    for (int ii = 0; ii < MR; ii++) {
+                        if (ii < live) {
+                            int src = off + (i0 + s + ii) * ld + l0;
+                            for (int l = 0; l < kc; l++) {
+                                dst[base + l * MR + ii] = a[src + l];
+                            }
+                        } else {
+                            for (int l = 0; l < kc; l++) {
+                                dst[base + l * MR + ii] = 0f;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** B stored row-major k x n (element (l, j) at b[off + l*ld + j]) or, transposed, n x k (at b[off + j*ld + l]). */
+    static final class DenseB extends PackB {
+        private final float[] b;
+        private final int off, ld;
+        private final boolean trans;
+
+        DenseB(float[] b, int off, int ld, boolean trans) {
+            this.b = b;
+            this.off = off;
+            this.ld = ld;
+            this.trans = trans;
+        }
+
+        @Override
+        void pack(float[] dst, int l0, int kc, int j0, int cols) {
+            for (int s = 0; s < cols; s += NR) {
+                int base = (s / NR) * kc * NR, live = Math.min(NR, cols - s);
+                if (trans) {
+                    for (int jj = 0; jj < NR; jj++) {
+                        if (jj < live) {
+                            int src = off + (j0 + s + jj) * ld + l0;
+                            for (int l = 0; l < kc; l++) {
+                                dst[base + l * NR + jj] = b[src + l];
+                            }
+                        } else {
+                            for (int l = 0; l < kc; l++) {
+                                dst[base + l * NR + jj] = 0f;
+                            }
+                        }
+                    }
+                } else {
+                    for (int l = 0; l < kc; l++) {
+                        int d = base + l * NR;
+                        System.arraycopy(b, off + (l0 + l) * ld + j0 + s, dst, d, live);
+                        if (live < NR) {
+                            java.util.Arrays.fill(dst, d + live, d + NR, 0f);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** C = alpha * tile + beta * C on the first slice (beta == 0 ignores old C), C += alpha * tile after. */
+    static final class DenseC extends Sink {
+        private final float[] c;
+        private final int off, ld;
+        private final float alpha, beta;
+
+        DenseC(float[] c, int off, int ld, float alpha, float beta) {
+            this.c = c;
+            this.off = off;
+            this.ld = ld;
+            this.alpha = alpha;
+            this.beta = beta;
+        }
+
+        @Override
+        void write(float[] tile, int i0, int rows, int j0, int cols, boolean first) {
+            for (int ii = 0; ii < rows; ii++) {
+                int ci = off + (i0 + ii) * ld + j0, t = ii * NR;
+                int jj = 0;
+                if (Simd.ENABLED) {
+                    int bound = F.loopBound(cols);
+                    for (; jj < bound; jj += L) {
+                        FloatVector v = FloatVector.fromArray(F, tile, t + jj).mul(alpha);
+                        if (!first) {
+                            v = v.add(FloatVector.fromArray(F, c, ci + jj));
+                        } else if (beta != 0f) {
+                            v = v.add(FloatVector.fromArray(F, c, ci + jj).mul(beta));
+                        }
+                        v.intoArray(c, ci + jj);
+                    }
+                }
+                for (; jj < cols; jj++) {
+                    float v = alpha * tile[t + jj];
+                    if (!first) {
+                        v += c[ci + jj];
+                    } else if (beta != 0f) {
+                        v += beta * c[ci + jj];
+                    }
+                    c[ci + jj] = v;
+                }
+            }
+        }
+    }
+}

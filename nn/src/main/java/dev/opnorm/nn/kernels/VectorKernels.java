@@ -1,0 +1,568 @@
+package dev.opnorm.nn.kernels;
+
+import dev.opnorm.nn.Engine;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The fast CPU implementation of {@link Kernels}: Java Vector API (jdk.incubator.vector) and a fixed
+ * number of threads. Convolutions and dense products run through one packed, cache-blocked GEMM
+ * ({@link Sgemm}) over the whole batch, with implicit im2col packing ({@link ConvPack}):
+ *
+ * <ul>
+ *   <li>forward: y = W * im2col(x);</li>
+ *   <li>input VJP: gx = W^T * im2colT(gy), a transposed convolution summed directly per input pixel
+ *       (no col2im scatter); with stride > 1 most of im2colT is zeros, so it is correct but slower;</li>
+ *   <li>weight VJP: gw += gy * im2col(x)^T, summed over the batch in a fixed order.</li>
+ * </ul>
+ *
+ * Elementwise, BatchNorm and pooling ops are simple vector loops (or scalar loops over independent
+ * outputs), split over threads by output ranges.
+ *
+ * <p>Determinism: threads only ever split independent outputs at boundaries that do not change any
+ * element's arithmetic, and every reduction has a fixed order, so results are bit-identical for any
+ * thread count (tested for 1 and 2). Vector and scalar-tail code use the same unfused multiply-adds
+ * where an element could fall on either side of a thread-dependent boundary. {@code
+ * -Dopnorm.vectorBits=0} runs the same algorithms without vectors (see {@link Simd}).
+ *
+ * <p>Scratch buffers are per thread, allocated once and reused; calls from several threads at once
+ * are safe.
+ */
+public final class VectorKernels implements Kernels {
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final int L = Simd.LANES;
+    /** Elementwise ops split over threads only above this many elements. */
+    private static final int PARALLEL_MIN_ELEMENTS = 1 << 16;
+
+    /** Input VJPs whose im2colT is denser than this run as one implicit GEMM, sparser ones via col2im. */
+    private static final double COL2IM_BELOW_DENSITY = 0.5;
+    /** The caller thread's dcol buffer for the col2im path, grown as needed and reused. */
+    private static final ThreadLocal<float[][]> COL_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private final int threads;
+
+    /** Uses {@link Engine#threads()} threads. */
+    public VectorKernels() {
+        this(Engine.threads());
+    }
+
+    /**
+     * @param threads worker threads (>= 1), including the calling thread
+     * @throws IllegalArgumentException if threads < 1
+     */
+    public VectorKernels(int threads) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("VectorKernels needs threads >= 1, got " + threads);
+        }
+        this.threads = threads;
+    }
+
+    /** The number of threads this instance splits work over. */
+    public int threads() {
+        return threads;
+    }
+
+    /** Whether the Vector API path is active ({@code -Dopnorm.vectorBits=0} disables it). */
+    public static boolean vectorsEnabled() {
+        return Simd.ENABLED;
+    }
+
+    @Override
+    public String name() {
+        return Simd.ENABLED ? "vector" : "vector(scalar)";
+    }
+
+    // ---- convolution ----------------------------------------------------------------------------------
+
+    @Override
+    public void conv2dForward(float[] y, float[] x, float[] w, float[] b, Conv2dDims d) {
+        requireLength("y", y, d.outputSize(), d);
+        requireLength("x", x, d.inputSize(), d);
+        requireLength("w", w, d.weightSize(), d);
+        if (b != null) {
+            requireLength("b", b, d.k(), d);
+        }
+        int crs = d.c() * d.r() * d.s(), pq = d.p() * d.q();
+        Sgemm.run(d.k(), d.n() * pq, crs, new Sgemm.DenseA(w, 0, crs, false), ConvPack.Im2colB.forward(x, d),
+                new ConvPack.NchwC(y, b, d.k(), pq), threads);
+    }
+
+    @Override
+    public void conv2dVjpInput(float[] gx, float[] gy, float[] w, Conv2dDims d) {
+        requireLength("gx", gx, d.inputSize(), d);
+        requireLength("gy", gy, d.outputSize(), d);
+        requireLength("w", w, d.weightSize(), d);
+        int hw = d.h() * d.w();
+        if (ConvPack.transposedDensity(d) >= COL2IM_BELOW_DENSITY) {
+            Sgemm.run(d.c(), d.n() * hw, d.k() * d.r() * d.s(), new ConvPack.WeightTA(w, d),
+                    ConvPack.Im2colB.transposed(gy, d), new ConvPack.NchwC(gx, null, d.c(), hw), threads);
+            return;
+        }
+        // mostly-zero im2colT (stride > 1, "valid" padding on small maps): dcol = W^T gy, then col2im
+        int crs = d.c() * d.r() * d.s(), pq = d.p() * d.q(), npq = d.n() * pq;
+        float[] dcol = scratch(COL_SCRATCH, (long) crs * npq);
+        Sgemm.run(crs, npq, d.k(), new Sgemm.DenseA(w, 0, crs, true), new ConvPack.NchwB(gy, d.k(), pq),
+                new Sgemm.DenseC(dcol, 0, npq, 1f, 0f), threads);
+        forRange(d.n() * d.c(), (long) crs / d.c() * pq, (u0, u1) -> ConvPack.col2im(gx, dcol, d, u0, u1));
+    }
+
+    @Override
+    public void conv2dVjpWeight(float[] gw, float[] gy, float[] x, Conv2dDims d) {
+        requireLength("gw", gw, d.weightSize(), d);
+        requireLength("gy", gy, d.outputSize(), d);
+        requireLength("x", x, d.inputSize(), d);
+        int crs = d.c() * d.r() * d.s();
+        Sgemm.run(d.k(), crs, d.n() * d.p() * d.q(), new ConvPack.CotangentA(gy, d), new ConvPack.Im2colTB(x, d),
+                new Sgemm.DenseC(gw, 0, crs, 1f, 1f), threads);
+    }
+
+    @Override
+    public void conv2dVjpBias(float[] gb, float[] gy, Conv2dDims d) {
+        requireLength("gb", gb, d.k(), d);
+        requireLength("gy", gy, d.outputSize(), d);
+        int pq = d.p() * d.q(), kk = d.k(), n = d.n();
+        forRange(kk, (long) n * pq, (k0, k1) -> {
+            for (int k = k0; k < k1; k++) {
+                float acc = 0f;
+                for (int b = 0; b < n; b++) {
+                    acc += sum(gy, (b * kk + k) * pq, pq);
+                }
+                gb[k] += acc;
+            }
+        });
+    }
+
+    // ---- dense -----------------------------------------------------------------------------------------
+
+    @Override
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
+                     float beta, float[] c, int cOff, int ldc) {
+        if (m < 0 || n < 0 || k < 0) {
+            throw new IllegalArgumentException("gemm dims must be >= 0, got m=" + m + " n=" + n + " k=" + k);
+        }
+        if (ldc < n || lda < (transA ? m : k) || ldb < (transB ? k : n)) {
+            throw new IllegalArgumentException("gemm leading dimension too small: lda=" + lda + " ldb=" + ldb
+                    + " ldc=" + ldc + " for m=" + m + " n=" + n + " k=" + k + " transA=" + transA + " transB=" + transB);
+        }
+        Sgemm.run(m, n, k, new Sgemm.DenseA(a, aOff, lda, transA), new Sgemm.DenseB(b, bOff, ldb, transB),
+                new Sgemm.DenseC(c, cOff, ldc, alpha, beta), threads);
+    }
+
+    // ---- elementwise -----------------------------------------------------------------------------------
+
+    @Override
+    public void relu(float[] y, float[] x, int len) {
+        forElements(len, (i0, i1) -> {
+            int i = i0;
+            if (Simd.ENABLED) {
+                FloatVector zero = FloatVector.zero(F);
+                for (int bound = i0 + F.loopBound(i1 - i0); i < bound; i += L) {
+                    FloatVector v = FloatVector.fromArray(F, x, i);
+                    // blend, not max: keeps ReLU(-0) = +0 and ReLU(NaN) = 0, as the predicate x > 0 says
+                    zero.blend(v, v.compare(VectorOperators.GT, 0f)).intoArray(y, i);
+                }
+            }
+            for (; i < i1; i++) {
+                y[i] = x[i] > 0f ? x[i] : 0f;
+            }
+        });
+    }
+
+    @Override
+    public void reluMask(float[] out, float[] in, float[] x, int len) {
+        forElements(len, (i0, i1) -> {
+            int i = i0;
+            if (Simd.ENABLED) {
+                FloatVector zero = FloatVector.zero(F);
+                for (int bound = i0 + F.loopBound(i1 - i0); i < bound; i += L) {
+                    VectorMask<Float> on = FloatVector.fromArray(F, x, i).compare(VectorOperators.GT, 0f);
+                    zero.blend(FloatVector.fromArray(F, in, i), on).intoArray(out, i);
+                }
+            }
+            for (; i < i1; i++) {
+                out[i] = x[i] > 0f ? in[i] : 0f;
+            }
+        });
+    }
+
+    @Override
+    public void axpy(float[] y, float a, float[] x, int len) {
+        forElements(len, (i0, i1) -> {
+            int i = i0;
+            if (Simd.ENABLED) {
+                for (int bound = i0 + F.loopBound(i1 - i0); i < bound; i += L) {
+                    // mul then add, not fma: identical rounding to the scalar tail below
+                    FloatVector.fromArray(F, x, i).mul(a).add(FloatVector.fromArray(F, y, i)).intoArray(y, i);
+                }
+            }
+            for (; i < i1; i++) {
+                y[i] += a * x[i];
+            }
+        });
+    }
+
+    @Override
+    public void add(float[] y, float[] a, float[] b, int len) {
+        forElements(len, (i0, i1) -> {
+            int i = i0;
+            if (Simd.ENABLED) {
+                for (int bound = i0 + F.loopBound(i1 - i0); i < bound; i += L) {
+                    FloatVector.fromArray(F, a, i).add(FloatVector.fromArray(F, b, i)).intoArray(y, i);
+                }
+            }
+            for (; i < i1; i++) {
+                y[i] = a[i] + b[i];
+            }
+        });
+    }
+
+    @Override
+    public void scale(float[] y, float alpha, float[] x, int len) {
+        forElements(len, (i0, i1) -> {
+            int i = i0;
+            if (Simd.ENABLED) {
+                for (int bound = i0 + F.loopBound(i1 - i0); i < bound; i += L) {
+                    FloatVector.fromArray(F, x, i).mul(alpha).intoArray(y, i);
+                }
+            }
+            for (; i < i1; i++) {
+                y[i] = alpha * x[i];
+            }
+        });
+    }
+
+    @Override
+    public void addRowBias(float[] c, float[] bias, int m, int n) {
+        forRange(m, n, (r0, r1) -> {
+            for (int i = r0; i < r1; i++) {
+                int row = i * n, j = 0;
+                if (Simd.ENABLED) {
+                    for (int bound = F.loopBound(n); j < bound; j += L) {
+                        FloatVector.fromArray(F, c, row + j).add(FloatVector.fromArray(F, bias, j)).intoArray(c, row + j);
+                    }
+                }
+                for (; j < n; j++) {
+                    c[row + j] += bias[j];
+                }
+            }
+        });
+    }
+
+    @Override
+    public void sumRowsAccumulate(float[] gb, float[] g, int m, int n) {
+        // split over columns; each column sums its rows in ascending order (one lane per column)
+        int units = Sgemm.ceilDiv(n, L);
+        forRange(units, (long) m * L, (u0, u1) -> {
+            int j0 = u0 * L, j1 = Math.min(n, u1 * L), j = j0;
+            if (Simd.ENABLED) {
+                for (; j + L <= j1; j += L) {
+                    FloatVector acc = FloatVector.zero(F);
+                    for (int i = 0; i < m; i++) {
+                        acc = acc.add(FloatVector.fromArray(F, g, i * n + j));
+                    }
+                    acc.add(FloatVector.fromArray(F, gb, j)).intoArray(gb, j);
+                }
+            }
+            for (; j < j1; j++) {
+                float acc = 0f;
+                for (int i = 0; i < m; i++) {
+                    acc += g[i * n + j];
+                }
+                gb[j] += acc;
+            }
+        });
+    }
+
+    // ---- per-channel (BatchNorm) ----------------------------------------------------------------------
+
+    @Override
+    public void channelMeanVar(float[] mean, float[] var, float[] x, int n, int c, int hw) {
+        double count = (double) n * hw;
+        forRange(c, (long) n * hw, (c0, c1) -> {
+            for (int ch = c0; ch < c1; ch++) {
+                double s = 0;
+                for (int b = 0; b < n; b++) {
+                    s += sumDouble(x, (b * c + ch) * hw, hw);
+                }
+                double mu = s / count, ss = 0;
+                for (int b = 0; b < n; b++) {
+                    int o = (b * c + ch) * hw;
+                    for (int i = 0; i < hw; i++) {
+                        double dv = x[o + i] - mu;
+                        ss += dv * dv;
+                    }
+                }
+                mean[ch] = (float) mu;
+                var[ch] = (float) (ss / count);
+            }
+        });
+    }
+
+    @Override
+    public void channelAffine(float[] y, float[] x, float[] scale, float[] shift, int n, int c, int hw) {
+        forRange(n * c, hw, (u0, u1) -> {
+            for (int u = u0; u < u1; u++) {
+                int ch = u % c, o = u * hw, i = 0;
+                float sc = scale[ch], sh = shift == null ? 0f : shift[ch];
+                if (Simd.ENABLED) {
+                    for (int bound = F.loopBound(hw); i < bound; i += L) {
+                        FloatVector.fromArray(F, x, o + i).mul(sc).add(sh).intoArray(y, o + i);
+                    }
+                }
+                for (; i < hw; i++) {
+                    y[o + i] = x[o + i] * sc + sh;
+                }
+            }
+        });
+    }
+
+    @Override
+    public void bnTrainJacobian(float[] out, float[] in, float[] xhat, float[] coef, int n, int c, int hw) {
+        double count = (double) n * hw;
+        forRange(c, (long) n * hw, (c0, c1) -> {
+            for (int ch = c0; ch < c1; ch++) {
+                double s1 = 0, s2 = 0;
+                for (int b = 0; b < n; b++) {
+                    int o = (b * c + ch) * hw;
+                    s1 += sumDouble(in, o, hw);
+                    for (int i = 0; i < hw; i++) {
+                        s2 += (double) in[o + i] * xhat[o + i];
+                    }
+                }
+                float m1 = (float) (s1 / count), m2 = (float) (s2 / count), k = coef[ch];
+                for (int b = 0; b < n; b++) {
+                    int o = (b * c + ch) * hw, i = 0;
+                    if (Simd.ENABLED) {
+                        for (int bound = F.loopBound(hw); i < bound; i += L) {
+                            FloatVector v = FloatVector.fromArray(F, in, o + i).sub(m1)
+                                    .sub(FloatVector.fromArray(F, xhat, o + i).mul(m2));
+                            v.mul(k).intoArray(out, o + i);
+                        }
+                    }
+                    for (; i < hw; i++) {
+                        out[o + i] = k * (in[o + i] - m1 - xhat[o + i] * m2);
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
+    public void channelSumsAccumulate(float[] sumA, float[] sumAB, float[] a, float[] b, int n, int c, int hw) {
+        forRange(c, (long) n * hw, (c0, c1) -> {
+            for (int ch = c0; ch < c1; ch++) {
+                double s1 = 0, s2 = 0;
+                for (int bi = 0; bi < n; bi++) {
+                    int o = (bi * c + ch) * hw;
+                    s1 += sumDouble(a, o, hw);
+                    if (b != null) {
+                        for (int i = 0; i < hw; i++) {
+                            s2 += (double) a[o + i] * b[o + i];
+                        }
+                    }
+                }
+                sumA[ch] += (float) s1;
+                if (b != null) {
+                    sumAB[ch] += (float) s2;
+                }
+            }
+        });
+    }
+
+    // ---- pooling (scalar loops over independent planes) -------------------------------------------------
+
+    @Override
+    public void maxPool2dForward(float[] y, int[] argmax, float[] x, PoolDims d) {
+        int P = d.p(), Q = d.q(), H = d.h(), W = d.w();
+        forRange(d.n() * d.c(), (long) P * Q * d.kh() * d.kw(), (u0, u1) -> {
+            for (int u = u0; u < u1; u++) {
+                int plane = u * H * W;
+                for (int p = 0; p < P; p++) {
+                    for (int q = 0; q < Q; q++) {
+                        float best = Float.NEGATIVE_INFINITY;
+                        int bestIdx = -1;
+                        for (int r = 0; r < d.kh(); r++) {
+                            int ih = p * d.stride() - d.pad() + r;
+                            if (ih < 0 || ih >= H) {
+                                continue;
+                            }
+                            for (int s = 0; s < d.kw(); s++) {
+                                int iw = q * d.stride() - d.pad() + s;
+                                if (iw < 0 || iw >= W) {
+                                    continue;
+                                }
+                                int idx = plane + ih * W + iw;
+                                // first strict maximum wins; the first NaN wins and stays (as the reference)
+                                if (bestIdx < 0 || (!Float.isNaN(best) && (x[idx] > best || Float.isNaN(x[idx])))) {
+                                    best = x[idx];
+                                    bestIdx = idx;
+                                }
+                            }
+                        }
+                        int o = (u * P + p) * Q + q;
+                        y[o] = best;
+                        argmax[o] = bestIdx;
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
+    public void maxPool2dJvp(float[] dy, float[] dx, int[] argmax, PoolDims d) {
+        forElements(d.outputSize(), (o0, o1) -> {
+            for (int o = o0; o < o1; o++) {
+                dy[o] = dx[argmax[o]];
+            }
+        });
+    }
+
+    @Override
+    public void maxPool2dVjp(float[] gx, float[] gy, int[] argmax, PoolDims d) {
+        // argmax[o] lies in o's own input plane, so planes are independent: split over planes
+        int pq = d.p() * d.q(), hw = d.h() * d.w();
+        forRange(d.n() * d.c(), pq + hw, (u0, u1) -> {
+            java.util.Arrays.fill(gx, u0 * hw, u1 * hw, 0f);
+            for (int o = u0 * pq; o < u1 * pq; o++) {
+                gx[argmax[o]] += gy[o];
+            }
+        });
+    }
+
+    @Override
+    public void avgPool2dForward(float[] y, float[] x, PoolDims d) {
+        int P = d.p(), Q = d.q(), H = d.h(), W = d.w();
+        float inv = 1f / (d.kh() * d.kw());
+        forRange(d.n() * d.c(), (long) P * Q * d.kh() * d.kw(), (u0, u1) -> {
+            for (int u = u0; u < u1; u++) {
+                int plane = u * H * W;
+                for (int p = 0; p < P; p++) {
+                    for (int q = 0; q < Q; q++) {
+                        float acc = 0f;
+                        for (int r = 0; r < d.kh(); r++) {
+                            int ih = p * d.stride() - d.pad() + r;
+                            if (ih < 0 || ih >= H) {
+                                continue;
+                            }
+                            for (int s = 0; s < d.kw(); s++) {
+                                int iw = q * d.stride() - d.pad() + s;
+                                if (iw >= 0 && iw < W) {
+                                    acc += x[plane + ih * W + iw];
+                                }
+                            }
+                        }
+                        y[(u * P + p) * Q + q] = acc * inv;
+                    }
+                }
+            }
+        });
+    }
+
+    @Override
+    public void avgPool2dVjp(float[] gx, float[] gy, PoolDims d) {
+        int P = d.p(), Q = d.q(), H = d.h(), W = d.w();
+        float inv = 1f / (d.kh() * d.kw());
+        forRange(d.n() * d.c(), (long) P * Q * d.kh() * d.kw(), (u0, u1) -> {
+            java.util.Arrays.fill(gx, u0 * H * W, u1 * H * W, 0f);
+            for (int u = u0; u < u1; u++) {
+                int plane = u * H * W;
+                for (int p = 0; p < P; p++) {
+                    for (int q = 0; q < Q; q++) {
+                        float g = gy[(u * P + p) * Q + q] * inv;
+                        for (int r = 0; r < d.kh(); r++) {
+                            int ih = p * d.stride() - d.pad() + r;
+                            if (ih < 0 || ih >= H) {
+                                continue;
+                            }
+                            for (int s = 0; s < d.kw(); s++) {
+                                int iw = q * d.stride() - d.pad() + s;
+                                if (iw >= 0 && iw < W) {
+                                    gx[plane + ih * W + iw] += g;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    // ---- helpers ---------------------------------------------------------------------------------------
+
+    @FunctionalInterface
+    private interface RangeBody {
+        void run(int from, int to);
+    }
+
+    /** Splits [0, units) into contiguous chunks, one per task; small jobs run on the caller only. */
+    private void forRange(int units, long workPerUnit, RangeBody body) {
+        if (units <= 0) {
+            return;
+        }
+        int tasks = plannedTasks(units, workPerUnit);
+        Parallel.run(tasks, t -> body.run(Parallel.chunkStart(units, tasks, t), Parallel.chunkStart(units, tasks, t + 1)));
+    }
+
+    /** How many tasks {@link #forRange} uses for {@code units} units of {@code workPerUnit} (visible for tests). */
+    int plannedTasks(int units, long workPerUnit) {
+        long work = units * Math.max(1L, workPerUnit);
+        return (int) Math.max(1L, Math.min(Math.min(threads, units), work / PARALLEL_MIN_ELEMENTS));
+    }
+
+    /** Elementwise split; chunk boundaries fall on whole vectors so the tails are the same for any split. */
+    private void forElements(int len, RangeBody body) {
+        int units = Sgemm.ceilDiv(len, L);
+        forRange(units, L, (u0, u1) -> body.run(u0 * L, Math.min(len, u1 * L)));
+    }
+
+    private static float[] scratch(ThreadLocal<float[][]> holder, long size) {
+        if (size > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("conv2d scratch of " + size + " floats exceeds an array");
+        }
+        float[][] h = holder.get();
+        if (h[0].length < size) {
+            h[0] = new float[(int) size];
+        }
+        return h[0];
+    }
+
+    /** Sum of a[off .. off+len) in float: lane-wise partial sums, then lanes in order, then the tail. */
+    private static float sum(float[] a, int off, int len) {
+        int i = 0;
+        float s = 0f;
+        if (Simd.ENABLED) {
+            FloatVector acc = FloatVector.zero(F);
+            for (int bound = F.loopBound(len); i < bound; i += L) {
+                acc = acc.add(FloatVector.fromArray(F, a, off + i));
+            }
+            // lanes in index order: reduceLanes(ADD) leaves the float order unspecified (it may differ between
+            // the interpreter and compiled code), which would break run-to-run bit identity
+            for (int lane = 0; lane < L; lane++) {
+                s += acc.lane(lane);
+            }
+        }
+        for (; i < len; i++) {
+            s += a[off + i];
+        }
+        return s;
+    }
+
+    /** Sum in double, in index order. */
+    private static double sumDouble(float[] a, int off, int len) {
+        double s = 0;
+        for (int i = 0; i < len; i++) {
+            s += a[off + i];
+        }
+        return s;
+    }
+
+    private static void requireLength(String name, float[] a, int need, Conv2dDims d) {
+        if (a == null || a.length < need) {
+            throw new IllegalArgumentException("conv2d " + name + " has length " + (a == null ? "null" : a.length)
+                    + ", needs " + need + " for " + d);
+        }
+    }
+}
