@@ -249,6 +249,89 @@ final class ConvPack {
         }
     }
 
+    /** An NCHW tensor (n, M, PQ) read as the (M x N*PQ) matrix B(i, (n, t)) = y[(n*M + i)*PQ + t]. */
+    static final class NchwB extends Sgemm.PackB {
+        private final float[] y;
+        private final int m, pq;
+
+        NchwB(float[] y, int m, int pq) {
+            this.y = y;
+            this.m = m;
+            this.pq = pq;
+        }
+
+        @Override
+        void pack(float[] dst, int l0, int kc, int j0, int cols) {
+            for (int s0 = 0; s0 < cols; s0 += NR) {
+                int base = (s0 / NR) * kc * NR, live = Math.min(NR, cols - s0), jStart = j0 + s0;
+                for (int l = 0; l < kc; l++) {
+                    int d = base + l * NR, jj = 0;
+                    while (jj < live) {
+                        int j = jStart + jj, n = j / pq, t = j % pq, run = Math.min(live - jj, pq - t);
+                        System.arraycopy(y, (n * m + l0 + l) * pq + t, dst, d + jj, run);
+                        jj += run;
+                    }
+                    if (live < NR) {
+                        Arrays.fill(dst, d + live, d + NR, 0f);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Fraction of the transposed-im2col matrix im2colT(gy) that is not structurally zero: the share of
+     * (input pixel, tap) pairs that meet an output position. Near 1 for stride 1 with "same" padding;
+     * 1/4 for stride 2 or for a 3x3 "valid" conv on a 4x4 input, where computing gx through
+     * dcol = W^T gy and col2im is cheaper.
+     */
+    static double transposedDensity(Conv2dDims d) {
+        return validPairs(d.h(), d.r(), d.p(), d.stride(), d.pad()) / ((double) d.h() * d.r())
+                * validPairs(d.w(), d.s(), d.q(), d.stride(), d.pad()) / ((double) d.w() * d.s());
+    }
+
+    private static long validPairs(int in, int taps, int out, int stride, int pad) {
+        long count = 0;
+        for (int o = 0; o < out; o++) {
+            for (int t = 0; t < taps; t++) {
+                int i = o * stride - pad + t;
+                if (i >= 0 && i < in) {
+                    count++;
+                }
+            }
+        }
+        return count;
+    }
+
+    /**
+     * gx[n, c, :, :] = col2im(dcol) for planes [u0, u1) of (n, c), where dcol is (C*R*S x N*P*Q) row-major.
+     * Each gx element sums its taps in (r, s, p, q) order: fixed, whatever the split over planes.
+     */
+    static void col2im(float[] gx, float[] dcol, Conv2dDims d, int u0, int u1) {
+        int P = d.p(), Q = d.q(), H = d.h(), W = d.w(), rs = d.r() * d.s(), npq = d.n() * P * Q;
+        Arrays.fill(gx, u0 * H * W, u1 * H * W, 0f);
+        for (int u = u0; u < u1; u++) {
+            int n = u / d.c(), c = u % d.c(), plane = u * H * W;
+            for (int r = 0; r < d.r(); r++) {
+                for (int s = 0; s < d.s(); s++) {
+                    int row = (c * rs + r * d.s() + s) * npq + n * P * Q;
+                    for (int p = 0; p < P; p++) {
+                        int ih = p * d.stride() - d.pad() + r;
+                        if (ih < 0 || ih >= H) {
+                            continue;
+                        }
+                        for (int q = 0; q < Q; q++) {
+                            int iw = q * d.stride() - d.pad() + s;
+                            if (iw >= 0 && iw < W) {
+                                gx[plane + ih * W + iw] += dcol[row + p * Q + q];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /**
      * Tiles of an (M x N*PQ) product scattered into an NCHW tensor (n, M, PQ): C(i, (n, t)) at
      * y[(n*M + i)*PQ + t]. First slice overwrites (plus bias[i] if given), later slices add.

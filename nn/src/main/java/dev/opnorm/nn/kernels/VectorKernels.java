@@ -36,6 +36,11 @@ public final class VectorKernels implements Kernels {
     /** Elementwise ops split over threads only above this many elements. */
     private static final int PARALLEL_MIN_ELEMENTS = 1 << 16;
 
+    /** Input VJPs whose im2colT is denser than this run as one implicit GEMM, sparser ones via col2im. */
+    private static final double COL2IM_BELOW_DENSITY = 0.5;
+    /** The caller thread's dcol buffer for the col2im path, grown as needed and reused. */
+    private static final ThreadLocal<float[][]> COL_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
     private final int threads;
 
     /** Uses {@link Engine#threads()} threads. */
@@ -90,8 +95,17 @@ public final class VectorKernels implements Kernels {
         requireLength("gy", gy, d.outputSize(), d);
         requireLength("w", w, d.weightSize(), d);
         int hw = d.h() * d.w();
-        Sgemm.run(d.c(), d.n() * hw, d.k() * d.r() * d.s(), new ConvPack.WeightTA(w, d),
-                ConvPack.Im2colB.transposed(gy, d), new ConvPack.NchwC(gx, null, d.c(), hw), threads);
+        if (ConvPack.transposedDensity(d) >= COL2IM_BELOW_DENSITY) {
+            Sgemm.run(d.c(), d.n() * hw, d.k() * d.r() * d.s(), new ConvPack.WeightTA(w, d),
+                    ConvPack.Im2colB.transposed(gy, d), new ConvPack.NchwC(gx, null, d.c(), hw), threads);
+            return;
+        }
+        // mostly-zero im2colT (stride > 1, "valid" padding on small maps): dcol = W^T gy, then col2im
+        int crs = d.c() * d.r() * d.s(), pq = d.p() * d.q(), npq = d.n() * pq;
+        float[] dcol = scratch(COL_SCRATCH, (long) crs * npq);
+        Sgemm.run(crs, npq, d.k(), new Sgemm.DenseA(w, 0, crs, true), new ConvPack.NchwB(gy, d.k(), pq),
+                new Sgemm.DenseC(dcol, 0, npq, 1f, 0f), threads);
+        forRange(d.n() * d.c(), (long) crs / d.c() * pq, (u0, u1) -> ConvPack.col2im(gx, dcol, d, u0, u1));
     }
 
     @Override
@@ -502,6 +516,17 @@ public final class VectorKernels implements Kernels {
     private void forElements(int len, RangeBody body) {
         int units = Sgemm.ceilDiv(len, L);
         forRange(units, L, (u0, u1) -> body.run(u0 * L, Math.min(len, u1 * L)));
+    }
+
+    private static float[] scratch(ThreadLocal<float[][]> holder, long size) {
+        if (size > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("conv2d scratch of " + size + " floats exceeds an array");
+        }
+        float[][] h = holder.get();
+        if (h[0].length < size) {
+            h[0] = new float[(int) size];
+        }
+        return h[0];
     }
 
     /** Sum of a[off .. off+len) in float: lane-wise partial sums, then lanes in order, then the tail. */
