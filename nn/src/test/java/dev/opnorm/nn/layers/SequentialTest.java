@@ -81,6 +81,15 @@ class SequentialTest {
     }
 
     @Test
+    void params_areTheSameObjectsOnEveryCall() {
+        Sequential net = smallNet();
+        for (int i = 0; i < net.params().size(); i++) {
+            assertSame(net.params().get(i), net.params().get(i));
+        }
+        assertSame(net.buffers().get(0), net.buffers().get(0));
+    }
+
+    @Test
     void renamedParams_shareGradientBuffers() {
         Sequential net = smallNet();
         Linearization l = net.linearize(smallInput(), BnMode.EVAL);
