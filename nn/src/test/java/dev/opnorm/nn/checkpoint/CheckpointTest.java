@@ -145,14 +145,15 @@ class CheckpointTest {
         }
         Path f = dir.resolve("mid.safetensors");
         Checkpoint.of(b.params(), b.buffers()).withOptimizer(ob.exportState())
-                .withTraining(new TrainingState(0, 3, Map.of("grads", rb.state()))).save(f);
+                .withTraining(TrainingState.of(0, 3, Map.of("grads", rb))).save(f);
 
         Checkpoint ck = Checkpoint.load(f);
         Model c = new Model(1234);
         ck.loadInto(c.all());
         Optimizer oc = new Sgd(c.params(), Sgd.Config.of(0.05).withMomentum(0.9).withNesterov(true));
         oc.importState(ck.optimizer().orElseThrow());
-        Rng rc = Rng.fromState(ck.training().orElseThrow().rngState("grads"));
+        Rng rc = ck.training().orElseThrow().restoreRng("grads");
+        assertThrows(IllegalArgumentException.class, () -> ck.training().get().restoreRng("nope"));
         ParamGrads gc = new ParamGrads();
         for (long s = ck.training().get().step(); s < 6; s++) {
             grads(c, gc, rc);
