@@ -1,16 +1,18 @@
 package dev.opnorm.nn;
 
 import dev.opnorm.nn.kernels.Kernels;
-import dev.opnorm.nn.kernels.ScalarKernels;
+import dev.opnorm.nn.kernels.VectorKernels;
 
 /**
  * Engine-wide settings, read once from system properties: the number of worker threads
  * ({@code -Dopnorm.threads}, default: available processors) and the default {@link Kernels} used by
- * layers that are not given one explicitly. This is the only place system properties are read.
+ * layers that are not given one explicitly ({@link VectorKernels} on {@link #threads()} threads unless
+ * replaced with {@link #setKernels}). Apart from the SIMD width ({@code -Dopnorm.vectorBits}, read once by
+ * the kernels package next to the code it switches), this is the only place system properties are read.
  */
 public final class Engine {
     private static final int THREADS = readThreads();
-    private static volatile Kernels defaultKernels = new ScalarKernels();
+    private static volatile Kernels defaultKernels = new VectorKernels(THREADS);
 
     private Engine() {
     }
