@@ -4,7 +4,7 @@
 
 /* ---- forward: y[nb, k, p, q] = sum over l = (c, r, s) of w[k, l] * x[nb, c, ih, iw] (+ b[k] at the end)
  * GEMM view: i = k (M = K), j = (nb, p, q) (N = n*P*Q), l = (c, r, s) (C*R*S). */
-inline float conv_im2col(__global const float *x, const int l, const int j, const int C, const int H,
+float conv_im2col(__global const float *x, const int l, const int j, const int C, const int H,
                          const int W, const int R, const int S, const int P, const int Q,
                          const int stride, const int pad) {
     const int c = l / (R * S), r = (l / S) % R, s = l % S;
@@ -37,7 +37,7 @@ __kernel void conv2d_forward(__global float *y, __global const float *x, __globa
  * where ih = p*stride - pad + r (terms whose p is not an integer in [0, P) are zero); a gather, so
  * every gx element is written by one work-item. GEMM view: i = c (M = C), j = (nb, ih, iw) (N = n*H*W),
  * l = (k, r, s) (K*R*S). */
-inline float conv_col2im_gy(__global const float *gy, const int l, const int j, const int K, const int H,
+float conv_col2im_gy(__global const float *gy, const int l, const int j, const int K, const int H,
                             const int W, const int R, const int S, const int P, const int Q,
                             const int stride, const int pad) {
     const int k = l / (R * S), r = (l / S) % R, s = l % S;

@@ -46,12 +46,12 @@ __kernel void max_pool_jvp(__global float *dy, __global const float *dx, __globa
 }
 
 /* First and last output row/column whose window covers input row/column `i` (empty when lo > hi). */
-inline int pool_lo(const int i, const int pad, const int k, const int stride) {
+int pool_lo(const int i, const int pad, const int k, const int stride) {
     const int num = i + pad - k + 1;
     return num <= 0 ? 0 : (num + stride - 1) / stride;
 }
 
-inline int pool_hi(const int i, const int pad, const int stride, const int P) {
+int pool_hi(const int i, const int pad, const int stride, const int P) {
     return min((i + pad) / stride, P - 1);
 }
 

@@ -159,6 +159,24 @@ class BatchNorm2dTest {
     }
 
     @Test
+    void evalLinearization_isFrozen_whenRunningStatisticsChangeLater() {
+        BatchNorm2d b = bn(true, 3, 10);
+        Tensor x = TestData.randn(new Random(5), new Shape(2, 3, 3, 3));
+        Linearization eval = b.linearize(x, BnMode.EVAL);
+        float[] gy = TestData.randn(new Random(6), eval.outShape().size());
+        ParamGrads before = new ParamGrads();
+        b.linearize(x, BnMode.EVAL).vjpParams(gy, before);
+        b.linearize(TestData.randn(new Random(7), x.shape), BnMode.TRAIN).commit();
+        ParamGrads after = new ParamGrads();
+        eval.vjpParams(gy, after);
+        assertArrayEquals(before.of(b.weight()), after.of(b.weight()));
+        float[] dy = new float[gy.length], dyFresh = new float[gy.length];
+        eval.jvp(gy, dy);
+        b.linearize(x, BnMode.EVAL).jvp(gy, dyFresh);
+        assertTrue(!java.util.Arrays.equals(dy, dyFresh), "the commit should have changed a fresh linearization");
+    }
+
+    @Test
     void train_rejectsSingleValuePerChannel() {
         BatchNorm2d b = bn(false, 2, 8);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

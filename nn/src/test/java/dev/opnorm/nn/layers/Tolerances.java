@@ -43,6 +43,8 @@ public final class Tolerances {
     public static final double JACOBIAN_TRANSPOSE = 1e-5;
     /** Two kernel implementations on the same network, relative to the max |value|. */
     public static final double BACKEND = 1e-4;
+    /** A gradient accumulated twice vs twice the gradient, relative to the largest entry. */
+    public static final double ACCUMULATE = 1e-5;
     /** Running statistics against the PyTorch formula evaluated in double. */
     public static final double RUNNING_STATS = 1e-6;
 }
