@@ -1,6 +1,8 @@
 package dev.opnorm.robust.reg;
 
 import dev.opnorm.linalg.Norms;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.loss.SoftmaxCrossEntropy;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.ParamGrads;
@@ -45,7 +47,10 @@ public final class InputGradient implements Regularizer {
         return lambda;
     }
 
-    /** @throws IllegalArgumentException when the batch has no labels */
+    /**
+     * @return the penalty, or NaN (and no gradient) when the model's logits are not finite
+     * @throws IllegalArgumentException when the batch has no labels
+     */
     @Override
     public double accumulate(RegBatch batch, ParamGrads grads) {
         if (batch.labels() == null) {
@@ -53,10 +58,17 @@ public final class InputGradient implements Regularizer {
         }
         Linearization lin = batch.model().linearize(batch.x(), BnMode.EVAL);
         int b = batch.n(), k = lin.outShape().perExample(), in = lin.inShape().perExample();
-        float[] f = lin.output().data;
-        // s_i = softmax(f_i) - onehot(y_i): the per-example loss gradient in the logits
-        float[] s = new float[f.length];
-        CrossEntropy.sum(f, k, batch.labels(), 0, b, 1.0, s);
+        Tensor logits = lin.output();
+        if (logits.firstNonFinite() >= 0) {
+            return Double.NaN; // a diverged model: the caller reports the non-finite loss
+        }
+        // s_i = softmax(f_i) - onehot(y_i): the per-example loss gradient in the logits (the mean loss's
+        // gradient times b)
+        float[] s = new float[logits.data.length];
+        SoftmaxCrossEntropy.lossAndGradient(logits, batch.labels(), s);
+        for (int j = 0; j < s.length; j++) {
+            s[j] *= b;
+        }
         float[] g = new float[lin.inShape().size()];
         lin.vjp(s, g);
         double value = 0;
@@ -72,23 +84,27 @@ public final class InputGradient implements Regularizer {
         }
         TangentGradient.accumulate(batch.model(), lin, g, cot, grads);
         // term 2: through the logits, cotangent (lambda/B) H_i (J g)_i with H_i = diag(p_i) - p_i p_i^T
-        float[] w = new float[f.length];
+        float[] w = new float[s.length];
         lin.jvp(g, w);
-        double[] p = new double[k];
-        float[] h = new float[f.length];
+        float[] h = new float[s.length];
+        int[] y = batch.labels();
         for (int i = 0; i < b; i++) {
             int off = i * k;
-            CrossEntropy.softmax(f, off, k, p);
             double pw = 0;
             for (int j = 0; j < k; j++) {
-                pw += p[j] * w[off + j];
+                pw += prob(s, y, i, j, k) * w[off + j];
             }
             for (int j = 0; j < k; j++) {
-                h[off + j] = (float) (lambda / b * p[j] * (w[off + j] - pw));
+                h[off + j] = (float) (lambda / b * prob(s, y, i, j, k) * (w[off + j] - pw));
             }
         }
         lin.vjpParams(h, grads);
         return 0.5 * lambda * value / b;
+    }
+
+    /** softmax(f_i)_j recovered from s_i = softmax(f_i) - onehot(y_i). */
+    private static double prob(float[] s, int[] y, int i, int j, int k) {
+        return s[i * k + j] + (j == y[i] ? 1.0 : 0.0);
     }
 
     @Override
