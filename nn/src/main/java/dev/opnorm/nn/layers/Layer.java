@@ -4,32 +4,71 @@ import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 
 import java.util.List;
+import java.util.SplittableRandom;
 
 /**
  * A differentiable layer. Layers hold parameters and running statistics but no per-call state: two
  * linearizations of the same layer at different inputs can coexist (batched attacks, evaluation during
  * training, several threads).
+ *
+ * <p>Names: {@link #name()} is the short name a container knows the layer by ("0", "conv1");
+ * {@link #qualifiedName()} is the path from the root of the model ("features.0"), as in PyTorch's
+ * {@code named_modules}, and is what error messages use. Parameter names are PyTorch state_dict keys
+ * relative to the layer ("weight" for a conv, "features.0.weight" for a model).
  */
 public interface Layer {
     /** A short name, unique among siblings in a container (used for parameter names and lookups). */
     String name();
 
+    /**
+     * The dotted path of this layer from the root of the model it belongs to ("features.3"); the
+     * plain {@link #name()} for a layer that is not inside a container (or is the root).
+     */
+    default String qualifiedName() {
+        return name();
+    }
+
     /** The output shape for an input of shape {@code in}; throws IllegalArgumentException naming the layer and shapes when {@code in} does not fit. */
     Shape outputShape(Shape in);
 
-    /** Inference: f(x) with BatchNorm in EVAL mode, no residuals saved. */
+    /**
+     * Inference: f(x) with BatchNorm in EVAL mode, no residuals saved. Returns a new tensor; x is not
+     * modified.
+     *
+     * @throws IllegalArgumentException when x does not fit the layer (message names the layer and the
+     *                                  shapes), or, with {@link FiniteChecks} on, when x has a NaN/Inf
+     */
     Tensor forward(Tensor x);
 
-    /** Forward pass at x in the given BatchNorm mode, keeping what jvp/vjp/vjpParams need. */
+    /**
+     * Forward pass at x in the given BatchNorm mode, keeping what jvp/vjp/vjpParams need. x is
+     * referenced, not copied: do not modify it while the linearization is in use. The parameters are
+     * referenced too: an optimizer step makes older linearizations stale.
+     *
+     * @throws IllegalArgumentException as {@link #forward}
+     */
     Linearization linearize(Tensor x, BnMode mode);
 
-    /** Trainable parameters, with names qualified by the path inside this layer. */
+    /**
+     * Trainable parameters, with names qualified by the path inside this layer. The list and its Param
+     * objects are the same on every call (optimizers may key state by them); a container's entries
+     * are renamed views sharing the child's value arrays.
+     */
     default List<Param> params() {
         return List.of();
     }
 
-    /** Non-trainable state saved in checkpoints (BN running mean/var), with qualified names. */
+    /** Non-trainable state saved in checkpoints (BN running mean/var), with qualified names; stable like {@link #params()}. */
     default List<Param> buffers() {
         return List.of();
+    }
+
+    /**
+     * Re-initializes the parameters with PyTorch's default initialization, drawing from {@code rnd}
+     * in a fixed order (containers: children in order; a layer: weight before bias), so that one seed
+     * gives the same weights on every machine. Buffers are reset to their initial values
+     * (running mean 0, running variance 1). Default: nothing to initialize.
+     */
+    default void initParameters(SplittableRandom rnd) {
     }
 }

@@ -1,5 +1,7 @@
 package dev.opnorm.nn.layers;
 
+import dev.opnorm.linalg.BatchLinearMap;
+import dev.opnorm.linalg.LinearMap;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 
@@ -11,7 +13,9 @@ import dev.opnorm.nn.Tensor;
  * the same answer each time.
  *
  * <p>Conventions: {@code jvp} and {@code vjp} OVERWRITE their output; {@link #vjpParams} ACCUMULATES
- * (+=) into the gradient buffers. Inputs are never modified; outputs must not alias inputs.
+ * (+=) into the gradient buffers. Inputs are never modified; outputs must not alias inputs. Arrays may
+ * be longer than the shape needs (containers pass ping-pong buffers sized for their largest
+ * activation); only the first {@code shape.size()} elements are read or written.
  * A linearization is not thread safe (it owns scratch buffers); create one per thread.
  */
 public interface Linearization {
@@ -21,39 +25,71 @@ public interface Linearization {
     /** Shape of the output batch f(x). */
     Shape outShape();
 
+    /** The BatchNorm mode this linearization was taken in. */
+    BnMode mode();
+
     /** f(x). The returned tensor must not be modified. */
     Tensor output();
 
-    /** dy = J dx (forward mode). dx has inShape().size() elements, dy outShape().size(); dy overwritten. */
+    /**
+     * dy = J dx (forward mode). dx has inShape().size() elements, dy outShape().size(); dy overwritten.
+     *
+     * @throws IllegalArgumentException when an array is null or too short, or dx and dy are the same array
+     */
     void jvp(float[] dx, float[] dy);
 
-    /** gx = J^T gy (reverse mode). gx overwritten. */
+    /**
+     * gx = J^T gy (reverse mode). gx overwritten.
+     *
+     * @throws IllegalArgumentException as {@link #jvp}
+     */
     void vjp(float[] gy, float[] gx);
 
     /**
      * grads[p] += (d f/d p)^T gy for every parameter p of the layer: the parameter part of the VJP.
-     * Default: the layer has no parameters.
+     * Layers without parameters leave grads untouched.
      */
     default void vjpParams(float[] gy, ParamGrads grads) {
+        vjpAll(gy, null, grads);
     }
 
     /**
-     * Both parts of the VJP at once: gx = J^T gy (overwritten) and the parameter gradients
-     * (accumulated). Composite layers override this to run one backward sweep instead of two;
-     * {@code gx} may be null when only parameter gradients are wanted.
+     * Both parts of the VJP in one backward sweep: gx = J^T gy (overwritten) and the parameter
+     * gradients (accumulated, +=). {@code gx} may be null when only parameter gradients are wanted
+     * (a network then skips the input gradient of its first layer); {@code grads} may be null when
+     * only gx is wanted.
      */
-    default void vjpAll(float[] gy, float[] gx, ParamGrads grads) {
-        if (gx != null) {
-            vjp(gy, gx);
-        }
-        vjpParams(gy, grads);
-    }
+    void vjpAll(float[] gy, float[] gx, ParamGrads grads);
 
     /**
      * Applies side effects a training step wants from this linearization: for BatchNorm in TRAIN mode,
      * folds the batch statistics into the running statistics (momentum). Does nothing otherwise.
-     * Call at most once per linearization.
+     *
+     * @throws IllegalStateException when called a second time on the same BatchNorm linearization
      */
     default void commit() {
+    }
+
+    /**
+     * The Jacobian of one example's output with respect to the same example's input, as a LinearMap
+     * R^(inShape.perExample) -> R^(outShape.perExample). Correct in both BN modes: in TRAIN mode
+     * the other examples' inputs are held fixed (zero tangent), so this is the diagonal block of the
+     * coupled batch Jacobian. Each call to apply/applyTranspose runs one batch-sized pass; the map
+     * allocates its two batch buffers once.
+     *
+     * @throws IllegalArgumentException when the example index is outside the batch
+     */
+    default LinearMap asLinearMap(int example) {
+        return new ExampleLinearMap(this, example);
+    }
+
+    /**
+     * The block-diagonal batch of per-example Jacobians as a {@link BatchLinearMap}: one jvp/vjp pass
+     * serves every example. Only for EVAL mode, where the Jacobian really is block diagonal.
+     *
+     * @throws IllegalArgumentException in TRAIN mode (the batch statistics couple the examples)
+     */
+    default BatchLinearMap asBatchLinearMap() {
+        return new EvalBatchLinearMap(this);
     }
 }

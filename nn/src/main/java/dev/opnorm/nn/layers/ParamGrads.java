@@ -4,20 +4,24 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 
 /**
- * Gradient buffers keyed by {@link Param} identity. {@code Linearization.vjpParams} ACCUMULATES (+=)
+ * Gradient buffers, one per parameter storage. {@code Linearization.vjpParams} ACCUMULATES (+=)
  * into these; {@link #zero()} resets them between steps. Not thread safe.
+ *
+ * <p>Buffers are keyed by the identity of the parameter's value array, not of the {@link Param}
+ * object: containers hand out renamed views of their children's parameters
+ * ({@link Param#renamed}), and a view must find the same gradient as the original.
  */
 public final class ParamGrads {
-    private final Map<Param, float[]> grads = new IdentityHashMap<>();
+    private final Map<float[], float[]> grads = new IdentityHashMap<>();
 
     /** The gradient buffer of p, created as zeros on first use. */
     public float[] of(Param p) {
-        return grads.computeIfAbsent(p, q -> new float[q.size()]);
+        return grads.computeIfAbsent(p.value, v -> new float[v.length]);
     }
 
     /** True when some linearization has written a gradient for p. */
     public boolean has(Param p) {
-        return grads.containsKey(p);
+        return grads.containsKey(p.value);
     }
 
     /** Sets every buffer to zero (keeps the arrays). */

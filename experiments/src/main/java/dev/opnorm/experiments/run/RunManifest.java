@@ -1,0 +1,191 @@
+package dev.opnorm.experiments.run;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What a run needs to be reproduced and compared: the command and its resolved options, the seed, the
+ * opnorm version and git commit, JDK, OS, CPU model and cores, backend and device, thread count, and
+ * SHA-256 of inputs and outputs. Written as {@code run.json} into the run's output folder.
+ */
+public final class RunManifest {
+    private final Map<String, String> fields = new LinkedHashMap<>();
+    private final Map<String, String> options = new LinkedHashMap<>();
+    private final Map<String, String> inputs = new LinkedHashMap<>();
+    private final Map<String, String> outputs = new LinkedHashMap<>();
+
+    public RunManifest(String command) {
+        fields.put("command", command);
+        fields.put("opnorm_version", String.valueOf(RunManifest.class.getPackage().getImplementationVersion()));
+        fields.put("git_commit", gitCommit());
+        fields.put("jdk", System.getProperty("java.vendor") + " " + System.getProperty("java.version"));
+        fields.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
+                + System.getProperty("os.arch"));
+        fields.put("cpu", cpuModel());
+        fields.put("cores", String.valueOf(Runtime.getRuntime().availableProcessors()));
+    }
+
+    /** Sets a top-level field (backend, device, threads, seed...). */
+    public RunManifest put(String key, Object value) {
+        fields.put(key, String.valueOf(value));
+        return this;
+    }
+
+    /** Records a resolved option. */
+    public RunManifest option(String key, Object value) {
+        options.put(key, String.valueOf(value));
+        return this;
+    }
+
+    /** Records an input file with its SHA-256 (a folder: each regular file in it). */
+    public RunManifest input(Path file) throws IOException {
+        if (Files.isDirectory(file)) {
+            try (var s = Files.list(file)) {
+                for (Path p : s.sorted().toList()) {
+                    if (Files.isRegularFile(p)) {
+                        inputs.put(p.toString(), sha256(p));
+                    }
+                }
+            }
+        } else {
+            inputs.put(file.toString(), sha256(file));
+        }
+        return this;
+    }
+
+    /** Records an output file (by name relative to the run folder) with its SHA-256. */
+    public RunManifest output(Path dir, String name) throws IOException {
+        outputs.put(name, sha256(dir.resolve(name)));
+        return this;
+    }
+
+    public String json() {
+        StringBuilder b = new StringBuilder("{\n");
+        fields.forEach((k, v) -> b.append("  ").append(q(k)).append(": ").append(q(v)).append(",\n"));
+        section(b, "options", options);
+        b.append(",\n");
+        section(b, "inputs_sha256", inputs);
+        b.append(",\n");
+        section(b, "outputs_sha256", outputs);
+        return b.append("\n}\n").toString();
+    }
+
+    /** Writes run.json atomically into dir. */
+    public void write(Path dir) throws IOException {
+        AtomicFiles.writeString(dir.resolve("run.json"), json());
+    }
+
+    /** Header lines "# key: value" for CSV files, so every result file says how it was produced. */
+    public String csvHeader() {
+        StringBuilder b = new StringBuilder();
+        fields.forEach((k, v) -> b.append("# ").append(k).append(": ").append(v).append('\n'));
+        options.forEach((k, v) -> b.append("# option ").append(k).append(": ").append(v).append('\n'));
+        return b.toString();
+    }
+
+    private static void section(StringBuilder b, String name, Map<String, String> m) {
+        b.append("  ").append(q(name)).append(": {");
+        int i = 0;
+        for (var e : m.entrySet()) {
+            b.append(i++ == 0 ? "\n" : ",\n").append("    ").append(q(e.getKey())).append(": ").append(q(e.getValue()));
+        }
+        b.append(m.isEmpty() ? "}" : "\n  }");
+    }
+
+    static String q(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char c : s.toCharArray()) {
+            switch (c) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+                    } else {
+                        b.append(c);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    public static String sha256(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            byte[] buf = new byte[1 << 16];
+            for (int r; (r = in.read(buf)) > 0; ) {
+                md.update(buf, 0, r);
+            }
+            StringBuilder b = new StringBuilder();
+            for (byte x : md.digest()) {
+                b.append(String.format(Locale.ROOT, "%02x", x));
+            }
+            return b.toString();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The commit of the working tree the code runs from, or "unknown" outside a git checkout. */
+    static String gitCommit() {
+        try {
+            Process p = new ProcessBuilder("git", "rev-parse", "HEAD").redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            if (p.waitFor() == 0 && out.matches("[0-9a-f]{40}")) {
+                Process d = new ProcessBuilder("git", "status", "--porcelain", "--untracked-files=no")
+                        .redirectErrorStream(true).start();
+                String dirty = new String(d.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+                d.waitFor();
+                return dirty.isEmpty() ? out : out + "+uncommitted";
+            }
+        } catch (IOException e) {
+            return "unknown";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return "unknown";
+    }
+
+    static String cpuModel() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+                if (line.startsWith("model name")) {
+                    return line.substring(line.indexOf(':') + 1).trim();
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not Linux: fall through
+        }
+        return System.getProperty("os.arch");
+    }
+
+    /** Atomic writes: a temporary file in the same folder, then a rename. */
+    public static final class AtomicFiles {
+        private AtomicFiles() {
+        }
+
+        public static void writeString(Path target, String content) throws IOException {
+            Path dir = target.toAbsolutePath().getParent();
+            Files.createDirectories(dir);
+            Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
+            try {
+                Files.writeString(tmp, content, StandardCharsets.UTF_8);
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } finally {
+                Files.deleteIfExists(tmp);
+            }
+        }
+    }
+}

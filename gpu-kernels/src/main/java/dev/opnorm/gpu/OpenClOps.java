@@ -1,0 +1,397 @@
+package dev.opnorm.gpu;
+
+import dev.opnorm.nn.kernels.Conv2dDims;
+import dev.opnorm.nn.kernels.PoolDims;
+
+import dev.opnorm.gpu.OpenCl.Family;
+
+/**
+ * The engine's kernels on device-resident data: every method takes {@link DeviceTensor}s of one
+ * {@link OpenCl} runtime, ENQUEUES the kernel(s) on the runtime's in-order queue and returns without
+ * waiting. A chain of calls (a forward / JVP / VJP chain, power-iteration steps, a training step) thus
+ * runs on the device with no host transfer; only explicit downloads ({@link DeviceTensor#download()},
+ * {@link DeviceTensor#readScalar}) wait and move data back.
+ *
+ * <p>The semantics are those of {@link dev.opnorm.nn.kernels.Kernels} (outputs first, {@code Vjp...Weight
+ * / Bias} and {@code ...Accumulate} methods ACCUMULATE (+=), all others OVERWRITE), on device buffers
+ * instead of arrays; a tensor may be longer than the op needs (only the leading elements are used).
+ * Two additions serve device-side power iteration: {@link #dotRows} (per-row inner products / squared
+ * norms, a deterministic tree reduction) and {@link #scaleRowsInvSqrt} (normalize rows by those norms
+ * without reading them back).
+ *
+ * <p>Each kernel's Java twin (the same index formulas in the same order) is in the {@code *Twins}
+ * classes. Results are deterministic: no atomics, fixed summation orders; the split of the weight
+ * gradient's reduction ({@link #vjpWeightSplits}) depends only on the shape and the device's compute
+ * unit count.
+ *
+ * @throws IllegalArgumentException (every method) when a buffer is too short for the dimensions, or
+ *                                  belongs to another runtime
+ */
+public final class OpenClOps {
+    /** Tile edge and work-group edge of the tiled kernels (TS and LS in common.cl). */
+    static final int TS = 64, LS = 16, TK = 16;
+
+    private final OpenCl cl;
+    private DeviceTensor splitScratch; // partial sums of conv2dVjpWeight; grows, reused (in-order queue)
+
+    OpenClOps(OpenCl cl) {
+        this.cl = cl;
+    }
+
+    public OpenCl runtime() {
+        return cl;
+    }
+
+    // ---- convolution ------------------------------------------------------------------------------
+
+    /** y = conv(x, w) + b; b may be null (the JVP in x). y (n,k,p,q) overwritten. */
+    public void conv2dForward(DeviceTensor y, DeviceTensor x, DeviceTensor w, DeviceTensor b, Conv2dDims d) {
+        need(y, d.outputSize(), "conv2dForward y");
+        need(x, d.inputSize(), "conv2dForward x");
+        need(w, d.weightSize(), "conv2dForward w");
+        if (b != null) {
+            need(b, d.k(), "conv2dForward b");
+        }
+        int npq = d.n() * d.p() * d.q();
+        cl.launch(Family.CONV2D, "conv2d_forward", tiles2d(npq, d.k()), tileLocal2d(),
+                y, x, w, b == null ? y : b, b == null ? 0 : 1,
+                d.n(), d.c(), d.h(), d.w(), d.k(), d.r(), d.s(), d.stride(), d.pad(), d.p(), d.q());
+    }
+
+    /** gx = conv^T(gy, w), overwritten (n,c,h,w). */
+    public void conv2dVjpInput(DeviceTensor gx, DeviceTensor gy, DeviceTensor w, Conv2dDims d) {
+        need(gx, d.inputSize(), "conv2dVjpInput gx");
+        need(gy, d.outputSize(), "conv2dVjpInput gy");
+        need(w, d.weightSize(), "conv2dVjpInput w");
+        int nhw = d.n() * d.h() * d.w();
+        cl.launch(Family.CONV2D, "conv2d_vjp_input", tiles2d(nhw, d.c()), tileLocal2d(),
+                gx, gy, w, d.n(), d.c(), d.h(), d.w(), d.k(), d.r(), d.s(), d.stride(), d.pad(), d.p(), d.q());
+    }
+
+    /** gw += sum_n gy[n] (x) x[n], accumulated (k,c,r,s). */
+    public void conv2dVjpWeight(DeviceTensor gw, DeviceTensor gy, DeviceTensor x, Conv2dDims d) {
+        conv2dVjpWeight(gw, gy, x, d, vjpWeightSplits(d, cl.device().computeUnits));
+    }
+
+    /** As {@link #conv2dVjpWeight(DeviceTensor, DeviceTensor, DeviceTensor, Conv2dDims)} with a given split count. */
+    void conv2dVjpWeight(DeviceTensor gw, DeviceTensor gy, DeviceTensor x, Conv2dDims d, int splits) {
+        need(gw, d.weightSize(), "conv2dVjpWeight gw");
+        need(gy, d.outputSize(), "conv2dVjpWeight gy");
+        need(x, d.inputSize(), "conv2dVjpWeight x");
+        int l = d.n() * d.p() * d.q();
+        int chunk = vjpWeightChunk(l, splits);
+        int used = (l + chunk - 1) / chunk;
+        int crs = d.c() * d.r() * d.s();
+        synchronized (cl) {
+            DeviceTensor part = scratch((long) used * d.weightSize());
+            long[] g = tiles2d(crs, d.k());
+            cl.launch(Family.CONV2D, "conv2d_vjp_weight_part", new long[]{g[0], g[1], used}, new long[]{LS, LS, 1},
+                    part, gy, x, chunk,
+                    d.n(), d.c(), d.h(), d.w(), d.k(), d.r(), d.s(), d.stride(), d.pad(), d.p(), d.q());
+            cl.launch(Family.CONV2D, "conv2d_vjp_weight_sum", new long[]{d.weightSize()}, null,
+                    gw, part, d.weightSize(), used);
+        }
+    }
+
+    /**
+     * How many parts the reduction over (n, p, q) of the weight gradient is split into: enough
+     * work-groups for about 4 per compute unit, each part at least 256 terms long.
+     */
+    public static int vjpWeightSplits(Conv2dDims d, int computeUnits) {
+        long tiles = (long) ceilDiv(d.k(), TS) * ceilDiv(d.c() * d.r() * d.s(), TS);
+        int l = d.n() * d.p() * d.q();
+        long wanted = ceilDiv(4L * Math.max(1, computeUnits), tiles);
+        long maxByLength = Math.max(1, l / 256);
+        return (int) Math.max(1, Math.min(wanted, maxByLength));
+    }
+
+    /** Length of each split of the weight-gradient reduction (a multiple of the tile depth TK). */
+    static int vjpWeightChunk(int l, int splits) {
+        if (splits < 1) {
+            throw new IllegalArgumentException("splits must be >= 1, got " + splits);
+        }
+        int chunk = ceilDiv(l, splits);
+        return ceilDiv(chunk, TK) * TK;
+    }
+
+    /** gb[k] += sum over (n, p, q) of gy, accumulated (k). */
+    public void conv2dVjpBias(DeviceTensor gb, DeviceTensor gy, Conv2dDims d) {
+        need(gb, d.k(), "conv2dVjpBias gb");
+        need(gy, d.outputSize(), "conv2dVjpBias gy");
+        int wg = cl.reduceWorkGroup();
+        cl.launch(Family.CONV2D, "conv2d_vjp_bias", new long[]{(long) d.k() * wg}, new long[]{wg},
+                gb, gy, d.n(), d.k(), d.p() * d.q());
+    }
+
+    // ---- dense ------------------------------------------------------------------------------------
+
+    /** Row-major C = alpha op(A) op(B) + beta C with element offsets and leading dimensions (see Kernels.gemm). */
+    public void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
+                     DeviceTensor a, int aOff, int lda, DeviceTensor b, int bOff, int ldb,
+                     float beta, DeviceTensor c, int cOff, int ldc) {
+        if (m < 0 || n < 0 || k < 0) {
+            throw new IllegalArgumentException("gemm: negative size m=" + m + " n=" + n + " k=" + k);
+        }
+        if (m == 0 || n == 0) {
+            return;
+        }
+        checkMatrix(a, aOff, lda, transA ? k : m, transA ? m : k, "gemm A");
+        checkMatrix(b, bOff, ldb, transB ? n : k, transB ? k : n, "gemm B");
+        checkMatrix(c, cOff, ldc, m, n, "gemm C");
+        cl.launch(Family.GEMM, "gemm", tiles2d(n, m), tileLocal2d(),
+                transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+    }
+
+    // ---- elementwise ------------------------------------------------------------------------------
+
+    /** y[i] = v for i < len. */
+    public void fill(DeviceTensor y, float v, int len) {
+        need(y, len, "fill y");
+        cl.launch(Family.ELEMENTWISE, "fill", new long[]{len}, null, y, v, len);
+    }
+
+    /** dst[i] = src[i] for i < len (a device-to-device copy, not a host transfer). */
+    public void copy(DeviceTensor dst, DeviceTensor src, int len) {
+        need(dst, len, "copy dst");
+        need(src, len, "copy src");
+        src.checkUsable(cl);
+        dst.checkUsable(cl);
+        if (len > 0 && dst != src) {
+            cl.copy(src.mem, 0, dst.mem, 0, 4L * len);
+        }
+    }
+
+    /** y = max(x, 0) elementwise (x > 0 strict); y may alias x. */
+    public void relu(DeviceTensor y, DeviceTensor x, int len) {
+        need(y, len, "relu y");
+        need(x, len, "relu x");
+        cl.launch(Family.ELEMENTWISE, "relu", new long[]{len}, null, y, x, len);
+    }
+
+    /** out = x > 0 ? in : 0 (ReLU's JVP and VJP); out may alias in. */
+    public void reluMask(DeviceTensor out, DeviceTensor in, DeviceTensor x, int len) {
+        need(out, len, "reluMask out");
+        need(in, len, "reluMask in");
+        need(x, len, "reluMask x");
+        cl.launch(Family.ELEMENTWISE, "relu_mask", new long[]{len}, null, out, in, x, len);
+    }
+
+    /** y += a * x. */
+    public void axpy(DeviceTensor y, float a, DeviceTensor x, int len) {
+        need(y, len, "axpy y");
+        need(x, len, "axpy x");
+        cl.launch(Family.ELEMENTWISE, "axpy", new long[]{len}, null, y, a, x, len);
+    }
+
+    /** y = a + b; y may alias a or b. */
+    public void add(DeviceTensor y, DeviceTensor a, DeviceTensor b, int len) {
+        need(y, len, "add y");
+        need(a, len, "add a");
+        need(b, len, "add b");
+        cl.launch(Family.ELEMENTWISE, "add", new long[]{len}, null, y, a, b, len);
+    }
+
+    /** y = alpha * x; y may alias x. */
+    public void scale(DeviceTensor y, float alpha, DeviceTensor x, int len) {
+        need(y, len, "scale y");
+        need(x, len, "scale x");
+        cl.launch(Family.ELEMENTWISE, "scale", new long[]{len}, null, y, alpha, x, len);
+    }
+
+    /** c[i, j] += bias[j] for the row-major m x n matrix c. */
+    public void addRowBias(DeviceTensor c, DeviceTensor bias, int m, int n) {
+        need(c, (long) m * n, "addRowBias c");
+        need(bias, n, "addRowBias bias");
+        cl.launch(Family.ELEMENTWISE, "add_row_bias", new long[]{(long) m * n}, null, c, bias, m, n);
+    }
+
+    /** gb[j] += sum_i g[i, j] (accumulated). */
+    public void sumRowsAccumulate(DeviceTensor gb, DeviceTensor g, int m, int n) {
+        need(gb, n, "sumRowsAccumulate gb");
+        need(g, (long) m * n, "sumRowsAccumulate g");
+        cl.launch(Family.ELEMENTWISE, "sum_rows_accumulate", new long[]{n}, null, gb, g, m, n);
+    }
+
+    /**
+     * out[outOff + r] = sum_i a[r, i] * b[r, i] for each of {@code rows} rows of length {@code cols}
+     * (overwritten): per-example inner products; with a == b, squared l2 norms. A tree reduction of fixed
+     * shape ({@link OpenCl#reduceWorkGroup()}), so the result is bit-reproducible.
+     */
+    public void dotRows(DeviceTensor out, int outOff, DeviceTensor a, DeviceTensor b, int rows, int cols) {
+        need(out, (long) outOff + rows, "dotRows out");
+        need(a, (long) rows * cols, "dotRows a");
+        need(b, (long) rows * cols, "dotRows b");
+        int wg = cl.reduceWorkGroup();
+        cl.launch(Family.ELEMENTWISE, "dot_rows", new long[]{(long) rows * wg}, new long[]{wg},
+                out, outOff, a, b, cols);
+    }
+
+    /**
+     * y[r, i] = x[r, i] / sqrt(ss[ssOff + r]) (overwritten), or 0 for a row whose ss is not positive:
+     * normalizes rows by squared norms computed on the device by {@link #dotRows}. y may alias x.
+     */
+    public void scaleRowsInvSqrt(DeviceTensor y, DeviceTensor x, DeviceTensor ss, int ssOff, int rows, int cols) {
+        need(y, (long) rows * cols, "scaleRowsInvSqrt y");
+        need(x, (long) rows * cols, "scaleRowsInvSqrt x");
+        need(ss, (long) ssOff + rows, "scaleRowsInvSqrt ss");
+        cl.launch(Family.ELEMENTWISE, "scale_rows_inv_sqrt", new long[]{(long) rows * cols}, null,
+                y, x, ss, ssOff, rows, cols);
+    }
+
+    // ---- per-channel (BatchNorm) -----------------------------------------------------------------
+
+    /** Per-channel mean and biased variance of x (n, c, hw), in double; mean, var (c) overwritten. */
+    public void channelMeanVar(DeviceTensor mean, DeviceTensor var, DeviceTensor x, int n, int c, int hw) {
+        need(mean, c, "channelMeanVar mean");
+        need(var, c, "channelMeanVar var");
+        need(x, (long) n * c * hw, "channelMeanVar x");
+        int wg = cl.reduceWorkGroup();
+        cl.launch(Family.BATCHNORM, "channel_mean_var", new long[]{(long) c * wg}, new long[]{wg},
+                mean, var, x, n, c, hw);
+    }
+
+    /** y = x * scale[c] + shift[c] (shift may be null); y may alias x. */
+    public void channelAffine(DeviceTensor y, DeviceTensor x, DeviceTensor scale, DeviceTensor shift,
+                              int n, int c, int hw) {
+        need(y, (long) n * c * hw, "channelAffine y");
+        need(x, (long) n * c * hw, "channelAffine x");
+        need(scale, c, "channelAffine scale");
+        if (shift != null) {
+            need(shift, c, "channelAffine shift");
+        }
+        cl.launch(Family.BATCHNORM, "channel_affine", new long[]{(long) n * c * hw}, null,
+                y, x, scale, shift == null ? scale : shift, shift == null ? 0 : 1, n, c, hw);
+    }
+
+    /** out = coef[c] (in - mean(in) - xhat mean(in xhat)), means per channel in double; out must not alias in. */
+    public void bnTrainJacobian(DeviceTensor out, DeviceTensor in, DeviceTensor xhat, DeviceTensor coef,
+                                int n, int c, int hw) {
+        long len = (long) n * c * hw;
+        need(out, len, "bnTrainJacobian out");
+        need(in, len, "bnTrainJacobian in");
+        need(xhat, len, "bnTrainJacobian xhat");
+        need(coef, c, "bnTrainJacobian coef");
+        if (out == in) {
+            throw new IllegalArgumentException("bnTrainJacobian: out must not alias in");
+        }
+        int wg = cl.reduceWorkGroup();
+        cl.launch(Family.BATCHNORM, "bn_train_jacobian", new long[]{(long) c * wg}, new long[]{wg},
+                out, in, xhat, coef, n, c, hw);
+    }
+
+    /** sumA[c] += sum a; sumAB[c] += sum a*b when b is not null (then sumAB is untouched otherwise). */
+    public void channelSumsAccumulate(DeviceTensor sumA, DeviceTensor sumAB, DeviceTensor a, DeviceTensor b,
+                                      int n, int c, int hw) {
+        long len = (long) n * c * hw;
+        need(sumA, c, "channelSumsAccumulate sumA");
+        need(a, len, "channelSumsAccumulate a");
+        if (b != null) {
+            need(b, len, "channelSumsAccumulate b");
+            need(sumAB, c, "channelSumsAccumulate sumAB");
+        }
+        int wg = cl.reduceWorkGroup();
+        cl.launch(Family.BATCHNORM, "channel_sums_accumulate", new long[]{(long) c * wg}, new long[]{wg},
+                sumA, b == null ? sumA : sumAB, a, b == null ? a : b, b == null ? 0 : 1, n, c, hw);
+    }
+
+    // ---- pooling ----------------------------------------------------------------------------------
+
+    /** Max pooling: y and argmax (n,c,p,q) overwritten (argmax: flat index into x). */
+    public void maxPool2dForward(DeviceTensor y, DeviceInts argmax, DeviceTensor x, PoolDims d) {
+        need(y, d.outputSize(), "maxPool2dForward y");
+        need(argmax, d.outputSize(), "maxPool2dForward argmax");
+        need(x, d.inputSize(), "maxPool2dForward x");
+        cl.launch(Family.POOLING, "max_pool_forward", new long[]{d.outputSize()}, null,
+                y, argmax, x, d.n(), d.c(), d.h(), d.w(), d.kh(), d.kw(), d.stride(), d.pad(), d.p(), d.q());
+    }
+
+    /** dy[o] = dx[argmax[o]], overwritten. */
+    public void maxPool2dJvp(DeviceTensor dy, DeviceTensor dx, DeviceInts argmax, PoolDims d) {
+        need(dy, d.outputSize(), "maxPool2dJvp dy");
+        need(dx, d.inputSize(), "maxPool2dJvp dx");
+        need(argmax, d.outputSize(), "maxPool2dJvp argmax");
+        cl.launch(Family.POOLING, "max_pool_jvp", new long[]{d.outputSize()}, null, dy, dx, argmax, d.outputSize());
+    }
+
+    /** gx[i] = sum of gy[o] over windows o whose argmax is i, overwritten (a deterministic gather). */
+    public void maxPool2dVjp(DeviceTensor gx, DeviceTensor gy, DeviceInts argmax, PoolDims d) {
+        need(gx, d.inputSize(), "maxPool2dVjp gx");
+        need(gy, d.outputSize(), "maxPool2dVjp gy");
+        need(argmax, d.outputSize(), "maxPool2dVjp argmax");
+        cl.launch(Family.POOLING, "max_pool_vjp", new long[]{d.inputSize()}, null,
+                gx, gy, argmax, d.n(), d.c(), d.h(), d.w(), d.kh(), d.kw(), d.stride(), d.pad(), d.p(), d.q());
+    }
+
+    /** Average pooling (padding counted in the divisor), y overwritten; also its own JVP. */
+    public void avgPool2dForward(DeviceTensor y, DeviceTensor x, PoolDims d) {
+        need(y, d.outputSize(), "avgPool2dForward y");
+        need(x, d.inputSize(), "avgPool2dForward x");
+        cl.launch(Family.POOLING, "avg_pool_forward", new long[]{d.outputSize()}, null,
+                y, x, 1f / (d.kh() * d.kw()),
+                d.n(), d.c(), d.h(), d.w(), d.kh(), d.kw(), d.stride(), d.pad(), d.p(), d.q());
+    }
+
+    /** gx = avgpool^T(gy), overwritten. */
+    public void avgPool2dVjp(DeviceTensor gx, DeviceTensor gy, PoolDims d) {
+        need(gx, d.inputSize(), "avgPool2dVjp gx");
+        need(gy, d.outputSize(), "avgPool2dVjp gy");
+        cl.launch(Family.POOLING, "avg_pool_vjp", new long[]{d.inputSize()}, null,
+                gx, gy, 1f / (d.kh() * d.kw()),
+                d.n(), d.c(), d.h(), d.w(), d.kh(), d.kw(), d.stride(), d.pad(), d.p(), d.q());
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------------
+
+    private DeviceTensor scratch(long floats) {
+        if (floats > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("scratch of " + floats + " floats is too large");
+        }
+        if (splitScratch == null || splitScratch.length() < floats) {
+            if (splitScratch != null) {
+                splitScratch.close(); // OpenCL defers the release until queued kernels are done with it
+            }
+            splitScratch = DeviceTensor.allocate(cl, (int) floats);
+        }
+        return splitScratch;
+    }
+
+    private long[] tiles2d(int cols, int rows) {
+        if (cl.device().maxWorkGroupSize < (long) LS * LS) {
+            throw new OpenClException("device " + cl.device().name + " allows work-groups of "
+                    + cl.device().maxWorkGroupSize + ", the tiled kernels need " + (LS * LS));
+        }
+        return new long[]{(long) ceilDiv(cols, TS) * LS, (long) ceilDiv(rows, TS) * LS};
+    }
+
+    private static long[] tileLocal2d() {
+        return new long[]{LS, LS};
+    }
+
+    private void need(DeviceBuffer t, long count, String what) {
+        if (t == null) {
+            throw new IllegalArgumentException(what + " must not be null");
+        }
+        t.checkUsable(cl);
+        if (count < 0 || count > t.length()) {
+            throw new IllegalArgumentException(what + ": needs " + count + " elements, " + t + " has " + t.length());
+        }
+    }
+
+    private void checkMatrix(DeviceTensor t, int off, int ld, int rows, int cols, String what) {
+        if (off < 0 || ld < Math.max(1, cols)) {
+            throw new IllegalArgumentException(what + ": offset " + off + " / leading dimension " + ld
+                    + " invalid for a " + rows + " x " + cols + " matrix");
+        }
+        if (rows > 0 && cols > 0) {
+            need(t, (long) off + (long) (rows - 1) * ld + cols, what);
+        }
+    }
+
+    static int ceilDiv(int a, int b) {
+        return (a + b - 1) / b;
+    }
+
+    static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
+    }
+}

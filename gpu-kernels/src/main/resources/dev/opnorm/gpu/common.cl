@@ -1,0 +1,72 @@
+/* common.cl: prepended to every kernel family before it is built (see OpenCl.program).
+ *
+ * Conventions shared by all kernels:
+ * - no fused contraction: a*b + c is a rounded product then a rounded sum, exactly as in Java, unless
+ *   the kernel calls fma() explicitly (then its Java twin calls Math.fma);
+ * - no float atomics and no data-dependent summation order: every sum has one fixed order, so results
+ *   are bit-identical from run to run on a device;
+ * - REDUCE_WG (a power of two) is the work-group size of the tree reductions; it is a build option.
+ */
+#pragma OPENCL FP_CONTRACT OFF
+
+#ifndef REDUCE_WG
+#define REDUCE_WG 256
+#endif
+
+/* Tiled GEMM-like kernels: a TS x TS output tile per work-group of LS x LS work-items, each work-item
+ * owning WPT x WPT outputs strided by LS (i = i0 + ty + wa*LS, j = j0 + tx + wb*LS); the reduction
+ * dimension advances in slices of TK staged in local memory. */
+#define TS 64
+#define TK 16
+#define LS 16
+#define WPT 4
+
+/* The body shared by gemm and the three convolutions (an implicit GEMM). For the tile of outputs
+ * (i, j) of this work-group it leaves acc[wa][wb] = sum over l in [L_BEGIN, L_END) of
+ * A_AT(i, l) * B_AT(l, j), l ascending, each term fused: acc = fma(A, B, acc).
+ * A_AT / B_AT are expressions of (i, l) / (l, j) that read global memory; they are only evaluated in
+ * range (i < M, j < N, l < L_END), elsewhere the tile holds 0 (fma(x, 0, acc) == acc).
+ * Java twin: Tiled.accumulate. Needs local memory 2 * TK * TS floats. */
+#define TILED_ACCUMULATE(M, N, L_BEGIN, L_END, A_AT, B_AT)                                     \
+    __local float As[TK][TS];                                                                   \
+    __local float Bs[TK][TS];                                                                   \
+    const int tx = get_local_id(0), ty = get_local_id(1);                                       \
+    const int i0 = get_group_id(1) * TS, j0 = get_group_id(0) * TS;                             \
+    const int lid = ty * LS + tx;                                                               \
+    float acc[WPT][WPT];                                                                        \
+    for (int wa = 0; wa < WPT; wa++)                                                               \
+        for (int wb = 0; wb < WPT; wb++)                                                           \
+            acc[wa][wb] = 0.0f;                                                                   \
+    for (int l0 = (L_BEGIN); l0 < (L_END); l0 += TK) {                                          \
+        for (int t = 0; t < (TS * TK) / (LS * LS); t++) {                                       \
+            const int e = lid + t * LS * LS;                                                    \
+            /* A slice: consecutive work-items walk l */                                        \
+            const int ai = i0 + e / TK, al = l0 + e % TK;                                       \
+            As[e % TK][e / TK] = (ai < (M) && al < (L_END)) ? (A_AT(ai, al)) : 0.0f;            \
+            /* B slice: consecutive work-items walk j */                                        \
+            const int bl = l0 + e / TS, bj = j0 + e % TS;                                       \
+            Bs[e / TS][e % TS] = (bj < (N) && bl < (L_END)) ? (B_AT(bl, bj)) : 0.0f;            \
+        }                                                                                       \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                           \
+        for (int kk = 0; kk < TK; kk++) {                                                       \
+            float av[WPT], bv[WPT];                                                             \
+            for (int wa = 0; wa < WPT; wa++)                                                       \
+                av[wa] = As[kk][ty + wa * LS];                                                    \
+            for (int wb = 0; wb < WPT; wb++)                                                       \
+                bv[wb] = Bs[kk][tx + wb * LS];                                                    \
+            for (int wa = 0; wa < WPT; wa++)                                                       \
+                for (int wb = 0; wb < WPT; wb++)                                                   \
+                    acc[wa][wb] = fma(av[wa], bv[wb], acc[wa][wb]);                                   \
+        }                                                                                       \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                           \
+    }
+
+/* Tree reduction of buf[0, REDUCE_WG) into buf[0] by the work-group; lid = get_local_id(0).
+ * Java twin: Reductions.tree. Pairs (t, t + s) for s = REDUCE_WG/2, ..., 1. */
+#define TREE_REDUCE(buf, lid)                                                                   \
+    barrier(CLK_LOCAL_MEM_FENCE);                                                               \
+    for (int s_ = REDUCE_WG / 2; s_ > 0; s_ >>= 1) {                                             \
+        if ((lid) < s_)                                                                         \
+            buf[lid] += buf[(lid) + s_];                                                        \
+        barrier(CLK_LOCAL_MEM_FENCE);                                                           \
+    }

@@ -1,0 +1,26 @@
+package dev.opnorm.gpu;
+
+/** Every tolerance of the gpu-kernels tests, in one place. */
+final class GpuTolerances {
+    private GpuTolerances() {
+    }
+
+    /**
+     * OpenCL vs ScalarKernels: |got - want| <= BACKEND_F32 * (1 + |want|) * sqrt(terms). The kernels fuse
+     * multiply-adds and sum in other orders (tiles, trees), so float results differ by a few ulps per term.
+     */
+    static final double BACKEND_F32 = 2e-6;
+
+    /**
+     * OpenCL vs its Java twin: the same operations in the same order. fma, + and * are correctly rounded
+     * on every OpenCL device, so the twin matches exactly except where OpenCL allows a few ulps
+     * (division and sqrt, used by scale_rows_inv_sqrt only).
+     */
+    static final double TWIN_F32 = 0;
+
+    /** scale_rows_inv_sqrt: OpenCL's single-precision 1/sqrt may be off by up to 2.5 + 3 ulp. */
+    static final double TWIN_DIV_SQRT_F32 = 1e-6;
+
+    /** Power iteration on the device vs on the host with ScalarKernels (relative, on sigma). */
+    static final double POWER_ITERATION = 1e-4;
+}

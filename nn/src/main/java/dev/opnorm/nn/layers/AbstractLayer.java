@@ -1,0 +1,126 @@
+package dev.opnorm.nn.layers;
+
+import dev.opnorm.nn.Engine;
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.kernels.Kernels;
+
+/**
+ * Common plumbing of the built-in layers: the name and the link to the enclosing container (for
+ * qualified names in error messages), the {@link Kernels} the layer computes with, and the input
+ * checks every {@code forward}/{@code linearize} runs before the layer's own code (shape through
+ * {@link #outputShape}, NaN/Inf when {@link FiniteChecks} is on).
+ *
+ * <p>The parent link is set once, when a container is constructed around the layer; a layer
+ * belongs to at most one container. It is configuration, not per-call state.
+ */
+public abstract class AbstractLayer implements Layer {
+    private final String name;
+    /** The kernels every heavy operation of this layer goes through. */
+    protected final Kernels kernels;
+    private Layer parent;
+
+    protected AbstractLayer(String name, Kernels kernels) {
+        if (name == null || name.isEmpty() || name.contains(".")) {
+            throw new IllegalArgumentException("layer name must be non-empty and contain no '.', got '" + name + "'");
+        }
+        if (kernels == null) {
+            throw new IllegalArgumentException("layer " + name + ": kernels must not be null");
+        }
+        this.name = name;
+        this.kernels = kernels;
+    }
+
+    /** A layer that uses {@link Engine#kernels()}. */
+    protected AbstractLayer(String name) {
+        this(name, Engine.kernels());
+    }
+
+    @Override
+    public final String name() {
+        return name;
+    }
+
+    @Override
+    public final String qualifiedName() {
+        if (parent == null || parent.qualifiedName().isEmpty() || isRoot(parent)) {
+            return name;
+        }
+        return parent.qualifiedName() + "." + name;
+    }
+
+    private static boolean isRoot(Layer l) {
+        return !(l instanceof AbstractLayer a) || a.parent == null;
+    }
+
+    /** The kernels this layer computes with. */
+    public final Kernels kernels() {
+        return kernels;
+    }
+
+    /** Called once by the container this layer is placed in. */
+    final void attachTo(Layer container) {
+        if (parent != null) {
+            throw new IllegalArgumentException("layer '" + qualifiedName() + "' already belongs to a container; "
+                    + "a layer instance can be placed in one container only");
+        }
+        parent = container;
+    }
+
+    /** "Conv2d 'features.0'": the layer kind and its qualified name, for messages. */
+    public final String describe() {
+        return getClass().getSimpleName() + " '" + qualifiedName() + "'";
+    }
+
+    /** An IllegalArgumentException whose message starts with {@link #describe()}. */
+    protected final IllegalArgumentException error(String message) {
+        return new IllegalArgumentException(describe() + ": " + message);
+    }
+
+    @Override
+    public final Tensor forward(Tensor x) {
+        Shape out = checkInput(x);
+        return forwardImpl(x, out);
+    }
+
+    @Override
+    public final Linearization linearize(Tensor x, BnMode mode) {
+        if (mode == null) {
+            throw error("BnMode must not be null");
+        }
+        Shape out = checkInput(x);
+        return linearizeImpl(x, mode, out);
+    }
+
+    /** forward after the checks; {@code out} is outputShape(x.shape). */
+    protected abstract Tensor forwardImpl(Tensor x, Shape out);
+
+    /** linearize after the checks; {@code out} is outputShape(x.shape). */
+    protected abstract Linearization linearizeImpl(Tensor x, BnMode mode, Shape out);
+
+    /**
+     * Whether this layer checks its input for NaN/Inf (when {@link FiniteChecks} is on). Containers
+     * return false: their first leaf checks, and names itself.
+     */
+    protected boolean checksFiniteInput() {
+        return true;
+    }
+
+    private Shape checkInput(Tensor x) {
+        if (x == null) {
+            throw error("input tensor must not be null");
+        }
+        Shape out = outputShape(x.shape);
+        if (FiniteChecks.enabled() && checksFiniteInput()) {
+            int i = x.firstNonFinite();
+            if (i >= 0) {
+                Shape s = x.shape;
+                int per = s.perExample(), hw = s.h() * s.w();
+                int b = i / per, c = (i % per) / hw, y = (i % hw) / s.w(), col = i % s.w();
+                throw error("input element " + i + " (example " + b + ", channel " + c + ", row " + y
+                        + ", column " + col + ") is " + x.data[i] + "; input shape " + s);
+            }
+        }
+        return out;
+    }
+}

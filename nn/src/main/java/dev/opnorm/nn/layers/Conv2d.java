@@ -1,0 +1,159 @@
+package dev.opnorm.nn.layers;
+
+import dev.opnorm.nn.Engine;
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.init.PyTorchInit;
+import dev.opnorm.nn.kernels.Conv2dDims;
+import dev.opnorm.nn.kernels.Kernels;
+
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * 2-D convolution (cross-correlation, as PyTorch's {@code nn.Conv2d}): y = conv(x, W) + b with
+ * weights W (outChannels, inChannels, kh, kw), optional bias b (outChannels), equal stride and
+ * symmetric zero padding in both directions. Linear in x: the JVP is the convolution without bias,
+ * the VJP the transposed convolution; parameter gradients gW += gy (x) x, gb += sum gy.
+ * Parameters "weight" and "bias" (PyTorch state_dict keys).
+ */
+public final class Conv2d extends AbstractLayer {
+    private final int inChannels;
+    private final int outChannels;
+    private final int kh;
+    private final int kw;
+    private final int stride;
+    private final int pad;
+    private final Param weight; // (outChannels, inChannels, kh, kw)
+    private final Param bias;   // (outChannels) or null
+
+    /** A square-kernel conv with the default kernels; parameters start at zero until {@link #initParameters}. */
+    public Conv2d(String name, int inChannels, int outChannels, int kernel, int stride, int pad, boolean bias) {
+        this(name, inChannels, outChannels, kernel, kernel, stride, pad, bias, Engine.kernels());
+    }
+
+    /** A kh x kw conv computed with the given kernels. */
+    public Conv2d(String name, int inChannels, int outChannels, int kh, int kw, int stride, int pad, boolean bias,
+                  Kernels kernels) {
+        super(name, kernels);
+        if (inChannels <= 0 || outChannels <= 0 || kh <= 0 || kw <= 0 || stride <= 0 || pad < 0) {
+            throw new IllegalArgumentException("Conv2d '" + name + "': bad configuration in=" + inChannels
+                    + " out=" + outChannels + " kernel=" + kh + "x" + kw + " stride=" + stride + " pad=" + pad);
+        }
+        this.inChannels = inChannels;
+        this.outChannels = outChannels;
+        this.kh = kh;
+        this.kw = kw;
+        this.stride = stride;
+        this.pad = pad;
+        this.weight = new Param("weight", new float[outChannels * inChannels * kh * kw], outChannels, inChannels, kh, kw);
+        this.bias = bias ? new Param("bias", new float[outChannels], outChannels) : null;
+    }
+
+    public int inChannels() {
+        return inChannels;
+    }
+
+    public int outChannels() {
+        return outChannels;
+    }
+
+    public int kernelHeight() {
+        return kh;
+    }
+
+    public int kernelWidth() {
+        return kw;
+    }
+
+    public int stride() {
+        return stride;
+    }
+
+    public int padding() {
+        return pad;
+    }
+
+    /** The weight parameter (outChannels, inChannels, kh, kw). */
+    public Param weight() {
+        return weight;
+    }
+
+    /** The bias parameter, or null for a conv without bias. */
+    public Param bias() {
+        return bias;
+    }
+
+    @Override
+    public Shape outputShape(Shape in) {
+        if (in.c() != inChannels) {
+            throw error("expects " + inChannels + " input channels, got input shape " + in);
+        }
+        if (in.h() + 2 * pad < kh || in.w() + 2 * pad < kw) {
+            throw error("kernel " + kh + "x" + kw + " with padding " + pad + " does not fit input shape " + in);
+        }
+        return new Shape(in.n(), outChannels, (in.h() + 2 * pad - kh) / stride + 1, (in.w() + 2 * pad - kw) / stride + 1);
+    }
+
+    private Conv2dDims dims(Shape in) {
+        return new Conv2dDims(in.n(), inChannels, in.h(), in.w(), outChannels, kh, kw, stride, pad);
+    }
+
+    @Override
+    protected Tensor forwardImpl(Tensor x, Shape out) {
+        Tensor y = new Tensor(out);
+        kernels.conv2dForward(y.data, x.data, weight.value, bias == null ? null : bias.value, dims(x.shape));
+        return y;
+    }
+
+    @Override
+    protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape out) {
+        return new Lin(x, forwardImpl(x, out), mode);
+    }
+
+    @Override
+    public List<Param> params() {
+        return bias == null ? List.of(weight) : List.of(weight, bias);
+    }
+
+    @Override
+    public void initParameters(SplittableRandom rnd) {
+        PyTorchInit.weightAndBias(weight.value, bias == null ? null : bias.value, inChannels * kh * kw, rnd);
+    }
+
+    private final class Lin extends AbstractLinearization {
+        private final float[] x;     // (n, inChannels, h, w) saved input, for the weight gradient
+        private final Tensor y;      // (n, outChannels, p, q)
+        private final Conv2dDims d;
+
+        Lin(Tensor x, Tensor y, BnMode mode) {
+            super(describe(), x.shape, y.shape, mode);
+            this.x = x.data;
+            this.y = y;
+            this.d = dims(x.shape);
+        }
+
+        @Override
+        public Tensor output() {
+            return y;
+        }
+
+        @Override
+        protected void jvpImpl(float[] dx, float[] dy) {
+            kernels.conv2dForward(dy, dx, weight.value, null, d);
+        }
+
+        @Override
+        protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
+            if (gx != null) {
+                kernels.conv2dVjpInput(gx, gy, weight.value, d);
+            }
+            if (grads != null) {
+                kernels.conv2dVjpWeight(grads.of(weight), gy, x, d);
+                if (bias != null) {
+                    kernels.conv2dVjpBias(grads.of(bias), gy, d);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+package dev.opnorm.nn.layers;
+
+import dev.opnorm.nn.Engine;
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.init.PyTorchInit;
+import dev.opnorm.nn.kernels.Kernels;
+
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * Fully connected layer, PyTorch's {@code nn.Linear}: y = x W^T + b on (n, in, 1, 1) features, with
+ * W (out, in) and optional b (out). JVP dy = dx W^T; VJP gx = gy W; gW += gy^T x; gb += sum_n gy.
+ * Inputs must already be flat (use {@link Flatten}). Parameters "weight" and "bias".
+ */
+public final class Linear extends AbstractLayer {
+    private final int inFeatures;
+    private final int outFeatures;
+    private final Param weight; // (out, in)
+    private final Param bias;   // (out) or null
+
+    public Linear(String name, int inFeatures, int outFeatures, boolean bias) {
+        this(name, inFeatures, outFeatures, bias, Engine.kernels());
+    }
+
+    public Linear(String name, int inFeatures, int outFeatures, boolean bias, Kernels kernels) {
+        super(name, kernels);
+        if (inFeatures <= 0 || outFeatures <= 0) {
+            throw new IllegalArgumentException("Linear '" + name + "': bad configuration in=" + inFeatures
+                    + " out=" + outFeatures);
+        }
+        this.inFeatures = inFeatures;
+        this.outFeatures = outFeatures;
+        this.weight = new Param("weight", new float[outFeatures * inFeatures], outFeatures, inFeatures);
+        this.bias = bias ? new Param("bias", new float[outFeatures], outFeatures) : null;
+    }
+
+    public int inFeatures() {
+        return inFeatures;
+    }
+
+    public int outFeatures() {
+        return outFeatures;
+    }
+
+    public Param weight() {
+        return weight;
+    }
+
+    /** The bias parameter, or null. */
+    public Param bias() {
+        return bias;
+    }
+
+    @Override
+    public Shape outputShape(Shape in) {
+        if (in.c() != inFeatures || in.h() != 1 || in.w() != 1) {
+            throw error("expects input shape (n, " + inFeatures + ", 1, 1), got " + in
+                    + (in.perExample() == inFeatures && in.h() * in.w() > 1 ? " (flatten it first)" : ""));
+        }
+        return Shape.features(in.n(), outFeatures);
+    }
+
+    @Override
+    protected Tensor forwardImpl(Tensor x, Shape out) {
+        Tensor y = new Tensor(out);
+        int n = x.shape.n();
+        kernels.gemm(false, true, n, outFeatures, inFeatures, 1f, x.data, 0, inFeatures,
+                weight.value, 0, inFeatures, 0f, y.data, 0, outFeatures);
+        if (bias != null) {
+            kernels.addRowBias(y.data, bias.value, n, outFeatures);
+        }
+        return y;
+    }
+
+    @Override
+    protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape out) {
+        Tensor y = forwardImpl(x, out);
+        float[] xs = x.data; // (n, in) saved input, for the weight gradient
+        int n = x.shape.n();
+        return new AbstractLinearization(describe(), x.shape, out, mode) {
+            @Override
+            public Tensor output() {
+                return y;
+            }
+
+            @Override
+            protected void jvpImpl(float[] dx, float[] dy) {
+                kernels.gemm(false, true, n, outFeatures, inFeatures, 1f, dx, 0, inFeatures,
+                        weight.value, 0, inFeatures, 0f, dy, 0, outFeatures);
+            }
+
+            @Override
+            protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
+                if (gx != null) {
+                    kernels.gemm(false, false, n, inFeatures, outFeatures, 1f, gy, 0, outFeatures,
+                            weight.value, 0, inFeatures, 0f, gx, 0, inFeatures);
+                }
+                if (grads != null) {
+                    kernels.gemm(true, false, outFeatures, inFeatures, n, 1f, gy, 0, outFeatures,
+                            xs, 0, inFeatures, 1f, grads.of(weight), 0, inFeatures);
+                    if (bias != null) {
+                        kernels.sumRowsAccumulate(grads.of(bias), gy, n, outFeatures);
+                    }
+                }
+            }
+        };
+    }
+
+    @Override
+    public List<Param> params() {
+        return bias == null ? List.of(weight) : List.of(weight, bias);
+    }
+
+    @Override
+    public void initParameters(SplittableRandom rnd) {
+        PyTorchInit.weightAndBias(weight.value, bias == null ? null : bias.value, inFeatures, rnd);
+    }
+}

@@ -1,0 +1,91 @@
+package dev.opnorm.nn.layers;
+
+import dev.opnorm.nn.Engine;
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.kernels.PoolDims;
+
+/**
+ * Max pooling over square windows, PyTorch's {@code nn.MaxPool2d(kernel, stride, padding)} (padding
+ * counts as -infinity). The Jacobian selects the window's maximum (the first in row-major order on
+ * ties), so the linearization keeps the argmax indices: JVP is a gather, VJP a scatter-add.
+ */
+public final class MaxPool2d extends AbstractLayer {
+    private final int kernel;
+    private final int stride;
+    private final int pad;
+
+    /** kernel x kernel windows with stride = kernel and no padding (PyTorch's default). */
+    public MaxPool2d(String name, int kernel) {
+        this(name, kernel, kernel, 0, Engine.kernels());
+    }
+
+    public MaxPool2d(String name, int kernel, int stride, int pad, Kernels kernels) {
+        super(name, kernels);
+        if (kernel <= 0 || stride <= 0 || pad < 0 || 2 * pad > kernel) {
+            throw new IllegalArgumentException("MaxPool2d '" + name + "': bad configuration kernel=" + kernel
+                    + " stride=" + stride + " pad=" + pad);
+        }
+        this.kernel = kernel;
+        this.stride = stride;
+        this.pad = pad;
+    }
+
+    public int kernel() {
+        return kernel;
+    }
+
+    public int stride() {
+        return stride;
+    }
+
+    public int padding() {
+        return pad;
+    }
+
+    @Override
+    public Shape outputShape(Shape in) {
+        if (in.h() + 2 * pad < kernel || in.w() + 2 * pad < kernel) {
+            throw error("window " + kernel + "x" + kernel + " with padding " + pad + " does not fit input shape " + in);
+        }
+        return new Shape(in.n(), in.c(), (in.h() + 2 * pad - kernel) / stride + 1, (in.w() + 2 * pad - kernel) / stride + 1);
+    }
+
+    private PoolDims dims(Shape in) {
+        return new PoolDims(in.n(), in.c(), in.h(), in.w(), kernel, kernel, stride, pad);
+    }
+
+    @Override
+    protected Tensor forwardImpl(Tensor x, Shape out) {
+        Tensor y = new Tensor(out);
+        kernels.maxPool2dForward(y.data, new int[out.size()], x.data, dims(x.shape));
+        return y;
+    }
+
+    @Override
+    protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape out) {
+        Tensor y = new Tensor(out);
+        int[] argmax = new int[out.size()]; // (n, c, p, q) flat input index of each window's maximum
+        PoolDims d = dims(x.shape);
+        kernels.maxPool2dForward(y.data, argmax, x.data, d);
+        return new AbstractLinearization(describe(), x.shape, out, mode) {
+            @Override
+            public Tensor output() {
+                return y;
+            }
+
+            @Override
+            protected void jvpImpl(float[] dx, float[] dy) {
+                kernels.maxPool2dJvp(dy, dx, argmax, d);
+            }
+
+            @Override
+            protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
+                if (gx != null) {
+                    kernels.maxPool2dVjp(gx, gy, argmax, d);
+                }
+            }
+        };
+    }
+}
