@@ -204,7 +204,8 @@ public abstract class KernelsContractTest {
                                int ldPad) {
         Random rnd = new Random(31L * m + 17L * n + k + (ta ? 1000 : 0) + (tb ? 2000 : 0));
         // A is stored (ta ? k x m : m x k) with row length lda; likewise B; C is m x ldc
-        int lda = (ta ? m : k) + ldPad, ldb = (tb ? k : n) + ldPad, ldc = n + ldPad;
+        // leading dimensions >= 1 even for k == 0, as BLAS requires
+        int lda = Math.max(1, (ta ? m : k) + ldPad), ldb = Math.max(1, (tb ? k : n) + ldPad), ldc = n + ldPad;
         int aOff = off, bOff = 2 * off, cOff = 3 * off;
         float[] a = uniform(rnd, aOff + (ta ? k : m) * lda + 2);
         float[] b = uniform(rnd, bOff + (tb ? n : k) * ldb + 2);
