@@ -85,6 +85,23 @@ public final class VectorKernels implements Kernels {
             requireLength("b", b, d.k(), d);
         }
         int crs = d.c() * d.r() * d.s(), pq = d.p() * d.q();
+        if (d.stride() == 1 && DirectConv.applicable(d.q())) {
+            // B read straight from a zero-padded copy of x: lOff[(c, r, s)] = (c*hp + r)*wp + s
+            int hp = d.h() + 2 * d.pad(), wp = d.w() + 2 * d.pad();
+            int[] lOff = new int[crs];
+            for (int c = 0; c < d.c(); c++) {
+                for (int r = 0; r < d.r(); r++) {
+                    for (int s = 0; s < d.s(); s++) {
+                        lOff[(c * d.r() + r) * d.s() + s] = (c * hp + r) * wp + s;
+                    }
+                }
+            }
+            float[] xp = paddedScratch(x, d.n(), d.c(), d.h(), d.w(), d.pad(), d.pad(), lOff[crs - 1] + L);
+            DirectConv.run(d.k(), d.n() * pq, crs, new Sgemm.DenseA(w, 0, crs, false),
+                    new DirectConv.PaddedSource(xp, d.c(), hp, wp, d.p(), d.q(), d.n() * d.c() * hp * wp, lOff),
+                    new ConvPack.NchwC(y, b, d.k(), pq), threads);
+            return;
+        }
         Sgemm.run(d.k(), d.n() * pq, crs, new Sgemm.DenseA(w, 0, crs, false), ConvPack.Im2colB.forward(x, d),
                 new ConvPack.NchwC(y, b, d.k(), pq), threads);
     }
@@ -96,6 +113,25 @@ public final class VectorKernels implements Kernels {
         requireLength("w", w, d.weightSize(), d);
         int hw = d.h() * d.w();
         if (!ConvPack.preferCol2im(d)) {
+            int ph = d.r() - 1 - d.pad(), pw = d.s() - 1 - d.pad();
+            if (d.stride() == 1 && ph >= 0 && pw >= 0 && DirectConv.applicable(d.w())) {
+                // a forward conv of gy padded by (R-1-pad, S-1-pad) with the kernel flipped, channels swapped:
+                // B((k, r, s), (n, h, w)) = gyp[n, k, h + R-1-r, w + S-1-s]
+                int krs = d.k() * d.r() * d.s(), hp = d.p() + 2 * ph, wp = d.q() + 2 * pw;
+                int[] lOff = new int[krs];
+                for (int k = 0; k < d.k(); k++) {
+                    for (int r = 0; r < d.r(); r++) {
+                        for (int s = 0; s < d.s(); s++) {
+                            lOff[(k * d.r() + r) * d.s() + s] = (k * hp + d.r() - 1 - r) * wp + d.s() - 1 - s;
+                        }
+                    }
+                }
+                float[] gyp = paddedScratch(gy, d.n(), d.k(), d.p(), d.q(), ph, pw, maxOf(lOff) + L);
+                DirectConv.run(d.c(), d.n() * hw, krs, new ConvPack.WeightTA(w, d),
+                        new DirectConv.PaddedSource(gyp, d.k(), hp, wp, d.h(), d.w(), d.n() * d.k() * hp * wp, lOff),
+                        new ConvPack.NchwC(gx, null, d.c(), hw), threads);
+                return;
+            }
             Sgemm.run(d.c(), d.n() * hw, d.k() * d.r() * d.s(), new ConvPack.WeightTA(w, d),
                     ConvPack.Im2colB.transposed(gy, d), new ConvPack.NchwC(gx, null, d.c(), hw), threads);
             return;
@@ -516,6 +552,23 @@ public final class VectorKernels implements Kernels {
     private void forElements(int len, RangeBody body) {
         int units = Sgemm.ceilDiv(len, L);
         forRange(units, L, (u0, u1) -> body.run(u0 * L, Math.min(len, u1 * L)));
+    }
+
+    /** The caller thread's padded-source buffer for {@link DirectConv}, grown as needed and reused. */
+    private static final ThreadLocal<float[][]> PAD_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private static float[] paddedScratch(float[] x, int n, int c, int h, int w, int padH, int padW, int tail) {
+        float[][] holder = PAD_SCRATCH.get();
+        holder[0] = DirectConv.pad(holder[0], x, n, c, h, w, padH, padW, tail);
+        return holder[0];
+    }
+
+    private static int maxOf(int[] a) {
+        int m = Integer.MIN_VALUE;
+        for (int v : a) {
+            m = Math.max(m, v);
+        }
+        return m;
     }
 
     private static float[] scratch(ThreadLocal<float[][]> holder, long size) {

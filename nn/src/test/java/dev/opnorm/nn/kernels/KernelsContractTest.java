@@ -65,6 +65,14 @@ public abstract class KernelsContractTest {
         // big enough to cross register/cache blocks: c*r*s = 333 and 1161, k = 67, p*q = 289
         cases.add(new Conv2dDims(2, 37, 17, 17, 67, 3, 3, 1, 1));
         cases.add(new Conv2dDims(1, 129, 9, 9, 33, 3, 3, 2, 1));
+        // output widths that are multiples of 8/16/32 lanes (row-vector fast paths), with column blocks that
+        // straddle samples and a partial last block
+        cases.add(new Conv2dDims(3, 5, 3, 16, 7, 3, 3, 1, 1));
+        cases.add(new Conv2dDims(2, 4, 6, 32, 9, 1, 1, 1, 0));
+        cases.add(new Conv2dDims(2, 6, 5, 16, 4, 5, 5, 1, 2));
+        cases.add(new Conv2dDims(1, 3, 8, 34, 5, 3, 3, 1, 0));
+        cases.add(new Conv2dDims(3, 2, 4, 8, 3, 3, 3, 1, 1));
+        cases.add(new Conv2dDims(1, 7, 2, 16, 5, 3, 1, 1, 1));
         // exact multiples of every lane count, as in the CNN
         cases.add(new Conv2dDims(3, 16, 12, 12, 32, 3, 3, 1, 1));
         cases.add(new Conv2dDims(2, 64, 4, 4, 32, 3, 3, 1, 0));
