@@ -295,6 +295,43 @@ final class ConvPack {
         }
     }
 
+    /** gy^T as a B operand: B((n, t), k) = gy[(n*K + k)*PQ + t], for the weight gradient. */
+    static final class NchwTB extends Sgemm.PackB {
+        private final float[] gy;
+        private final int k, pq;
+
+        NchwTB(float[] gy, int k, int pq) {
+            this.gy = gy;
+            this.k = k;
+            this.pq = pq;
+        }
+
+        @Override
+        void pack(float[] dst, int l0, int kc, int j0, int cols) {
+            for (int s0 = 0; s0 < cols; s0 += NR) {
+                int base = (s0 / NR) * kc * NR, live = Math.min(NR, cols - s0);
+                for (int jj = 0; jj < NR; jj++) {
+                    int d = base + jj;
+                    if (jj >= live) {
+                        for (int l = 0; l < kc; l++) {
+                            dst[d + l * NR] = 0f;
+                        }
+                        continue;
+                    }
+                    int ch = j0 + s0 + jj, l = 0;
+                    while (l < kc) { // runs of consecutive t inside one sample
+                        int ll = l0 + l, n = ll / pq, t = ll % pq, run = Math.min(kc - l, pq - t);
+                        int src = (n * k + ch) * pq + t, o = d + l * NR;
+                        for (int u = 0; u < run; u++) {
+                            dst[o + u * NR] = gy[src + u];
+                        }
+                        l += run;
+                    }
+                }
+            }
+        }
+    }
+
     /**
      * Whether the input VJP should go through dcol = W^T gy and col2im instead of one implicit GEMM on
      * im2colT(gy). A rough cost model in nanoseconds per core (about 0.01 ns per flop in the GEMM, 0.5 ns

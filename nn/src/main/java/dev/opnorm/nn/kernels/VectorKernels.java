@@ -38,7 +38,12 @@ public final class VectorKernels implements Kernels {
     /** Elementwise ops split over threads only above this many elements. */
     private static final int PARALLEL_MIN_ELEMENTS = 1 << 16;
 
-    /** The caller thread's dcol buffer for the col2im path, grown as needed and reused. */
+    /**
+     * Weight VJPs of stride-1 convs with outputs at least this wide (and at least one full register tile
+     * of output channels) read im2col straight from padded x; narrower rows make the runs too short.
+     */
+    private static final int DIRECT_WEIGHT_MIN_WIDTH = 16;
+    /** The caller thread's dcol (input VJP via col2im) or gw^T (weight VJP) buffer, grown as needed and reused. */
     private static final ThreadLocal<float[][]> COL_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
 
     private final int threads;
@@ -88,14 +93,7 @@ public final class VectorKernels implements Kernels {
         if (d.stride() == 1 && DirectConv.applicable(d.q())) {
             // B read straight from a zero-padded copy of x: lOff[(c, r, s)] = (c*hp + r)*wp + s
             int hp = d.h() + 2 * d.pad(), wp = d.w() + 2 * d.pad();
-            int[] lOff = new int[crs];
-            for (int c = 0; c < d.c(); c++) {
-                for (int r = 0; r < d.r(); r++) {
-                    for (int s = 0; s < d.s(); s++) {
-                        lOff[(c * d.r() + r) * d.s() + s] = (c * hp + r) * wp + s;
-                    }
-                }
-            }
+            int[] lOff = convOffsets(d, hp, wp);
             float[] xp = paddedScratch(x, d.n(), d.c(), d.h(), d.w(), d.pad(), d.pad(), lOff[crs - 1] + L);
             DirectConv.run(d.k(), d.n() * pq, crs, new Sgemm.DenseA(w, 0, crs, false),
                     new DirectConv.PaddedSource(xp, d.c(), hp, wp, d.p(), d.q(), d.n() * d.c() * hp * wp, lOff),
@@ -150,8 +148,38 @@ public final class VectorKernels implements Kernels {
         requireLength("gy", gy, d.outputSize(), d);
         requireLength("x", x, d.inputSize(), d);
         int crs = d.c() * d.r() * d.s();
+        if (d.stride() == 1 && Simd.ENABLED && d.q() >= DIRECT_WEIGHT_MIN_WIDTH && d.k() >= Sgemm.NR) {
+            // gw^T = im2col(x) * gy^T with im2col read from padded x (only gy^T is packed), then gw += (gw^T)^T
+            int hp = d.h() + 2 * d.pad(), wp = d.w() + 2 * d.pad(), kk = d.k();
+            int[] lOff = convOffsets(d, hp, wp);
+            float[] xp = paddedScratch(x, d.n(), d.c(), d.h(), d.w(), d.pad(), d.pad(), 0);
+            float[] gwT = scratch(COL_SCRATCH, (long) crs * kk);
+            DirectConv.weightGrad(gwT, lOff, new DirectConv.PaddedSource(xp, d.c(), hp, wp, d.p(), d.q(), 0, lOff), gy,
+                    kk, d.n() * d.p() * d.q(), threads);
+            forRange(kk, crs, (k0, k1) -> {
+                for (int k = k0; k < k1; k++) {
+                    for (int i = 0; i < crs; i++) {
+                        gw[k * crs + i] += gwT[i * kk + k];
+                    }
+                }
+            });
+            return;
+        }
         Sgemm.run(d.k(), crs, d.n() * d.p() * d.q(), new ConvPack.CotangentA(gy, d), new ConvPack.Im2colTB(x, d),
                 new Sgemm.DenseC(gw, 0, crs, 1f, 1f), threads);
+    }
+
+    /** lOff[(c, r, s)] = (c*hp + r)*wp + s: the offset of tap (c, r, s) in a padded (c, hp, wp) sample. */
+    private static int[] convOffsets(Conv2dDims d, int hp, int wp) {
+        int[] lOff = new int[d.c() * d.r() * d.s()];
+        for (int c = 0; c < d.c(); c++) {
+            for (int r = 0; r < d.r(); r++) {
+                for (int s = 0; s < d.s(); s++) {
+                    lOff[(c * d.r() + r) * d.s() + s] = (c * hp + r) * wp + s;
+                }
+            }
+        }
+        return lOff;
     }
 
     @Override
