@@ -8,16 +8,21 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The fast CPU implementation of {@link Kernels}: Java Vector API (jdk.incubator.vector) and a fixed
- * number of threads. Convolutions and dense products run through one packed, cache-blocked GEMM
- * ({@link Sgemm}) over the whole batch, with implicit im2col packing ({@link ConvPack}):
+ * number of threads. Convolutions and dense products are GEMMs over the whole batch with a 4 x 4-vector
+ * register tile, k-slices of 256 and cache blocking ({@link Sgemm}); the im2col matrix is never
+ * materialized:
  *
  * <ul>
- *   <li>forward: y = W * im2col(x);</li>
+ *   <li>forward: y = W * im2col(x). Stride 1 with output rows a multiple of the lane count: B vectors
+ *       are loaded straight from a zero-padded copy of x ({@link DirectConv}); otherwise im2col is
+ *       packed panel by panel ({@link ConvPack});</li>
  *   <li>input VJP: gx = W^T * im2colT(gy), a transposed convolution summed directly per input pixel
- *       (no col2im scatter); where im2colT would be mostly zeros (stride 2, "valid" padding on small
- *       maps) or too costly to pack for the work it feeds (few input channels), dcol = W^T * gy followed
- *       by a col2im gather per input plane instead ({@code ConvPack.preferCol2im});</li>
- *   <li>weight VJP: gw += gy * im2col(x)^T, summed over the batch in a fixed order.</li>
+ *       (stride 1: a forward conv of padded gy with the flipped kernel, again via {@link DirectConv}
+ *       when rows are lane multiples). Where im2colT would be mostly zeros (stride 2, "valid" padding
+ *       on small maps) or too costly to pack for the work it feeds (few input channels), dcol = W^T * gy
+ *       followed by a col2im gather per input plane instead ({@code ConvPack.preferCol2im});</li>
+ *   <li>weight VJP: gw += gy * im2col(x)^T, or for stride 1 on rows >= 16 wide gw^T = im2col(x) * gy^T
+ *       with im2col read from padded x; either way every element sums the batch in a fixed order.</li>
  * </ul>
  *
  * Elementwise, BatchNorm and pooling ops are simple vector loops (or scalar loops over independent
@@ -25,12 +30,13 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Determinism: threads only ever split independent outputs at boundaries that do not change any
  * element's arithmetic, and every reduction has a fixed order, so results are bit-identical for any
- * thread count (tested for 1 and 2). Vector and scalar-tail code use the same unfused multiply-adds
- * where an element could fall on either side of a thread-dependent boundary. {@code
- * -Dopnorm.vectorBits=0} runs the same algorithms without vectors (see {@link Simd}).
+ * thread count (tested for 1 and 2). Which algorithm runs depends on the shape only, never on the thread
+ * count. Vector and scalar-tail code use the same unfused multiply-adds where an element could fall on
+ * either side of a thread-dependent boundary. {@code -Dopnorm.vectorBits=0} runs the packed algorithms
+ * without vectors (see {@link Simd}).
  *
- * <p>Scratch buffers are per thread, allocated once and reused; calls from several threads at once
- * are safe.
+ * <p>Scratch buffers (packing panels, padded copies, dcol) are per thread, grown on demand and reused;
+ * calls from several threads at once are safe. Per call only a few small index arrays are allocated.
  */
 public final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> F = Simd.F;
