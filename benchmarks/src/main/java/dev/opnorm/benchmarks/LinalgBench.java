@@ -26,11 +26,11 @@ import org.openjdk.jmh.infra.Blackhole;
  * 3072 x 256 and 3072 x 10 Gaussian matrices. One-threaded (neither the map nor EJML's SVD uses threads).
  *
  * <pre>
- * java --add-modules jdk.incubator.vector -cp "$(cat cp.txt):benchmarks/target/classes" org.openjdk.jmh.Main LinalgBench -f 1 -wi 2 -i 3
+ * ./bench LinalgBench -wi 2 -i 3      (see BENCHMARKS.md)
  * </pre>
  */
 @State(Scope.Benchmark)
-@Fork(value = 1, jvmArgsAppend = {"--add-modules=jdk.incubator.vector", "-Xmx4g"})
+@Fork(1)
 @Warmup(iterations = 2, time = 2)
 @Measurement(iterations = 3, time = 2)
 public class LinalgBench {

@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
         subcommands = {
                 CommandLine.HelpCommand.class,
                 DevicesCommand.class,
+                NormCommand.class,
+                CompareCommand.class,
                 MatrixNormCommand.class,
         })
 public final class OpnormCli implements Runnable {
@@ -32,6 +34,11 @@ public final class OpnormCli implements Runnable {
 
     /** Runs the command line without exiting the JVM; returns the exit code (used by tests). */
     public static int run(String... args) {
+        return commandLine().execute(args);
+    }
+
+    /** The configured command line (tests redirect its output streams). */
+    public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new OpnormCli());
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
@@ -45,6 +52,6 @@ public final class OpnormCli implements Runnable {
             }
             throw ex;
         });
-        return cl.execute(args);
+        return cl;
     }
 }

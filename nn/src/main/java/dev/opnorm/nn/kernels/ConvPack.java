@@ -4,6 +4,7 @@ import static dev.opnorm.nn.kernels.Sgemm.MR;
 import static dev.opnorm.nn.kernels.Sgemm.NR;
 
 import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
 
 /**
  * The operands that turn a convolution into one {@link Sgemm} over the whole batch, with the im2col
@@ -18,7 +19,9 @@ import java.util.Arrays;
  *
  * im2colT(gy)[(k, r, s), (n, h, w)] = gy[n, k, (h + pad - r) / stride, (w + pad - s) / stride] where
  * both divisions are exact and in range, else 0: the input VJP is a direct sum over output positions,
- * no col2im scatter, so each gx element is written by exactly one tile (determinism, no races).
+ * no col2im scatter, so each gx element is written by exactly one tile (determinism, no races). When
+ * that matrix is mostly zeros, {@link #preferCol2im} picks dcol = W^T gy followed by {@link #col2im},
+ * which gathers per input plane in a fixed order.
  */
 final class ConvPack {
     private ConvPack() {
@@ -249,6 +252,96 @@ final class ConvPack {
         }
     }
 
+    /** An NCHW tensor (n, M, PQ) read as the (M x N*PQ) matrix B(i, (n, t)) = y[(n*M + i)*PQ + t]. */
+    static final class NchwB extends Sgemm.PackB {
+        private final float[] y;
+        private final int m, pq;
+
+        NchwB(float[] y, int m, int pq) {
+            this.y = y;
+            this.m = m;
+            this.pq = pq;
+        }
+
+        @Override
+        void pack(float[] dst, int l0, int kc, int j0, int cols) {
+            for (int s0 = 0; s0 < cols; s0 += NR) {
+                int base = (s0 / NR) * kc * NR, live = Math.min(NR, cols - s0), jStart = j0 + s0;
+                for (int l = 0; l < kc; l++) {
+                    int d = base + l * NR, jj = 0;
+                    while (jj < live) {
+                        int j = jStart + jj, n = j / pq, t = j % pq, run = Math.min(live - jj, pq - t);
+                        System.arraycopy(y, (n * m + l0 + l) * pq + t, dst, d + jj, run);
+                        jj += run;
+                    }
+                    if (live < NR) {
+                        Arrays.fill(dst, d + live, d + NR, 0f);
+                    }
+                }
+            }
+        }
+    }
+
+    /**
+     * Whether the input VJP should go through dcol = W^T gy and col2im instead of one implicit GEMM on
+     * im2colT(gy). A rough cost model in nanoseconds per core (about 0.01 ns per flop in the GEMM, 0.5 ns
+     * per packed B element, 1 ns per dcol element written and read back): the implicit GEMM wins for
+     * stride 1 "same" convs with many input channels; col2im wins when im2colT is mostly structural
+     * zeros (stride 2, "valid" padding on small maps) or when the input has few channels, so that
+     * packing im2colT (K*R*S rows) would cost more than the multiply-adds it feeds.
+     */
+    static boolean preferCol2im(Conv2dDims d) {
+        double density = validPairs(d.h(), d.r(), d.p(), d.stride(), d.pad()) / ((double) d.h() * d.r())
+                * validPairs(d.w(), d.s(), d.q(), d.stride(), d.pad()) / ((double) d.w() * d.s());
+        double nhw = (double) d.n() * d.h() * d.w(), npq = (double) d.n() * d.p() * d.q();
+        double krs = (double) d.k() * d.r() * d.s(), crs = (double) d.c() * d.r() * d.s();
+        double implicit = 0.01 * 2 * d.c() * nhw * krs + 0.5 * krs * nhw;
+        double col2im = 0.01 * 2 * crs * npq * d.k() + 0.5 * d.k() * npq + 1.0 * crs * npq;
+        return density < 0.5 || col2im < implicit;
+    }
+
+    private static long validPairs(int in, int taps, int out, int stride, int pad) {
+        long count = 0;
+        for (int o = 0; o < out; o++) {
+            for (int t = 0; t < taps; t++) {
+                int i = o * stride - pad + t;
+                if (i >= 0 && i < in) {
+                    count++;
+                }
+            }
+        }
+        return count;
+    }
+
+    /**
+     * gx[n, c, :, :] = col2im(dcol) for planes [u0, u1) of (n, c), where dcol is (C*R*S x N*P*Q) row-major.
+     * Each gx element sums its taps in (r, s, p, q) order: fixed, whatever the split over planes.
+     */
+    static void col2im(float[] gx, float[] dcol, Conv2dDims d, int u0, int u1) {
+        int P = d.p(), Q = d.q(), H = d.h(), W = d.w(), rs = d.r() * d.s(), npq = d.n() * P * Q;
+        Arrays.fill(gx, u0 * H * W, u1 * H * W, 0f);
+        for (int u = u0; u < u1; u++) {
+            int n = u / d.c(), c = u % d.c(), plane = u * H * W;
+            for (int r = 0; r < d.r(); r++) {
+                for (int s = 0; s < d.s(); s++) {
+                    int row = (c * rs + r * d.s() + s) * npq + n * P * Q;
+                    for (int p = 0; p < P; p++) {
+                        int ih = p * d.stride() - d.pad() + r;
+                        if (ih < 0 || ih >= H) {
+                            continue;
+                        }
+                        for (int q = 0; q < Q; q++) {
+                            int iw = q * d.stride() - d.pad() + s;
+                            if (iw >= 0 && iw < W) {
+                                gx[plane + ih * W + iw] += dcol[row + p * Q + q];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /**
      * Tiles of an (M x N*PQ) product scattered into an NCHW tensor (n, M, PQ): C(i, (n, t)) at
      * y[(n*M + i)*PQ + t]. First slice overwrites (plus bias[i] if given), later slices add.
@@ -272,13 +365,25 @@ final class ConvPack {
                 int j = j0 + jj, n = j / pq, t = j % pq, run = Math.min(cols - jj, pq - t);
                 for (int ii = 0; ii < rows; ii++) {
                     int i = i0 + ii, o = (n * m + i) * pq + t, src = ii * NR + jj;
+                    int u = 0;
                     if (first) {
                         float b = bias == null ? 0f : bias[i];
-                        for (int u = 0; u < run; u++) {
+                        if (Simd.ENABLED) {
+                            for (int bound = Simd.F.loopBound(run); u < bound; u += Simd.LANES) {
+                                FloatVector.fromArray(Simd.F, tile, src + u).add(b).intoArray(y, o + u);
+                            }
+                        }
+                        for (; u < run; u++) {
                             y[o + u] = tile[src + u] + b;
                         }
                     } else {
-                        for (int u = 0; u < run; u++) {
+                        if (Simd.ENABLED) {
+                            for (int bound = Simd.F.loopBound(run); u < bound; u += Simd.LANES) {
+                                FloatVector.fromArray(Simd.F, tile, src + u).add(FloatVector.fromArray(Simd.F, y, o + u))
+                                        .intoArray(y, o + u);
+                            }
+                        }
+                        for (; u < run; u++) {
                             y[o + u] += tile[src + u];
                         }
                     }

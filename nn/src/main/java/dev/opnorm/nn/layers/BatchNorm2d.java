@@ -143,7 +143,10 @@ public final class BatchNorm2d extends AbstractLayer {
     /** Per-channel affine map with the running statistics. */
     private final class EvalLin extends AbstractLinearization {
         private final float[] scale;  // (c) gamma / sqrt(rv + eps)
-        private final float[] xhat;   // (n, c, h, w) (x - rm) / sqrt(rv + eps), kept only with affine
+        private final float[] x;      // (n, c, h, w) saved input, for the affine parameters' gradients
+        private final float[] inv;    // (c) 1 / sqrt(rv + eps) at linearization time
+        private final float[] invShift; // (c) -rm / sqrt(rv + eps) at linearization time
+        private float[] xhat;         // (n, c, h, w) (x - rm) / sqrt(rv + eps), computed on first vjpParams
         private final Tensor y;
         private final int n;
         private final int hw;
@@ -152,21 +155,18 @@ public final class BatchNorm2d extends AbstractLayer {
             super(describe(), x.shape, out, BnMode.EVAL);
             n = out.n();
             hw = out.h() * out.w();
+            this.x = x.data;
             scale = new float[channels];
             float[] shift = new float[channels];
             evalAffine(scale, shift);
             y = new Tensor(out);
             kernels.channelAffine(y.data, x.data, scale, shift, n, channels, hw);
-            if (weight != null) {
-                float[] inv = new float[channels], sh = new float[channels];
-                for (int c = 0; c < channels; c++) {
-                    inv[c] = (float) (1.0 / Math.sqrt((double) runningVar.value[c] + EPS));
-                    sh[c] = -runningMean.value[c] * inv[c];
-                }
-                xhat = new float[out.size()];
-                kernels.channelAffine(xhat, x.data, inv, sh, n, channels, hw);
-            } else {
-                xhat = null;
+            // the running statistics may change later (a TRAIN commit): keep what xhat needs now
+            inv = new float[channels];
+            invShift = new float[channels];
+            for (int c = 0; c < channels; c++) {
+                inv[c] = (float) (1.0 / Math.sqrt((double) runningVar.value[c] + EPS));
+                invShift[c] = -runningMean.value[c] * inv[c];
             }
         }
 
@@ -186,8 +186,18 @@ public final class BatchNorm2d extends AbstractLayer {
                 kernels.channelAffine(gx, gy, scale, null, n, channels, hw);
             }
             if (grads != null && weight != null) {
-                kernels.channelSumsAccumulate(grads.of(bias), grads.of(weight), gy, xhat, n, channels, hw);
+                kernels.channelSumsAccumulate(grads.of(bias), grads.of(weight), gy, normalized(), n, channels, hw);
             }
+        }
+
+        /** xhat, computed once and only when parameter gradients are asked for (norm computations never do). */
+        private float[] normalized() {
+            if (xhat == null) {
+                float[] t = new float[inShape().size()];
+                kernels.channelAffine(t, x, inv, invShift, n, channels, hw);
+                xhat = t;
+            }
+            return xhat;
         }
     }
 

@@ -65,6 +65,17 @@ public final class DoubleReference {
             }
             return t;
         }
+        if (layer instanceof PreActBlock b) {
+            D a = forward(b.children().get(1), forward(b.bn1(), x, mode), mode);
+            D out = forward(b.conv2(), forward(b.children().get(4), forward(b.bn2(), forward(b.conv1(), a, mode), mode),
+                    mode), mode);
+            D shortcut = b.identityShortcut() ? x : forward(b.convShortcut(), a, mode);
+            double[] y = out.data().clone();
+            for (int i = 0; i < y.length; i++) {
+                y[i] += shortcut.data()[i];
+            }
+            return new D(out.shape(), y);
+        }
         if (layer instanceof Conv2d c) {
             return conv(x, v(c.weight()), v(c.bias()), c.outChannels(), c.kernelHeight(), c.kernelWidth(),
                     c.stride(), c.padding());

@@ -166,6 +166,15 @@ class Cnn7Test {
     }
 
     @Test
+    void seed0_givesTheDocumentedFirstWeights() {
+        // SplittableRandom's sequence is fixed by the JDK specification: these values must never change
+        // (a change means checkpoints and results seeded the same way are no longer reproducible);
+        // bound 1/sqrt(27) for a 3-channel 3x3 conv, U = bound * (2 * nextDouble() - 1)
+        float[] w = Cnn7.create(WIDTH, 3, 10, 0).params().get(0).value;
+        assertArrayEquals(new float[]{0.1475364f, -0.026354887f, -0.18227573f}, java.util.Arrays.copyOf(w, 3));
+    }
+
+    @Test
     void wrongInputChannels_namesFirstConvAndShape() {
         Sequential net = Cnn7.create(WIDTH, 3, 10, 1);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -1,0 +1,248 @@
+package dev.opnorm.experiments.cli;
+
+import dev.opnorm.experiments.run.RunManifest;
+import dev.opnorm.linalg.BatchLinearMap;
+import dev.opnorm.linalg.Norms;
+import dev.opnorm.linalg.OperatorNorm;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.data.Dataset;
+import dev.opnorm.nn.data.Domain;
+import dev.opnorm.nn.data.FashionMnist;
+import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.FiniteChecks;
+import dev.opnorm.nn.layers.Linearization;
+import dev.opnorm.nn.layers.Sequential;
+import dev.opnorm.nn.layers.SequentialLinearization;
+import dev.opnorm.nn.models.Cnn7;
+import dev.opnorm.nn.models.Models;
+import dev.opnorm.nn.models.WideResNet;
+import dev.opnorm.nn.checkpoint.Checkpoint;
+import dev.opnorm.nn.util.Progress;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code opnorm norm}: per-example (p,q) operator norms ||J_f(x)||_{p,q} of a network's Jacobian at
+ * test points, by the batched (p,q) power iteration (one JVP and one VJP pass through the network per
+ * iteration for a whole batch). The network is the paper's 7-layer CNN, randomly initialized from the
+ * seed. BatchNorm is in EVAL mode, so each example's Jacobian is its own.
+ */
+@Command(name = "norm",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+                "Per-example (p,q) operator norms of a network's Jacobian at Fashion-MNIST test images.",
+                "The value is ||J v||_q for the maximizer v found by the (p,q) power iteration (Eq. 12 of the paper):",
+                "exact for (2,2) at convergence, a lower bound in general. BatchNorm uses running statistics (EVAL).",
+                "Writes norms.csv and run.json into --out and prints a summary."},
+        footer = {"", "Examples:",
+                "  ./opnorm norm                                  (2,2) norms at 64 test images, width 0.25",
+                "  ./opnorm norm --p inf --q 2 --count 256        the (inf,2) norm, 256 images",
+                "  ./opnorm norm --target features --model cnn7   the Jacobian of the penultimate features, full width",
+                "  ./opnorm norm --checkpoint runs/train/model.safetensors   a trained network"})
+public final class NormCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    EngineOptions engine;
+
+    @Option(names = "--p", defaultValue = "2", description = "Domain norm p: 1, 2, inf, or any value >= 1. Default: ${DEFAULT-VALUE}.")
+    String p;
+
+    @Option(names = "--q", defaultValue = "2", description = "Co-domain norm q: 1, 2, inf, or any value >= 1. Default: ${DEFAULT-VALUE}.")
+    String q;
+
+    @Option(names = "--count", defaultValue = "64", description = "Number of test images. Default: ${DEFAULT-VALUE}.")
+    int count;
+
+    @Option(names = "--offset", defaultValue = "0", description = "Index of the first test image. Default: ${DEFAULT-VALUE}.")
+    int offset;
+
+    @Option(names = "--batch", defaultValue = "32", description = "Images per power-iteration batch. Default: ${DEFAULT-VALUE}.")
+    int batch;
+
+    @Option(names = "--model", defaultValue = "cnn7-w0.25",
+            description = "Network: cnn7 (the paper's 7-layer CNN), cnn7-w<factor> (width factor, e.g. cnn7-w0.25), "
+                    + "wrn-<depth>-<k>. Default: ${DEFAULT-VALUE}.")
+    String modelSpec;
+
+    @Option(names = "--checkpoint", description = "Load the network's weights (safetensors checkpoint, e.g. from "
+            + "`opnorm train`); without it the network is randomly initialized from --seed.")
+    Path checkpoint;
+
+    @Option(names = "--target", defaultValue = "logits",
+            description = "Which Jacobian: logits (input -> logits) or features (input -> penultimate features). Default: ${DEFAULT-VALUE}.")
+    String target;
+
+    @Option(names = "--iterations", defaultValue = "100", description = "Maximum power iterations per example. Default: ${DEFAULT-VALUE}.")
+    int iterations;
+
+    @Option(names = "--tol", defaultValue = "1e-6", description = "Relative change that counts as converged. Default: ${DEFAULT-VALUE}.")
+    double tol;
+
+    @Option(names = "--restarts", defaultValue = "1", description = "Runs from different random start vectors, best kept. Default: ${DEFAULT-VALUE}.")
+    int restarts;
+
+    @Option(names = "--data", description = "Folder with the Fashion-MNIST files (default: " + "/usr/share/datasets/fashion-mnist).")
+    Path data;
+
+    @Option(names = "--out", defaultValue = "runs/norm", description = "Output folder. Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+        double pv = parseNorm(p, "--p"), qv = parseNorm(q, "--q");
+        require(count > 0, "--count must be positive, got " + count);
+        require(offset >= 0, "--offset must be >= 0, got " + offset);
+        require(batch > 0, "--batch must be positive, got " + batch);
+        require(iterations > 0, "--iterations must be positive, got " + iterations);
+        require(tol >= 0, "--tol must be >= 0, got " + tol);
+        require(restarts > 0, "--restarts must be positive, got " + restarts);
+        require(target.equals("logits") || target.equals("features"),
+                "--target must be logits or features, got '" + target + "'");
+        Kernels kernels = engine.install();
+        FiniteChecks.setEnabled(true);
+        PrintWriter outw = spec.commandLine().getOut();
+
+        Path dataDir = data != null ? data : FashionMnist.DEBIAN_DIR;
+        Dataset test = FashionMnist.load(dataDir, FashionMnist.Split.TEST, Domain.SYMMETRIC);
+        require(offset + count <= test.size(), "--offset + --count = " + (offset + count) + " exceeds the "
+                + test.size() + " test images");
+        Dataset points = test.slice(offset, count).padTo(Cnn7.SIZE, Cnn7.SIZE);
+        Sequential model = Models.create(modelSpec, 1, 10, engine.seed, kernels);
+        if (checkpoint != null) {
+            Checkpoint.load(checkpoint).loadInto(concat(model.params(), model.buffers()));
+        }
+        String modelText = modelSpec + (checkpoint != null ? " (weights " + checkpoint + ")" : " (random init, seed " + engine.seed + ")");
+
+        OperatorNorm.Options opts = OperatorNorm.Options.defaults().withMaxIterations(iterations).withRelTol(tol)
+                .withRestarts(restarts).withSeed(engine.seed);
+        double[] values = new double[count];
+        int[] iters = new int[count], pred = new int[count];
+        boolean[] conv = new boolean[count];
+        Double[] exact = new Double[count];
+        long t0 = System.nanoTime();
+        Progress progress = Progress.start("norm", count, "images", System.err);
+        // the penultimate features phi^{L-1}: the prefix of the network up to this named part
+        String featuresName = model.name().startsWith("wrn") ? WideResNet.FEATURES : Cnn7.FEATURES;
+        for (int start = 0; start < count; start += batch) {
+            int b = Math.min(batch, count - start);
+            Tensor x = points.images().slice(start, b);
+            SequentialLinearization lin = (SequentialLinearization) model.linearize(x, BnMode.EVAL);
+            Linearization j = target.equals("features") ? lin.upTo(featuresName) : lin;
+            BatchLinearMap map = j.asBatchLinearMap();
+            // Examples of later batches get distinct start vectors: derive the seed from the global index.
+            List<OperatorNorm.Result> res = OperatorNorm.estimate(map, pv, qv, opts.withSeed(engine.seed + start));
+            float[] logits = lin.output().data;
+            for (int i = 0; i < b; i++) {
+                OperatorNorm.Result r = res.get(i);
+                values[start + i] = r.value();
+                iters[start + i] = r.iterations();
+                conv[start + i] = r.converged();
+                pred[start + i] = argmax(logits, i * 10, 10);
+            }
+            progress.advance(b);
+        }
+        progress.finish();
+        double seconds = (System.nanoTime() - t0) / 1e9;
+
+        RunManifest manifest = new RunManifest("norm")
+                .put("seed", engine.seed).put("backend", kernels.name()).put("threads", engine.effectiveThreads())
+                .put("bn_mode", "EVAL").put("model", modelText)
+                .option("p", Norms.format(pv)).option("q", Norms.format(qv)).option("count", count)
+                .option("offset", offset).option("batch", batch).option("model", modelSpec).option("checkpoint", checkpoint).option("target", target)
+                .option("iterations", iterations).option("tol", tol).option("restarts", restarts)
+                .option("data", dataDir);
+        StringBuilder csv = new StringBuilder(manifest.csvHeader());
+        csv.append("index,label,predicted,norm,iterations,converged\n");
+        double sum = 0, sumSq = 0;
+        int converged = 0;
+        for (int i = 0; i < count; i++) {
+            csv.append(String.format(Locale.ROOT, "%d,%d,%d,%.9g,%d,%b%n", offset + i, points.labels()[i], pred[i],
+                    values[i], iters[i], conv[i]));
+            sum += values[i];
+            sumSq += values[i] * values[i];
+            converged += conv[i] ? 1 : 0;
+        }
+        RunManifest.AtomicFiles.writeString(out.resolve("norms.csv"), csv.toString());
+        if (checkpoint != null) {
+            manifest.input(checkpoint);
+        }
+        manifest.input(dataDir).output(out, "norms.csv").put("seconds", String.format(Locale.ROOT, "%.2f", seconds));
+        manifest.write(out);
+
+        double mean = sum / count;
+        double sd = count > 1 ? Math.sqrt(Math.max(0, (sumSq - count * mean * mean) / (count - 1))) : 0;
+        outw.printf(Locale.ROOT, "(%s,%s) operator norm of the %s Jacobian of %s, BatchNorm EVAL, %s backend%n",
+                Norms.format(pv), Norms.format(qv), target, modelText, kernels.name());
+        outw.printf(Locale.ROOT, "  %d Fashion-MNIST test images: mean %.6g, std error %.3g, min %.6g, max %.6g%n",
+                count, mean, sd / Math.sqrt(count), min(values), max(values));
+        outw.printf(Locale.ROOT, "  converged %d/%d within %d iterations (tol %.1e); %.2f s, %.1f images/s%n",
+                converged, count, iterations, tol, seconds, count / seconds);
+        if (!(pv == 2 && qv == 2)) {
+            outw.println("  (a lower bound of the true norm: the (p,q) iteration is a local ascent method)");
+        }
+        outw.println("  per-example values: " + out.resolve("norms.csv") + ", run manifest: " + out.resolve("run.json"));
+        outw.flush();
+        return 0;
+    }
+
+    static double parseNorm(String text, String flag) {
+        try {
+            return Norms.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(flag + ": " + e.getMessage());
+        }
+    }
+
+    private static <T> java.util.List<T> concat(java.util.List<T> a, java.util.List<T> b) {
+        java.util.List<T> r = new java.util.ArrayList<>(a);
+        r.addAll(b);
+        return r;
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    private static int argmax(float[] a, int off, int len) {
+        int best = 0;
+        for (int i = 1; i < len; i++) {
+            if (a[off + i] > a[off + best]) {
+                best = i;
+            }
+        }
+        return best;
+    }
+
+    private static double min(double[] v) {
+        double m = Double.POSITIVE_INFINITY;
+        for (double x : v) {
+            m = Math.min(m, x);
+        }
+        return m;
+    }
+
+    private static double max(double[] v) {
+        double m = Double.NEGATIVE_INFINITY;
+        for (double x : v) {
+            m = Math.max(m, x);
+        }
+        return m;
+    }
+}

@@ -1,0 +1,125 @@
+package dev.opnorm.experiments.cli;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.SplittableRandom;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class NormCommandTest {
+    @TempDir
+    Path tmp;
+
+    /** A tiny Fashion-MNIST test split in IDX format (random pixels). */
+    static Path writeFashion(Path dir, int n) throws IOException {
+        SplittableRandom r = new SplittableRandom(1);
+        ByteBuffer img = ByteBuffer.allocate(16 + n * 784).putInt(0x0803).putInt(n).putInt(28).putInt(28);
+        for (int i = 0; i < n * 784; i++) {
+            img.put((byte) r.nextInt(256));
+        }
+        ByteBuffer lab = ByteBuffer.allocate(8 + n).putInt(0x0801).putInt(n);
+        for (int i = 0; i < n; i++) {
+            lab.put((byte) (i % 10));
+        }
+        Files.createDirectories(dir);
+        Files.write(dir.resolve("t10k-images-idx3-ubyte"), img.array());
+        Files.write(dir.resolve("t10k-labels-idx1-ubyte"), lab.array());
+        return dir;
+    }
+
+    record Run(int code, String out, String err) {
+    }
+
+    static Run run(String... args) {
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        CommandLine cl = OpnormCli.commandLine();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        int code = cl.execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void norm_writesPerExampleCsvAndManifest_sameSeedSameValues() throws IOException {
+        Path data = writeFashion(tmp.resolve("data"), 5);
+        String[] common = {"norm", "--data", data.toString(), "--count", "5", "--batch", "3", "--model", "cnn7-w0.0625",
+                "--iterations", "30"};
+        Run a = run(concat(common, "--out", tmp.resolve("a").toString(), "--threads", "2"));
+        assertEquals(0, a.code(), a.err());
+        assertTrue(a.out().contains("(2,2) operator norm of the logits Jacobian"), a.out());
+        List<String> rows = Files.readAllLines(tmp.resolve("a/norms.csv")).stream()
+                .filter(l -> !l.startsWith("#")).toList();
+        assertEquals("index,label,predicted,norm,iterations,converged", rows.get(0));
+        assertEquals(6, rows.size());
+        for (String row : rows.subList(1, rows.size())) {
+            double v = Double.parseDouble(row.split(",")[3]);
+            assertTrue(v > 0 && Double.isFinite(v), row);
+        }
+        String manifest = Files.readString(tmp.resolve("a/run.json"));
+        assertTrue(manifest.contains("\"norms.csv\""), manifest);
+        assertTrue(manifest.contains("\"seed\": \"0\""), manifest);
+
+        // one thread instead of two: bit-identical values
+        Run b = run(concat(common, "--out", tmp.resolve("b").toString(), "--threads", "1"));
+        assertEquals(0, b.code(), b.err());
+        assertEquals(values(tmp.resolve("a/norms.csv")), values(tmp.resolve("b/norms.csv")));
+    }
+
+    @Test
+    void norm_checkpoint_loadsWeights_andRejectsAnotherArchitecture() throws IOException {
+        Path data = writeFashion(tmp.resolve("data"), 3);
+        var model = dev.opnorm.nn.models.Models.create("cnn7-w0.0625", 1, 10, 0);
+        var params = new java.util.ArrayList<>(model.params());
+        params.addAll(model.buffers());
+        Path ck = tmp.resolve("model.safetensors");
+        dev.opnorm.nn.checkpoint.Checkpoint.of(params).save(ck);
+        String[] common = {"norm", "--data", data.toString(), "--count", "3", "--model", "cnn7-w0.0625",
+                "--iterations", "10"};
+        Run plain = run(concat(common, "--out", tmp.resolve("plain").toString()));
+        Run loaded = run(concat(common, "--out", tmp.resolve("loaded").toString(), "--checkpoint", ck.toString()));
+        assertEquals(0, loaded.code(), loaded.err());
+        assertEquals(values(tmp.resolve("plain/norms.csv")), values(tmp.resolve("loaded/norms.csv")));
+        assertTrue(loaded.out().contains("weights " + ck), loaded.out());
+
+        Run wrong = run("norm", "--data", data.toString(), "--count", "3", "--model", "cnn7-w0.125",
+                "--checkpoint", ck.toString(), "--out", tmp.resolve("w").toString());
+        assertEquals(2, wrong.code());
+        assertTrue(wrong.err().contains("features.0.weight"), wrong.err());
+    }
+
+    @Test
+    void norm_badFlags_areClearErrors() throws IOException {
+        Path data = writeFashion(tmp.resolve("data"), 2);
+        Run p = run("norm", "--data", data.toString(), "--p", "0.5");
+        assertEquals(2, p.code());
+        assertTrue(p.err().contains("--p"), p.err());
+        Run c = run("norm", "--data", data.toString(), "--count", "3", "--out", tmp.resolve("o").toString());
+        assertEquals(2, c.code());
+        assertTrue(c.err().contains("exceeds the 2 test images"), c.err());
+        Run t = run("norm", "--data", data.toString(), "--target", "pixels");
+        assertEquals(2, t.code());
+        assertTrue(t.err().contains("--target"), t.err());
+        Run missing = run("norm", "--data", tmp.resolve("nowhere").toString());
+        assertEquals(2, missing.code());
+        assertTrue(missing.err().contains("not found"), missing.err());
+    }
+
+    private static List<String> values(Path csv) throws IOException {
+        return Files.readAllLines(csv).stream().filter(l -> !l.startsWith("#")).toList();
+    }
+
+    private static String[] concat(String[] a, String... b) {
+        String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
+        System.arraycopy(b, 0, r, a.length, b.length);
+        return r;
+    }
+}
