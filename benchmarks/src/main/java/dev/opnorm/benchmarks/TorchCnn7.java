@@ -2,7 +2,6 @@ package dev.opnorm.benchmarks;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Tensor;
@@ -35,32 +34,6 @@ final class TorchCnn7 implements AutoCloseable {
     private final Tensor x;                                   // (N, 3, 32, 32)
     private final Tensor labels;                              // (N), int64 class indices
     private final List<Tensor> params = new ArrayList<>();
-
-    /**
-     * The network with He-normal conv and linear weights and zero biases drawn from {@code seed}, on
-     * a batch of uniform [-1, 1] images (the paper's input scaling) with random labels.
-     */
-    static TorchCnn7 random(double width, int batch, long seed) {
-        Random rnd = new Random(seed);
-        List<float[]> values = new ArrayList<>();
-        for (int layer = 1; layer <= Cnn7Shapes.LAYERS; layer++) {
-            int c = Cnn7Shapes.channels(width, layer), k = Cnn7Shapes.channels(width, layer + 1);
-            values.add(heNormal(rnd, k * c * 9, c * 9));
-            values.add(new float[k]);
-        }
-        int features = Cnn7Shapes.channels(width, Cnn7Shapes.LAYERS + 1);
-        values.add(heNormal(rnd, CLASSES * features, features));
-        values.add(new float[CLASSES]);
-        float[] images = new float[batch * 3 * 32 * 32];
-        for (int i = 0; i < images.length; i++) {
-            images[i] = 2 * rnd.nextFloat() - 1;
-        }
-        int[] labels = new int[batch];
-        for (int i = 0; i < batch; i++) {
-            labels[i] = rnd.nextInt(CLASSES);
-        }
-        return new TorchCnn7(width, values, images, labels);
-    }
 
     /**
      * The network with the given parameter values, in the order conv1 weight (K, C, 3, 3), conv1 bias
@@ -150,15 +123,5 @@ final class TorchCnn7 implements AutoCloseable {
         t.set_requires_grad(true);
         params.add(t);
         return t;
-    }
-
-    /** He-normal initialisation: N(0, 2 / fanIn). */
-    static float[] heNormal(Random rnd, int n, int fanIn) {
-        float[] a = new float[n];
-        double std = Math.sqrt(2.0 / fanIn);
-        for (int i = 0; i < n; i++) {
-            a[i] = (float) (rnd.nextGaussian() * std);
-        }
-        return a;
     }
 }

@@ -18,7 +18,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * One training step of the 7-layer CNN - forward with BatchNorm in TRAIN mode, mean cross-entropy,
  * backward to all parameter gradients, no optimizer update - for our engine and for the same
- * network in PyTorch ({@link TorchCnn7}). {@link BenchTable} reports images/s = batch / t.
+ * network in PyTorch ({@link TorchCnn7}) with the same parameters and batch ({@link Cnn7Step}).
+ * {@link BenchTable} reports images/s = batch / t.
  * Threads as in {@link Conv2dBench}.
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -28,38 +29,59 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(1)
 @State(Scope.Benchmark)
 public class TrainStepBench {
+    private static final long SEED = 7;
+
     @Param({"128"})
     public int batch;
 
     /** "torch", or our engine with one of our kernels: "vector", "scalar". */
-    @Param({"torch"})
+    @Param({"vector", "torch"})
     public String impl;
 
     @Param({"0.25"})
     public double width;
 
-    private TorchCnn7 torchNet;
+    private Step step;
+
+    /** One step of either implementation, returning the loss (consumed by JMH). */
+    interface Step extends AutoCloseable {
+        double step();
+
+        @Override
+        void close();
+    }
 
     @Setup
     public void setup() {
         if (impl.equals("torch")) {
             int threads = Torch.setThreads(Engine.threads());
             System.out.println("# PyTorch intra-op threads: " + threads + ", opnorm threads: " + Engine.threads());
-            torchNet = TorchCnn7.random(width, batch, 7);
+            // same parameters and batch as ours; our kernels are only used to build the network here
+            TorchCnn7 net = new Cnn7Step(width, batch, SEED, KernelsByName.of("scalar")).torchTwin();
+            step = new Step() {
+                // @formatter:off
+                @Override public double step() { return net.step(); }
+                @Override public void close()  { net.close(); }
+                // @formatter:on
+            };
         } else {
-            throw new IllegalArgumentException("impl '" + impl + "': our CNN is not wired in yet");
+            Cnn7Step net = new Cnn7Step(width, batch, SEED, KernelsByName.of(impl));
+            step = new Step() {
+                // @formatter:off
+                @Override public double step() { return net.step(); }
+                @Override public void close()  { }
+                // @formatter:on
+            };
         }
     }
 
     @TearDown
     public void tearDown() {
-        if (torchNet != null) {
-            torchNet.close();
-        }
+        step.close();
     }
 
     @Benchmark
-    public float step() {
-        return torchNet.step();
+    public double step() {
+        return step.step();
     }
 }

@@ -77,6 +77,7 @@ public final class OpenCl implements AutoCloseable {
     private final cl_context context;
     private final cl_command_queue queue;
     private final int reduceWg;
+    private final int elementWg;
     private final Map<Family, cl_program> programs = new HashMap<>();
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final OpenClOps ops;
@@ -103,6 +104,7 @@ public final class OpenCl implements AutoCloseable {
             wg /= 2;
         }
         this.reduceWg = wg;
+        this.elementWg = (int) Math.min(64, info.maxWorkGroupSize);
         this.ops = new OpenClOps(this);
     }
 
@@ -399,7 +401,8 @@ public final class OpenCl implements AutoCloseable {
 
     /**
      * Enqueues {@code name} of {@code family} over a 1-D or 2-D range. {@code args} are DeviceBuffer,
-     * Integer, Float or Long values in parameter order. {@code local} may be null (driver's choice).
+     * Integer or Float values in parameter order. {@code local} null: a 1-D range in fixed work-groups
+     * of 64 (the range rounded up; kernels check their bounds).
      * Returns without waiting.
      */
     void launch(Family family, String name, long[] global, long[] local, Object... args) {
@@ -407,6 +410,12 @@ public final class OpenCl implements AutoCloseable {
             if (g == 0) {
                 return; // an empty range is legal for the caller but an error for clEnqueueNDRangeKernel
             }
+        }
+        if (local == null) {
+            // A fixed work-group size, the range rounded up (every kernel checks its bounds): drivers
+            // that specialize a kernel per work-group size (PoCL) then compile each kernel once.
+            local = new long[]{elementWg};
+            global = new long[]{(global[0] + elementWg - 1) / elementWg * elementWg};
         }
         synchronized (this) {
             cl_kernel k = kernel(family, name);

@@ -15,6 +15,7 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 DevicesCommand.class,
                 NormCommand.class,
+                CompareCommand.class,
                 MatrixNormCommand.class,
         })
 public final class OpnormCli implements Runnable {

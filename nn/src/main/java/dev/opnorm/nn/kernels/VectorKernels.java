@@ -14,7 +14,9 @@ import jdk.incubator.vector.VectorSpecies;
  * <ul>
  *   <li>forward: y = W * im2col(x);</li>
  *   <li>input VJP: gx = W^T * im2colT(gy), a transposed convolution summed directly per input pixel
- *       (no col2im scatter); with stride > 1 most of im2colT is zeros, so it is correct but slower;</li>
+ *       (no col2im scatter); where im2colT would be mostly zeros (stride 2, "valid" padding on small
+ *       maps) or too costly to pack for the work it feeds (few input channels), dcol = W^T * gy followed
+ *       by a col2im gather per input plane instead ({@code ConvPack.preferCol2im});</li>
  *   <li>weight VJP: gw += gy * im2col(x)^T, summed over the batch in a fixed order.</li>
  * </ul>
  *
@@ -36,8 +38,6 @@ public final class VectorKernels implements Kernels {
     /** Elementwise ops split over threads only above this many elements. */
     private static final int PARALLEL_MIN_ELEMENTS = 1 << 16;
 
-    /** Input VJPs whose im2colT is denser than this run as one implicit GEMM, sparser ones via col2im. */
-    private static final double COL2IM_BELOW_DENSITY = 0.5;
     /** The caller thread's dcol buffer for the col2im path, grown as needed and reused. */
     private static final ThreadLocal<float[][]> COL_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
 
@@ -95,12 +95,12 @@ public final class VectorKernels implements Kernels {
         requireLength("gy", gy, d.outputSize(), d);
         requireLength("w", w, d.weightSize(), d);
         int hw = d.h() * d.w();
-        if (ConvPack.transposedDensity(d) >= COL2IM_BELOW_DENSITY) {
+        if (!ConvPack.preferCol2im(d)) {
             Sgemm.run(d.c(), d.n() * hw, d.k() * d.r() * d.s(), new ConvPack.WeightTA(w, d),
                     ConvPack.Im2colB.transposed(gy, d), new ConvPack.NchwC(gx, null, d.c(), hw), threads);
             return;
         }
-        // mostly-zero im2colT (stride > 1, "valid" padding on small maps): dcol = W^T gy, then col2im
+        // mostly-zero im2colT, or few input channels: dcol = W^T gy, then col2im
         int crs = d.c() * d.r() * d.s(), pq = d.p() * d.q(), npq = d.n() * pq;
         float[] dcol = scratch(COL_SCRATCH, (long) crs * npq);
         Sgemm.run(crs, npq, d.k(), new Sgemm.DenseA(w, 0, crs, true), new ConvPack.NchwB(gy, d.k(), pq),
