@@ -185,7 +185,7 @@ public final class Objective implements TrainingMethod {
         Tensor logits = lin.output();
         int classes = logits.shape.perExample();
         if (logits.firstNonFinite() >= 0) {
-            return new StepResult(Double.NaN, Double.NaN, Double.NaN, Map.of(), 0, nc == 0 ? k : nc);
+            return new StepResult(Double.NaN, Double.NaN, k > 0 ? Double.NaN : 0, Map.of(), 0, nc == 0 ? k : nc);
         }
         float[] gy = new float[logits.data.length];
         double cleanLoss = 0, advLoss = 0;

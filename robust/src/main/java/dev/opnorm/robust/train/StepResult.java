@@ -25,8 +25,10 @@ public record StepResult(double loss, double cleanLoss, double adversarialLoss, 
 
     /** A one-line breakdown, e.g. "loss=0.52 (clean 0.41, adv 0.80, dd-snr-sos 0.03)". */
     public String breakdown() {
-        StringBuilder sb = new StringBuilder("loss=" + loss + " (clean " + cleanLoss + ", adversarial "
-                + adversarialLoss);
+        StringBuilder sb = new StringBuilder("loss=" + loss + " (clean " + cleanLoss);
+        if (adversarialLoss != 0) {
+            sb.append(", adversarial ").append(adversarialLoss);
+        }
         for (Map.Entry<String, Double> e : penalties.entrySet()) {
             sb.append(", ").append(e.getKey()).append(' ').append(e.getValue());
         }

@@ -304,7 +304,7 @@ public final class Trainer {
                 grads.zero();
                 StepResult r = method.step(model, x, y, steps.fork(step), grads);
                 if (!r.finite()) {
-                    throw diverged("the loss is " + r.loss() + " [" + r.breakdown() + "]");
+                    throw diverged("the loss is " + r.loss() + " [" + r.breakdown() + "]", false);
                 }
                 optimizer.step(grads);
                 step++;
@@ -364,7 +364,7 @@ public final class Trainer {
         for (Param p : model.params()) {
             for (float v : p.value) {
                 if (!Float.isFinite(v)) {
-                    throw diverged("parameter " + p.name() + " became " + v + " after the update");
+                    throw diverged("parameter " + p.name() + " became " + v + " after the update", true);
                 }
             }
         }
@@ -383,14 +383,18 @@ public final class Trainer {
         lastGoodStep = step;
     }
 
-    private TrainingDivergedException diverged(String what) {
+    /** @param applied whether the failing step's update was applied in memory (a non-finite parameter) */
+    private TrainingDivergedException diverged(String what, boolean applied) {
+        long failing = applied ? step - 1 : step;
         String where = lastGood == null
                 ? "No checkpoint was written" + (checkpoint == null ? " (none configured)." : " yet.")
                 : "The last good checkpoint is " + lastGood + " (epoch " + lastGoodEpoch + ", step " + lastGoodStep
                   + "); it was not overwritten.";
         return new TrainingDivergedException(String.format(Locale.ROOT,
-                "training diverged in epoch %d at step %d: %s. The update was not applied. %s "
+                "training diverged in epoch %d at step %d (0-based; the %d steps before it were fine): %s. %s %s "
                         + "Lower the learning rate or the regularization strength, then start again or resume.",
-                epoch + 1, step, what, where), epoch, step, lastGood);
+                epoch + 1, failing, failing, what,
+                applied ? "Nothing was saved after this step." : "This step's update was not applied.", where),
+                epoch, failing, lastGood);
     }
 }
