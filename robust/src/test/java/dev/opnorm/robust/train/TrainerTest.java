@@ -10,7 +10,10 @@ import dev.opnorm.nn.layers.Flatten;
 import dev.opnorm.nn.layers.Linear;
 import dev.opnorm.nn.layers.ReLU;
 import dev.opnorm.nn.layers.Sequential;
+import dev.opnorm.nn.optim.LrSchedule;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
@@ -43,6 +46,39 @@ class TrainerTest {
         double firstEpoch = r.epochs().get(0).meanLoss(), lastEpoch = r.epochs().get(5).meanLoss();
         assertTrue(lastEpoch < 0.5 * firstEpoch, "loss " + firstEpoch + " -> " + lastEpoch);
         assertTrue(r.epochs().get(5).testAccuracy() > 0.8, "test accuracy " + r.epochs().get(5).testAccuracy());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"sgd", "adam", "rmsprop"})
+    void fit_eachOptimizer_lowersTheLoss(String kind) throws IOException {
+        OptimizerSpec spec = switch (kind) {
+            case "sgd" -> OptimizerSpec.sgd(0.05, 0.9, 5e-4);
+            case "adam" -> OptimizerSpec.adam(0.01, 0);
+            default -> OptimizerSpec.rmsprop(0.003, 0, 0);
+        };
+        Sequential model = TrainFixtures.model();
+        Trainer t = new Trainer(model, TRAIN, null, Objective.standard(),
+                TrainFixtures.config(4).withEpochs(4).withOptimizer(spec).withAugmentation(0, false)).log(null);
+        assertEquals(kind, t.optimizer().kind());
+        Trainer.Result r = t.fit();
+        assertTrue(r.epochs().get(3).meanLoss() < 0.7 * r.epochs().get(0).meanLoss(), kind + ": " + r.epochs());
+    }
+
+    @Test
+    void fit_setsTheScheduledLearningRateBeforeEachStep() throws IOException {
+        List<Double> cosine = new ArrayList<>(), step = new ArrayList<>();
+        Sequential a = TrainFixtures.model(), b = TrainFixtures.model();
+        Trainer ta = new Trainer(a, TRAIN, null, Objective.standard(), TrainFixtures.config(1)).log(null);
+        ta.onStep((e, s, r) -> cosine.add(ta.optimizer().learningRate())).fit();
+        Trainer tb = new Trainer(b, TRAIN, null, Objective.standard(),
+                TrainFixtures.config(1).withSchedule(ScheduleSpec.stepAtEpochs(0.1, 1, 2))).log(null);
+        tb.onStep((e, s, r) -> step.add(tb.optimizer().learningRate())).fit();
+        LrSchedule expected = LrSchedule.cosine(0.05, 18, 2, 0.001);
+        assertEquals(18, cosine.size());
+        for (int s = 0; s < 18; s++) {
+            assertEquals(expected.at(s), cosine.get(s), "step " + s);
+            assertEquals(0.05 * Math.pow(0.1, s / 6), step.get(s), 1e-15, "step " + s);
+        }
     }
 
     @Test
