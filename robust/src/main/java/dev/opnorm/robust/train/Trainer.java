@@ -45,7 +45,8 @@ import java.util.SplittableRandom;
  * uninterrupted run. Resuming checks that the checkpoint's configuration equals this trainer's.
  *
  * <p><b>Divergence.</b> A NaN or infinite loss stops the run with a {@link TrainingDivergedException} before
- * the optimizer applies the step; a non-finite parameter is detected before any checkpoint is written. The
+ * the optimizer applies the step; a parameter made non-finite by an update stops it right after that update,
+ * before any checkpoint is written. The
  * checkpoint file therefore always holds the last good state (files are written atomically: temporary file,
  * then rename).
  */
@@ -308,6 +309,7 @@ public final class Trainer {
                 }
                 optimizer.step(grads);
                 step++;
+                checkParametersFinite();
                 done++;
                 lossSum += r.loss();
                 correct += r.correct();
@@ -360,7 +362,8 @@ public final class Trainer {
         return (double) correct / n;
     }
 
-    private void save(long atEpoch) throws IOException {
+    /** Stops the run when an update produced a NaN/Inf parameter (a finite loss with an exploding step). */
+    private void checkParametersFinite() {
         for (Param p : model.params()) {
             for (float v : p.value) {
                 if (!Float.isFinite(v)) {
@@ -368,6 +371,9 @@ public final class Trainer {
                 }
             }
         }
+    }
+
+    private void save(long atEpoch) throws IOException {
         if (checkpoint == null) {
             return;
         }
