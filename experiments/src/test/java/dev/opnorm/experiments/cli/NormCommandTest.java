@@ -51,7 +51,7 @@ class NormCommandTest {
     @Test
     void norm_writesPerExampleCsvAndManifest_sameSeedSameValues() throws IOException {
         Path data = writeFashion(tmp.resolve("data"), 5);
-        String[] common = {"norm", "--data", data.toString(), "--count", "5", "--batch", "3", "--width", "0.0625",
+        String[] common = {"norm", "--data", data.toString(), "--count", "5", "--batch", "3", "--model", "cnn7-w0.0625",
                 "--iterations", "30"};
         Run a = run(concat(common, "--out", tmp.resolve("a").toString(), "--threads", "2"));
         assertEquals(0, a.code(), a.err());
@@ -72,6 +72,28 @@ class NormCommandTest {
         Run b = run(concat(common, "--out", tmp.resolve("b").toString(), "--threads", "1"));
         assertEquals(0, b.code(), b.err());
         assertEquals(values(tmp.resolve("a/norms.csv")), values(tmp.resolve("b/norms.csv")));
+    }
+
+    @Test
+    void norm_checkpoint_loadsWeights_andRejectsAnotherArchitecture() throws IOException {
+        Path data = writeFashion(tmp.resolve("data"), 3);
+        var model = dev.opnorm.nn.models.Models.create("cnn7-w0.0625", 1, 10, 0);
+        var params = new java.util.ArrayList<>(model.params());
+        params.addAll(model.buffers());
+        Path ck = tmp.resolve("model.safetensors");
+        dev.opnorm.nn.checkpoint.Checkpoint.of(params).save(ck);
+        String[] common = {"norm", "--data", data.toString(), "--count", "3", "--model", "cnn7-w0.0625",
+                "--iterations", "10"};
+        Run plain = run(concat(common, "--out", tmp.resolve("plain").toString()));
+        Run loaded = run(concat(common, "--out", tmp.resolve("loaded").toString(), "--checkpoint", ck.toString()));
+        assertEquals(0, loaded.code(), loaded.err());
+        assertEquals(values(tmp.resolve("plain/norms.csv")), values(tmp.resolve("loaded/norms.csv")));
+        assertTrue(loaded.out().contains("weights " + ck), loaded.out());
+
+        Run wrong = run("norm", "--data", data.toString(), "--count", "3", "--model", "cnn7-w0.125",
+                "--checkpoint", ck.toString(), "--out", tmp.resolve("w").toString());
+        assertEquals(2, wrong.code());
+        assertTrue(wrong.err().contains("features.0.weight"), wrong.err());
     }
 
     @Test

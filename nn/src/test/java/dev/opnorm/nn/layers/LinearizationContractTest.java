@@ -349,7 +349,7 @@ public abstract class LinearizationContractTest {
         assertEquals(x.shape, l.inShape());
         assertEquals(mode, l.mode());
         if (mode == BnMode.EVAL) {
-            assertArrayEquals(layer.forward(x).data, l.output().data, 1e-6f * (float) Math.max(1, maxAbs(l.output().data)));
+            assertArrayEquals(layer.forward(x).data, l.output().data, (float) (Tolerances.REORDERED_F32 * Math.max(1, maxAbs(l.output().data))));
         }
     }
 
