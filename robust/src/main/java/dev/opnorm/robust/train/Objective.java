@@ -264,6 +264,7 @@ public final class Objective implements TrainingMethod {
         m.put("clean_weight", cleanWeight);
         if (attack != null) {
             m.put("attack", attack.describe());
+            m.put("attack_seed", "replaced each step by one drawn from the step's generator");
             m.put("attack_bn_mode", "EVAL");
             m.put("adversarial_weight", adversarialWeight);
             m.put("fraction_attacked", fraction);
