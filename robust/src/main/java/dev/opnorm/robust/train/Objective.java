@@ -227,16 +227,20 @@ public final class Objective implements TrainingMethod {
         return loss;
     }
 
-    private static int correct(float[] logits, int classes, int[] labels, int from, int count) {
+    /**
+     * The number of rows i in [0, count) of the (rows, classes) logits whose largest logit (first on ties) is
+     * labels[labelFrom + i].
+     */
+    static int correct(float[] logits, int classes, int[] labels, int labelFrom, int count) {
         int c = 0;
         for (int i = 0; i < count; i++) {
-            int off = (from + i) * classes, best = 0;
+            int off = i * classes, best = 0;
             for (int j = 1; j < classes; j++) {
                 if (logits[off + j] > logits[off + best]) {
                     best = j;
                 }
             }
-            c += best == labels[i] ? 1 : 0;
+            c += best == labels[labelFrom + i] ? 1 : 0;
         }
         return c;
     }

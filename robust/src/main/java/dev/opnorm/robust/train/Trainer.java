@@ -348,16 +348,7 @@ public final class Trainer {
         for (int from = 0; from < n; from += e) {
             int count = Math.min(e, n - from);
             Tensor logits = model.forward(data.images().slice(from, count));
-            int k = logits.shape.perExample();
-            for (int i = 0; i < count; i++) {
-                int best = 0;
-                for (int j = 1; j < k; j++) {
-                    if (logits.data[i * k + j] > logits.data[i * k + best]) {
-                        best = j;
-                    }
-                }
-                correct += best == data.labels()[from + i] ? 1 : 0;
-            }
+            correct += Objective.correct(logits.data, logits.shape.perExample(), data.labels(), from, count);
         }
         return (double) correct / n;
     }
