@@ -65,8 +65,9 @@ public final class Objective implements TrainingMethod {
             throw new IllegalArgumentException(name + ": fraction of the batch attacked must be in (0, 1], got "
                     + fraction);
         }
-        if (attack == null && cleanWeight == 0) {
-            throw new IllegalArgumentException(name + ": without an attack the clean weight must be positive");
+        if (cleanWeight == 0 && (attack == null || adversarialWeight == 0)) {
+            throw new IllegalArgumentException(name + ": the clean weight or (with an attack) the adversarial weight "
+                    + "must be positive");
         }
         for (Regularizer r : regularizers) {
             if (r == null) {
@@ -159,9 +160,12 @@ public final class Objective implements TrainingMethod {
         return regularizers;
     }
 
-    /** Number of examples attacked in a batch of n. */
+    /**
+     * Number of examples attacked in a batch of n: none without an attack or with adversarial weight 0 (then
+     * the step is exactly the clean objective, e.g. the d.d. SNR end of {@link #convex}).
+     */
     int attacked(int n) {
-        return attack == null ? 0 : Math.max(1, (int) Math.round(fraction * n));
+        return attack == null || adversarialWeight == 0 ? 0 : Math.max(1, (int) Math.round(fraction * n));
     }
 
     @Override
@@ -192,10 +196,8 @@ public final class Objective implements TrainingMethod {
         if (clean) {
             cleanLoss = part(logits, 0, n, labels, cleanWeight, gy);
         }
-        if (k > 0 && adversarialWeight > 0) {
+        if (k > 0) {
             advLoss = part(logits, nc, k, advLabels, adversarialWeight, gy);
-        } else if (k > 0) {
-            advLoss = SoftmaxCrossEntropy.loss(logits.slice(nc, k), advLabels);
         }
         lin.vjpParams(gy, grads);
         int correct = clean ? correct(logits.data, classes, labels, 0, n) : correct(logits.data, classes, advLabels, 0, k);

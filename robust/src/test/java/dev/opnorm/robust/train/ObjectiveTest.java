@@ -130,7 +130,14 @@ class ObjectiveTest {
         Objective atEnd = Objective.convex(1, pga, 1, 1, 0.5, 0.1, 3, BnMode.TRAIN);
         Objective snrEnd = Objective.convex(0, pga, 1, 1, 0.5, 0.1, 3, BnMode.TRAIN);
         StepResult r1 = atEnd.step(model(5), DATA.images(), DATA.labels(), new Rng(3), new ParamGrads());
-        StepResult r0 = snrEnd.step(model(5), DATA.images(), DATA.labels(), new Rng(3), new ParamGrads());
+        Sequential m0 = model(5), mSnr = model(5);
+        ParamGrads g0 = new ParamGrads(), gSnr = new ParamGrads();
+        StepResult r0 = snrEnd.step(m0, DATA.images(), DATA.labels(), new Rng(3), g0);
+        StepResult rSnr = Objective.regularized(DdOperatorNorm.sumOfSquares(0.5, 0.1, 3, BnMode.TRAIN))
+                .step(mSnr, DATA.images(), DATA.labels(), new Rng(3), gSnr);
+        assertEquals(rSnr.loss(), r0.loss(), "t = 0 is d.d. SNR training, without an attack");
+        assertEquals(0, r0.adversarialLoss());
+        assertSameGrads(m0, g0, mSnr, gSnr);
         assertEquals(0, r1.penalties().get("dd-snr-sos"));
         assertEquals(r1.cleanLoss() + r1.adversarialLoss(), r1.loss(), 1e-12);
         assertTrue(r0.penalties().get("dd-snr-sos") > 0);
@@ -148,6 +155,7 @@ class ObjectiveTest {
         assertThrows(IllegalArgumentException.class, () -> Objective.convex(1.5, pga, 1, 1, 1, 0.1, 1, BnMode.EVAL));
         assertThrows(IllegalArgumentException.class, Objective::regularized);
         assertThrows(IllegalArgumentException.class, () -> Objective.of("x", 0, null, 0, 0, List.of()));
+        assertThrows(IllegalArgumentException.class, () -> Objective.adversarial(pga, 0, 0, 1));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Objective.standard().step(model(1), DATA.images(), new int[3], new Rng(1), new ParamGrads()));
         assertTrue(e.getMessage().contains("labels"), e.getMessage());
