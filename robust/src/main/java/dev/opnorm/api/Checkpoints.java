@@ -28,6 +28,8 @@ public final class Checkpoints {
     /**
      * Writes {@code model}'s parameters and buffers (a snapshot taken now) to {@code file}, replacing it.
      *
+     * @param model the network (not modified)
+     * @param file  the .safetensors file to write; its folder must exist
      * @throws IOException              when the file cannot be written
      * @throws IllegalArgumentException when the model has duplicate or reserved tensor names
      */
@@ -39,6 +41,9 @@ public final class Checkpoints {
      * Overwrites {@code model}'s parameters and buffers with the file's tensors, matched by name. Strict: a
      * missing, extra or differently shaped tensor is an error, and on error the model is left untouched.
      *
+     * @param file  a safetensors file written by {@link #save} (or by PyTorch with the same state_dict names)
+     * @param model the network to overwrite
+     * @param <L>   the model's type
      * @return {@code model}
      * @throws IOException              when the file cannot be read or is not a valid safetensors file
      * @throws IllegalArgumentException listing every mismatch between file and model
@@ -51,6 +56,11 @@ public final class Checkpoints {
     /**
      * Builds the network named by {@code spec} ({@link Models#named}) and loads the file's weights into it.
      *
+     * @param file       a safetensors file written by {@link #save}
+     * @param spec       the architecture the weights belong to (e.g. "cnn7-w0.25")
+     * @param inChannels input channels of that architecture
+     * @param classes    its number of logits
+     * @return a new network holding the file's weights
      * @throws IOException              as {@link #loadInto}
      * @throws IllegalArgumentException for an unknown spec, or when the file does not fit that network
      */
@@ -62,6 +72,8 @@ public final class Checkpoints {
      * The whole checkpoint (model tensors, optional optimizer state, training position, configuration,
      * metadata), without a model to load into.
      *
+     * @param file a safetensors file
+     * @return the checkpoint, tensors in memory
      * @throws IOException when the file cannot be read or is not a valid safetensors file
      */
     public static Checkpoint load(Path file) throws IOException {

@@ -7,7 +7,8 @@ import org.ejml.data.DMatrixRMaj;
  * A network's Jacobian at one example as a dense matrix (from {@link Jacobians#of}), with its singular value
  * {@link Spectrum}. Row i is output i, column j is input j (inputs in c, h, w order, row-major as in
  * {@code Tensor}). The spectrum is computed on first use and cached; the class is not synchronized, so share
- * it between threads only after calling {@link #spectrum()} once.
+ * it between threads only after calling {@link #spectrum()} once. For the alignment of perturbations with the
+ * singular vectors (Fig. 2) see {@code dev.opnorm.robust.analysis.Spectra}.
  */
 public final class Jacobian {
     private final DMatrixRMaj matrix;
@@ -56,6 +57,17 @@ public final class Jacobian {
     /** The BatchNorm mode it was taken in. */
     public BnMode bnMode() {
         return mode;
+    }
+
+    /**
+     * The thin SVD J = U diag(s) V^T with singular vectors (EJML, double; several times slower than
+     * {@link #spectrum()}): U is rows x r, V is cols x r, r = min(rows, cols). A new result on every call.
+     *
+     * @throws IllegalArgumentException when the matrix has a non-finite entry
+     * @throws IllegalStateException    when EJML reports that the decomposition failed
+     */
+    public dev.opnorm.linalg.Svd.Result svd() {
+        return dev.opnorm.linalg.Svd.of(matrix);
     }
 
     /**

@@ -34,6 +34,10 @@ public final class Jacobians {
     /**
      * The logits Jacobian of {@code model} at example {@code example} of {@code x}, BatchNorm EVAL.
      *
+     * @param model   the network
+     * @param x       (n, c, h, w) inputs
+     * @param example index into x's batch
+     * @return the classes x (c*h*w) Jacobian
      * @throws IllegalArgumentException as {@link #of(Layer, Tensor, int, Target, BnMode)}
      */
     public static Jacobian of(Layer model, Tensor x, int example) {
@@ -49,6 +53,7 @@ public final class Jacobians {
      * @param example index into x's batch
      * @param target  whose Jacobian ({@link Target#logits()}, {@link Target#penultimate()}, a named layer)
      * @param mode    BatchNorm mode
+     * @return the dense Jacobian
      * @throws IllegalArgumentException for null arguments, an example outside [0, n), an input that does not fit
      *                                  the model, or a target the model does not have
      */

@@ -25,6 +25,7 @@ public final class Models {
      * classes, seed 0.
      *
      * @param width channel width factor (> 0; 1 = the paper's network, 1/16 = a small test network)
+     * @return a new network with output shape (n, 10, 1, 1)
      * @throws IllegalArgumentException for a non-positive or infinite width
      */
     public static Sequential cnn7(double width) {
@@ -34,6 +35,11 @@ public final class Models {
     /**
      * The 7-layer CNN with the given input channels, class count and initialization seed.
      *
+     * @param width      channel width factor (> 0)
+     * @param inChannels input channels (1 for Fashion-MNIST, 3 for CIFAR-10)
+     * @param classes    number of logits
+     * @param seed       initialization seed
+     * @return a new network with output shape (n, classes, 1, 1)
      * @throws IllegalArgumentException for a non-positive width, channel or class count
      */
     public static Sequential cnn7(double width, int inChannels, int classes, long seed) {
@@ -44,6 +50,9 @@ public final class Models {
      * WideResNet-depth-k (pre-activation blocks; depth = 6 m + 4, e.g. 10, 16, 28) for 1-channel 32 x 32
      * inputs, 10 classes, seed 0.
      *
+     * @param depth total depth 6 m + 4
+     * @param k     widen factor (>= 1)
+     * @return a new network with output shape (n, 10, 1, 1)
      * @throws IllegalArgumentException for a depth not of the form 6 m + 4 or k &lt; 1
      */
     public static Sequential wideResNet(int depth, int k) {
@@ -53,6 +62,12 @@ public final class Models {
     /**
      * WideResNet-depth-k with the given input channels, class count and seed.
      *
+     * @param depth      total depth 6 m + 4
+     * @param k          widen factor (>= 1)
+     * @param inChannels input channels
+     * @param classes    number of logits
+     * @param seed       initialization seed
+     * @return a new network with output shape (n, classes, 1, 1)
      * @throws IllegalArgumentException for a bad depth, k, channel or class count
      */
     public static Sequential wideResNet(int depth, int k, int inChannels, int classes, long seed) {
@@ -63,6 +78,11 @@ public final class Models {
      * A network by name, as the command line's {@code --model}: {@code cnn7}, {@code cnn7-w<width>} (e.g.
      * {@code cnn7-w0.25}) or {@code wrn-<depth>-<k>}.
      *
+     * @param spec       the name (case-insensitive)
+     * @param inChannels input channels
+     * @param classes    number of logits
+     * @param seed       initialization seed
+     * @return a new network
      * @throws IllegalArgumentException for an unknown name (the message lists the accepted forms)
      */
     public static Sequential named(String spec, int inChannels, int classes, long seed) {

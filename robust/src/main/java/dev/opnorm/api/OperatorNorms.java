@@ -72,6 +72,7 @@ public final class OperatorNorms {
      *
      * @param model a network (e.g. from {@link Models}); its output is flattened per example
      * @param x     (n, c, h, w) input batch the model accepts
+     * @return the settings, to be refined by the other methods and run by {@link #compute()}
      * @throws IllegalArgumentException when model or x is null
      */
     public static OperatorNorms of(Layer model, Tensor x) {
@@ -85,6 +86,8 @@ public final class OperatorNorms {
     /**
      * The domain norm p of ||v||_p = 1 (1, 2, {@link #INF} or any value >= 1).
      *
+     * @param p the norm of the domain
+     * @return a copy with this p
      * @throws IllegalArgumentException for p &lt; 1 or NaN
      */
     public OperatorNorms p(double p) {
@@ -95,6 +98,8 @@ public final class OperatorNorms {
     /**
      * The co-domain norm q of ||J v||_q (1, 2, {@link #INF} or any value >= 1).
      *
+     * @param q the norm of the co-domain
+     * @return a copy with this q
      * @throws IllegalArgumentException for q &lt; 1 or NaN
      */
     public OperatorNorms q(double q) {
@@ -105,6 +110,8 @@ public final class OperatorNorms {
     /**
      * The maximum number of iterations (products with J and J^T) per example and run (default 100).
      *
+     * @param n iteration cap (>= 1)
+     * @return a copy with this cap
      * @throws IllegalArgumentException for n &lt; 1
      */
     public OperatorNorms iterations(int n) {
@@ -115,6 +122,8 @@ public final class OperatorNorms {
      * Stop an example's run when its value changes by at most this much, relative, between iterations
      * (default 1e-6; 0 = always run every iteration).
      *
+     * @param relTol relative tolerance (>= 0)
+     * @return a copy with this tolerance
      * @throws IllegalArgumentException for a negative or NaN tolerance
      */
     public OperatorNorms tolerance(double relTol) {
@@ -124,6 +133,8 @@ public final class OperatorNorms {
     /**
      * Runs from different random start vectors per example, the best kept (default 1).
      *
+     * @param r number of runs (>= 1)
+     * @return a copy with this many runs
      * @throws IllegalArgumentException for r &lt; 1
      */
     public OperatorNorms restarts(int r) {
@@ -134,13 +145,20 @@ public final class OperatorNorms {
      * The step of the projected-gradient form (Eq. 11), or {@link #INF} (default) for the power-method
      * limit (Eq. 12).
      *
+     * @param alpha step (> 0) or {@link #INF}
+     * @return a copy with this step
      * @throws IllegalArgumentException for alpha &lt;= 0 or NaN
      */
     public OperatorNorms alpha(double alpha) {
         return new OperatorNorms(model, x, p, q, options.withAlpha(alpha), mode, target);
     }
 
-    /** The seed of the start vectors (default 0). */
+    /**
+     * The seed of the start vectors (default 0).
+     *
+     * @param seed any value
+     * @return a copy with this seed
+     */
     public OperatorNorms seed(long seed) {
         return new OperatorNorms(model, x, p, q, options.withSeed(seed), mode, target);
     }
@@ -148,6 +166,8 @@ public final class OperatorNorms {
     /**
      * The BatchNorm mode of the linearization (default {@link BnMode#EVAL}; see the class description for TRAIN).
      *
+     * @param mode EVAL or TRAIN
+     * @return a copy with this mode
      * @throws IllegalArgumentException for null
      */
     public OperatorNorms bnMode(BnMode mode) {
@@ -161,6 +181,8 @@ public final class OperatorNorms {
      * Whose Jacobian: {@link Target#logits()} (default), {@link Target#penultimate()} or
      * {@link Target#layer(String)}.
      *
+     * @param target whose Jacobian
+     * @return a copy with this target
      * @throws IllegalArgumentException for null
      */
     public OperatorNorms target(Target target) {

@@ -127,6 +127,8 @@ class ApiTest {
         }
         Spectrum s = j.spectrum();
         assertEquals(10, s.size());
+        assertArrayEquals(s.singularValues(), j.svd().singularValues(), 1e-12 * s.sigmaMax());
+        assertEquals(1024, j.svd().v().numRows);
         assertTrue(s.stableRank() >= 1 && s.stableRank() <= 10);
         assertEquals(s.frobeniusNorm(), org.ejml.dense.row.NormOps_DDRM.normF(ref), 1e-4 * s.frobeniusNorm());
     }
