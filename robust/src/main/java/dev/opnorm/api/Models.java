@@ -12,7 +12,7 @@ import dev.opnorm.nn.models.WideResNet;
  * <p>Inputs are (n, channels, 32, 32) batches: Fashion-MNIST (1 channel, padded from 28 x 28) or CIFAR-10
  * (3 channels). The short forms default to 1 input channel, 10 classes and seed 0. BatchNorm starts with
  * running mean 0 and variance 1, so an untrained model in EVAL mode applies BN as the identity.
- * Every call returns a new, independent model; a model is safe to evaluate from several threads at
+ * Every call returns a new, independent model; with the CPU kernels a model is safe to evaluate from several threads at
  * once (layers keep no per-call state), but not while it is being trained.
  */
 public final class Models {
