@@ -73,7 +73,7 @@ public interface Linearization {
     /**
      * Calls {@code visitor} on this linearization and, for a composite (Sequential, residual block),
      * on every part in forward order, depth first. Used to read residuals such as ReLU activation
-     * patterns ({@link ActivationPatterns}).
+     * patterns from {@link ReLU.Lin} parts (robust.analysis.ActivationPattern).
      */
     default void visit(java.util.function.Consumer<Linearization> visitor) {
         visitor.accept(this);

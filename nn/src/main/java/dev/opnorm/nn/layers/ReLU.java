@@ -37,13 +37,22 @@ public final class ReLU extends AbstractLayer {
         return new Lin(x.shape, forwardImpl(x, out), mode);
     }
 
-    /** ReLU's linearization: the output y, which is also the mask (y > 0 exactly where x > 0). */
-    final class Lin extends AbstractLinearization {
+    /**
+     * ReLU's linearization: the output y, which is also the mask (y > 0 exactly where x > 0). Public so
+     * that analyses walking a network's linearization ({@link Linearization#visit}) can read activation
+     * patterns from {@link #output()}.
+     */
+    public final class Lin extends AbstractLinearization {
         private final Tensor y;
 
         Lin(Shape in, Tensor y, BnMode mode) {
             super(describe(), in, y.shape, mode);
             this.y = y;
+        }
+
+        /** The layer this is the linearization of. */
+        public ReLU layer() {
+            return ReLU.this;
         }
 
         @Override
