@@ -7,23 +7,32 @@ import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 
 import java.util.Map;
-import java.util.WeakHashMap;
+import java.util.IdentityHashMap;
 
 /**
  * Entry points of the device-resident network path. {@link #model} caches one {@link DeviceModel} per
- * host network (by identity), so repeated calls upload the parameters only once; after changing the
- * host parameters call {@code model(cl, net).uploadParameters()}.
+ * host network (by identity) and runtime, so repeated calls upload the parameters only once; after
+ * changing the host parameters call {@code model(cl, net).uploadParameters()}. A cached model (and
+ * its network and device memory) stays alive until {@link #release}.
  */
 public final class DeviceNetworks {
-    private static final Map<Layer, Map<OpenCl, DeviceModel>> CACHE = new WeakHashMap<>();
+    private static final Map<Layer, Map<OpenCl, DeviceModel>> CACHE = new IdentityHashMap<>();
 
     private DeviceNetworks() {
     }
 
     /** The cached device mirror of {@code net} on {@code cl} (created and uploaded on first use). */
     public static synchronized DeviceModel model(OpenCl cl, Layer net) {
-        Map<OpenCl, DeviceModel> byRuntime = CACHE.computeIfAbsent(net, k -> new WeakHashMap<>());
+        Map<OpenCl, DeviceModel> byRuntime = CACHE.computeIfAbsent(net, k -> new IdentityHashMap<>());
         return byRuntime.computeIfAbsent(cl, c -> new DeviceModel(c, net));
+    }
+
+    /** Closes and forgets the cached device models of {@code net} (all runtimes); no-op when none. */
+    public static synchronized void release(Layer net) {
+        Map<OpenCl, DeviceModel> byRuntime = CACHE.remove(net);
+        if (byRuntime != null) {
+            byRuntime.values().forEach(DeviceModel::close);
+        }
     }
 
     /**

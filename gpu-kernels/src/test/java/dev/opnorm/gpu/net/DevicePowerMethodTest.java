@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.linalg.PowerMethod;
+import dev.opnorm.nn.Engine;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Sequential;
@@ -74,12 +75,17 @@ class DevicePowerMethodTest {
     @Test
     void deviceNetworks_sigmaMax_convergesLikeHost() {
         OpenCl cl = NetTesting.runtime();
-        Sequential net = NetTesting.cnn7(13L);
+        Sequential net = NetTesting.cnn7(13L, Engine.kernels()); // the default host kernels: many iterations
         Tensor x = input(31);
         PowerMethod.Options o = new PowerMethod.Options(200, 1e-5, 2L);
         List<PowerMethod.Result> host = PowerMethod.sigmaMax(net.linearize(x, BnMode.EVAL).asBatchLinearMap(), o);
         DevicePowerMethod.Result dev = DeviceNetworks.sigmaMax(cl, net, x, o);
-        assertTrue(DeviceNetworks.model(cl, net) == DeviceNetworks.model(cl, net), "the device model is cached");
+        DeviceModel cached = DeviceNetworks.model(cl, net);
+        assertTrue(cached == DeviceNetworks.model(cl, net), "the device model is cached");
+        DeviceNetworks.release(net);
+        assertThrows(IllegalStateException.class, () -> cached.value(net.params().get(0)), "released: closed");
+        assertTrue(cached != DeviceNetworks.model(cl, net), "a fresh model after release");
+        DeviceNetworks.release(net);
         for (int i = 0; i < BATCH; i++) {
             assertTrue(host.get(i).converged() && dev.converged()[i], "example " + i + " converged");
             double want = host.get(i).sigma();

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.OpenClException;
+import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.kernels.ScalarKernels;
 import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.Sequential;
@@ -37,7 +38,12 @@ final class NetTesting {
      * that EVAL mode is not the identity map of a fresh network).
      */
     static Sequential cnn7(long seed) {
-        Sequential net = Cnn7.create(1.0 / 16, 3, 10, seed, new ScalarKernels());
+        return cnn7(seed, new ScalarKernels());
+    }
+
+    /** {@link #cnn7(long)} computed with {@code kernels} on the host. */
+    static Sequential cnn7(long seed, Kernels kernels) {
+        Sequential net = Cnn7.create(1.0 / 16, 3, 10, seed, kernels);
         Random rnd = new Random(seed + 1);
         for (Param b : net.buffers()) {
             boolean var = b.name().endsWith("running_var");
