@@ -96,6 +96,38 @@ class Theorem1Test {
     }
 
     /**
+     * Control: the same comparison must be able to fail. With the paper's finite step alpha = 2 eps / iterations
+     * PGA is not the power method (its iterates move from the start by at most alpha per step), and the step
+     * comparison reports gaps far above tolerance.
+     */
+    @Test
+    void pgaWithFiniteStep_isNotThePowerMethod_control() {
+        Sequential net = mlp(1);
+        Tensor x = points(new Shape(4, 1, 4, 4), 3);
+        double eps = 3e-3;
+        float[] v0 = startVectors(4, 16, 2, 7);
+        float[] delta = new float[v0.length];
+        for (int j = 0; j < delta.length; j++) {
+            delta[j] = (float) (eps * v0[j]);
+        }
+        List<Tensor> xs = new ArrayList<>();
+        dev.opnorm.robust.attack.Pga.l2(eps).iterations(ITERATIONS).randomStart(false)
+                .loss(dev.opnorm.robust.attack.AdversarialLoss.logitLq(2)).startFrom(delta)
+                .onIterate((r, k, xk) -> xs.add(xk.copy())).attackPredicted(net, x);
+        double[][] v = new double[xs.size()][];
+        int[] cell = new int[xs.size()];
+        for (int k = 0; k < xs.size(); k++) {
+            v[k] = new double[x.data.length];
+            for (int j = 0; j < v[k].length; j++) {
+                v[k][j] = ((double) xs.get(k).data[j] - x.data[j]) / eps;
+            }
+        }
+        StepReport step = compareSteps(net, x, new PgaRun(v, cell, xs), 2, 2, eps, Theorem1Tolerances.STEP,
+                Theorem1Tolerances.TIE);
+        assertTrue(step.worstRatio() > 100, "finite-step PGA matched the power method: " + step);
+    }
+
+    /**
      * CNN (width 1/16, BN EVAL): every PGA step equals the power step from the same iterate, on every sign and
      * argmax decided above the float noise. eps is chosen per p so that the perturbation has l2 length about
      * 3e-3 (for p = inf, eps = 3e-3 / sqrt(n)).

@@ -258,5 +258,14 @@ public final class PreActBlock extends AbstractLayer {
             bn1L.commit();
             bn2L.commit();
         }
+
+        @Override
+        public void visit(java.util.function.Consumer<Linearization> visitor) {
+            visitor.accept(this);
+            for (Linearization p : shortL == null ? List.of(bn1L, relu1L, conv1L, bn2L, relu2L, conv2L)
+                    : List.of(bn1L, relu1L, conv1L, bn2L, relu2L, conv2L, shortL)) {
+                p.visit(visitor);
+            }
+        }
     }
 }

@@ -175,6 +175,15 @@ class Cnn7Test {
     }
 
     @Test
+    void unpadded28x28Input_isRejectedByTheLayerThatCannotTakeIt() {
+        Sequential net = Cnn7.create(WIDTH, 1, 10, 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> net.forward(new Tensor(new Shape(1, 1, 28, 28))));
+        assertTrue(e.getMessage().startsWith("MaxPool2d 'features.24'"), e.getMessage());
+        assertTrue(e.getMessage().contains("(1, 64, 1, 1)"), e.getMessage());
+    }
+
+    @Test
     void wrongInputChannels_namesFirstConvAndShape() {
         Sequential net = Cnn7.create(WIDTH, 3, 10, 1);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

@@ -6,7 +6,6 @@ import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.MaxPool2d;
 import dev.opnorm.nn.layers.ReLU;
-import dev.opnorm.nn.layers.Sequential;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -18,12 +17,12 @@ import java.util.List;
  * in the same cell X(phi), on which the network is one affine map: f(x + dx) = f(x) + J dx (the setting of
  * Theorem 1). With BatchNorm in EVAL mode and the other layers affine, these are all the pieces.
  *
- * <p>The states are read through the layers' own Jacobians, so they follow exactly the conventions the
- * derivative passes use: a ReLU unit is on where its JVP passes a tangent (x &gt; 0 strictly, ReLU'(0) = 0),
- * and a pooling window's index is the input position its JVP gathers from (the kernels' tie rule). The
- * network is walked through nested {@link Sequential}s; ReLU and MaxPool2d leaves contribute sites, other
- * leaves (conv, BN, linear, flatten, average pooling) are affine and contribute none. A container that is not
- * a Sequential is treated as one opaque leaf.
+ * <p>The states are read from the network's linearization, so they follow exactly the conventions the
+ * derivative passes use: a ReLU unit is on where its output is &gt; 0 (x &gt; 0 strictly, ReLU'(0) = 0: exactly
+ * where its JVP passes a tangent), and a pooling window's index is the input position its JVP gathers from
+ * (the kernels' tie rule). The linearization is walked with {@link Linearization#visit}, which descends into
+ * every composite - Sequentials and residual blocks alike - so the ReLUs inside a WideResNet's blocks count
+ * too. Other leaves (conv, BN, linear, flatten, average pooling) are affine and contribute no sites.
  */
 public final class ActivationPattern {
     /** What a site records. */
@@ -53,43 +52,59 @@ public final class ActivationPattern {
         this.sites = Collections.unmodifiableList(sites);
     }
 
-    /** The pattern of {@code model} at x (BatchNorm EVAL). Costs one forward pass and one JVP per ReLU/pooling layer. */
+    /** The pattern of {@code model} at x (BatchNorm EVAL). Costs one linearization (forward pass) of x. */
     public static ActivationPattern of(Layer model, Tensor x) {
         if (model == null || x == null) {
             throw new IllegalArgumentException("model and x must not be null");
         }
-        List<Site> sites = new ArrayList<>();
-        walk(model, x, sites);
-        return new ActivationPattern(x.shape.n(), sites);
+        return of(model.linearize(x, BnMode.EVAL));
     }
 
-    private static Tensor walk(Layer layer, Tensor x, List<Site> sites) {
-        if (layer instanceof Sequential s) {
-            Tensor t = x;
-            for (Layer c : s.children()) {
-                t = walk(c, t, sites);
-            }
-            return t;
+    /**
+     * The pattern read from an existing linearization (any BatchNorm mode; the states are those of the
+     * linearization's own forward pass). Costs one JVP per max-pooling layer, nothing per ReLU.
+     */
+    public static ActivationPattern of(Linearization lin) {
+        if (lin == null) {
+            throw new IllegalArgumentException("linearization must not be null");
         }
-        Linearization lin = layer.linearize(x, BnMode.EVAL);
-        if (layer instanceof ReLU || layer instanceof MaxPool2d) {
-            int per = x.shape.perExample();
-            float[] probe = new float[x.data.length];
-            for (int j = 0; j < probe.length; j++) {
-                // ReLU: any nonzero tangent shows the mask; pooling: a ramp reveals the gathered index.
-                // Per-example indices stay far below 2^24, so they are exact in float.
-                probe[j] = layer instanceof ReLU ? 1f : j % per + 1;
+        List<Site> sites = new ArrayList<>();
+        lin.visit(part -> {
+            if (part instanceof ReLU.Lin r) {
+                float[] y = r.output().data;
+                int[] states = new int[r.outShape().size()];
+                for (int j = 0; j < states.length; j++) {
+                    states[j] = y[j] > 0 ? 1 : 0;
+                }
+                sites.add(new Site(r.layer().qualifiedName(), Kind.RELU, r.outShape().perExample(), states));
+            } else if (part instanceof MaxPool2d.Lin m) {
+                int per = m.inShape().perExample();
+                float[] probe = new float[m.inShape().size()];
+                for (int j = 0; j < probe.length; j++) {
+                    // a ramp reveals the gathered index; per-example indices stay far below 2^24, exact in float
+                    probe[j] = j % per + 1;
+                }
+                float[] out = new float[m.outShape().size()];
+                m.jvp(probe, out);
+                int[] states = new int[out.length];
+                for (int j = 0; j < out.length; j++) {
+                    states[j] = (int) out[j];
+                }
+                sites.add(new Site(m.layer().qualifiedName(), Kind.MAX_POOL, m.outShape().perExample(), states));
             }
-            float[] out = new float[lin.outShape().size()];
-            lin.jvp(probe, out);
-            int[] states = new int[out.length];
-            for (int j = 0; j < out.length; j++) {
-                states[j] = (int) out[j];
+        });
+        return new ActivationPattern(lin.inShape().n(), sites);
+    }
+
+    /** Number of ReLU units per example (the length of the ReLU part of the pattern). */
+    public long reluUnitsPerExample() {
+        long n = 0;
+        for (Site s : sites) {
+            if (s.kind == Kind.RELU) {
+                n += s.perExample;
             }
-            sites.add(new Site(layer.qualifiedName(), layer instanceof ReLU ? Kind.RELU : Kind.MAX_POOL,
-                    lin.outShape().perExample(), states));
         }
-        return lin.output();
+        return n;
     }
 
     public int batch() {

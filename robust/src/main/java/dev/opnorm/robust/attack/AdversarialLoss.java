@@ -12,7 +12,8 @@ import dev.opnorm.linalg.Norms;
  * </pre>
  *
  * y is the true label, the clean prediction, or (targeted attacks, which DEScend the loss) the target
- * class. The logit loss needs no label; its gradient vanishes at x* = x, so it needs a random (or given)
+ * class. Cross-entropy is per example here (nn's {@code SoftmaxCrossEntropy} is the batch mean, whose gradient
+ * is this one divided by n). The logit loss needs no label; its gradient vanishes at x* = x, so it needs a random (or given)
  * start. Values and gradients are computed in double.
  */
 public final class AdversarialLoss {

@@ -1,6 +1,6 @@
 package dev.opnorm.robust.attack;
 
-import java.util.SplittableRandom;
+import dev.opnorm.nn.util.Rng;
 
 /**
  * Exact uniform sampling from l_p balls of radius eps centred at 0, for p in {1, 2, inf}: the random
@@ -16,7 +16,7 @@ import java.util.SplittableRandom;
  *       2^n orthants.</li>
  * </ul>
  * Computation is in double; the point is rounded to float, so ||out||_p may exceed eps by a float rounding.
- * Draws come from the caller's {@link SplittableRandom} in a fixed order, so one seed gives one point.
+ * Draws come from the caller's {@link Rng} in a fixed order, so one seed gives one point on every platform.
  */
 public final class BallSampling {
     private BallSampling() {
@@ -27,7 +27,7 @@ public final class BallSampling {
      *
      * @throws IllegalArgumentException for p not in {1, 2, inf}, eps not positive and finite, or a bad slice
      */
-    public static void uniform(double p, double eps, int n, SplittableRandom rng, float[] out, int off) {
+    public static void uniform(double p, double eps, int n, Rng rng, float[] out, int off) {
         AttackChecks.checkP(p);
         AttackChecks.checkEps(eps);
         if (n <= 0 || off < 0 || off + n > out.length) {

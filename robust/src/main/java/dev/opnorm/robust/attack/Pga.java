@@ -10,8 +10,8 @@ import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
+import dev.opnorm.nn.util.Rng;
 
-import java.util.SplittableRandom;
 
 /**
  * l_p projected gradient ascent (PGA, Eq. 15/17 of the paper) for p in {1, 2, inf}:
@@ -37,6 +37,8 @@ import java.util.SplittableRandom;
  * For p = 1 with a unique largest |g_i| it is the exact limit (the l1 projection keeps only that
  * coordinate, at +-eps); on ties the literal limit depends on x_{k-1}, and we use N_1's equal sharing
  * (eps/|I| on each tied coordinate), again matching the (p,q) iteration's v_k = N_p(J^T u_k).
+ * For p = 1, coordinates on the domain boundary whose gradient points out of the domain are left out of
+ * N_1's choice (see {@code maskSaturated}); away from the boundary (the setting of Theorem 1) nothing changes.
  *
  * <p>Losses ({@link AdversarialLoss}): cross-entropy with the true or predicted label (untargeted: ascend),
  * with a target class (targeted: descend), or the l_q logit loss ||f(x*) - f(x)||_q. Each run reports its
@@ -47,7 +49,7 @@ import java.util.SplittableRandom;
  * <p><b>BatchNorm runs in EVAL mode</b> (running statistics): each example is attacked on its own
  * function, independent of the rest of the batch. Batched: one forward (linearize) and one VJP per
  * iteration for the whole batch. Deterministic: example i's random start of restart r comes from a
- * {@link SplittableRandom} seeded with {@code StartVectors.restartSeed(StartVectors.exampleSeed(seed,
+ * {@link Rng} (xoshiro256**) seeded with {@code StartVectors.restartSeed(StartVectors.exampleSeed(seed,
  * firstExample + i), r)}, and everything else is per-example sequential arithmetic on the network's
  * deterministic outputs, so one seed gives bit-identical results on any thread count and batch split.
  *
@@ -314,6 +316,9 @@ public final class Pga implements Attack {
                 lin.vjp(gy, g);
                 for (int i = 0; i < n; i++) {
                     int o = i * per;
+                    if (p == 1) {
+                        maskSaturated(g, xk, o, per);
+                    }
                     DualMaps.steepestAscent(g, o, per, p, dir, o);
                     if (infinite) {
                         for (int j = o; j < o + per; j++) {
@@ -385,7 +390,7 @@ public final class Pga implements Attack {
         } else if (randomStart) {
             for (int i = 0; i < n; i++) {
                 long exSeed = StartVectors.restartSeed(StartVectors.exampleSeed(seed, firstExample + i), r);
-                BallSampling.uniform(p, eps, per, new SplittableRandom(exSeed), xk, i * per);
+                BallSampling.uniform(p, eps, per, new Rng(exSeed), xk, i * per);
                 for (int j = i * per; j < (i + 1) * per; j++) {
                     xk[j] += x[j];
                 }
@@ -394,6 +399,21 @@ public final class Pga implements Attack {
             System.arraycopy(x, 0, xk, 0, xk.length);
         }
         clamp(xk, 0, xk.length);
+    }
+
+    /**
+     * l1 only: N_1 puts the whole step on one coordinate; if that coordinate already sits on the domain boundary
+     * and the gradient pushes it outward, clamping undoes the step and the attack stalls for good. Such
+     * coordinates are dropped from the choice (their gradient entry zeroed), so the step goes to the steepest
+     * coordinate that can move. p = 2 and inf spread the step over all coordinates and keep the plain N_p.
+     */
+    private void maskSaturated(float[] g, float[] xk, int off, int len) {
+        float lo = domain.low(), hi = domain.high();
+        for (int j = off; j < off + len; j++) {
+            if ((g[j] > 0 && xk[j] >= hi) || (g[j] < 0 && xk[j] <= lo)) {
+                g[j] = 0;
+            }
+        }
     }
 
     private void clamp(float[] a, int off, int len) {

@@ -5,11 +5,13 @@ import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.kernels.VectorKernels;
 import dev.opnorm.nn.layers.Flatten;
 import dev.opnorm.nn.layers.Linear;
+import dev.opnorm.nn.layers.PreActBlock;
 import dev.opnorm.nn.layers.ReLU;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -64,5 +66,48 @@ class ActivationPatternTest {
         }
         assertArrayEquals(new double[] {1, 1}, a.sharedReluFraction(a));
         assertThrows(IllegalArgumentException.class, () -> a.differences(ActivationPattern.of(net, x.slice(0, 1))));
+    }
+
+    @Test
+    void pattern_residualBlocks_exposeTheirInnerRelus() {
+        var k = new VectorKernels(1);
+        Sequential net = new Sequential("n", new PreActBlock("b", 2, 3, 2, k), new ReLU("r", k));
+        net.initParameters(new SplittableRandom(1));
+        Tensor x = random(new Shape(1, 2, 6, 6), 2);
+        ActivationPattern a = ActivationPattern.of(net, x);
+        // relu1 (2x6x6) and relu2 (3x3x3) inside the block, then the final relu (3x3x3)
+        assertEquals(List.of("b.relu1", "b.relu2", "r"), a.sites().stream().map(ActivationPattern.Site::layer).toList());
+        assertEquals(72 + 27 + 27, a.reluUnitsPerExample());
+        assertArrayEquals(new double[] {1.0}, a.sharedReluFraction(ActivationPattern.of(net, x.copy())));
+        Tensor neg = x.copy();
+        for (int j = 0; j < neg.data.length; j++) {
+            neg.data[j] = -neg.data[j];
+        }
+        assertTrue(a.sharedReluFraction(ActivationPattern.of(net, neg))[0] < 1);
+    }
+
+    @Test
+    void sharedReluFraction_countsUnitsWithTheSameState_perExample() {
+        var k = new VectorKernels(1);
+        Sequential net = new Sequential("n", new ReLU("a", k), new Flatten("f", k), new ReLU("b", k));
+        // example 0: (1, -1, 0, 2), example 1: (-1, -2, 3, 4)
+        Tensor x = Tensor.of(2, 4, 1, 1, 1, -1, 0, 2, -1, -2, 3, 4);
+        // example 0 flips unit 1 (off -> on); unit 2 stays off (0 is off); example 1 unchanged
+        Tensor z = Tensor.of(2, 4, 1, 1, 1, 5, -3, 2, -1, -2, 3, 4);
+        double[] f = ActivationPattern.of(net, x).sharedReluFraction(ActivationPattern.of(net, z));
+        // 8 units per example (two ReLU layers of 4); example 0 differs in unit 1 in both layers
+        assertArrayEquals(new double[] {6.0 / 8, 1.0}, f);
+        assertArrayEquals(new int[] {2, 0}, ActivationPattern.of(net, x).differences(ActivationPattern.of(net, z)));
+    }
+
+    @Test
+    void sharedReluFraction_rejectsDifferentNetworks_andNetworksWithoutRelus() {
+        var k = new VectorKernels(1);
+        Tensor x = Tensor.of(1, 2, 1, 1, 1, -1);
+        ActivationPattern a = ActivationPattern.of(new Sequential("n", new ReLU("a", k)), x);
+        ActivationPattern b = ActivationPattern.of(new Sequential("n", new ReLU("a", k), new ReLU("b", k)), x);
+        assertThrows(IllegalArgumentException.class, () -> a.sharedReluFraction(b));
+        ActivationPattern none = ActivationPattern.of(new Sequential("n", new Flatten("f", k)), x);
+        assertThrows(IllegalArgumentException.class, () -> none.sharedReluFraction(none));
     }
 }

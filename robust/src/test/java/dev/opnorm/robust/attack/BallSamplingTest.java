@@ -6,6 +6,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;
+import dev.opnorm.nn.util.Rng;
 import java.util.SplittableRandom;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -30,7 +31,7 @@ class BallSamplingTest {
     }
 
     private static double[][] sample(double p, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
+        Rng rng = new Rng(seed);
         double[][] pts = new double[N][DIM];
         float[] buf = new float[DIM];
         for (int s = 0; s < N; s++) {
@@ -97,15 +98,15 @@ class BallSamplingTest {
     @Test
     void uniform_sameSeed_sameSample() {
         float[] a = new float[9], b = new float[9];
-        BallSampling.uniform(2, 1, 9, new SplittableRandom(5), a, 0);
-        BallSampling.uniform(2, 1, 9, new SplittableRandom(5), b, 0);
+        BallSampling.uniform(2, 1, 9, new Rng(5), a, 0);
+        BallSampling.uniform(2, 1, 9, new Rng(5), b, 0);
         assertTrue(Arrays.equals(a, b));
     }
 
     @Test
     void uniform_badArguments_throw() {
         float[] out = new float[4];
-        SplittableRandom r = new SplittableRandom(1);
+        Rng r = new Rng(1);
         assertThrows(IllegalArgumentException.class, () -> BallSampling.uniform(3, 1, 4, r, out, 0));
         assertThrows(IllegalArgumentException.class, () -> BallSampling.uniform(2, 0, 4, r, out, 0));
         assertThrows(IllegalArgumentException.class, () -> BallSampling.uniform(2, 1, 5, r, out, 0));

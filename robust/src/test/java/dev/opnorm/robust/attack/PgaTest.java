@@ -79,21 +79,28 @@ class PgaTest {
         }
     }
 
+    // From x itself every step is a steepest-ascent step, so every example's loss must go up. With a random
+    // start a single run may end below the clean loss (the start itself can lower it, notably for l1, whose
+    // one-hot steps move one coordinate at a time), so there only the batch mean is required to rise.
     @ParameterizedTest
     @ValueSource(doubles = {1, 2, INF})
     void pga_increasesCrossEntropy_overCleanLoss(double p) {
         Sequential net = mlp(5);
         Tensor x = inputs(8, 6);
         int[] y = labels(8, 7);
-        AttackResult r = Pga.lp(p, eps(p)).seed(1).attack(net, x, y);
         double[] clean = cleanLoss(net, x, y);
+        AttackResult fromX = Pga.lp(p, eps(p)).randomStart(false).attack(net, x, y);
+        AttackResult random = Pga.lp(p, eps(p)).seed(1).attack(net, x, y);
+        double meanClean = 0;
         for (int i = 0; i < 8; i++) {
-            assertTrue(r.loss()[i] > clean[i], "example " + i + ": adversarial loss " + r.loss()[i]
+            assertTrue(fromX.loss()[i] > clean[i], "example " + i + ": adversarial loss " + fromX.loss()[i]
                     + " <= clean loss " + clean[i]);
+            meanClean += clean[i] / 8;
         }
-        assertEquals(BnMode.EVAL, r.bnMode());
-        assertTrue(r.attack().contains("bn=EVAL"), r.attack());
-        assertFalse(r.targeted());
+        assertTrue(random.meanLoss() > meanClean, "random start: mean loss " + random.meanLoss() + " <= clean " + meanClean);
+        assertEquals(BnMode.EVAL, fromX.bnMode());
+        assertTrue(fromX.attack().contains("bn=EVAL"), fromX.attack());
+        assertFalse(fromX.targeted());
     }
 
     @ParameterizedTest
@@ -133,6 +140,21 @@ class PgaTest {
             someLater |= four.restart()[i] > 0;
         }
         assertTrue(someLater, "no later restart ever won: the restarts do not explore");
+    }
+
+    @Test
+    void pgaL1_steepestCoordinateOnTheBoundary_stepsOnTheNextOne() {
+        var k = AttackFixtures.KERNELS;
+        dev.opnorm.nn.layers.Linear lin = new dev.opnorm.nn.layers.Linear("1", 16, 2, false, k);
+        Sequential net = new Sequential("lin", new dev.opnorm.nn.layers.Flatten("0", k), lin);
+        // label 1: the CE gradient is -(1 - p_1) W_1, largest at pixel 0 (which sits at +1), next at pixel 3
+        lin.weight().value[16] = -5f;
+        lin.weight().value[16 + 3] = -1f;
+        Tensor x = new Tensor(new dev.opnorm.nn.Shape(1, 1, 4, 4));
+        x.data[0] = 1f;
+        AttackResult r = Pga.l1(0.5).randomStart(false).attack(net, x, new int[] {1});
+        assertEquals(1f, r.adversarial().data[0], 0f, "the saturated pixel stays");
+        assertEquals(0.5f, r.adversarial().data[3], 1e-6f, "the whole budget goes to the next-steepest pixel");
     }
 
     @Test
@@ -241,6 +263,24 @@ class PgaTest {
             b[j] -= 1e-3f;
             double fd = (ce.value(a, null, 0, 4, 2) - ce.value(b, null, 0, 4, 2)) / (a[j] - b[j]);
             assertEquals(fd, gy[j], 1e-3, "d CE / d logit " + j);
+        }
+    }
+
+    @Test
+    void crossEntropy_agreesWithNnSoftmaxCrossEntropy_perExample() {
+        float[] logits = {0.3f, -1.2f, 2.0f, 0.1f, 5f, -3f, 0f, 1f};
+        int[] y = {2, 1};
+        float[] batchGrad = new float[8], gy = new float[8];
+        double mean = dev.opnorm.nn.loss.SoftmaxCrossEntropy.lossAndGradient(Tensor.of(2, 4, 1, 1, logits), y, batchGrad);
+        AdversarialLoss ce = AdversarialLoss.crossEntropy();
+        double sum = 0;
+        for (int i = 0; i < 2; i++) {
+            sum += ce.value(logits, null, i * 4, 4, y[i]);
+            ce.gradient(logits, null, i * 4, 4, y[i], gy);
+        }
+        assertEquals(mean, sum / 2, 1e-12);
+        for (int j = 0; j < 8; j++) {
+            assertEquals(batchGrad[j] * 2, gy[j], 1e-6, "gradient " + j + " (the batch mean divides by n)");
         }
     }
 
