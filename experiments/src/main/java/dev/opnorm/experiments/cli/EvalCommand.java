@@ -175,6 +175,8 @@ public final class EvalCommand implements Callable<Integer> {
                         correct[k][m][j] = clean[m];
                         continue;
                     }
+                    progress.field("net", entries.get(m).label())
+                            .field("eps", "l_" + CliSupport.format(ps.get(k)) + " " + eps[j]);
                     Pga attack = Pga.lp(ps.get(k), eps[j]).iterations(iterations).restarts(restarts)
                             .seed(engine.seed).loss(lossFn).domain(points.domain());
                     correct[k][m][j] = robustCorrect(models.get(m), points, attack, progress);
