@@ -98,8 +98,17 @@ class EvalCommandTest {
         assertEquals(0, y.code(), y.err());
         List<String> lines = dataLines(tmp.resolve("x/accuracy_linf.csv"));
         assertEquals(lines, dataLines(tmp.resolve("y/accuracy_linf.csv")));
+        // same numbers, same image: `opnorm compare` checks non-CSV files byte for byte
+        assertArrayEquals(Files.readAllBytes(tmp.resolve("x/accuracy_linf.png")),
+                Files.readAllBytes(tmp.resolve("y/accuracy_linf.png")));
         assertEquals(List.of("0.0", "0.1", "0.2"), lines.subList(1, 4).stream().map(l -> l.split(",")[1]).toList());
         assertEquals("random-init", lines.get(1).split(",")[0]);
+        // the lead's `opnorm compare` agrees: same options but the thread count, so bit-identical expected
+        Run z = run(concat(common, "--threads", "1", "--batch", "5", "--out", tmp.resolve("z").toString()));
+        assertEquals(0, z.code(), z.err());
+        Run cmp = run("compare", tmp.resolve("x").toString(), tmp.resolve("z").toString());
+        assertEquals(0, cmp.code(), cmp.out() + cmp.err());
+        assertTrue(cmp.out().contains("bit-identical") && cmp.out().contains("AGREE"), cmp.out());
     }
 
     @Test
