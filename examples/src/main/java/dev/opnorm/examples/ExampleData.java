@@ -34,6 +34,29 @@ public final class ExampleData {
     }
 
     /**
+     * A learnable synthetic 10-class problem: class k is a fixed random template image (pixels uniform in
+     * [-0.5, 0.5], the same for every seed) plus uniform noise in [-0.3, 0.3] drawn from {@code seed}; labels
+     * cycle 0, 1, ..., 9. Images are (n, 1, 32, 32) in [-1, 1].
+     */
+    public static Dataset templates(int n, long seed) {
+        SplittableRandom t = new SplittableRandom(12345), r = new SplittableRandom(seed);
+        int per = 32 * 32;
+        float[] templates = new float[10 * per];
+        for (int i = 0; i < templates.length; i++) {
+            templates[i] = (float) (t.nextDouble() - 0.5);
+        }
+        Tensor x = new Tensor(new Shape(n, 1, 32, 32));
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = i % 10;
+            for (int j = 0; j < per; j++) {
+                x.data[i * per + j] = templates[labels[i] * per + j] + (float) (0.6 * r.nextDouble() - 0.3);
+            }
+        }
+        return new Dataset("templates", x, labels, 10, Domain.SYMMETRIC);
+    }
+
+    /**
      * The first {@code n} Fashion-MNIST test images, padded to 32 x 32 and scaled to [-1, 1], when
      * {@code dir} is not null; otherwise {@link #synthetic}(n, 0).
      *
