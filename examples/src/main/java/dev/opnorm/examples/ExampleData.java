@@ -5,7 +5,7 @@ import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.data.FashionMnist;
-import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.BatchNorm2d;
 import dev.opnorm.nn.layers.Layer;
 
 import java.io.IOException;
@@ -92,10 +92,7 @@ public final class ExampleData {
      * of the initial values, as the first epoch of training would. Changes only the buffers, not the weights.
      */
     public static <L extends Layer> L calibrateBatchNorm(L model, Tensor x) {
-        for (int pass = 0; pass < 40; pass++) {
-            model.linearize(x, BnMode.TRAIN).commit();
-        }
-        return model;
+        return BatchNorm2d.calibrate(model, x, 40);
     }
 
     /** args[index] as an int, or the default when absent. */
