@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
                 NormCommand.class,
                 CompareCommand.class,
                 MatrixNormCommand.class,
+                AnalyzeCommand.class,
         })
 public final class OpnormCli implements Runnable {
 

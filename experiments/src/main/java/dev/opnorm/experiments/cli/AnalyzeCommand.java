@@ -1,0 +1,421 @@
+package dev.opnorm.experiments.cli;
+
+import dev.opnorm.experiments.run.RunManifest;
+import dev.opnorm.linalg.PowerMethod;
+import dev.opnorm.linalg.StartVectors;
+import dev.opnorm.linalg.Svd;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.checkpoint.Checkpoint;
+import dev.opnorm.nn.data.Dataset;
+import dev.opnorm.nn.data.Domain;
+import dev.opnorm.nn.data.FashionMnist;
+import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.layers.FiniteChecks;
+import dev.opnorm.nn.layers.Sequential;
+import dev.opnorm.nn.models.Cnn7;
+import dev.opnorm.nn.models.Models;
+import dev.opnorm.nn.models.WideResNet;
+import dev.opnorm.nn.util.Progress;
+import dev.opnorm.robust.analysis.Directions;
+import dev.opnorm.robust.analysis.Linearity;
+import dev.opnorm.robust.analysis.SharedActivations;
+import dev.opnorm.robust.analysis.Spectra;
+import dev.opnorm.robust.attack.AttackResult;
+import dev.opnorm.robust.attack.Pga;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code opnorm analyze}: the paper's analyses (Figs. 2, 4, 5) of one or more networks at Fashion-MNIST test
+ * points, with l2 PGA adversarial points. For each network and test point x (BatchNorm EVAL, phi = the
+ * penultimate features):
+ * <ul>
+ *   <li>Fig. 2 left: the singular values of J_phi at x and at x*; right: |cos(x* - x, v_r)| against the rank r,
+ *       v_r the right singular vectors of J_phi(x);</li>
+ *   <li>Fig. 4: ||phi(x + z) - phi(x) - J_phi(x) z||_2 and sigma_max(J_phi(x + z)) against ||z||_2, z along a
+ *       random unit direction and along x* - x;</li>
+ *   <li>Fig. 5: the fraction of ReLU units with the same state at x and x + z, z uniform in the l_inf box of
+ *       radius eps, near the test points and near uniformly random inputs of [-1, 1]^d.</li>
+ * </ul>
+ * Each figure is written as a CSV of means with standard errors over the points; run.json records the options.
+ */
+@Command(name = "analyze",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+                "The paper's analyses (Figs. 2, 4, 5) of networks at Fashion-MNIST test images (padded to 32x32, domain "
+                        + "[-1, 1]), with l2 PGA adversarial points x*; phi = the penultimate features, BatchNorm EVAL.",
+                "Fig 2: singular value spectra of J_phi at x and x*; |cos(x* - x, v_r)| against the rank r.",
+                "Fig 4: deviation from linearity and sigma_max(J_phi(x + z)) against ||z||_2, for z along a random and "
+                        + "along the adversarial direction.",
+                "Fig 5: fraction of ReLU units with the same state at x and x + z, z uniform in the l_inf box of "
+                        + "radius eps, near test points and near uniformly random inputs.",
+                "Writes one CSV per figure (means and standard errors over the points) and run.json into --out."},
+        footer = {"", "Examples:",
+                "  ./opnorm analyze --random --points 8                        an untrained network (the baseline)",
+                "  ./opnorm analyze --checkpoint runs/std/model.safetensors --label standard \\",
+                "                   --checkpoint runs/at/model.safetensors --label AT --random --points 64",
+                "  ./opnorm analyze --random --figures 5 --noise 0.01,0.1,0.5  only Fig. 5"})
+public final class AnalyzeCommand implements Callable<Integer> {
+    // Seed offsets of the independent random streams (each expanded per example by StartVectors.exampleSeed).
+    private static final long PGA_STREAM = 0, DIRECTION_STREAM = 1, NOISE_STREAM = 2, INPUT_STREAM = 3,
+            INPUT_NOISE_STREAM = 4, POWER_STREAM = 5;
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    EngineOptions engine;
+
+    @Option(names = "--checkpoint", description = "A trained network (safetensors, e.g. from `opnorm train`). Repeatable.")
+    List<Path> checkpoints = new ArrayList<>();
+
+    @Option(names = "--label", description = "Name of the network of the matching --checkpoint in the figures "
+            + "(default: the file name). Repeatable; give none or one per --checkpoint.")
+    List<String> labels = new ArrayList<>();
+
+    @Option(names = "--random", description = "Also analyze an untrained network initialized from --seed (the baseline).")
+    boolean random;
+
+    @Option(names = "--model", defaultValue = "cnn7-w0.25",
+            description = "Architecture of every network: cnn7, cnn7-w<factor>, wrn-<depth>-<k>. Default: ${DEFAULT-VALUE}.")
+    String modelSpec;
+
+    @Option(names = "--points", defaultValue = "32", description = "Number of test images. Default: ${DEFAULT-VALUE}.")
+    int points;
+
+    @Option(names = "--offset", defaultValue = "0", description = "Index of the first test image. Default: ${DEFAULT-VALUE}.")
+    int offset;
+
+    @Option(names = "--batch", defaultValue = "16", description = "Test images per batched pass. Default: ${DEFAULT-VALUE}.")
+    int batch;
+
+    @Option(names = "--figures", defaultValue = "2,4,5", split = ",",
+            description = "Which figures: any of 2, 4, 5, comma-separated. Default: ${DEFAULT-VALUE}.")
+    List<String> figures;
+
+    @Option(names = "--eps", defaultValue = "2.0", description = "Radius of the l2 PGA attack for x*. Default: ${DEFAULT-VALUE}.")
+    double eps;
+
+    @Option(names = "--iterations", defaultValue = "10", description = "PGA iterations (step 2 eps / iterations). Default: ${DEFAULT-VALUE}.")
+    int iterations;
+
+    @Option(names = "--z-max", description = "Fig. 4: the largest ||z||_2 (default: 2 x --eps).")
+    Double zMax;
+
+    @Option(names = "--z-steps", defaultValue = "8", description = "Fig. 4: number of steps from ||z|| = 0 to --z-max. Default: ${DEFAULT-VALUE}.")
+    int zSteps;
+
+    @Option(names = "--power-iterations", defaultValue = "100",
+            description = "Fig. 4: maximum power iterations for sigma_max. Default: ${DEFAULT-VALUE}.")
+    int powerIterations;
+
+    @Option(names = "--tol", defaultValue = "1e-5",
+            description = "Fig. 4: relative change of sigma_max that counts as converged. Default: ${DEFAULT-VALUE}.")
+    double tol;
+
+    @Option(names = "--noise", defaultValue = "0.01,0.02,0.05,0.1,0.2,0.5", split = ",",
+            description = "Fig. 5: radii eps of the uniform l_inf noise. Default: ${DEFAULT-VALUE}.")
+    List<Double> noise;
+
+    @Option(names = "--samples", defaultValue = "4", description = "Fig. 5: noise draws per point and radius. Default: ${DEFAULT-VALUE}.")
+    int samples;
+
+    @Option(names = "--data", description = "Folder with the Fashion-MNIST files (default: /usr/share/datasets/fashion-mnist).")
+    Path data;
+
+    @Option(names = "--out", defaultValue = "runs/analyze", description = "Output folder. Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    /** A network to analyze. */
+    private record Network(String label, Sequential model, String description) {
+    }
+
+    /** Per-point results of one network, rows appended batch by batch. */
+    private static final class Rows {
+        final List<double[]> spectrumClean = new ArrayList<>(), spectrumAdv = new ArrayList<>(),
+                alignment = new ArrayList<>(), devRandom = new ArrayList<>(), devAdv = new ArrayList<>(),
+                sigmaRandom = new ArrayList<>(), sigmaAdv = new ArrayList<>(), sharedNear = new ArrayList<>(),
+                sharedRandom = new ArrayList<>();
+        int attackSuccesses;
+        int attacked;
+
+        static double[][] table(List<double[]> rows) {
+            return rows.toArray(new double[0][]);
+        }
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        Set<Integer> figs = parseFigures();
+        require(points > 0, "--points must be positive, got " + points);
+        require(offset >= 0, "--offset must be >= 0, got " + offset);
+        require(batch > 0, "--batch must be positive, got " + batch);
+        require(eps > 0 && Double.isFinite(eps), "--eps must be positive and finite, got " + eps);
+        require(iterations > 0, "--iterations must be positive, got " + iterations);
+        double zTop = zMax == null ? 2 * eps : zMax;
+        require(zTop > 0 && Double.isFinite(zTop), "--z-max must be positive and finite, got " + zTop);
+        require(zSteps > 0, "--z-steps must be positive, got " + zSteps);
+        require(powerIterations > 0, "--power-iterations must be positive, got " + powerIterations);
+        require(tol >= 0, "--tol must be >= 0, got " + tol);
+        require(samples > 0, "--samples must be positive, got " + samples);
+        require(!noise.isEmpty(), "--noise needs at least one radius");
+        for (double e : noise) {
+            require(e >= 0 && Double.isFinite(e), "--noise radii must be finite and >= 0, got " + e);
+        }
+        require(!checkpoints.isEmpty() || random, "nothing to analyze: give --checkpoint FILE (repeatable) and/or --random");
+        require(labels.isEmpty() || labels.size() == checkpoints.size(), "--label given " + labels.size()
+                + " times for " + checkpoints.size() + " --checkpoint; give one per checkpoint or none");
+        Kernels kernels = engine.install();
+        FiniteChecks.setEnabled(true);
+        PrintWriter outw = spec.commandLine().getOut();
+
+        List<Network> nets = networks(kernels);
+        Path dataDir = data != null ? data : FashionMnist.DEBIAN_DIR;
+        Dataset test = FashionMnist.load(dataDir, FashionMnist.Split.TEST, Domain.SYMMETRIC);
+        require(offset + points <= test.size(), "--offset + --points = " + (offset + points) + " exceeds the "
+                + test.size() + " test images");
+        Dataset pts = test.slice(offset, points).padTo(Cnn7.SIZE, Cnn7.SIZE);
+
+        double[] zNorms = new double[zSteps + 1];
+        for (int k = 0; k <= zSteps; k++) {
+            zNorms[k] = zTop * k / zSteps;
+        }
+        double[] noiseRadii = noise.stream().mapToDouble(Double::doubleValue).toArray();
+        Pga attack = Pga.l2(eps).iterations(iterations).seed(engine.seed + PGA_STREAM);
+        boolean needAdv = figs.contains(2) || figs.contains(4);
+
+        long t0 = System.nanoTime();
+        List<Rows> results = new ArrayList<>();
+        for (Network net : nets) {
+            Rows rows = new Rows();
+            String features = net.model.name().startsWith("wrn") ? WideResNet.FEATURES : Cnn7.FEATURES;
+            Progress progress = Progress.start("analyze " + net.label, points, "points", System.err);
+            for (int start = 0; start < points; start += batch) {
+                int b = Math.min(batch, points - start);
+                Tensor x = pts.images().slice(start, b);
+                int[] y = Arrays.copyOfRange(pts.labels(), start, start + b);
+                Tensor xAdv = null;
+                if (needAdv) {
+                    AttackResult r = attack.attack(net.model, x, y, start);
+                    xAdv = r.adversarial();
+                    rows.attackSuccesses += r.successes();
+                    rows.attacked += b;
+                }
+                if (figs.contains(2)) {
+                    Svd.Result[] svds = Spectra.svds(net.model, features, x);
+                    for (Svd.Result s : svds) {
+                        rows.spectrumClean.add(s.singularValues());
+                    }
+                    rows.spectrumAdv.addAll(List.of(Spectra.singularValues(net.model, features, xAdv)));
+                    Tensor delta = new Tensor(x.shape);
+                    for (int j = 0; j < delta.data.length; j++) {
+                        delta.data[j] = xAdv.data[j] - x.data[j];
+                    }
+                    rows.alignment.addAll(List.of(Spectra.alignments(svds, delta)));
+                }
+                if (figs.contains(4)) {
+                    Tensor dRandom = Directions.randomUnit(x.shape, engine.seed + DIRECTION_STREAM, start);
+                    Tensor dAdv = Directions.unitDifference(xAdv, x);
+                    PowerMethod.Options po = PowerMethod.Options.defaults().withMaxIterations(powerIterations)
+                            .withRelTol(tol).withSeed(StartVectors.exampleSeed(engine.seed + POWER_STREAM, start));
+                    rows.devRandom.addAll(List.of(Linearity.deviationCurve(net.model, features, x, dRandom, zNorms)));
+                    rows.devAdv.addAll(List.of(Linearity.deviationCurve(net.model, features, x, dAdv, zNorms)));
+                    rows.sigmaRandom.addAll(List.of(Linearity.sigmaMaxCurve(net.model, features, x, dRandom, zNorms, po)));
+                    rows.sigmaAdv.addAll(List.of(Linearity.sigmaMaxCurve(net.model, features, x, dAdv, zNorms, po)));
+                }
+                if (figs.contains(5)) {
+                    rows.sharedNear.addAll(List.of(SharedActivations.curve(net.model, x, Double.POSITIVE_INFINITY,
+                            noiseRadii, samples, engine.seed + NOISE_STREAM, start)));
+                    Tensor u = SharedActivations.randomInputs(x.shape, Domain.SYMMETRIC, engine.seed + INPUT_STREAM, start);
+                    rows.sharedRandom.addAll(List.of(SharedActivations.curve(net.model, u, Double.POSITIVE_INFINITY,
+                            noiseRadii, samples, engine.seed + INPUT_NOISE_STREAM, start)));
+                }
+                progress.advance(b);
+            }
+            progress.finish();
+            results.add(rows);
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+
+        List<AnalysisTable> tables = tables(figs, nets, results, zNorms, noiseRadii);
+        RunManifest manifest = new RunManifest("analyze")
+                .put("seed", engine.seed).put("backend", kernels.name()).put("threads", engine.effectiveThreads())
+                .put("bn_mode", "EVAL").put("features", "penultimate (phi^{L-1})")
+                .put("fig5_noise", "uniform in the l_inf box of radius eps, not clamped to the domain")
+                .put("fig4_directions", "z = t d, d a unit (l2) random Gaussian direction or (x* - x) / ||x* - x||_2");
+        for (int i = 0; i < nets.size(); i++) {
+            manifest.put("network." + nets.get(i).label, nets.get(i).description);
+            if (results.get(i).attacked > 0) {
+                manifest.put("attack_success." + nets.get(i).label, results.get(i).attackSuccesses + "/" + results.get(i).attacked);
+            }
+        }
+        manifest.option("checkpoints", checkpoints).option("labels", labels).option("random", random)
+                .option("model", modelSpec).option("points", points).option("offset", offset).option("batch", batch)
+                .option("figures", new TreeSet<>(figs)).option("eps", eps).option("iterations", iterations)
+                .option("attack", attack.describe()).option("z_max", zTop).option("z_steps", zSteps)
+                .option("power_iterations", powerIterations).option("tol", tol).option("noise", noise)
+                .option("samples", samples).option("data", dataDir);
+        List<String> written = new ArrayList<>();
+        for (AnalysisTable t : tables) {
+            written.add(t.write(out, manifest));
+        }
+        for (Path c : checkpoints) {
+            manifest.input(c);
+        }
+        manifest.input(dataDir);
+        for (String f : written) {
+            manifest.output(out, f);
+        }
+        manifest.put("seconds", String.format(Locale.ROOT, "%.2f", seconds));
+        manifest.write(out);
+
+        outw.printf(Locale.ROOT, "analyze: %d network(s) of %s at %d Fashion-MNIST test images, figures %s, %s backend, %.1f s%n",
+                nets.size(), modelSpec, points, new TreeSet<>(figs), kernels.name(), seconds);
+        for (int i = 0; i < nets.size(); i++) {
+            Rows r = results.get(i);
+            outw.printf(Locale.ROOT, "  %-12s %s%s%n", nets.get(i).label, nets.get(i).description,
+                    r.attacked > 0 ? String.format(Locale.ROOT, "; l2 PGA eps %.3g fools %d/%d", eps, r.attackSuccesses,
+                            r.attacked) : "");
+        }
+        for (AnalysisTable t : tables) {
+            outw.println(summary(t));
+        }
+        outw.println("  files: " + String.join(", ", written) + ", run.json in " + out);
+        outw.flush();
+        return 0;
+    }
+
+    private List<AnalysisTable> tables(Set<Integer> figs, List<Network> nets, List<Rows> results, double[] zNorms,
+                                       double[] noiseRadii) {
+        List<AnalysisTable> t = new ArrayList<>();
+        if (figs.contains(2)) {
+            AnalysisTable spectrum = new AnalysisTable("fig2_spectrum", "Singular values of J_phi (penultimate features)",
+                    "rank", "rank r", "sigma_r", true, "means over test points: clean x and l2 PGA x*");
+            AnalysisTable align = new AnalysisTable("fig2_alignment", "Alignment of x* - x with the singular vectors",
+                    "rank", "rank r", "|cos(x* - x, v_r)|", false, "v_r: right singular vectors of J_phi(x)");
+            for (int i = 0; i < nets.size(); i++) {
+                Rows r = results.get(i);
+                double[] ranks = ranks(r.spectrumClean.get(0).length);
+                spectrum.add(nets.get(i).label + " clean", ranks, Rows.table(r.spectrumClean));
+                spectrum.add(nets.get(i).label + " adversarial", ranks, Rows.table(r.spectrumAdv));
+                align.add(nets.get(i).label, ranks, Rows.table(r.alignment));
+            }
+            t.add(spectrum);
+            t.add(align);
+        }
+        if (figs.contains(4)) {
+            AnalysisTable dev = new AnalysisTable("fig4_deviation", "Deviation from linearity", "z_norm", "||z||_2",
+                    "||phi(x+z) - phi(x) - J z||_2", false, "z along a random unit direction or along x* - x");
+            AnalysisTable sig = new AnalysisTable("fig4_sigma_max", "Largest singular value along z", "z_norm", "||z||_2",
+                    "sigma_max(J_phi(x+z))", false, "z along a random unit direction or along x* - x");
+            for (int i = 0; i < nets.size(); i++) {
+                Rows r = results.get(i);
+                dev.add(nets.get(i).label + " random", zNorms, Rows.table(r.devRandom));
+                dev.add(nets.get(i).label + " adversarial", zNorms, Rows.table(r.devAdv));
+                sig.add(nets.get(i).label + " random", zNorms, Rows.table(r.sigmaRandom));
+                sig.add(nets.get(i).label + " adversarial", zNorms, Rows.table(r.sigmaAdv));
+            }
+            t.add(dev);
+            t.add(sig);
+        }
+        if (figs.contains(5)) {
+            AnalysisTable shared = new AnalysisTable("fig5_shared", "Shared ReLU activations under uniform noise", "eps",
+                    "eps (l_inf box)", "fraction of shared ReLU states", false,
+                    "z uniform in [-eps, eps]^d; near test points and near uniformly random inputs");
+            for (int i = 0; i < nets.size(); i++) {
+                Rows r = results.get(i);
+                shared.add(nets.get(i).label + " near data", noiseRadii, Rows.table(r.sharedNear));
+                shared.add(nets.get(i).label + " random inputs", noiseRadii, Rows.table(r.sharedRandom));
+            }
+            t.add(shared);
+        }
+        return t;
+    }
+
+    private static String summary(AnalysisTable t) {
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "  %s (%s vs %s):", t.name, t.yLabel, t.xLabel));
+        t.series().forEach((name, pts) -> {
+            AnalysisTable.Point first = pts.get(0), last = pts.get(pts.size() - 1);
+            b.append(String.format(Locale.ROOT, "%n    %-26s %s=%-8.4g %.4g +- %.2g   ...   %s=%-8.4g %.4g +- %.2g",
+                    name, t.xColumn, first.x(), first.stats().mean(), first.stats().stderr(), t.xColumn, last.x(),
+                    last.stats().mean(), last.stats().stderr()));
+        });
+        return b.toString();
+    }
+
+    private static double[] ranks(int r) {
+        double[] x = new double[r];
+        for (int k = 0; k < r; k++) {
+            x[k] = k + 1;
+        }
+        return x;
+    }
+
+    private List<Network> networks(Kernels kernels) throws IOException {
+        List<Network> nets = new ArrayList<>();
+        Set<String> seen = new LinkedHashSet<>();
+        for (int i = 0; i < checkpoints.size(); i++) {
+            Path c = checkpoints.get(i);
+            String label = labels.isEmpty() ? stem(c) : labels.get(i);
+            checkLabel(label, seen);
+            Sequential model = Models.create(modelSpec, 1, 10, engine.seed, kernels);
+            List<dev.opnorm.nn.layers.Param> all = new ArrayList<>(model.params());
+            all.addAll(model.buffers());
+            Checkpoint.load(c).loadInto(all);
+            nets.add(new Network(label, model, modelSpec + " (weights " + c + ")"));
+        }
+        if (random) {
+            checkLabel("random", seen);
+            nets.add(new Network("random", Models.create(modelSpec, 1, 10, engine.seed, kernels),
+                    modelSpec + " (untrained, random init seed " + engine.seed + ")"));
+        }
+        return nets;
+    }
+
+    private static void checkLabel(String label, Set<String> seen) {
+        require(!label.isBlank() && label.chars().noneMatch(ch -> ch == ',' || ch == '"' || ch < 0x20),
+                "--label '" + label + "' must be non-empty without commas, quotes or control characters");
+        require(seen.add(label), "--label '" + label + "' is used twice (every network needs its own label; "
+                + "'random' is the --random network's)");
+    }
+
+    private static String stem(Path p) {
+        String s = p.getFileName().toString();
+        int dot = s.lastIndexOf('.');
+        return dot > 0 ? s.substring(0, dot) : s;
+    }
+
+    private Set<Integer> parseFigures() {
+        Set<Integer> f = new LinkedHashSet<>();
+        for (String s : figures) {
+            String v = s.trim();
+            require(v.equals("2") || v.equals("4") || v.equals("5"),
+                    "--figures takes 2, 4 and/or 5 (comma-separated), got '" + s + "'");
+            f.add(Integer.parseInt(v));
+        }
+        require(!f.isEmpty(), "--figures needs at least one of 2, 4, 5");
+        return f;
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}
