@@ -125,7 +125,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
             description = "Fig. 4: maximum power iterations for sigma_max. Default: ${DEFAULT-VALUE}.")
     int powerIterations;
 
-    @Option(names = "--tol", defaultValue = "1e-5",
+    @Option(names = "--tol", defaultValue = "1e-4",
             description = "Fig. 4: relative change of sigma_max that counts as converged. Default: ${DEFAULT-VALUE}.")
     double tol;
 
@@ -154,6 +154,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
                 sharedRandom = new ArrayList<>();
         int attackSuccesses;
         int attacked;
+        final long[] nanos = new long[6]; // attack, fig 2, fig 4 deviation, fig 4 sigma_max, fig 5 (for the log)
 
         static double[][] table(List<double[]> rows) {
             return rows.toArray(new double[0][]);
@@ -211,12 +212,14 @@ public final class AnalyzeCommand implements Callable<Integer> {
                 Tensor x = pts.images().slice(start, b);
                 int[] y = Arrays.copyOfRange(pts.labels(), start, start + b);
                 Tensor xAdv = null;
+                long t = System.nanoTime();
                 if (needAdv) {
                     AttackResult r = attack.attack(net.model, x, y, start);
                     xAdv = r.adversarial();
                     rows.attackSuccesses += r.successes();
                     rows.attacked += b;
                 }
+                t = lap(rows.nanos, 0, t);
                 if (figs.contains(2)) {
                     Svd.Result[] svds = Spectra.svds(net.model, features, x);
                     for (Svd.Result s : svds) {
@@ -229,6 +232,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
                     }
                     rows.alignment.addAll(List.of(Spectra.alignments(svds, delta)));
                 }
+                t = lap(rows.nanos, 1, t);
                 if (figs.contains(4)) {
                     Tensor dRandom = Directions.randomUnit(x.shape, engine.seed + DIRECTION_STREAM, start);
                     Tensor dAdv = Directions.unitDifference(xAdv, x);
@@ -236,9 +240,11 @@ public final class AnalyzeCommand implements Callable<Integer> {
                             .withRelTol(tol).withSeed(StartVectors.exampleSeed(engine.seed + POWER_STREAM, start));
                     rows.devRandom.addAll(List.of(Linearity.deviationCurve(net.model, features, x, dRandom, zNorms)));
                     rows.devAdv.addAll(List.of(Linearity.deviationCurve(net.model, features, x, dAdv, zNorms)));
+                    t = lap(rows.nanos, 2, t);
                     rows.sigmaRandom.addAll(List.of(Linearity.sigmaMaxCurve(net.model, features, x, dRandom, zNorms, po)));
                     rows.sigmaAdv.addAll(List.of(Linearity.sigmaMaxCurve(net.model, features, x, dAdv, zNorms, po)));
                 }
+                t = lap(rows.nanos, 3, t);
                 if (figs.contains(5)) {
                     rows.sharedNear.addAll(List.of(SharedActivations.curve(net.model, x, Double.POSITIVE_INFINITY,
                             noiseRadii, samples, engine.seed + NOISE_STREAM, start)));
@@ -246,6 +252,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
                     rows.sharedRandom.addAll(List.of(SharedActivations.curve(net.model, u, Double.POSITIVE_INFINITY,
                             noiseRadii, samples, engine.seed + INPUT_NOISE_STREAM, start)));
                 }
+                lap(rows.nanos, 4, t);
                 progress.advance(b);
             }
             progress.finish();
@@ -292,6 +299,9 @@ public final class AnalyzeCommand implements Callable<Integer> {
             outw.printf(Locale.ROOT, "  %-12s %s%s%n", nets.get(i).label, nets.get(i).description,
                     r.attacked > 0 ? String.format(Locale.ROOT, "; l2 PGA eps %.3g fools %d/%d", eps, r.attackSuccesses,
                             r.attacked) : "");
+            outw.printf(Locale.ROOT, "  %-12s seconds: attack %.1f, fig 2 %.1f, fig 4 deviation %.1f, fig 4 sigma_max %.1f,"
+                    + " fig 5 %.1f%n", "", r.nanos[0] / 1e9, r.nanos[1] / 1e9, r.nanos[2] / 1e9, r.nanos[3] / 1e9,
+                    r.nanos[4] / 1e9);
         }
         for (AnalysisTable t : tables) {
             outw.println(summary(t));
@@ -357,6 +367,12 @@ public final class AnalyzeCommand implements Callable<Integer> {
                     last.stats().mean(), last.stats().stderr()));
         });
         return b.toString();
+    }
+
+    private static long lap(long[] acc, int slot, long since) {
+        long now = System.nanoTime();
+        acc[slot] += now - since;
+        return now;
     }
 
     private static double[] ranks(int r) {
