@@ -78,7 +78,7 @@ public final class OpenCl implements AutoCloseable {
     private final cl_command_queue queue;
     private final int reduceWg;
     private final int elementWg;
-    private final Map<Family, cl_program> programs = new HashMap<>();
+    private final Map<String, cl_program> programs = new HashMap<>(); // by family and row-tile variant
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final OpenClOps ops;
     private boolean closed;
@@ -316,13 +316,16 @@ public final class OpenCl implements AutoCloseable {
 
     // ---- programs and launches ----------------------------------------------------------------------
 
-    /** The cached kernel {@code name} of {@code family}, building the family's program on first use. */
-    synchronized cl_kernel kernel(Family family, String name) {
+    /**
+     * The cached kernel {@code name} of {@code family}, building the family's program on first use.
+     * {@code rowTile} selects the build variant of the tiled kernels (-DTSM=16, 32 or 64; 0: default).
+     */
+    synchronized cl_kernel kernel(Family family, int rowTile, String name) {
         checkOpen();
-        String key = family.name() + "/" + name;
+        String key = family.name() + "/" + rowTile + "/" + name;
         cl_kernel k = kernels.get(key);
         if (k == null) {
-            cl_program p = program(family);
+            cl_program p = program(family, rowTile);
             try {
                 k = CL.clCreateKernel(p, name, null);
             } catch (CLException e) {
@@ -337,12 +340,13 @@ public final class OpenCl implements AutoCloseable {
     /** Builds all kernel families now (otherwise each is built on first use). */
     public synchronized void buildAll() {
         for (Family f : Family.values()) {
-            program(f);
+            program(f, 0);
         }
     }
 
-    private cl_program program(Family family) {
-        cl_program p = programs.get(family);
+    private cl_program program(Family family, int rowTile) {
+        String key = family.name() + "/" + rowTile;
+        cl_program p = programs.get(key);
         if (p != null) {
             return p;
         }
@@ -350,8 +354,9 @@ public final class OpenCl implements AutoCloseable {
             throw new OpenClException("device " + info.name + " lacks cl_khr_fp64, which batchnorm.cl needs "
                     + "for its double-precision statistics (the same precision as the CPU kernels)");
         }
-        p = build(family.resource, resource("common.cl") + "\n" + resource(family.resource));
-        programs.put(family, p);
+        p = build(family.resource, resource("common.cl") + "\n" + resource(family.resource),
+                rowTile > 0 ? " -DTSM=" + rowTile : "");
+        programs.put(key, p);
         return p;
     }
 
@@ -361,9 +366,13 @@ public final class OpenCl implements AutoCloseable {
      * @throws OpenClException with the device name and the full build log when it does not compile
      */
     cl_program build(String name, String source) {
+        return build(name, source, "");
+    }
+
+    private cl_program build(String name, String source, String extraOptions) {
         cl_program p = CL.clCreateProgramWithSource(context, 1, new String[]{source}, null, null);
         // no fast-math: the kernels must give the same results as their Java twins
-        String options = "-cl-std=CL1.2 -DREDUCE_WG=" + reduceWg;
+        String options = "-cl-std=CL1.2 -DREDUCE_WG=" + reduceWg + extraOptions;
         try {
             CL.clBuildProgram(p, 1, new cl_device_id[]{device}, options, null, null);
         } catch (CLException e) {
@@ -406,6 +415,11 @@ public final class OpenCl implements AutoCloseable {
      * Returns without waiting.
      */
     void launch(Family family, String name, long[] global, long[] local, Object... args) {
+        launch(family, 0, name, global, local, args);
+    }
+
+    /** As {@link #launch(Family, String, long[], long[], Object...)} for build variant {@code rowTile}. */
+    void launch(Family family, int rowTile, String name, long[] global, long[] local, Object... args) {
         for (long g : global) {
             if (g == 0) {
                 return; // an empty range is legal for the caller but an error for clEnqueueNDRangeKernel
@@ -418,7 +432,7 @@ public final class OpenCl implements AutoCloseable {
             global = new long[]{(global[0] + elementWg - 1) / elementWg * elementWg};
         }
         synchronized (this) {
-            cl_kernel k = kernel(family, name);
+            cl_kernel k = kernel(family, rowTile, name);
             for (int i = 0; i < args.length; i++) {
                 Object a = args[i];
                 if (a instanceof DeviceBuffer) {

@@ -17,6 +17,8 @@ import picocli.CommandLine.Command;
                 NormCommand.class,
                 CompareCommand.class,
                 MatrixNormCommand.class,
+                AttackCommand.class,
+                EvalCommand.class,
                 AnalyzeCommand.class,
         })
 public final class OpnormCli implements Runnable {

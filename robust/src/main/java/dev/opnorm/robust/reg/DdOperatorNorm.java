@@ -60,15 +60,11 @@ public final class DdOperatorNorm implements Regularizer {
             BnMode penaltyMode) {
         Norms.checkP(p, name + ": p");
         Norms.checkP(q, name + ": q");
-        if (!(lambda >= 0) || Double.isInfinite(lambda)) {
-            throw new IllegalArgumentException(name + ": lambda must be finite and >= 0, got " + lambda);
-        }
+        Checks.lambda(name, lambda);
         if (!(eps > 0) || Double.isInfinite(eps)) {
             throw new IllegalArgumentException(name + ": eps must be finite and > 0, got " + eps);
         }
-        if (iterations < 1) {
-            throw new IllegalArgumentException(name + ": iterations must be >= 1, got " + iterations);
-        }
+        Checks.atLeastOne(name, "iterations", iterations);
         if (qthPower && Double.isInfinite(q)) {
             throw new IllegalArgumentException(name + ": the q-th power form needs a finite q, got q = inf");
         }

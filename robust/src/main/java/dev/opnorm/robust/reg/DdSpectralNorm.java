@@ -36,12 +36,8 @@ public final class DdSpectralNorm implements Regularizer {
      * @param iterations power-method iterations per batch (the paper: 10)
      */
     public DdSpectralNorm(double lambda, int iterations) {
-        if (!(lambda >= 0) || Double.isInfinite(lambda)) {
-            throw new IllegalArgumentException("dd-snr: lambda must be finite and >= 0, got " + lambda);
-        }
-        if (iterations < 1) {
-            throw new IllegalArgumentException("dd-snr: power-method iterations must be >= 1, got " + iterations);
-        }
+        Checks.lambda("dd-snr", lambda);
+        Checks.atLeastOne("dd-snr", "power-method iterations", iterations);
         this.lambda = lambda;
         this.iterations = iterations;
     }

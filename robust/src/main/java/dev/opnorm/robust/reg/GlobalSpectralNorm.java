@@ -57,13 +57,8 @@ public final class GlobalSpectralNorm implements Regularizer {
     private final List<Param> state;
 
     private GlobalSpectralNorm(Operator operator, List<LayerOp> ops, double lambda, int stepsPerUpdate) {
-        if (!(lambda >= 0) || Double.isInfinite(lambda)) {
-            throw new IllegalArgumentException(name(operator) + ": lambda must be finite and >= 0, got " + lambda);
-        }
-        if (stepsPerUpdate < 1) {
-            throw new IllegalArgumentException(name(operator) + ": power steps per update must be >= 1, got "
-                    + stepsPerUpdate);
-        }
+        Checks.lambda(name(operator), lambda);
+        Checks.atLeastOne(name(operator), "power steps per update", stepsPerUpdate);
         if (ops.isEmpty()) {
             throw new IllegalArgumentException(name(operator) + ": the model has no Conv2d or Linear layer");
         }

@@ -32,9 +32,7 @@ public final class InputGradient implements Regularizer {
 
     /** @param lambda strength (>= 0) */
     public InputGradient(double lambda) {
-        if (!(lambda >= 0) || Double.isInfinite(lambda)) {
-            throw new IllegalArgumentException("input-grad: lambda must be finite and >= 0, got " + lambda);
-        }
+        Checks.lambda("input-grad", lambda);
         this.lambda = lambda;
     }
 

@@ -25,8 +25,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class GlobalSpectralNormTest {
-    /** Relative agreement of a converged power iteration with EJML's SVD. */
-    private static final double SIGMA_REL = 1e-4;
+    private static final double SIGMA_REL = RegTestSupport.SIGMA_REL;
+    /** Relative gap allowed between the one-step-per-update running sigma and EJML's while the weights move. */
+    private static final double TRACKING_REL = 1e-2;
 
     /** (n, 2, 5, 5) -> conv3x3 pad1 (3 ch) -> ReLU -> conv3x3 stride 2 pad 0 (4 ch) -> flatten -> linear(16, 3). */
     private static Sequential net(long seed) {
@@ -86,7 +87,7 @@ class GlobalSpectralNormTest {
             }
             if (step >= 10) {
                 // sigma after the update's power step, from the weights of this step
-                assertEquals(exact, reg.sigma(1), 1e-2 * exact, "step " + step);
+                assertEquals(exact, reg.sigma(1), TRACKING_REL * exact, "step " + step);
             }
             last = exact;
             for (Param p : net.params()) {
@@ -119,7 +120,7 @@ class GlobalSpectralNormTest {
             double dense = Svd.values(Jacobians.extract(convMap(c, inShapes[i])))[0];
             assertEquals(dense, conv.sigma(i), SIGMA_REL * dense, "conv " + names[i] + " vs dense operator");
             double bound = Svd.values(reshaped(c.weight()))[0] * Math.sqrt(9);
-            assertTrue(conv.sigma(i) <= bound * (1 + 1e-5), "conv " + names[i] + ": " + conv.sigma(i)
+            assertTrue(conv.sigma(i) <= bound * (1 + RegTestSupport.BOUND_SLACK), "conv " + names[i] + ": " + conv.sigma(i)
                     + " exceeds sqrt(kh*kw) * reshaped sigma = " + bound);
         }
         // the linear layer is the same matrix for both

@@ -23,6 +23,19 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Tiny models, data and a finite-difference gradient check for the regularizer tests. */
 final class RegTestSupport {
+    /** Relative float32 slack on inequalities (bounds) and on unit-norm checks. */
+    static final double BOUND_SLACK = 1e-5;
+    /** Relative agreement of a converged power iteration with EJML's SVD. */
+    static final double SIGMA_REL = 1e-4;
+    /**
+     * Relative agreement of a float32 network difference f(x + eps v) - f(x) with eps J v (small eps: round-off
+     * of the two forward passes dominates).
+     */
+    static final double FLOAT_DIFFERENCE_REL = 2e-2;
+    /** Relative agreement of two float32 computations of the same penalty value by different routes. */
+    static final double VALUE_ROUTES_REL = 1e-3;
+    /** Relative l2 agreement of two float32 computations of the same gradient by different routes. */
+    static final double GRADIENT_ROUTES_REL = 1e-2;
     /** Relative agreement of an analytic directional derivative with a central float32 difference. */
     static final double FD_REL = 2e-2;
     /** Parameter step of the float32 central differences (along a unit-norm direction in parameter space). */
