@@ -1,5 +1,8 @@
 package dev.opnorm.experiments.cli;
 
+import dev.opnorm.experiments.report.Figure;
+import dev.opnorm.experiments.report.FigureFiles;
+import dev.opnorm.experiments.report.HtmlReport;
 import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.linalg.PowerMethod;
 import dev.opnorm.linalg.StartVectors;
@@ -36,6 +39,7 @@ import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
@@ -52,7 +56,8 @@ import java.util.concurrent.Callable;
  *   <li>Fig. 5: the fraction of ReLU units with the same state at x and x + z, z uniform in the l_inf box of
  *       radius eps, near the test points and near uniformly random inputs of [-1, 1]^d.</li>
  * </ul>
- * Each figure is written as a CSV of means with standard errors over the points; run.json records the options.
+ * Each figure is written as CSV (means with standard errors over the points) and PNG, with report.html (the
+ * figures inline and the configuration) and run.json (the resolved options and provenance).
  */
 @Command(name = "analyze",
         mixinStandardHelpOptions = true,
@@ -65,7 +70,8 @@ import java.util.concurrent.Callable;
                         + "along the adversarial direction.",
                 "Fig 5: fraction of ReLU units with the same state at x and x + z, z uniform in the l_inf box of "
                         + "radius eps, near test points and near uniformly random inputs.",
-                "Writes one CSV per figure (means and standard errors over the points) and run.json into --out."},
+                "Writes each figure as CSV (means and standard errors over the points) and PNG, report.html and run.json "
+                        + "into --out."},
         footer = {"", "Examples:",
                 "  ./opnorm analyze --random --points 8                        an untrained network (the baseline)",
                 "  ./opnorm analyze --checkpoint runs/std/model.safetensors --label standard \\",
@@ -260,7 +266,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
 
-        List<AnalysisTable> tables = tables(figs, nets, results, zNorms, noiseRadii);
+        List<Map.Entry<String, Figure>> figures = figures(figs, nets, results, zNorms, noiseRadii);
         RunManifest manifest = new RunManifest("analyze")
                 .put("seed", engine.seed).put("backend", kernels.name()).put("threads", engine.effectiveThreads())
                 .put("bn_mode", "EVAL").put("features", "penultimate (phi^{L-1})")
@@ -278,10 +284,20 @@ public final class AnalyzeCommand implements Callable<Integer> {
                 .option("attack", attack.describe()).option("z_max", zTop).option("z_steps", zSteps)
                 .option("power_iterations", powerIterations).option("tol", tol).option("noise", noise)
                 .option("samples", samples).option("data", dataDir);
+        manifest.put("seconds", String.format(Locale.ROOT, "%.2f", seconds));
         List<String> written = new ArrayList<>();
-        for (AnalysisTable t : tables) {
-            written.add(t.write(out, manifest));
+        HtmlReport report = new HtmlReport("opnorm analyze: " + String.join(", ", nets.stream().map(Network::label).toList()))
+                .paragraph("The paper's analyses (Figs. 2, 4, 5) of " + nets.size() + " network(s) of " + modelSpec + " at "
+                        + points + " Fashion-MNIST test images (padded to 32x32, inputs in [-1, 1]).");
+        for (Map.Entry<String, Figure> e : figures) {
+            FigureFiles files = e.getValue().write(out, e.getKey(), manifest);
+            written.add(files.csv().getFileName().toString());
+            written.add(files.png().getFileName().toString());
+            report.figure(files);
         }
+        report.config(manifest);
+        report.write(out.resolve("report.html"));
+        written.add("report.html");
         for (Path c : checkpoints) {
             manifest.input(c);
         }
@@ -289,7 +305,6 @@ public final class AnalyzeCommand implements Callable<Integer> {
         for (String f : written) {
             manifest.output(out, f);
         }
-        manifest.put("seconds", String.format(Locale.ROOT, "%.2f", seconds));
         manifest.write(out);
 
         outw.printf(Locale.ROOT, "analyze: %d network(s) of %s at %d Fashion-MNIST test images, figures %s, %s backend, %.1f s%n",
@@ -303,69 +318,92 @@ public final class AnalyzeCommand implements Callable<Integer> {
                     + " fig 5 %.1f%n", "", r.nanos[0] / 1e9, r.nanos[1] / 1e9, r.nanos[2] / 1e9, r.nanos[3] / 1e9,
                     r.nanos[4] / 1e9);
         }
-        for (AnalysisTable t : tables) {
-            outw.println(summary(t));
+        for (Map.Entry<String, Figure> e : figures) {
+            outw.println(summary(e.getValue()));
         }
         outw.println("  files: " + String.join(", ", written) + ", run.json in " + out);
         outw.flush();
         return 0;
     }
 
-    private List<AnalysisTable> tables(Set<Integer> figs, List<Network> nets, List<Rows> results, double[] zNorms,
-                                       double[] noiseRadii) {
-        List<AnalysisTable> t = new ArrayList<>();
+    /** A series: x[k] against the mean and standard error over points of column k of perPoint[point][k]. */
+    private static void add(Figure f, String series, double[] x, List<double[]> perPoint) {
+        Figure.Series s = f.series(series);
+        double[] col = new double[perPoint.size()];
+        for (int k = 0; k < x.length; k++) {
+            for (int i = 0; i < col.length; i++) {
+                col[i] = perPoint.get(i)[k];
+            }
+            s.add(x[k], col);
+        }
+    }
+
+    private List<Map.Entry<String, Figure>> figures(Set<Integer> figs, List<Network> nets, List<Rows> results,
+                                                    double[] zNorms, double[] noiseRadii) {
+        List<Map.Entry<String, Figure>> f = new ArrayList<>();
+        String over = " Means and standard errors over " + points + " Fashion-MNIST test images; phi = the penultimate "
+                + "features, BatchNorm EVAL; x* from untargeted l2 PGA (eps " + eps + ", " + iterations + " iterations).";
         if (figs.contains(2)) {
-            AnalysisTable spectrum = new AnalysisTable("fig2_spectrum", "Singular values of J_phi (penultimate features)",
-                    "rank", "rank r", "sigma_r", true, "means over test points: clean x and l2 PGA x*");
-            AnalysisTable align = new AnalysisTable("fig2_alignment", "Alignment of x* - x with the singular vectors",
-                    "rank", "rank r", "|cos(x* - x, v_r)|", false, "v_r: right singular vectors of J_phi(x)");
+            Figure spectrum = new Figure("Singular values of the features' Jacobian", "rank", "rank r", "sigma",
+                    "sigma_r(J_phi)").logY(true).errorStyle(Figure.ErrorStyle.BAND)
+                    .caption("Fig. 2 left: the full singular value spectrum of J_phi at clean x and at x*." + over);
+            Figure align = new Figure("Alignment of the adversarial perturbation with the singular vectors", "rank",
+                    "rank r", "abs_cos", "|cos(x* - x, v_r)|").errorStyle(Figure.ErrorStyle.BAND)
+                    .caption("Fig. 2 right: v_r = the right singular vectors of J_phi(x); an untrained network is the "
+                            + "baseline." + over);
             for (int i = 0; i < nets.size(); i++) {
                 Rows r = results.get(i);
                 double[] ranks = ranks(r.spectrumClean.get(0).length);
-                spectrum.add(nets.get(i).label + " clean", ranks, Rows.table(r.spectrumClean));
-                spectrum.add(nets.get(i).label + " adversarial", ranks, Rows.table(r.spectrumAdv));
-                align.add(nets.get(i).label, ranks, Rows.table(r.alignment));
+                add(spectrum, nets.get(i).label + " clean", ranks, r.spectrumClean);
+                add(spectrum, nets.get(i).label + " adversarial", ranks, r.spectrumAdv);
+                add(align, nets.get(i).label, ranks, r.alignment);
             }
-            t.add(spectrum);
-            t.add(align);
+            f.add(Map.entry("fig2_spectrum", spectrum));
+            f.add(Map.entry("fig2_alignment", align));
         }
         if (figs.contains(4)) {
-            AnalysisTable dev = new AnalysisTable("fig4_deviation", "Deviation from linearity", "z_norm", "||z||_2",
-                    "||phi(x+z) - phi(x) - J z||_2", false, "z along a random unit direction or along x* - x");
-            AnalysisTable sig = new AnalysisTable("fig4_sigma_max", "Largest singular value along z", "z_norm", "||z||_2",
-                    "sigma_max(J_phi(x+z))", false, "z along a random unit direction or along x* - x");
+            String dirs = " z = t d with d a random unit direction (Gaussian) or d = (x* - x) / ||x* - x||_2.";
+            Figure dev = new Figure("Deviation from linearity", "z_norm", "||z||_2", "deviation",
+                    "||phi(x + z) - phi(x) - J_phi(x) z||_2").marker(eps, "attack eps")
+                    .caption("Fig. 4 left." + dirs + over);
+            Figure sig = new Figure("Largest singular value along z", "z_norm", "||z||_2", "sigma_max",
+                    "sigma_max(J_phi(x + z))").marker(eps, "attack eps")
+                    .caption("Fig. 4 right: batched power method (at most " + powerIterations + " iterations, relative "
+                            + "tolerance " + tol + "), a lower bound of sigma_max." + dirs + over);
             for (int i = 0; i < nets.size(); i++) {
                 Rows r = results.get(i);
-                dev.add(nets.get(i).label + " random", zNorms, Rows.table(r.devRandom));
-                dev.add(nets.get(i).label + " adversarial", zNorms, Rows.table(r.devAdv));
-                sig.add(nets.get(i).label + " random", zNorms, Rows.table(r.sigmaRandom));
-                sig.add(nets.get(i).label + " adversarial", zNorms, Rows.table(r.sigmaAdv));
+                add(dev, nets.get(i).label + " random", zNorms, r.devRandom);
+                add(dev, nets.get(i).label + " adversarial", zNorms, r.devAdv);
+                add(sig, nets.get(i).label + " random", zNorms, r.sigmaRandom);
+                add(sig, nets.get(i).label + " adversarial", zNorms, r.sigmaAdv);
             }
-            t.add(dev);
-            t.add(sig);
+            f.add(Map.entry("fig4_deviation", dev));
+            f.add(Map.entry("fig4_sigma_max", sig));
         }
         if (figs.contains(5)) {
-            AnalysisTable shared = new AnalysisTable("fig5_shared", "Shared ReLU activations under uniform noise", "eps",
-                    "eps (l_inf box)", "fraction of shared ReLU states", false,
-                    "z uniform in [-eps, eps]^d; near test points and near uniformly random inputs");
+            Figure shared = new Figure("Shared ReLU activations under uniform noise", "eps", "eps (l_inf box radius)",
+                    "shared", "fraction of ReLU units with the same state at x and x + z").yRange(0, 1)
+                    .caption("Fig. 5: z uniform in [-eps, eps]^d (not clamped to the domain), " + samples + " draws per "
+                            + "point and radius; near the test images and near uniformly random inputs of [-1, 1]^d. "
+                            + "Every ReLU of the network counts." + over);
             for (int i = 0; i < nets.size(); i++) {
                 Rows r = results.get(i);
-                shared.add(nets.get(i).label + " near data", noiseRadii, Rows.table(r.sharedNear));
-                shared.add(nets.get(i).label + " random inputs", noiseRadii, Rows.table(r.sharedRandom));
+                add(shared, nets.get(i).label + " near data", noiseRadii, r.sharedNear);
+                add(shared, nets.get(i).label + " random inputs", noiseRadii, r.sharedRandom);
             }
-            t.add(shared);
+            f.add(Map.entry("fig5_shared", shared));
         }
-        return t;
+        return f;
     }
 
-    private static String summary(AnalysisTable t) {
-        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "  %s (%s vs %s):", t.name, t.yLabel, t.xLabel));
-        t.series().forEach((name, pts) -> {
-            AnalysisTable.Point first = pts.get(0), last = pts.get(pts.size() - 1);
+    private static String summary(Figure f) {
+        StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "  %s (%s vs %s):", f.title(), f.yLabel(), f.xLabel()));
+        for (Figure.Series s : f.seriesList()) {
+            Figure.Point first = s.points().get(0), last = s.points().get(s.points().size() - 1);
             b.append(String.format(Locale.ROOT, "%n    %-26s %s=%-8.4g %.4g +- %.2g   ...   %s=%-8.4g %.4g +- %.2g",
-                    name, t.xColumn, first.x(), first.stats().mean(), first.stats().stderr(), t.xColumn, last.x(),
-                    last.stats().mean(), last.stats().stderr()));
-        });
+                    s.name(), f.xColumn(), first.x(), first.mean(), first.stderr(), f.xColumn(), last.x(), last.mean(),
+                    last.stderr()));
+        }
         return b.toString();
     }
 

@@ -56,20 +56,25 @@ class AnalyzeCommandTest {
                 assertEquals(5, c.length, row);
                 assertEquals("3", c[4], "every point counts: " + row);
                 assertTrue(Double.isFinite(Double.parseDouble(c[2])), row);
+                assertTrue(Files.exists(tmp.resolve("a").resolve(f.replace(".csv", ".png"))), f);
             }
         }
         // fig2 spectrum: 64 ranks (64 features at width 1/16) x {std, random} x {clean, adversarial}
         List<String> spectrum = rows(tmp.resolve("a/fig2_spectrum.csv"));
         assertEquals(1 + 4 * 64, spectrum.size());
-        assertTrue(spectrum.get(1).startsWith("std clean,1,"), spectrum.get(1));
+        assertEquals("series,rank,sigma,sigma_stderr,n", spectrum.get(0));
+        assertTrue(spectrum.get(1).startsWith("std clean,1.0,"), spectrum.get(1));
         // fig4: ||z|| = 0 has no deviation at all
-        assertTrue(rows(tmp.resolve("a/fig4_deviation.csv")).get(1).startsWith("std random,0,0,"),
+        assertTrue(rows(tmp.resolve("a/fig4_deviation.csv")).get(1).startsWith("std random,0.0,0.0,"),
                 rows(tmp.resolve("a/fig4_deviation.csv")).get(1));
         String manifest = Files.readString(tmp.resolve("a/run.json"));
         for (String f : FILES) {
             assertTrue(manifest.contains("\"" + f + "\""), f);
         }
         assertTrue(manifest.contains("attack_success.random"), manifest);
+        assertTrue(manifest.contains("\"report.html\""), manifest);
+        String html = Files.readString(tmp.resolve("a/report.html"));
+        assertTrue(html.contains("data:image/png;base64,") && html.contains("fig5_shared.csv"), "figures inline, CSVs linked");
 
         NormCommandTest.Run b = run(args(data, tmp.resolve("b"), "--checkpoint", ck.toString(), "--label", "std",
                 "--random", "--threads", "1"));
@@ -91,7 +96,7 @@ class AnalyzeCommandTest {
         assertTrue(Files.notExists(tmp.resolve("o/fig2_spectrum.csv")));
         assertTrue(Files.notExists(tmp.resolve("o/fig4_deviation.csv")));
         List<String> shared = rows(tmp.resolve("o/fig5_shared.csv"));
-        assertEquals(List.of("series,eps,mean,stderr,n"), shared.subList(0, 1));
+        assertEquals(List.of("series,eps,shared,shared_stderr,n"), shared.subList(0, 1));
         assertEquals(1 + 2 * 2, shared.size());
         assertTrue(shared.get(1).startsWith("random near data,0.05,"), shared.get(1));
     }
