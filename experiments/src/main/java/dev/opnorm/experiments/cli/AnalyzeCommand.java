@@ -167,11 +167,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
                 sharedRandom = new ArrayList<>();
         int attackSuccesses;
         int attacked;
-        final long[] nanos = new long[6]; // attack, fig 2, fig 4 deviation, fig 4 sigma_max, fig 5 (for the log)
-
-        static double[][] table(List<double[]> rows) {
-            return rows.toArray(new double[0][]);
-        }
+        final long[] nanos = new long[5]; // attack, fig 2, fig 4 deviation, fig 4 sigma_max, fig 5 (for the log)
     }
 
     @Override
@@ -233,8 +229,10 @@ public final class AnalyzeCommand implements Callable<Integer> {
                     rows.attacked += b;
                 }
                 t = lap(rows.nanos, 0, t);
+                float[] top = null;   // v_1 of J_phi(x): the sigma_max curves' start at ||z|| = 0
                 if (figs.contains(2)) {
                     Svd.Result[] svds = Spectra.svds(net.model, features, x);
+                    top = Spectra.topRightVectors(svds);
                     for (Svd.Result s : svds) {
                         rows.spectrumClean.add(flushZeros(s.singularValues()));
                     }
@@ -256,8 +254,9 @@ public final class AnalyzeCommand implements Callable<Integer> {
                     rows.devRandom.addAll(List.of(Linearity.deviationCurve(net.model, features, x, dRandom, zNorms)));
                     rows.devAdv.addAll(List.of(Linearity.deviationCurve(net.model, features, x, dAdv, zNorms)));
                     t = lap(rows.nanos, 2, t);
-                    rows.sigmaRandom.addAll(List.of(Linearity.sigmaMaxCurve(net.model, features, x, dRandom, zNorms, po)));
-                    rows.sigmaAdv.addAll(List.of(Linearity.sigmaMaxCurve(net.model, features, x, dAdv, zNorms, po)));
+                    rows.sigmaRandom.addAll(List.of(Linearity.sigmaMaxCurve(net.model, features, x, dRandom, zNorms, po,
+                            top)));
+                    rows.sigmaAdv.addAll(List.of(Linearity.sigmaMaxCurve(net.model, features, x, dAdv, zNorms, po, top)));
                 }
                 t = lap(rows.nanos, 3, t);
                 if (figs.contains(5)) {
@@ -380,7 +379,9 @@ public final class AnalyzeCommand implements Callable<Integer> {
             Figure sig = new Figure("Largest singular value along z", "z_norm", "||z||_2", "sigma_max",
                     "sigma_max(J_phi(x + z))").marker(eps, "attack eps")
                     .caption("Fig. 4 right: batched power method (at most " + powerIterations + " iterations, relative "
-                            + "tolerance " + tol + "), a lower bound of sigma_max." + dirs + over);
+                            + "tolerance " + tol + "), a lower bound of sigma_max; started at ||z|| = 0 from v_1 of "
+                            + "J_phi(x) when Fig. 2 ran, else from a Gaussian, and at each further ||z|| from the "
+                            + "previous vector." + dirs + over);
             for (int i = 0; i < nets.size(); i++) {
                 Rows r = results.get(i);
                 add(dev, nets.get(i).label + " random", zNorms, r.devRandom);

@@ -169,6 +169,8 @@ class CurvesTest {
         }
         assertTrue(sawKink, "steps of norm 2 and 4 cross ReLU kinks somewhere");
         assertThrows(IllegalArgumentException.class, () -> Linearity.deviationCurve(net, null, x, d, new double[] {-1}));
+        assertThrows(IllegalArgumentException.class, () -> Linearity.sigmaMaxCurve(net, null, x, d, norms,
+                PowerMethod.Options.defaults(), new float[5]));
         assertThrows(IllegalArgumentException.class, () -> Linearity.deviationCurve(net, null, x, new Tensor(x.shape), norms));
     }
 
@@ -197,6 +199,22 @@ class CurvesTest {
                 double exact = Svd.values(Jacobians.extract(net.linearize(xz, BnMode.EVAL).asLinearMap(i)))[0];
                 assertEquals(exact, s[i][k], SIGMA_REL * exact, "example " + i + " norm " + norms[k]);
             }
+        }
+    }
+
+    @Test
+    void sigmaMaxCurve_startedFromTheTopSingularVector_convergesAtOnceToSigma1() {
+        Sequential cnn = Cnn7.create(1.0 / 16, 1, 10, 8, K);
+        Tensor x = random(new Shape(2, 1, 32, 32), 9, 1);
+        Svd.Result[] svds = Spectra.svds(cnn, Cnn7.FEATURES, x);
+        Tensor d = Directions.randomUnit(x.shape, 3, 0);
+        // two iterations only: from v_1 the power method needs no more
+        PowerMethod.Options two = PowerMethod.Options.defaults().withMaxIterations(2);
+        double[][] s = Linearity.sigmaMaxCurve(cnn, Cnn7.FEATURES, x, d, new double[] {0}, two,
+                Spectra.topRightVectors(svds));
+        for (int i = 0; i < 2; i++) {
+            double exact = svds[i].sigmaMax();
+            assertEquals(exact, s[i][0], SIGMA_REL * exact, "example " + i);
         }
     }
 
