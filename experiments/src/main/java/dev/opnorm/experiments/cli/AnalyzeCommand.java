@@ -13,6 +13,7 @@ import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.data.FashionMnist;
 import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.layers.BatchNorm2d;
 import dev.opnorm.nn.layers.FiniteChecks;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
@@ -74,6 +75,7 @@ import java.util.concurrent.Callable;
                         + "into --out."},
         footer = {"", "Examples:",
                 "  ./opnorm analyze --random --points 8                        an untrained network (the baseline)",
+                "  ./opnorm analyze --random --calibrate-bn 512 --points 8     ... with BN statistics from training data",
                 "  ./opnorm analyze --checkpoint runs/std/model.safetensors --label standard \\",
                 "                   --checkpoint runs/at/model.safetensors --label AT --random --points 64",
                 "  ./opnorm analyze --random --figures 5 --noise 0.01,0.1,0.5  only Fig. 5"})
@@ -104,6 +106,12 @@ public final class AnalyzeCommand implements Callable<Integer> {
 
     @Option(names = "--random", description = "Also analyze an untrained network initialized from --seed (the baseline).")
     boolean random;
+
+    @Option(names = "--calibrate-bn", defaultValue = "0", paramLabel = "N",
+            description = "For the --random network only: set its BatchNorm running statistics from the first N "
+                    + "training images (40 TRAIN-mode passes) first; with its initial statistics (mean 0, variance 1) "
+                    + "an untrained network is nearly constant. 0 = off. Default: ${DEFAULT-VALUE}.")
+    int calibrateBn;
 
     @Option(names = "--model", defaultValue = "cnn7-w0.25",
             description = "Architecture of every network: cnn7, cnn7-w<factor>, wrn-<depth>-<k>. Default: ${DEFAULT-VALUE}.")
@@ -188,6 +196,8 @@ public final class AnalyzeCommand implements Callable<Integer> {
         for (double e : noise) {
             require(e >= 0 && Double.isFinite(e), "--noise radii must be finite and >= 0, got " + e);
         }
+        require(calibrateBn >= 0, "--calibrate-bn must be >= 0, got " + calibrateBn);
+        require(calibrateBn == 0 || random, "--calibrate-bn applies to the --random network; add --random");
         require(!checkpoints.isEmpty() || random, "nothing to analyze: give --checkpoint FILE (repeatable) and/or --random");
         require(labels.isEmpty() || labels.size() == checkpoints.size(), "--label given " + labels.size()
                 + " times for " + checkpoints.size() + " --checkpoint; give one per checkpoint or none");
@@ -195,8 +205,8 @@ public final class AnalyzeCommand implements Callable<Integer> {
         FiniteChecks.setEnabled(true);
         PrintWriter outw = spec.commandLine().getOut();
 
-        List<Network> nets = networks(kernels);
         Path dataDir = data != null ? data : FashionMnist.DEBIAN_DIR;
+        List<Network> nets = networks(kernels, dataDir);
         Dataset test = FashionMnist.load(dataDir, FashionMnist.Split.TEST, Domain.SYMMETRIC);
         require(offset + points <= test.size(), "--offset + --points = " + (offset + points) + " exceeds the "
                 + test.size() + " test images");
@@ -287,7 +297,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
             }
         }
         manifest.option("checkpoints", checkpoints).option("labels", labels).option("random", random)
-                .option("model", modelSpec).option("points", points).option("offset", offset).option("batch", batch)
+                .option("calibrate_bn", calibrateBn).option("model", modelSpec).option("points", points).option("offset", offset).option("batch", batch)
                 .option("figures", new TreeSet<>(figs)).option("eps", eps).option("iterations", iterations)
                 .option("attack", attack.describe()).option("z_max", zTop).option("z_steps", zSteps)
                 .option("power_iterations", powerIterations).option("tol", tol).option("noise", noise)
@@ -444,7 +454,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
         return x;
     }
 
-    private List<Network> networks(Kernels kernels) throws IOException {
+    private List<Network> networks(Kernels kernels, Path dataDir) throws IOException {
         List<Network> nets = new ArrayList<>();
         Set<String> seen = new LinkedHashSet<>();
         for (int i = 0; i < checkpoints.size(); i++) {
@@ -459,8 +469,15 @@ public final class AnalyzeCommand implements Callable<Integer> {
         }
         if (random) {
             checkLabel("random", seen);
-            nets.add(new Network("random", Models.create(modelSpec, 1, 10, engine.seed, kernels),
-                    modelSpec + " (untrained, random init seed " + engine.seed + ")"));
+            Sequential model = Models.create(modelSpec, 1, 10, engine.seed, kernels);
+            if (calibrateBn > 0) {
+                Dataset train = FashionMnist.load(dataDir, FashionMnist.Split.TRAIN, Domain.SYMMETRIC);
+                require(calibrateBn <= train.size(), "--calibrate-bn " + calibrateBn + " exceeds the " + train.size()
+                        + " training images");
+                BatchNorm2d.calibrate(model, train.slice(0, calibrateBn).padTo(Cnn7.SIZE, Cnn7.SIZE).images(), 40);
+            }
+            nets.add(new Network("random", model, modelSpec + " (untrained, random init seed " + engine.seed
+                    + (calibrateBn > 0 ? ", BN statistics from " + calibrateBn + " training images" : "") + ")"));
         }
         return nets;
     }

@@ -99,6 +99,11 @@ class AnalyzeCommandTest {
         assertEquals(List.of("series,eps,shared,shared_stderr,n"), shared.subList(0, 1));
         assertEquals(1 + 2 * 2, shared.size());
         assertTrue(shared.get(1).startsWith("random near data,0.05,"), shared.get(1));
+        // BN statistics from training images: another function, other cells
+        NormCommandTest.Run c = run(args(data, tmp.resolve("c"), "--random", "--figures", "5", "--calibrate-bn", "2"));
+        assertEquals(0, c.code(), c.err());
+        assertNotEquals(shared, rows(tmp.resolve("c/fig5_shared.csv")));
+        assertTrue(c.out().contains("BN statistics from 2 training images"), c.out());
     }
 
     @Test
@@ -115,6 +120,8 @@ class AnalyzeCommandTest {
                 {"--checkpoint", "a.safetensors", "--label", "x", "--label", "y"}, {"--label"},
                 {}, {"--random"},
                 {"--random", "--offset", "1"}, {"exceeds the 3 test images"},
+                {"--checkpoint", "a.safetensors", "--calibrate-bn", "2"}, {"--calibrate-bn"},
+                {"--random", "--calibrate-bn", "9"}, {"--calibrate-bn 9 exceeds"},
         };
         for (int i = 0; i < cases.length; i += 2) {
             NormCommandTest.Run r = run(args(data, o, cases[i]));
