@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
                 MatrixNormCommand.class,
                 AttackCommand.class,
                 EvalCommand.class,
+                ReproduceCommand.class,
         })
 public final class OpnormCli implements Runnable {
 
