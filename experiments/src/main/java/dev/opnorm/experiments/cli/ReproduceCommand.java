@@ -16,7 +16,9 @@ import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -70,9 +72,14 @@ public final class ReproduceCommand implements Callable<Integer> {
             + "train-interpolation, fig3, fig2, fig4, fig5, fig7, table2, report).")
     String stopAfter;
 
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override one size of the profile "
+            + "(repeatable), e.g. --set epochs=5 --set trainPerClass=500 --set epsGrid=0.5,1,2; keys: the "
+            + "components of dev.opnorm.experiments.reproduce.Profile.")
+    Map<String, String> overrides = new LinkedHashMap<>();
+
     @Override
     public Integer call() throws IOException {
-        Profile p = Profile.named(profile);
+        Profile p = Profile.named(profile).with(overrides);
         if (stopAfter != null && !Reproduction.PHASES.contains(stopAfter)) {
             throw new IllegalArgumentException("--stop-after must be one of " + Reproduction.PHASES + ", got '"
                     + stopAfter + "'");

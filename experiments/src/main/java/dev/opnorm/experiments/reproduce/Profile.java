@@ -1,6 +1,9 @@
 package dev.opnorm.experiments.reproduce;
 
+import java.lang.reflect.RecordComponent;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -32,17 +35,18 @@ import java.util.Map;
  * @param curveSteps       radii per accuracy curve (0 and 2 eps_train included)
  * @param noiseSamples     noise draws per point and radius for the shared activations (Fig. 5)
  * @param powerIterations  power-method iterations of sigma_max(J(x + z)) (Fig. 4)
+ * @param checkpointEvery  training checkpoints every this many steps (and at epoch ends), for resumption
  */
 public record Profile(String name, String dataset, double width, int trainPerClass, int epochs, int batch, double lr,
                       int atIterations, int evalIterations, int ddIterations, int tablePerClass, int curvePerClass,
                       int pointsPerClass, double[] epsGrid, double foolFraction, double[] lambdaGlobal,
                       double[] lambdaDdSnr, double[] lambdaDdOnr, double[] interpolation, int curveSteps,
-                      int noiseSamples, int powerIterations) {
+                      int noiseSamples, int powerIterations, int checkpointEvery) {
 
     /** A tiny run for tests: a few seconds on synthetic data. */
     public static final Profile SMOKE = new Profile("smoke", "fashion-mnist", 0.0625, 3, 1, 10, 0.05, 2, 2, 2, 2, 1,
             1, new double[]{0.5, 1, 2}, 0.9, new double[]{1e-3, 1e-2}, new double[]{0.05, 0.2},
-            new double[]{0.05}, new double[]{0.5}, 3, 2, 5);
+            new double[]{0.05}, new double[]{0.5}, 3, 2, 5, 1);
 
     /**
      * Fashion-MNIST, the CNN at width 0.25: 200 training images per class (2000), 3 epochs, AT with 5 PGA
@@ -51,7 +55,7 @@ public record Profile(String name, String dataset, double width, int trainPerCla
      */
     public static final Profile QUICK = new Profile("quick", "fashion-mnist", 0.25, 200, 3, 64, 0.05, 5, 10, 5, 50,
             20, 5, new double[]{0.25, 0.5, 1, 1.5, 2, 3, 4}, 0.9, new double[]{3e-4, 3e-3},
-            new double[]{0.1, 0.5}, new double[]{0.1, 0.5}, new double[]{0.5}, 7, 4, 30);
+            new double[]{0.1, 0.5}, new double[]{0.1, 0.5}, new double[]{0.5}, 7, 4, 30, 10);
 
     /**
      * CIFAR-10, the CNN at width 1.0, the paper's sizes: the full training set (5000 per class), 50 epochs,
@@ -60,7 +64,7 @@ public record Profile(String name, String dataset, double width, int trainPerCla
     public static final Profile PAPER = new Profile("paper", "cifar10", 1.0, 5000, 50, 128, 0.05, 10, 10, 10, 1000,
             200, 20, new double[]{0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3}, 0.9,
             new double[]{1e-4, 3e-4, 1e-3}, new double[]{0.01, 0.02, 0.05}, new double[]{0.01, 0.02, 0.05},
-            new double[]{0.25, 0.5, 0.75}, 9, 10, 100);
+            new double[]{0.25, 0.5, 0.75}, 9, 10, 100, 100);
 
     public Profile {
         require(name != null && !name.isBlank(), "profile name must not be blank");
@@ -73,7 +77,9 @@ public record Profile(String name, String dataset, double width, int trainPerCla
                 "profile " + name + ": iteration counts must be positive");
         require(tablePerClass > 0 && curvePerClass > 0 && pointsPerClass > 0 && noiseSamples > 0,
                 "profile " + name + ": test-point counts must be positive");
-        require(curveSteps >= 2, "profile " + name + ": curveSteps must be >= 2");
+        require(curveSteps >= 3 && curveSteps % 2 == 1, "profile " + name + ": curveSteps must be odd and >= 3 "
+                + "(the middle radius is eps_train)");
+        require(checkpointEvery >= 1, "profile " + name + ": checkpointEvery must be >= 1");
         require(epsGrid != null && epsGrid.length > 0, "profile " + name + ": empty eps grid");
         for (int i = 0; i < epsGrid.length; i++) {
             require(epsGrid[i] > 0 && Double.isFinite(epsGrid[i]) && (i == 0 || epsGrid[i] > epsGrid[i - 1]),
@@ -100,6 +106,81 @@ public record Profile(String name, String dataset, double width, int trainPerCla
             case "paper" -> PAPER;
             default -> throw new IllegalArgumentException("--profile must be smoke, quick or paper, got '" + name + "'");
         };
+    }
+
+    /**
+     * A copy with some sizes replaced: {@code key} is a record component name (e.g. {@code epochs},
+     * {@code trainPerClass}, {@code epsGrid}; lists comma separated). The name becomes NAME+custom.
+     *
+     * @throws IllegalArgumentException naming the key for an unknown key or a value of the wrong type
+     */
+    public Profile with(Map<String, String> overrides) {
+        if (overrides.isEmpty()) {
+            return this;
+        }
+        RecordComponent[] comps = Profile.class.getRecordComponents();
+        Object[] values = new Object[comps.length];
+        Class<?>[] types = new Class<?>[comps.length];
+        Map<String, String> left = new LinkedHashMap<>(overrides);
+        for (int i = 0; i < comps.length; i++) {
+            RecordComponent c = comps[i];
+            types[i] = c.getType();
+            try {
+                values[i] = c.getAccessor().invoke(this);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+            String text = left.remove(c.getName());
+            if (text == null) {
+                continue;
+            }
+            if (c.getName().equals("name")) {
+                throw new IllegalArgumentException("--set name: the name is derived from --profile");
+            }
+            try {
+                values[i] = parse(c.getType(), text.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--set " + c.getName() + "=" + text + ": not a valid "
+                        + c.getType().getSimpleName());
+            }
+        }
+        if (!left.isEmpty()) {
+            List<String> names = new ArrayList<>();
+            for (RecordComponent c : comps) {
+                names.add(c.getName());
+            }
+            throw new IllegalArgumentException("--set: unknown profile key(s) " + left.keySet() + "; known: " + names);
+        }
+        values[0] = name + "+custom";
+        try {
+            return Profile.class.getDeclaredConstructor(types).newInstance(values);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            if (e.getCause() instanceof IllegalArgumentException iae) {
+                throw new IllegalArgumentException("--set: " + iae.getMessage());
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Object parse(Class<?> type, String text) {
+        if (type == int.class) {
+            return Integer.parseInt(text);
+        } else if (type == double.class) {
+            return Double.parseDouble(text);
+        } else if (type == double[].class) {
+            if (text.isEmpty()) {
+                return new double[0];
+            }
+            String[] parts = text.split(",");
+            double[] d = new double[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                d[i] = Double.parseDouble(parts[i].trim());
+            }
+            return d;
+        }
+        return text;
     }
 
     /** The network spec for {@code dev.opnorm.nn.models.Models.create}. */
@@ -132,6 +213,7 @@ public record Profile(String name, String dataset, double width, int trainPerCla
         m.put("curve_radii", curveSteps);
         m.put("noise_samples", noiseSamples);
         m.put("sigma_power_iterations", powerIterations);
+        m.put("checkpoint_every_steps", checkpointEvery);
         return m;
     }
 

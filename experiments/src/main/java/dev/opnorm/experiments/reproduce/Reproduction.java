@@ -89,6 +89,8 @@ public final class Reproduction {
     private final PhaseStore store;
     private String stopAfter;
     private Splits splits;
+    private String killUnit;
+    private long killStep;
 
     /** The data of the run (loaded lazily, from the indices stored by the data phase). */
     private record Splits(Dataset train, Dataset table, Dataset curve, Dataset points) {
@@ -122,6 +124,23 @@ public final class Reproduction {
         }
         this.stopAfter = name;
         return this;
+    }
+
+    /**
+     * Fault injection for tests: training of network {@code unit} throws {@link SimulatedKill} right after step
+     * {@code step}, before that step's checkpoint, as a process killed there would leave the folder.
+     */
+    Reproduction killTrainingAfter(String unit, long step) {
+        this.killUnit = unit;
+        this.killStep = step;
+        return this;
+    }
+
+    /** Thrown by the fault injection of {@link #killTrainingAfter}. */
+    static final class SimulatedKill extends RuntimeException {
+        SimulatedKill(String message) {
+            super(message);
+        }
     }
 
     /** The phase markers of the output folder. */
@@ -288,7 +307,7 @@ public final class Reproduction {
 
     private TrainConfig trainConfig() {
         return new TrainConfig(seed, profile.epochs(), profile.batch(), OptimizerSpec.sgd(profile.lr(), 0.9, 5e-4),
-                ScheduleSpec.cosinePerStep(0, 0), 0, false, 10, 256, true);
+                ScheduleSpec.cosinePerStep(0, 0), 0, false, profile.checkpointEvery(), 256, true);
     }
 
     /**
@@ -306,6 +325,13 @@ public final class Reproduction {
         Files.createDirectories(fin.getParent());
         Path ck = out.resolve("models").resolve(id + ".checkpoint.safetensors");
         Trainer t = new Trainer(model, trainSet(), null, method.apply(model), trainConfig()).checkpointTo(ck).log(log);
+        if (id.equals(killUnit)) {
+            t.onStep((epoch, step, result) -> {
+                if (step == killStep) {
+                    throw new SimulatedKill(id + " killed after step " + step);
+                }
+            });
+        }
         if (Files.isRegularFile(ck)) {
             t.resumeFrom(ck);
             log.printf(Locale.ROOT, "[reproduce] %s: resumed from %s at step %d%n", id, ck, t.step());
