@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
                 EvalCommand.class,
                 TrainCommand.class,
                 AnalyzeCommand.class,
+                ReproduceCommand.class,
         })
 public final class OpnormCli implements Runnable {
 
