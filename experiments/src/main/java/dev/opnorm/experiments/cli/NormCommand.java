@@ -9,6 +9,7 @@ import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.data.FashionMnist;
 import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.layers.BatchNorm2d;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.FiniteChecks;
 import dev.opnorm.nn.layers.Linearization;
@@ -48,6 +49,7 @@ import java.util.concurrent.Callable;
                 "Writes norms.csv and run.json into --out and prints a summary."},
         footer = {"", "Examples:",
                 "  ./opnorm norm                                  (2,2) norms at 64 test images, width 0.25",
+                "  ./opnorm norm --calibrate-bn 512               an untrained network with data BN statistics",
                 "  ./opnorm norm --p inf --q 2 --count 256        the (inf,2) norm, 256 images",
                 "  ./opnorm norm --target features --model cnn7   the Jacobian of the penultimate features, full width",
                 "  ./opnorm norm --checkpoint runs/train/model.safetensors   a trained network"})
@@ -96,6 +98,12 @@ public final class NormCommand implements Callable<Integer> {
     @Option(names = "--restarts", defaultValue = "1", description = "Runs from different random start vectors, best kept. Default: ${DEFAULT-VALUE}.")
     int restarts;
 
+    @Option(names = "--calibrate-bn", defaultValue = "0", paramLabel = "N",
+            description = "Before measuring, set the BatchNorm running statistics from the first N training images "
+                    + "(40 TRAIN-mode passes). Meant for untrained networks, whose initial statistics (mean 0, "
+                    + "variance 1) make them nearly constant. 0 = off. Default: ${DEFAULT-VALUE}.")
+    int calibrateBn;
+
     @Option(names = "--data", description = "Folder with the Fashion-MNIST files (default: " + "/usr/share/datasets/fashion-mnist).")
     Path data;
 
@@ -111,6 +119,7 @@ public final class NormCommand implements Callable<Integer> {
         require(iterations > 0, "--iterations must be positive, got " + iterations);
         require(tol >= 0, "--tol must be >= 0, got " + tol);
         require(restarts > 0, "--restarts must be positive, got " + restarts);
+        require(calibrateBn >= 0, "--calibrate-bn must be >= 0, got " + calibrateBn);
         require(target.equals("logits") || target.equals("features"),
                 "--target must be logits or features, got '" + target + "'");
         Kernels kernels = engine.install();
@@ -126,7 +135,14 @@ public final class NormCommand implements Callable<Integer> {
         if (checkpoint != null) {
             Checkpoint.load(checkpoint).loadInto(concat(model.params(), model.buffers()));
         }
-        String modelText = modelSpec + (checkpoint != null ? " (weights " + checkpoint + ")" : " (random init, seed " + engine.seed + ")");
+        if (calibrateBn > 0) {
+            Dataset train = FashionMnist.load(dataDir, FashionMnist.Split.TRAIN, Domain.SYMMETRIC);
+            require(calibrateBn <= train.size(), "--calibrate-bn " + calibrateBn + " exceeds the " + train.size()
+                    + " training images");
+            BatchNorm2d.calibrate(model, train.slice(0, calibrateBn).padTo(Cnn7.SIZE, Cnn7.SIZE).images(), 40);
+        }
+        String modelText = modelSpec + (checkpoint != null ? " (weights " + checkpoint + ")" : " (random init, seed " + engine.seed + ")")
+                + (calibrateBn > 0 ? ", BN statistics from " + calibrateBn + " training images" : "");
 
         OperatorNorm.Options opts = OperatorNorm.Options.defaults().withMaxIterations(iterations).withRelTol(tol)
                 .withRestarts(restarts).withSeed(engine.seed);
@@ -163,7 +179,7 @@ public final class NormCommand implements Callable<Integer> {
                 .put("seed", engine.seed).put("backend", kernels.name()).put("threads", engine.effectiveThreads())
                 .put("bn_mode", "EVAL").put("model", modelText)
                 .option("p", Norms.format(pv)).option("q", Norms.format(qv)).option("count", count)
-                .option("offset", offset).option("batch", batch).option("model", modelSpec).option("checkpoint", checkpoint).option("target", target)
+                .option("offset", offset).option("batch", batch).option("model", modelSpec).option("checkpoint", checkpoint).option("calibrate_bn", calibrateBn).option("target", target)
                 .option("iterations", iterations).option("tol", tol).option("restarts", restarts)
                 .option("data", dataDir);
         StringBuilder csv = new StringBuilder(manifest.csvHeader());

@@ -19,6 +19,9 @@ import picocli.CommandLine.Command;
                 MatrixNormCommand.class,
                 AttackCommand.class,
                 EvalCommand.class,
+                TrainCommand.class,
+                AnalyzeCommand.class,
+                ReproduceCommand.class,
         })
 public final class OpnormCli implements Runnable {
 

@@ -125,6 +125,26 @@ public final class Spectra {
     }
 
     /**
+     * The top right singular vectors v_1 of the SVDs, example after example (a batch of start vectors for
+     * {@link Linearity#sigmaMaxCurve(Layer, String, Tensor, Tensor, double[], dev.opnorm.linalg.PowerMethod.Options,
+     * float[])}).
+     */
+    public static float[] topRightVectors(Svd.Result[] svds) {
+        int in = svds[0].v().numRows;
+        float[] out = new float[svds.length * in];
+        for (int i = 0; i < svds.length; i++) {
+            if (svds[i].v().numRows != in) {
+                throw new IllegalArgumentException("SVD " + i + " has input dimension " + svds[i].v().numRows + ", SVD 0 "
+                        + in);
+            }
+            for (int j = 0; j < in; j++) {
+                out[i * in + j] = (float) svds[i].v().get(j, 0);
+            }
+        }
+        return out;
+    }
+
+    /**
      * |cos(delta, v_r)| for every right singular vector v_r (columns of svd.v()), in rank order.
      *
      * @throws IllegalArgumentException when delta's length is not the Jacobian's input dimension, or delta = 0

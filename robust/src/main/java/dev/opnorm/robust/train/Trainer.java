@@ -62,6 +62,16 @@ public final class Trainer {
         void afterStep(long epoch, long step, StepResult result);
     }
 
+    /** Called at the end of every epoch, after its checkpoint was written (for metrics files). */
+    @FunctionalInterface
+    public interface EpochListener {
+        /**
+         * @param stats the epoch's summary (its test accuracy included)
+         * @throws IOException when the listener's own output cannot be written; it stops {@link #fit()}
+         */
+        void afterEpoch(EpochStats stats) throws IOException;
+    }
+
     /**
      * One epoch's summary.
      *
@@ -93,6 +103,8 @@ public final class Trainer {
     private Path checkpoint;
     private PrintStream log = System.out;
     private StepListener listener;
+    private EpochListener epochListener;
+    private long stopAfterEpoch = Long.MAX_VALUE;
     private long epoch;
     private long step;
     private boolean started;
@@ -152,6 +164,26 @@ public final class Trainer {
     /** Calls {@code l} after every step. */
     public Trainer onStep(StepListener l) {
         this.listener = l;
+        return this;
+    }
+
+    /** Calls {@code l} at the end of every epoch, after the epoch's checkpoint was written. */
+    public Trainer onEpoch(EpochListener l) {
+        this.epochListener = l;
+        return this;
+    }
+
+    /**
+     * Makes {@link #fit()} return once epoch {@code epochs} (1-based) is done and checkpointed, even when the
+     * configuration has more; a later {@link #resumeFrom} continues the run exactly (a run split into sessions).
+     *
+     * @throws IllegalArgumentException for epochs &lt; 1
+     */
+    public Trainer stopAfterEpoch(long epochs) {
+        if (epochs < 1) {
+            throw new IllegalArgumentException("stop after epoch must be >= 1, got " + epochs);
+        }
+        this.stopAfterEpoch = epochs;
         return this;
     }
 
@@ -260,7 +292,8 @@ public final class Trainer {
     }
 
     /**
-     * Trains until the configured number of epochs (from the resumed position, if any).
+     * Trains until the configured number of epochs (from the resumed position, if any), or until the epoch set by
+     * {@link #stopAfterEpoch}.
      *
      * @throws TrainingDivergedException when the loss or a parameter becomes NaN/Inf
      * @throws IOException               when a checkpoint cannot be written
@@ -285,7 +318,7 @@ public final class Trainer {
         int[] y = new int[b];
         ParamGrads grads = new ParamGrads();
         List<EpochStats> history = new ArrayList<>();
-        while (epoch < config.epochs()) {
+        while (epoch < config.epochs() && epoch < stopAfterEpoch) {
             MiniBatches batches = new MiniBatches(Shuffle.epochOrder(train.size(), shuffle, epoch), b, false);
             int first = (int) (step - epoch * spe);
             Progress progress = log == null ? null
@@ -337,6 +370,9 @@ public final class Trainer {
             if (log != null) {
                 log.printf(Locale.ROOT, "epoch %d/%d: loss %.4f, train accuracy %.4f, test accuracy %.4f (%s)%n",
                         epoch, config.epochs(), stats.meanLoss(), stats.trainAccuracy(), testAcc, method.name());
+            }
+            if (epochListener != null) {
+                epochListener.afterEpoch(stats);
             }
         }
         return new Result(history, step, checkpoint);

@@ -127,6 +127,36 @@ class TrainerTest {
         }
     }
 
+    /** A run split into sessions by stopAfterEpoch ends bit-identical; onEpoch sees every finished epoch. */
+    @Test
+    void stopAfterEpoch_thenResume_endsBitIdenticalToUninterruptedRun_andOnEpochSeesEachEpoch(@TempDir Path dir)
+            throws IOException {
+        TrainConfig cfg = TrainFixtures.config(5);
+        Sequential ref = TrainFixtures.model();
+        List<Trainer.EpochStats> seen = new ArrayList<>();
+        Trainer.Result full = new Trainer(ref, TRAIN, TEST, TrainFixtures.everything(ref), cfg).log(null)
+                .checkpointTo(dir.resolve("ref.st")).onEpoch(seen::add).fit();
+        assertEquals(full.epochs(), seen);
+
+        Path ck = dir.resolve("ck.st");
+        Sequential first = TrainFixtures.model();
+        Trainer.Result part = new Trainer(first, TRAIN, TEST, TrainFixtures.everything(first), cfg).log(null)
+                .checkpointTo(ck).stopAfterEpoch(1).fit();
+        assertEquals(1, part.epochs().size());
+        assertEquals(full.epochs().get(0), part.epochs().get(0));
+        assertEquals(1, Checkpoint.load(ck).training().orElseThrow().epoch());
+
+        Sequential second = TrainFixtures.model();
+        List<Trainer.EpochStats> later = new ArrayList<>();
+        Trainer.Result rest = new Trainer(second, TRAIN, TEST, TrainFixtures.everything(second), cfg).log(null)
+                .checkpointTo(ck).resumeFrom(ck).onEpoch(later::add).fit();
+        assertEquals(full.epochs().subList(1, 3), rest.epochs());
+        assertEquals(rest.epochs(), later);
+        assertSameState(dir.resolve("ref.st"), ck);
+        assertThrows(IllegalArgumentException.class, () -> new Trainer(second, TRAIN, TEST,
+                Objective.standard(), cfg).stopAfterEpoch(0));
+    }
+
     /** Every model, optimizer and regularizer tensor of two checkpoints is bit-identical, and so is the position. */
     static void assertSameState(Path a, Path b) throws IOException {
         Checkpoint ca = Checkpoint.load(a), cb = Checkpoint.load(b);
