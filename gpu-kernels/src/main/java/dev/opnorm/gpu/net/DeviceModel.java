@@ -14,6 +14,7 @@ import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linear;
 import dev.opnorm.nn.layers.MaxPool2d;
 import dev.opnorm.nn.layers.Param;
+import dev.opnorm.nn.layers.PreActBlock;
 import dev.opnorm.nn.layers.ReLU;
 import dev.opnorm.nn.layers.Sequential;
 
@@ -32,7 +33,7 @@ import java.util.Map;
  *
  * <p>Supported layers: {@link Conv2d}, {@link BatchNorm2d} (EVAL and TRAIN, affine or not),
  * {@link ReLU}, {@link MaxPool2d}, {@link AvgPool2d} (windowed and global), {@link Flatten},
- * {@link Linear}, nested {@link Sequential} - the 7-layer CNN. The maths of each layer is the host
+ * {@link Linear}, nested {@link Sequential} - the 7-layer CNN - and {@link PreActBlock} (the Wide ResNet). The maths of each layer is the host
  * layer's, step for step, with the same kernels ({@link OpenClOps}).
  *
  * <p>Not thread safe. {@link #close()} frees the device copies.
@@ -93,10 +94,12 @@ public final class DeviceModel implements AutoCloseable {
             out.add(new DeviceNode.FlattenNode(l));
         } else if (l instanceof Linear f) {
             out.add(new DeviceNode.LinearNode(f));
+        } else if (l instanceof PreActBlock b) {
+            out.add(new DeviceNode.BlockNode(b));
         } else {
             throw new IllegalArgumentException("layer '" + l.qualifiedName() + "' (" + l.getClass().getSimpleName()
                     + ") has no device-resident implementation; supported: Conv2d, BatchNorm2d, ReLU, MaxPool2d, "
-                    + "AvgPool2d, Flatten, Linear, Sequential");
+                    + "AvgPool2d, Flatten, Linear, PreActBlock, Sequential");
         }
     }
 

@@ -15,6 +15,7 @@ import dev.opnorm.nn.layers.Conv2d;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linear;
 import dev.opnorm.nn.layers.MaxPool2d;
+import dev.opnorm.nn.layers.PreActBlock;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -367,6 +368,108 @@ abstract class DeviceNode {
             };
             s.y = s.tensor(ops.runtime(), s.out);
             ops.copy(s.y, x, len);
+            return s;
+        }
+    }
+
+    // ---- PreActBlock (WRN) ------------------------------------------------------------------------------
+
+    /** PreActBlock.Lin: relu(bn1(x)) = a; conv2(relu(bn2(conv1(a)))) + (x or convShortcut(a)). */
+    static final class BlockNode extends DeviceNode {
+        private final DeviceNode bn1, relu1, conv1, bn2, relu2, conv2, shortcut; // shortcut null: identity
+
+        BlockNode(PreActBlock b) {
+            super(b);
+            List<Layer> c = b.children(); // bn1, relu1, conv1, bn2, relu2, conv2[, convShortcut]
+            bn1 = new BnNode(b.bn1());
+            relu1 = new ReluNode(c.get(1));
+            conv1 = new ConvNode(b.conv1());
+            bn2 = new BnNode(b.bn2());
+            relu2 = new ReluNode(c.get(4));
+            conv2 = new ConvNode(b.conv2());
+            shortcut = b.identityShortcut() ? null : new ConvNode(b.convShortcut());
+        }
+
+        @Override
+        void bind(DeviceModel m) {
+            for (DeviceNode n : new DeviceNode[]{bn1, relu1, conv1, bn2, relu2, conv2, shortcut}) {
+                if (n != null) {
+                    n.bind(m);
+                }
+            }
+        }
+
+        @Override
+        Step linearize(OpenClOps ops, DeviceTensor x, Shape in, BnMode mode) {
+            OpenCl cl = ops.runtime();
+            List<Step> parts = new ArrayList<>();
+            Step bn1L = add(parts, bn1.linearize(ops, x, in, mode));
+            Step relu1L = add(parts, relu1.linearize(ops, bn1L.y, bn1L.out, mode));
+            DeviceTensor a = relu1L.y;
+            Step conv1L = add(parts, conv1.linearize(ops, a, relu1L.out, mode));
+            Step bn2L = add(parts, bn2.linearize(ops, conv1L.y, conv1L.out, mode));
+            Step relu2L = add(parts, relu2.linearize(ops, bn2L.y, bn2L.out, mode));
+            Step conv2L = add(parts, conv2.linearize(ops, relu2L.y, relu2L.out, mode));
+            Step shortL = shortcut == null ? null : add(parts, shortcut.linearize(ops, a, relu1L.out, mode));
+            Shape out = conv2L.out;
+            int inSize = in.size(), outSize = out.size();
+            Step s = new Step(in, out, x) {
+                // scratch as the host block: two input-sized, two inner-sized, one shortcut tangent
+                final DeviceTensor inA = tensor(cl, in), inB = tensor(cl, in), midA = tensor(cl, out),
+                        midB = tensor(cl, out), shortBuf = shortL == null ? null : tensor(cl, out);
+
+                @Override
+                void jvp(OpenClOps o, DeviceTensor dx, DeviceTensor dy) {
+                    bn1L.jvp(o, dx, inA);
+                    relu1L.jvp(o, inA, inB);                // da
+                    conv1L.jvp(o, inB, midA);
+                    bn2L.jvp(o, midA, midB);
+                    relu2L.jvp(o, midB, midA);
+                    conv2L.jvp(o, midA, dy);                // main path
+                    if (shortL == null) {
+                        o.add(dy, dy, dx, outSize);         // + dx (identity shortcut)
+                    } else {
+                        shortL.jvp(o, inB, shortBuf);
+                        o.add(dy, dy, shortBuf, outSize);
+                    }
+                }
+
+                @Override
+                void vjp(OpenClOps o, DeviceTensor gy, DeviceTensor gx, DeviceGrads grads) {
+                    conv2L.vjp(o, gy, midA, grads);
+                    relu2L.vjp(o, midA, midB, null);
+                    bn2L.vjp(o, midB, midA, grads);
+                    conv1L.vjp(o, midA, inA, grads);
+                    if (shortL != null) {
+                        shortL.vjp(o, gy, inB, grads);      // ga += convShortcut^T gy
+                        o.add(inA, inA, inB, inSize);
+                    }
+                    relu1L.vjp(o, inA, inB, null);
+                    bn1L.vjp(o, inB, gx, grads);            // gx may be null: bn1's parameter gradients only
+                    if (gx != null && shortL == null) {
+                        o.add(gx, gx, gy, inSize);          // + gy (identity shortcut)
+                    }
+                }
+
+                @Override
+                void commit(OpenClOps o) {
+                    bn1L.commit(o);
+                    bn2L.commit(o);
+                }
+
+                @Override
+                void close() {
+                    super.close();
+                    parts.forEach(Step::close);
+                }
+            };
+            s.y = s.tensor(cl, out);
+            ops.add(s.y, conv2L.y, shortL == null ? x : shortL.y, outSize);
+            return s;
+        }
+
+        private static Step add(List<Step> parts, Step s) {
+            parts.add(s);
             return s;
         }
     }
