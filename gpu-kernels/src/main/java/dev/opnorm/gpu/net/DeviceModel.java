@@ -36,7 +36,8 @@ import java.util.Map;
  * {@link Linear}, nested {@link Sequential} - the 7-layer CNN - and {@link PreActBlock} (the Wide ResNet). The maths of each layer is the host
  * layer's, step for step, with the same kernels ({@link OpenClOps}).
  *
- * <p>Not thread safe. {@link #close()} frees the device copies.
+ * <p>Activation and residual buffers of closed linearizations are pooled and reused by the next
+ * ones ({@link #releaseBuffers()} frees them). Not thread safe. {@link #close()} frees everything.
  */
 public final class DeviceModel implements AutoCloseable {
     private final OpenCl cl;
@@ -45,6 +46,7 @@ public final class DeviceModel implements AutoCloseable {
     private final Map<float[], DeviceTensor> values = new IdentityHashMap<>(); // by host storage
     private final List<Param> params;
     private final List<Param> buffers;
+    private final DevicePool pool;
     private boolean closed;
 
     /**
@@ -59,6 +61,7 @@ public final class DeviceModel implements AutoCloseable {
         }
         this.cl = cl;
         this.model = model;
+        this.pool = new DevicePool(cl);
         this.params = model.params();
         this.buffers = model.buffers();
         List<DeviceNode> list = new ArrayList<>();
@@ -179,6 +182,18 @@ public final class DeviceModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Frees the activation and residual buffers that closed linearizations left for reuse (they are
+     * otherwise kept until {@link #close()}, so that repeated steps allocate nothing).
+     */
+    public void releaseBuffers() {
+        pool.clear();
+    }
+
+    DevicePool pool() {
+        return pool;
+    }
+
     OpenClOps ops() {
         return cl.ops();
     }
@@ -195,6 +210,7 @@ public final class DeviceModel implements AutoCloseable {
         if (!closed) {
             closed = true;
             values.values().forEach(DeviceTensor::close);
+            pool.clear();
         }
     }
 }

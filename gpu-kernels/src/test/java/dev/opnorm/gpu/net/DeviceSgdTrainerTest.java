@@ -71,7 +71,9 @@ class DeviceSgdTrainerTest {
             assertEquals(hostLoss[0], first.loss(), NetTesting.NET_REL * hostLoss[0], "loss of step 1");
             try (DeviceTensor x = DeviceTensor.of(cl, xs[1]); DeviceInts y = DeviceInts.of(cl, labels[1])) {
                 long up = cl.uploads(), down = cl.downloads(), downBytes = cl.downloadedBytes();
+                long allocs = cl.allocations();
                 DeviceSgdTrainer.StepResult second = trainer.step(x, y);
+                assertEquals(0, cl.allocations() - allocs, "device buffers created by a second step (pooled)");
                 assertEquals(0, cl.uploads() - up, "uploads during a step with the batch on the device");
                 assertEquals(1, cl.downloads() - down, "downloads during a step");
                 assertEquals(8, cl.downloadedBytes() - downBytes, "bytes: the loss and the correct count");
