@@ -58,10 +58,11 @@ public final class DevicePowerMethod {
         int[] iters = new int[b];
         boolean[] active = new boolean[b], converged = new boolean[b];
         float[] ssHost = new float[b];
-        try (DeviceTensor v = DeviceTensor.of(cl, start);
-             DeviceTensor w = DeviceTensor.allocate(cl, out);
-             DeviceTensor z = DeviceTensor.allocate(cl, in);
-             DeviceTensor ss = DeviceTensor.allocate(cl, 2 * b)) {
+        DevicePool pool = lin.model().pool();
+        DeviceTensor v = pool.tensor(in), w = pool.tensor(out), z = pool.tensor(in),
+                ss = pool.tensor(Shape.features(1, 2 * b));
+        try {
+            v.upload(start);
             ops.dotRows(ss, b, v, v, b, n);
             ops.scaleRowsInvSqrt(v, v, ss, b, b, n);
             java.util.Arrays.fill(sigma, Double.NaN);
@@ -92,6 +93,10 @@ public final class DevicePowerMethod {
                 lin.vjp(w, z);                                  // z = J^T u
                 ops.dotRows(ss, b, z, z, b, n);
                 ops.scaleRowsInvSqrt(v, z, ss, b, b, n);        // v = z / ||z||
+            }
+        } finally {
+            for (DeviceTensor t : new DeviceTensor[]{v, w, z, ss}) {
+                pool.give(t);
             }
         }
         return new Result(sigma, iters, converged);
