@@ -81,13 +81,6 @@ import java.util.concurrent.Callable;
                 "  ./opnorm analyze --random --figures 5 --noise 0.01,0.1,0.5  only Fig. 5"})
 public final class AnalyzeCommand implements Callable<Integer> {
     // Seed offsets of the independent random streams (each expanded per example by StartVectors.exampleSeed).
-    /**
-     * Singular values below this fraction of a point's sigma_1 are reported as 0: the Jacobian's entries come from
-     * float passes (relative round-off ~1e-7), so smaller values are round-off, not spectrum (a dead ReLU's zero
-     * row shows up as 1e-20, not 0, in a double SVD).
-     */
-    static final double NUMERICAL_ZERO = 1e-6;
-
     private static final long PGA_STREAM = 0, DIRECTION_STREAM = 1, NOISE_STREAM = 2, INPUT_STREAM = 3,
             INPUT_NOISE_STREAM = 4, POWER_STREAM = 5;
 
@@ -244,10 +237,10 @@ public final class AnalyzeCommand implements Callable<Integer> {
                     Svd.Result[] svds = Spectra.svds(net.model, features, x);
                     top = Spectra.topRightVectors(svds);
                     for (Svd.Result s : svds) {
-                        rows.spectrumClean.add(flushZeros(s.singularValues()));
+                        rows.spectrumClean.add(Spectra.flushRoundOff(s.singularValues()));
                     }
                     for (double[] v : Spectra.singularValues(net.model, features, xAdv)) {
-                        rows.spectrumAdv.add(flushZeros(v));
+                        rows.spectrumAdv.add(Spectra.flushRoundOff(v));
                     }
                     Tensor delta = new Tensor(x.shape);
                     for (int j = 0; j < delta.data.length; j++) {
@@ -365,7 +358,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
             Figure spectrum = new Figure("Singular values of the features' Jacobian", "rank", "rank r", "sigma",
                     "sigma_r(J_phi)").logY(true).errorStyle(Figure.ErrorStyle.BAND)
                     .caption("Fig. 2 left: the full singular value spectrum of J_phi at clean x and at x*; values below "
-                            + NUMERICAL_ZERO + " sigma_1 are float round-off and count as 0 (the log axis leaves zero "
+                            + Spectra.NUMERICAL_ZERO + " sigma_1 are float round-off and count as 0 (the log axis leaves zero "
                             + "means out)." + over);
             Figure align = new Figure("Alignment of the adversarial perturbation with the singular vectors", "rank",
                     "rank r", "abs_cos", "|cos(x* - x, v_r)|").errorStyle(Figure.ErrorStyle.BAND)
@@ -427,17 +420,6 @@ public final class AnalyzeCommand implements Callable<Integer> {
                     last.stderr()));
         }
         return b.toString();
-    }
-
-    /** A copy of descending singular values with those below NUMERICAL_ZERO * sigma_1 set to 0. */
-    static double[] flushZeros(double[] sigma) {
-        double[] out = sigma.clone();
-        for (int r = 0; r < out.length; r++) {
-            if (out[r] < NUMERICAL_ZERO * sigma[0]) {
-                out[r] = 0;
-            }
-        }
-        return out;
     }
 
     private static long lap(long[] acc, int slot, long since) {

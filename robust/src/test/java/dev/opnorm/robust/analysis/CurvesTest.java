@@ -260,6 +260,13 @@ class CurvesTest {
         assertTrue(e.getMessage().contains("example 0"), e.getMessage());
     }
 
+    @Test
+    void flushRoundOff_roundOffSingularValuesBecomeZero_inputUntouched() {
+        double[] s = {2, 1e-3, 2e-6, 1e-6, 1e-20};
+        assertArrayEquals(new double[] {2, 1e-3, 2e-6, 0, 0}, Spectra.flushRoundOff(s));
+        assertEquals(1e-20, s[4]);
+    }
+
     /** Per column, the mean over rows. */
     private static double[] columnMeans(double[][] t) {
         double[] m = new double[t[0].length];
