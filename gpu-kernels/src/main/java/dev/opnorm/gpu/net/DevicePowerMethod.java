@@ -43,14 +43,28 @@ public final class DevicePowerMethod {
      * @throws IllegalArgumentException in TRAIN mode (the Jacobian is not block diagonal)
      */
     public static Result sigmaMax(DeviceLinearization lin, PowerMethod.Options o) {
+        Shape in = lin.inShape();
+        int b = in.n(), n = in.perExample();
+        float[] start = new float[b * n];
+        for (int i = 0; i < b; i++) {
+            StartVectors.gaussian(StartVectors.exampleSeed(o.seed(), i), start, i * n, n);
+        }
+        return sigmaMax(lin, o, start);
+    }
+
+    /**
+     * As {@link #sigmaMax(DeviceLinearization, PowerMethod.Options)}, starting from the given vectors
+     * (batch * perExample, example after example; not modified), as {@code PowerMethod.sigmaMax(map, o, start)}.
+     */
+    public static Result sigmaMax(DeviceLinearization lin, PowerMethod.Options o, float[] start) {
         if (lin.mode() != BnMode.EVAL) {
             throw new IllegalArgumentException("the per-example power method needs an EVAL linearization");
         }
         Shape in = lin.inShape(), out = lin.outShape();
         int b = in.n(), n = in.perExample(), m = out.perExample();
-        float[] start = new float[b * n];
-        for (int i = 0; i < b; i++) {
-            StartVectors.gaussian(StartVectors.exampleSeed(o.seed(), i), start, i * n, n);
+        if (start.length != b * n) {
+            throw new IllegalArgumentException("start vectors length " + start.length + ", expected batch*inDim "
+                    + b * n);
         }
         OpenCl cl = lin.model().runtime();
         OpenClOps ops = cl.ops();
