@@ -5,7 +5,7 @@ import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.data.FashionMnist;
-import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.BatchNorm2d;
 import dev.opnorm.nn.layers.Layer;
 
 import java.io.IOException;
@@ -31,6 +31,29 @@ public final class ExampleData {
             x.data[i] = (float) (2 * r.nextDouble() - 1);
         }
         return new Dataset("synthetic", x, new int[n], 10, Domain.SYMMETRIC);
+    }
+
+    /**
+     * A learnable synthetic 10-class problem: class k is a fixed random template image (pixels uniform in
+     * [-0.5, 0.5], the same for every seed) plus uniform noise in [-0.3, 0.3] drawn from {@code seed}; labels
+     * cycle 0, 1, ..., 9. Images are (n, 1, 32, 32) in [-1, 1].
+     */
+    public static Dataset templates(int n, long seed) {
+        SplittableRandom t = new SplittableRandom(12345), r = new SplittableRandom(seed);
+        int per = 32 * 32;
+        float[] templates = new float[10 * per];
+        for (int i = 0; i < templates.length; i++) {
+            templates[i] = (float) (t.nextDouble() - 0.5);
+        }
+        Tensor x = new Tensor(new Shape(n, 1, 32, 32));
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = i % 10;
+            for (int j = 0; j < per; j++) {
+                x.data[i * per + j] = templates[labels[i] * per + j] + (float) (0.6 * r.nextDouble() - 0.3);
+            }
+        }
+        return new Dataset("templates", x, labels, 10, Domain.SYMMETRIC);
     }
 
     /**
@@ -69,10 +92,7 @@ public final class ExampleData {
      * of the initial values, as the first epoch of training would. Changes only the buffers, not the weights.
      */
     public static <L extends Layer> L calibrateBatchNorm(L model, Tensor x) {
-        for (int pass = 0; pass < 40; pass++) {
-            model.linearize(x, BnMode.TRAIN).commit();
-        }
-        return model;
+        return BatchNorm2d.calibrate(model, x, 40);
     }
 
     /** args[index] as an int, or the default when absent. */

@@ -75,6 +75,22 @@ class ExamplesTest {
     }
 
     @Test
+    void trainingExample_ddSnrCheckpointReloads_andBothMethodsReported(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        List<String> out = run(TrainingExample::main, "3", dir.toString());
+        assertEquals("checkpoint dd-snr.safetensors reloaded, logits identical: true", out.get(0));
+        assertTrue(java.nio.file.Files.exists(dir.resolve("dd-snr.safetensors")));
+        assertTrue(out.get(1).startsWith("method    clean   robust"), out.get(1));
+        double[] dd = numbers(out.get(2).replace("d.d. SNR", ""), 0), at = numbers(out.get(3).replace("AT", ""), 0);
+        for (double[] row : List.of(dd, at)) {
+            assertEquals(3, row.length);
+            assertTrue(row[0] >= 0 && row[0] <= 1 && row[1] >= 0 && row[1] <= row[0] && row[2] > 0, Arrays.toString(row));
+        }
+        // the synthetic templates are easy: both methods learn them in 30 steps
+        assertTrue(dd[0] >= 0.9 && at[0] >= 0.9, out.toString());
+    }
+
+    @Test
     void spectrumExample_printsSpectraAndPowerIterationAgreesWithSvd() throws Exception {
         List<String> out = run(SpectrumExample::main, "5");
         assertTrue(out.get(0).startsWith("logits Jacobian 10 x 1024: sigma_max "), out.get(0));

@@ -48,7 +48,8 @@ public final class OpenCl implements AutoCloseable {
         GEMM("gemm.cl"),
         CONV2D("conv2d.cl"),
         BATCHNORM("batchnorm.cl"),
-        POOLING("pooling.cl");
+        POOLING("pooling.cl"),
+        TRAINING("training.cl");
 
         final String resource;
 
@@ -88,6 +89,7 @@ public final class OpenCl implements AutoCloseable {
     private final AtomicLong uploadedBytes = new AtomicLong();
     private final AtomicLong downloadedBytes = new AtomicLong();
     private final AtomicLong launches = new AtomicLong();
+    private final AtomicLong allocations = new AtomicLong();
 
     private OpenCl(DeviceInfo info) {
         this.info = info;
@@ -285,9 +287,15 @@ public final class OpenCl implements AutoCloseable {
 
     // ---- buffers ------------------------------------------------------------------------------------
 
+    /** Device buffers created so far (DeviceTensor / DeviceInts allocations), for tests of buffer reuse. */
+    public long allocations() {
+        return allocations.get();
+    }
+
     cl_mem allocate(long bytes) {
         checkOpen();
         try {
+            allocations.incrementAndGet();
             return CL.clCreateBuffer(context, CL.CL_MEM_READ_WRITE, Math.max(bytes, 4), null, null);
         } catch (CLException e) {
             throw new OpenClException("cannot allocate " + bytes + " bytes on " + info.name + ": " + e.getMessage(), e);
@@ -350,9 +358,9 @@ public final class OpenCl implements AutoCloseable {
         if (p != null) {
             return p;
         }
-        if (family == Family.BATCHNORM && !info.hasFp64()) {
-            throw new OpenClException("device " + info.name + " lacks cl_khr_fp64, which batchnorm.cl needs "
-                    + "for its double-precision statistics (the same precision as the CPU kernels)");
+        if ((family == Family.BATCHNORM || family == Family.TRAINING) && !info.hasFp64()) {
+            throw new OpenClException("device " + info.name + " lacks cl_khr_fp64, which " + family.resource
+                    + " needs for its double-precision statistics and loss (the same precision as the CPU code)");
         }
         p = build(family.resource, resource("common.cl") + "\n" + resource(family.resource),
                 rowTile > 0 ? " -DTSM=" + rowTile : "");
@@ -410,7 +418,7 @@ public final class OpenCl implements AutoCloseable {
 
     /**
      * Enqueues {@code name} of {@code family} over a 1-D or 2-D range. {@code args} are DeviceBuffer,
-     * Integer or Float values in parameter order. {@code local} null: a 1-D range in fixed work-groups
+     * Integer, Float or Double (fp64 programs only) values in parameter order. {@code local} null: a 1-D range in fixed work-groups
      * of 64 (the range rounded up; kernels check their bounds).
      * Returns without waiting.
      */
@@ -443,6 +451,8 @@ public final class OpenCl implements AutoCloseable {
                     CL.clSetKernelArg(k, i, Sizeof.cl_int, Pointer.to(new int[]{(Integer) a}));
                 } else if (a instanceof Float) {
                     CL.clSetKernelArg(k, i, Sizeof.cl_float, Pointer.to(new float[]{(Float) a}));
+                } else if (a instanceof Double) {
+                    CL.clSetKernelArg(k, i, Sizeof.cl_double, Pointer.to(new double[]{(Double) a}));
                 } else {
                     throw new IllegalArgumentException("unsupported kernel argument " + i + " of " + name + ": " + a);
                 }

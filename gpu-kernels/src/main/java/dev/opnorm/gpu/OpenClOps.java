@@ -296,6 +296,91 @@ public final class OpenClOps {
                 sumA, b == null ? sumA : sumAB, a, b == null ? a : b, b == null ? 0 : 1, n, c, hw);
     }
 
+    /**
+     * BatchNorm2d's per-channel coefficients from statistics (batch statistics in TRAIN mode, running
+     * ones in EVAL mode), as the host layer computes them: inv = 1/sqrt(var + eps) (in double),
+     * negMeanInv = -mean inv, scale = gamma inv, shift = beta - mean scale; gamma = 1, beta = 0 when
+     * both are null. All four outputs (c) overwritten.
+     */
+    public void bnCoefs(DeviceTensor inv, DeviceTensor negMeanInv, DeviceTensor scale, DeviceTensor shift,
+                        DeviceTensor mean, DeviceTensor var, DeviceTensor gamma, DeviceTensor beta,
+                        double eps, int c) {
+        need(inv, c, "bnCoefs inv");
+        need(negMeanInv, c, "bnCoefs negMeanInv");
+        need(scale, c, "bnCoefs scale");
+        need(shift, c, "bnCoefs shift");
+        need(mean, c, "bnCoefs mean");
+        need(var, c, "bnCoefs var");
+        if ((gamma == null) != (beta == null)) {
+            throw new IllegalArgumentException("bnCoefs: gamma and beta must both be given or both be null");
+        }
+        if (gamma != null) {
+            need(gamma, c, "bnCoefs gamma");
+            need(beta, c, "bnCoefs beta");
+        }
+        cl.launch(Family.BATCHNORM, "bn_coefs", new long[]{c}, null, inv, negMeanInv, scale, shift, mean, var,
+                gamma == null ? mean : gamma, beta == null ? mean : beta, gamma == null ? 0 : 1, eps, c);
+    }
+
+    /**
+     * The running-statistics update of a TRAIN forward pass: rm = (1-m) rm + m mean,
+     * rv = (1-m) rv + m var unbias, in double; rm and rv (c) overwritten.
+     */
+    public void bnRunningUpdate(DeviceTensor rm, DeviceTensor rv, DeviceTensor mean, DeviceTensor var,
+                                double momentum, double unbias, int c) {
+        need(rm, c, "bnRunningUpdate rm");
+        need(rv, c, "bnRunningUpdate rv");
+        need(mean, c, "bnRunningUpdate mean");
+        need(var, c, "bnRunningUpdate var");
+        cl.launch(Family.BATCHNORM, "bn_running_update", new long[]{c}, null, rm, rv, mean, var, momentum, unbias, c);
+    }
+
+    // ---- training -----------------------------------------------------------------------------------
+
+    /**
+     * Softmax cross-entropy per example on logits z (n, k) with labels (n): grad (n*k) overwritten with
+     * (softmax - onehot) / n (the gradient of the MEAN loss), lossRow (n) with each example's loss,
+     * correct (n) with 1 where the first maximal logit is the label. A bad label or a non-finite logit
+     * gives a NaN loss row.
+     */
+    public void softmaxXentRows(DeviceTensor grad, DeviceTensor lossRow, DeviceTensor correct, DeviceTensor z,
+                                DeviceInts labels, int n, int k) {
+        need(grad, (long) n * k, "softmaxXentRows grad");
+        need(lossRow, n, "softmaxXentRows lossRow");
+        need(correct, n, "softmaxXentRows correct");
+        need(z, (long) n * k, "softmaxXentRows z");
+        need(labels, n, "softmaxXentRows labels");
+        if (grad == z) {
+            throw new IllegalArgumentException("softmaxXentRows: grad must not alias the logits");
+        }
+        cl.launch(Family.TRAINING, "softmax_xent_rows", new long[]{n}, null, grad, lossRow, correct, z, labels, n, k);
+    }
+
+    /** out[0] = mean of lossRow[0, n) (double sum in order), out[1] = sum of correct[0, n); out overwritten. */
+    public void meanAndCount(DeviceTensor out, DeviceTensor lossRow, DeviceTensor correct, int n) {
+        need(out, 2, "meanAndCount out");
+        need(lossRow, n, "meanAndCount lossRow");
+        need(correct, n, "meanAndCount correct");
+        cl.launch(Family.TRAINING, "mean_and_count", new long[]{1}, null, out, lossRow, correct, n);
+    }
+
+    /**
+     * One torch.optim.SGD update of len elements, as nn.optim.Sgd: p and (with momentum) buf
+     * overwritten. {@code first} marks the parameter's first step (buf = g); buf may be null when
+     * momentum is 0.
+     */
+    public void sgdUpdate(DeviceTensor p, DeviceTensor grad, DeviceTensor buf, float weightDecay, float momentum,
+                          float keep, float negLr, boolean first, boolean nesterov, int len) {
+        need(p, len, "sgdUpdate p");
+        need(grad, len, "sgdUpdate grad");
+        boolean hasMomentum = momentum != 0f;
+        if (hasMomentum) {
+            need(buf, len, "sgdUpdate buf");
+        }
+        cl.launch(Family.TRAINING, "sgd_update", new long[]{len}, null, p, grad, hasMomentum ? buf : p,
+                weightDecay, momentum, keep, negLr, hasMomentum ? 1 : 0, first ? 1 : 0, nesterov ? 1 : 0, len);
+    }
+
     // ---- pooling ----------------------------------------------------------------------------------
 
     /** Max pooling: y and argmax (n,c,p,q) overwritten (argmax: flat index into x). */

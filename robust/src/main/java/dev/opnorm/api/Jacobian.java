@@ -29,7 +29,14 @@ public final class Jacobian {
         return matrix.copy();
     }
 
-    /** Entry (row, col) = d out_row / d in_col. */
+    /**
+     * Entry (row, col) = d out_row / d in_col.
+     *
+     * @param row output index in [0, rows())
+     * @param col input index in [0, cols())
+     * @return the derivative
+     * @throws IndexOutOfBoundsException outside the matrix
+     */
     public double get(int row, int col) {
         return matrix.get(row, col);
     }

@@ -64,6 +64,8 @@ public final class NormResults {
     /**
      * Example i's norm value (>= 0).
      *
+     * @param i example index
+     * @return ||J_i v_i||_q for the maximizer found
      * @throws IndexOutOfBoundsException for i outside [0, size())
      */
     public double value(int i) {
@@ -79,17 +81,32 @@ public final class NormResults {
         return v;
     }
 
-    /** Example i's maximizer v_i (||v_i||_p = 1 up to float rounding; length = per-example input size; a copy). */
+    /**
+     * Example i's maximizer v_i (||v_i||_p = 1 up to float rounding), in the input's (c, h, w) order.
+     *
+     * @param i example index
+     * @return a copy, length = per-example input size
+     */
     public float[] maximizer(int i) {
         return results.get(i).v().clone();
     }
 
-    /** Products with J made by example i's best run. */
+    /**
+     * Products with J made by example i's best run.
+     *
+     * @param i example index
+     * @return iterations, at most the cap
+     */
     public int iterations(int i) {
         return results.get(i).iterations();
     }
 
-    /** Whether example i's best run met the tolerance before the iteration cap. */
+    /**
+     * Whether example i's best run met the tolerance before the iteration cap.
+     *
+     * @param i example index
+     * @return true when converged
+     */
     public boolean converged(int i) {
         return results.get(i).converged();
     }

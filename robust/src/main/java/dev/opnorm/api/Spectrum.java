@@ -36,7 +36,12 @@ public final class Spectrum {
         return s.length;
     }
 
-    /** s_{i+1} (i = 0 is the largest). */
+    /**
+     * s_{i+1} (i = 0 is the largest).
+     *
+     * @param i index in [0, size())
+     * @return the (i+1)-th largest singular value
+     */
     public double get(int i) {
         return s[i];
     }
@@ -74,7 +79,12 @@ public final class Spectrum {
         return f * f / (s[0] * s[0]);
     }
 
-    /** Number of values above relTol * s_1 (numerical rank). */
+    /**
+     * Number of values above relTol * s_1 (numerical rank).
+     *
+     * @param relTol threshold relative to s_1, e.g. 1e-6
+     * @return the count, in [0, size()]
+     */
     public int rank(double relTol) {
         int k = 0;
         for (double v : s) {

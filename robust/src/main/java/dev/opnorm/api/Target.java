@@ -44,6 +44,8 @@ public final class Target {
      * Input -> the output of the child at a dotted path (PyTorch module names, e.g. "features" or
      * "features.12"), that child included.
      *
+     * @param path the child's dotted name
+     * @return the target
      * @throws IllegalArgumentException for a null or blank path
      */
     public static Target layer(String path) {

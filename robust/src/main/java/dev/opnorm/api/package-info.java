@@ -11,6 +11,9 @@
  *   <tr><td>dense Jacobian and singular values</td><td>{@code Jacobians.of(model, x, i).spectrum()} ({@link dev.opnorm.api.Jacobians}, {@link dev.opnorm.api.Spectrum})</td></tr>
  *   <tr><td>l_p PGA / FGM attacks</td><td>{@code Pga.l2(eps).iterations(10).attack(model, x, labels)} ({@link dev.opnorm.robust.attack.Pga},
  *       {@link dev.opnorm.robust.attack.Fgm}); accuracy against eps: {@link dev.opnorm.robust.attack.RobustAccuracy#curve}</td></tr>
+ *   <tr><td>train with AT, d.d. SNR, d.d. ONR, global SNR</td>
+ *       <td>{@code Training.of(model).method(Methods.ddSnr(lambda)).data(train, test).epochs(2).fit()} ({@link dev.opnorm.api.Training},
+ *       {@link dev.opnorm.api.Methods})</td></tr>
  *   <tr><td>analyses of trained networks (Fig. 2, 4, 5)</td><td>{@link dev.opnorm.robust.analysis.Spectra},
  *       {@link dev.opnorm.robust.analysis.Linearity}, {@link dev.opnorm.robust.analysis.SharedActivations}</td></tr>
  *   <tr><td>save / load weights</td><td>{@link dev.opnorm.api.Checkpoints}</td></tr>

@@ -1,6 +1,8 @@
 package dev.opnorm.tests;
 
 import dev.opnorm.api.Jacobians;
+import dev.opnorm.api.Methods;
+import dev.opnorm.api.Training;
 import dev.opnorm.api.Models;
 import dev.opnorm.api.NormResults;
 import dev.opnorm.api.OperatorNorms;
@@ -10,7 +12,10 @@ import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.nn.Engine;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.data.Dataset;
+import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.kernels.VectorKernels;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.robust.attack.AttackResult;
@@ -24,6 +29,7 @@ import picocli.CommandLine;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -128,7 +134,7 @@ class ReproducibilityTest {
         assertEquals(dataRows(one), dataRows(two));
     }
 
-    /** One facade workflow (norms, Jacobian spectrum, PGA) computed with the given default kernels. */
+    /** One facade workflow (norms, Jacobian spectrum, PGA, d.d. SNR and AT training steps) computed with the given default kernels. */
     private static List<Object> facadeRun(Kernels kernels) {
         Engine.setKernels(kernels);
         Sequential model = Models.cnn7(0.0625, 1, 10, 7);
@@ -140,12 +146,25 @@ class ReproducibilityTest {
         NormResults norms = OperatorNorms.of(model, x).p(OperatorNorms.INF).q(2).iterations(15).compute();
         double[] spectrum = Jacobians.of(model, x, 1).spectrum().singularValues();
         AttackResult adv = Pga.l2(0.3).iterations(5).attack(model, x, new int[]{0, 1, 2});
+        // two d.d. SNR training steps, then two AT steps: the weights after them
+        Dataset data = new Dataset("random", x, new int[]{0, 1, 2}, 10, Domain.SYMMETRIC);
+        try {
+            Training.of(model).method(Methods.ddSnr(0.01, 0.5)).data(data, null).batchSize(3).epochs(2).fit();
+            Training.of(model).method(Methods.adversarial(Pga.linf(0.01).iterations(3))).data(data, null).batchSize(3)
+                    .epochs(2).seed(1).fit();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        StringBuilder weights = new StringBuilder();
+        for (Param p : model.params()) {
+            weights.append(Arrays.toString(p.value));
+        }
         return List.of(Arrays.toString(norms.values()), Arrays.toString(norms.maximizer(2)), Arrays.toString(spectrum),
-                Arrays.toString(adv.adversarial().data), Arrays.toString(adv.loss()));
+                Arrays.toString(adv.adversarial().data), Arrays.toString(adv.loss()), weights.toString());
     }
 
     @Test
-    void facade_oneVersusTwoThreads_bitIdenticalResults() {
+    void facade_normsAttackTraining_oneVersusTwoThreads_bitIdentical() {
         assertEquals(facadeRun(new VectorKernels(1)), facadeRun(new VectorKernels(2)));
     }
 

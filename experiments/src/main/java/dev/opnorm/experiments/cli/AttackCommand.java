@@ -34,15 +34,16 @@ import java.util.concurrent.Callable;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-                "Attack a network with l_p projected gradient ascent (PGA) at Fashion-MNIST test images.",
-                "Untargeted by default (ascend the loss of the true label); --targeted C descends the loss of class C.",
-                "Robust accuracy counts examples whose adversarial prediction is still the true label.",
-                "Writes attack.csv (one row per example) and run.json into --out and prints a summary."},
+                "Attack a network with l_p projected gradient ascent (PGA) at Fashion-MNIST",
+                "test images. Untargeted by default (ascend the loss of the true label);",
+                "--targeted C descends the loss of class C. Robust accuracy counts examples",
+                "whose adversarial prediction is still the true label. Writes attack.csv",
+                "(one row per example) and run.json into --out and prints a summary."},
         footer = {"", "Examples:",
-                "  ./opnorm attack --eps 1.75                          l2 PGA, 10 iterations, random network",
-                "  ./opnorm attack --p inf --eps 0.03 --restarts 3     l_inf, best of 3 random starts",
-                "  ./opnorm attack --eps 1 --loss logit-l2             ascend ||f(x*) - f(x)||_2 (Theorem 1's loss)",
-                "  ./opnorm attack --eps 2 --checkpoint runs/train/model.safetensors   a trained network"})
+                "  ./opnorm attack --eps 1.75                       l2, 10 iterations",
+                "  ./opnorm attack --p inf --eps 0.03 --restarts 3  l_inf, best of 3 starts",
+                "  ./opnorm attack --eps 1 --loss logit-l2          Theorem 1's logit loss",
+                "  ./opnorm attack --eps 2 --checkpoint runs/train/model.safetensors"})
 public final class AttackCommand implements Callable<Integer> {
 
     @Spec

@@ -42,14 +42,16 @@ import java.util.concurrent.Callable;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-                "Accuracy against eps under l_p PGA (Fig. 3 of the paper) for one or more networks.",
-                "Writes accuracy_l<p>.csv (eps, accuracy and its standard error per network) and accuracy_l<p>.png",
-                "for every --p, and run.json, into --out."},
+                "Accuracy against eps under l_p PGA (Fig. 3 of the paper), one or more networks.",
+                "Writes accuracy_l<p>.csv (eps, accuracy, standard error per network) and",
+                "accuracy_l<p>.png for every --p, and run.json, into --out."},
         footer = {"", "Examples:",
-                "  ./opnorm eval --checkpoint std=runs/std/model.safetensors --checkpoint at=runs/at/model.safetensors \\",
-                "                --eps-max 3 --eps-steps 7 --train-eps 1.75",
-                "  ./opnorm eval --p 2 --p inf --eps-list 0,0.5,1,2 --eps-list 0,0.02,0.05,0.1 --checkpoint m.safetensors",
-                "  ./opnorm eval --eps-list 0,0.25,0.5                 a random network (no --checkpoint)"})
+                "  ./opnorm eval --eps-max 3 --eps-steps 7 --train-eps 1.75 \\",
+                "      --checkpoint std=runs/std/model.safetensors \\",
+                "      --checkpoint at=runs/at/model.safetensors    two curves, eps_train marked",
+                "  ./opnorm eval --p 2 --p inf --eps-list 0,0.5,1,2 --eps-list 0,0.02,0.05,0.1 \\",
+                "      --checkpoint runs/at/model.safetensors       an l2 and an l_inf figure",
+                "  ./opnorm eval --eps-list 0,0.25,0.5              a random network"})
 public final class EvalCommand implements Callable<Integer> {
 
     @Spec
@@ -175,6 +177,8 @@ public final class EvalCommand implements Callable<Integer> {
                         correct[k][m][j] = clean[m];
                         continue;
                     }
+                    progress.field("net", entries.get(m).label())
+                            .field("eps", "l_" + CliSupport.format(ps.get(k)) + " " + eps[j]);
                     Pga attack = Pga.lp(ps.get(k), eps[j]).iterations(iterations).restarts(restarts)
                             .seed(engine.seed).loss(lossFn).domain(points.domain());
                     correct[k][m][j] = robustCorrect(models.get(m), points, attack, progress);
@@ -240,7 +244,7 @@ public final class EvalCommand implements Callable<Integer> {
         for (int k = 0; k < ps.size(); k++) {
             outw.printf(Locale.ROOT, "  l_%s:%n    %-12s", CliSupport.format(ps.get(k)), "eps");
             for (double e : radii.get(k)) {
-                outw.printf(Locale.ROOT, " %8.4g", e);
+                outw.printf(Locale.ROOT, " %8s", CliSupport.format(e));
             }
             outw.println();
             for (int m = 0; m < entries.size(); m++) {

@@ -4,13 +4,20 @@ import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.linalg.BatchLinearMap;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.OperatorNorm;
+import dev.opnorm.linalg.PowerMethod;
+import dev.opnorm.linalg.StartVectors;
+import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.gpu.net.DeviceNetworks;
+import dev.opnorm.gpu.net.DevicePowerMethod;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.data.FashionMnist;
 import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.layers.BatchNorm2d;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.FiniteChecks;
+import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.layers.SequentialLinearization;
@@ -48,6 +55,7 @@ import java.util.concurrent.Callable;
                 "Writes norms.csv and run.json into --out and prints a summary."},
         footer = {"", "Examples:",
                 "  ./opnorm norm                                  (2,2) norms at 64 test images, width 0.25",
+                "  ./opnorm norm --calibrate-bn 512               an untrained network with data BN statistics",
                 "  ./opnorm norm --p inf --q 2 --count 256        the (inf,2) norm, 256 images",
                 "  ./opnorm norm --target features --model cnn7   the Jacobian of the penultimate features, full width",
                 "  ./opnorm norm --checkpoint runs/train/model.safetensors   a trained network"})
@@ -96,6 +104,12 @@ public final class NormCommand implements Callable<Integer> {
     @Option(names = "--restarts", defaultValue = "1", description = "Runs from different random start vectors, best kept. Default: ${DEFAULT-VALUE}.")
     int restarts;
 
+    @Option(names = "--calibrate-bn", defaultValue = "0", paramLabel = "N",
+            description = "Before measuring, set the BatchNorm running statistics from the first N training images "
+                    + "(40 TRAIN-mode passes). Meant for untrained networks, whose initial statistics (mean 0, "
+                    + "variance 1) make them nearly constant. 0 = off. Default: ${DEFAULT-VALUE}.")
+    int calibrateBn;
+
     @Option(names = "--data", description = "Folder with the Fashion-MNIST files (default: " + "/usr/share/datasets/fashion-mnist).")
     Path data;
 
@@ -111,6 +125,7 @@ public final class NormCommand implements Callable<Integer> {
         require(iterations > 0, "--iterations must be positive, got " + iterations);
         require(tol >= 0, "--tol must be >= 0, got " + tol);
         require(restarts > 0, "--restarts must be positive, got " + restarts);
+        require(calibrateBn >= 0, "--calibrate-bn must be >= 0, got " + calibrateBn);
         require(target.equals("logits") || target.equals("features"),
                 "--target must be logits or features, got '" + target + "'");
         Kernels kernels = engine.install();
@@ -126,26 +141,59 @@ public final class NormCommand implements Callable<Integer> {
         if (checkpoint != null) {
             Checkpoint.load(checkpoint).loadInto(concat(model.params(), model.buffers()));
         }
-        String modelText = modelSpec + (checkpoint != null ? " (weights " + checkpoint + ")" : " (random init, seed " + engine.seed + ")");
+        if (calibrateBn > 0) {
+            Dataset train = FashionMnist.load(dataDir, FashionMnist.Split.TRAIN, Domain.SYMMETRIC);
+            require(calibrateBn <= train.size(), "--calibrate-bn " + calibrateBn + " exceeds the " + train.size()
+                    + " training images");
+            BatchNorm2d.calibrate(model, train.slice(0, calibrateBn).padTo(Cnn7.SIZE, Cnn7.SIZE).images(), 40);
+        }
+        String modelText = modelSpec + (checkpoint != null ? " (weights " + checkpoint + ")" : " (random init, seed " + engine.seed + ")")
+                + (calibrateBn > 0 ? ", BN statistics from " + calibrateBn + " training images" : "");
 
         OperatorNorm.Options opts = OperatorNorm.Options.defaults().withMaxIterations(iterations).withRelTol(tol)
                 .withRestarts(restarts).withSeed(engine.seed);
         double[] values = new double[count];
         int[] iters = new int[count], pred = new int[count];
         boolean[] conv = new boolean[count];
-        Double[] exact = new Double[count];
         long t0 = System.nanoTime();
         Progress progress = Progress.start("norm", count, "images", System.err);
         // the penultimate features phi^{L-1}: the prefix of the network up to this named part
         String featuresName = model.name().startsWith("wrn") ? WideResNet.FEATURES : Cnn7.FEATURES;
+        // The (2,2) norm on the OpenCL backend runs the whole power iteration on the device (only per-example
+        // norms come back); other cases run the host iteration over the backend's kernels.
+        Layer deviceTarget = target.equals("logits") ? model
+                : model.name().startsWith("wrn") ? null : model.child(Cnn7.FEATURES);
+        boolean onDevice = engine.backend == EngineOptions.Backend.opencl && pv == 2 && qv == 2 && restarts == 1
+                && deviceTarget != null;
         for (int start = 0; start < count; start += batch) {
             int b = Math.min(batch, count - start);
             Tensor x = points.images().slice(start, b);
+            // Each example's start vector depends on its index in the test set only, so values do not depend
+            // on --batch (restarts beyond the first derive their own seeds inside OperatorNorm).
+            int inDim = x.shape.perExample();
+            float[] startVectors = new float[b * inDim];
+            for (int i = 0; i < b; i++) {
+                StartVectors.gaussian(StartVectors.exampleSeed(engine.seed, offset + start + i), startVectors,
+                        i * inDim, inDim);
+            }
+            if (onDevice) {
+                DevicePowerMethod.Result r = DeviceNetworks.sigmaMax(OpenCl.shared(), deviceTarget, x,
+                        new PowerMethod.Options(iterations, tol, engine.seed), startVectors);
+                float[] logits = model.forward(x).data;
+                for (int i = 0; i < b; i++) {
+                    values[start + i] = r.sigma()[i];
+                    iters[start + i] = r.iterations()[i];
+                    conv[start + i] = r.converged()[i];
+                    pred[start + i] = argmax(logits, i * 10, 10);
+                }
+                progress.advance(b);
+                continue;
+            }
             SequentialLinearization lin = (SequentialLinearization) model.linearize(x, BnMode.EVAL);
             Linearization j = target.equals("features") ? lin.upTo(featuresName) : lin;
             BatchLinearMap map = j.asBatchLinearMap();
-            // Examples of later batches get distinct start vectors: derive the seed from the global index.
-            List<OperatorNorm.Result> res = OperatorNorm.estimate(map, pv, qv, opts.withSeed(engine.seed + start));
+            List<OperatorNorm.Result> res = OperatorNorm.estimate(map, pv, qv, opts.withSeed(engine.seed + start),
+                    startVectors);
             float[] logits = lin.output().data;
             for (int i = 0; i < b; i++) {
                 OperatorNorm.Result r = res.get(i);
@@ -163,7 +211,7 @@ public final class NormCommand implements Callable<Integer> {
                 .put("seed", engine.seed).put("backend", kernels.name()).put("threads", engine.effectiveThreads())
                 .put("bn_mode", "EVAL").put("model", modelText)
                 .option("p", Norms.format(pv)).option("q", Norms.format(qv)).option("count", count)
-                .option("offset", offset).option("batch", batch).option("model", modelSpec).option("checkpoint", checkpoint).option("target", target)
+                .option("offset", offset).option("batch", batch).option("model", modelSpec).option("checkpoint", checkpoint).option("calibrate_bn", calibrateBn).option("target", target)
                 .option("iterations", iterations).option("tol", tol).option("restarts", restarts)
                 .option("data", dataDir);
         StringBuilder csv = new StringBuilder(manifest.csvHeader());

@@ -20,6 +20,8 @@ import picocli.CommandLine.Command;
                 AttackCommand.class,
                 EvalCommand.class,
                 TrainCommand.class,
+                AnalyzeCommand.class,
+                ReproduceCommand.class,
         })
 public final class OpnormCli implements Runnable {
 

@@ -83,6 +83,10 @@ public final class Conv2dLab {
                         t, g[0], g[1], g[2], g[3], g[4], g[5]);
             }
         }
+        for (int t : threadCounts) {
+            double[] g = timeGemm(new VectorKernels(t), 2048, 512, 4608, reps);
+            System.out.printf(Locale.ROOT, "gemm 2048x512x4608 (NN) %d thread(s): wall %.1f, cpu-time %.1f GFLOP/s%n", t, g[0], g[1]);
+        }
         Conv2dDims small = new Conv2dDims(2, 64, 16, 16, 64, 3, 3, 1, 1);
         double[] g = time(new ScalarKernels(), small, 1);
         System.out.printf(Locale.ROOT, "v1 scalar reference at %s: %.2f / %.2f / %.2f GFLOP/s%n", shortDims(small), g[0], g[1], g[2]);
@@ -123,6 +127,24 @@ public final class Conv2dLab {
             g[i] = d.flops() / best[i];
         }
         return g;
+    }
+
+    /** Best-of-reps GFLOP/s of C = A B (row-major, no transposes): {wall, CPU time per thread}. */
+    static double[] timeGemm(VectorKernels k, int m, int n, int kk, int reps) {
+        Random rnd = new Random(3);
+        float[] a = uniform(rnd, m * kk), b = uniform(rnd, kk * n), c = new float[m * n];
+        long bestWall = Long.MAX_VALUE, bestCpu = Long.MAX_VALUE;
+        for (int rep = 0; rep < reps + 2; rep++) {
+            long c0 = cpuNanos(), t0 = System.nanoTime();
+            k.gemm(false, false, m, n, kk, 1f, a, 0, kk, b, 0, n, 0f, c, 0, n);
+            long t1 = System.nanoTime(), c1 = cpuNanos();
+            if (rep >= 2) {
+                bestWall = Math.min(bestWall, t1 - t0);
+                bestCpu = Math.min(bestCpu, (c1 - c0) / k.threads());
+            }
+        }
+        double flops = 2.0 * m * n * kk;
+        return new double[] {flops / bestWall, flops / bestCpu};
     }
 
     /** CPU time of all live threads of this JVM (the kernels' pool threads included). */

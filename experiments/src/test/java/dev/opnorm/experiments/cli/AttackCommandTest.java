@@ -103,6 +103,8 @@ class AttackCommandTest {
         assertEquals(0, b.code(), b.err());
         assertEquals(0, c.code(), c.err());
         assertEquals(dataLines(tmp.resolve("a/attack.csv")), dataLines(tmp.resolve("b/attack.csv")));
+        Run cmp = run("compare", tmp.resolve("a").toString(), tmp.resolve("b").toString());
+        assertEquals(0, cmp.code(), cmp.out() + cmp.err());
         // another seed: other random starts (and another random network), so other losses
         assertNotEquals(rows(tmp.resolve("a/attack.csv")).stream().map(x -> x[6]).toList(),
                 rows(tmp.resolve("c/attack.csv")).stream().map(x -> x[6]).toList());

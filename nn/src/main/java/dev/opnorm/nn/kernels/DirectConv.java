@@ -35,9 +35,13 @@ final class DirectConv {
     private DirectConv() {
     }
 
+    /** 256-bit vectors for output rows that are a multiple of 8 but not of 16 lanes (8x8 maps). */
+    private static final VectorSpecies<Float> H = FloatVector.SPECIES_256;
+    private static final int HL = 8;
+
     /** Whether a stride-1 conv whose output rows are {@code outWidth} wide can run here. */
     static boolean applicable(int outWidth) {
-        return Simd.ENABLED && outWidth % L == 0;
+        return Simd.ENABLED && (outWidth % L == 0 || (L == 2 * HL && outWidth % HL == 0));
     }
 
     /**
@@ -108,6 +112,9 @@ final class DirectConv {
         float[][] s = SCRATCH.get();
         float[] ap = s[0], tile = s[1];
         int[] base = new int[NV];
+        // rows that are not a multiple of the full vector use half-width vectors: NV of them per column block
+        boolean half = b.gridQ % L != 0;
+        int lanes = half ? HL : L, step = NV * lanes;
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
@@ -116,16 +123,21 @@ final class DirectConv {
                 for (int ic = i0; ic < i1; ic += MC) {
                     int mc = Math.min(MC, i1 - ic);
                     a.pack(ap, ic, mc, pc, kc);
-                    for (int jr = 0; jr < nc; jr += NR) {
-                        int j = jc + jr, live = Math.min(NR, nc - jr);
+                    for (int jr = 0; jr < nc; jr += step) {
+                        int j = jc + jr, live = Math.min(step, nc - jr);
                         for (int v = 0; v < NV; v++) {
-                            int jv = j + v * L;
+                            int jv = j + v * lanes;
                             // vectors past the last column read zeros; the sink drops their lanes
                             base[v] = jv < cols ? b.columnBase(jv) : b.zeroBase;
                         }
                         for (int ir = 0; ir < mc; ir += MR) {
-                            micro(kc, ap, (ir / MR) * kc * MR, b.src, base[0], base[1], base[2], base[3], b.lOff, pc,
-                                    tile);
+                            if (half) {
+                                microHalf(kc, ap, (ir / MR) * kc * MR, b.src, base[0], base[1], base[2], base[3], b.lOff,
+                                        pc, tile);
+                            } else {
+                                micro(kc, ap, (ir / MR) * kc * MR, b.src, base[0], base[1], base[2], base[3], b.lOff, pc,
+                                        tile);
+                            }
                             c.write(tile, ic + ir, Math.min(MR, mc - ir), j, live, first);
                         }
                     }
@@ -184,6 +196,58 @@ final class DirectConv {
         c31.intoArray(tile, 3 * NR + L);
         c32.intoArray(tile, 3 * NR + 2 * L);
         c33.intoArray(tile, 3 * NR + 3 * L);
+    }
+
+    /** {@link #micro} with 256-bit vectors: a 4 x 32 tile in the first 32 columns of each tile row. */
+    private static void microHalf(int kc, float[] a, int aOff, float[] src, int b0o, int b1o, int b2o, int b3o,
+                              int[] lOff, int l0, float[] tile) {
+        FloatVector c00 = FloatVector.zero(H), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (int l = 0; l < kc; l++) {
+            int o = lOff[l0 + l], ao = aOff + l * MR;
+            FloatVector b0 = FloatVector.fromArray(H, src, b0o + o);
+            FloatVector b1 = FloatVector.fromArray(H, src, b1o + o);
+            FloatVector b2 = FloatVector.fromArray(H, src, b2o + o);
+            FloatVector b3 = FloatVector.fromArray(H, src, b3o + o);
+            FloatVector a0 = FloatVector.broadcast(H, a[ao]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            c02 = a0.fma(b2, c02);
+            c03 = a0.fma(b3, c03);
+            FloatVector a1 = FloatVector.broadcast(H, a[ao + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            c12 = a1.fma(b2, c12);
+            c13 = a1.fma(b3, c13);
+            FloatVector a2 = FloatVector.broadcast(H, a[ao + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            c22 = a2.fma(b2, c22);
+            c23 = a2.fma(b3, c23);
+            FloatVector a3 = FloatVector.broadcast(H, a[ao + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            c32 = a3.fma(b2, c32);
+            c33 = a3.fma(b3, c33);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, HL);
+        c02.intoArray(tile, 2 * HL);
+        c03.intoArray(tile, 3 * HL);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + HL);
+        c12.intoArray(tile, NR + 2 * HL);
+        c13.intoArray(tile, NR + 3 * HL);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + HL);
+        c22.intoArray(tile, 2 * NR + 2 * HL);
+        c23.intoArray(tile, 2 * NR + 3 * HL);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + HL);
+        c32.intoArray(tile, 3 * NR + 2 * HL);
+        c33.intoArray(tile, 3 * NR + 3 * HL);
     }
 
     // ---- weight gradient ----------------------------------------------------------------------------
@@ -250,8 +314,14 @@ final class DirectConv {
                     int o0 = lOff[ir], o1 = lOff[Math.min(ir + 1, m - 1)];
                     int o2 = lOff[Math.min(ir + 2, m - 1)], o3 = lOff[Math.min(ir + 3, m - 1)];
                     for (int jr = 0; jr < nc; jr += NR) {
-                        microWeight(runs, runStart, runLen, runBase, xp, o0, o1, o2, o3, bp, (jr / NR) * kc * NR, tile);
-                        c.write(tile, ir, live, jc + jr, Math.min(NR, nc - jr), pc == 0);
+                        int cols = Math.min(NR, nc - jr); // depends on the shape only: splits fall on NR multiples
+                        if (L == 2 * HL && cols <= NV * HL) { // e.g. 32 output channels: half-width tile, no idle lanes
+                            microWeightHalf(runs, runStart, runLen, runBase, xp, o0, o1, o2, o3, bp, (jr / NR) * kc * NR,
+                                    tile);
+                        } else {
+                            microWeight(runs, runStart, runLen, runBase, xp, o0, o1, o2, o3, bp, (jr / NR) * kc * NR, tile);
+                        }
+                        c.write(tile, ir, live, jc + jr, cols, pc == 0);
                     }
                 }
             }
@@ -312,5 +382,61 @@ final class DirectConv {
         c31.intoArray(tile, 3 * NR + L);
         c32.intoArray(tile, 3 * NR + 2 * L);
         c33.intoArray(tile, 3 * NR + 3 * L);
+    }
+
+    /** {@link #microWeight} with 256-bit vectors over the first 32 columns of the packed sliver. */
+    private static void microWeightHalf(int runs, int[] runStart, int[] runLen, int[] runBase, float[] xp, int o0, int o1,
+                                    int o2, int o3, float[] b, int bOff, float[] tile) {
+        FloatVector c00 = FloatVector.zero(H), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (int rn = 0; rn < runs; rn++) {
+            int base = runBase[rn], len = runLen[rn];
+            int a0 = base + o0, a1 = base + o1, a2 = base + o2, a3 = base + o3;
+            int bo = bOff + runStart[rn] * NR;
+            for (int u = 0; u < len; u++, bo += NR) {
+                FloatVector b0 = FloatVector.fromArray(H, b, bo);
+                FloatVector b1 = FloatVector.fromArray(H, b, bo + HL);
+                FloatVector b2 = FloatVector.fromArray(H, b, bo + 2 * HL);
+                FloatVector b3 = FloatVector.fromArray(H, b, bo + 3 * HL);
+                FloatVector v = FloatVector.broadcast(H, xp[a0 + u]);
+                c00 = v.fma(b0, c00);
+                c01 = v.fma(b1, c01);
+                c02 = v.fma(b2, c02);
+                c03 = v.fma(b3, c03);
+                v = FloatVector.broadcast(H, xp[a1 + u]);
+                c10 = v.fma(b0, c10);
+                c11 = v.fma(b1, c11);
+                c12 = v.fma(b2, c12);
+                c13 = v.fma(b3, c13);
+                v = FloatVector.broadcast(H, xp[a2 + u]);
+                c20 = v.fma(b0, c20);
+                c21 = v.fma(b1, c21);
+                c22 = v.fma(b2, c22);
+                c23 = v.fma(b3, c23);
+                v = FloatVector.broadcast(H, xp[a3 + u]);
+                c30 = v.fma(b0, c30);
+                c31 = v.fma(b1, c31);
+                c32 = v.fma(b2, c32);
+                c33 = v.fma(b3, c33);
+            }
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, HL);
+        c02.intoArray(tile, 2 * HL);
+        c03.intoArray(tile, 3 * HL);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + HL);
+        c12.intoArray(tile, NR + 2 * HL);
+        c13.intoArray(tile, NR + 3 * HL);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + HL);
+        c22.intoArray(tile, 2 * NR + 2 * HL);
+        c23.intoArray(tile, 2 * NR + 3 * HL);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + HL);
+        c32.intoArray(tile, 3 * NR + 2 * HL);
+        c33.intoArray(tile, 3 * NR + 3 * HL);
     }
 }

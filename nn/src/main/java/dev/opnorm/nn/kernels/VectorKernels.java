@@ -45,8 +45,8 @@ public final class VectorKernels implements Kernels {
     private static final int PARALLEL_MIN_ELEMENTS = 1 << 16;
 
     /**
-     * Weight VJPs of stride-1 convs with outputs at least this wide (and at least one full register tile
-     * of output channels) read im2col straight from padded x; narrower rows make the runs too short.
+     * Weight VJPs of stride-1 convs with outputs at least this wide (and output channels filling at least
+     * half a register tile row) read im2col straight from padded x; narrower rows make the runs too short.
      */
     private static final int DIRECT_WEIGHT_MIN_WIDTH = 16;
     /** The caller thread's dcol (input VJP via col2im) or gw^T (weight VJP) buffer, grown as needed and reused. */
@@ -154,7 +154,7 @@ public final class VectorKernels implements Kernels {
         requireLength("gy", gy, d.outputSize(), d);
         requireLength("x", x, d.inputSize(), d);
         int crs = d.c() * d.r() * d.s();
-        if (d.stride() == 1 && Simd.ENABLED && d.q() >= DIRECT_WEIGHT_MIN_WIDTH && d.k() >= Sgemm.NR) {
+        if (d.stride() == 1 && Simd.ENABLED && d.q() >= DIRECT_WEIGHT_MIN_WIDTH && 2 * d.k() >= Sgemm.NR) {
             // gw^T = im2col(x) * gy^T with im2col read from padded x (only gy^T is packed), then gw += (gw^T)^T
             int hp = d.h() + 2 * d.pad(), wp = d.w() + 2 * d.pad(), kk = d.k();
             int[] lOff = convOffsets(d, hp, wp);

@@ -33,6 +33,25 @@ public final class BatchNorm2d extends AbstractLayer {
     /** PyTorch's default momentum (weight of the new batch statistics). */
     public static final double MOMENTUM = 0.1;
 
+    /**
+     * Sets the running statistics of every BatchNorm in {@code model} from the batch {@code x}: runs
+     * {@code passes} TRAIN-mode forward passes and commits each, so with momentum 0.1 the running
+     * statistics approach the batch's own (1 - 0.9^passes of the way; 40 passes leave 1.5%). An untrained
+     * network evaluated with its initial statistics (mean 0, variance 1) is nearly constant, which makes
+     * its Jacobian norms and attacks uninformative; this gives it the statistics a trained one would have.
+     *
+     * @return model, for chaining
+     */
+    public static <L extends Layer> L calibrate(L model, Tensor x, int passes) {
+        if (passes < 1) {
+            throw new IllegalArgumentException("BatchNorm calibration needs at least one pass, got " + passes);
+        }
+        for (int i = 0; i < passes; i++) {
+            model.linearize(x, BnMode.TRAIN).commit();
+        }
+        return model;
+    }
+
     private final int channels;
     private final Param weight;      // gamma (c) or null
     private final Param bias;        // beta (c) or null

@@ -72,8 +72,11 @@ public abstract class KernelsContractTest {
         cases.add(new Conv2dDims(2, 6, 5, 16, 4, 5, 5, 1, 2));
         cases.add(new Conv2dDims(1, 3, 8, 34, 5, 3, 3, 1, 0));
         cases.add(new Conv2dDims(3, 2, 4, 8, 3, 3, 3, 1, 1));
+        cases.add(new Conv2dDims(2, 5, 7, 24, 9, 3, 3, 1, 1));
         cases.add(new Conv2dDims(1, 7, 2, 16, 5, 3, 1, 1, 1));
         cases.add(new Conv2dDims(2, 3, 5, 20, 65, 3, 3, 1, 1)); // >= 64 output channels on wide rows
+        cases.add(new Conv2dDims(2, 4, 4, 16, 32, 3, 3, 1, 1));
+        cases.add(new Conv2dDims(1, 3, 3, 17, 90, 3, 3, 1, 1));
         cases.add(new Conv2dDims(1, 5, 3, 35, 130, 3, 5, 1, 2));
         // exact multiples of every lane count, as in the CNN
         cases.add(new Conv2dDims(3, 16, 12, 12, 32, 3, 3, 1, 1));

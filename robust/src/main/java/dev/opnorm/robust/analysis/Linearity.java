@@ -115,24 +115,42 @@ public final class Linearity {
      */
     public static double[][] sigmaMaxCurve(Layer model, String upTo, Tensor x, Tensor directions, double[] norms,
                                            PowerMethod.Options options) {
+        return sigmaMaxCurve(model, upTo, x, directions, norms, options, null);
+    }
+
+    /**
+     * {@link #sigmaMaxCurve(Layer, String, Tensor, Tensor, double[], PowerMethod.Options)} with given start vectors
+     * for the first norm, e.g. the top right singular vectors of J_phi(x) from {@link Spectra#svds}, which make the
+     * first point converge at once.
+     *
+     * @param start per-example start vectors (batch x input values, example-major; not modified), or null for
+     *              {@code options}' Gaussian starts
+     * @throws IllegalArgumentException as above, or for a start of the wrong length or with a zero example
+     */
+    public static double[][] sigmaMaxCurve(Layer model, String upTo, Tensor x, Tensor directions, double[] norms,
+                                           PowerMethod.Options options, float[] start) {
         Tensor d = checkCurve(x, directions, norms);
+        if (start != null && start.length != x.data.length) {
+            throw new IllegalArgumentException("start vectors have " + start.length + " values, the inputs "
+                    + x.data.length);
+        }
         int n = x.shape.n();
         double[][] out = new double[n][norms.length];
         Tensor xz = new Tensor(x.shape);
-        float[] start = null;
+        float[] from = start;   // the caller's array is only read (PowerMethod copies it)
         for (int k = 0; k < norms.length; k++) {
             float t = (float) norms[k];
             for (int j = 0; j < xz.data.length; j++) {
                 xz.data[j] = x.data[j] + t * d.data[j];
             }
             var map = Features.linearize(model, upTo, xz).asBatchLinearMap();
-            List<PowerMethod.Result> r = start == null ? PowerMethod.sigmaMax(map, options)
-                    : PowerMethod.sigmaMax(map, options, start);
+            List<PowerMethod.Result> r = from == null ? PowerMethod.sigmaMax(map, options)
+                    : PowerMethod.sigmaMax(map, options, from);
             int in = map.inDim();
-            start = new float[n * in];
+            from = new float[n * in];
             for (int i = 0; i < n; i++) {
                 out[i][k] = r.get(i).sigma();
-                System.arraycopy(r.get(i).v(), 0, start, i * in, in);
+                System.arraycopy(r.get(i).v(), 0, from, i * in, in);
             }
         }
         return out;

@@ -125,6 +125,44 @@ public final class Spectra {
     }
 
     /**
+     * Singular values below this fraction of sigma_1 count as 0 in {@link #flushRoundOff}: the Jacobians come from
+     * float passes (relative round-off ~1e-7), so smaller values are round-off, not spectrum (a dead ReLU's zero
+     * row shows up as ~1e-20, not 0, in a double SVD).
+     */
+    public static final double NUMERICAL_ZERO = 1e-6;
+
+    /** A copy of descending singular values with those below {@link #NUMERICAL_ZERO} * sigma_1 set to 0. */
+    public static double[] flushRoundOff(double[] sigma) {
+        double[] out = sigma.clone();
+        for (int r = 0; r < out.length; r++) {
+            if (out[r] < NUMERICAL_ZERO * sigma[0]) {
+                out[r] = 0;
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The top right singular vectors v_1 of the SVDs, example after example (a batch of start vectors for
+     * {@link Linearity#sigmaMaxCurve(Layer, String, Tensor, Tensor, double[], dev.opnorm.linalg.PowerMethod.Options,
+     * float[])}).
+     */
+    public static float[] topRightVectors(Svd.Result[] svds) {
+        int in = svds[0].v().numRows;
+        float[] out = new float[svds.length * in];
+        for (int i = 0; i < svds.length; i++) {
+            if (svds[i].v().numRows != in) {
+                throw new IllegalArgumentException("SVD " + i + " has input dimension " + svds[i].v().numRows + ", SVD 0 "
+                        + in);
+            }
+            for (int j = 0; j < in; j++) {
+                out[i * in + j] = (float) svds[i].v().get(j, 0);
+            }
+        }
+        return out;
+    }
+
+    /**
      * |cos(delta, v_r)| for every right singular vector v_r (columns of svd.v()), in rank order.
      *
      * @throws IllegalArgumentException when delta's length is not the Jacobian's input dimension, or delta = 0

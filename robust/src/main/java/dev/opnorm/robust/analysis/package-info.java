@@ -1,7 +1,6 @@
 /**
  * Analyses of networks around data points, for the paper's figures. Everything runs with BatchNorm in EVAL mode
- * and returns per-point numbers (in double), so figures can show means with standard errors over test points
- * ({@link dev.opnorm.robust.analysis.PointStats}).
+ * and returns per-point numbers (in double), so figures can show means with standard errors over test points.
  * <ul>
  *   <li>{@link dev.opnorm.robust.analysis.ActivationPattern}: ReLU states and max-pool selections read from a
  *       network's linearization (residual blocks included), same-cell checks (Theorem 1's premise) and

@@ -169,6 +169,8 @@ class CurvesTest {
         }
         assertTrue(sawKink, "steps of norm 2 and 4 cross ReLU kinks somewhere");
         assertThrows(IllegalArgumentException.class, () -> Linearity.deviationCurve(net, null, x, d, new double[] {-1}));
+        assertThrows(IllegalArgumentException.class, () -> Linearity.sigmaMaxCurve(net, null, x, d, norms,
+                PowerMethod.Options.defaults(), new float[5]));
         assertThrows(IllegalArgumentException.class, () -> Linearity.deviationCurve(net, null, x, new Tensor(x.shape), norms));
     }
 
@@ -201,26 +203,41 @@ class CurvesTest {
     }
 
     @Test
+    void sigmaMaxCurve_startedFromTheTopSingularVector_convergesAtOnceToSigma1() {
+        Sequential cnn = Cnn7.create(1.0 / 16, 1, 10, 8, K);
+        Tensor x = random(new Shape(2, 1, 32, 32), 9, 1);
+        Svd.Result[] svds = Spectra.svds(cnn, Cnn7.FEATURES, x);
+        Tensor d = Directions.randomUnit(x.shape, 3, 0);
+        // two iterations only: from v_1 the power method needs no more
+        PowerMethod.Options two = PowerMethod.Options.defaults().withMaxIterations(2);
+        double[][] s = Linearity.sigmaMaxCurve(cnn, Cnn7.FEATURES, x, d, new double[] {0}, two,
+                Spectra.topRightVectors(svds));
+        for (int i = 0; i < 2; i++) {
+            double exact = svds[i].sigmaMax();
+            assertEquals(exact, s[i][0], SIGMA_REL * exact, "example " + i);
+        }
+    }
+
+    @Test
     void sharedCurve_oneAtZero_decreasingOnAverage_seededPerExample_bothNoiseBalls() {
         Sequential cnn = Cnn7.create(1.0 / 16, 1, 10, 5, K);
         Tensor x = random(new Shape(3, 1, 32, 32), 7, 1);
         double[] eps = {0, 0.01, 0.1, 0.5};
         double[][] f = SharedActivations.curve(cnn, x, Double.POSITIVE_INFINITY, eps, 2, 4, 0);
-        PointStats[] m = PointStats.columns(f);
+        double[] m = columnMeans(f);
         for (int i = 0; i < 3; i++) {
             assertEquals(1.0, f[i][0], "z = 0 shares every unit");
         }
         for (int k = 1; k < eps.length; k++) {
-            assertTrue(m[k].mean() < m[k - 1].mean(), "mean shared fraction decreases with eps: " + m[k - 1].mean()
-                    + " -> " + m[k].mean());
+            assertTrue(m[k] < m[k - 1], "mean shared fraction decreases with eps: " + m[k - 1] + " -> " + m[k]);
         }
-        assertTrue(m[3].mean() > 0.3, "half the box still shares a good part of the units: " + m[3].mean());
+        assertTrue(m[3] > 0.3, "half the box still shares a good part of the units: " + m[3]);
         // example 2 alone, with its global index: the same numbers
         double[][] alone = SharedActivations.curve(cnn, x.slice(2, 1), Double.POSITIVE_INFINITY, eps, 2, 4, 2);
         assertArrayEquals(f[2], alone[0]);
         // the l2 ball of the same radius holds far smaller perturbations than the box in 1024 dimensions
         double[][] l2 = SharedActivations.curve(cnn, x, 2, eps, 2, 4, 0);
-        assertTrue(PointStats.columns(l2)[3].mean() > m[3].mean());
+        assertTrue(columnMeans(l2)[3] > m[3]);
         assertThrows(IllegalArgumentException.class, () -> SharedActivations.curve(cnn, x, 1, eps, 2, 4, 0));
         assertThrows(IllegalArgumentException.class, () -> SharedActivations.curve(cnn, x, 2, new double[] {-0.1}, 2, 4, 0));
     }
@@ -244,16 +261,20 @@ class CurvesTest {
     }
 
     @Test
-    void pointStats_meanAndStandardError() {
-        PointStats s = PointStats.of(new double[] {1, 2, 3, 4});
-        assertEquals(2.5, s.mean());
-        assertEquals(Math.sqrt(5.0 / 3 / 4), s.stderr(), 1e-15);
-        assertTrue(Double.isNaN(PointStats.of(new double[] {7}).stderr()));
-        PointStats[] c = PointStats.columns(new double[][] {{1, 10}, {3, 10}});
-        assertEquals(2, c[0].mean());
-        assertEquals(1, c[0].stderr(), 1e-15);
-        assertEquals(0, c[1].stderr());
-        assertThrows(IllegalArgumentException.class, () -> PointStats.columns(new double[][] {{1}, {1, 2}}));
-        assertThrows(IllegalArgumentException.class, () -> PointStats.of(new double[] {Double.NaN}));
+    void flushRoundOff_roundOffSingularValuesBecomeZero_inputUntouched() {
+        double[] s = {2, 1e-3, 2e-6, 1e-6, 1e-20};
+        assertArrayEquals(new double[] {2, 1e-3, 2e-6, 0, 0}, Spectra.flushRoundOff(s));
+        assertEquals(1e-20, s[4]);
+    }
+
+    /** Per column, the mean over rows. */
+    private static double[] columnMeans(double[][] t) {
+        double[] m = new double[t[0].length];
+        for (double[] row : t) {
+            for (int k = 0; k < m.length; k++) {
+                m[k] += row[k] / t.length;
+            }
+        }
+        return m;
     }
 }
