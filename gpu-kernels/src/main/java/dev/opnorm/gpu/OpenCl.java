@@ -89,6 +89,7 @@ public final class OpenCl implements AutoCloseable {
     private final AtomicLong uploadedBytes = new AtomicLong();
     private final AtomicLong downloadedBytes = new AtomicLong();
     private final AtomicLong launches = new AtomicLong();
+    private final AtomicLong allocations = new AtomicLong();
 
     private OpenCl(DeviceInfo info) {
         this.info = info;
@@ -286,9 +287,15 @@ public final class OpenCl implements AutoCloseable {
 
     // ---- buffers ------------------------------------------------------------------------------------
 
+    /** Device buffers created so far (DeviceTensor / DeviceInts allocations), for tests of buffer reuse. */
+    public long allocations() {
+        return allocations.get();
+    }
+
     cl_mem allocate(long bytes) {
         checkOpen();
         try {
+            allocations.incrementAndGet();
             return CL.clCreateBuffer(context, CL.CL_MEM_READ_WRITE, Math.max(bytes, 4), null, null);
         } catch (CLException e) {
             throw new OpenClException("cannot allocate " + bytes + " bytes on " + info.name + ": " + e.getMessage(), e);

@@ -36,6 +36,10 @@ public final class CompareCommand implements Callable<Integer> {
     @Option(names = "--atol", defaultValue = "1e-9", description = "Absolute tolerance for values near zero. Default: ${DEFAULT-VALUE}.")
     double atol;
 
+    @Option(names = "--ignore-column", paramLabel = "NAME",
+            description = "Skip this CSV column (repeatable), e.g. iterations, which may differ across backends while the values agree.")
+    java.util.List<String> ignoredColumns = new java.util.ArrayList<>();
+
     @Option(names = "--top", defaultValue = "5", description = "Largest differences listed per file. Default: ${DEFAULT-VALUE}.")
     int top;
 
@@ -44,7 +48,7 @@ public final class CompareCommand implements Callable<Integer> {
         if (!(rtol >= 0) || !(atol >= 0) || top < 0) {
             throw new IllegalArgumentException("--rtol, --atol and --top must be >= 0");
         }
-        RunComparison.Report r = RunComparison.compare(a, b, rtol, atol, top);
+        RunComparison.Report r = RunComparison.compare(a, b, rtol, atol, top, java.util.Set.copyOf(ignoredColumns));
         PrintWriter out = spec.commandLine().getOut();
         out.println("A: " + a);
         out.println("B: " + b);

@@ -4,6 +4,11 @@ import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.linalg.BatchLinearMap;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.OperatorNorm;
+import dev.opnorm.linalg.PowerMethod;
+import dev.opnorm.linalg.StartVectors;
+import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.gpu.net.DeviceNetworks;
+import dev.opnorm.gpu.net.DevicePowerMethod;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.data.Domain;
@@ -12,6 +17,7 @@ import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.layers.BatchNorm2d;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.FiniteChecks;
+import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.layers.SequentialLinearization;
@@ -149,19 +155,45 @@ public final class NormCommand implements Callable<Integer> {
         double[] values = new double[count];
         int[] iters = new int[count], pred = new int[count];
         boolean[] conv = new boolean[count];
-        Double[] exact = new Double[count];
         long t0 = System.nanoTime();
         Progress progress = Progress.start("norm", count, "images", System.err);
         // the penultimate features phi^{L-1}: the prefix of the network up to this named part
         String featuresName = model.name().startsWith("wrn") ? WideResNet.FEATURES : Cnn7.FEATURES;
+        // The (2,2) norm on the OpenCL backend runs the whole power iteration on the device (only per-example
+        // norms come back); other cases run the host iteration over the backend's kernels.
+        Layer deviceTarget = target.equals("logits") ? model
+                : model.name().startsWith("wrn") ? null : model.child(Cnn7.FEATURES);
+        boolean onDevice = engine.backend == EngineOptions.Backend.opencl && pv == 2 && qv == 2 && restarts == 1
+                && deviceTarget != null;
         for (int start = 0; start < count; start += batch) {
             int b = Math.min(batch, count - start);
             Tensor x = points.images().slice(start, b);
+            // Each example's start vector depends on its index in the test set only, so values do not depend
+            // on --batch (restarts beyond the first derive their own seeds inside OperatorNorm).
+            int inDim = x.shape.perExample();
+            float[] startVectors = new float[b * inDim];
+            for (int i = 0; i < b; i++) {
+                StartVectors.gaussian(StartVectors.exampleSeed(engine.seed, offset + start + i), startVectors,
+                        i * inDim, inDim);
+            }
+            if (onDevice) {
+                DevicePowerMethod.Result r = DeviceNetworks.sigmaMax(OpenCl.shared(), deviceTarget, x,
+                        new PowerMethod.Options(iterations, tol, engine.seed), startVectors);
+                float[] logits = model.forward(x).data;
+                for (int i = 0; i < b; i++) {
+                    values[start + i] = r.sigma()[i];
+                    iters[start + i] = r.iterations()[i];
+                    conv[start + i] = r.converged()[i];
+                    pred[start + i] = argmax(logits, i * 10, 10);
+                }
+                progress.advance(b);
+                continue;
+            }
             SequentialLinearization lin = (SequentialLinearization) model.linearize(x, BnMode.EVAL);
             Linearization j = target.equals("features") ? lin.upTo(featuresName) : lin;
             BatchLinearMap map = j.asBatchLinearMap();
-            // Examples of later batches get distinct start vectors: derive the seed from the global index.
-            List<OperatorNorm.Result> res = OperatorNorm.estimate(map, pv, qv, opts.withSeed(engine.seed + start));
+            List<OperatorNorm.Result> res = OperatorNorm.estimate(map, pv, qv, opts.withSeed(engine.seed + start),
+                    startVectors);
             float[] logits = lin.output().data;
             for (int i = 0; i < b; i++) {
                 OperatorNorm.Result r = res.get(i);

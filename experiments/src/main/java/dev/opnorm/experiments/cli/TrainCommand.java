@@ -37,6 +37,7 @@ import picocli.CommandLine.Spec;
 
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -86,7 +87,7 @@ import java.util.concurrent.Callable;
                 "  " + TrainCommand.STATE_FILE + "  the training state (+ optimizer, method state,",
                 "                          position, RNG, config), for --resume",
                 "  " + TrainCommand.METRICS_FILE + "             per epoch: steps, loss, clean/adv loss, regularizer,",
-                "                          train/test accuracy, lr, images/s, seconds",
+                "                          train/test accuracy, lr, images/s, seconds, CPU seconds",
                 "  run.json                options and provenance",
                 "Exit codes: 0 done, 2 bad flag or file, 3 the loss or a weight became NaN/Inf.",
                 "",
@@ -132,7 +133,7 @@ public final class TrainCommand implements Callable<Integer> {
     public static final String METRICS_FILE = "metrics.csv";
     /** Columns of {@link #METRICS_FILE}. */
     public static final String METRICS_COLUMNS =
-            "epoch,steps,loss,clean_loss,adv_loss,reg,train_acc,test_acc,lr,images_per_s,seconds";
+            "epoch,steps,loss,clean_loss,adv_loss,reg,train_acc,test_acc,lr,images_per_s,seconds,cpu_seconds";
     /** Exit code of a run whose loss or parameters became NaN/Inf. */
     public static final int EXIT_DIVERGED = 3;
 
@@ -303,17 +304,21 @@ public final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Output folder. Default: runs/train-<method>.")
     Path out;
 
-    /** Running sums of one epoch's steps (in this process). */
+    /**
+     * Running sums of one epoch's steps (in this process), with wall-clock and process CPU time from the epoch's
+     * start to its last step (the test evaluation excluded). CPU time counts all threads; on a machine shared
+     * with other work it shows the cost of a step better than wall time does.
+     */
     private static final class EpochSums {
         long steps;
         double loss, clean, adv, reg;
-        long startNanos, lastStepNanos;
+        long startNanos, lastStepNanos, startCpu, lastStepCpu;
 
-        void reset(long now) {
+        void reset() {
             steps = 0;
             loss = clean = adv = reg = 0;
-            startNanos = now;
-            lastStepNanos = now;
+            startNanos = lastStepNanos = System.nanoTime();
+            startCpu = lastStepCpu = processCpuNanos();
         }
 
         void add(StepResult r) {
@@ -325,6 +330,19 @@ public final class TrainCommand implements Callable<Integer> {
                 reg += v;
             }
             lastStepNanos = System.nanoTime();
+            lastStepCpu = processCpuNanos();
+        }
+
+        /** CPU seconds of the epoch's steps, NaN where the JVM cannot tell. */
+        double cpuSeconds() {
+            return startCpu < 0 || lastStepCpu < 0 ? Double.NaN : (lastStepCpu - startCpu) / 1e9;
+        }
+
+        private static long processCpuNanos() {
+            if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+                return os.getProcessCpuTime();
+            }
+            return -1;
         }
     }
 
@@ -408,31 +426,33 @@ public final class TrainCommand implements Callable<Integer> {
         } else if (resume) {
             outw.println("no " + STATE_FILE + " in " + outDir + ": starting a fresh run");
         }
+        if (stopAfterEpoch != null) {
+            manifest.option("stop_after_epoch", stopAfterEpoch);
+        }
+        String header = manifest.csvHeader() + METRICS_COLUMNS + "\n";
         // only now, when the options are known to fit any earlier state there, is the folder touched
         manifest.input(dataDir).put("status", "running");
         Files.createDirectories(outDir);
         manifest.write(outDir);
-        outw.printf(Locale.ROOT, "training %s with %s on %s (%d images, test %d), %d epochs of batch %d, %s backend, "
+        outw.printf(Locale.ROOT, "training %s with %s on %s (%d images, test %d), %d epoch(s) of batch %d, %s backend, "
                         + "%d threads%n", modelText, objective.name(), train.name(), train.size(), test.size(), epochs,
                 batch, kernels.name(), engine.effectiveThreads());
         outw.flush();
 
         EpochSums sums = new EpochSums();
-        sums.reset(System.nanoTime());
-        String header = manifest.csvHeader() + METRICS_COLUMNS + "\n";
+        sums.reset();
         Sequential net = model;
         trainer.onStep((epoch, step, r) -> sums.add(r));
         trainer.onEpoch(stats -> {
             double seconds = (sums.lastStepNanos - sums.startNanos) / 1e9;
             long n = Math.max(1, sums.steps);
-            rows.add(String.format(Locale.ROOT, "%d,%d,%.9g,%.9g,%.9g,%.9g,%.6f,%.6f,%.6g,%.2f,%.3f", stats.epoch(),
-                    stats.steps(), stats.meanLoss(), sums.clean / n, sums.adv / n, sums.reg / n, stats.trainAccuracy(),
-                    stats.testAccuracy(), stats.learningRate(),
-                    seconds > 0 ? sums.steps * (double) batch / seconds : Double.NaN, seconds));
-            Checkpoint.of(net).withMetadata("model", modelSpec).withMetadata("method", m.flag)
-                    .withMetadata("epoch", Long.toString(stats.epoch())).save(outDir.resolve(MODEL_FILE));
+            rows.add(String.format(Locale.ROOT, "%d,%d,%.9g,%.9g,%.9g,%.9g,%.6f,%.6f,%.6g,%.2f,%.3f,%.3f",
+                    stats.epoch(), stats.steps(), stats.meanLoss(), sums.clean / n, sums.adv / n, sums.reg / n,
+                    stats.trainAccuracy(), stats.testAccuracy(), stats.learningRate(),
+                    seconds > 0 ? sums.steps * (double) batch / seconds : Double.NaN, seconds, sums.cpuSeconds()));
+            saveWeights(net, m, stats.epoch(), outDir);
             RunManifest.AtomicFiles.writeString(outDir.resolve(METRICS_FILE), header + String.join("\n", rows) + "\n");
-            sums.reset(System.nanoTime());
+            sums.reset();
         });
 
         long t0 = System.nanoTime();
@@ -456,11 +476,8 @@ public final class TrainCommand implements Callable<Integer> {
         double seconds = (System.nanoTime() - t0) / 1e9;
 
         boolean done = trainer.epoch() >= epochs;
-        if (!Files.isRegularFile(outDir.resolve(MODEL_FILE))) {
-            // a resume of an already finished run whose weights file was deleted
-            Checkpoint.of(model).withMetadata("model", modelSpec).withMetadata("method", m.flag)
-                    .withMetadata("epoch", Long.toString(trainer.epoch())).save(outDir.resolve(MODEL_FILE));
-        }
+        // the weights of the last checkpoint, also when a resume found the run finished and nothing ran
+        saveWeights(model, m, trainer.epoch(), outDir);
         double testAcc = trainer.accuracy(test);
         manifest.put("status", done ? "finished" : "stopped after epoch " + trainer.epoch() + " (--stop-after-epoch)")
                 .put("epochs_done", trainer.epoch()).put("steps", result.steps())
@@ -483,6 +500,13 @@ public final class TrainCommand implements Callable<Integer> {
                 + outDir.resolve("run.json"));
         outw.flush();
         return 0;
+    }
+
+    /** {@value #MODEL_FILE}: the parameters and BatchNorm buffers under their model names, plus provenance. */
+    private void saveWeights(Sequential model, Method m, long epoch, Path outDir) throws IOException {
+        Checkpoint.of(model).withMetadata("model", modelSpec).withMetadata("method", m.flag)
+                .withMetadata("epoch", Long.toString(epoch)).withMetadata("seed", Long.toString(engine.seed))
+                .save(outDir.resolve(MODEL_FILE));
     }
 
     /** A split of the data set, Fashion-MNIST padded to 32 x 32, in [-1, 1]. */

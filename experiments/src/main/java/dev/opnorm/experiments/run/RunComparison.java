@@ -54,6 +54,15 @@ public final class RunComparison {
      * @param top  how many of the largest differences to keep per file
      */
     public static Report compare(Path a, Path b, double rtol, double atol, int top) throws IOException {
+        return compare(a, b, rtol, atol, top, java.util.Set.of());
+    }
+
+    /**
+     * As {@link #compare(Path, Path, double, double, int)}, skipping the CSV columns named in {@code ignored}
+     * (diagnostics such as iteration counts, which legitimately differ across backends).
+     */
+    public static Report compare(Path a, Path b, double rtol, double atol, int top, java.util.Set<String> ignored)
+            throws IOException {
         for (Path p : List.of(a, b)) {
             if (!Files.isDirectory(p)) {
                 throw new IOException(p + ": not a run folder (no such directory)");
@@ -90,7 +99,7 @@ public final class RunComparison {
             if (!Files.exists(fa) || !Files.exists(fb)) {
                 files.add(new FileResult(name, "missing in " + (Files.exists(fa) ? "B" : "A"), false, 0, 0, List.of()));
             } else if (name.endsWith(".csv")) {
-                files.add(compareCsv(name, fa, fb, expect, rtol, atol, top));
+                files.add(compareCsv(name, fa, fb, expect, rtol, atol, top, ignored));
             } else {
                 boolean same = RunManifest.sha256(fa).equals(RunManifest.sha256(fb));
                 boolean ok = same || expect == Expect.WITHIN_TOLERANCE;
@@ -101,8 +110,8 @@ public final class RunComparison {
         return new Report(expect, notes, files);
     }
 
-    static FileResult compareCsv(String name, Path fa, Path fb, Expect expect, double rtol, double atol, int top)
-            throws IOException {
+    static FileResult compareCsv(String name, Path fa, Path fb, Expect expect, double rtol, double atol, int top,
+            java.util.Set<String> ignored) throws IOException {
         List<String> la = dataLines(fa), lb = dataLines(fb);
         if (la.size() != lb.size()) {
             return new FileResult(name, "DIFFERENT ROW COUNT " + la.size() + " vs " + lb.size(), false, 0, 0, List.of());
@@ -124,6 +133,9 @@ public final class RunComparison {
                 return new FileResult(name, "DIFFERENT COLUMN COUNT at data line " + i, false, compared, maxRel, diffs);
             }
             for (int j = 0; j < ca.length; j++) {
+                if (j < header.length && ignored.contains(header[j])) {
+                    continue;
+                }
                 if (ca[j].equals(cb[j])) {
                     compared++;
                     continue;

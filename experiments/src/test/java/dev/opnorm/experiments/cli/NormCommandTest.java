@@ -118,6 +118,25 @@ class NormCommandTest {
     }
 
     @Test
+    void norm_valuesDoNotDependOnBatch_andOpenClDeviceRunAgreesWithCpu() throws IOException {
+        Path data = writeFashion(tmp.resolve("data"), 5);
+        String[] common = {"norm", "--data", data.toString(), "--count", "5", "--model", "cnn7-w0.0625",
+                "--iterations", "200", "--tol", "1e-7", "--calibrate-bn", "5"};
+        assertEquals(0, run(concat(common, "--out", tmp.resolve("b2").toString(), "--batch", "2")).code());
+        assertEquals(0, run(concat(common, "--out", tmp.resolve("b5").toString(), "--batch", "5")).code());
+        assertEquals(values(tmp.resolve("b2/norms.csv")), values(tmp.resolve("b5/norms.csv")));
+        // (2,2) on the OpenCL backend: the whole power iteration on the device (PoCL here)
+        Run cl = run(concat(common, "--out", tmp.resolve("cl").toString(), "--backend", "opencl", "--batch", "2"));
+        assertEquals(0, cl.code(), cl.err());
+        // iteration counts (and so convergence flags) may legitimately differ between backends
+        Run strict = run("compare", tmp.resolve("b2").toString(), tmp.resolve("cl").toString());
+        Run cmp = run("compare", tmp.resolve("b2").toString(), tmp.resolve("cl").toString(),
+                "--ignore-column", "iterations", "--ignore-column", "converged");
+        assertEquals(0, cmp.code(), cmp.out() + strict.out());
+        assertTrue(cmp.out().contains("backend differs"), cmp.out());
+    }
+
+    @Test
     void norm_badFlags_areClearErrors() throws IOException {
         Path data = writeFashion(tmp.resolve("data"), 2);
         Run p = run("norm", "--data", data.toString(), "--p", "0.5");

@@ -92,6 +92,7 @@ class TrainCommandTest {
         assertEquals("5", row[1]);
         assertTrue(Double.parseDouble(row[2]) > 0, rows.get(1));
         double ips = Double.parseDouble(row[9]);
+        assertTrue(Double.parseDouble(row[11]) > 0, "cpu seconds " + row[11]);
         assertTrue(ips > 0 && Double.isFinite(ips), "images/s " + ips);
         String manifest = Files.readString(a.resolve("run.json"));
         assertTrue(manifest.contains("\"status\": \"finished\""), manifest);
@@ -222,12 +223,12 @@ class TrainCommandTest {
                 .filter(l -> !l.startsWith("#") && !l.isBlank()).toList();
     }
 
-    /** The rows without the wall-clock columns images_per_s and seconds (the last two). */
+    /** The rows without the timing columns images_per_s, seconds and cpu_seconds (the last three). */
     private static List<String> withoutTimings(List<String> rows) {
         List<String> r = new ArrayList<>();
         for (String row : rows) {
             String[] c = row.split(",");
-            r.add(String.join(",", Arrays.copyOf(c, c.length - 2)));
+            r.add(String.join(",", Arrays.copyOf(c, c.length - 3)));
         }
         return r;
     }

@@ -21,9 +21,9 @@ import java.util.List;
  * <p>Conventions as the host interface: jvp / vjp OVERWRITE their output, vjpParams ACCUMULATES (+=)
  * into the {@link DeviceGrads}; inputs are not modified; an output must not be its input. Tensors may
  * be longer than the shape needs. The parameters are read when kernels run: an optimizer step on the
- * device makes the linearization stale, as on the host. Not thread safe; {@link #close()} frees the
- * residuals (and the input when {@link DeviceModel#linearize(dev.opnorm.nn.Tensor, BnMode)} uploaded
- * it).
+ * device makes the linearization stale, as on the host. Not thread safe; {@link #close()} gives the
+ * residuals back to the model's buffer pool (do not use {@link #output()} after it) and frees the input
+ * when {@link DeviceModel#linearize(dev.opnorm.nn.Tensor, BnMode)} uploaded it.
  */
 public final class DeviceLinearization implements AutoCloseable {
     private final DeviceModel model;
@@ -51,7 +51,7 @@ public final class DeviceLinearization implements AutoCloseable {
         int max = s.size();
         try {
             for (DeviceNode node : nodes) {
-                DeviceNode.Step step = node.linearize(ops, t, s, mode);
+                DeviceNode.Step step = node.linearize(ops, model.pool(), t, s, mode);
                 list.add(step);
                 t = step.y;
                 s = step.out;
@@ -230,8 +230,8 @@ public final class DeviceLinearization implements AutoCloseable {
     private DeviceTensor scratch(int i) {
         checkOpen();
         if (ping == null) {
-            ping = DeviceTensor.allocate(ops.runtime(), maxSize);
-            pong = DeviceTensor.allocate(ops.runtime(), maxSize);
+            ping = model.pool().tensor(Shape.features(1, maxSize));
+            pong = model.pool().tensor(Shape.features(1, maxSize));
         }
         return (i & 1) == 0 ? ping : pong;
     }
@@ -273,10 +273,10 @@ public final class DeviceLinearization implements AutoCloseable {
             return;
         }
         closed = true;
-        steps.forEach(DeviceNode.Step::close);
+        steps.forEach(DeviceNode.Step::close); // the buffers go back to the model's pool
         if (ping != null) {
-            ping.close();
-            pong.close();
+            model.pool().give(ping);
+            model.pool().give(pong);
         }
         mapBuffers.forEach(DeviceTensor::close);
         if (ownsInput) {

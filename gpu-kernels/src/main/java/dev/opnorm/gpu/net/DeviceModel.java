@@ -14,6 +14,7 @@ import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linear;
 import dev.opnorm.nn.layers.MaxPool2d;
 import dev.opnorm.nn.layers.Param;
+import dev.opnorm.nn.layers.PreActBlock;
 import dev.opnorm.nn.layers.ReLU;
 import dev.opnorm.nn.layers.Sequential;
 
@@ -32,10 +33,11 @@ import java.util.Map;
  *
  * <p>Supported layers: {@link Conv2d}, {@link BatchNorm2d} (EVAL and TRAIN, affine or not),
  * {@link ReLU}, {@link MaxPool2d}, {@link AvgPool2d} (windowed and global), {@link Flatten},
- * {@link Linear}, nested {@link Sequential} - the 7-layer CNN. The maths of each layer is the host
+ * {@link Linear}, nested {@link Sequential} - the 7-layer CNN - and {@link PreActBlock} (the Wide ResNet). The maths of each layer is the host
  * layer's, step for step, with the same kernels ({@link OpenClOps}).
  *
- * <p>Not thread safe. {@link #close()} frees the device copies.
+ * <p>Activation and residual buffers of closed linearizations are pooled and reused by the next
+ * ones ({@link #releaseBuffers()} frees them). Not thread safe. {@link #close()} frees everything.
  */
 public final class DeviceModel implements AutoCloseable {
     private final OpenCl cl;
@@ -44,6 +46,7 @@ public final class DeviceModel implements AutoCloseable {
     private final Map<float[], DeviceTensor> values = new IdentityHashMap<>(); // by host storage
     private final List<Param> params;
     private final List<Param> buffers;
+    private final DevicePool pool;
     private boolean closed;
 
     /**
@@ -58,6 +61,7 @@ public final class DeviceModel implements AutoCloseable {
         }
         this.cl = cl;
         this.model = model;
+        this.pool = new DevicePool(cl);
         this.params = model.params();
         this.buffers = model.buffers();
         List<DeviceNode> list = new ArrayList<>();
@@ -93,10 +97,12 @@ public final class DeviceModel implements AutoCloseable {
             out.add(new DeviceNode.FlattenNode(l));
         } else if (l instanceof Linear f) {
             out.add(new DeviceNode.LinearNode(f));
+        } else if (l instanceof PreActBlock b) {
+            out.add(new DeviceNode.BlockNode(b));
         } else {
             throw new IllegalArgumentException("layer '" + l.qualifiedName() + "' (" + l.getClass().getSimpleName()
                     + ") has no device-resident implementation; supported: Conv2d, BatchNorm2d, ReLU, MaxPool2d, "
-                    + "AvgPool2d, Flatten, Linear, Sequential");
+                    + "AvgPool2d, Flatten, Linear, PreActBlock, Sequential");
         }
     }
 
@@ -176,6 +182,18 @@ public final class DeviceModel implements AutoCloseable {
         }
     }
 
+    /**
+     * Frees the activation and residual buffers that closed linearizations left for reuse (they are
+     * otherwise kept until {@link #close()}, so that repeated steps allocate nothing).
+     */
+    public void releaseBuffers() {
+        pool.clear();
+    }
+
+    DevicePool pool() {
+        return pool;
+    }
+
     OpenClOps ops() {
         return cl.ops();
     }
@@ -192,6 +210,7 @@ public final class DeviceModel implements AutoCloseable {
         if (!closed) {
             closed = true;
             values.values().forEach(DeviceTensor::close);
+            pool.clear();
         }
     }
 }

@@ -50,6 +50,15 @@ public final class DeviceNetworks {
         }
     }
 
+    /** As {@link #sigmaMax(OpenCl, Layer, Tensor, PowerMethod.Options)}, from the given start vectors (not modified). */
+    public static DevicePowerMethod.Result sigmaMax(OpenCl cl, Layer net, Tensor x, PowerMethod.Options options,
+            float[] start) {
+        DeviceModel m = model(cl, net);
+        try (DeviceLinearization lin = m.linearize(x, BnMode.EVAL)) {
+            return DevicePowerMethod.sigmaMax(lin, options, start);
+        }
+    }
+
     /** {@link #sigmaMax(OpenCl, Layer, Tensor, PowerMethod.Options)} on the JVM's shared runtime. */
     public static DevicePowerMethod.Result sigmaMax(Layer net, Tensor x, PowerMethod.Options options) {
         return sigmaMax(OpenCl.shared(), net, x, options);

@@ -15,6 +15,7 @@ import dev.opnorm.nn.layers.Conv2d;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linear;
 import dev.opnorm.nn.layers.MaxPool2d;
+import dev.opnorm.nn.layers.PreActBlock;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -37,7 +38,7 @@ abstract class DeviceNode {
     }
 
     /** Forward at x (input shape in) in the given mode: output and residuals on the device. */
-    abstract Step linearize(OpenClOps ops, DeviceTensor x, Shape in, BnMode mode);
+    abstract Step linearize(OpenClOps ops, DevicePool pool, DeviceTensor x, Shape in, BnMode mode);
 
     /** A layer linearized at its input: output y, residuals, jvp / vjp on device buffers. */
     abstract static class Step {
@@ -45,9 +46,11 @@ abstract class DeviceNode {
         final Shape out;
         final DeviceTensor x; // the input (owned by the previous step or the caller)
         DeviceTensor y;       // the output
+        private final DevicePool pool;
         private final List<DeviceBuffer> owned = new ArrayList<>();
 
-        Step(Shape in, Shape out, DeviceTensor x) {
+        Step(DevicePool pool, Shape in, Shape out, DeviceTensor x) {
+            this.pool = pool;
             this.in = in;
             this.out = out;
             this.x = x;
@@ -59,11 +62,11 @@ abstract class DeviceNode {
         }
 
         DeviceTensor tensor(OpenCl cl, Shape s) {
-            return own(DeviceTensor.allocate(cl, s));
+            return own(pool.tensor(s));
         }
 
         DeviceTensor vector(OpenCl cl, int len) {
-            return own(DeviceTensor.allocate(cl, len));
+            return own(pool.tensor(Shape.features(1, len)));
         }
 
         /** dy = J dx, overwritten. */
@@ -76,8 +79,10 @@ abstract class DeviceNode {
         void commit(OpenClOps ops) {
         }
 
+        /** Gives every buffer of this step back to the model's pool. */
         void close() {
-            owned.forEach(DeviceBuffer::close);
+            owned.forEach(pool::give);
+            owned.clear();
         }
     }
 
@@ -100,10 +105,10 @@ abstract class DeviceNode {
         }
 
         @Override
-        Step linearize(OpenClOps ops, DeviceTensor x, Shape in, BnMode mode) {
+        Step linearize(OpenClOps ops, DevicePool pool, DeviceTensor x, Shape in, BnMode mode) {
             Conv2dDims d = new Conv2dDims(in.n(), conv.inChannels(), in.h(), in.w(), conv.outChannels(),
                     conv.kernelHeight(), conv.kernelWidth(), conv.stride(), conv.padding());
-            Step s = new Step(in, conv.outputShape(in), x) {
+            Step s = new Step(pool, in, conv.outputShape(in), x) {
                 @Override
                 void jvp(OpenClOps o, DeviceTensor dx, DeviceTensor dy) {
                     o.conv2dForward(dy, dx, w, null, d);
@@ -151,16 +156,16 @@ abstract class DeviceNode {
         }
 
         @Override
-        Step linearize(OpenClOps ops, DeviceTensor x, Shape in, BnMode mode) {
+        Step linearize(OpenClOps ops, DevicePool pool, DeviceTensor x, Shape in, BnMode mode) {
             Shape out = bn.outputShape(in);
-            return mode == BnMode.EVAL ? eval(ops, x, in, out) : train(ops, x, in, out);
+            return mode == BnMode.EVAL ? eval(ops, pool, x, in, out) : train(ops, pool, x, in, out);
         }
 
         /** BatchNorm2d.EvalLin: a per-channel affine map with the running statistics (read now). */
-        private Step eval(OpenClOps ops, DeviceTensor x, Shape in, Shape out) {
+        private Step eval(OpenClOps ops, DevicePool pool, DeviceTensor x, Shape in, Shape out) {
             int n = in.n(), c = bn.channels(), hw = in.h() * in.w();
             OpenCl cl = ops.runtime();
-            Step s = new Step(in, out, x) {
+            Step s = new Step(pool, in, out, x) {
                 DeviceTensor inv = vector(cl, c), negMeanInv = vector(cl, c), scale = vector(cl, c),
                         shift = vector(cl, c);
                 DeviceTensor xhat; // computed on the first parameter-gradient request, as the host does
@@ -195,14 +200,14 @@ abstract class DeviceNode {
         }
 
         /** BatchNorm2d.TrainLin: batch statistics; the Jacobian couples the batch. */
-        private Step train(OpenClOps ops, DeviceTensor x, Shape in, Shape out) {
+        private Step train(OpenClOps ops, DevicePool pool, DeviceTensor x, Shape in, Shape out) {
             int n = in.n(), c = bn.channels(), hw = in.h() * in.w();
             if ((long) n * hw < 2) {
                 throw new IllegalArgumentException(bn.describe() + ": TRAIN mode needs more than one value per "
                         + "channel (batch statistics), got input shape " + in);
             }
             OpenCl cl = ops.runtime();
-            return new Step(in, out, x) {
+            return new Step(pool, in, out, x) {
                 DeviceTensor mean = vector(cl, c), var = vector(cl, c), inv = vector(cl, c),
                         negMeanInv = vector(cl, c), coef = vector(cl, c), unusedShift = vector(cl, c),
                         xhat = tensor(cl, in);
@@ -256,9 +261,9 @@ abstract class DeviceNode {
         }
 
         @Override
-        Step linearize(OpenClOps ops, DeviceTensor x, Shape in, BnMode mode) {
+        Step linearize(OpenClOps ops, DevicePool pool, DeviceTensor x, Shape in, BnMode mode) {
             int len = in.size();
-            Step s = new Step(in, in, x) {
+            Step s = new Step(pool, in, in, x) {
                 @Override
                 void jvp(OpenClOps o, DeviceTensor dx, DeviceTensor dy) {
                     o.reluMask(dy, dx, y, len); // y > 0 exactly where x > 0: the output is the mask (ReLU.Lin)
@@ -278,20 +283,20 @@ abstract class DeviceNode {
     }
 
     static final class MaxPoolNode extends DeviceNode {
-        private final MaxPool2d pool;
+        private final MaxPool2d maxPool;
 
-        MaxPoolNode(MaxPool2d pool) {
-            super(pool);
-            this.pool = pool;
+        MaxPoolNode(MaxPool2d maxPool) {
+            super(maxPool);
+            this.maxPool = maxPool;
         }
 
         @Override
-        Step linearize(OpenClOps ops, DeviceTensor x, Shape in, BnMode mode) {
-            PoolDims d = new PoolDims(in.n(), in.c(), in.h(), in.w(), pool.kernel(), pool.kernel(), pool.stride(),
-                    pool.padding());
-            Shape out = pool.outputShape(in);
-            DeviceInts argmax = DeviceInts.allocate(ops.runtime(), out.size());
-            Step s = new Step(in, out, x) {
+        Step linearize(OpenClOps ops, DevicePool pool, DeviceTensor x, Shape in, BnMode mode) {
+            PoolDims d = new PoolDims(in.n(), in.c(), in.h(), in.w(), maxPool.kernel(), maxPool.kernel(), maxPool.stride(),
+                    maxPool.padding());
+            Shape out = maxPool.outputShape(in);
+            DeviceInts argmax = pool.ints(out.size());
+            Step s = new Step(pool, in, out, x) {
                 @Override
                 void jvp(OpenClOps o, DeviceTensor dx, DeviceTensor dy) {
                     o.maxPool2dJvp(dy, dx, argmax, d);
@@ -312,20 +317,20 @@ abstract class DeviceNode {
     }
 
     static final class AvgPoolNode extends DeviceNode {
-        private final AvgPool2d pool;
+        private final AvgPool2d avgPool;
 
-        AvgPoolNode(AvgPool2d pool) {
-            super(pool);
-            this.pool = pool;
+        AvgPoolNode(AvgPool2d avgPool) {
+            super(avgPool);
+            this.avgPool = avgPool;
         }
 
         @Override
-        Step linearize(OpenClOps ops, DeviceTensor x, Shape in, BnMode mode) {
-            PoolDims d = pool.isGlobal()
+        Step linearize(OpenClOps ops, DevicePool pool, DeviceTensor x, Shape in, BnMode mode) {
+            PoolDims d = avgPool.isGlobal()
                     ? new PoolDims(in.n(), in.c(), in.h(), in.w(), in.h(), in.w(), 1, 0)
-                    : new PoolDims(in.n(), in.c(), in.h(), in.w(), pool.kernel(), pool.kernel(), pool.stride(),
-                    pool.padding());
-            Step s = new Step(in, pool.outputShape(in), x) {
+                    : new PoolDims(in.n(), in.c(), in.h(), in.w(), avgPool.kernel(), avgPool.kernel(), avgPool.stride(),
+                    avgPool.padding());
+            Step s = new Step(pool, in, avgPool.outputShape(in), x) {
                 @Override
                 void jvp(OpenClOps o, DeviceTensor dx, DeviceTensor dy) {
                     o.avgPool2dForward(dy, dx, d);
@@ -350,9 +355,9 @@ abstract class DeviceNode {
         }
 
         @Override
-        Step linearize(OpenClOps ops, DeviceTensor x, Shape in, BnMode mode) {
+        Step linearize(OpenClOps ops, DevicePool pool, DeviceTensor x, Shape in, BnMode mode) {
             int len = in.size();
-            Step s = new Step(in, layer.outputShape(in), x) {
+            Step s = new Step(pool, in, layer.outputShape(in), x) {
                 @Override
                 void jvp(OpenClOps o, DeviceTensor dx, DeviceTensor dy) {
                     o.copy(dy, dx, len);
@@ -367,6 +372,108 @@ abstract class DeviceNode {
             };
             s.y = s.tensor(ops.runtime(), s.out);
             ops.copy(s.y, x, len);
+            return s;
+        }
+    }
+
+    // ---- PreActBlock (WRN) ------------------------------------------------------------------------------
+
+    /** PreActBlock.Lin: relu(bn1(x)) = a; conv2(relu(bn2(conv1(a)))) + (x or convShortcut(a)). */
+    static final class BlockNode extends DeviceNode {
+        private final DeviceNode bn1, relu1, conv1, bn2, relu2, conv2, shortcut; // shortcut null: identity
+
+        BlockNode(PreActBlock b) {
+            super(b);
+            List<Layer> c = b.children(); // bn1, relu1, conv1, bn2, relu2, conv2[, convShortcut]
+            bn1 = new BnNode(b.bn1());
+            relu1 = new ReluNode(c.get(1));
+            conv1 = new ConvNode(b.conv1());
+            bn2 = new BnNode(b.bn2());
+            relu2 = new ReluNode(c.get(4));
+            conv2 = new ConvNode(b.conv2());
+            shortcut = b.identityShortcut() ? null : new ConvNode(b.convShortcut());
+        }
+
+        @Override
+        void bind(DeviceModel m) {
+            for (DeviceNode n : new DeviceNode[]{bn1, relu1, conv1, bn2, relu2, conv2, shortcut}) {
+                if (n != null) {
+                    n.bind(m);
+                }
+            }
+        }
+
+        @Override
+        Step linearize(OpenClOps ops, DevicePool pool, DeviceTensor x, Shape in, BnMode mode) {
+            OpenCl cl = ops.runtime();
+            List<Step> parts = new ArrayList<>();
+            Step bn1L = add(parts, bn1.linearize(ops, pool, x, in, mode));
+            Step relu1L = add(parts, relu1.linearize(ops, pool, bn1L.y, bn1L.out, mode));
+            DeviceTensor a = relu1L.y;
+            Step conv1L = add(parts, conv1.linearize(ops, pool, a, relu1L.out, mode));
+            Step bn2L = add(parts, bn2.linearize(ops, pool, conv1L.y, conv1L.out, mode));
+            Step relu2L = add(parts, relu2.linearize(ops, pool, bn2L.y, bn2L.out, mode));
+            Step conv2L = add(parts, conv2.linearize(ops, pool, relu2L.y, relu2L.out, mode));
+            Step shortL = shortcut == null ? null : add(parts, shortcut.linearize(ops, pool, a, relu1L.out, mode));
+            Shape out = conv2L.out;
+            int inSize = in.size(), outSize = out.size();
+            Step s = new Step(pool, in, out, x) {
+                // scratch as the host block: two input-sized, two inner-sized, one shortcut tangent
+                final DeviceTensor inA = tensor(cl, in), inB = tensor(cl, in), midA = tensor(cl, out),
+                        midB = tensor(cl, out), shortBuf = shortL == null ? null : tensor(cl, out);
+
+                @Override
+                void jvp(OpenClOps o, DeviceTensor dx, DeviceTensor dy) {
+                    bn1L.jvp(o, dx, inA);
+                    relu1L.jvp(o, inA, inB);                // da
+                    conv1L.jvp(o, inB, midA);
+                    bn2L.jvp(o, midA, midB);
+                    relu2L.jvp(o, midB, midA);
+                    conv2L.jvp(o, midA, dy);                // main path
+                    if (shortL == null) {
+                        o.add(dy, dy, dx, outSize);         // + dx (identity shortcut)
+                    } else {
+                        shortL.jvp(o, inB, shortBuf);
+                        o.add(dy, dy, shortBuf, outSize);
+                    }
+                }
+
+                @Override
+                void vjp(OpenClOps o, DeviceTensor gy, DeviceTensor gx, DeviceGrads grads) {
+                    conv2L.vjp(o, gy, midA, grads);
+                    relu2L.vjp(o, midA, midB, null);
+                    bn2L.vjp(o, midB, midA, grads);
+                    conv1L.vjp(o, midA, inA, grads);
+                    if (shortL != null) {
+                        shortL.vjp(o, gy, inB, grads);      // ga += convShortcut^T gy
+                        o.add(inA, inA, inB, inSize);
+                    }
+                    relu1L.vjp(o, inA, inB, null);
+                    bn1L.vjp(o, inB, gx, grads);            // gx may be null: bn1's parameter gradients only
+                    if (gx != null && shortL == null) {
+                        o.add(gx, gx, gy, inSize);          // + gy (identity shortcut)
+                    }
+                }
+
+                @Override
+                void commit(OpenClOps o) {
+                    bn1L.commit(o);
+                    bn2L.commit(o);
+                }
+
+                @Override
+                void close() {
+                    super.close();
+                    parts.forEach(Step::close);
+                }
+            };
+            s.y = s.tensor(cl, out);
+            ops.add(s.y, conv2L.y, shortL == null ? x : shortL.y, outSize);
+            return s;
+        }
+
+        private static Step add(List<Step> parts, Step s) {
+            parts.add(s);
             return s;
         }
     }
@@ -390,9 +497,9 @@ abstract class DeviceNode {
         }
 
         @Override
-        Step linearize(OpenClOps ops, DeviceTensor x, Shape in, BnMode mode) {
+        Step linearize(OpenClOps ops, DevicePool pool, DeviceTensor x, Shape in, BnMode mode) {
             int n = in.n(), fin = fc.inFeatures(), fout = fc.outFeatures();
-            Step s = new Step(in, fc.outputShape(in), x) {
+            Step s = new Step(pool, in, fc.outputShape(in), x) {
                 @Override
                 void jvp(OpenClOps o, DeviceTensor dx, DeviceTensor dy) {
                     o.gemm(false, true, n, fout, fin, 1f, dx, 0, fin, w, 0, fin, 0f, dy, 0, fout);

@@ -43,14 +43,28 @@ public final class DevicePowerMethod {
      * @throws IllegalArgumentException in TRAIN mode (the Jacobian is not block diagonal)
      */
     public static Result sigmaMax(DeviceLinearization lin, PowerMethod.Options o) {
+        Shape in = lin.inShape();
+        int b = in.n(), n = in.perExample();
+        float[] start = new float[b * n];
+        for (int i = 0; i < b; i++) {
+            StartVectors.gaussian(StartVectors.exampleSeed(o.seed(), i), start, i * n, n);
+        }
+        return sigmaMax(lin, o, start);
+    }
+
+    /**
+     * As {@link #sigmaMax(DeviceLinearization, PowerMethod.Options)}, starting from the given vectors
+     * (batch * perExample, example after example; not modified), as {@code PowerMethod.sigmaMax(map, o, start)}.
+     */
+    public static Result sigmaMax(DeviceLinearization lin, PowerMethod.Options o, float[] start) {
         if (lin.mode() != BnMode.EVAL) {
             throw new IllegalArgumentException("the per-example power method needs an EVAL linearization");
         }
         Shape in = lin.inShape(), out = lin.outShape();
         int b = in.n(), n = in.perExample(), m = out.perExample();
-        float[] start = new float[b * n];
-        for (int i = 0; i < b; i++) {
-            StartVectors.gaussian(StartVectors.exampleSeed(o.seed(), i), start, i * n, n);
+        if (start.length != b * n) {
+            throw new IllegalArgumentException("start vectors length " + start.length + ", expected batch*inDim "
+                    + b * n);
         }
         OpenCl cl = lin.model().runtime();
         OpenClOps ops = cl.ops();
@@ -58,10 +72,11 @@ public final class DevicePowerMethod {
         int[] iters = new int[b];
         boolean[] active = new boolean[b], converged = new boolean[b];
         float[] ssHost = new float[b];
-        try (DeviceTensor v = DeviceTensor.of(cl, start);
-             DeviceTensor w = DeviceTensor.allocate(cl, out);
-             DeviceTensor z = DeviceTensor.allocate(cl, in);
-             DeviceTensor ss = DeviceTensor.allocate(cl, 2 * b)) {
+        DevicePool pool = lin.model().pool();
+        DeviceTensor v = pool.tensor(in), w = pool.tensor(out), z = pool.tensor(in),
+                ss = pool.tensor(Shape.features(1, 2 * b));
+        try {
+            v.upload(start);
             ops.dotRows(ss, b, v, v, b, n);
             ops.scaleRowsInvSqrt(v, v, ss, b, b, n);
             java.util.Arrays.fill(sigma, Double.NaN);
@@ -92,6 +107,10 @@ public final class DevicePowerMethod {
                 lin.vjp(w, z);                                  // z = J^T u
                 ops.dotRows(ss, b, z, z, b, n);
                 ops.scaleRowsInvSqrt(v, z, ss, b, b, n);        // v = z / ||z||
+            }
+        } finally {
+            for (DeviceTensor t : new DeviceTensor[]{v, w, z, ss}) {
+                pool.give(t);
             }
         }
         return new Result(sigma, iters, converged);

@@ -15,9 +15,10 @@ import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.ParamGrads;
-import dev.opnorm.nn.layers.PreActBlock;
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.layers.Layer;
+import dev.opnorm.nn.layers.ReLU;
 import dev.opnorm.nn.layers.Sequential;
-import dev.opnorm.nn.models.WideResNet;
 
 import java.util.List;
 import java.util.Random;
@@ -27,7 +28,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * The device-resident linearization of the 7-layer CNN (width 1/16) against the host
+ * The device-resident linearization of the 7-layer CNN (width 1/16) and of the Wide ResNet 10-1
+ * (PreActBlocks: residual adds, 1x1 shortcut convs, affine BatchNorm) against the host
  * {@link Linearization} on ScalarKernels: output, JVP, VJP and parameter gradients (accumulated) in
  * both BatchNorm modes.
  */
@@ -36,10 +38,19 @@ class DeviceLinearizationTest {
     @ParameterizedTest
     @EnumSource(BnMode.class)
     void cnn7_deviceLinearization_matchesHost(BnMode mode) {
+        compareWithHost(NetTesting.cnn7(5L), 3, mode);
+    }
+
+    @ParameterizedTest
+    @EnumSource(BnMode.class)
+    void wideResNet_deviceLinearization_matchesHost(BnMode mode) {
+        compareWithHost(NetTesting.wrn(6L), 2, mode);
+    }
+
+    private static void compareWithHost(Sequential net, int batch, BnMode mode) {
         OpenCl cl = NetTesting.runtime();
-        Sequential net = NetTesting.cnn7(5L);
         Random rnd = new Random(17);
-        Tensor x = Tensor.of(3, 3, 32, 32, randn(rnd, 3 * 3 * 32 * 32));
+        Tensor x = Tensor.of(batch, 3, 32, 32, randn(rnd, batch * 3 * 32 * 32));
         Linearization ref = net.linearize(x, mode);
         try (DeviceModel model = new DeviceModel(cl, net);
              DeviceLinearization lin = model.linearize(x, mode);
@@ -113,9 +124,31 @@ class DeviceLinearizationTest {
     @Test
     void deviceModel_unsupportedLayer_namesIt() {
         OpenCl cl = NetTesting.runtime();
-        Sequential wrn = WideResNet.create(10, 1, 3, 10, 1L, new ScalarKernels());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new DeviceModel(cl, wrn));
-        assertTrue(e.getMessage().contains(PreActBlock.class.getSimpleName()), e.getMessage());
+        Sequential net = new Sequential("net", new ReLU("0", new ScalarKernels()), new Doubling("twice"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new DeviceModel(cl, net));
+        assertTrue(e.getMessage().contains("twice") && e.getMessage().contains("Doubling"), e.getMessage());
+    }
+
+    /** A layer type the device path does not know (y = 2x on the host). */
+    private record Doubling(String name) implements Layer {
+        @Override
+        public Shape outputShape(Shape in) {
+            return in;
+        }
+
+        @Override
+        public Tensor forward(Tensor x) {
+            float[] y = x.data.clone();
+            for (int i = 0; i < y.length; i++) {
+                y[i] *= 2;
+            }
+            return new Tensor(x.shape, y);
+        }
+
+        @Override
+        public Linearization linearize(Tensor x, BnMode mode) {
+            throw new IllegalStateException("Doubling is only built, never linearized, in this test");
+        }
     }
 
     @Test

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.Test;
  * start vectors.
  */
 class DevicePowerMethodTest {
-    private static final int BATCH = 3;
+    private static final int BATCH = 2;
 
     private static Tensor input(long seed) {
         return Tensor.of(BATCH, 3, 32, 32, randn(new Random(seed), BATCH * 3 * 32 * 32));

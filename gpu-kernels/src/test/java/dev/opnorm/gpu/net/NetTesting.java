@@ -10,6 +10,7 @@ import dev.opnorm.nn.kernels.ScalarKernels;
 import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
+import dev.opnorm.nn.models.WideResNet;
 
 import java.util.Random;
 
@@ -43,8 +44,17 @@ final class NetTesting {
 
     /** {@link #cnn7(long)} computed with {@code kernels} on the host. */
     static Sequential cnn7(long seed, Kernels kernels) {
-        Sequential net = Cnn7.create(1.0 / 16, 3, 10, seed, kernels);
-        Random rnd = new Random(seed + 1);
+        return withRandomStatistics(Cnn7.create(1.0 / 16, 3, 10, seed, kernels), seed + 1);
+    }
+
+    /** The Wide ResNet 10-1 (PreActBlocks, affine BatchNorm) on ScalarKernels, random running statistics. */
+    static Sequential wrn(long seed) {
+        return withRandomStatistics(WideResNet.create(10, 1, 3, 10, seed, new ScalarKernels()), seed + 1);
+    }
+
+    /** Sets the BatchNorm running statistics to random values (var in [0.5, 1.5)); returns net. */
+    static Sequential withRandomStatistics(Sequential net, long seed) {
+        Random rnd = new Random(seed);
         for (Param b : net.buffers()) {
             boolean var = b.name().endsWith("running_var");
             for (int i = 0; i < b.value.length; i++) {

@@ -62,7 +62,11 @@ public final class Trainer {
         void afterStep(long epoch, long step, StepResult result);
     }
 
-    /** Called at the end of every epoch, after its checkpoint was written (for metrics files). */
+    /**
+     * Called at the end of every epoch, after its test accuracy and just before its checkpoint is written, so
+     * what the listener writes (metrics, a weights file) is never behind the checkpoint: a crash between the two
+     * makes a resumed run redo the epoch and call the listener again with the same values.
+     */
     @FunctionalInterface
     public interface EpochListener {
         /**
@@ -167,7 +171,7 @@ public final class Trainer {
         return this;
     }
 
-    /** Calls {@code l} at the end of every epoch, after the epoch's checkpoint was written. */
+    /** Calls {@code l} at the end of every epoch, just before the epoch's checkpoint is written. */
     public Trainer onEpoch(EpochListener l) {
         this.epochListener = l;
         return this;
@@ -363,16 +367,16 @@ public final class Trainer {
             }
             double testAcc = test == null ? Double.NaN : accuracy(test);
             epoch++;
-            save(epoch);
             EpochStats stats = new EpochStats(epoch, done, done == 0 ? Double.NaN : lossSum / done,
                     counted == 0 ? Double.NaN : (double) correct / counted, testAcc, lr);
+            if (epochListener != null) {
+                epochListener.afterEpoch(stats);
+            }
+            save(epoch);
             history.add(stats);
             if (log != null) {
                 log.printf(Locale.ROOT, "epoch %d/%d: loss %.4f, train accuracy %.4f, test accuracy %.4f (%s)%n",
                         epoch, config.epochs(), stats.meanLoss(), stats.trainAccuracy(), testAcc, method.name());
-            }
-            if (epochListener != null) {
-                epochListener.afterEpoch(stats);
             }
         }
         return new Result(history, step, checkpoint);
