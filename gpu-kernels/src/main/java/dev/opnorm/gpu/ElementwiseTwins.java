@@ -8,6 +8,10 @@ public final class ElementwiseTwins {
     private ElementwiseTwins() {
     }
 
+    public static void fillAt(int i, float[] y, float v) {
+        y[i] = v;
+    }
+
     // ReLU'(0) = 0 (x > 0 strict), identical in relu / relu_mask and on every backend
     public static void reluAt(int i, float[] y, float[] x) {
         y[i] = x[i] > 0f ? x[i] : 0f;

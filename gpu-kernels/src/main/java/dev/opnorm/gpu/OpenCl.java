@@ -48,7 +48,8 @@ public final class OpenCl implements AutoCloseable {
         GEMM("gemm.cl"),
         CONV2D("conv2d.cl"),
         BATCHNORM("batchnorm.cl"),
-        POOLING("pooling.cl");
+        POOLING("pooling.cl"),
+        TRAINING("training.cl");
 
         final String resource;
 
@@ -77,7 +78,8 @@ public final class OpenCl implements AutoCloseable {
     private final cl_context context;
     private final cl_command_queue queue;
     private final int reduceWg;
-    private final Map<Family, cl_program> programs = new HashMap<>();
+    private final int elementWg;
+    private final Map<String, cl_program> programs = new HashMap<>(); // by family and row-tile variant
     private final Map<String, cl_kernel> kernels = new HashMap<>();
     private final OpenClOps ops;
     private boolean closed;
@@ -87,6 +89,7 @@ public final class OpenCl implements AutoCloseable {
     private final AtomicLong uploadedBytes = new AtomicLong();
     private final AtomicLong downloadedBytes = new AtomicLong();
     private final AtomicLong launches = new AtomicLong();
+    private final AtomicLong allocations = new AtomicLong();
 
     private OpenCl(DeviceInfo info) {
         this.info = info;
@@ -103,6 +106,7 @@ public final class OpenCl implements AutoCloseable {
             wg /= 2;
         }
         this.reduceWg = wg;
+        this.elementWg = (int) Math.min(64, info.maxWorkGroupSize);
         this.ops = new OpenClOps(this);
     }
 
@@ -283,9 +287,15 @@ public final class OpenCl implements AutoCloseable {
 
     // ---- buffers ------------------------------------------------------------------------------------
 
+    /** Device buffers created so far (DeviceTensor / DeviceInts allocations), for tests of buffer reuse. */
+    public long allocations() {
+        return allocations.get();
+    }
+
     cl_mem allocate(long bytes) {
         checkOpen();
         try {
+            allocations.incrementAndGet();
             return CL.clCreateBuffer(context, CL.CL_MEM_READ_WRITE, Math.max(bytes, 4), null, null);
         } catch (CLException e) {
             throw new OpenClException("cannot allocate " + bytes + " bytes on " + info.name + ": " + e.getMessage(), e);
@@ -314,13 +324,16 @@ public final class OpenCl implements AutoCloseable {
 
     // ---- programs and launches ----------------------------------------------------------------------
 
-    /** The cached kernel {@code name} of {@code family}, building the family's program on first use. */
-    synchronized cl_kernel kernel(Family family, String name) {
+    /**
+     * The cached kernel {@code name} of {@code family}, building the family's program on first use.
+     * {@code rowTile} selects the build variant of the tiled kernels (-DTSM=16, 32 or 64; 0: default).
+     */
+    synchronized cl_kernel kernel(Family family, int rowTile, String name) {
         checkOpen();
-        String key = family.name() + "/" + name;
+        String key = family.name() + "/" + rowTile + "/" + name;
         cl_kernel k = kernels.get(key);
         if (k == null) {
-            cl_program p = program(family);
+            cl_program p = program(family, rowTile);
             try {
                 k = CL.clCreateKernel(p, name, null);
             } catch (CLException e) {
@@ -335,21 +348,23 @@ public final class OpenCl implements AutoCloseable {
     /** Builds all kernel families now (otherwise each is built on first use). */
     public synchronized void buildAll() {
         for (Family f : Family.values()) {
-            program(f);
+            program(f, 0);
         }
     }
 
-    private cl_program program(Family family) {
-        cl_program p = programs.get(family);
+    private cl_program program(Family family, int rowTile) {
+        String key = family.name() + "/" + rowTile;
+        cl_program p = programs.get(key);
         if (p != null) {
             return p;
         }
-        if (family == Family.BATCHNORM && !info.hasFp64()) {
-            throw new OpenClException("device " + info.name + " lacks cl_khr_fp64, which batchnorm.cl needs "
-                    + "for its double-precision statistics (the same precision as the CPU kernels)");
+        if ((family == Family.BATCHNORM || family == Family.TRAINING) && !info.hasFp64()) {
+            throw new OpenClException("device " + info.name + " lacks cl_khr_fp64, which " + family.resource
+                    + " needs for its double-precision statistics and loss (the same precision as the CPU code)");
         }
-        p = build(family.resource, resource("common.cl") + "\n" + resource(family.resource));
-        programs.put(family, p);
+        p = build(family.resource, resource("common.cl") + "\n" + resource(family.resource),
+                rowTile > 0 ? " -DTSM=" + rowTile : "");
+        programs.put(key, p);
         return p;
     }
 
@@ -359,9 +374,13 @@ public final class OpenCl implements AutoCloseable {
      * @throws OpenClException with the device name and the full build log when it does not compile
      */
     cl_program build(String name, String source) {
+        return build(name, source, "");
+    }
+
+    private cl_program build(String name, String source, String extraOptions) {
         cl_program p = CL.clCreateProgramWithSource(context, 1, new String[]{source}, null, null);
         // no fast-math: the kernels must give the same results as their Java twins
-        String options = "-cl-std=CL1.2 -DREDUCE_WG=" + reduceWg;
+        String options = "-cl-std=CL1.2 -DREDUCE_WG=" + reduceWg + extraOptions;
         try {
             CL.clBuildProgram(p, 1, new cl_device_id[]{device}, options, null, null);
         } catch (CLException e) {
@@ -399,17 +418,29 @@ public final class OpenCl implements AutoCloseable {
 
     /**
      * Enqueues {@code name} of {@code family} over a 1-D or 2-D range. {@code args} are DeviceBuffer,
-     * Integer, Float or Long values in parameter order. {@code local} may be null (driver's choice).
+     * Integer, Float or Double (fp64 programs only) values in parameter order. {@code local} null: a 1-D range in fixed work-groups
+     * of 64 (the range rounded up; kernels check their bounds).
      * Returns without waiting.
      */
     void launch(Family family, String name, long[] global, long[] local, Object... args) {
+        launch(family, 0, name, global, local, args);
+    }
+
+    /** As {@link #launch(Family, String, long[], long[], Object...)} for build variant {@code rowTile}. */
+    void launch(Family family, int rowTile, String name, long[] global, long[] local, Object... args) {
         for (long g : global) {
             if (g == 0) {
                 return; // an empty range is legal for the caller but an error for clEnqueueNDRangeKernel
             }
         }
+        if (local == null) {
+            // A fixed work-group size, the range rounded up (every kernel checks its bounds): drivers
+            // that specialize a kernel per work-group size (PoCL) then compile each kernel once.
+            local = new long[]{elementWg};
+            global = new long[]{(global[0] + elementWg - 1) / elementWg * elementWg};
+        }
         synchronized (this) {
-            cl_kernel k = kernel(family, name);
+            cl_kernel k = kernel(family, rowTile, name);
             for (int i = 0; i < args.length; i++) {
                 Object a = args[i];
                 if (a instanceof DeviceBuffer) {
@@ -420,6 +451,8 @@ public final class OpenCl implements AutoCloseable {
                     CL.clSetKernelArg(k, i, Sizeof.cl_int, Pointer.to(new int[]{(Integer) a}));
                 } else if (a instanceof Float) {
                     CL.clSetKernelArg(k, i, Sizeof.cl_float, Pointer.to(new float[]{(Float) a}));
+                } else if (a instanceof Double) {
+                    CL.clSetKernelArg(k, i, Sizeof.cl_double, Pointer.to(new double[]{(Double) a}));
                 } else {
                     throw new IllegalArgumentException("unsupported kernel argument " + i + " of " + name + ": " + a);
                 }

@@ -1,7 +1,9 @@
 package dev.opnorm.gpu;
 
+import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Set;
 
 import dev.opnorm.nn.kernels.Conv2dDims;
 import dev.opnorm.nn.kernels.Kernels;
@@ -46,6 +48,7 @@ public final class OpenClKernels implements Kernels {
      */
     private final class Staging implements AutoCloseable {
         private final Map<Object, DeviceBuffer> staged = new IdentityHashMap<>();
+        private final Set<Object> uploaded = Collections.newSetFromMap(new IdentityHashMap<>());
 
         /** A device copy of a[0, count) (uploaded). */
         DeviceTensor in(float[] a, int count, String what) {
@@ -69,11 +72,11 @@ public final class OpenClKernels implements Kernels {
                 if (d.length() < Math.max(1, count)) {
                     throw new IllegalArgumentException(what + " aliases another argument with a different size");
                 }
-                return d;
+            } else {
+                d = DeviceTensor.allocate(cl, Math.max(1, count));
+                staged.put(a, d);
             }
-            d = DeviceTensor.allocate(cl, Math.max(1, count));
-            staged.put(a, d);
-            if (upload && count > 0) {
+            if (upload && count > 0 && uploaded.add(a)) {
                 d.upload(a, 0, 0, count);
             }
             return d;

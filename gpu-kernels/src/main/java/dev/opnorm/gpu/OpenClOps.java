@@ -28,7 +28,7 @@ import dev.opnorm.gpu.OpenCl.Family;
  *                                  belongs to another runtime
  */
 public final class OpenClOps {
-    /** Tile edge and work-group edge of the tiled kernels (TS and LS in common.cl). */
+    /** Tile width, work-group edge and reduction slice of the tiled kernels (TS, LS, TK in common.cl). */
     static final int TS = 64, LS = 16, TK = 16;
 
     private final OpenCl cl;
@@ -52,8 +52,8 @@ public final class OpenClOps {
         if (b != null) {
             need(b, d.k(), "conv2dForward b");
         }
-        int npq = d.n() * d.p() * d.q();
-        cl.launch(Family.CONV2D, "conv2d_forward", tiles2d(npq, d.k()), tileLocal2d(),
+        int npq = d.n() * d.p() * d.q(), rows = rowTile(d.k());
+        cl.launch(Family.CONV2D, rows, "conv2d_forward", tiles2d(npq, d.k(), rows), tileLocal2d(),
                 y, x, w, b == null ? y : b, b == null ? 0 : 1,
                 d.n(), d.c(), d.h(), d.w(), d.k(), d.r(), d.s(), d.stride(), d.pad(), d.p(), d.q());
     }
@@ -63,8 +63,8 @@ public final class OpenClOps {
         need(gx, d.inputSize(), "conv2dVjpInput gx");
         need(gy, d.outputSize(), "conv2dVjpInput gy");
         need(w, d.weightSize(), "conv2dVjpInput w");
-        int nhw = d.n() * d.h() * d.w();
-        cl.launch(Family.CONV2D, "conv2d_vjp_input", tiles2d(nhw, d.c()), tileLocal2d(),
+        int nhw = d.n() * d.h() * d.w(), rows = rowTile(d.c());
+        cl.launch(Family.CONV2D, rows, "conv2d_vjp_input", tiles2d(nhw, d.c(), rows), tileLocal2d(),
                 gx, gy, w, d.n(), d.c(), d.h(), d.w(), d.k(), d.r(), d.s(), d.stride(), d.pad(), d.p(), d.q());
     }
 
@@ -84,8 +84,9 @@ public final class OpenClOps {
         int crs = d.c() * d.r() * d.s();
         synchronized (cl) {
             DeviceTensor part = scratch((long) used * d.weightSize());
-            long[] g = tiles2d(crs, d.k());
-            cl.launch(Family.CONV2D, "conv2d_vjp_weight_part", new long[]{g[0], g[1], used}, new long[]{LS, LS, 1},
+            int rows = rowTile(d.k());
+            long[] g = tiles2d(crs, d.k(), rows);
+            cl.launch(Family.CONV2D, rows, "conv2d_vjp_weight_part", new long[]{g[0], g[1], used}, new long[]{LS, LS, 1},
                     part, gy, x, chunk,
                     d.n(), d.c(), d.h(), d.w(), d.k(), d.r(), d.s(), d.stride(), d.pad(), d.p(), d.q());
             cl.launch(Family.CONV2D, "conv2d_vjp_weight_sum", new long[]{d.weightSize()}, null,
@@ -98,7 +99,7 @@ public final class OpenClOps {
      * work-groups for about 4 per compute unit, each part at least 256 terms long.
      */
     public static int vjpWeightSplits(Conv2dDims d, int computeUnits) {
-        long tiles = (long) ceilDiv(d.k(), TS) * ceilDiv(d.c() * d.r() * d.s(), TS);
+        long tiles = (long) ceilDiv(d.k(), rowTile(d.k())) * ceilDiv(d.c() * d.r() * d.s(), TS);
         int l = d.n() * d.p() * d.q();
         long wanted = ceilDiv(4L * Math.max(1, computeUnits), tiles);
         long maxByLength = Math.max(1, l / 256);
@@ -138,7 +139,8 @@ public final class OpenClOps {
         checkMatrix(a, aOff, lda, transA ? k : m, transA ? m : k, "gemm A");
         checkMatrix(b, bOff, ldb, transB ? n : k, transB ? k : n, "gemm B");
         checkMatrix(c, cOff, ldc, m, n, "gemm C");
-        cl.launch(Family.GEMM, "gemm", tiles2d(n, m), tileLocal2d(),
+        int rows = rowTile(m);
+        cl.launch(Family.GEMM, rows, "gemm", tiles2d(n, m, rows), tileLocal2d(),
                 transA ? 1 : 0, transB ? 1 : 0, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
     }
 
@@ -294,6 +296,91 @@ public final class OpenClOps {
                 sumA, b == null ? sumA : sumAB, a, b == null ? a : b, b == null ? 0 : 1, n, c, hw);
     }
 
+    /**
+     * BatchNorm2d's per-channel coefficients from statistics (batch statistics in TRAIN mode, running
+     * ones in EVAL mode), as the host layer computes them: inv = 1/sqrt(var + eps) (in double),
+     * negMeanInv = -mean inv, scale = gamma inv, shift = beta - mean scale; gamma = 1, beta = 0 when
+     * both are null. All four outputs (c) overwritten.
+     */
+    public void bnCoefs(DeviceTensor inv, DeviceTensor negMeanInv, DeviceTensor scale, DeviceTensor shift,
+                        DeviceTensor mean, DeviceTensor var, DeviceTensor gamma, DeviceTensor beta,
+                        double eps, int c) {
+        need(inv, c, "bnCoefs inv");
+        need(negMeanInv, c, "bnCoefs negMeanInv");
+        need(scale, c, "bnCoefs scale");
+        need(shift, c, "bnCoefs shift");
+        need(mean, c, "bnCoefs mean");
+        need(var, c, "bnCoefs var");
+        if ((gamma == null) != (beta == null)) {
+            throw new IllegalArgumentException("bnCoefs: gamma and beta must both be given or both be null");
+        }
+        if (gamma != null) {
+            need(gamma, c, "bnCoefs gamma");
+            need(beta, c, "bnCoefs beta");
+        }
+        cl.launch(Family.BATCHNORM, "bn_coefs", new long[]{c}, null, inv, negMeanInv, scale, shift, mean, var,
+                gamma == null ? mean : gamma, beta == null ? mean : beta, gamma == null ? 0 : 1, eps, c);
+    }
+
+    /**
+     * The running-statistics update of a TRAIN forward pass: rm = (1-m) rm + m mean,
+     * rv = (1-m) rv + m var unbias, in double; rm and rv (c) overwritten.
+     */
+    public void bnRunningUpdate(DeviceTensor rm, DeviceTensor rv, DeviceTensor mean, DeviceTensor var,
+                                double momentum, double unbias, int c) {
+        need(rm, c, "bnRunningUpdate rm");
+        need(rv, c, "bnRunningUpdate rv");
+        need(mean, c, "bnRunningUpdate mean");
+        need(var, c, "bnRunningUpdate var");
+        cl.launch(Family.BATCHNORM, "bn_running_update", new long[]{c}, null, rm, rv, mean, var, momentum, unbias, c);
+    }
+
+    // ---- training -----------------------------------------------------------------------------------
+
+    /**
+     * Softmax cross-entropy per example on logits z (n, k) with labels (n): grad (n*k) overwritten with
+     * (softmax - onehot) / n (the gradient of the MEAN loss), lossRow (n) with each example's loss,
+     * correct (n) with 1 where the first maximal logit is the label. A bad label or a non-finite logit
+     * gives a NaN loss row.
+     */
+    public void softmaxXentRows(DeviceTensor grad, DeviceTensor lossRow, DeviceTensor correct, DeviceTensor z,
+                                DeviceInts labels, int n, int k) {
+        need(grad, (long) n * k, "softmaxXentRows grad");
+        need(lossRow, n, "softmaxXentRows lossRow");
+        need(correct, n, "softmaxXentRows correct");
+        need(z, (long) n * k, "softmaxXentRows z");
+        need(labels, n, "softmaxXentRows labels");
+        if (grad == z) {
+            throw new IllegalArgumentException("softmaxXentRows: grad must not alias the logits");
+        }
+        cl.launch(Family.TRAINING, "softmax_xent_rows", new long[]{n}, null, grad, lossRow, correct, z, labels, n, k);
+    }
+
+    /** out[0] = mean of lossRow[0, n) (double sum in order), out[1] = sum of correct[0, n); out overwritten. */
+    public void meanAndCount(DeviceTensor out, DeviceTensor lossRow, DeviceTensor correct, int n) {
+        need(out, 2, "meanAndCount out");
+        need(lossRow, n, "meanAndCount lossRow");
+        need(correct, n, "meanAndCount correct");
+        cl.launch(Family.TRAINING, "mean_and_count", new long[]{1}, null, out, lossRow, correct, n);
+    }
+
+    /**
+     * One torch.optim.SGD update of len elements, as nn.optim.Sgd: p and (with momentum) buf
+     * overwritten. {@code first} marks the parameter's first step (buf = g); buf may be null when
+     * momentum is 0.
+     */
+    public void sgdUpdate(DeviceTensor p, DeviceTensor grad, DeviceTensor buf, float weightDecay, float momentum,
+                          float keep, float negLr, boolean first, boolean nesterov, int len) {
+        need(p, len, "sgdUpdate p");
+        need(grad, len, "sgdUpdate grad");
+        boolean hasMomentum = momentum != 0f;
+        if (hasMomentum) {
+            need(buf, len, "sgdUpdate buf");
+        }
+        cl.launch(Family.TRAINING, "sgd_update", new long[]{len}, null, p, grad, hasMomentum ? buf : p,
+                weightDecay, momentum, keep, negLr, hasMomentum ? 1 : 0, first ? 1 : 0, nesterov ? 1 : 0, len);
+    }
+
     // ---- pooling ----------------------------------------------------------------------------------
 
     /** Max pooling: y and argmax (n,c,p,q) overwritten (argmax: flat index into x). */
@@ -355,12 +442,21 @@ public final class OpenClOps {
         return splitScratch;
     }
 
-    private long[] tiles2d(int cols, int rows) {
+    /**
+     * Rows per output tile (the TSM build variant) for an op with {@code m} output rows: the smallest
+     * of 16, 32, 64 that covers m, so that few-row ops (a 3-channel input gradient, width-0.25 layers
+     * with 32 channels) do not compute mostly padding. Does not change any result.
+     */
+    static int rowTile(int m) {
+        return m <= 16 ? 16 : m <= 32 ? 32 : TS;
+    }
+
+    private long[] tiles2d(int cols, int rows, int rowTile) {
         if (cl.device().maxWorkGroupSize < (long) LS * LS) {
             throw new OpenClException("device " + cl.device().name + " allows work-groups of "
                     + cl.device().maxWorkGroupSize + ", the tiled kernels need " + (LS * LS));
         }
-        return new long[]{(long) ceilDiv(cols, TS) * LS, (long) ceilDiv(rows, TS) * LS};
+        return new long[]{(long) ceilDiv(cols, TS) * LS, (long) ceilDiv(rows, rowTile) * LS};
     }
 
     private static long[] tileLocal2d() {

@@ -107,3 +107,38 @@ __kernel void channel_sums_accumulate(__global float *sumA, __global float *sumA
         }
     }
 }
+
+/* range c: the per-channel coefficients of BatchNorm2d from statistics (mean, var) - the batch
+ * statistics in TRAIN mode, the running ones in EVAL mode - as the host layer computes them:
+ * inv = 1 / sqrt(var + eps) (double, then float), negMeanInv = -mean * inv, scale = gamma * inv,
+ * shift = beta - mean * scale (gamma = 1, beta = 0 when hasAffine == 0). All outputs overwritten. */
+__kernel void bn_coefs(__global float *inv, __global float *negMeanInv, __global float *scale,
+                       __global float *shift, __global const float *mean, __global const float *var,
+                       __global const float *gamma, __global const float *beta, const int hasAffine,
+                       const double eps, const int c) {
+    const int ch = get_global_id(0);
+    if (ch >= c) {
+        return;
+    }
+    const float iv = (float) (1.0 / sqrt((double) var[ch] + eps));
+    const float g = hasAffine ? gamma[ch] : 1.0f;
+    const float b = hasAffine ? beta[ch] : 0.0f;
+    const float sc = g * iv;
+    inv[ch] = iv;
+    negMeanInv[ch] = -mean[ch] * iv;
+    scale[ch] = sc;
+    shift[ch] = b - mean[ch] * sc;
+}
+
+/* range c: running statistics update of a TRAIN forward pass (BatchNorm2d's commit):
+ * rm = (1 - m) rm + m mean, rv = (1 - m) rv + m var unbias, in double, then float. */
+__kernel void bn_running_update(__global float *rm, __global float *rv, __global const float *mean,
+                                __global const float *var, const double momentum, const double unbias,
+                                const int c) {
+    const int ch = get_global_id(0);
+    if (ch >= c) {
+        return;
+    }
+    rm[ch] = (float) ((1.0 - momentum) * rm[ch] + momentum * mean[ch]);
+    rv[ch] = (float) ((1.0 - momentum) * rv[ch] + momentum * var[ch] * unbias);
+}

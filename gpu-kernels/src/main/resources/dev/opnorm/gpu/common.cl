@@ -13,50 +13,59 @@
 #define REDUCE_WG 256
 #endif
 
-/* Tiled GEMM-like kernels: a TS x TS output tile per work-group of LS x LS work-items, each work-item
- * owning WPT x WPT outputs strided by LS (i = i0 + ty + wa*LS, j = j0 + tx + wb*LS); the reduction
- * dimension advances in slices of TK staged in local memory. */
+/* Tiled GEMM-like kernels: a TSM x TS output tile per work-group of LS x LS work-items, each work-item
+ * owning WPTM x WPT outputs strided by LS (i = i0 + ty + wa*LS, j = j0 + tx + wb*LS); the reduction
+ * dimension advances in slices of TK staged in local memory. TSM (rows per tile: 16, 32 or 64) is a
+ * build option: the runtime builds a narrower variant for ops with few output rows (a 3-channel input
+ * gradient), so that tiles are not mostly padding. The order of the sums does not depend on it. */
+#ifndef TSM
+#define TSM 64
+#endif
 #define TS 64
 #define TK 16
 #define LS 16
 #define WPT 4
+#define WPTM (TSM / LS)
 
 /* The body shared by gemm and the three convolutions (an implicit GEMM). For the tile of outputs
  * (i, j) of this work-group it leaves acc[wa][wb] = sum over l in [L_BEGIN, L_END) of
  * A_AT(i, l) * B_AT(l, j), l ascending, each term fused: acc = fma(A, B, acc).
  * A_AT / B_AT are expressions of (i, l) / (l, j) that read global memory; they are only evaluated in
  * range (i < M, j < N, l < L_END), elsewhere the tile holds 0 (fma(x, 0, acc) == acc).
- * Java twin: Tiled.accumulate. Needs local memory 2 * TK * TS floats. */
+ * Java twin: Tiled.accumulate. Needs local memory TK * (TSM + TS) floats. */
 #define TILED_ACCUMULATE(M, N, L_BEGIN, L_END, A_AT, B_AT)                                     \
-    __local float As[TK][TS];                                                                   \
+    __local float As[TK][TSM];                                                                  \
     __local float Bs[TK][TS];                                                                   \
     const int tx = get_local_id(0), ty = get_local_id(1);                                       \
-    const int i0 = get_group_id(1) * TS, j0 = get_group_id(0) * TS;                             \
+    const int i0 = get_group_id(1) * TSM, j0 = get_group_id(0) * TS;                            \
     const int lid = ty * LS + tx;                                                               \
-    float acc[WPT][WPT];                                                                        \
-    for (int wa = 0; wa < WPT; wa++)                                                               \
-        for (int wb = 0; wb < WPT; wb++)                                                           \
-            acc[wa][wb] = 0.0f;                                                                   \
+    float acc[WPTM][WPT];                                                                       \
+    for (int wa = 0; wa < WPTM; wa++)                                                           \
+        for (int wb = 0; wb < WPT; wb++)                                                        \
+            acc[wa][wb] = 0.0f;                                                                 \
     for (int l0 = (L_BEGIN); l0 < (L_END); l0 += TK) {                                          \
-        for (int t = 0; t < (TS * TK) / (LS * LS); t++) {                                       \
+        /* A slice: consecutive work-items walk l */                                            \
+        for (int t = 0; t < (TSM * TK) / (LS * LS); t++) {                                      \
             const int e = lid + t * LS * LS;                                                    \
-            /* A slice: consecutive work-items walk l */                                        \
             const int ai = i0 + e / TK, al = l0 + e % TK;                                       \
             As[e % TK][e / TK] = (ai < (M) && al < (L_END)) ? (A_AT(ai, al)) : 0.0f;            \
-            /* B slice: consecutive work-items walk j */                                        \
+        }                                                                                       \
+        /* B slice: consecutive work-items walk j */                                            \
+        for (int t = 0; t < (TS * TK) / (LS * LS); t++) {                                       \
+            const int e = lid + t * LS * LS;                                                    \
             const int bl = l0 + e / TS, bj = j0 + e % TS;                                       \
             Bs[e / TS][e % TS] = (bj < (N) && bl < (L_END)) ? (B_AT(bl, bj)) : 0.0f;            \
         }                                                                                       \
         barrier(CLK_LOCAL_MEM_FENCE);                                                           \
         for (int kk = 0; kk < TK; kk++) {                                                       \
-            float av[WPT], bv[WPT];                                                             \
-            for (int wa = 0; wa < WPT; wa++)                                                       \
-                av[wa] = As[kk][ty + wa * LS];                                                    \
-            for (int wb = 0; wb < WPT; wb++)                                                       \
-                bv[wb] = Bs[kk][tx + wb * LS];                                                    \
-            for (int wa = 0; wa < WPT; wa++)                                                       \
-                for (int wb = 0; wb < WPT; wb++)                                                   \
-                    acc[wa][wb] = fma(av[wa], bv[wb], acc[wa][wb]);                                   \
+            float av[WPTM], bv[WPT];                                                            \
+            for (int wa = 0; wa < WPTM; wa++)                                                   \
+                av[wa] = As[kk][ty + wa * LS];                                                  \
+            for (int wb = 0; wb < WPT; wb++)                                                    \
+                bv[wb] = Bs[kk][tx + wb * LS];                                                  \
+            for (int wa = 0; wa < WPTM; wa++)                                                   \
+                for (int wb = 0; wb < WPT; wb++)                                                \
+                    acc[wa][wb] = fma(av[wa], bv[wb], acc[wa][wb]);                             \
         }                                                                                       \
         barrier(CLK_LOCAL_MEM_FENCE);                                                           \
     }

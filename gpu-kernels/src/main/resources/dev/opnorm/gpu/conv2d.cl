@@ -16,13 +16,13 @@ float conv_im2col(__global const float *x, const int l, const int j, const int C
 #define FWD_A(i, l) w[(i) * (C * R * S) + (l)]
 #define FWD_B(l, j) conv_im2col(x, l, j, C, H, W, R, S, P, Q, stride, pad)
 
-/* range: (ceil(n*P*Q / TS) * LS, ceil(K / TS) * LS), local (LS, LS) */
+/* range: (ceil(n*P*Q / TS) * LS, ceil(K / TSM) * LS), local (LS, LS) */
 __kernel void conv2d_forward(__global float *y, __global const float *x, __global const float *w,
                              __global const float *bias, const int hasBias,
                              const int n, const int C, const int H, const int W, const int K, const int R,
                              const int S, const int stride, const int pad, const int P, const int Q) {
     TILED_ACCUMULATE(K, n * P * Q, 0, C * R * S, FWD_A, FWD_B)
-    for (int aa = 0; aa < WPT; aa++) {
+    for (int aa = 0; aa < WPTM; aa++) {
         for (int bb = 0; bb < WPT; bb++) {
             const int k = i0 + ty + aa * LS, j = j0 + tx + bb * LS;
             if (k < K && j < n * P * Q) {
@@ -53,13 +53,13 @@ float conv_col2im_gy(__global const float *gy, const int l, const int j, const i
 #define VJPIN_A(i, l) w[((l) / (R * S) * C + (i)) * (R * S) + (l) % (R * S)]
 #define VJPIN_B(l, j) conv_col2im_gy(gy, l, j, K, H, W, R, S, P, Q, stride, pad)
 
-/* range: (ceil(n*H*W / TS) * LS, ceil(C / TS) * LS), local (LS, LS) */
+/* range: (ceil(n*H*W / TS) * LS, ceil(C / TSM) * LS), local (LS, LS) */
 __kernel void conv2d_vjp_input(__global float *gx, __global const float *gy, __global const float *w,
                                const int n, const int C, const int H, const int W, const int K,
                                const int R, const int S, const int stride, const int pad, const int P,
                                const int Q) {
     TILED_ACCUMULATE(C, n * H * W, 0, K * R * S, VJPIN_A, VJPIN_B)
-    for (int aa = 0; aa < WPT; aa++) {
+    for (int aa = 0; aa < WPTM; aa++) {
         for (int bb = 0; bb < WPT; bb++) {
             const int c = i0 + ty + aa * LS, j = j0 + tx + bb * LS;
             if (c < C && j < n * H * W) {
@@ -77,7 +77,7 @@ __kernel void conv2d_vjp_input(__global float *gx, __global const float *gy, __g
 #define VJPW_A(i, l) gy[((l) / (P * Q) * K + (i)) * (P * Q) + (l) % (P * Q)]
 #define VJPW_B(l, j) conv_im2col(x, j, l, C, H, W, R, S, P, Q, stride, pad)
 
-/* range: (ceil(C*R*S / TS) * LS, ceil(K / TS) * LS, splits), local (LS, LS, 1) */
+/* range: (ceil(C*R*S / TS) * LS, ceil(K / TSM) * LS, splits), local (LS, LS, 1) */
 __kernel void conv2d_vjp_weight_part(__global float *part, __global const float *gy,
                                      __global const float *x, const int chunk,
                                      const int n, const int C, const int H, const int W, const int K,
@@ -86,7 +86,7 @@ __kernel void conv2d_vjp_weight_part(__global float *part, __global const float 
     const int split = get_global_id(2);
     const int lBegin = split * chunk, lEnd = min(lBegin + chunk, n * P * Q);
     TILED_ACCUMULATE(K, C * R * S, lBegin, lEnd, VJPW_A, VJPW_B)
-    for (int aa = 0; aa < WPT; aa++) {
+    for (int aa = 0; aa < WPTM; aa++) {
         for (int bb = 0; bb < WPT; bb++) {
             const int k = i0 + ty + aa * LS, j = j0 + tx + bb * LS;
             if (k < K && j < C * R * S) {

@@ -11,6 +11,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class Conv2dOpenClTest {
     private final ScalarKernels ref = new ScalarKernels();
 
+    /** Output rows (k, or c for the input VJP) cover all three row-tile variants: <= 16, <= 32, > 32. */
     static Conv2dDims[] shapes() {
         return new Conv2dDims[]{
                 new Conv2dDims(2, 3, 7, 5, 5, 3, 3, 1, 1),
@@ -19,6 +20,7 @@ class Conv2dOpenClTest {
                 new Conv2dDims(2, 4, 6, 6, 3, 1, 1, 1, 0),
                 new Conv2dDims(1, 70, 5, 3, 67, 3, 3, 1, 1), // more channels than one 64-wide tile
                 new Conv2dDims(2, 3, 8, 8, 2, 4, 2, 3, 2),
+                new Conv2dDims(2, 20, 6, 5, 29, 3, 3, 1, 1), // 17..32 rows: the TSM=32 build variant
         };
     }
 

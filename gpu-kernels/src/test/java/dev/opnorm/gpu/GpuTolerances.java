@@ -23,4 +23,10 @@ final class GpuTolerances {
 
     /** Power iteration on the device vs on the host with ScalarKernels (relative, on sigma). */
     static final double POWER_ITERATION = 1e-4;
+
+    /**
+     * softmax_xent_rows vs its twin: OpenCL's double exp and log may differ from Java's by a few ulps
+     * (relative to 1 + |value|, after rounding to float).
+     */
+    static final double TWIN_EXP_LOG = 1e-6;
 }

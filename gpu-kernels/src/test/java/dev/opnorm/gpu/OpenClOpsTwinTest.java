@@ -64,6 +64,13 @@ class OpenClOpsTwinTest {
         x[4] = -0f;
 
         float[] want = new float[len], got = new float[len], twin = new float[len];
+        try (DeviceTensor filled = DeviceTensor.allocate(cl, len)) {
+            cl.ops().fill(filled, -2.5f, len);
+            for (int i = 0; i < len; i++) {
+                ElementwiseTwins.fillAt(i, twin, -2.5f);
+            }
+            assertClose(twin, filled.download(), len, 0, 1, "fill twin");
+        }
         ref.relu(want, x, len);
         k.relu(got, x, len);
         for (int i = 0; i < len; i++) {
@@ -294,6 +301,11 @@ class OpenClOpsTwinTest {
         ref.maxPool2dJvp(dyw, dx, aw, d);
         k.maxPool2dJvp(dyg, dx, aw, d);
         assertClose(dyw, dyg, out, 0, 1, "maxPool jvp " + d);
+        float[] dyt = new float[out];
+        for (int o = 0; o < out; o++) {
+            PoolingTwins.maxJvpAt(o, dyt, dx, aw);
+        }
+        assertClose(dyt, dyg, out, 0, 1, "maxPool jvp twin " + d);
 
         float[] gxw = new float[inp], gxg = new float[inp], gxt = new float[inp];
         Arrays.fill(gxg, Float.NaN); // overwritten

@@ -10,6 +10,11 @@ import org.ejml.data.DMatrixRMaj;
  * mode). {@link #extract} picks whichever needs fewer calls (columns on a tie). For an exact linear map
  * both give the same matrix up to the float round-off of the map's two code paths, which makes
  * {@code byRows(a) == byColumns(a)} an adjoint test.
+ *
+ * <p>The {@link BatchLinearMap} overloads take a batch whose examples are all the same map (a network
+ * linearized at one point, replicated batch() times) and push batch() unit vectors through each call,
+ * so extracting a Jacobian costs ceil(dim / batch) batched passes instead of dim thin ones (GEMM-sized
+ * work for a network). The last chunk is padded with zero vectors.
  */
 public final class Jacobians {
     private Jacobians() {}
@@ -45,6 +50,47 @@ public final class Jacobians {
             a.applyTranspose(e, row);
             e[i] = 0f;
             for (int j = 0; j < n; j++) out.data[i * n + j] = row[j];
+        }
+        return out;
+    }
+
+    /** The outDim x inDim matrix of a batch of identical maps, with ceil(min(inDim, outDim) / batch) calls. */
+    public static DMatrixRMaj extract(BatchLinearMap replicas) {
+        return replicas.inDim() <= replicas.outDim() ? byColumns(replicas) : byRows(replicas);
+    }
+
+    /** Columns A e_j, batch() of them per {@code apply} call; every example of the batch must be the same map. */
+    public static DMatrixRMaj byColumns(BatchLinearMap replicas) {
+        int b = replicas.batch(), n = replicas.inDim(), m = replicas.outDim();
+        PowerMethod.checkDims(b, n, m);
+        DMatrixRMaj out = new DMatrixRMaj(m, n);
+        float[] basis = new float[b * n], cols = new float[b * m];
+        for (int j0 = 0; j0 < n; j0 += b) {
+            java.util.Arrays.fill(basis, 0f);
+            int count = Math.min(b, n - j0);
+            for (int k = 0; k < count; k++) basis[k * n + j0 + k] = 1f;
+            replicas.apply(basis, cols);
+            for (int k = 0; k < count; k++) {
+                for (int i = 0; i < m; i++) out.data[i * n + j0 + k] = cols[k * m + i];
+            }
+        }
+        return out;
+    }
+
+    /** Rows A^T e_i, batch() of them per {@code applyTranspose} call; every example must be the same map. */
+    public static DMatrixRMaj byRows(BatchLinearMap replicas) {
+        int b = replicas.batch(), n = replicas.inDim(), m = replicas.outDim();
+        PowerMethod.checkDims(b, n, m);
+        DMatrixRMaj out = new DMatrixRMaj(m, n);
+        float[] basis = new float[b * m], rows = new float[b * n];
+        for (int i0 = 0; i0 < m; i0 += b) {
+            java.util.Arrays.fill(basis, 0f);
+            int count = Math.min(b, m - i0);
+            for (int k = 0; k < count; k++) basis[k * m + i0 + k] = 1f;
+            replicas.applyTranspose(basis, rows);
+            for (int k = 0; k < count; k++) {
+                for (int j = 0; j < n; j++) out.data[(i0 + k) * n + j] = rows[k * n + j];
+            }
         }
         return out;
     }

@@ -47,7 +47,7 @@ public final class Norms {
     /**
      * ||x[off, off+len)||_p.
      *
-     * @throws IllegalArgumentException if p < 1 or NaN, or the slice is out of range
+     * @throws IllegalArgumentException if p &lt; 1 or NaN, or the slice is out of range
      */
     public static double lp(float[] x, int off, int len, double p) {
         checkP(p, "p");
@@ -71,7 +71,7 @@ public final class Norms {
         return m * Math.pow(s, 1 / p);
     }
 
-    /** <a, b> over the whole arrays, accumulated in double. */
+    /** &lt;a, b&gt; over the whole arrays, accumulated in double. */
     public static double dot(float[] a, float[] b) {
         if (a.length != b.length) {
             throw new IllegalArgumentException("dot: lengths differ (" + a.length + " vs " + b.length + ")");
@@ -79,7 +79,7 @@ public final class Norms {
         return dot(a, 0, b, 0, a.length);
     }
 
-    /** <a[ao, ao+len), b[bo, bo+len)>, accumulated in double. */
+    /** &lt;a[ao, ao+len), b[bo, bo+len)&gt;, accumulated in double. */
     public static double dot(float[] a, int ao, float[] b, int bo, int len) {
         checkSlice(a.length, ao, len);
         checkSlice(b.length, bo, len);
@@ -91,7 +91,7 @@ public final class Norms {
     /**
      * The Holder conjugate p* with 1/p + 1/p* = 1: 1 -> inf, inf -> 1, 2 -> 2, otherwise p/(p-1).
      *
-     * @throws IllegalArgumentException if p < 1 or NaN
+     * @throws IllegalArgumentException if p &lt; 1 or NaN
      */
     public static double conjugate(double p) {
         checkP(p, "p");

@@ -8,9 +8,12 @@ import java.util.Arrays;
  * <ul>
  *   <li>Ball, p = 2: rescale if outside. p = inf: clip each coordinate to [-r, r].
  *       p = 1: exact sort-and-threshold (Duchi, Shalev-Shwartz, Singer, Chandra, ICML 2008), O(n log n).
- *       Other p in (1, inf): the KKT conditions give x_i = sign(v_i) t_i with t_i + mu t_i^(p-1) = |v_i|;
- *       mu >= 0 is found by bisection so that ||x||_p = r (each t_i by safeguarded Newton), to about
- *       1e-12 relative in double; the returned point is on the feasible side.</li>
+ *       Other p in (1, inf): the KKT conditions give x_i = sign(v_i) r t_i with
+ *       t_i + mu t_i^(p-1) = |v_i| / r; mu >= 0 is found by bisection so that ||t||_p = 1 (each t_i by
+ *       safeguarded Newton), to about 1e-12 relative in double; the returned point is on the feasible
+ *       side. The l1 case works relative to max |v_i|, so a tiny radius next to huge entries stays
+ *       accurate down to r / max|v_i| ~ 1e-16 (below that: r times the shared one-hot on argmax |v_i|,
+ *       the limit of the projection as r -> 0).</li>
  *   <li>Sphere ||x||_p = r (a non-convex set, used by the finite-alpha (p,q) iteration, Eq. 11):
  *       from outside the ball it is the ball projection. From inside, p = 2: radial rescale;
  *       p = inf: clip, then move the largest |v_i| to +-r; p = 1: v + delta sign(v) with
@@ -105,69 +108,99 @@ public final class Projections {
 
     private static void l1Ball(double[] d, double r) {
         int n = d.length;
+        // work on |d| / max|d| so that a tiny radius next to huge entries keeps its relative precision
+        double m = 0;
+        for (double x : d) m = Math.max(m, Math.abs(x));
+        double rs = r / m;
         double[] a = new double[n];
-        for (int i = 0; i < n; i++) a[i] = Math.abs(d[i]);
-        Arrays.sort(a); // ascending; walk it from the top
-        double cum = 0, theta = 0;
+        for (int i = 0; i < n; i++) a[i] = Math.abs(d[i]) / m;
+        double[] sorted = a.clone();
+        Arrays.sort(sorted); // ascending; walk it from the top
+        // support size k: the largest entry is always in it; the condition holds for a prefix of the order.
+        // The running sum is compensated (Neumaier) so that cum - rs does not lose rs to rounding.
+        double cum = 0, comp = 0, theta = sorted[n - 1] - rs;
         for (int j = 0; j < n; j++) {
-            double u = a[n - 1 - j];
-            cum += u;
-            double t = (cum - r) / (j + 1);
-            if (u - t > 0) theta = t; else break; // the condition holds for a prefix of the sorted order
+            double u = sorted[n - 1 - j];
+            double t = cum + u;
+            comp += Math.abs(cum) >= Math.abs(u) ? (cum - t) + u : (u - t) + cum;
+            cum = t;
+            double th = ((cum - rs) + comp) / (j + 1);
+            if (j == 0 || u - th > 0) theta = th; else break;
+        }
+        double sum = 0;
+        for (int i = 0; i < n; i++) {
+            a[i] = Math.max(a[i] - theta, 0);
+            sum += a[i];
+        }
+        if (sum > 0) {
+            // ||x||_1 = r up to rounding; only corrects the last ulps of theta
+            double fix = rs / sum;
+            for (int i = 0; i < n; i++) a[i] *= fix;
+        } else {
+            // theta rounded up to the maximum (rs below the precision of the entries): the limit r -> 0
+            // of the projection, r times the one-hot on argmax |d| with ties sharing the mass
+            int ties = 0;
+            for (int i = 0; i < n; i++) if (Math.abs(d[i]) == m) ties++;
+            for (int i = 0; i < n; i++) a[i] = Math.abs(d[i]) == m ? rs / ties : 0;
         }
         for (int i = 0; i < n; i++) {
-            double m = Math.max(Math.abs(d[i]) - theta, 0);
-            d[i] = d[i] < 0 ? -m : m;
+            double x = a[i] * m;
+            d[i] = d[i] < 0 ? -x : x;
         }
     }
 
     private static void generalBall(double[] d, double p, double r, double norm) {
         int n = d.length;
-        double m = 0;
-        for (double x : d) m = Math.max(m, Math.abs(x));
-        // scaled problem: a_i = |d_i|/m in [0,1], radius rs = r/m; solve t + mu t^(p-1) = a
-        double[] a = new double[n];
-        for (int i = 0; i < n; i++) a[i] = Math.abs(d[i]) / m;
-        double rs = r / m, target = Math.pow(rs, p);
+        // unit radius: b_i = |d_i| / r. Outside the ball max b_i >= n^(-1/p), and the multiplier satisfies
+        // mu <= max b_i * n, so neither b, mu nor t under- or overflows; norms are taken with
+        // Norms.lp, which rescales, so no t_i^p is ever formed
+        double[] b = new double[n];
+        for (int i = 0; i < n; i++) b[i] = Math.abs(d[i]) / r;
         double[] t = new double[n];
         double lo = 0, hi = 1;
-        while (sumPow(a, hi, p, t) > target) {
+        while (normAt(b, hi, p, t) > 1) {
             lo = hi;
             hi *= 2;
             if (hi > 1e300) break;
         }
         for (int it = 0; it < 200 && hi - lo > 1e-14 * hi; it++) {
             double mid = 0.5 * (lo + hi);
-            if (sumPow(a, mid, p, t) > target) lo = mid; else hi = mid;
+            if (normAt(b, mid, p, t) > 1) lo = mid; else hi = mid;
         }
-        sumPow(a, hi, p, t); // feasible side
+        normAt(b, hi, p, t); // the feasible end of the bracket
         for (int i = 0; i < n; i++) {
-            double x = t[i] * m;
+            double x = t[i] * r;
             d[i] = d[i] < 0 ? -x : x;
         }
     }
 
-    /** Fills t with the solutions of t_i + mu t_i^(p-1) = a_i and returns sum t_i^p. */
-    private static double sumPow(double[] a, double mu, double p, double[] t) {
-        double s = 0;
-        for (int i = 0; i < a.length; i++) {
-            t[i] = solveScalar(a[i], mu, p);
-            s += Math.pow(t[i], p);
-        }
-        return s;
+    /** Fills t with the solutions of t_i + mu t_i^(p-1) = b_i and returns ||t||_p. */
+    private static double normAt(double[] b, double mu, double p, double[] t) {
+        for (int i = 0; i < b.length; i++) t[i] = solveScalar(b[i], mu, p);
+        return Norms.lp(t, p);
     }
 
-    /** Root of g(t) = t + mu t^(p-1) - a on [0, a]; g is increasing, so Newton is safeguarded by a bracket. */
+    /**
+     * Root of g(t) = t + mu t^(p-1) - a on [0, a]. g is increasing; the root lies below both a and
+     * (a/mu)^(1/(p-1)), which is also an accurate start when the mu term dominates. Newton steps are
+     * kept inside the bracket; a step that would leave it is replaced by the geometric midpoint (the
+     * bracket can span many orders of magnitude).
+     */
     private static double solveScalar(double a, double mu, double p) {
         if (a == 0) return 0;
-        double lo = 0, hi = a, t = a / (1 + mu * Math.pow(a, p - 2));
-        for (int it = 0; it < 100; it++) {
+        double lo = 0, hi = Math.min(a, Math.pow(a / mu, 1 / (p - 1)));
+        double t = hi;
+        for (int it = 0; it < 200; it++) {
             double tp = Math.pow(t, p - 2);
             double g = t + mu * tp * t - a;
             if (g > 0) hi = t; else lo = t;
-            if (g == 0 || hi - lo <= 1e-15 * a) break;
+            if (g == 0 || hi - lo <= 1e-15 * hi) break;
             double next = t - g / (1 + mu * (p - 1) * tp);
-            t = (next > lo && next < hi) ? next : 0.5 * (lo + hi);
+            if (next > lo && next < hi) {
+                t = next;
+            } else {
+                t = lo > 0 ? Math.sqrt(lo * hi) : 0.5 * hi;
+            }
         }
         return t;
     }

@@ -30,6 +30,20 @@ class JacobiansSvdTest {
     }
 
     @Test
+    void batchedExtraction_ofReplicas_matchesTheMatrix_inFewCalls() {
+        for (int[] shape : new int[][] {{9, 5}, {4, 11}}) {
+            DMatrixRMaj a = Fixtures.gaussian(shape[0], shape[1], 40 + shape[0]);
+            LinearMap m = LinearMaps.of(a);
+            PowerMethodTest.CountingBatch replicas = new PowerMethodTest.CountingBatch(BatchLinearMaps.of(java.util.List.of(m, m, m)));
+            assertArrayEquals(a.data, Jacobians.byColumns(replicas).data, 0);
+            assertEquals((shape[1] + 2) / 3, replicas.applies, "ceil(inDim / batch) applies");
+            assertArrayEquals(a.data, Jacobians.byRows(replicas).data, 0);
+            assertEquals((shape[0] + 2) / 3, replicas.transposes, "ceil(outDim / batch) transposes");
+            assertArrayEquals(a.data, Jacobians.extract(replicas).data, 0);
+        }
+    }
+
+    @Test
     void extract_usesTheCheaperDirection() {
         Counting tall = new Counting(LinearMaps.of(Fixtures.gaussian(9, 4, 2)));
         Jacobians.extract(tall);

@@ -64,6 +64,20 @@ class ProjectionsTest {
     }
 
     @Test
+    void ontoBall_staysAccurate_whenRadiusIsTinyNextToHugeEntries() {
+        float[] out = new float[1];
+        Projections.ontoBall(new float[] {9.0072e15f}, 1, 1, out); // r below ulp(v) in double
+        assertArrayEquals(new float[] {1}, out, 1e-6f);
+        Projections.ontoBall(new float[] {3e38f}, 8.38, 2, out); // r^p underflows, mu would overflow unscaled
+        assertArrayEquals(new float[] {2}, out, 1e-5f);
+        Projections.ontoBall(new float[] {1509914f}, 8.83, 1, out);
+        assertArrayEquals(new float[] {1}, out, 1e-5f);
+        float[] two = new float[2];
+        Projections.ontoBall(new float[] {-3e38f, 1}, 1, 1, two);
+        assertArrayEquals(new float[] {-1, 0}, two, 1e-6f);
+    }
+
+    @Test
     void ontoBall_keepsInteriorPoints_andClipsForInf() {
         float[] v = {0.1f, -0.2f}, out = new float[2];
         for (double p : EXPONENTS) {

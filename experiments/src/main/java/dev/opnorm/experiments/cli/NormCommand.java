@@ -4,17 +4,28 @@ import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.linalg.BatchLinearMap;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.OperatorNorm;
+import dev.opnorm.linalg.PowerMethod;
+import dev.opnorm.linalg.StartVectors;
+import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.gpu.net.DeviceNetworks;
+import dev.opnorm.gpu.net.DevicePowerMethod;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.data.FashionMnist;
 import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.layers.BatchNorm2d;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.FiniteChecks;
+import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.layers.SequentialLinearization;
 import dev.opnorm.nn.models.Cnn7;
+import dev.opnorm.nn.models.Models;
+import dev.opnorm.nn.models.WideResNet;
+import dev.opnorm.nn.checkpoint.Checkpoint;
+import dev.opnorm.nn.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -38,14 +49,16 @@ import java.util.concurrent.Callable;
         mixinStandardHelpOptions = true,
         sortOptions = false,
         description = {
-                "Per-example (p,q) operator norms of the 7-layer CNN's Jacobian at Fashion-MNIST test images.",
+                "Per-example (p,q) operator norms of a network's Jacobian at Fashion-MNIST test images.",
                 "The value is ||J v||_q for the maximizer v found by the (p,q) power iteration (Eq. 12 of the paper):",
                 "exact for (2,2) at convergence, a lower bound in general. BatchNorm uses running statistics (EVAL).",
                 "Writes norms.csv and run.json into --out and prints a summary."},
         footer = {"", "Examples:",
                 "  ./opnorm norm                                  (2,2) norms at 64 test images, width 0.25",
+                "  ./opnorm norm --calibrate-bn 512               an untrained network with data BN statistics",
                 "  ./opnorm norm --p inf --q 2 --count 256        the (inf,2) norm, 256 images",
-                "  ./opnorm norm --target features --width 1      the Jacobian of the penultimate features"})
+                "  ./opnorm norm --target features --model cnn7   the Jacobian of the penultimate features, full width",
+                "  ./opnorm norm --checkpoint runs/train-at/model.safetensors   a network from `opnorm train --method at`"})
 public final class NormCommand implements Callable<Integer> {
 
     @Spec
@@ -69,8 +82,14 @@ public final class NormCommand implements Callable<Integer> {
     @Option(names = "--batch", defaultValue = "32", description = "Images per power-iteration batch. Default: ${DEFAULT-VALUE}.")
     int batch;
 
-    @Option(names = "--width", defaultValue = "0.25", description = "Width factor of the 7-layer CNN (1 = the paper's). Default: ${DEFAULT-VALUE}.")
-    double width;
+    @Option(names = "--model", defaultValue = "cnn7-w0.25",
+            description = "Network: cnn7 (the paper's 7-layer CNN), cnn7-w<factor> (width factor, e.g. cnn7-w0.25), "
+                    + "wrn-<depth>-<k>. Default: ${DEFAULT-VALUE}.")
+    String modelSpec;
+
+    @Option(names = "--checkpoint", description = "Load the network's weights (safetensors checkpoint, e.g. from "
+            + "`opnorm train`); without it the network is randomly initialized from --seed.")
+    Path checkpoint;
 
     @Option(names = "--target", defaultValue = "logits",
             description = "Which Jacobian: logits (input -> logits) or features (input -> penultimate features). Default: ${DEFAULT-VALUE}.")
@@ -85,6 +104,12 @@ public final class NormCommand implements Callable<Integer> {
     @Option(names = "--restarts", defaultValue = "1", description = "Runs from different random start vectors, best kept. Default: ${DEFAULT-VALUE}.")
     int restarts;
 
+    @Option(names = "--calibrate-bn", defaultValue = "0", paramLabel = "N",
+            description = "Before measuring, set the BatchNorm running statistics from the first N training images "
+                    + "(40 TRAIN-mode passes). Meant for untrained networks, whose initial statistics (mean 0, "
+                    + "variance 1) make them nearly constant. 0 = off. Default: ${DEFAULT-VALUE}.")
+    int calibrateBn;
+
     @Option(names = "--data", description = "Folder with the Fashion-MNIST files (default: " + "/usr/share/datasets/fashion-mnist).")
     Path data;
 
@@ -97,10 +122,10 @@ public final class NormCommand implements Callable<Integer> {
         require(count > 0, "--count must be positive, got " + count);
         require(offset >= 0, "--offset must be >= 0, got " + offset);
         require(batch > 0, "--batch must be positive, got " + batch);
-        require(width > 0 && width <= 4, "--width must be in (0, 4], got " + width);
         require(iterations > 0, "--iterations must be positive, got " + iterations);
         require(tol >= 0, "--tol must be >= 0, got " + tol);
         require(restarts > 0, "--restarts must be positive, got " + restarts);
+        require(calibrateBn >= 0, "--calibrate-bn must be >= 0, got " + calibrateBn);
         require(target.equals("logits") || target.equals("features"),
                 "--target must be logits or features, got '" + target + "'");
         Kernels kernels = engine.install();
@@ -112,23 +137,63 @@ public final class NormCommand implements Callable<Integer> {
         require(offset + count <= test.size(), "--offset + --count = " + (offset + count) + " exceeds the "
                 + test.size() + " test images");
         Dataset points = test.slice(offset, count).padTo(Cnn7.SIZE, Cnn7.SIZE);
-        Sequential model = Cnn7.create(width, 1, 10, engine.seed, kernels);
+        Sequential model = Models.create(modelSpec, 1, 10, engine.seed, kernels);
+        if (checkpoint != null) {
+            Checkpoint.load(checkpoint).loadInto(concat(model.params(), model.buffers()));
+        }
+        if (calibrateBn > 0) {
+            Dataset train = FashionMnist.load(dataDir, FashionMnist.Split.TRAIN, Domain.SYMMETRIC);
+            require(calibrateBn <= train.size(), "--calibrate-bn " + calibrateBn + " exceeds the " + train.size()
+                    + " training images");
+            BatchNorm2d.calibrate(model, train.slice(0, calibrateBn).padTo(Cnn7.SIZE, Cnn7.SIZE).images(), 40);
+        }
+        String modelText = modelSpec + (checkpoint != null ? " (weights " + checkpoint + ")" : " (random init, seed " + engine.seed + ")")
+                + (calibrateBn > 0 ? ", BN statistics from " + calibrateBn + " training images" : "");
 
         OperatorNorm.Options opts = OperatorNorm.Options.defaults().withMaxIterations(iterations).withRelTol(tol)
                 .withRestarts(restarts).withSeed(engine.seed);
         double[] values = new double[count];
         int[] iters = new int[count], pred = new int[count];
         boolean[] conv = new boolean[count];
-        Double[] exact = new Double[count];
         long t0 = System.nanoTime();
+        Progress progress = Progress.start("norm", count, "images", System.err);
+        // the penultimate features phi^{L-1}: the prefix of the network up to this named part
+        String featuresName = model.name().startsWith("wrn") ? WideResNet.FEATURES : Cnn7.FEATURES;
+        // The (2,2) norm on the OpenCL backend runs the whole power iteration on the device (only per-example
+        // norms come back); other cases run the host iteration over the backend's kernels.
+        Layer deviceTarget = target.equals("logits") ? model
+                : model.name().startsWith("wrn") ? null : model.child(Cnn7.FEATURES);
+        boolean onDevice = engine.backend == EngineOptions.Backend.opencl && pv == 2 && qv == 2 && restarts == 1
+                && deviceTarget != null;
         for (int start = 0; start < count; start += batch) {
             int b = Math.min(batch, count - start);
             Tensor x = points.images().slice(start, b);
+            // Each example's start vector depends on its index in the test set only, so values do not depend
+            // on --batch (restarts beyond the first derive their own seeds inside OperatorNorm).
+            int inDim = x.shape.perExample();
+            float[] startVectors = new float[b * inDim];
+            for (int i = 0; i < b; i++) {
+                StartVectors.gaussian(StartVectors.exampleSeed(engine.seed, offset + start + i), startVectors,
+                        i * inDim, inDim);
+            }
+            if (onDevice) {
+                DevicePowerMethod.Result r = DeviceNetworks.sigmaMax(OpenCl.shared(), deviceTarget, x,
+                        new PowerMethod.Options(iterations, tol, engine.seed), startVectors);
+                float[] logits = model.forward(x).data;
+                for (int i = 0; i < b; i++) {
+                    values[start + i] = r.sigma()[i];
+                    iters[start + i] = r.iterations()[i];
+                    conv[start + i] = r.converged()[i];
+                    pred[start + i] = argmax(logits, i * 10, 10);
+                }
+                progress.advance(b);
+                continue;
+            }
             SequentialLinearization lin = (SequentialLinearization) model.linearize(x, BnMode.EVAL);
-            Linearization j = target.equals("features") ? lin.upTo(Cnn7.FEATURES) : lin;
+            Linearization j = target.equals("features") ? lin.upTo(featuresName) : lin;
             BatchLinearMap map = j.asBatchLinearMap();
-            // Examples of later batches get distinct start vectors: derive the seed from the global index.
-            List<OperatorNorm.Result> res = OperatorNorm.estimate(map, pv, qv, opts.withSeed(engine.seed + start));
+            List<OperatorNorm.Result> res = OperatorNorm.estimate(map, pv, qv, opts.withSeed(engine.seed + start),
+                    startVectors);
             float[] logits = lin.output().data;
             for (int i = 0; i < b; i++) {
                 OperatorNorm.Result r = res.get(i);
@@ -137,19 +202,16 @@ public final class NormCommand implements Callable<Integer> {
                 conv[start + i] = r.converged();
                 pred[start + i] = argmax(logits, i * 10, 10);
             }
-            double secs = (System.nanoTime() - t0) / 1e9;
-            spec.commandLine().getErr().printf(Locale.ROOT, "\r[norm] %d/%d images, %.1f images/s   ",
-                    start + b, count, (start + b) / secs);
-            spec.commandLine().getErr().flush();
+            progress.advance(b);
         }
-        spec.commandLine().getErr().println();
+        progress.finish();
         double seconds = (System.nanoTime() - t0) / 1e9;
 
         RunManifest manifest = new RunManifest("norm")
                 .put("seed", engine.seed).put("backend", kernels.name()).put("threads", engine.effectiveThreads())
-                .put("bn_mode", "EVAL").put("model", "cnn7 width " + width + " (random init)")
+                .put("bn_mode", "EVAL").put("model", modelText)
                 .option("p", Norms.format(pv)).option("q", Norms.format(qv)).option("count", count)
-                .option("offset", offset).option("batch", batch).option("width", width).option("target", target)
+                .option("offset", offset).option("batch", batch).option("model", modelSpec).option("checkpoint", checkpoint).option("calibrate_bn", calibrateBn).option("target", target)
                 .option("iterations", iterations).option("tol", tol).option("restarts", restarts)
                 .option("data", dataDir);
         StringBuilder csv = new StringBuilder(manifest.csvHeader());
@@ -164,14 +226,16 @@ public final class NormCommand implements Callable<Integer> {
             converged += conv[i] ? 1 : 0;
         }
         RunManifest.AtomicFiles.writeString(out.resolve("norms.csv"), csv.toString());
+        if (checkpoint != null) {
+            manifest.input(checkpoint);
+        }
         manifest.input(dataDir).output(out, "norms.csv").put("seconds", String.format(Locale.ROOT, "%.2f", seconds));
         manifest.write(out);
 
         double mean = sum / count;
         double sd = count > 1 ? Math.sqrt(Math.max(0, (sumSq - count * mean * mean) / (count - 1))) : 0;
-        outw.printf(Locale.ROOT, "(%s,%s) operator norm of the %s Jacobian, 7-layer CNN width %s (random init, seed %d), "
-                        + "BatchNorm EVAL, %s backend%n", Norms.format(pv), Norms.format(qv), target, width, engine.seed,
-                kernels.name());
+        outw.printf(Locale.ROOT, "(%s,%s) operator norm of the %s Jacobian of %s, BatchNorm EVAL, %s backend%n",
+                Norms.format(pv), Norms.format(qv), target, modelText, kernels.name());
         outw.printf(Locale.ROOT, "  %d Fashion-MNIST test images: mean %.6g, std error %.3g, min %.6g, max %.6g%n",
                 count, mean, sd / Math.sqrt(count), min(values), max(values));
         outw.printf(Locale.ROOT, "  converged %d/%d within %d iterations (tol %.1e); %.2f s, %.1f images/s%n",
@@ -190,6 +254,12 @@ public final class NormCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(flag + ": " + e.getMessage());
         }
+    }
+
+    private static <T> java.util.List<T> concat(java.util.List<T> a, java.util.List<T> b) {
+        java.util.List<T> r = new java.util.ArrayList<>(a);
+        r.addAll(b);
+        return r;
     }
 
     private static void require(boolean ok, String message) {

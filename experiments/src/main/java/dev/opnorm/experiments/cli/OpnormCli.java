@@ -15,7 +15,13 @@ import picocli.CommandLine.Command;
                 CommandLine.HelpCommand.class,
                 DevicesCommand.class,
                 NormCommand.class,
+                CompareCommand.class,
                 MatrixNormCommand.class,
+                AttackCommand.class,
+                EvalCommand.class,
+                TrainCommand.class,
+                AnalyzeCommand.class,
+                ReproduceCommand.class,
         })
 public final class OpnormCli implements Runnable {
 

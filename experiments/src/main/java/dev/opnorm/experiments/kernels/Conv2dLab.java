@@ -71,15 +71,21 @@ public final class Conv2dLab {
                 System.getProperty("java.version"), Runtime.getRuntime().availableProcessors(),
                 VectorKernels.vectorsEnabled(), width, batch, reps);
         List<Conv2dDims> shapes = cnnShapes(batch, width);
-        System.out.printf(Locale.ROOT, "%-6s %-42s %7s %9s %9s %9s%n", "layer", "dims", "threads", "fwd", "vjpIn", "vjpW");
+        System.out.printf(Locale.ROOT, "%-6s %-34s %7s | %-26s | %-26s%n", "layer", "dims", "threads",
+                "wall GFLOP/s fwd/vjpIn/vjpW", "cpu-time GFLOP/s fwd/in/W");
         for (int li = layerFrom; li <= layerTo; li++) {
             Conv2dDims d = shapes.get(li - 1);
             validate(d);
             for (int t : threadCounts) {
                 VectorKernels k = new VectorKernels(t);
                 double[] g = time(k, d, reps);
-                System.out.printf(Locale.ROOT, "%-6d %-42s %7d %9.1f %9.1f %9.1f%n", li, shortDims(d), t, g[0], g[1], g[2]);
+                System.out.printf(Locale.ROOT, "%-6d %-34s %7d | %8.1f %8.1f %8.1f | %8.1f %8.1f %8.1f%n", li, shortDims(d),
+                        t, g[0], g[1], g[2], g[3], g[4], g[5]);
             }
+        }
+        for (int t : threadCounts) {
+            double[] g = timeGemm(new VectorKernels(t), 2048, 512, 4608, reps);
+            System.out.printf(Locale.ROOT, "gemm 2048x512x4608 (NN) %d thread(s): wall %.1f, cpu-time %.1f GFLOP/s%n", t, g[0], g[1]);
         }
         Conv2dDims small = new Conv2dDims(2, 64, 16, 16, 64, 3, 3, 1, 1);
         double[] g = time(new ScalarKernels(), small, 1);
@@ -90,28 +96,68 @@ public final class Conv2dLab {
         return d.n() + "x" + d.c() + "x" + d.h() + "x" + d.w() + " -> " + d.k() + " k" + d.r() + " p" + d.pad();
     }
 
-    /** Best-of-reps GFLOP/s of forward, input VJP, weight VJP. */
+    /**
+     * Best-of-reps GFLOP/s of forward, input VJP, weight VJP: entries 0..2 from wall time, 3..5 from CPU
+     * time of all JVM threads divided by the thread count (what an unloaded machine would give if the
+     * threads are balanced; the shared machine's wall times are inflated by other processes).
+     */
     static double[] time(Kernels k, Conv2dDims d, int reps) {
+        int threads = k instanceof VectorKernels v ? v.threads() : 1;
         Random rnd = new Random(1);
         float[] x = uniform(rnd, d.inputSize()), w = uniform(rnd, d.weightSize()), b = uniform(rnd, d.k());
         float[] y = new float[d.outputSize()], gy = uniform(rnd, d.outputSize()), gx = new float[d.inputSize()];
         float[] gw = new float[d.weightSize()];
-        long[] best = {Long.MAX_VALUE, Long.MAX_VALUE, Long.MAX_VALUE};
+        long[] best = new long[6];
+        java.util.Arrays.fill(best, Long.MAX_VALUE);
+        Runnable[] ops = {() -> k.conv2dForward(y, x, w, b, d), () -> k.conv2dVjpInput(gx, gy, w, d),
+            () -> k.conv2dVjpWeight(gw, gy, x, d)};
         for (int rep = 0; rep < reps + 2; rep++) { // two warm-up rounds for the JIT
-            long t0 = System.nanoTime();
-            k.conv2dForward(y, x, w, b, d);
-            long t1 = System.nanoTime();
-            k.conv2dVjpInput(gx, gy, w, d);
-            long t2 = System.nanoTime();
-            k.conv2dVjpWeight(gw, gy, x, d);
-            long t3 = System.nanoTime();
-            if (rep >= 2 || reps == 1) {
-                best[0] = Math.min(best[0], t1 - t0);
-                best[1] = Math.min(best[1], t2 - t1);
-                best[2] = Math.min(best[2], t3 - t2);
+            for (int op = 0; op < 3; op++) {
+                long c0 = cpuNanos(), t0 = System.nanoTime();
+                ops[op].run();
+                long t1 = System.nanoTime(), c1 = cpuNanos();
+                if (rep >= 2 || reps == 1) {
+                    best[op] = Math.min(best[op], t1 - t0);
+                    best[op + 3] = Math.min(best[op + 3], (c1 - c0) / threads);
+                }
             }
         }
-        return new double[] {d.flops() / best[0], d.flops() / best[1], d.flops() / best[2]};
+        double[] g = new double[6];
+        for (int i = 0; i < 6; i++) {
+            g[i] = d.flops() / best[i];
+        }
+        return g;
+    }
+
+    /** Best-of-reps GFLOP/s of C = A B (row-major, no transposes): {wall, CPU time per thread}. */
+    static double[] timeGemm(VectorKernels k, int m, int n, int kk, int reps) {
+        Random rnd = new Random(3);
+        float[] a = uniform(rnd, m * kk), b = uniform(rnd, kk * n), c = new float[m * n];
+        long bestWall = Long.MAX_VALUE, bestCpu = Long.MAX_VALUE;
+        for (int rep = 0; rep < reps + 2; rep++) {
+            long c0 = cpuNanos(), t0 = System.nanoTime();
+            k.gemm(false, false, m, n, kk, 1f, a, 0, kk, b, 0, n, 0f, c, 0, n);
+            long t1 = System.nanoTime(), c1 = cpuNanos();
+            if (rep >= 2) {
+                bestWall = Math.min(bestWall, t1 - t0);
+                bestCpu = Math.min(bestCpu, (c1 - c0) / k.threads());
+            }
+        }
+        double flops = 2.0 * m * n * kk;
+        return new double[] {flops / bestWall, flops / bestCpu};
+    }
+
+    /** CPU time of all live threads of this JVM (the kernels' pool threads included). */
+    private static long cpuNanos() {
+        java.lang.management.ThreadMXBean mx = java.lang.management.ManagementFactory.getThreadMXBean();
+        long sum = 0;
+        for (long id : mx.getAllThreadIds()) {
+            long t = mx.getThreadCpuTime(id);
+            if (t > 0) {
+                sum += t;
+            }
+        }
+        return sum;
     }
 
     /** Compares VectorKernels (2 threads) with the reference on a batch of 2; throws if any op is off. */

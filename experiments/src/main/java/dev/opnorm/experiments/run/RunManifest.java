@@ -68,6 +68,16 @@ public final class RunManifest {
         return this;
     }
 
+    /** The top-level fields so far (command, commit, JDK, backend...), in insertion order; read-only. */
+    public Map<String, String> fields() {
+        return java.util.Collections.unmodifiableMap(fields);
+    }
+
+    /** The resolved options so far, in insertion order; read-only. */
+    public Map<String, String> options() {
+        return java.util.Collections.unmodifiableMap(options);
+    }
+
     public String json() {
         StringBuilder b = new StringBuilder("{\n");
         fields.forEach((k, v) -> b.append("  ").append(q(k)).append(": ").append(q(v)).append(",\n"));
@@ -177,11 +187,19 @@ public final class RunManifest {
         }
 
         public static void writeString(Path target, String content) throws IOException {
+            writeBytes(target, content.getBytes(StandardCharsets.UTF_8));
+        }
+
+        public static void writeBytes(Path target, byte[] content) throws IOException {
             Path dir = target.toAbsolutePath().getParent();
             Files.createDirectories(dir);
             Path tmp = Files.createTempFile(dir, "." + target.getFileName(), ".tmp");
             try {
-                Files.writeString(tmp, content, StandardCharsets.UTF_8);
+                Files.write(tmp, content);
+                // createTempFile makes the file private (0600); results are meant to be shared like any file
+                if (Files.getFileStore(tmp).supportsFileAttributeView("posix")) {
+                    Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+                }
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } finally {
                 Files.deleteIfExists(tmp);

@@ -33,6 +33,9 @@ class NormCommandTest {
         Files.createDirectories(dir);
         Files.write(dir.resolve("t10k-images-idx3-ubyte"), img.array());
         Files.write(dir.resolve("t10k-labels-idx1-ubyte"), lab.array());
+        // the same images as a (small) training split
+        Files.write(dir.resolve("train-images-idx3-ubyte"), img.array());
+        Files.write(dir.resolve("train-labels-idx1-ubyte"), lab.array());
         return dir;
     }
 
@@ -51,7 +54,7 @@ class NormCommandTest {
     @Test
     void norm_writesPerExampleCsvAndManifest_sameSeedSameValues() throws IOException {
         Path data = writeFashion(tmp.resolve("data"), 5);
-        String[] common = {"norm", "--data", data.toString(), "--count", "5", "--batch", "3", "--width", "0.0625",
+        String[] common = {"norm", "--data", data.toString(), "--count", "5", "--batch", "3", "--model", "cnn7-w0.0625",
                 "--iterations", "30"};
         Run a = run(concat(common, "--out", tmp.resolve("a").toString(), "--threads", "2"));
         assertEquals(0, a.code(), a.err());
@@ -72,6 +75,65 @@ class NormCommandTest {
         Run b = run(concat(common, "--out", tmp.resolve("b").toString(), "--threads", "1"));
         assertEquals(0, b.code(), b.err());
         assertEquals(values(tmp.resolve("a/norms.csv")), values(tmp.resolve("b/norms.csv")));
+    }
+
+    @Test
+    void norm_checkpoint_loadsWeights_andRejectsAnotherArchitecture() throws IOException {
+        Path data = writeFashion(tmp.resolve("data"), 3);
+        var model = dev.opnorm.nn.models.Models.create("cnn7-w0.0625", 1, 10, 0);
+        var params = new java.util.ArrayList<>(model.params());
+        params.addAll(model.buffers());
+        Path ck = tmp.resolve("model.safetensors");
+        dev.opnorm.nn.checkpoint.Checkpoint.of(params).save(ck);
+        String[] common = {"norm", "--data", data.toString(), "--count", "3", "--model", "cnn7-w0.0625",
+                "--iterations", "10"};
+        Run plain = run(concat(common, "--out", tmp.resolve("plain").toString()));
+        Run loaded = run(concat(common, "--out", tmp.resolve("loaded").toString(), "--checkpoint", ck.toString()));
+        assertEquals(0, loaded.code(), loaded.err());
+        assertEquals(values(tmp.resolve("plain/norms.csv")), values(tmp.resolve("loaded/norms.csv")));
+        assertTrue(loaded.out().contains("weights " + ck), loaded.out());
+
+        Run wrong = run("norm", "--data", data.toString(), "--count", "3", "--model", "cnn7-w0.125",
+                "--checkpoint", ck.toString(), "--out", tmp.resolve("w").toString());
+        assertEquals(2, wrong.code());
+        assertTrue(wrong.err().contains("features.0.weight"), wrong.err());
+    }
+
+    @Test
+    void norm_calibrateBn_changesTheNetworksStatistics_andIsReported() throws IOException {
+        Path data = writeFashion(tmp.resolve("data"), 4);
+        String[] common = {"norm", "--data", data.toString(), "--count", "2", "--model", "cnn7-w0.0625",
+                "--iterations", "20"};
+        Run plain = run(concat(common, "--out", tmp.resolve("plain").toString()));
+        Run cal = run(concat(common, "--out", tmp.resolve("cal").toString(), "--calibrate-bn", "4"));
+        assertEquals(0, cal.code(), cal.err());
+        assertTrue(cal.out().contains("BN statistics from 4 training images"), cal.out());
+        double before = Double.parseDouble(values(tmp.resolve("plain/norms.csv")).get(1).split(",")[3]);
+        double after = Double.parseDouble(values(tmp.resolve("cal/norms.csv")).get(1).split(",")[3]);
+        // with running variance 1 the untrained network shrinks every layer's signal; data statistics undo that
+        assertTrue(after > 10 * before, before + " -> " + after);
+        Run tooMany = run(concat(common, "--out", tmp.resolve("x").toString(), "--calibrate-bn", "5"));
+        assertEquals(2, tooMany.code());
+        assertTrue(tooMany.err().contains("--calibrate-bn 5 exceeds the 4 training images"), tooMany.err());
+    }
+
+    @Test
+    void norm_valuesDoNotDependOnBatch_andOpenClDeviceRunAgreesWithCpu() throws IOException {
+        Path data = writeFashion(tmp.resolve("data"), 5);
+        String[] common = {"norm", "--data", data.toString(), "--count", "5", "--model", "cnn7-w0.0625",
+                "--iterations", "200", "--tol", "1e-7", "--calibrate-bn", "5"};
+        assertEquals(0, run(concat(common, "--out", tmp.resolve("b2").toString(), "--batch", "2")).code());
+        assertEquals(0, run(concat(common, "--out", tmp.resolve("b5").toString(), "--batch", "5")).code());
+        assertEquals(values(tmp.resolve("b2/norms.csv")), values(tmp.resolve("b5/norms.csv")));
+        // (2,2) on the OpenCL backend: the whole power iteration on the device (PoCL here)
+        Run cl = run(concat(common, "--out", tmp.resolve("cl").toString(), "--backend", "opencl", "--batch", "2"));
+        assertEquals(0, cl.code(), cl.err());
+        // iteration counts (and so convergence flags) may legitimately differ between backends
+        Run strict = run("compare", tmp.resolve("b2").toString(), tmp.resolve("cl").toString());
+        Run cmp = run("compare", tmp.resolve("b2").toString(), tmp.resolve("cl").toString(),
+                "--ignore-column", "iterations", "--ignore-column", "converged");
+        assertEquals(0, cmp.code(), cmp.out() + strict.out());
+        assertTrue(cmp.out().contains("backend differs"), cmp.out());
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.opnorm.nn.checkpoint;
 
+import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.optim.OptimizerState;
 
@@ -84,6 +85,11 @@ public final class Checkpoint {
             }
         }
         return new Checkpoint(m, null, null, null, Map.of());
+    }
+
+    /** {@link #of(List, List)} with a model's {@code params()} and {@code buffers()}. */
+    public static Checkpoint of(Layer model) {
+        return of(model.params(), model.buffers());
     }
 
     /** {@link #of(List, List)} for a model without buffers (or with them already in the list). */
@@ -335,6 +341,13 @@ public final class Checkpoint {
                 t.copyFloatsInto(p.value);
             }
         }
+    }
+
+    /** Strict {@link #loadInto(List, boolean)} of a model's {@code params()} and {@code buffers()}. */
+    public void loadInto(Layer model) {
+        List<Param> all = new ArrayList<>(model.params());
+        all.addAll(model.buffers());
+        loadInto(all, true);
     }
 
     /** {@link #loadInto(List, boolean)} with strict checking. */

@@ -62,7 +62,8 @@ public final class SafeTensors {
      * replacing an existing file. Parent directories are created.
      *
      * @param metadata string pairs for "__metadata__"; may be empty or null (then no "__metadata__" key)
-     * @throws IllegalArgumentException when a name is empty or "__metadata__", or a string is not valid UTF-16
+     * @throws IllegalArgumentException when a name is empty or "__metadata__", a string is not valid UTF-16, or
+     *                                  the header would exceed {@link #MAX_HEADER_BYTES}
      * @throws IOException              when writing or renaming fails (the temporary file is removed)
      */
     public static void write(Path file, Map<String, TensorEntry> tensors, Map<String, String> metadata)
@@ -155,6 +156,10 @@ public final class SafeTensors {
             enc.get(json);
         } catch (CharacterCodingException e) {
             throw new IllegalArgumentException("a tensor name or metadata string is not valid Unicode (lone surrogate)");
+        }
+        if (json.length > MAX_HEADER_BYTES - 8) {
+            throw new IllegalArgumentException("safetensors header of " + json.length + " bytes exceeds the "
+                    + MAX_HEADER_BYTES + "-byte limit readers enforce (too much metadata?)");
         }
         int padded = (json.length + 7) / 8 * 8; // data section starts 8-byte aligned, as the reference pads
         byte[] out = new byte[padded];

@@ -1,5 +1,7 @@
 package dev.opnorm.nn.checkpoint;
 
+import dev.opnorm.nn.util.Rng;
+
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -27,6 +29,28 @@ public record TrainingState(long epoch, long step, Map<String, long[]> rng) {
             copy.put(e.getKey(), e.getValue().clone());
         }
         rng = Collections.unmodifiableMap(copy);
+    }
+
+    /** The state with the current states of {@code generators} (copied; the generators are not touched). */
+    public static TrainingState of(long epoch, long step, Map<String, Rng> generators) {
+        Map<String, long[]> states = new LinkedHashMap<>();
+        for (Map.Entry<String, Rng> e : generators.entrySet()) {
+            states.put(e.getKey(), e.getValue().state());
+        }
+        return new TrainingState(epoch, step, states);
+    }
+
+    /**
+     * A generator continuing from saved state {@code name}.
+     *
+     * @throws IllegalArgumentException when there is no such state or it is not a valid {@link Rng} state
+     */
+    public Rng restoreRng(String name) {
+        long[] s = rng.get(name);
+        if (s == null) {
+            throw new IllegalArgumentException("training state has no RNG '" + name + "' (has " + rng.keySet() + ")");
+        }
+        return Rng.fromState(s);
     }
 
     /** A copy of generator state {@code name}, or null. */

@@ -8,14 +8,21 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The fast CPU implementation of {@link Kernels}: Java Vector API (jdk.incubator.vector) and a fixed
- * number of threads. Convolutions and dense products run through one packed, cache-blocked GEMM
- * ({@link Sgemm}) over the whole batch, with implicit im2col packing ({@link ConvPack}):
+ * number of threads. Convolutions and dense products are GEMMs over the whole batch with a 4 x 4-vector
+ * register tile, k-slices of 256 and cache blocking ({@link Sgemm}); the im2col matrix is never
+ * materialized:
  *
  * <ul>
- *   <li>forward: y = W * im2col(x);</li>
+ *   <li>forward: y = W * im2col(x). Stride 1 with output rows a multiple of the lane count: B vectors
+ *       are loaded straight from a zero-padded copy of x ({@link DirectConv}); otherwise im2col is
+ *       packed panel by panel ({@link ConvPack});</li>
  *   <li>input VJP: gx = W^T * im2colT(gy), a transposed convolution summed directly per input pixel
- *       (no col2im scatter); with stride > 1 most of im2colT is zeros, so it is correct but slower;</li>
- *   <li>weight VJP: gw += gy * im2col(x)^T, summed over the batch in a fixed order.</li>
+ *       (stride 1: a forward conv of padded gy with the flipped kernel, again via {@link DirectConv}
+ *       when rows are lane multiples). Where im2colT would be mostly zeros (stride 2, "valid" padding
+ *       on small maps) or too costly to pack for the work it feeds (few input channels), dcol = W^T * gy
+ *       followed by a col2im gather per input plane instead ({@code ConvPack.preferCol2im});</li>
+ *   <li>weight VJP: gw += gy * im2col(x)^T, or for stride 1 on rows >= 16 wide gw^T = im2col(x) * gy^T
+ *       with im2col read from padded x; either way every element sums the batch in a fixed order.</li>
  * </ul>
  *
  * Elementwise, BatchNorm and pooling ops are simple vector loops (or scalar loops over independent
@@ -23,12 +30,13 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Determinism: threads only ever split independent outputs at boundaries that do not change any
  * element's arithmetic, and every reduction has a fixed order, so results are bit-identical for any
- * thread count (tested for 1 and 2). Vector and scalar-tail code use the same unfused multiply-adds
- * where an element could fall on either side of a thread-dependent boundary. {@code
- * -Dopnorm.vectorBits=0} runs the same algorithms without vectors (see {@link Simd}).
+ * thread count (tested for 1 and 2). Which algorithm runs depends on the shape only, never on the thread
+ * count. Vector and scalar-tail code use the same unfused multiply-adds where an element could fall on
+ * either side of a thread-dependent boundary. {@code -Dopnorm.vectorBits=0} runs the packed algorithms
+ * without vectors (see {@link Simd}).
  *
- * <p>Scratch buffers are per thread, allocated once and reused; calls from several threads at once
- * are safe.
+ * <p>Scratch buffers (packing panels, padded copies, dcol) are per thread, grown on demand and reused;
+ * calls from several threads at once are safe. Per call only a few small index arrays are allocated.
  */
 public final class VectorKernels implements Kernels {
     private static final VectorSpecies<Float> F = Simd.F;
@@ -36,9 +44,12 @@ public final class VectorKernels implements Kernels {
     /** Elementwise ops split over threads only above this many elements. */
     private static final int PARALLEL_MIN_ELEMENTS = 1 << 16;
 
-    /** Input VJPs whose im2colT is denser than this run as one implicit GEMM, sparser ones via col2im. */
-    private static final double COL2IM_BELOW_DENSITY = 0.5;
-    /** The caller thread's dcol buffer for the col2im path, grown as needed and reused. */
+    /**
+     * Weight VJPs of stride-1 convs with outputs at least this wide (and output channels filling at least
+     * half a register tile row) read im2col straight from padded x; narrower rows make the runs too short.
+     */
+    private static final int DIRECT_WEIGHT_MIN_WIDTH = 16;
+    /** The caller thread's dcol (input VJP via col2im) or gw^T (weight VJP) buffer, grown as needed and reused. */
     private static final ThreadLocal<float[][]> COL_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
 
     private final int threads;
@@ -85,6 +96,16 @@ public final class VectorKernels implements Kernels {
             requireLength("b", b, d.k(), d);
         }
         int crs = d.c() * d.r() * d.s(), pq = d.p() * d.q();
+        if (d.stride() == 1 && DirectConv.applicable(d.q())) {
+            // B read straight from a zero-padded copy of x: lOff[(c, r, s)] = (c*hp + r)*wp + s
+            int hp = d.h() + 2 * d.pad(), wp = d.w() + 2 * d.pad();
+            int[] lOff = convOffsets(d, hp, wp);
+            float[] xp = paddedScratch(x, d.n(), d.c(), d.h(), d.w(), d.pad(), d.pad(), lOff[crs - 1] + L);
+            DirectConv.run(d.k(), d.n() * pq, crs, new Sgemm.DenseA(w, 0, crs, false),
+                    new DirectConv.PaddedSource(xp, d.c(), hp, wp, d.p(), d.q(), d.n() * d.c() * hp * wp, lOff),
+                    new ConvPack.NchwC(y, b, d.k(), pq), threads);
+            return;
+        }
         Sgemm.run(d.k(), d.n() * pq, crs, new Sgemm.DenseA(w, 0, crs, false), ConvPack.Im2colB.forward(x, d),
                 new ConvPack.NchwC(y, b, d.k(), pq), threads);
     }
@@ -95,12 +116,31 @@ public final class VectorKernels implements Kernels {
         requireLength("gy", gy, d.outputSize(), d);
         requireLength("w", w, d.weightSize(), d);
         int hw = d.h() * d.w();
-        if (ConvPack.transposedDensity(d) >= COL2IM_BELOW_DENSITY) {
+        if (!ConvPack.preferCol2im(d)) {
+            int ph = d.r() - 1 - d.pad(), pw = d.s() - 1 - d.pad();
+            if (d.stride() == 1 && ph >= 0 && pw >= 0 && DirectConv.applicable(d.w())) {
+                // a forward conv of gy padded by (R-1-pad, S-1-pad) with the kernel flipped, channels swapped:
+                // B((k, r, s), (n, h, w)) = gyp[n, k, h + R-1-r, w + S-1-s]
+                int krs = d.k() * d.r() * d.s(), hp = d.p() + 2 * ph, wp = d.q() + 2 * pw;
+                int[] lOff = new int[krs];
+                for (int k = 0; k < d.k(); k++) {
+                    for (int r = 0; r < d.r(); r++) {
+                        for (int s = 0; s < d.s(); s++) {
+                            lOff[(k * d.r() + r) * d.s() + s] = (k * hp + d.r() - 1 - r) * wp + d.s() - 1 - s;
+                        }
+                    }
+                }
+                float[] gyp = paddedScratch(gy, d.n(), d.k(), d.p(), d.q(), ph, pw, maxOf(lOff) + L);
+                DirectConv.run(d.c(), d.n() * hw, krs, new ConvPack.WeightTA(w, d),
+                        new DirectConv.PaddedSource(gyp, d.k(), hp, wp, d.h(), d.w(), d.n() * d.k() * hp * wp, lOff),
+                        new ConvPack.NchwC(gx, null, d.c(), hw), threads);
+                return;
+            }
             Sgemm.run(d.c(), d.n() * hw, d.k() * d.r() * d.s(), new ConvPack.WeightTA(w, d),
                     ConvPack.Im2colB.transposed(gy, d), new ConvPack.NchwC(gx, null, d.c(), hw), threads);
             return;
         }
-        // mostly-zero im2colT (stride > 1, "valid" padding on small maps): dcol = W^T gy, then col2im
+        // mostly-zero im2colT, or few input channels: dcol = W^T gy, then col2im
         int crs = d.c() * d.r() * d.s(), pq = d.p() * d.q(), npq = d.n() * pq;
         float[] dcol = scratch(COL_SCRATCH, (long) crs * npq);
         Sgemm.run(crs, npq, d.k(), new Sgemm.DenseA(w, 0, crs, true), new ConvPack.NchwB(gy, d.k(), pq),
@@ -114,8 +154,38 @@ public final class VectorKernels implements Kernels {
         requireLength("gy", gy, d.outputSize(), d);
         requireLength("x", x, d.inputSize(), d);
         int crs = d.c() * d.r() * d.s();
+        if (d.stride() == 1 && Simd.ENABLED && d.q() >= DIRECT_WEIGHT_MIN_WIDTH && 2 * d.k() >= Sgemm.NR) {
+            // gw^T = im2col(x) * gy^T with im2col read from padded x (only gy^T is packed), then gw += (gw^T)^T
+            int hp = d.h() + 2 * d.pad(), wp = d.w() + 2 * d.pad(), kk = d.k();
+            int[] lOff = convOffsets(d, hp, wp);
+            float[] xp = paddedScratch(x, d.n(), d.c(), d.h(), d.w(), d.pad(), d.pad(), 0);
+            float[] gwT = scratch(COL_SCRATCH, (long) crs * kk);
+            DirectConv.weightGrad(gwT, lOff, new DirectConv.PaddedSource(xp, d.c(), hp, wp, d.p(), d.q(), 0, lOff), gy,
+                    kk, d.n() * d.p() * d.q(), threads);
+            forRange(kk, crs, (k0, k1) -> {
+                for (int k = k0; k < k1; k++) {
+                    for (int i = 0; i < crs; i++) {
+                        gw[k * crs + i] += gwT[i * kk + k];
+                    }
+                }
+            });
+            return;
+        }
         Sgemm.run(d.k(), crs, d.n() * d.p() * d.q(), new ConvPack.CotangentA(gy, d), new ConvPack.Im2colTB(x, d),
                 new Sgemm.DenseC(gw, 0, crs, 1f, 1f), threads);
+    }
+
+    /** lOff[(c, r, s)] = (c*hp + r)*wp + s: the offset of tap (c, r, s) in a padded (c, hp, wp) sample. */
+    private static int[] convOffsets(Conv2dDims d, int hp, int wp) {
+        int[] lOff = new int[d.c() * d.r() * d.s()];
+        for (int c = 0; c < d.c(); c++) {
+            for (int r = 0; r < d.r(); r++) {
+                for (int s = 0; s < d.s(); s++) {
+                    lOff[(c * d.r() + r) * d.s() + s] = (c * hp + r) * wp + s;
+                }
+            }
+        }
+        return lOff;
     }
 
     @Override
@@ -516,6 +586,23 @@ public final class VectorKernels implements Kernels {
     private void forElements(int len, RangeBody body) {
         int units = Sgemm.ceilDiv(len, L);
         forRange(units, L, (u0, u1) -> body.run(u0 * L, Math.min(len, u1 * L)));
+    }
+
+    /** The caller thread's padded-source buffer for {@link DirectConv}, grown as needed and reused. */
+    private static final ThreadLocal<float[][]> PAD_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
+
+    private static float[] paddedScratch(float[] x, int n, int c, int h, int w, int padH, int padW, int tail) {
+        float[][] holder = PAD_SCRATCH.get();
+        holder[0] = DirectConv.pad(holder[0], x, n, c, h, w, padH, padW, tail);
+        return holder[0];
+    }
+
+    private static int maxOf(int[] a) {
+        int m = Integer.MIN_VALUE;
+        for (int v : a) {
+            m = Math.max(m, v);
+        }
+        return m;
     }
 
     private static float[] scratch(ThreadLocal<float[][]> holder, long size) {

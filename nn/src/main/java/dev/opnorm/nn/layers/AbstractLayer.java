@@ -43,14 +43,11 @@ public abstract class AbstractLayer implements Layer {
 
     @Override
     public final String qualifiedName() {
-        if (parent == null || parent.qualifiedName().isEmpty() || isRoot(parent)) {
+        // the root's own name is not part of the path, as in PyTorch's named_modules()
+        if (parent == null || !(parent instanceof AbstractLayer p) || p.parent == null) {
             return name;
         }
         return parent.qualifiedName() + "." + name;
-    }
-
-    private static boolean isRoot(Layer l) {
-        return !(l instanceof AbstractLayer a) || a.parent == null;
     }
 
     /** The kernels this layer computes with. */

@@ -33,6 +33,25 @@ public final class BatchNorm2d extends AbstractLayer {
     /** PyTorch's default momentum (weight of the new batch statistics). */
     public static final double MOMENTUM = 0.1;
 
+    /**
+     * Sets the running statistics of every BatchNorm in {@code model} from the batch {@code x}: runs
+     * {@code passes} TRAIN-mode forward passes and commits each, so with momentum 0.1 the running
+     * statistics approach the batch's own (1 - 0.9^passes of the way; 40 passes leave 1.5%). An untrained
+     * network evaluated with its initial statistics (mean 0, variance 1) is nearly constant, which makes
+     * its Jacobian norms and attacks uninformative; this gives it the statistics a trained one would have.
+     *
+     * @return model, for chaining
+     */
+    public static <L extends Layer> L calibrate(L model, Tensor x, int passes) {
+        if (passes < 1) {
+            throw new IllegalArgumentException("BatchNorm calibration needs at least one pass, got " + passes);
+        }
+        for (int i = 0; i < passes; i++) {
+            model.linearize(x, BnMode.TRAIN).commit();
+        }
+        return model;
+    }
+
     private final int channels;
     private final Param weight;      // gamma (c) or null
     private final Param bias;        // beta (c) or null
@@ -143,7 +162,10 @@ public final class BatchNorm2d extends AbstractLayer {
     /** Per-channel affine map with the running statistics. */
     private final class EvalLin extends AbstractLinearization {
         private final float[] scale;  // (c) gamma / sqrt(rv + eps)
-        private final float[] xhat;   // (n, c, h, w) (x - rm) / sqrt(rv + eps), kept only with affine
+        private final float[] x;      // (n, c, h, w) saved input, for the affine parameters' gradients
+        private final float[] inv;    // (c) 1 / sqrt(rv + eps) at linearization time
+        private final float[] invShift; // (c) -rm / sqrt(rv + eps) at linearization time
+        private float[] xhat;         // (n, c, h, w) (x - rm) / sqrt(rv + eps), computed on first vjpParams
         private final Tensor y;
         private final int n;
         private final int hw;
@@ -152,21 +174,18 @@ public final class BatchNorm2d extends AbstractLayer {
             super(describe(), x.shape, out, BnMode.EVAL);
             n = out.n();
             hw = out.h() * out.w();
+            this.x = x.data;
             scale = new float[channels];
             float[] shift = new float[channels];
             evalAffine(scale, shift);
             y = new Tensor(out);
             kernels.channelAffine(y.data, x.data, scale, shift, n, channels, hw);
-            if (weight != null) {
-                float[] inv = new float[channels], sh = new float[channels];
-                for (int c = 0; c < channels; c++) {
-                    inv[c] = (float) (1.0 / Math.sqrt((double) runningVar.value[c] + EPS));
-                    sh[c] = -runningMean.value[c] * inv[c];
-                }
-                xhat = new float[out.size()];
-                kernels.channelAffine(xhat, x.data, inv, sh, n, channels, hw);
-            } else {
-                xhat = null;
+            // the running statistics may change later (a TRAIN commit): keep what xhat needs now
+            inv = new float[channels];
+            invShift = new float[channels];
+            for (int c = 0; c < channels; c++) {
+                inv[c] = (float) (1.0 / Math.sqrt((double) runningVar.value[c] + EPS));
+                invShift[c] = -runningMean.value[c] * inv[c];
             }
         }
 
@@ -186,8 +205,18 @@ public final class BatchNorm2d extends AbstractLayer {
                 kernels.channelAffine(gx, gy, scale, null, n, channels, hw);
             }
             if (grads != null && weight != null) {
-                kernels.channelSumsAccumulate(grads.of(bias), grads.of(weight), gy, xhat, n, channels, hw);
+                kernels.channelSumsAccumulate(grads.of(bias), grads.of(weight), gy, normalized(), n, channels, hw);
             }
+        }
+
+        /** xhat, computed once and only when parameter gradients are asked for (norm computations never do). */
+        private float[] normalized() {
+            if (xhat == null) {
+                float[] t = new float[inShape().size()];
+                kernels.channelAffine(t, x, inv, invShift, n, channels, hw);
+                xhat = t;
+            }
+            return xhat;
         }
     }
 

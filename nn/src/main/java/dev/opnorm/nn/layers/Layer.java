@@ -49,12 +49,16 @@ public interface Layer {
      */
     Linearization linearize(Tensor x, BnMode mode);
 
-    /** Trainable parameters, with names qualified by the path inside this layer. */
+    /**
+     * Trainable parameters, with names qualified by the path inside this layer. The list and its Param
+     * objects are the same on every call (optimizers may key state by them); a container's entries
+     * are renamed views sharing the child's value arrays.
+     */
     default List<Param> params() {
         return List.of();
     }
 
-    /** Non-trainable state saved in checkpoints (BN running mean/var), with qualified names. */
+    /** Non-trainable state saved in checkpoints (BN running mean/var), with qualified names; stable like {@link #params()}. */
     default List<Param> buffers() {
         return List.of();
     }

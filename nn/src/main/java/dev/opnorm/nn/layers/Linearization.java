@@ -71,6 +71,15 @@ public interface Linearization {
     }
 
     /**
+     * Calls {@code visitor} on this linearization and, for a composite (Sequential, residual block),
+     * on every part in forward order, depth first. Used to read residuals such as ReLU activation
+     * patterns from {@link ReLU.Lin} parts (robust.analysis.ActivationPattern).
+     */
+    default void visit(java.util.function.Consumer<Linearization> visitor) {
+        visitor.accept(this);
+    }
+
+    /**
      * The Jacobian of one example's output with respect to the same example's input, as a LinearMap
      * R^(inShape.perExample) -> R^(outShape.perExample). Correct in both BN modes: in TRAIN mode
      * the other examples' inputs are held fixed (zero tangent), so this is the diagonal block of the

@@ -65,27 +65,47 @@ public final class MaxPool2d extends AbstractLayer {
 
     @Override
     protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape out) {
-        Tensor y = new Tensor(out);
-        int[] argmax = new int[out.size()]; // (n, c, p, q) flat input index of each window's maximum
-        PoolDims d = dims(x.shape);
-        kernels.maxPool2dForward(y.data, argmax, x.data, d);
-        return new AbstractLinearization(describe(), x.shape, out, mode) {
-            @Override
-            public Tensor output() {
-                return y;
-            }
+        return new Lin(x, mode, out);
+    }
 
-            @Override
-            protected void jvpImpl(float[] dx, float[] dy) {
-                kernels.maxPool2dJvp(dy, dx, argmax, d);
-            }
+    /**
+     * Max pooling's linearization: a gather of each window's maximum (the kernels' tie rule). Public so
+     * that analyses walking a network's linearization ({@link Linearization#visit}) can find pooling
+     * sites; the selected index of a window is what {@link #jvp} gathers from.
+     */
+    public final class Lin extends AbstractLinearization {
+        private final Tensor y;
+        private final int[] argmax; // (n, c, p, q) flat input index of each window's maximum
+        private final PoolDims d;
 
-            @Override
-            protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
-                if (gx != null) {
-                    kernels.maxPool2dVjp(gx, gy, argmax, d);
-                }
+        Lin(Tensor x, BnMode mode, Shape out) {
+            super(describe(), x.shape, out, mode);
+            y = new Tensor(out);
+            argmax = new int[out.size()];
+            d = dims(x.shape);
+            kernels.maxPool2dForward(y.data, argmax, x.data, d);
+        }
+
+        /** The layer this is the linearization of. */
+        public MaxPool2d layer() {
+            return MaxPool2d.this;
+        }
+
+        @Override
+        public Tensor output() {
+            return y;
+        }
+
+        @Override
+        protected void jvpImpl(float[] dx, float[] dy) {
+            kernels.maxPool2dJvp(dy, dx, argmax, d);
+        }
+
+        @Override
+        protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
+            if (gx != null) {
+                kernels.maxPool2dVjp(gx, gy, argmax, d);
             }
-        };
+        }
     }
 }

@@ -35,6 +35,8 @@ public final class PreActBlock extends AbstractLayer {
     private final Conv2d conv2;
     private final Conv2d convShortcut; // null for the identity shortcut
     private final List<AbstractLayer> children;
+    private final List<Param> params;
+    private final List<Param> buffers;
 
     public PreActBlock(String name, int inChannels, int outChannels, int stride) {
         this(name, inChannels, outChannels, stride, Engine.kernels());
@@ -70,6 +72,8 @@ public final class PreActBlock extends AbstractLayer {
         for (AbstractLayer l : children) {
             l.attachTo(this);
         }
+        params = prefixed(children, false);
+        buffers = prefixed(children, true);
     }
 
     /** The sub-layers in state_dict order (convShortcut last, when present). */
@@ -145,22 +149,23 @@ public final class PreActBlock extends AbstractLayer {
         return new Lin(x, mode, outShape);
     }
 
+    /** The children's parameters under "child.name" keys; the same Param objects on every call. */
     @Override
     public List<Param> params() {
-        List<Param> out = new ArrayList<>();
-        for (Layer c : children) {
-            for (Param p : c.params()) {
-                out.add(p.renamed(c.name() + "." + p.name()));
-            }
-        }
-        return Collections.unmodifiableList(out);
+        return params;
     }
 
+    /** The children's buffers under "child.name" keys; the same Param objects on every call. */
     @Override
     public List<Param> buffers() {
+        return buffers;
+    }
+
+    /** Children's params (or buffers) renamed with the child's name as prefix, computed once. */
+    private static List<Param> prefixed(List<? extends Layer> children, boolean buffers) {
         List<Param> out = new ArrayList<>();
         for (Layer c : children) {
-            for (Param p : c.buffers()) {
+            for (Param p : buffers ? c.buffers() : c.params()) {
                 out.add(p.renamed(c.name() + "." + p.name()));
             }
         }
@@ -252,6 +257,15 @@ public final class PreActBlock extends AbstractLayer {
         public void commit() {
             bn1L.commit();
             bn2L.commit();
+        }
+
+        @Override
+        public void visit(java.util.function.Consumer<Linearization> visitor) {
+            visitor.accept(this);
+            for (Linearization p : shortL == null ? List.of(bn1L, relu1L, conv1L, bn2L, relu2L, conv2L)
+                    : List.of(bn1L, relu1L, conv1L, bn2L, relu2L, conv2L, shortL)) {
+                p.visit(visitor);
+            }
         }
     }
 }

@@ -34,24 +34,42 @@ public final class ReLU extends AbstractLayer {
 
     @Override
     protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape out) {
-        Tensor y = forwardImpl(x, out);
-        return new AbstractLinearization(describe(), x.shape, out, mode) {
-            @Override
-            public Tensor output() {
-                return y;
-            }
+        return new Lin(x.shape, forwardImpl(x, out), mode);
+    }
 
-            @Override
-            protected void jvpImpl(float[] dx, float[] dy) {
-                kernels.reluMask(dy, dx, y.data, out.size());
-            }
+    /**
+     * ReLU's linearization: the output y, which is also the mask (y > 0 exactly where x > 0). Public so
+     * that analyses walking a network's linearization ({@link Linearization#visit}) can read activation
+     * patterns from {@link #output()}.
+     */
+    public final class Lin extends AbstractLinearization {
+        private final Tensor y;
 
-            @Override
-            protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
-                if (gx != null) {
-                    kernels.reluMask(gx, gy, y.data, out.size());
-                }
+        Lin(Shape in, Tensor y, BnMode mode) {
+            super(describe(), in, y.shape, mode);
+            this.y = y;
+        }
+
+        /** The layer this is the linearization of. */
+        public ReLU layer() {
+            return ReLU.this;
+        }
+
+        @Override
+        public Tensor output() {
+            return y;
+        }
+
+        @Override
+        protected void jvpImpl(float[] dx, float[] dy) {
+            kernels.reluMask(dy, dx, y.data, y.shape.size());
+        }
+
+        @Override
+        protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
+            if (gx != null) {
+                kernels.reluMask(gx, gy, y.data, y.shape.size());
             }
-        };
+        }
     }
 }

@@ -19,6 +19,8 @@ import java.util.SplittableRandom;
  */
 public final class Sequential extends AbstractLayer {
     private final List<Layer> children;
+    private final List<Param> params;
+    private final List<Param> buffers;
 
     /** Children in order; their names must be unique. */
     public Sequential(String name, List<? extends Layer> children) {
@@ -41,6 +43,8 @@ public final class Sequential extends AbstractLayer {
                 a.attachTo(this);
             }
         }
+        this.params = prefixed(this.children, false);
+        this.buffers = prefixed(this.children, true);
     }
 
     public Sequential(String name, Layer... children) {
@@ -129,22 +133,23 @@ public final class Sequential extends AbstractLayer {
         return s.forwardUpTo(t, path.substring(dot + 1));
     }
 
+    /** The children's parameters under "child.name" keys; the same Param objects on every call. */
     @Override
     public List<Param> params() {
-        List<Param> out = new ArrayList<>();
-        for (Layer c : children) {
-            for (Param p : c.params()) {
-                out.add(p.renamed(c.name() + "." + p.name()));
-            }
-        }
-        return Collections.unmodifiableList(out);
+        return params;
     }
 
+    /** The children's buffers under "child.name" keys; the same Param objects on every call. */
     @Override
     public List<Param> buffers() {
+        return buffers;
+    }
+
+    /** Children's params (or buffers) renamed with the child's name as prefix, computed once. */
+    private static List<Param> prefixed(List<? extends Layer> children, boolean buffers) {
         List<Param> out = new ArrayList<>();
         for (Layer c : children) {
-            for (Param p : c.buffers()) {
+            for (Param p : buffers ? c.buffers() : c.params()) {
                 out.add(p.renamed(c.name() + "." + p.name()));
             }
         }

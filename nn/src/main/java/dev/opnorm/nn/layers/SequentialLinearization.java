@@ -105,6 +105,14 @@ public final class SequentialLinearization extends AbstractLinearization {
         }
     }
 
+    @Override
+    public void visit(java.util.function.Consumer<Linearization> visitor) {
+        visitor.accept(this);
+        for (Linearization p : parts) {
+            p.visit(visitor);
+        }
+    }
+
     /** Commits every child (BatchNorm running statistics in TRAIN mode). */
     @Override
     public void commit() {

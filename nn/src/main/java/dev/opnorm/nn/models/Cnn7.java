@@ -19,7 +19,8 @@ import java.util.SplittableRandom;
  * The paper's 7-layer CNN (the authors' code, see docs/paper-notes.md) for 32x32 inputs:
  * conv3x3 widths 128, 128, M, 256, 256, M, 512, 512, M, 1024 (padding 0), M, then Linear(1024, classes).
  * Every conv has a bias and is followed by BatchNorm (no affine) and ReLU; M = 2x2 max pooling.
- * Spatial size 32 -> 16 -> 8 -> 4 -> 2 -> 1.
+ * Spatial size 32 -> 16 -> 8 -> 4 -> 2 -> 1: inputs must be 32x32 (pad Fashion-MNIST's 28x28); another
+ * size fails in the first layer that cannot take it, with that layer's name and the shape.
  *
  * <p>Structure (names are PyTorch state_dict prefixes): a root Sequential with two children,
  * "features" (a Sequential "0", "1", ... of conv, bn, relu, pool, ending with a flatten of the 1x1 map,

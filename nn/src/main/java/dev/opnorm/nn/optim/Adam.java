@@ -12,8 +12,8 @@ import java.util.Map;
  * <pre>
  *   t = t + 1                                           (per parameter)
  *   Adam:  g = grad + weight_decay * p       AdamW:  p = p * (1 - lr * weight_decay);  g = grad
- *   m = m + (1 - beta1) * (g - m)                       (PyTorch's lerp, weight < 0.5 branch)
- *   v = beta2 * v + (1 - beta2) * g * g
+ *   m = beta1 * m + (1 - beta1) * g                     (fma(1 - beta1, g, beta1 * m), as libtorch)
+ *   v = beta2 * v + (1 - beta2) * g * g                 (fma((1 - beta2) * g, g, beta2 * v))
  *   step_size = lr / (1 - beta1^t)
  *   denom = sqrt(v) / sqrt(1 - beta2^t) + eps
  *   p = p - step_size * m / denom
@@ -96,6 +96,7 @@ public final class Adam extends Optimizer {
         float wd = (float) c.weightDecay();
         float decay = (float) (1 - lr * c.weightDecay());
         float w1 = (float) (1 - c.beta1());
+        float b1 = (float) c.beta1();
         float b2 = (float) c.beta2();
         float w2 = (float) (1 - c.beta2());
         double bc1 = 1 - StrictMath.pow(c.beta1(), t);
@@ -104,17 +105,18 @@ public final class Adam extends Optimizer {
         float bc2Sqrt = (float) StrictMath.sqrt(bc2);
         float eps = (float) c.eps();
         boolean decoupled = c.decoupled();
+        // one line per libtorch op; its CPU kernels fuse add(x, alpha) and addcmul (fma), not addcdiv
         for (int j = 0; j < p.length; j++) {
             float g = grad[j];
             if (wd != 0) {
                 if (decoupled) {
                     p[j] = p[j] * decay;
                 } else {
-                    g = g + wd * p[j];
+                    g = Math.fma(wd, p[j], g);
                 }
             }
-            m[j] = m[j] + w1 * (g - m[j]);
-            v[j] = v[j] * b2 + w2 * g * g;
+            m[j] = Math.fma(w1, g, m[j] * b1);
+            v[j] = Math.fma(w2 * g, g, v[j] * b2);
             float denom = (float) Math.sqrt(v[j]) / bc2Sqrt + eps;
             p[j] = p[j] + negStep * m[j] / denom;
         }

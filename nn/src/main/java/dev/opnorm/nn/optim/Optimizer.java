@@ -16,9 +16,17 @@ import java.util.Set;
  * implementations: per-parameter state is created lazily at a parameter's first gradient, and parameters
  * with no gradient buffer ({@code !grads.has(p)}) are skipped, like PyTorch skips {@code grad is None}.
  *
- * <p>Arithmetic: state and element-wise math in float, in the order of PyTorch's tensor operations; scalar
- * factors (bias corrections, step sizes) in double with {@link StrictMath}, then cast to float. Updates
- * are element-wise (no reductions), so results do not depend on threads, and a run resumed from
+ * <p>Arithmetic: state and element-wise math in float, in the order of libtorch's tensor operations, with
+ * {@link Math#fma} exactly where libtorch's vectorized CPU kernels fuse ({@code add(x, alpha)},
+ * {@code addcmul}); scalar factors (bias corrections, step sizes) in double with {@link StrictMath}, then cast
+ * to float. Checked against libtorch 2.10's C++ optimizers (SGD with momentum/dampening/Nesterov/weight
+ * decay, Adam, Adam with L2, AdamW, RMSprop, RMSprop centered with momentum; through JavaCPP, x86-64
+ * AVX-512, 257 elements x 20 steps): every value bit-identical. Python's {@code torch.optim.Adam} and the
+ * centered RMSprop update their running means with {@code lerp_}, which can differ in the last bit.
+ * {@code Math.fma} is a single instruction on CPUs with FMA (x86-64 since 2013, all 64-bit ARM) and exact
+ * but slow in software elsewhere.
+ *
+ * <p>Updates are element-wise (no reductions), so results do not depend on threads, and a run resumed from
  * {@link #exportState()} / {@link #importState} is bit-identical to an uninterrupted one.
  *
  * <p>The learning rate is a plain field: a trainer sets it from an {@link LrSchedule} before each step.

@@ -13,7 +13,7 @@ import java.util.Map;
  * <pre>
  *   g = grad + weight_decay * p
  *   sq = alpha * sq + (1 - alpha) * g * g
- *   centered:  ga = ga + (1 - alpha) * (g - ga);  avg = sqrt(sq - ga * ga) + eps
+ *   centered:  ga = alpha * ga + (1 - alpha) * g;  avg = sqrt(sq - ga * ga) + eps
  *   else:      avg = sqrt(sq) + eps
  *   momentum > 0:  buf = momentum * buf + g / avg;  p = p - lr * buf
  *   else:          p = p - lr * g / avg
@@ -101,22 +101,23 @@ public final class RmsProp extends Optimizer {
         float eps = (float) c.eps();
         float mom = (float) c.momentum();
         float negLr = (float) -learningRate();
+        // one line per libtorch op; its CPU kernels fuse add(x, alpha) and addcmul (fma), not addcdiv
         for (int j = 0; j < p.length; j++) {
             float g = grad[j];
             if (wd != 0) {
-                g = g + wd * p[j];
+                g = Math.fma(wd, p[j], g);
             }
-            sq[j] = sq[j] * alpha + w * g * g;
+            sq[j] = Math.fma(w * g, g, sq[j] * alpha);
             float avg;
             if (ga != null) {
-                ga[j] = ga[j] + w * (g - ga[j]);
-                avg = (float) Math.sqrt(sq[j] - ga[j] * ga[j]) + eps; // addcmul(ga, ga, value=-1)
+                ga[j] = Math.fma(w, g, ga[j] * alpha);
+                avg = (float) Math.sqrt(Math.fma(-ga[j], ga[j], sq[j])) + eps;
             } else {
                 avg = (float) Math.sqrt(sq[j]) + eps;
             }
             if (buf != null) {
                 buf[j] = buf[j] * mom + g / avg;
-                p[j] = p[j] + negLr * buf[j];
+                p[j] = Math.fma(negLr, buf[j], p[j]);
             } else {
                 p[j] = p[j] + negLr * g / avg;
             }

@@ -89,17 +89,18 @@ public final class Sgd extends Optimizer {
             buf = momentumBuffer[i] = new float[p.length];
             first = true;
         }
+        // one line per libtorch op; its CPU kernels fuse add(x, alpha) and addcmul (fma), not addcdiv
         for (int j = 0; j < p.length; j++) {
             float g = grad[j];
             if (wd != 0) {
-                g = g + wd * p[j];
+                g = Math.fma(wd, p[j], g);
             }
             if (buf != null) {
-                float b = first ? g : buf[j] * mom + keep * g;
+                float b = first ? g : Math.fma(keep, g, buf[j] * mom);
                 buf[j] = b;
-                g = c.nesterov() ? g + mom * b : b;
+                g = c.nesterov() ? Math.fma(mom, b, g) : b;
             }
-            p[j] = p[j] + negLr * g;
+            p[j] = Math.fma(negLr, g, p[j]);
         }
     }
 

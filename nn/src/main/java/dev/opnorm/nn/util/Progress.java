@@ -77,11 +77,28 @@ public final class Progress {
     }
 
     /**
-     * A progress display on {@code out}: interactive when the JVM has a console
-     * ({@code System.console() != null}), else a line every 10%.
+     * A progress display on {@code out}: interactive when the JVM runs in a terminal ({@link #isTerminal()}),
+     * else a line every 10%.
      */
     public static Progress start(String label, long total, String unit, PrintStream out) {
-        return new Progress(label, total, unit, out, System.console() != null, 10, System::nanoTime);
+        return new Progress(label, total, unit, out, isTerminal(), 10, System::nanoTime);
+    }
+
+    /**
+     * True when the JVM is attached to a terminal: {@code System.console() != null} and, on JDK 22+ where a
+     * console may exist for redirected streams, {@code Console.isTerminal()} (called reflectively: the code
+     * targets Java 17).
+     */
+    public static boolean isTerminal() {
+        java.io.Console c = System.console();
+        if (c == null) {
+            return false;
+        }
+        try {
+            return (Boolean) java.io.Console.class.getMethod("isTerminal").invoke(c);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return true; // before JDK 22 a non-null console means a terminal
+        }
     }
 
     /** Adds {@code units} to the work done and redraws if due. */

@@ -17,7 +17,7 @@ import java.util.Arrays;
  *   splitmix64:  x += 0x9e3779b97f4a7c15; z = x;
  *                z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9; z = (z ^ (z >>> 27)) * 0x94d049bb133111eb;
  *                return z ^ (z >>> 31)
- *   xoshiro256**: result = rotl(s1 * 5, 7) * 9;  t = s1 << 17;
+ *   xoshiro256**: result = rotl(s1 * 5, 7) * 9;  t = s1 &lt;&lt; 17;
  *                s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = rotl(s3, 45)
  * </pre>
  * Derived values: {@link #nextFloat()} = top 24 bits * 2^-24, {@link #nextDouble()} = top 53 bits * 2^-53

@@ -1,6 +1,8 @@
 package dev.opnorm.nn.checkpoint;
 
+import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Param;
+import dev.opnorm.nn.models.Cnn7;
 import dev.opnorm.nn.layers.ParamGrads;
 import dev.opnorm.nn.optim.Adam;
 import dev.opnorm.nn.optim.Optimizer;
@@ -145,14 +147,15 @@ class CheckpointTest {
         }
         Path f = dir.resolve("mid.safetensors");
         Checkpoint.of(b.params(), b.buffers()).withOptimizer(ob.exportState())
-                .withTraining(new TrainingState(0, 3, Map.of("grads", rb.state()))).save(f);
+                .withTraining(TrainingState.of(0, 3, Map.of("grads", rb))).save(f);
 
         Checkpoint ck = Checkpoint.load(f);
         Model c = new Model(1234);
         ck.loadInto(c.all());
         Optimizer oc = new Sgd(c.params(), Sgd.Config.of(0.05).withMomentum(0.9).withNesterov(true));
         oc.importState(ck.optimizer().orElseThrow());
-        Rng rc = Rng.fromState(ck.training().orElseThrow().rngState("grads"));
+        Rng rc = ck.training().orElseThrow().restoreRng("grads");
+        assertThrows(IllegalArgumentException.class, () -> ck.training().get().restoreRng("nope"));
         ParamGrads gc = new ParamGrads();
         for (long s = ck.training().get().step(); s < 6; s++) {
             grads(c, gc, rc);
@@ -193,6 +196,29 @@ class CheckpointTest {
         assertThrows(IllegalArgumentException.class, () -> c.loadInto(model, false));
         c.loadInto(List.of(target.convB, extra), false);
         assertArrayEquals(m.convB.value, target.convB.value);
+    }
+
+    @Test
+    void cnn7_saveLoad_restoresEveryParameterAndBuffer_andRejectsAnotherWidth() throws IOException {
+        Layer a = Cnn7.create(0.125, 1, 10, 1);
+        a.buffers().get(0).value[0] = 0.25f; // a trained running mean
+        Path f = dir.resolve("cnn7.safetensors");
+        Checkpoint.of(a).save(f);
+        Map<String, TensorEntry> raw = SafeTensors.read(f).tensors();
+        assertTrue(raw.containsKey("features.0.weight"), raw.keySet().toString());
+        assertEquals(a.params().size() + a.buffers().size(), raw.size());
+
+        Layer b = Cnn7.create(0.125, 1, 10, 2);
+        Checkpoint.load(f).loadInto(b);
+        for (int i = 0; i < a.params().size(); i++) {
+            assertArrayEquals(a.params().get(i).value, b.params().get(i).value, a.params().get(i).name());
+        }
+        for (int i = 0; i < a.buffers().size(); i++) {
+            assertArrayEquals(a.buffers().get(i).value, b.buffers().get(i).value, a.buffers().get(i).name());
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Checkpoint.load(f).loadInto(Cnn7.create(0.25, 1, 10, 1)));
+        assertTrue(e.getMessage().contains("wrong shape: features.0.weight"), e.getMessage());
     }
 
     @Test

@@ -65,6 +65,19 @@ public abstract class KernelsContractTest {
         // big enough to cross register/cache blocks: c*r*s = 333 and 1161, k = 67, p*q = 289
         cases.add(new Conv2dDims(2, 37, 17, 17, 67, 3, 3, 1, 1));
         cases.add(new Conv2dDims(1, 129, 9, 9, 33, 3, 3, 2, 1));
+        // output widths that are multiples of 8/16/32 lanes (row-vector fast paths), with column blocks that
+        // straddle samples and a partial last block
+        cases.add(new Conv2dDims(3, 5, 3, 16, 7, 3, 3, 1, 1));
+        cases.add(new Conv2dDims(2, 4, 6, 32, 9, 1, 1, 1, 0));
+        cases.add(new Conv2dDims(2, 6, 5, 16, 4, 5, 5, 1, 2));
+        cases.add(new Conv2dDims(1, 3, 8, 34, 5, 3, 3, 1, 0));
+        cases.add(new Conv2dDims(3, 2, 4, 8, 3, 3, 3, 1, 1));
+        cases.add(new Conv2dDims(2, 5, 7, 24, 9, 3, 3, 1, 1));
+        cases.add(new Conv2dDims(1, 7, 2, 16, 5, 3, 1, 1, 1));
+        cases.add(new Conv2dDims(2, 3, 5, 20, 65, 3, 3, 1, 1)); // >= 64 output channels on wide rows
+        cases.add(new Conv2dDims(2, 4, 4, 16, 32, 3, 3, 1, 1));
+        cases.add(new Conv2dDims(1, 3, 3, 17, 90, 3, 3, 1, 1));
+        cases.add(new Conv2dDims(1, 5, 3, 35, 130, 3, 5, 1, 2));
         // exact multiples of every lane count, as in the CNN
         cases.add(new Conv2dDims(3, 16, 12, 12, 32, 3, 3, 1, 1));
         cases.add(new Conv2dDims(2, 64, 4, 4, 32, 3, 3, 1, 0));
@@ -73,8 +86,9 @@ public abstract class KernelsContractTest {
 
     /** GEMM cases: (transA, transB, m, n, k, alpha, beta, offset, leading-dimension padding). */
     static List<Arguments> gemmCases() {
+        // k = 0 is legal: C = beta * C (or 0 when beta == 0)
         int[][] mnk = {{1, 1, 1}, {3, 7, 17}, {17, 3, 7}, {33, 17, 1}, {7, 33, 33}, {1, 65, 40}, {67, 129, 300},
-            {130, 65, 513}};
+            {130, 65, 513}, {5, 3, 0}};
         List<Arguments> cases = new ArrayList<>();
         int i = 0;
         for (boolean ta : new boolean[] {false, true}) {
@@ -203,7 +217,8 @@ public abstract class KernelsContractTest {
                                int ldPad) {
         Random rnd = new Random(31L * m + 17L * n + k + (ta ? 1000 : 0) + (tb ? 2000 : 0));
         // A is stored (ta ? k x m : m x k) with row length lda; likewise B; C is m x ldc
-        int lda = (ta ? m : k) + ldPad, ldb = (tb ? k : n) + ldPad, ldc = n + ldPad;
+        // leading dimensions >= 1 even for k == 0, as BLAS requires
+        int lda = Math.max(1, (ta ? m : k) + ldPad), ldb = Math.max(1, (tb ? k : n) + ldPad), ldc = n + ldPad;
         int aOff = off, bOff = 2 * off, cOff = 3 * off;
         float[] a = uniform(rnd, aOff + (ta ? k : m) * lda + 2);
         float[] b = uniform(rnd, bOff + (tb ? n : k) * ldb + 2);

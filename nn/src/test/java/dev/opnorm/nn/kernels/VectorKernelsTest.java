@@ -38,6 +38,16 @@ class VectorKernelsTest extends KernelsContractTest {
     }
 
     @Test
+    void conv2dVjpInput_choosesCol2im_forSparseOrThinCases_andImplicitGemmOtherwise() {
+        // the contract cases cover both paths only if the cost model splits them like this
+        assertEquals(false, ConvPack.preferCol2im(new Conv2dDims(32, 128, 32, 32, 128, 3, 3, 1, 1)));
+        assertEquals(false, ConvPack.preferCol2im(new Conv2dDims(2, 37, 17, 17, 67, 3, 3, 1, 1)));
+        assertEquals(true, ConvPack.preferCol2im(new Conv2dDims(32, 3, 32, 32, 128, 3, 3, 1, 1)));
+        assertEquals(true, ConvPack.preferCol2im(new Conv2dDims(32, 512, 4, 4, 1024, 3, 3, 1, 0)));
+        assertEquals(true, ConvPack.preferCol2im(new Conv2dDims(2, 40, 16, 16, 24, 3, 3, 2, 1)));
+    }
+
+    @Test
     void name_reportsVectorPath() {
         assertEquals(VectorKernels.vectorsEnabled() ? "vector" : "vector(scalar)", KERNELS.name());
     }

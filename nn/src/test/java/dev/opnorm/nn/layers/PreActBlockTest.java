@@ -107,7 +107,7 @@ class PreActBlockTest {
         for (int i = 0; i < expected.length; i++) {
             expected[i] = main.data[i] + x.data[i];
         }
-        assertArrayEquals(expected, b.forward(x).data, 1e-6f);
+        assertArrayEquals(expected, b.forward(x).data, (float) Tolerances.REORDERED_F32);
     }
 
     @Test

@@ -81,6 +81,15 @@ class SequentialTest {
     }
 
     @Test
+    void params_areTheSameObjectsOnEveryCall() {
+        Sequential net = smallNet();
+        for (int i = 0; i < net.params().size(); i++) {
+            assertSame(net.params().get(i), net.params().get(i));
+        }
+        assertSame(net.buffers().get(0), net.buffers().get(0));
+    }
+
+    @Test
     void renamedParams_shareGradientBuffers() {
         Sequential net = smallNet();
         Linearization l = net.linearize(smallInput(), BnMode.EVAL);
@@ -108,11 +117,11 @@ class SequentialTest {
         float[] full = new float[l.outShape().size()], composed = new float[full.length];
         l.jvp(dx, full);
         l.part("classifier").jvp(phi, composed);
-        assertArrayEquals(full, composed, 1e-6f);
+        assertArrayEquals(full, composed, (float) Tolerances.REORDERED_F32);
         // nested path: after the inner conv of child "4"
         SequentialLinearization inner = l.upTo("features.4.0");
         assertEquals(new Shape(3, 4, 2, 1), inner.outShape());
-        assertArrayEquals(net.forwardUpTo(x, "features.4.0").data, inner.output().data, 1e-6f);
+        assertArrayEquals(net.forwardUpTo(x, "features.4.0").data, inner.output().data, (float) Tolerances.REORDERED_F32);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> l.upTo("nope"));
         assertTrue(e.getMessage().contains("nope") && e.getMessage().contains("classifier"), e.getMessage());
     }

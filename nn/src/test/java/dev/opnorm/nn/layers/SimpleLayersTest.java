@@ -159,7 +159,7 @@ class SimpleLayersTest {
     void globalAvgPool_averagesEachPlane() {
         Tensor y = AvgPool2d.global("gap").forward(Tensor.of(1, 2, 1, 3, 1, 2, 3, 4, 5, 9));
         assertEquals(Shape.features(1, 2), y.shape);
-        assertArrayEquals(new float[]{2, 6}, y.data, 1e-6f);
+        assertArrayEquals(new float[]{2, 6}, y.data, (float) Tolerances.REORDERED_F32);
     }
 
     @Test

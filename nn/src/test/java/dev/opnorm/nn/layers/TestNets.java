@@ -15,9 +15,7 @@ public final class TestNets {
      * variance 1) shrinks its activations layer by layer, which is not the regime the norms are computed in.
      */
     public static void calibrateBatchNorm(Layer net, Tensor x, int steps) {
-        for (int i = 0; i < steps; i++) {
-            net.linearize(x, BnMode.TRAIN).commit();
-        }
+        BatchNorm2d.calibrate(net, x, steps);
     }
 
     /** Copies the values of every buffer of {@code from} into the same-named buffer of {@code to}. */

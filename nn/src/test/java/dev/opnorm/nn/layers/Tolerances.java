@@ -43,6 +43,16 @@ public final class Tolerances {
     public static final double JACOBIAN_TRANSPOSE = 1e-5;
     /** Two kernel implementations on the same network, relative to the max |value|. */
     public static final double BACKEND = 1e-4;
+    /** A gradient accumulated twice vs twice the gradient, relative to the largest entry. */
+    public static final double ACCUMULATE = 1e-5;
+    /** The same float computation done in another order (fused vs separate passes), relative to max(1, |value|). */
+    public static final double REORDERED_F32 = 1e-6;
+    /** BatchNorm output statistics: mean ~0 and variance var/(var + eps) ~1 over a small batch. */
+    public static final double BN_MOMENTS = 1e-3;
+    /** Loss values and gradients in double against closed forms. */
+    public static final double LOSS = 1e-7;
+    /** Cross-entropy gradient against a float central difference of the double loss (step 1e-2). */
+    public static final double LOSS_FD = 1e-4;
     /** Running statistics against the PyTorch formula evaluated in double. */
     public static final double RUNNING_STATS = 1e-6;
 }

@@ -2,6 +2,7 @@ package dev.opnorm.nn.loss;
 
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.layers.Tolerances;
 import org.junit.jupiter.api.Test;
 
 import java.util.Random;
@@ -15,7 +16,7 @@ class SoftmaxCrossEntropyTest {
     @Test
     void loss_ofUniformLogitsIsLogK() {
         Tensor z = new Tensor(Shape.features(3, 10));
-        assertEquals(Math.log(10), SoftmaxCrossEntropy.loss(z, new int[]{0, 4, 9}), 1e-12);
+        assertEquals(Math.log(10), SoftmaxCrossEntropy.loss(z, new int[]{0, 4, 9}), Tolerances.LOSS);
     }
 
     @Test
@@ -23,7 +24,7 @@ class SoftmaxCrossEntropyTest {
         // one example, logits (1, 2, 3), label 2: log(e^1 + e^2 + e^3) - 3
         Tensor z = Tensor.of(1, 3, 1, 1, 1, 2, 3);
         double expected = Math.log(Math.exp(1) + Math.exp(2) + Math.exp(3)) - 3;
-        assertEquals(expected, SoftmaxCrossEntropy.loss(z, new int[]{2}), 1e-7);
+        assertEquals(expected, SoftmaxCrossEntropy.loss(z, new int[]{2}), Tolerances.LOSS);
     }
 
     @Test
@@ -45,7 +46,7 @@ class SoftmaxCrossEntropyTest {
             z.data[i] = (float) (old - h);
             double lm = SoftmaxCrossEntropy.loss(z, labels);
             z.data[i] = old;
-            assertEquals((lp - lm) / (2 * h), g[i], 1e-4, "dL/dz[" + i + "]");
+            assertEquals((lp - lm) / (2 * h), g[i], Tolerances.LOSS_FD, "dL/dz[" + i + "]");
         }
         // each example's gradient sums to zero (softmax minus one-hot)
         for (int i = 0; i < n; i++) {
@@ -53,7 +54,7 @@ class SoftmaxCrossEntropyTest {
             for (int j = 0; j < k; j++) {
                 s += g[i * k + j];
             }
-            assertEquals(0, s, 1e-7);
+            assertEquals(0, s, Tolerances.LOSS);
         }
     }
 
@@ -61,8 +62,8 @@ class SoftmaxCrossEntropyTest {
     void loss_isStableForLargeLogits() {
         Tensor z = Tensor.of(1, 2, 1, 1, 1000f, -1000f);
         float[] g = new float[2];
-        assertEquals(0, SoftmaxCrossEntropy.lossAndGradient(z, new int[]{0}, g), 1e-12);
-        assertEquals(2000, SoftmaxCrossEntropy.loss(z, new int[]{1}), 1e-9);
+        assertEquals(0, SoftmaxCrossEntropy.lossAndGradient(z, new int[]{0}, g), Tolerances.LOSS);
+        assertEquals(2000, SoftmaxCrossEntropy.loss(z, new int[]{1}), Tolerances.LOSS);
         assertTrue(Float.isFinite(g[0]) && Float.isFinite(g[1]));
     }
 

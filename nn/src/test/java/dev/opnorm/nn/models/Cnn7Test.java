@@ -166,6 +166,24 @@ class Cnn7Test {
     }
 
     @Test
+    void seed0_givesTheDocumentedFirstWeights() {
+        // SplittableRandom's sequence is fixed by the JDK specification: these values must never change
+        // (a change means checkpoints and results seeded the same way are no longer reproducible);
+        // bound 1/sqrt(27) for a 3-channel 3x3 conv, U = bound * (2 * nextDouble() - 1)
+        float[] w = Cnn7.create(WIDTH, 3, 10, 0).params().get(0).value;
+        assertArrayEquals(new float[]{0.1475364f, -0.026354887f, -0.18227573f}, java.util.Arrays.copyOf(w, 3));
+    }
+
+    @Test
+    void unpadded28x28Input_isRejectedByTheLayerThatCannotTakeIt() {
+        Sequential net = Cnn7.create(WIDTH, 1, 10, 1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> net.forward(new Tensor(new Shape(1, 1, 28, 28))));
+        assertTrue(e.getMessage().startsWith("MaxPool2d 'features.24'"), e.getMessage());
+        assertTrue(e.getMessage().contains("(1, 64, 1, 1)"), e.getMessage());
+    }
+
+    @Test
     void wrongInputChannels_namesFirstConvAndShape() {
         Sequential net = Cnn7.create(WIDTH, 3, 10, 1);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,

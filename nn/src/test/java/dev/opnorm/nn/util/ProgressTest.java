@@ -123,6 +123,17 @@ class ProgressTest {
     }
 
     @Test
+    void start_underTestRunner_isNotATerminal_soLogsPlainLines() {
+        // surefire runs tests with redirected streams: no terminal, so no '\r' redraws in CI logs
+        assertFalse(Progress.isTerminal());
+        ByteArrayOutputStream bo = new ByteArrayOutputStream();
+        Progress p = Progress.start("t", 4, "it", new PrintStream(bo, true, StandardCharsets.UTF_8));
+        p.advance(4);
+        p.finish();
+        assertFalse(bo.toString(StandardCharsets.UTF_8).contains("\r"));
+    }
+
+    @Test
     void constructorAndUpdates_rejectBadInput() {
         PrintStream o = new PrintStream(new ByteArrayOutputStream());
         assertThrows(IllegalArgumentException.class, () -> new Progress("", 0, "", o, false, 10, () -> 0L));

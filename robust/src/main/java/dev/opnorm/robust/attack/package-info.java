@@ -7,5 +7,14 @@
  * that the attacked function does not depend on the other examples of the batch. Attacks are batched (one forward and
  * one VJP per iteration for the whole batch) and deterministic: one seed gives bit-identical results on any thread
  * count.
+ *
+ * <pre>
+ *   AttackResult r = Pga.l2(1.75).iterations(10).restarts(1).seed(7).attack(model, x, labels);
+ *   AttackResult f = Fgm.linf(8 / 255.0 * 2).attackPredicted(model, x);
+ *   RobustAccuracy acc = RobustAccuracy.of(model, testSet, Pga.linf(0.03), 100);
+ *   List&lt;RobustAccuracy&gt; curve = RobustAccuracy.curve(model, testSet, Pga::l2, new double[] {0.25, 0.5, 1}, 100);
+ *   // Theorem 1's attack: l_q logit loss, alpha = inf, a given start
+ *   Pga.l2(eps).alpha(Double.POSITIVE_INFINITY).loss(AdversarialLoss.logitLq(2)).startFrom(delta0)
+ * </pre>
  */
 package dev.opnorm.robust.attack;

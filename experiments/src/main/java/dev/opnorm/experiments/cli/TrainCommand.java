@@ -1,0 +1,738 @@
+package dev.opnorm.experiments.cli;
+
+import dev.opnorm.experiments.run.RunManifest;
+import dev.opnorm.linalg.Norms;
+import dev.opnorm.nn.checkpoint.Checkpoint;
+import dev.opnorm.nn.checkpoint.Json;
+import dev.opnorm.nn.data.Cifar10;
+import dev.opnorm.nn.data.Dataset;
+import dev.opnorm.nn.data.Domain;
+import dev.opnorm.nn.data.FashionMnist;
+import dev.opnorm.nn.data.Subsets;
+import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.FiniteChecks;
+import dev.opnorm.nn.layers.Sequential;
+import dev.opnorm.nn.models.Cnn7;
+import dev.opnorm.nn.models.Models;
+import dev.opnorm.nn.util.Rng;
+import dev.opnorm.robust.attack.Pga;
+import dev.opnorm.robust.reg.DdOperatorNorm;
+import dev.opnorm.robust.reg.DdSpectralNorm;
+import dev.opnorm.robust.reg.GlobalSpectralNorm;
+import dev.opnorm.robust.reg.InputGradient;
+import dev.opnorm.robust.train.Objective;
+import dev.opnorm.robust.train.OptimizerSpec;
+import dev.opnorm.robust.train.ScheduleSpec;
+import dev.opnorm.robust.train.StepResult;
+import dev.opnorm.robust.train.TrainConfig;
+import dev.opnorm.robust.train.Trainer;
+import dev.opnorm.robust.train.TrainingDivergedException;
+import dev.opnorm.robust.train.TrainingMethod;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code opnorm train}: trains a network with one of the paper's methods ({@link Objective}: standard,
+ * adversarial training, global / data-dependent norm regularization, the AT / d.d. SNR interpolation)
+ * through {@link Trainer}, and writes into --out:
+ * <ul>
+ *   <li>{@value #MODEL_FILE}: the network's parameters and BatchNorm buffers only (the names of
+ *       {@code model.params()} and {@code model.buffers()}), after every epoch; what {@code opnorm norm},
+ *       {@code attack} and {@code eval} load with {@code --checkpoint} (and PyTorch with safetensors);</li>
+ *   <li>{@value #STATE_FILE}: the Trainer's checkpoint (the same tensors plus the method's state, e.g. global
+ *       SNR vectors, the optimizer state, position, RNG and configuration), at epoch ends and every
+ *       --checkpoint-every steps; what --resume continues from;</li>
+ *   <li>{@value #METRICS_FILE}: one row per epoch, after RunManifest's provenance header;</li>
+ *   <li>run.json: the resolved options and provenance, written at the start (status running) and the end.</li>
+ * </ul>
+ * Knobs that a method does not use are rejected (naming the flag and the methods that use it) rather than
+ * silently ignored. Exit codes: 0 done, 2 bad flags or files, 3 training diverged (NaN/Inf).
+ */
+@Command(name = "train",
+        mixinStandardHelpOptions = true,
+        sortOptions = false,
+        description = {
+                "Train a network: standard, adversarial training (Eq. 14, l_p PGA), global or",
+                "data-dependent spectral / operator norm regularization, input-gradient",
+                "regularization, or the AT <-> d.d. SNR interpolation (Fig. 7).",
+                "",
+                "Defaults: a quick Fashion-MNIST run. cnn7-w0.25, a stratified 5000-image",
+                "training subset, 1000 test images, 2 epochs of batch 128, SGD (lr 0.05,",
+                "momentum 0.9, weight decay 5e-4), cosine schedule, no augmentation: about",
+                "1 CPU-minute for --method standard (4 minutes wall on 2 cores shared with",
+                "other work). A step of AT (10 PGA steps) costs about 9 standard steps and",
+                "one of dd-snr (10 power iterations) about 7 (CPU time, width 0.25, batch 128):",
+                "give those methods fewer images or epochs for a quick run.",
+                "",
+                "Writes into --out (default runs/train-<method>):",
+                "  " + TrainCommand.MODEL_FILE + "       the weights (params + BatchNorm buffers) after",
+                "                          each epoch: norm/attack/eval --checkpoint load it",
+                "  " + TrainCommand.STATE_FILE + "  the training state (+ optimizer, method state,",
+                "                          position, RNG, config), for --resume",
+                "  " + TrainCommand.METRICS_FILE + "             per epoch: steps, loss, clean/adv loss, regularizer,",
+                "                          train/test accuracy, lr, images/s, seconds, CPU",
+                "                          seconds (after a mid-epoch --resume: the steps since)",
+                "  run.json                options and provenance",
+                "Exit codes: 0 done, 2 bad flag or file, 3 the loss or a weight became NaN/Inf.",
+                "",
+                "Methods and their knobs [defaults]; a knob the method does not use is an error:",
+                "  standard          cross-entropy (CE)",
+                "  at                clean-weight CE(x) + adv-weight CE(x*), x* = l_p PGA on",
+                "                    adv-fraction of each batch (BatchNorm EVAL in the attack):",
+                "                    --p [2] --eps [1.75 for p=2, 16/255 for p=inf]",
+                "                    --attack-iterations [10] --clean-weight [1] --adv-weight [1]",
+                "                    --adv-fraction [1]",
+                "  global-snr        (lambda/2) sum_l sigma_l^2, conv kernels reshaped",
+                "                    (Yoshida & Miyato): --lambda [3e-4] --power-iterations [1]",
+                "  global-conv-norm  the same with each conv's true operator norm:",
+                "                    --lambda [3e-4] --power-iterations [1]",
+                "  dd-snr            (lambda/2) sigma(J_f(x))^2, power method (Eq. 7):",
+                "                    --lambda [0.02] --power-iterations [10]",
+                "  dd-snr-sq         sum of squares (lambda/2) ||f(x + eps v) - f(x)||_2^2:",
+                "                    --eps [1.75] --lambda [0.02/eps^2] --power-iterations [10]",
+                "                    --reg-bn [train]",
+                "  dd-onr            d.d. (p,q) operator norm, lambda ||f(x + eps v) - f(x)||_q:",
+                "                    --p [inf] --q [2] --eps [16/255 for p=inf, 1.75 for p=2]",
+                "                    --lambda [1] --q-power --power-iterations [10] --reg-bn [train]",
+                "  input-grad        (lambda/2) ||dCE/dx||_2^2: --lambda [1]",
+                "  interp            CE + t adv-weight CE(x*) + dd-snr-sq of strength (1-t) lambda,",
+                "                    l2 PGA with the same eps: --interp-t [0.5] --adv-weight [1]",
+                "                    --lambda [0.02/eps^2] --eps [1.75] --attack-iterations [10]",
+                "                    --power-iterations [10] --adv-fraction [1] --reg-bn [train]",
+                ""},
+        footer = {"", "Examples:",
+                "  ./opnorm train                        standard training, quick defaults",
+                "  ./opnorm train --method at --eps 1.75 l2 adversarial training",
+                "  ./opnorm train --method dd-snr-sq --lambda 0.01   the paper's d.d. SNR",
+                "  ./opnorm train --method at --resume   continue a killed run (runs/train-at)",
+                "  ./opnorm norm --checkpoint runs/train-at/model.safetensors",
+                "  ./opnorm train --dataset cifar10 --data DIR --model cnn7 --train-subset 0",
+                "                 --epochs 50 --batch 128    the paper's setting (a long run)"})
+public final class TrainCommand implements Callable<Integer> {
+    /** The weights file, loadable by {@code norm --checkpoint}. */
+    public static final String MODEL_FILE = "model.safetensors";
+    /** The Trainer's checkpoint (training state), for --resume. */
+    public static final String STATE_FILE = "checkpoint.safetensors";
+    /** Per-epoch metrics. */
+    public static final String METRICS_FILE = "metrics.csv";
+    /** Columns of {@link #METRICS_FILE}. */
+    public static final String METRICS_COLUMNS =
+            "epoch,steps,loss,clean_loss,adv_loss,reg,train_acc,test_acc,lr,images_per_s,seconds,cpu_seconds";
+    /** Exit code of a run whose loss or parameters became NaN/Inf. */
+    public static final int EXIT_DIVERGED = 3;
+
+    /** The training methods, with the knobs each one uses. */
+    enum Method {
+        STANDARD("standard"),
+        AT("at", "--eps", "--p", "--attack-iterations", "--adv-fraction", "--clean-weight", "--adv-weight"),
+        GLOBAL_SNR("global-snr", "--lambda", "--power-iterations"),
+        GLOBAL_CONV_NORM("global-conv-norm", "--lambda", "--power-iterations"),
+        DD_SNR("dd-snr", "--lambda", "--power-iterations"),
+        DD_SNR_SQ("dd-snr-sq", "--lambda", "--eps", "--power-iterations", "--reg-bn"),
+        DD_ONR("dd-onr", "--lambda", "--eps", "--p", "--q", "--q-power", "--power-iterations", "--reg-bn"),
+        INPUT_GRAD("input-grad", "--lambda"),
+        INTERP("interp", "--lambda", "--eps", "--attack-iterations", "--power-iterations", "--adv-fraction",
+                "--adv-weight", "--interp-t", "--reg-bn");
+
+        final String flag;
+        final Set<String> knobs;
+
+        Method(String flag, String... knobs) {
+            this.flag = flag;
+            this.knobs = Set.of(knobs);
+        }
+
+        static Method parse(String text) {
+            for (Method m : values()) {
+                if (m.flag.equalsIgnoreCase(text.trim())) {
+                    return m;
+                }
+            }
+            List<String> names = new ArrayList<>();
+            for (Method m : values()) {
+                names.add(m.flag);
+            }
+            throw new IllegalArgumentException("--method must be one of " + String.join(", ", names) + ", got '"
+                    + text + "'");
+        }
+
+        /** The methods that use a knob, for error messages. */
+        static String users(String knob) {
+            List<String> names = new ArrayList<>();
+            for (Method m : values()) {
+                if (m.knobs.contains(knob)) {
+                    names.add(m.flag);
+                }
+            }
+            return String.join(", ", names);
+        }
+    }
+
+    @Spec
+    CommandSpec spec;
+
+    @Mixin
+    EngineOptions engine;
+
+    @Option(names = "--method", defaultValue = "standard", description = "Training method (see above). Default: ${DEFAULT-VALUE}.")
+    String method;
+
+    @Option(names = "--lambda", description = "Regularization strength (default per method, see above).")
+    Double lambda;
+
+    @Option(names = "--eps", description = "Attack radius (at, interp) or finite-difference step (dd-snr-sq, dd-onr), "
+            + "in input units ([-1, 1] pixels). Default per method and --p, see above.")
+    Double eps;
+
+    @Option(names = "--p", description = "Attack norm (at: 1, 2 or inf) or input norm (dd-onr: >= 1 or inf). Default: "
+            + "2 for at, inf for dd-onr.")
+    String p;
+
+    @Option(names = "--q", description = "Output norm of dd-onr: >= 1 or inf. Default: 2.")
+    String q;
+
+    @Option(names = "--q-power", description = "dd-onr: penalize (lambda/q) ||f(x + eps v) - f(x)||_q^q instead of the norm.")
+    Boolean qPower;
+
+    @Option(names = "--attack-iterations", description = "PGA steps per batch (at, interp), step size 2 eps / iterations. "
+            + "Default: 10.")
+    Integer attackIterations;
+
+    @Option(names = "--power-iterations", description = "Power-method iterations per batch (d.d. methods; default 10) or "
+            + "power steps per update (global methods; default 1).")
+    Integer powerIterations;
+
+    @Option(names = "--adv-fraction", description = "Fraction of each batch attacked (at, interp), in (0, 1]. Default: 1.")
+    Double advFraction;
+
+    @Option(names = "--clean-weight", description = "Weight of the clean cross-entropy (at). Default: 1.")
+    Double cleanWeight;
+
+    @Option(names = "--adv-weight", description = "Weight of the adversarial cross-entropy, Eq. 14's lambda (at; interp: "
+            + "the AT end's weight). Default: 1.")
+    Double advWeight;
+
+    @Option(names = "--interp-t", description = "interp: t in [0, 1]; 1 = adversarial training, 0 = d.d. SNR. Default: 0.5.")
+    Double interpT;
+
+    @Option(names = "--reg-bn", description = "BatchNorm mode of the finite-difference passes (dd-snr-sq, dd-onr, interp): "
+            + "train or eval. Default: train.")
+    String regBn;
+
+    @Option(names = "--model", defaultValue = "cnn7-w0.25",
+            description = "Network: cnn7 (the paper's 7-layer CNN), cnn7-w<factor> (width factor, e.g. cnn7-w0.25), "
+                    + "wrn-<depth>-<k>. Default: ${DEFAULT-VALUE}.")
+    String modelSpec;
+
+    @Option(names = "--dataset", defaultValue = "fashion-mnist",
+            description = "fashion-mnist (padded to 32x32) or cifar10 (binary version; needs --data). Default: ${DEFAULT-VALUE}.")
+    String dataset;
+
+    @Option(names = "--data", description = "Folder with the data set's files (Fashion-MNIST default: /usr/share/datasets/fashion-mnist).")
+    Path data;
+
+    @Option(names = "--train-subset", defaultValue = "5000", description = "Training images: a stratified subset drawn "
+            + "from --seed (a multiple of 10, the classes); 0 = all. Default: ${DEFAULT-VALUE}.")
+    int trainSubset;
+
+    @Option(names = "--test-subset", defaultValue = "1000", description = "Test images for the per-epoch accuracy: a "
+            + "stratified subset (a multiple of 10); 0 = all. Default: ${DEFAULT-VALUE}.")
+    int testSubset;
+
+    @Option(names = "--epochs", defaultValue = "2", description = "Epochs. Default: ${DEFAULT-VALUE}.")
+    int epochs;
+
+    @Option(names = "--stop-after-epoch", description = "Stop once this epoch is done and checkpointed (the schedule "
+            + "still spans --epochs); continue later with --resume.")
+    Integer stopAfterEpoch;
+
+    @Option(names = "--batch", defaultValue = "128", description = "Images per step (>= 2); the last partial batch of "
+            + "an epoch is dropped. Default: ${DEFAULT-VALUE}.")
+    int batch;
+
+    @Option(names = "--optimizer", defaultValue = "sgd", description = "sgd, adam or rmsprop. Default: ${DEFAULT-VALUE}.")
+    String optimizer;
+
+    @Option(names = "--lr", description = "Base learning rate. Default: 0.05 (sgd), 1e-3 (adam), 1e-4 (rmsprop).")
+    Double lr;
+
+    @Option(names = "--momentum", description = "Momentum (sgd, rmsprop), in [0, 1). Default: 0.9 (sgd), 0 (rmsprop).")
+    Double momentum;
+
+    @Option(names = "--weight-decay", description = "L2 weight decay. Default: 5e-4 (sgd), 0 (adam, rmsprop).")
+    Double weightDecay;
+
+    @Option(names = "--schedule", defaultValue = "cosine", description = "Learning-rate schedule: constant, step "
+            + "(x gamma at --milestones epochs) or cosine (per step, to 0). Default: ${DEFAULT-VALUE}.")
+    String schedule;
+
+    @Option(names = "--milestones", split = ",", description = "step schedule: epochs (1-based counts done) after which "
+            + "the rate is multiplied by --gamma, increasing. Default: half and three quarters of --epochs.")
+    long[] milestones;
+
+    @Option(names = "--gamma", description = "step schedule: factor at each milestone, in (0, 1]. Default: 0.1.")
+    Double gamma;
+
+    @Option(names = "--augment", negatable = true, description = "Random crop (padding 4) and horizontal flips. "
+            + "Default: on for cifar10, off for fashion-mnist.")
+    Boolean augment;
+
+    @Option(names = "--checkpoint-every", defaultValue = "0", description = "Also save the training state every N steps "
+            + "inside an epoch (0: at epoch ends only). Default: ${DEFAULT-VALUE}.")
+    int checkpointEvery;
+
+    @Option(names = "--resume", description = "Continue the run whose " + STATE_FILE + " is in --out (e.g. a killed "
+            + "run); it must have been started with the same options. Without a state file the run starts fresh.")
+    boolean resume;
+
+    @Option(names = "--out", description = "Output folder. Default: runs/train-<method>.")
+    Path out;
+
+    /**
+     * Running sums of one epoch's steps (in this process), with wall-clock and process CPU time from the epoch's
+     * start to its last step (the test evaluation excluded). CPU time counts all threads; on a machine shared
+     * with other work it shows the cost of a step better than wall time does.
+     */
+    private static final class EpochSums {
+        long steps;
+        double loss, clean, adv, reg;
+        long startNanos, lastStepNanos, startCpu, lastStepCpu;
+
+        void reset() {
+            steps = 0;
+            loss = clean = adv = reg = 0;
+            startNanos = lastStepNanos = System.nanoTime();
+            startCpu = lastStepCpu = processCpuNanos();
+        }
+
+        void add(StepResult r) {
+            steps++;
+            loss += r.loss();
+            clean += r.cleanLoss();
+            adv += r.adversarialLoss();
+            for (double v : r.penalties().values()) {
+                reg += v;
+            }
+            lastStepNanos = System.nanoTime();
+            lastStepCpu = processCpuNanos();
+        }
+
+        /** CPU seconds of the epoch's steps, NaN where the JVM cannot tell. */
+        double cpuSeconds() {
+            return startCpu < 0 || lastStepCpu < 0 ? Double.NaN : (lastStepCpu - startCpu) / 1e9;
+        }
+
+        private static long processCpuNanos() {
+            if (ManagementFactory.getOperatingSystemMXBean() instanceof com.sun.management.OperatingSystemMXBean os) {
+                return os.getProcessCpuTime();
+            }
+            return -1;
+        }
+    }
+
+    @Override
+    public Integer call() throws IOException {
+        Method m = Method.parse(method);
+        checkKnobs(m);
+        require(epochs >= 1, "--epochs must be >= 1, got " + epochs);
+        require(stopAfterEpoch == null || stopAfterEpoch >= 1, "--stop-after-epoch must be >= 1, got " + stopAfterEpoch);
+        require(batch >= 2, "--batch must be >= 2 (TRAIN-mode BatchNorm needs two images), got " + batch);
+        require(trainSubset >= 0 && trainSubset % 10 == 0, "--train-subset must be 0 (all) or a positive multiple of 10 "
+                + "(the subset is stratified over the 10 classes), got " + trainSubset);
+        require(testSubset >= 0 && testSubset % 10 == 0, "--test-subset must be 0 (all) or a positive multiple of 10 "
+                + "(the subset is stratified over the 10 classes), got " + testSubset);
+        require(checkpointEvery >= 0, "--checkpoint-every must be >= 0 steps, got " + checkpointEvery);
+        OptimizerSpec opt = optimizerSpec();
+        ScheduleSpec sched = scheduleSpec();
+        String ds = dataset.trim().toLowerCase(Locale.ROOT);
+        require(ds.equals("fashion-mnist") || ds.equals("cifar10"), "--dataset must be fashion-mnist or cifar10, got '"
+                + dataset + "'");
+        require(ds.equals("fashion-mnist") || data != null, "--data is required with --dataset cifar10 (the folder "
+                + "with data_batch_1.bin ... test_batch.bin)");
+        Path outDir = out != null ? out : Path.of("runs", "train-" + m.flag);
+        Path stateFile = outDir.resolve(STATE_FILE);
+        boolean resuming = resume && Files.isRegularFile(stateFile);
+        require(resume || !Files.exists(stateFile), "--out " + outDir + " already holds " + STATE_FILE
+                + " of an earlier run: pass --resume to continue it, or choose another --out");
+
+        Kernels kernels = engine.install();
+        FiniteChecks.setEnabled(true);
+        PrintWriter outw = spec.commandLine().getOut();
+
+        Path dataDir = ds.equals("cifar10") ? data : CliSupport.dataDir(data);
+        Dataset train = load(ds, dataDir, true), test = load(ds, dataDir, false);
+        train = subset(train, trainSubset, engine.seed, "train", "--train-subset");
+        test = subset(test, testSubset, engine.seed, "test", "--test-subset");
+        require(train.size() >= batch, "--batch " + batch + " exceeds the " + train.size() + " training images"
+                + " (--train-subset)");
+        boolean aug = augment != null ? augment : ds.equals("cifar10");
+
+        Sequential model;
+        try {
+            model = Models.create(modelSpec, train.images().shape.c(), train.classes(), engine.seed, kernels);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--model: " + e.getMessage());
+        }
+        TrainingMethod objective = objective(m, model, train);
+        TrainConfig cfg = new TrainConfig(engine.seed, epochs, batch, opt, sched, aug ? 4 : 0, aug, checkpointEvery,
+                256, true);
+        Trainer trainer = new Trainer(model, train, test, objective, cfg).checkpointTo(stateFile).log(System.err);
+        if (stopAfterEpoch != null) {
+            trainer.stopAfterEpoch(stopAfterEpoch);
+        }
+
+        String modelText = modelSpec + " (" + model.params().size() + " parameter tensors)";
+        RunManifest manifest = new RunManifest("train")
+                .put("seed", engine.seed).put("backend", kernels.name()).put("threads", engine.effectiveThreads())
+                .put("method", objective.name()).put("model", modelSpec)
+                .put("train_data", train.name() + " " + train.images().shape)
+                .put("test_data", test.name() + " " + test.images().shape)
+                .put("loss_bn_mode", "TRAIN").put("attack_bn_mode", "EVAL").put("eval_bn_mode", "EVAL")
+                .option("method", m.flag);
+        manifest.option("objective", Json.write(objective.config()));
+        manifest.option("model", modelSpec).option("dataset", ds).option("data", dataDir)
+                .option("train_subset", trainSubset).option("test_subset", testSubset).option("epochs", epochs)
+                .option("batch", batch).option("optimizer", opt.kind()).option("lr", opt.lr())
+                .option("momentum", opt.momentum()).option("weight_decay", opt.weightDecay())
+                .option("schedule", schedText(sched)).option("augment", aug)
+                .option("checkpoint_every", checkpointEvery).option("resume", resume).option("out", outDir);
+        List<String> rows = new ArrayList<>();
+        long resumedAt = -1;
+        if (resuming) {
+            try {
+                trainer.resumeFrom(stateFile);
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("--resume: " + e.getMessage());
+            }
+            resumedAt = trainer.step();
+            rows.addAll(earlierRows(outDir.resolve(METRICS_FILE), trainer.epoch()));
+            outw.printf(Locale.ROOT, "resuming %s at epoch %d, step %d%n", stateFile, trainer.epoch(), trainer.step());
+        } else if (resume) {
+            outw.println("no " + STATE_FILE + " in " + outDir + ": starting a fresh run");
+        }
+        if (stopAfterEpoch != null) {
+            manifest.option("stop_after_epoch", stopAfterEpoch);
+        }
+        String header = manifest.csvHeader() + METRICS_COLUMNS + "\n";
+        // only now, when the options are known to fit any earlier state there, is the folder touched
+        manifest.input(dataDir).put("status", "running");
+        Files.createDirectories(outDir);
+        manifest.write(outDir);
+        outw.printf(Locale.ROOT, "training %s with %s on %s (%d images, test %d), %d epoch(s) of batch %d, %s backend, "
+                        + "%d threads%n", modelText, objective.name(), train.name(), train.size(), test.size(), epochs,
+                batch, kernels.name(), engine.effectiveThreads());
+        outw.flush();
+
+        EpochSums sums = new EpochSums();
+        sums.reset();
+        Sequential net = model;
+        trainer.onStep((epoch, step, r) -> sums.add(r));
+        trainer.onEpoch(stats -> {
+            double seconds = (sums.lastStepNanos - sums.startNanos) / 1e9;
+            long n = Math.max(1, sums.steps);
+            rows.add(String.format(Locale.ROOT, "%d,%d,%.9g,%.9g,%.9g,%.9g,%.6f,%.6f,%.6g,%.2f,%.3f,%.3f",
+                    stats.epoch(), stats.steps(), stats.meanLoss(), sums.clean / n, sums.adv / n, sums.reg / n,
+                    stats.trainAccuracy(), stats.testAccuracy(), stats.learningRate(),
+                    seconds > 0 ? sums.steps * (double) batch / seconds : Double.NaN, seconds, sums.cpuSeconds()));
+            saveWeights(net, m, stats.epoch(), outDir);
+            RunManifest.AtomicFiles.writeString(outDir.resolve(METRICS_FILE), header + String.join("\n", rows) + "\n");
+            sums.reset();
+        });
+
+        long t0 = System.nanoTime();
+        Trainer.Result result;
+        try {
+            result = trainer.fit();
+        } catch (TrainingDivergedException e) {
+            manifest.put("status", "diverged: " + e.getMessage());
+            manifest.write(outDir);
+            spec.commandLine().getErr().println("error: " + e.getMessage());
+            return EXIT_DIVERGED;
+        } catch (IllegalArgumentException e) {
+            // with FiniteChecks on, a layer that receives a NaN/Inf activation stops the step here
+            String msg = "training stopped at step " + trainer.step() + " (epoch " + (trainer.epoch() + 1) + "): "
+                    + e.getMessage() + ". The last checkpoint in " + outDir + " holds the last good state.";
+            manifest.put("status", "stopped: " + msg);
+            manifest.write(outDir);
+            spec.commandLine().getErr().println("error: " + msg);
+            return EXIT_DIVERGED;
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+
+        boolean done = trainer.epoch() >= epochs;
+        // the weights of the last checkpoint, also when a resume found the run finished and nothing ran
+        saveWeights(model, m, trainer.epoch(), outDir);
+        double testAcc = trainer.accuracy(test);
+        manifest.put("status", done ? "finished" : "stopped after epoch " + trainer.epoch() + " (--stop-after-epoch)")
+                .put("epochs_done", trainer.epoch()).put("steps", result.steps())
+                .put("resumed_at_step", resumedAt >= 0 ? Long.toString(resumedAt) : "no")
+                .put("test_accuracy", String.format(Locale.ROOT, "%.6f", testAcc))
+                .put("seconds", String.format(Locale.ROOT, "%.2f", seconds));
+        if (Files.isRegularFile(outDir.resolve(METRICS_FILE))) {
+            manifest.output(outDir, METRICS_FILE);
+        }
+        manifest.output(outDir, MODEL_FILE).output(outDir, STATE_FILE);
+        manifest.write(outDir);
+
+        outw.printf(Locale.ROOT, "%s: %d/%d epochs, %d steps, test accuracy %.4f on %d images, %.1f s%n",
+                objective.name(), trainer.epoch(), epochs, result.steps(), testAcc, test.size(), seconds);
+        if (!done) {
+            outw.println("  stopped early (--stop-after-epoch); continue with the same options and --resume");
+        }
+        outw.println("  weights: " + outDir.resolve(MODEL_FILE) + ", training state: " + outDir.resolve(STATE_FILE));
+        outw.println("  per-epoch metrics: " + outDir.resolve(METRICS_FILE) + ", run manifest: "
+                + outDir.resolve("run.json"));
+        outw.flush();
+        return 0;
+    }
+
+    /** {@value #MODEL_FILE}: the parameters and BatchNorm buffers under their model names, plus provenance. */
+    private void saveWeights(Sequential model, Method m, long epoch, Path outDir) throws IOException {
+        Checkpoint.of(model).withMetadata("model", modelSpec).withMetadata("method", m.flag)
+                .withMetadata("epoch", Long.toString(epoch)).withMetadata("seed", Long.toString(engine.seed))
+                .save(outDir.resolve(MODEL_FILE));
+    }
+
+    /** A split of the data set, Fashion-MNIST padded to 32 x 32, in [-1, 1]. */
+    private static Dataset load(String ds, Path dir, boolean train) throws IOException {
+        try {
+            if (ds.equals("cifar10")) {
+                return Cifar10.load(dir, train ? Cifar10.Split.TRAIN : Cifar10.Split.TEST, Domain.SYMMETRIC);
+            }
+            return FashionMnist.load(dir, train ? FashionMnist.Split.TRAIN : FashionMnist.Split.TEST,
+                    Domain.SYMMETRIC).padTo(Cnn7.SIZE, Cnn7.SIZE);
+        } catch (IOException e) {
+            throw new IOException("--data " + dir + " (--dataset " + ds + "): " + e.getMessage(), e);
+        }
+    }
+
+    /** A stratified subset of n images from the seed's stream "&lt;which&gt;-subset" (n = 0: all). */
+    private static Dataset subset(Dataset d, int n, long seed, String which, String flag) {
+        if (n == 0) {
+            return d;
+        }
+        require(n <= d.size(), flag + " " + n + " exceeds the " + d.size() + " images of " + d.name());
+        Dataset s;
+        try {
+            s = Subsets.stratified(d, n / d.classes(), new Rng(seed).fork(which + "-subset"));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(flag + ": " + e.getMessage());
+        }
+        return new Dataset(d.name() + "[stratified " + n + ", seed " + seed + "]", s.images(), s.labels(), s.classes(),
+                s.domain());
+    }
+
+    /** Rejects knobs the method does not use: a flag that silently does nothing hides mistakes. */
+    private void checkKnobs(Method m) {
+        Map<String, Object> given = new LinkedHashMap<>();
+        given.put("--lambda", lambda);
+        given.put("--eps", eps);
+        given.put("--p", p);
+        given.put("--q", q);
+        given.put("--q-power", qPower);
+        given.put("--attack-iterations", attackIterations);
+        given.put("--power-iterations", powerIterations);
+        given.put("--adv-fraction", advFraction);
+        given.put("--clean-weight", cleanWeight);
+        given.put("--adv-weight", advWeight);
+        given.put("--interp-t", interpT);
+        given.put("--reg-bn", regBn);
+        for (Map.Entry<String, Object> e : given.entrySet()) {
+            if (e.getValue() != null && !m.knobs.contains(e.getKey())) {
+                throw new IllegalArgumentException(e.getKey() + " does not apply to --method " + m.flag
+                        + " (it is used by: " + Method.users(e.getKey()) + ")");
+            }
+        }
+    }
+
+    /** The objective of method m with the given or default knobs, each validated. */
+    private TrainingMethod objective(Method m, Sequential model, Dataset train) {
+        switch (m) {
+            case STANDARD:
+                return Objective.standard();
+            case AT: {
+                double pv = CliSupport.attackNorm(p != null ? p : "2", "--p");
+                return Objective.adversarial(attack(pv), nonNegative(cleanWeight, 1, "--clean-weight"),
+                        nonNegative(advWeight, 1, "--adv-weight"), fraction());
+            }
+            case GLOBAL_SNR:
+                return Objective.regularized(GlobalSpectralNorm.reshaped(model, lambda(3e-4), iterations(powerIterations,
+                        1, "--power-iterations")));
+            case GLOBAL_CONV_NORM:
+                return Objective.regularized(GlobalSpectralNorm.convolution(model, train.images().shape, lambda(3e-4),
+                        iterations(powerIterations, 1, "--power-iterations")));
+            case DD_SNR:
+                return Objective.regularized(new DdSpectralNorm(lambda(0.02), iterations(powerIterations, 10,
+                        "--power-iterations")));
+            case DD_SNR_SQ: {
+                double e = eps(2);
+                return Objective.regularized(DdOperatorNorm.sumOfSquares(lambda(0.02 / (e * e)), e,
+                        iterations(powerIterations, 10, "--power-iterations"), regBn()));
+            }
+            case DD_ONR: {
+                double pv = NormCommand.parseNorm(p != null ? p : "inf", "--p");
+                double qv = NormCommand.parseNorm(q != null ? q : "2", "--q");
+                boolean power = qPower != null && qPower;
+                require(!(power && Double.isInfinite(qv)), "--q-power needs a finite --q, got inf");
+                return Objective.regularized(new DdOperatorNorm(pv, qv, lambda(1), eps(pv), iterations(powerIterations,
+                        10, "--power-iterations"), power, regBn()));
+            }
+            case INPUT_GRAD:
+                return Objective.regularized(new InputGradient(lambda(1)));
+            default: {
+                double t = interpT != null ? interpT : 0.5;
+                require(t >= 0 && t <= 1, "--interp-t must be in [0, 1], got " + t);
+                double e = eps(2);
+                return Objective.convex(t, attack(2), nonNegative(advWeight, 1, "--adv-weight"), fraction(),
+                        lambda(0.02 / (e * e)), e, iterations(powerIterations, 10, "--power-iterations"), regBn());
+            }
+        }
+    }
+
+    private Pga attack(double pv) {
+        double e = eps(pv);
+        return Pga.lp(pv, e).iterations(iterations(attackIterations, 10, "--attack-iterations"));
+    }
+
+    /** --eps or its default for an l_p ball: 1.75 (l2, the paper's CIFAR-10 value), 16/255 (l_inf: 8/255 of [0, 1]). */
+    private double eps(double pv) {
+        if (eps == null) {
+            if (pv == 2) {
+                return 1.75;
+            }
+            if (Double.isInfinite(pv)) {
+                return 16.0 / 255;
+            }
+            throw new IllegalArgumentException("--eps has no default for --p " + Norms.format(pv) + ": give one");
+        }
+        return CliSupport.eps(eps, "--eps");
+    }
+
+    private double lambda(double dflt) {
+        double v = lambda != null ? lambda : dflt;
+        require(v >= 0 && Double.isFinite(v), "--lambda must be finite and >= 0, got " + v);
+        return v;
+    }
+
+    private double fraction() {
+        double f = advFraction != null ? advFraction : 1;
+        require(f > 0 && f <= 1, "--adv-fraction must be in (0, 1], got " + f);
+        return f;
+    }
+
+    private BnMode regBn() {
+        String s = regBn != null ? regBn.trim().toLowerCase(Locale.ROOT) : "train";
+        require(s.equals("train") || s.equals("eval"), "--reg-bn must be train or eval, got '" + regBn + "'");
+        return s.equals("train") ? BnMode.TRAIN : BnMode.EVAL;
+    }
+
+    private static int iterations(Integer given, int dflt, String flag) {
+        int v = given != null ? given : dflt;
+        require(v >= 1, flag + " must be >= 1, got " + v);
+        return v;
+    }
+
+    private static double nonNegative(Double given, double dflt, String flag) {
+        double v = given != null ? given : dflt;
+        require(v >= 0 && Double.isFinite(v), flag + " must be finite and >= 0, got " + v);
+        return v;
+    }
+
+    private OptimizerSpec optimizerSpec() {
+        String kind = optimizer.trim().toLowerCase(Locale.ROOT);
+        require(List.of("sgd", "adam", "rmsprop").contains(kind), "--optimizer must be sgd, adam or rmsprop, got '"
+                + optimizer + "'");
+        require(!(kind.equals("adam") && momentum != null), "--momentum does not apply to --optimizer adam "
+                + "(its betas are PyTorch's defaults 0.9, 0.999)");
+        double rate = lr != null ? lr : kind.equals("sgd") ? 0.05 : kind.equals("adam") ? 1e-3 : 1e-4;
+        require(rate > 0 && Double.isFinite(rate), "--lr must be finite and > 0, got " + rate);
+        double mom = momentum != null ? momentum : kind.equals("sgd") ? 0.9 : 0;
+        require(mom >= 0 && mom < 1, "--momentum must be in [0, 1), got " + mom);
+        double wd = weightDecay != null ? weightDecay : kind.equals("sgd") ? 5e-4 : 0;
+        require(wd >= 0 && Double.isFinite(wd), "--weight-decay must be finite and >= 0, got " + wd);
+        switch (kind) {
+            case "sgd":
+                return OptimizerSpec.sgd(rate, mom, wd);
+            case "adam":
+                return OptimizerSpec.adam(rate, wd);
+            default:
+                return OptimizerSpec.rmsprop(rate, mom, wd);
+        }
+    }
+
+    private ScheduleSpec scheduleSpec() {
+        String kind = schedule.trim().toLowerCase(Locale.ROOT);
+        require(List.of("constant", "step", "cosine").contains(kind), "--schedule must be constant, step or cosine, "
+                + "got '" + schedule + "'");
+        require(kind.equals("step") || (milestones == null && gamma == null),
+                (milestones != null ? "--milestones" : "--gamma") + " applies to --schedule step only");
+        switch (kind) {
+            case "constant":
+                return ScheduleSpec.constant();
+            case "cosine":
+                return ScheduleSpec.cosinePerStep(0, 0);
+            default: {
+                double g = gamma != null ? gamma : 0.1;
+                require(g > 0 && g <= 1, "--gamma must be in (0, 1], got " + g);
+                long[] ms = milestones != null ? milestones
+                        : epochs >= 4 ? new long[] {epochs / 2, (3L * epochs) / 4} : new long[] {Math.max(1, epochs / 2)};
+                for (int i = 0; i < ms.length; i++) {
+                    require(ms[i] >= 1 && (i == 0 || ms[i] > ms[i - 1]), "--milestones must be positive epochs in "
+                            + "increasing order, got " + Arrays.toString(ms));
+                }
+                return ScheduleSpec.stepAtEpochs(g, ms);
+            }
+        }
+    }
+
+    private static String schedText(ScheduleSpec s) {
+        return Json.write(s.toMap());
+    }
+
+    /** The data rows of an earlier metrics file for epochs 1..upTo (a resumed run keeps them). */
+    private static List<String> earlierRows(Path csv, long upTo) throws IOException {
+        List<String> rows = new ArrayList<>();
+        if (!Files.isRegularFile(csv)) {
+            return rows;
+        }
+        for (String line : Files.readAllLines(csv)) {
+            if (line.isBlank() || line.startsWith("#") || line.startsWith("epoch,")) {
+                continue;
+            }
+            long e;
+            try {
+                e = Long.parseLong(line.substring(0, line.indexOf(',')));
+            } catch (RuntimeException ex) {
+                throw new IOException(csv + ": unreadable row '" + line + "'");
+            }
+            if (e <= upTo) {
+                rows.add(line);
+            }
+        }
+        return rows;
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+}

@@ -1,0 +1,328 @@
+package dev.opnorm.experiments.reproduce;
+
+import dev.opnorm.experiments.report.Figure;
+import dev.opnorm.experiments.report.FigureFiles;
+import dev.opnorm.experiments.report.MeanStderr;
+import dev.opnorm.linalg.Svd;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.data.Dataset;
+import dev.opnorm.nn.data.Domain;
+import dev.opnorm.nn.layers.Sequential;
+import dev.opnorm.nn.models.Cnn7;
+import dev.opnorm.nn.util.Progress;
+import dev.opnorm.robust.analysis.Directions;
+import dev.opnorm.robust.analysis.Linearity;
+import dev.opnorm.robust.analysis.SharedActivations;
+import dev.opnorm.robust.analysis.Spectra;
+import dev.opnorm.robust.attack.RobustAccuracy;
+
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static dev.opnorm.experiments.reproduce.Reproduction.METHODS;
+import static dev.opnorm.experiments.reproduce.Reproduction.RANDOM;
+import static dev.opnorm.experiments.reproduce.Reproduction.num;
+import static dev.opnorm.experiments.reproduce.Reproduction.putFigure;
+
+/**
+ * The figure phases of a {@link Reproduction}: each computes per-point numbers with {@code robust.analysis} /
+ * {@code robust.attack}, writes CSV + PNG (means with standard errors over the test points) and returns the key
+ * numbers the claims compare. All analyses use BatchNorm EVAL and the penultimate features phi^{L-1}
+ * ({@code features} of the 7-layer CNN).
+ */
+final class Figures {
+    /** Ranks averaged as the "top" of the alignment curve. */
+    static final int TOP_RANKS = 5;
+
+    private Figures() {
+    }
+
+    /** Fig. 3: accuracy against eps under l2 and l_inf PGA, eps_train marked. */
+    static Map<String, String> fig3(Reproduction r) throws IOException {
+        Dataset curve = r.curveSet();
+        double eps = r.eps(), epsInf = r.epsLinf();
+        double[] l2 = r.radii(eps), linf = r.radii(epsInf);
+        int mid = (l2.length - 1) / 2;
+        Map<String, String> v = new LinkedHashMap<>();
+        String caption = "Untargeted PGA against the true label (" + r.profile().evalIterations() + " iterations, "
+                + "step 2 eps / iterations, random start) on " + curve.size() + " test images; mean and standard "
+                + "error over the images. The l_inf radii are the l2 ones divided by sqrt(" + r.inputDim() + ").";
+        Figure f2 = new Figure("Fig. 3: accuracy under l2 PGA", "eps", "eps (l2 radius, inputs in [-1, 1])",
+                "accuracy", "test accuracy").yRange(0, 1).marker(eps, "eps_train").caption(caption);
+        Figure fi = new Figure("Fig. 3: accuracy under l_inf PGA", "eps", "eps (l_inf radius, inputs in [-1, 1])",
+                "accuracy", "test accuracy").yRange(0, 1).marker(epsInf, "eps_train / sqrt(n)").caption(caption);
+        Progress progress = Progress.start("fig3", (long) METHODS.size() * (l2.length + linf.length - 2), "attack",
+                r.log());
+        for (String m : METHODS) {
+            Sequential model = r.model(m);
+            double clean = Reproduction.accuracy(model, curve);
+            int cleanCorrect = (int) Math.round(clean * curve.size());
+            v.put("clean_" + m, num(clean));
+            for (int k = 0; k < 2; k++) {
+                double[] radii = k == 0 ? l2 : linf;
+                Figure.Series s = (k == 0 ? f2 : fi).series(m);
+                for (int j = 0; j < radii.length; j++) {
+                    int correct = cleanCorrect;
+                    if (radii[j] > 0) {
+                        progress.field("net", m).field("eps", (k == 0 ? "l2 " : "linf ") + radii[j]);
+                        correct = RobustAccuracy.of(model, curve, r.attack(k == 0 ? 2 : Double.POSITIVE_INFINITY,
+                                radii[j]), 50).robustCorrect();
+                        progress.advance(1);
+                    }
+                    s.add(radii[j], MeanStderr.proportion(correct, curve.size()));
+                    if (j == mid) {
+                        v.put((k == 0 ? "acc_l2_" : "acc_linf_") + m, num(correct / (double) curve.size()));
+                    }
+                }
+            }
+        }
+        progress.finish();
+        putFigure(v, "fig3_accuracy_l2", f2.write(r.out(), "fig3_accuracy_l2", r.manifest()));
+        putFigure(v, "fig3_accuracy_linf", fi.write(r.out(), "fig3_accuracy_linf", r.manifest()));
+        return v;
+    }
+
+    /**
+     * Fig. 2: singular value spectra of J_phi at clean and adversarial points (left) and the alignment
+     * |cos(x* - x, v_r)| against the rank r (right), every method and the random network.
+     */
+    static Map<String, String> fig2(Reproduction r) throws IOException {
+        Dataset pts = r.pointSet();
+        List<String> nets = new ArrayList<>(METHODS);
+        nets.add(RANDOM);
+        Map<String, String> v = new LinkedHashMap<>();
+        String where = pts.size() + " test points; mean and standard error over the points. Adversarial points: "
+                + "untargeted l2 PGA at eps_train = " + Profile.fmt(r.eps()) + " against each network itself.";
+        Figure clean = new Figure("Fig. 2 left: spectrum of J_phi at clean points", "rank", "rank r",
+                "singular_value", "singular value sigma_r").logY(true).errorStyle(Figure.ErrorStyle.BAND)
+                .caption("Singular values of the Jacobian of the penultimate features phi(x) (BatchNorm EVAL), " + where);
+        Figure adv = new Figure("Fig. 2 left: spectrum of J_phi at adversarial points", "rank", "rank r",
+                "singular_value", "singular value sigma_r").logY(true).errorStyle(Figure.ErrorStyle.BAND)
+                .caption("Singular values of J_phi(x*), " + where);
+        Figure align = new Figure("Fig. 2 right: alignment of x* - x with the singular vectors", "rank", "rank r",
+                "abs_cos", "|cos(x* - x, v_r)|").errorStyle(Figure.ErrorStyle.BAND)
+                .caption("|cos| between the adversarial perturbation and the right singular vectors v_r of "
+                        + "J_phi(x), in rank order; " + where);
+        Progress progress = Progress.start("fig2", nets.size() * 3L, "step", r.log());
+        for (String m : nets) {
+            Sequential model = r.model(m);
+            Tensor x = pts.images();
+            progress.field("net", m);
+            Tensor xa = r.adversarial(model, pts);
+            progress.advance(1);
+            Svd.Result[] sc = Spectra.svds(model, Cnn7.FEATURES, x);
+            progress.advance(1);
+            Svd.Result[] sa = Spectra.svds(model, Cnn7.FEATURES, xa);
+            progress.advance(1);
+            double[][] svClean = Reproduction.singularValues(sc), svAdv = Reproduction.singularValues(sa);
+            addCurve(clean.series(m), svClean);
+            addCurve(adv.series(m), svAdv);
+            Tensor delta = new Tensor(x.shape);
+            for (int i = 0; i < delta.data.length; i++) {
+                delta.data[i] = xa.data[i] - x.data[i];
+            }
+            double[][] cos = Spectra.alignments(sc, delta);
+            addCurve(align.series(m), cos);
+            v.put("sigma1_clean_" + m, num(Reproduction.column(svClean, 0).mean()));
+            v.put("sigma1_adv_" + m, num(Reproduction.column(svAdv, 0).mean()));
+            int ranks = svClean[0].length;
+            v.put("cos_top_" + m, num(meanOver(cos, 0, Math.min(TOP_RANKS, ranks))));
+            v.put("cos_tail_" + m, num(meanOver(cos, ranks / 2, ranks)));
+        }
+        progress.finish();
+        putFigure(v, "fig2_spectrum_clean", clean.write(r.out(), "fig2_spectrum_clean", r.manifest()));
+        putFigure(v, "fig2_spectrum_adversarial", adv.write(r.out(), "fig2_spectrum_adversarial", r.manifest()));
+        putFigure(v, "fig2_alignment", align.write(r.out(), "fig2_alignment", r.manifest()));
+        return v;
+    }
+
+    /** Fig. 4: deviation from linearity and sigma_max(J_phi(x + z)) against ||z||_2, random and adversarial z. */
+    static Map<String, String> fig4(Reproduction r) throws IOException {
+        Dataset pts = r.pointSet();
+        Tensor x = pts.images();
+        double eps = r.eps();
+        double[] norms = r.radii(eps);
+        int mid = (norms.length - 1) / 2;
+        Map<String, String> v = new LinkedHashMap<>();
+        String where = pts.size() + " test points; z = t d, d a unit l2 direction per point (uniform random, or the "
+                + "direction of the l2 PGA perturbation at eps_train against the network). Mean and standard error "
+                + "over the points.";
+        Figure[] figs = new Figure[4];
+        String[] kinds = {"random", "adversarial"};
+        for (int k = 0; k < 2; k++) {
+            figs[k] = new Figure("Fig. 4 left: deviation from linearity, " + kinds[k] + " z", "norm",
+                    "||z||_2", "deviation", "||phi(x+z) - phi(x) - J z||_2").marker(eps, "eps_train")
+                    .caption("Deviation of the penultimate features from their linearization at x; " + where);
+            figs[2 + k] = new Figure("Fig. 4 right: sigma_max(J_phi(x + z)), " + kinds[k] + " z", "norm", "||z||_2",
+                    "sigma_max", "sigma_max(J_phi(x + z))").marker(eps, "eps_train")
+                    .caption("Largest singular value of the features' Jacobian along z (power method, "
+                            + r.profile().powerIterations() + " iterations); " + where);
+        }
+        Tensor random = Directions.randomUnit(x.shape, r.seed(), 0);
+        Progress progress = Progress.start("fig4", METHODS.size() * 5L, "step", r.log());
+        for (String m : METHODS) {
+            Sequential model = r.model(m);
+            progress.field("net", m);
+            Tensor advDir = Directions.unitDifference(r.adversarial(model, pts), x);
+            progress.advance(1);
+            for (int k = 0; k < 2; k++) {
+                Tensor d = k == 0 ? random : advDir;
+                double[][] dev = Linearity.deviationCurve(model, Cnn7.FEATURES, x, d, norms);
+                progress.advance(1);
+                double[][] sig = Linearity.sigmaMaxCurve(model, Cnn7.FEATURES, x, d, norms, r.powerOptions());
+                progress.advance(1);
+                addCurve(figs[k].series(m), norms, dev);
+                addCurve(figs[2 + k].series(m), norms, sig);
+                String tag = k == 0 ? "rand_" : "adv_";
+                v.put("dev_" + tag + m, num(Reproduction.column(dev, mid).mean()));
+                v.put("sigma_" + tag + m, num(Reproduction.column(sig, mid).mean()));
+                v.put("sigma0_" + m, num(Reproduction.column(sig, 0).mean()));
+            }
+        }
+        progress.finish();
+        String[] names = {"fig4_linearity_random", "fig4_linearity_adversarial", "fig4_sigma_random",
+                "fig4_sigma_adversarial"};
+        for (int k = 0; k < 4; k++) {
+            putFigure(v, names[k], figs[k].write(r.out(), names[k], r.manifest()));
+        }
+        return v;
+    }
+
+    /** Fig. 5: fraction of shared ReLU states under uniform l2-ball noise, near test points and at random inputs. */
+    static Map<String, String> fig5(Reproduction r) throws IOException {
+        Dataset pts = r.pointSet();
+        Tensor x = pts.images();
+        double eps = r.eps();
+        double[] radii = r.radii(eps);
+        int mid = (radii.length - 1) / 2;
+        int samples = r.profile().noiseSamples();
+        Tensor rand = SharedActivations.randomInputs(x.shape, Domain.SYMMETRIC, r.seed() + 1, 0);
+        Map<String, String> v = new LinkedHashMap<>();
+        Figure[] figs = new Figure[2];
+        String[] where = {"near " + pts.size() + " test points", "at " + pts.size() + " uniformly random inputs in "
+                + "[-1, 1]^n"};
+        for (int k = 0; k < 2; k++) {
+            figs[k] = new Figure("Fig. 5: shared activations " + where[k].replaceAll(" [0-9]+ ", " "), "eps",
+                    "noise radius (l2 ball)", "shared", "fraction of shared ReLU states").yRange(0, 1)
+                    .marker(eps, "eps_train").caption("Fraction of ReLU units with the same on/off state at x + z as "
+                            + "at x, z uniform in the l2 ball of the radius, " + samples + " draws per point, "
+                            + where[k] + "; mean and standard error over the points.");
+        }
+        Progress progress = Progress.start("fig5", METHODS.size() * 2L, "curve", r.log());
+        for (String m : METHODS) {
+            Sequential model = r.model(m);
+            progress.field("net", m);
+            for (int k = 0; k < 2; k++) {
+                double[][] c = SharedActivations.curve(model, k == 0 ? x : rand, 2, radii, samples, r.seed(), 0);
+                addCurve(figs[k].series(m), radii, c);
+                v.put((k == 0 ? "shared_near_" : "shared_random_") + m, num(Reproduction.column(c, mid).mean()));
+                progress.advance(1);
+            }
+        }
+        progress.finish();
+        putFigure(v, "fig5_shared_near_data", figs[0].write(r.out(), "fig5_shared_near_data", r.manifest()));
+        putFigure(v, "fig5_shared_random_inputs", figs[1].write(r.out(), "fig5_shared_random_inputs", r.manifest()));
+        return v;
+    }
+
+    /** Fig. 7: clean and l2-robust accuracy along the AT (t = 1) to d.d. SNR (t = 0) interpolation. */
+    static Map<String, String> fig7(Reproduction r) throws IOException {
+        Dataset curve = r.curveSet();
+        double eps = r.eps();
+        List<double[]> ts = new ArrayList<>();
+        List<String> nets = new ArrayList<>();
+        nets.add("dd-snr");
+        ts.add(new double[]{0});
+        for (double t : r.profile().interpolation()) {
+            nets.add(Reproduction.interpolationName(t));
+            ts.add(new double[]{t});
+        }
+        nets.add("at");
+        ts.add(new double[]{1});
+        Figure f = new Figure("Fig. 7: AT <-> d.d. SNR interpolation", "t", "t (1 = AT, 0 = d.d. SNR)", "accuracy",
+                "test accuracy").yRange(0, 1).caption("Objective CE + t CE(x*) + (1 - t) lambda_SNR d.d. SNR (sum of "
+                + "squares), lambda_SNR = " + r.store().values("train-dd-snr").get("lambda") + "; t = 0 and t = 1 are "
+                + "the d.d. SNR and AT networks. Robust accuracy under l2 PGA at eps_train = " + Profile.fmt(eps)
+                + " on " + curve.size() + " test images.");
+        Figure.Series clean = f.series("clean"), robust = f.series("l2 PGA at eps_train");
+        Map<String, String> v = new LinkedHashMap<>();
+        Progress progress = Progress.start("fig7", nets.size(), "net", r.log());
+        for (int i = 0; i < nets.size(); i++) {
+            Sequential model = r.model(nets.get(i));
+            RobustAccuracy ra = RobustAccuracy.of(model, curve, r.attack(2, eps), 50);
+            double t = ts.get(i)[0];
+            clean.add(t, MeanStderr.proportion(ra.cleanCorrect(), curve.size()));
+            robust.add(t, MeanStderr.proportion(ra.robustCorrect(), curve.size()));
+            v.put("robust_t" + Profile.fmt(t), num(ra.robustAccuracy()));
+            v.put("clean_t" + Profile.fmt(t), num(ra.cleanAccuracy()));
+            progress.field("net", nets.get(i)).advance(1);
+        }
+        progress.finish();
+        putFigure(v, "fig7_interpolation", f.write(r.out(), "fig7_interpolation", r.manifest()));
+        return v;
+    }
+
+    /** Table 2: clean test accuracy of every network. */
+    static Map<String, String> table2(Reproduction r) throws IOException {
+        Dataset table = r.tableSet();
+        List<String> nets = new ArrayList<>(METHODS);
+        for (double t : r.profile().interpolation()) {
+            nets.add(Reproduction.interpolationName(t));
+        }
+        nets.add(RANDOM);
+        Figure f = new Figure("Table 2: clean test accuracy", "network", "network (0 = " + String.join(", ",
+                indexed(nets)) + ")", "accuracy", "clean test accuracy").yRange(0, 1)
+                .caption("Clean accuracy (BatchNorm EVAL) on " + table.size() + " test images; mean and standard "
+                        + "error over the images. Networks: " + String.join(", ", indexed(nets)) + ".");
+        Map<String, String> v = new LinkedHashMap<>();
+        for (int i = 0; i < nets.size(); i++) {
+            double acc = Reproduction.accuracy(r.model(nets.get(i)), table);
+            f.series(nets.get(i)).add(i, MeanStderr.proportion((int) Math.round(acc * table.size()), table.size()));
+            v.put("acc_" + nets.get(i), num(acc));
+        }
+        putFigure(v, "table2_clean_accuracy", f.write(r.out(), "table2_clean_accuracy", r.manifest()));
+        return v;
+    }
+
+    private static List<String> indexed(List<String> names) {
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < names.size(); i++) {
+            out.add(i + " " + names.get(i));
+        }
+        return out;
+    }
+
+    /** Adds mean +- stderr over points of [point][rank] at x = rank (1-based). */
+    private static void addCurve(Figure.Series s, double[][] perPoint) {
+        int len = perPoint[0].length;
+        for (double[] p : perPoint) {
+            len = Math.min(len, p.length);
+        }
+        for (int k = 0; k < len; k++) {
+            s.add(k + 1, Reproduction.column(perPoint, k));
+        }
+    }
+
+    /** Adds mean +- stderr over points of [point][k] at x = xs[k]. */
+    private static void addCurve(Figure.Series s, double[] xs, double[][] perPoint) {
+        for (int k = 0; k < xs.length; k++) {
+            s.add(xs[k], Reproduction.column(perPoint, k));
+        }
+    }
+
+    /** Mean over points and over ranks [from, to) of [point][rank]. */
+    private static double meanOver(double[][] perPoint, int from, int to) {
+        double sum = 0;
+        int n = 0;
+        for (double[] p : perPoint) {
+            for (int k = from; k < Math.min(to, p.length); k++) {
+                sum += p[k];
+                n++;
+            }
+        }
+        return n == 0 ? Double.NaN : sum / n;
+    }
+}

@@ -1,0 +1,256 @@
+package dev.opnorm.experiments.reproduce;
+
+import java.lang.reflect.RecordComponent;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The sizes of one reproduction: data set, network width, training subset and schedule, attack strengths,
+ * test-point counts, the eps grid of the training-eps search and the lambda candidates of the accuracy
+ * matching. Three presets: {@link #SMOKE} (seconds, for tests), {@link #QUICK} (Fashion-MNIST, width 0.25,
+ * sized for about 30 minutes on 2 cores) and {@link #PAPER} (CIFAR-10, width 1.0, the paper's sample sizes).
+ *
+ * @param name             preset name
+ * @param dataset          "fashion-mnist" or "cifar10"
+ * @param width            width factor of the 7-layer CNN
+ * @param trainPerClass    training images per class (stratified subset)
+ * @param epochs           training epochs of every method
+ * @param batch            training batch size
+ * @param lr               SGD learning rate (momentum 0.9, weight decay 5e-4, cosine per step)
+ * @param atIterations     PGA iterations of adversarial training (step 2 eps / iterations, random start)
+ * @param evalIterations   PGA iterations of every evaluation attack
+ * @param ddIterations     power iterations per batch of the d.d. regularizers
+ * @param tablePerClass    test images per class for the clean accuracies (Table 2, lambda matching)
+ * @param curvePerClass    test images per class for the accuracy-vs-eps curves (Fig. 3, Fig. 7, eps search)
+ * @param pointsPerClass   test points per class for the analyses (Fig. 2, 4, 5)
+ * @param epsGrid          l2 radii of the training-eps search, increasing
+ * @param foolFraction     the eps search stops at the first radius that fools at least this fraction
+ * @param lambdaGlobal     global SNR strength candidates
+ * @param lambdaDdSnr      d.d. SNR (sum-of-squares) strength candidates
+ * @param lambdaDdOnr      d.d. ONR (p = inf, q = 2) strength candidates
+ * @param interpolation    interior points t of the AT (t = 1) to d.d. SNR (t = 0) interpolation (Fig. 7)
+ * @param curveSteps       radii per accuracy curve (0 and 2 eps_train included)
+ * @param noiseSamples     noise draws per point and radius for the shared activations (Fig. 5)
+ * @param powerIterations  power-method iterations of sigma_max(J(x + z)) (Fig. 4)
+ * @param checkpointEvery  training checkpoints every this many steps (and at epoch ends), for resumption
+ */
+public record Profile(String name, String dataset, double width, int trainPerClass, int epochs, int batch, double lr,
+                      int atIterations, int evalIterations, int ddIterations, int tablePerClass, int curvePerClass,
+                      int pointsPerClass, double[] epsGrid, double foolFraction, double[] lambdaGlobal,
+                      double[] lambdaDdSnr, double[] lambdaDdOnr, double[] interpolation, int curveSteps,
+                      int noiseSamples, int powerIterations, int checkpointEvery) {
+
+    /** A tiny run for tests: a few seconds on synthetic data. */
+    public static final Profile SMOKE = new Profile("smoke", "fashion-mnist", 0.0625, 3, 1, 10, 0.05, 2, 2, 2, 2, 1,
+            1, new double[]{0.5, 1, 2}, 0.9, new double[]{1e-3, 1e-2}, new double[]{0.05, 0.2},
+            new double[]{0.05}, new double[]{0.5}, 3, 2, 5, 1);
+
+    /**
+     * Fashion-MNIST, the CNN at width 0.25: 200 training images per class (2000), 2 epochs, AT with 5 PGA
+     * iterations and d.d. regularizers with 5 power iterations (half the paper's 10, for time), 2 lambda
+     * candidates per regularized method, 10-iteration evaluation attacks, 500 test images for Table 2, 100 for
+     * the curves and the eps search, 50 analysis points. Estimated from per-phase costs measured on small runs
+     * at about 20 minutes on 2 otherwise idle cores (training about 14, figures about 6). The lambda candidates
+     * come from a first quick run, whose smaller candidates (global 3e-4, 3e-3; d.d. SNR 0.01, 0.05; d.d. ONR
+     * 0.03, 0.1) all left the clean accuracy 5-8 points above AT's.
+     */
+    public static final Profile QUICK = new Profile("quick", "fashion-mnist", 0.25, 200, 2, 64, 0.05, 5, 10, 5, 50,
+            10, 5, new double[]{0.25, 0.5, 1, 1.5, 2, 3, 4}, 0.9, new double[]{0.03, 0.3},
+            new double[]{0.2, 1}, new double[]{0.3, 1}, new double[]{0.5}, 7, 4, 30, 10);
+
+    /**
+     * CIFAR-10, the CNN at width 1.0, the paper's sizes: the full training set (5000 per class), 50 epochs,
+     * 10-iteration AT, Table 2 on the full test set, Fig. 3 on 2000 points, the analyses on 200.
+     */
+    public static final Profile PAPER = new Profile("paper", "cifar10", 1.0, 5000, 50, 128, 0.05, 10, 10, 10, 1000,
+            200, 20, new double[]{0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3}, 0.9,
+            new double[]{1e-4, 3e-4, 1e-3}, new double[]{0.01, 0.02, 0.05}, new double[]{0.01, 0.02, 0.05},
+            new double[]{0.25, 0.5, 0.75}, 9, 10, 100, 100);
+
+    public Profile {
+        require(name != null && !name.isBlank(), "profile name must not be blank");
+        require("fashion-mnist".equals(dataset) || "cifar10".equals(dataset),
+                "profile " + name + ": dataset must be fashion-mnist or cifar10, got " + dataset);
+        require(width > 0, "profile " + name + ": width must be positive");
+        require(trainPerClass > 0 && epochs > 0 && batch >= 2 && lr > 0, "profile " + name
+                + ": training sizes must be positive (batch >= 2)");
+        require(atIterations > 0 && evalIterations > 0 && ddIterations > 0 && powerIterations > 0,
+                "profile " + name + ": iteration counts must be positive");
+        require(tablePerClass > 0 && curvePerClass > 0 && pointsPerClass > 0 && noiseSamples > 0,
+                "profile " + name + ": test-point counts must be positive");
+        require(curveSteps >= 3 && curveSteps % 2 == 1, "profile " + name + ": curveSteps must be odd and >= 3 "
+                + "(the middle radius is eps_train)");
+        require(checkpointEvery >= 1, "profile " + name + ": checkpointEvery must be >= 1");
+        require(epsGrid != null && epsGrid.length > 0, "profile " + name + ": empty eps grid");
+        for (int i = 0; i < epsGrid.length; i++) {
+            require(epsGrid[i] > 0 && Double.isFinite(epsGrid[i]) && (i == 0 || epsGrid[i] > epsGrid[i - 1]),
+                    "profile " + name + ": eps grid must be positive and increasing");
+        }
+        require(foolFraction > 0 && foolFraction <= 1, "profile " + name + ": foolFraction must be in (0, 1]");
+        for (double[] l : new double[][]{lambdaGlobal, lambdaDdSnr, lambdaDdOnr}) {
+            require(l != null && l.length > 0, "profile " + name + ": every lambda list needs a candidate");
+            for (double v : l) {
+                require(v > 0 && Double.isFinite(v), "profile " + name + ": lambdas must be positive");
+            }
+        }
+        require(interpolation != null, "profile " + name + ": interpolation must not be null");
+        for (double t : interpolation) {
+            require(t > 0 && t < 1, "profile " + name + ": interior interpolation points must be in (0, 1)");
+        }
+    }
+
+    /** The preset called {@code name} (smoke, quick, paper). */
+    public static Profile named(String name) {
+        return switch (name == null ? "" : name.trim().toLowerCase(Locale.ROOT)) {
+            case "smoke" -> SMOKE;
+            case "quick" -> QUICK;
+            case "paper" -> PAPER;
+            default -> throw new IllegalArgumentException("--profile must be smoke, quick or paper, got '" + name + "'");
+        };
+    }
+
+    /**
+     * A copy with some sizes replaced: {@code key} is a record component name (e.g. {@code epochs},
+     * {@code trainPerClass}, {@code epsGrid}; lists comma separated). The name becomes NAME+custom.
+     *
+     * @throws IllegalArgumentException naming the key for an unknown key or a value of the wrong type
+     */
+    public Profile with(Map<String, String> overrides) {
+        if (overrides.isEmpty()) {
+            return this;
+        }
+        RecordComponent[] comps = Profile.class.getRecordComponents();
+        Object[] values = new Object[comps.length];
+        Class<?>[] types = new Class<?>[comps.length];
+        Map<String, String> left = new LinkedHashMap<>(overrides);
+        for (int i = 0; i < comps.length; i++) {
+            RecordComponent c = comps[i];
+            types[i] = c.getType();
+            try {
+                values[i] = c.getAccessor().invoke(this);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException(e);
+            }
+            String text = left.remove(c.getName());
+            if (text == null) {
+                continue;
+            }
+            if (c.getName().equals("name")) {
+                throw new IllegalArgumentException("--set name: the name is derived from --profile");
+            }
+            try {
+                values[i] = parse(c.getType(), text.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--set " + c.getName() + "=" + text + ": not a valid "
+                        + c.getType().getSimpleName());
+            }
+        }
+        if (!left.isEmpty()) {
+            List<String> names = new ArrayList<>();
+            for (RecordComponent c : comps) {
+                names.add(c.getName());
+            }
+            throw new IllegalArgumentException("--set: unknown profile key(s) " + left.keySet() + "; known: " + names);
+        }
+        values[0] = name + "+custom";
+        try {
+            return Profile.class.getDeclaredConstructor(types).newInstance(values);
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            if (e.getCause() instanceof IllegalArgumentException iae) {
+                throw new IllegalArgumentException("--set: " + iae.getMessage());
+            }
+            throw new IllegalStateException(e.getCause());
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Object parse(Class<?> type, String text) {
+        if (type == int.class) {
+            return Integer.parseInt(text);
+        } else if (type == double.class) {
+            return Double.parseDouble(text);
+        } else if (type == double[].class) {
+            if (text.isEmpty()) {
+                return new double[0];
+            }
+            String[] parts = text.split(",");
+            double[] d = new double[parts.length];
+            for (int i = 0; i < parts.length; i++) {
+                d[i] = Double.parseDouble(parts[i].trim());
+            }
+            return d;
+        }
+        return text;
+    }
+
+    /** The network spec for {@code dev.opnorm.nn.models.Models.create}. */
+    public String modelSpec() {
+        return width == 1.0 ? "cnn7" : "cnn7-w" + fmt(width);
+    }
+
+    /** Every size by name, for the manifest and the report. */
+    public Map<String, Object> describe() {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("profile", name);
+        m.put("dataset", dataset);
+        m.put("model", modelSpec());
+        m.put("train_images", trainPerClass * 10);
+        m.put("epochs", epochs);
+        m.put("batch", batch);
+        m.put("optimizer", "SGD lr " + fmt(lr) + ", momentum 0.9, weight decay 5e-4, cosine per step");
+        m.put("at_pga_iterations", atIterations);
+        m.put("eval_pga_iterations", evalIterations);
+        m.put("dd_power_iterations", ddIterations);
+        m.put("table2_test_images", tablePerClass * 10);
+        m.put("curve_test_images", curvePerClass * 10);
+        m.put("analysis_points", pointsPerClass * 10);
+        m.put("eps_search_grid_l2", list(epsGrid));
+        m.put("eps_search_fool_fraction", foolFraction);
+        m.put("lambda_global_snr", list(lambdaGlobal));
+        m.put("lambda_dd_snr", list(lambdaDdSnr));
+        m.put("lambda_dd_onr", list(lambdaDdOnr));
+        m.put("interpolation_t", list(interpolation));
+        m.put("curve_radii", curveSteps);
+        m.put("noise_samples", noiseSamples);
+        m.put("sigma_power_iterations", powerIterations);
+        m.put("checkpoint_every_steps", checkpointEvery);
+        return m;
+    }
+
+    static String fmt(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e9 ? String.valueOf((long) v) : String.valueOf(v);
+    }
+
+    private static String list(double[] v) {
+        StringBuilder b = new StringBuilder();
+        for (double d : v) {
+            b.append(b.length() == 0 ? "" : ",").append(fmt(d));
+        }
+        return b.toString();
+    }
+
+    private static void require(boolean ok, String message) {
+        if (!ok) {
+            throw new IllegalArgumentException(message);
+        }
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Profile p && p.name.equals(name) && describe().equals(p.describe());
+    }
+
+    @Override
+    public int hashCode() {
+        return describe().hashCode();
+    }
+
+    @Override
+    public String toString() {
+        return "Profile" + describe();
+    }
+}

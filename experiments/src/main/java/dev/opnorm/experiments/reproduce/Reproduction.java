@@ -1,0 +1,622 @@
+package dev.opnorm.experiments.reproduce;
+
+import dev.opnorm.experiments.report.Figure;
+import dev.opnorm.experiments.report.FigureFiles;
+import dev.opnorm.experiments.report.MeanStderr;
+import dev.opnorm.experiments.run.RunManifest;
+import dev.opnorm.linalg.PowerMethod;
+import dev.opnorm.linalg.Svd;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.checkpoint.Checkpoint;
+import dev.opnorm.nn.data.Cifar10;
+import dev.opnorm.nn.data.Dataset;
+import dev.opnorm.nn.data.Domain;
+import dev.opnorm.nn.data.FashionMnist;
+import dev.opnorm.nn.data.Subsets;
+import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.Sequential;
+import dev.opnorm.nn.models.Cnn7;
+import dev.opnorm.nn.models.Models;
+import dev.opnorm.nn.util.Progress;
+import dev.opnorm.nn.util.Rng;
+import dev.opnorm.robust.analysis.Directions;
+import dev.opnorm.robust.analysis.Linearity;
+import dev.opnorm.robust.analysis.SharedActivations;
+import dev.opnorm.robust.analysis.Spectra;
+import dev.opnorm.robust.attack.Pga;
+import dev.opnorm.robust.attack.RobustAccuracy;
+import dev.opnorm.robust.reg.DdOperatorNorm;
+import dev.opnorm.robust.reg.GlobalSpectralNorm;
+import dev.opnorm.robust.train.Objective;
+import dev.opnorm.robust.train.OptimizerSpec;
+import dev.opnorm.robust.train.ScheduleSpec;
+import dev.opnorm.robust.train.TrainConfig;
+import dev.opnorm.robust.train.Trainer;
+import dev.opnorm.robust.train.TrainingMethod;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * The paper's experiments end to end, as a sequence of resumable phases writing into one folder:
+ * <ol>
+ *   <li>{@code data}: stratified, seeded training subset and test-point indices;</li>
+ *   <li>{@code train-standard};</li>
+ *   <li>{@code choose-eps}: the smallest eps of the grid at which l2 PGA fools at least
+ *       {@link Profile#foolFraction()} of the standard model's correctly classified curve points
+ *       ({@code eps_search.csv});</li>
+ *   <li>{@code train-at} (l2 PGA at eps_train on 75 % of each batch), {@code train-global-snr},
+ *       {@code train-dd-snr} (sum of squares), {@code train-dd-onr} (p = inf, q = 2): each regularized method is
+ *       trained for every lambda candidate of the profile and the one whose clean accuracy is closest to AT's is
+ *       kept ({@code lambda_search.csv});</li>
+ *   <li>{@code train-interpolation}: interior points of Fig. 7's AT to d.d. SNR path;</li>
+ *   <li>{@code fig3}, {@code fig2}, {@code fig4}, {@code fig5}, {@code fig7}, {@code table2}: CSV + PNG each;</li>
+ *   <li>{@code report}: claims.json, report.html, run.json.</li>
+ * </ol>
+ * A phase's outputs are written before its marker ({@link PhaseStore}); finished phases are skipped on the
+ * next run, and a training interrupted inside a phase resumes from the {@link Trainer}'s checkpoint. Everything
+ * is seeded, so an interrupted and resumed run writes the same numbers as an uninterrupted one.
+ */
+public final class Reproduction {
+    /** The phases, in order. */
+    public static final List<String> PHASES = List.of("data", "train-standard", "choose-eps", "train-at",
+            "train-global-snr", "train-dd-snr", "train-dd-onr", "train-interpolation", "fig3", "fig2", "fig4",
+            "fig5", "fig7", "table2", "report");
+
+    /** The trained methods (model file names under models/) in figure order. */
+    static final List<String> METHODS = List.of("standard", "at", "global-snr", "dd-snr", "dd-onr");
+    static final String RANDOM = "random";
+    private static final int EVAL_BATCH = 50;
+
+    private final Profile profile;
+    private final Path out;
+    private final Path dataDir;
+    private final long seed;
+    private final Kernels kernels;
+    private final int threads;
+    private final PrintStream log;
+    private final PhaseStore store;
+    private String stopAfter;
+    private Splits splits;
+    private String killUnit;
+    private long killStep;
+
+    /** The data of the run (loaded lazily, from the indices stored by the data phase). */
+    private record Splits(Dataset train, Dataset table, Dataset curve, Dataset points) {
+    }
+
+    /**
+     * @param profile the sizes
+     * @param out     output folder (created)
+     * @param dataDir data folder (Fashion-MNIST IDX files or cifar-10-batches-bin)
+     * @param seed    the seed of everything random
+     * @param kernels the engine's kernels (already installed as the default)
+     * @param threads the worker thread count in effect (recorded only)
+     * @param log     progress and phase lines
+     */
+    public Reproduction(Profile profile, Path out, Path dataDir, long seed, Kernels kernels, int threads,
+            PrintStream log) {
+        this.profile = profile;
+        this.out = out;
+        this.dataDir = dataDir;
+        this.seed = seed;
+        this.kernels = kernels;
+        this.threads = threads;
+        this.log = log;
+        this.store = new PhaseStore(out);
+    }
+
+    /** Stops after phase {@code name} (null: run all); the next run continues from the following phase. */
+    public Reproduction stopAfter(String name) {
+        if (name != null && !PHASES.contains(name)) {
+            throw new IllegalArgumentException("--stop-after must be one of " + PHASES + ", got '" + name + "'");
+        }
+        this.stopAfter = name;
+        return this;
+    }
+
+    /**
+     * Fault injection for tests: training of network {@code unit} throws {@link SimulatedKill} right after step
+     * {@code step}, before that step's checkpoint, as a process killed there would leave the folder.
+     */
+    Reproduction killTrainingAfter(String unit, long step) {
+        this.killUnit = unit;
+        this.killStep = step;
+        return this;
+    }
+
+    /** Thrown by the fault injection of {@link #killTrainingAfter}. */
+    static final class SimulatedKill extends RuntimeException {
+        SimulatedKill(String message) {
+            super(message);
+        }
+    }
+
+    /** The phase markers of the output folder. */
+    public PhaseStore store() {
+        return store;
+    }
+
+    /**
+     * Runs every unfinished phase in order (up to {@link #stopAfter}); returns the phases that ran.
+     *
+     * @throws IllegalArgumentException when the folder holds a run with another profile or seed
+     */
+    public List<String> run() throws IOException {
+        Files.createDirectories(out);
+        checkSameRun();
+        List<String> ran = new ArrayList<>();
+        for (String phase : PHASES) {
+            if (store.done(phase)) {
+                store.log("skip " + phase);
+                log.println("[reproduce] " + phase + ": done earlier, skipped");
+            } else {
+                store.log("run " + phase);
+                log.println("[reproduce] " + phase + " ...");
+                long t0 = System.nanoTime();
+                Map<String, String> values = runPhase(phase);
+                double s = (System.nanoTime() - t0) / 1e9;
+                store.finish(phase, values, s);
+                store.log("done " + phase);
+                log.printf(Locale.ROOT, "[reproduce] %s finished in %s%n", phase, Progress.formatDuration(s));
+                ran.add(phase);
+            }
+            if (phase.equals(stopAfter)) {
+                break;
+            }
+        }
+        return ran;
+    }
+
+    /** A folder holds one run: its profile and seed are recorded once and must match later invocations. */
+    private void checkSameRun() throws IOException {
+        Path id = out.resolve("phases/run-id.txt");
+        String mine = "profile=" + profile.describe() + "\nseed=" + seed + "\ndata=" + dataDir.toAbsolutePath() + "\n";
+        if (Files.exists(id)) {
+            String stored = Files.readString(id);
+            if (!stored.equals(mine)) {
+                throw new IllegalArgumentException("--out " + out + " holds a reproduction with other settings; "
+                        + "use another --out or delete it.\n  stored:\n" + stored + "  this run:\n" + mine);
+            }
+        } else {
+            Files.createDirectories(id.getParent());
+            RunManifest.AtomicFiles.writeString(id, mine);
+        }
+    }
+
+    private Map<String, String> runPhase(String phase) throws IOException {
+        return switch (phase) {
+            case "data" -> data();
+            case "train-standard" -> trainStandard();
+            case "choose-eps" -> chooseEps();
+            case "train-at" -> trainAt();
+            case "train-global-snr" -> search("global-snr", profile.lambdaGlobal(),
+                    (m, l) -> Objective.regularized(GlobalSpectralNorm.reshaped(m, l)));
+            case "train-dd-snr" -> search("dd-snr", profile.lambdaDdSnr(), (m, l) -> Objective.regularized(
+                    DdOperatorNorm.sumOfSquares(l, eps(), profile.ddIterations(), BnMode.TRAIN)));
+            case "train-dd-onr" -> search("dd-onr", profile.lambdaDdOnr(), (m, l) -> Objective.regularized(
+                    new DdOperatorNorm(Double.POSITIVE_INFINITY, 2, l, epsLinf(), profile.ddIterations(), false,
+                            BnMode.TRAIN)));
+            case "train-interpolation" -> trainInterpolation();
+            case "fig3" -> Figures.fig3(this);
+            case "fig2" -> Figures.fig2(this);
+            case "fig4" -> Figures.fig4(this);
+            case "fig5" -> Figures.fig5(this);
+            case "fig7" -> Figures.fig7(this);
+            case "table2" -> Figures.table2(this);
+            case "report" -> ReproduceReport.write(this);
+            default -> throw new IllegalStateException("unknown phase " + phase);
+        };
+    }
+
+    // ---- data ----
+
+    private Map<String, String> data() throws IOException {
+        Dataset train = load(true), test = load(false);
+        Rng root = new Rng(seed).fork("reproduce-data");
+        int[] trainIdx = Subsets.stratified(train.labels(), train.classes(), profile.trainPerClass(), root.fork("train"));
+        int[] table = Subsets.stratified(test.labels(), test.classes(), profile.tablePerClass(), root.fork("table"));
+        int[] curve = Subsets.stratified(test.labels(), test.classes(), profile.curvePerClass(), root.fork("curve"));
+        int[] points = Subsets.stratified(test.labels(), test.classes(), profile.pointsPerClass(), root.fork("points"));
+        Map<String, String> v = new LinkedHashMap<>();
+        v.put("dataset", train.name());
+        v.put("train_indices", join(trainIdx));
+        v.put("table_indices", join(table));
+        v.put("curve_indices", join(curve));
+        v.put("point_indices", join(points));
+        log.printf(Locale.ROOT, "[reproduce] data: %d training images, %d / %d / %d test images (table / curves / "
+                + "analysis points) from %s%n", trainIdx.length, table.length, curve.length, points.length, dataDir);
+        return v;
+    }
+
+    private Dataset load(boolean train) throws IOException {
+        if (profile.dataset().equals("cifar10")) {
+            return Cifar10.load(dataDir, train ? Cifar10.Split.TRAIN : Cifar10.Split.TEST, Domain.SYMMETRIC);
+        }
+        return FashionMnist.load(dataDir, train ? FashionMnist.Split.TRAIN : FashionMnist.Split.TEST,
+                Domain.SYMMETRIC);
+    }
+
+    /** The run's data sets (32 x 32, inputs in [-1, 1]). */
+    Splits splits() throws IOException {
+        if (splits == null) {
+            Map<String, String> v = store.values("data");
+            Dataset train = load(true), test = load(false);
+            splits = new Splits(pad(train.select(ints(v.get("train_indices")))),
+                    pad(test.select(ints(v.get("table_indices")))), pad(test.select(ints(v.get("curve_indices")))),
+                    pad(test.select(ints(v.get("point_indices")))));
+        }
+        return splits;
+    }
+
+    private static Dataset pad(Dataset d) {
+        Tensor x = d.images();
+        return x.shape.h() == Cnn7.SIZE && x.shape.w() == Cnn7.SIZE ? d : d.padTo(Cnn7.SIZE, Cnn7.SIZE);
+    }
+
+    Dataset trainSet() throws IOException {
+        return splits().train();
+    }
+
+    Dataset tableSet() throws IOException {
+        return splits().table();
+    }
+
+    Dataset curveSet() throws IOException {
+        return splits().curve();
+    }
+
+    Dataset pointSet() throws IOException {
+        return splits().points();
+    }
+
+    // ---- models and training ----
+
+    /** A freshly initialized network of the profile (the random network of the figures). */
+    Sequential newModel() {
+        return Models.create(profile.modelSpec(), profile.dataset().equals("cifar10") ? 3 : 1, 10, seed, kernels);
+    }
+
+    /** The final weights of a trained method (models/NAME.safetensors), or the random network for "random". */
+    Sequential model(String name) throws IOException {
+        Sequential m = newModel();
+        if (!name.equals(RANDOM)) {
+            Path f = modelFile(name);
+            if (!Files.isRegularFile(f)) {
+                throw new IllegalStateException("model " + f + " is missing: its training phase did not finish");
+            }
+            Checkpoint.load(f).loadInto(m);
+        }
+        return m;
+    }
+
+    Path modelFile(String name) {
+        return out.resolve("models").resolve(name + ".safetensors");
+    }
+
+    private TrainConfig trainConfig() {
+        return new TrainConfig(seed, profile.epochs(), profile.batch(), OptimizerSpec.sgd(profile.lr(), 0.9, 5e-4),
+                ScheduleSpec.cosinePerStep(0, 0), 0, false, profile.checkpointEvery(), 256, true);
+    }
+
+    /**
+     * Trains network {@code id} with the method built for it, resuming from models/ID.checkpoint.safetensors when
+     * an earlier run left one; a finished network (models/ID.safetensors) is loaded, not retrained.
+     */
+    private Sequential train(String id, Function<Sequential, TrainingMethod> method) throws IOException {
+        Sequential model = newModel();
+        Path fin = modelFile(id);
+        if (Files.isRegularFile(fin)) {
+            Checkpoint.load(fin).loadInto(model);
+            log.println("[reproduce] " + id + ": trained earlier, loaded " + fin);
+            return model;
+        }
+        Files.createDirectories(fin.getParent());
+        Path ck = out.resolve("models").resolve(id + ".checkpoint.safetensors");
+        Trainer t = new Trainer(model, trainSet(), null, method.apply(model), trainConfig()).checkpointTo(ck).log(log);
+        if (id.equals(killUnit)) {
+            t.onStep((epoch, step, result) -> {
+                if (step == killStep) {
+                    throw new SimulatedKill(id + " killed after step " + step);
+                }
+            });
+        }
+        if (Files.isRegularFile(ck)) {
+            t.resumeFrom(ck);
+            log.printf(Locale.ROOT, "[reproduce] %s: resumed from %s at step %d%n", id, ck, t.step());
+        }
+        log.println("[reproduce] training " + id + " (" + profile.epochs() + " epochs, " + trainSet().size()
+                + " images)");
+        t.fit();
+        Checkpoint.of(model).save(fin);
+        Files.deleteIfExists(ck);
+        return model;
+    }
+
+    private Map<String, String> trainStandard() throws IOException {
+        Sequential m = train("standard", x -> Objective.standard());
+        return Map.of("clean_accuracy", num(accuracy(m, tableSet())));
+    }
+
+    /** The l2 training radius chosen by the choose-eps phase. */
+    double eps() throws IOException {
+        return store.number("choose-eps", "eps_train");
+    }
+
+    /** The l_inf radius with the l2 size of eps_train on the whole image: eps_train / sqrt(inputs). */
+    double epsLinf() throws IOException {
+        return eps() / Math.sqrt(inputDim());
+    }
+
+    int inputDim() throws IOException {
+        return curveSet().images().shape.perExample();
+    }
+
+    private Map<String, String> chooseEps() throws IOException {
+        Sequential std = model("standard");
+        Dataset curve = curveSet();
+        double[] grid = profile.epsGrid();
+        Figure f = new Figure("Training eps search: l2 PGA against the standard network", "eps",
+                "eps (l2 radius, inputs in [-1, 1])", "fooled", "fraction of correct points fooled").yRange(0, 1)
+                .caption("Fraction of the correctly classified curve points (" + curve.size() + " test images) that "
+                        + "untargeted l2 PGA (" + profile.evalIterations() + " iterations, random start) turns into a "
+                        + "misclassification. eps_train = the smallest radius with a fraction >= "
+                        + profile.foolFraction() + ".");
+        Figure.Series s = f.series("standard");
+        Progress progress = Progress.start("choose-eps", grid.length, "eps", log);
+        double chosen = Double.NaN;
+        Map<String, String> v = new LinkedHashMap<>();
+        for (double e : grid) {
+            RobustAccuracy r = RobustAccuracy.of(std, curve, attack(2, e), EVAL_BATCH);
+            int fooled = r.cleanCorrect() - Math.min(r.cleanCorrect(), r.robustCorrect());
+            MeanStderr m = MeanStderr.proportion(fooled, Math.max(1, r.cleanCorrect()));
+            s.add(e, m);
+            v.put("fooled_" + Profile.fmt(e), num(m.mean()));
+            log.printf(Locale.ROOT, "[reproduce] eps search: l2 eps %s fools %d of %d correct points (%.3f)%n",
+                    Profile.fmt(e), fooled, r.cleanCorrect(), m.mean());
+            progress.field("eps", e).field("fooled", m.mean()).advance(1);
+            if (m.mean() >= profile.foolFraction()) {
+                chosen = e;
+                break;
+            }
+        }
+        progress.finish();
+        boolean reached = !Double.isNaN(chosen);
+        if (!reached) {
+            chosen = grid[grid.length - 1];
+            log.printf(Locale.ROOT, "[reproduce] eps search: no radius of the grid fools %.2f of the points; using the "
+                    + "largest, %s%n", profile.foolFraction(), Profile.fmt(chosen));
+        }
+        f.marker(chosen, "eps_train");
+        FigureFiles files = f.write(out, "eps_search", manifest());
+        v.put("eps_train", num(chosen));
+        v.put("eps_reached", String.valueOf(reached));
+        putFigure(v, "eps_search", files);
+        return v;
+    }
+
+    private Map<String, String> trainAt() throws IOException {
+        double eps = eps();
+        Sequential m = train("at", x -> Objective.adversarial(Pga.l2(eps).iterations(profile.atIterations())
+                .domain(Domain.SYMMETRIC), 1, 1, 0.75));
+        return Map.of("clean_accuracy", num(accuracy(m, tableSet())));
+    }
+
+    /** A regularized method for one lambda. */
+    private interface Builder {
+        TrainingMethod build(Sequential model, double lambda) throws IOException;
+    }
+
+    /**
+     * Trains {@code method} for every lambda candidate and keeps the one whose clean accuracy on the table points
+     * is closest to AT's (the paper's rule for choosing the constants), logged in lambda_search_METHOD.csv.
+     */
+    private Map<String, String> search(String method, double[] lambdas, Builder builder) throws IOException {
+        double target = store.number("train-at", "clean_accuracy");
+        Map<String, String> v = new LinkedHashMap<>();
+        StringBuilder csv = new StringBuilder(manifest().csvHeader()).append("lambda,clean_accuracy,at_accuracy\n");
+        int best = -1;
+        double bestGap = Double.POSITIVE_INFINITY, bestAcc = Double.NaN;
+        for (int k = 0; k < lambdas.length; k++) {
+            double l = lambdas[k];
+            Sequential m = train(method + "-lambda" + Profile.fmt(l), x -> {
+                try {
+                    return builder.build(x, l);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            double acc = accuracy(m, tableSet());
+            log.printf(Locale.ROOT, "[reproduce] %s lambda %s: clean accuracy %.4f (AT %.4f)%n", method,
+                    Profile.fmt(l), acc, target);
+            csv.append(Profile.fmt(l)).append(',').append(num(acc)).append(',').append(num(target)).append('\n');
+            v.put("accuracy_lambda_" + Profile.fmt(l), num(acc));
+            if (Math.abs(acc - target) < bestGap) {
+                bestGap = Math.abs(acc - target);
+                best = k;
+                bestAcc = acc;
+            }
+        }
+        Path chosen = modelFile(method + "-lambda" + Profile.fmt(lambdas[best]));
+        Path tmp = modelFile(method + ".tmp");
+        Files.copy(chosen, tmp, StandardCopyOption.REPLACE_EXISTING);
+        Files.move(tmp, modelFile(method), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        RunManifest.AtomicFiles.writeString(out.resolve("lambda_search_" + method + ".csv"), csv.toString());
+        v.put("lambda", Profile.fmt(lambdas[best]));
+        v.put("clean_accuracy", num(bestAcc));
+        log.printf(Locale.ROOT, "[reproduce] %s: chose lambda %s (clean accuracy %.4f, AT %.4f)%n", method,
+                Profile.fmt(lambdas[best]), bestAcc, target);
+        return v;
+    }
+
+    private Map<String, String> trainInterpolation() throws IOException {
+        double eps = eps();
+        double lambdaSnr = store.number("train-dd-snr", "lambda");
+        Map<String, String> v = new LinkedHashMap<>();
+        for (double t : profile.interpolation()) {
+            Sequential m = train(interpolationName(t), x -> Objective.convex(t, Pga.l2(eps)
+                    .iterations(profile.atIterations()).domain(Domain.SYMMETRIC), 1, 0.75, lambdaSnr, eps,
+                    profile.ddIterations(), BnMode.TRAIN));
+            v.put("clean_accuracy_t" + Profile.fmt(t), num(accuracy(m, tableSet())));
+        }
+        return v;
+    }
+
+    static String interpolationName(double t) {
+        return "interp-t" + Profile.fmt(t);
+    }
+
+    // ---- shared helpers for the figure phases ----
+
+    /** Untargeted PGA against the true label (the evaluation attack), l_p radius eps. */
+    Pga attack(double p, double eps) {
+        return Pga.lp(p, eps).iterations(profile.evalIterations()).seed(seed).domain(Domain.SYMMETRIC);
+    }
+
+    /** Adversarial points x* of the l2 evaluation attack at eps_train. */
+    Tensor adversarial(Sequential model, Dataset data) throws IOException {
+        return attack(2, eps()).attack(model, data.images(), data.labels(), 0).adversarial();
+    }
+
+    /** Clean accuracy (BatchNorm EVAL). */
+    static double accuracy(Sequential model, Dataset data) {
+        int correct = 0;
+        for (int from = 0; from < data.size(); from += EVAL_BATCH) {
+            int b = Math.min(EVAL_BATCH, data.size() - from);
+            Tensor logits = model.forward(data.images().slice(from, b));
+            int classes = logits.data.length / b;
+            for (int i = 0; i < b; i++) {
+                int best = 0;
+                for (int c = 1; c < classes; c++) {
+                    if (logits.data[i * classes + c] > logits.data[i * classes + best]) {
+                        best = c;
+                    }
+                }
+                correct += best == data.labels()[from + i] ? 1 : 0;
+            }
+        }
+        return correct / (double) data.size();
+    }
+
+    /** The radii 0 .. 2 eps of the curves; the middle one is eps exactly. */
+    double[] radii(double eps) {
+        int steps = profile.curveSteps();
+        double[] r = new double[steps];
+        for (int j = 0; j < steps; j++) {
+            r[j] = eps * (2.0 * j / (steps - 1));
+        }
+        r[(steps - 1) / 2] = eps;
+        return r;
+    }
+
+    PowerMethod.Options powerOptions() {
+        return new PowerMethod.Options(profile.powerIterations(), 1e-6, seed);
+    }
+
+    /**
+     * The manifest stamped into every CSV: the configuration only (no timings), so a resumed run writes the same
+     * files as an uninterrupted one.
+     */
+    RunManifest manifest() {
+        RunManifest m = new RunManifest("reproduce").put("seed", seed).put("backend", kernels.name())
+                .put("threads", threads).put("bn_mode_analysis", "EVAL");
+        profile.describe().forEach(m::option);
+        m.option("data", dataDir);
+        return m;
+    }
+
+    static void putFigure(Map<String, String> v, String name, FigureFiles f) {
+        v.put("figure." + name + ".title", f.title());
+        v.put("figure." + name + ".caption", f.caption().replace('\n', ' '));
+    }
+
+    static String num(double v) {
+        return Double.toString(v);
+    }
+
+    private static String join(int[] a) {
+        StringBuilder b = new StringBuilder();
+        for (int i : a) {
+            b.append(b.length() == 0 ? "" : ",").append(i);
+        }
+        return b.toString();
+    }
+
+    private static int[] ints(String s) {
+        return Arrays.stream(s.split(",")).mapToInt(Integer::parseInt).toArray();
+    }
+
+    Profile profile() {
+        return profile;
+    }
+
+    Path out() {
+        return out;
+    }
+
+    Path dataDir() {
+        return dataDir;
+    }
+
+    long seed() {
+        return seed;
+    }
+
+    Kernels kernels() {
+        return kernels;
+    }
+
+    int threads() {
+        return threads;
+    }
+
+    PrintStream log() {
+        return log;
+    }
+
+    /** Mean and standard error over points of column k of per-point values [point][k]. */
+    static MeanStderr column(double[][] perPoint, int k) {
+        double[] c = new double[perPoint.length];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = perPoint[i][k];
+        }
+        return MeanStderr.of(c);
+    }
+
+    /** Singular values of per-point SVDs as [point][rank]. */
+    static double[][] singularValues(Svd.Result[] svds) {
+        double[][] s = new double[svds.length][];
+        for (int i = 0; i < svds.length; i++) {
+            s[i] = svds[i].singularValues();
+        }
+        return s;
+    }
+
+    /** The l2 unit directions of x* - x per example. */
+    static Tensor adversarialDirections(Tensor adv, Tensor x) {
+        return Directions.unitDifference(adv, x);
+    }
+
+    static double[][] linearityCurve(Sequential m, Tensor x, Tensor dirs, double[] norms) {
+        return Linearity.deviationCurve(m, Cnn7.FEATURES, x, dirs, norms);
+    }
+
+    static double[][] sharedCurve(Sequential m, Tensor x, double[] radii, int samples, long seed) {
+        return SharedActivations.curve(m, x, 2, radii, samples, seed, 0);
+    }
+
+    static Svd.Result[] svds(Sequential m, Tensor x) {
+        return Spectra.svds(m, Cnn7.FEATURES, x);
+    }
+}

@@ -1,0 +1,80 @@
+package dev.opnorm.gpu;
+
+/**
+ * Java twins of training.cl and of batchnorm.cl's coefficient kernels: one call = one work-item.
+ * Used by tests, never for speed.
+ */
+public final class TrainingTwins {
+    private TrainingTwins() {
+    }
+
+    public static void softmaxXentRowAt(int i, float[] grad, float[] lossRow, float[] correct, float[] z,
+                                        int[] labels, int n, int k) {
+        int y = labels[i], off = i * k;
+        double mx = Double.NEGATIVE_INFINITY;
+        int arg = 0;
+        boolean finite = true;
+        for (int j = 0; j < k; j++) {
+            float v = z[off + j];
+            finite &= Float.isFinite(v);
+            if (v > mx) {
+                mx = v;
+                arg = j;
+            }
+        }
+        double sum = 0;
+        for (int j = 0; j < k; j++) {
+            sum += Math.exp(z[off + j] - mx);
+        }
+        double lse = mx + Math.log(sum);
+        boolean ok = finite && y >= 0 && y < k;
+        lossRow[i] = ok ? (float) (lse - z[off + y]) : Float.NaN;
+        correct[i] = ok && arg == y ? 1f : 0f;
+        for (int j = 0; j < k; j++) {
+            double p = Math.exp(z[off + j] - lse);
+            grad[off + j] = (float) ((p - (j == y ? 1.0 : 0.0)) / n);
+        }
+    }
+
+    public static void meanAndCount(float[] out, float[] lossRow, float[] correct, int n) {
+        double s = 0, c = 0;
+        for (int i = 0; i < n; i++) {
+            s += lossRow[i];
+            c += correct[i];
+        }
+        out[0] = (float) (s / n);
+        out[1] = (float) c;
+    }
+
+    public static void sgdUpdateAt(int j, float[] p, float[] grad, float[] buf, float wd, float mom, float keep,
+                                   float negLr, boolean hasMomentum, boolean first, boolean nesterov) {
+        float g = grad[j];
+        if (wd != 0f) {
+            g = Math.fma(wd, p[j], g);
+        }
+        if (hasMomentum) {
+            float b = first ? g : Math.fma(keep, g, buf[j] * mom);
+            buf[j] = b;
+            g = nesterov ? Math.fma(mom, b, g) : b;
+        }
+        p[j] = Math.fma(negLr, g, p[j]);
+    }
+
+    public static void bnCoefsAt(int ch, float[] inv, float[] negMeanInv, float[] scale, float[] shift,
+                                 float[] mean, float[] var, float[] gamma, float[] beta, double eps) {
+        float iv = (float) (1.0 / Math.sqrt((double) var[ch] + eps));
+        float g = gamma != null ? gamma[ch] : 1f;
+        float b = beta != null ? beta[ch] : 0f;
+        float sc = g * iv;
+        inv[ch] = iv;
+        negMeanInv[ch] = -mean[ch] * iv;
+        scale[ch] = sc;
+        shift[ch] = b - mean[ch] * sc;
+    }
+
+    public static void bnRunningUpdateAt(int ch, float[] rm, float[] rv, float[] mean, float[] var,
+                                         double momentum, double unbias) {
+        rm[ch] = (float) ((1.0 - momentum) * rm[ch] + momentum * mean[ch]);
+        rv[ch] = (float) ((1.0 - momentum) * rv[ch] + momentum * var[ch] * unbias);
+    }
+}

@@ -1,0 +1,66 @@
+package dev.opnorm.gpu.net;
+
+import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.linalg.PowerMethod;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.Layer;
+
+import java.util.Map;
+import java.util.IdentityHashMap;
+
+/**
+ * Entry points of the device-resident network path. {@link #model} caches one {@link DeviceModel} per
+ * host network (by identity) and runtime, so repeated calls upload the parameters only once; after
+ * changing the host parameters call {@code model(cl, net).uploadParameters()}. A cached model (and
+ * its network and device memory) stays alive until {@link #release}.
+ */
+public final class DeviceNetworks {
+    private static final Map<Layer, Map<OpenCl, DeviceModel>> CACHE = new IdentityHashMap<>();
+
+    private DeviceNetworks() {
+    }
+
+    /** The cached device mirror of {@code net} on {@code cl} (created and uploaded on first use). */
+    public static synchronized DeviceModel model(OpenCl cl, Layer net) {
+        Map<OpenCl, DeviceModel> byRuntime = CACHE.computeIfAbsent(net, k -> new IdentityHashMap<>());
+        return byRuntime.computeIfAbsent(cl, c -> new DeviceModel(c, net));
+    }
+
+    /** Closes and forgets the cached device models of {@code net} (all runtimes); no-op when none. */
+    public static synchronized void release(Layer net) {
+        Map<OpenCl, DeviceModel> byRuntime = CACHE.remove(net);
+        if (byRuntime != null) {
+            byRuntime.values().forEach(DeviceModel::close);
+        }
+    }
+
+    /**
+     * Per-example sigma_max (the (2,2) operator norm) of the input-output Jacobian of {@code net} at each
+     * example of {@code x}, BatchNorm in EVAL mode, entirely on the device of {@code cl}: x is uploaded
+     * once, the parameters come from the cache, each iteration downloads one float per example.
+     * Same start vectors and stopping rule as {@code PowerMethod.sigmaMax(BatchLinearMap, Options)}.
+     *
+     * @throws IllegalArgumentException when the network has an unsupported layer or x does not fit it
+     */
+    public static DevicePowerMethod.Result sigmaMax(OpenCl cl, Layer net, Tensor x, PowerMethod.Options options) {
+        DeviceModel m = model(cl, net);
+        try (DeviceLinearization lin = m.linearize(x, BnMode.EVAL)) {
+            return DevicePowerMethod.sigmaMax(lin, options);
+        }
+    }
+
+    /** As {@link #sigmaMax(OpenCl, Layer, Tensor, PowerMethod.Options)}, from the given start vectors (not modified). */
+    public static DevicePowerMethod.Result sigmaMax(OpenCl cl, Layer net, Tensor x, PowerMethod.Options options,
+            float[] start) {
+        DeviceModel m = model(cl, net);
+        try (DeviceLinearization lin = m.linearize(x, BnMode.EVAL)) {
+            return DevicePowerMethod.sigmaMax(lin, options, start);
+        }
+    }
+
+    /** {@link #sigmaMax(OpenCl, Layer, Tensor, PowerMethod.Options)} on the JVM's shared runtime. */
+    public static DevicePowerMethod.Result sigmaMax(Layer net, Tensor x, PowerMethod.Options options) {
+        return sigmaMax(OpenCl.shared(), net, x, options);
+    }
+}

@@ -1,0 +1,95 @@
+package dev.opnorm.gpu.net;
+
+import static dev.opnorm.gpu.net.NetTesting.randn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.linalg.PowerMethod;
+import dev.opnorm.nn.Engine;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.Sequential;
+
+import java.util.List;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The per-example (2,2) power iteration on the device against linalg's PowerMethod on the host
+ * network, and its transfers: k iterations download k times b floats and upload nothing but the
+ * start vectors.
+ */
+class DevicePowerMethodTest {
+    private static final int BATCH = 2;
+
+    private static Tensor input(long seed) {
+        return Tensor.of(BATCH, 3, 32, 32, randn(new Random(seed), BATCH * 3 * 32 * 32));
+    }
+
+    @Test
+    void devicePowerMethod_matchesHostPowerMethod_andMovesOnlyScalars() {
+        OpenCl cl = NetTesting.runtime();
+        Sequential net = NetTesting.cnn7(11L);
+        Tensor x = input(23);
+        int k = 15;
+        PowerMethod.Options o = new PowerMethod.Options(k, 0, 4L);
+        List<PowerMethod.Result> host = PowerMethod.sigmaMax(net.linearize(x, BnMode.EVAL).asBatchLinearMap(), o);
+        try (DeviceModel model = new DeviceModel(cl, net);
+             DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
+            long up = cl.uploads(), down = cl.downloads(), downBytes = cl.downloadedBytes();
+            DevicePowerMethod.Result dev = DevicePowerMethod.sigmaMax(lin, o);
+            assertEquals(1, cl.uploads() - up, "uploads: the start vectors only");
+            assertEquals(k, cl.downloads() - down, "downloads: one per iteration");
+            assertEquals(4L * BATCH * k, cl.downloadedBytes() - downBytes, "bytes: one float per example per iteration");
+            for (int i = 0; i < BATCH; i++) {
+                double want = host.get(i).sigma();
+                assertTrue(want > 0);
+                assertEquals(want, dev.sigma()[i], NetTesting.NET_REL * want, "sigma of example " + i);
+                assertEquals(k, dev.iterations()[i]);
+            }
+        }
+    }
+
+    @Test
+    void batchLinearMap_onDevice_givesHostPowerMethodResult() {
+        OpenCl cl = NetTesting.runtime();
+        Sequential net = NetTesting.cnn7(12L);
+        Tensor x = input(29);
+        PowerMethod.Options o = new PowerMethod.Options(10, 0, 9L);
+        List<PowerMethod.Result> host = PowerMethod.sigmaMax(net.linearize(x, BnMode.EVAL).asBatchLinearMap(), o);
+        try (DeviceModel model = new DeviceModel(cl, net);
+             DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
+            List<PowerMethod.Result> viaMap = PowerMethod.sigmaMax(lin.asBatchLinearMap(), o);
+            for (int i = 0; i < BATCH; i++) {
+                double want = host.get(i).sigma();
+                assertEquals(want, viaMap.get(i).sigma(), NetTesting.NET_REL * want, "sigma of example " + i);
+            }
+            assertThrows(IllegalArgumentException.class,
+                    () -> model.linearize(x, BnMode.TRAIN).asBatchLinearMap());
+        }
+    }
+
+    @Test
+    void deviceNetworks_sigmaMax_convergesLikeHost() {
+        OpenCl cl = NetTesting.runtime();
+        Sequential net = NetTesting.cnn7(13L, Engine.kernels()); // the default host kernels: many iterations
+        Tensor x = input(31);
+        PowerMethod.Options o = new PowerMethod.Options(200, 1e-5, 2L);
+        List<PowerMethod.Result> host = PowerMethod.sigmaMax(net.linearize(x, BnMode.EVAL).asBatchLinearMap(), o);
+        DevicePowerMethod.Result dev = DeviceNetworks.sigmaMax(cl, net, x, o);
+        DeviceModel cached = DeviceNetworks.model(cl, net);
+        assertTrue(cached == DeviceNetworks.model(cl, net), "the device model is cached");
+        DeviceNetworks.release(net);
+        assertThrows(IllegalStateException.class, () -> cached.value(net.params().get(0)), "released: closed");
+        assertTrue(cached != DeviceNetworks.model(cl, net), "a fresh model after release");
+        DeviceNetworks.release(net);
+        for (int i = 0; i < BATCH; i++) {
+            assertTrue(host.get(i).converged() && dev.converged()[i], "example " + i + " converged");
+            double want = host.get(i).sigma();
+            assertEquals(want, dev.sigma()[i], NetTesting.NET_REL * want, "sigma of example " + i);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** Parameter initialization (PyTorch's defaults) from a seeded, platform-independent generator. */
+package dev.opnorm.nn.init;

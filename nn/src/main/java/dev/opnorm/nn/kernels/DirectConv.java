@@ -1,0 +1,442 @@
+package dev.opnorm.nn.kernels;
+
+import static dev.opnorm.nn.kernels.Sgemm.KC;
+import static dev.opnorm.nn.kernels.Sgemm.MC;
+import static dev.opnorm.nn.kernels.Sgemm.MR;
+import static dev.opnorm.nn.kernels.Sgemm.NC;
+import static dev.opnorm.nn.kernels.Sgemm.NR;
+import static dev.opnorm.nn.kernels.Sgemm.NV;
+
+import java.util.Arrays;
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Stride-1 convolution as a GEMM whose B operand is never packed: the micro-kernel loads its B vectors
+ * straight from a zero-padded copy of the source tensor. For a column block of L output pixels in one
+ * output row, B(l, j .. j+L) with l = (channel, r, s) is the contiguous run
+ * {@code src[base(j) + lOff[l]]}: one unaligned vector load, no bounds checks, because the padding is
+ * materialized. This removes im2col packing (each packed element otherwise feeds only M multiply-adds,
+ * which costs up to half the time when M is 32..128 output channels).
+ *
+ * <p>Used by {@link VectorKernels} for the forward conv and the stride-1 input VJP (a forward conv of
+ * gy padded by R-1-pad with the kernel flipped, channels swapped) when the output width is a multiple
+ * of the vector length. The loop nest and the per-element summation order (k-slices of {@link
+ * Sgemm#KC}, l ascending in each) are those of {@link Sgemm}; threads split columns at sliver
+ * boundaries (or rows at MR boundaries), so results do not depend on the thread count.
+ */
+final class DirectConv {
+    private static final VectorSpecies<Float> F = Simd.F;
+    private static final int L = Simd.LANES;
+
+    private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(
+            () -> new float[][] {new float[MC * KC], new float[MR * NR]});
+
+    private DirectConv() {
+    }
+
+    /** 256-bit vectors for output rows that are a multiple of 8 but not of 16 lanes (8x8 maps). */
+    private static final VectorSpecies<Float> H = FloatVector.SPECIES_256;
+    private static final int HL = 8;
+
+    /** Whether a stride-1 conv whose output rows are {@code outWidth} wide can run here. */
+    static boolean applicable(int outWidth) {
+        return Simd.ENABLED && (outWidth % L == 0 || (L == 2 * HL && outWidth % HL == 0));
+    }
+
+    /**
+     * The B operand: a padded source tensor (n, cs, hp, wp) and, per row l of B, the offset of its tap.
+     * Column j = (n, p, q) of the output grid (gridP x gridQ) starts at ((n*cs)*hp + p)*wp + q.
+     */
+    static final class PaddedSource {
+        final float[] src;
+        final int cs, hp, wp, gridP, gridQ, zeroBase;
+        final int[] lOff;
+
+        PaddedSource(float[] src, int cs, int hp, int wp, int gridP, int gridQ, int zeroBase, int[] lOff) {
+            this.src = src;
+            this.cs = cs;
+            this.hp = hp;
+            this.wp = wp;
+            this.gridP = gridP;
+            this.gridQ = gridQ;
+            this.zeroBase = zeroBase;
+            this.lOff = lOff;
+        }
+
+        int columnBase(int j) {
+            int pq = gridP * gridQ, n = j / pq, t = j % pq;
+            return ((n * cs) * hp + t / gridQ) * wp + t % gridQ;
+        }
+    }
+
+    /**
+     * Copies x (n, c, h, w) into dst as (n, c, h + padTop + padBottom, w + padLeft + padRight) with zero
+     * borders, followed by {@code tail} zeros. Returns dst (grown if needed).
+     */
+    static float[] pad(float[] dst, float[] x, int n, int c, int h, int w, int padH, int padW, int tail) {
+        int hp = h + 2 * padH, wp = w + 2 * padW;
+        int size = n * c * hp * wp + tail;
+        if (dst.length < size) {
+            dst = new float[size];
+        }
+        Arrays.fill(dst, 0, size, 0f);
+        for (int plane = 0; plane < n * c; plane++) {
+            for (int i = 0; i < h; i++) {
+                System.arraycopy(x, (plane * h + i) * w, dst, (plane * hp + i + padH) * wp + padW, w);
+            }
+        }
+        return dst;
+    }
+
+    /** C (m x cols) = A (m x k) * B with B read from {@code b}; the sink receives tiles as in Sgemm. */
+    static void run(int m, int cols, int k, Sgemm.PackA a, PaddedSource b, Sgemm.Sink c, int threads) {
+        boolean splitColumns = Sgemm.splitsColumns(m, cols, threads);
+        int units = splitColumns ? Sgemm.ceilDiv(cols, NR) : Sgemm.ceilDiv(m, MR);
+        int tasks = Sgemm.plannedTasks(m, cols, k, threads);
+        Parallel.run(tasks, t -> {
+            int u0 = Parallel.chunkStart(units, tasks, t), u1 = Parallel.chunkStart(units, tasks, t + 1);
+            if (splitColumns) {
+                block(0, m, u0 * NR, Math.min(cols, u1 * NR), cols, k, a, b, c);
+            } else {
+                block(u0 * MR, Math.min(m, u1 * MR), 0, cols, cols, k, a, b, c);
+            }
+        });
+    }
+
+    private static void block(int i0, int i1, int j0, int j1, int cols, int k, Sgemm.PackA a, PaddedSource b,
+                              Sgemm.Sink c) {
+        if (i0 >= i1 || j0 >= j1) {
+            return;
+        }
+        float[][] s = SCRATCH.get();
+        float[] ap = s[0], tile = s[1];
+        int[] base = new int[NV];
+        // rows that are not a multiple of the full vector use half-width vectors: NV of them per column block
+        boolean half = b.gridQ % L != 0;
+        int lanes = half ? HL : L, step = NV * lanes;
+        for (int jc = j0; jc < j1; jc += NC) {
+            int nc = Math.min(NC, j1 - jc);
+            for (int pc = 0; pc < k; pc += KC) {
+                int kc = Math.min(KC, k - pc);
+                boolean first = pc == 0;
+                for (int ic = i0; ic < i1; ic += MC) {
+                    int mc = Math.min(MC, i1 - ic);
+                    a.pack(ap, ic, mc, pc, kc);
+                    for (int jr = 0; jr < nc; jr += step) {
+                        int j = jc + jr, live = Math.min(step, nc - jr);
+                        for (int v = 0; v < NV; v++) {
+                            int jv = j + v * lanes;
+                            // vectors past the last column read zeros; the sink drops their lanes
+                            base[v] = jv < cols ? b.columnBase(jv) : b.zeroBase;
+                        }
+                        for (int ir = 0; ir < mc; ir += MR) {
+                            if (half) {
+                                microHalf(kc, ap, (ir / MR) * kc * MR, b.src, base[0], base[1], base[2], base[3], b.lOff,
+                                        pc, tile);
+                            } else {
+                                micro(kc, ap, (ir / MR) * kc * MR, b.src, base[0], base[1], base[2], base[3], b.lOff, pc,
+                                        tile);
+                            }
+                            c.write(tile, ic + ir, Math.min(MR, mc - ir), j, live, first);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** As Sgemm's micro-kernel, with B vector v of row l at src[bv + lOff[l0 + l]]. */
+    private static void micro(int kc, float[] a, int aOff, float[] src, int b0o, int b1o, int b2o, int b3o,
+                              int[] lOff, int l0, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (int l = 0; l < kc; l++) {
+            int o = lOff[l0 + l], ao = aOff + l * MR;
+            FloatVector b0 = FloatVector.fromArray(F, src, b0o + o);
+            FloatVector b1 = FloatVector.fromArray(F, src, b1o + o);
+            FloatVector b2 = FloatVector.fromArray(F, src, b2o + o);
+            FloatVector b3 = FloatVector.fromArray(F, src, b3o + o);
+            FloatVector a0 = FloatVector.broadcast(F, a[ao]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            c02 = a0.fma(b2, c02);
+            c03 = a0.fma(b3, c03);
+            FloatVector a1 = FloatVector.broadcast(F, a[ao + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            c12 = a1.fma(b2, c12);
+            c13 = a1.fma(b3, c13);
+            FloatVector a2 = FloatVector.broadcast(F, a[ao + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            c22 = a2.fma(b2, c22);
+            c23 = a2.fma(b3, c23);
+            FloatVector a3 = FloatVector.broadcast(F, a[ao + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            c32 = a3.fma(b2, c32);
+            c33 = a3.fma(b3, c33);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c02.intoArray(tile, 2 * L);
+        c03.intoArray(tile, 3 * L);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + L);
+        c12.intoArray(tile, NR + 2 * L);
+        c13.intoArray(tile, NR + 3 * L);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + L);
+        c22.intoArray(tile, 2 * NR + 2 * L);
+        c23.intoArray(tile, 2 * NR + 3 * L);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + L);
+        c32.intoArray(tile, 3 * NR + 2 * L);
+        c33.intoArray(tile, 3 * NR + 3 * L);
+    }
+
+    /** {@link #micro} with 256-bit vectors: a 4 x 32 tile in the first 32 columns of each tile row. */
+    private static void microHalf(int kc, float[] a, int aOff, float[] src, int b0o, int b1o, int b2o, int b3o,
+                              int[] lOff, int l0, float[] tile) {
+        FloatVector c00 = FloatVector.zero(H), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (int l = 0; l < kc; l++) {
+            int o = lOff[l0 + l], ao = aOff + l * MR;
+            FloatVector b0 = FloatVector.fromArray(H, src, b0o + o);
+            FloatVector b1 = FloatVector.fromArray(H, src, b1o + o);
+            FloatVector b2 = FloatVector.fromArray(H, src, b2o + o);
+            FloatVector b3 = FloatVector.fromArray(H, src, b3o + o);
+            FloatVector a0 = FloatVector.broadcast(H, a[ao]);
+            c00 = a0.fma(b0, c00);
+            c01 = a0.fma(b1, c01);
+            c02 = a0.fma(b2, c02);
+            c03 = a0.fma(b3, c03);
+            FloatVector a1 = FloatVector.broadcast(H, a[ao + 1]);
+            c10 = a1.fma(b0, c10);
+            c11 = a1.fma(b1, c11);
+            c12 = a1.fma(b2, c12);
+            c13 = a1.fma(b3, c13);
+            FloatVector a2 = FloatVector.broadcast(H, a[ao + 2]);
+            c20 = a2.fma(b0, c20);
+            c21 = a2.fma(b1, c21);
+            c22 = a2.fma(b2, c22);
+            c23 = a2.fma(b3, c23);
+            FloatVector a3 = FloatVector.broadcast(H, a[ao + 3]);
+            c30 = a3.fma(b0, c30);
+            c31 = a3.fma(b1, c31);
+            c32 = a3.fma(b2, c32);
+            c33 = a3.fma(b3, c33);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, HL);
+        c02.intoArray(tile, 2 * HL);
+        c03.intoArray(tile, 3 * HL);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + HL);
+        c12.intoArray(tile, NR + 2 * HL);
+        c13.intoArray(tile, NR + 3 * HL);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + HL);
+        c22.intoArray(tile, 2 * NR + 2 * HL);
+        c23.intoArray(tile, 2 * NR + 3 * HL);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + HL);
+        c32.intoArray(tile, 3 * NR + 2 * HL);
+        c33.intoArray(tile, 3 * NR + 3 * HL);
+    }
+
+    // ---- weight gradient ----------------------------------------------------------------------------
+
+    /**
+     * gwT (CRS x K), overwritten, = im2col(x) (CRS x N*P*Q) * gy^T (N*P*Q x K) for a stride-1 conv, with
+     * A read by scalar broadcasts straight from the padded x (row (c, r, s) of im2col, along one output
+     * row, is a contiguous run of xp) and only gy^T packed (K*N*P*Q elements instead of the C*R*S*N*P*Q
+     * of im2col). Each gwT element sums N*P*Q terms in k-slices of KC, l ascending: fixed order, any
+     * thread count.
+     *
+     * @param gwT  output (crs x k), row-major, overwritten
+     * @param lOff     per im2col row (c, r, s): (c*hp + r)*wp + s
+     * @param geometry x padded as for the forward conv, and the output grid
+     * @param depth    N*P*Q
+     */
+    static void weightGrad(float[] gwT, int[] lOff, PaddedSource geometry, float[] gy, int kOut, int depth,
+                           int threads) {
+        int m = lOff.length, n = kOut, pq = geometry.gridP * geometry.gridQ;
+        float[] xp = geometry.src;
+        Sgemm.PackB b = new ConvPack.NchwTB(gy, kOut, pq);
+        Sgemm.Sink c = new Sgemm.DenseC(gwT, 0, n, 1f, 0f);
+        boolean splitColumns = Sgemm.splitsColumns(m, n, threads);
+        int units = splitColumns ? Sgemm.ceilDiv(n, NR) : Sgemm.ceilDiv(m, MR);
+        int tasks = Sgemm.plannedTasks(m, n, depth, threads);
+        Parallel.run(tasks, t -> {
+            int u0 = Parallel.chunkStart(units, tasks, t), u1 = Parallel.chunkStart(units, tasks, t + 1);
+            if (splitColumns) {
+                weightBlock(0, m, u0 * NR, Math.min(n, u1 * NR), depth, xp, lOff, geometry, b, c);
+            } else {
+                weightBlock(u0 * MR, Math.min(m, u1 * MR), 0, n, depth, xp, lOff, geometry, b, c);
+            }
+        });
+    }
+
+    private static final ThreadLocal<float[]> WEIGHT_B = ThreadLocal.withInitial(() -> new float[NC * KC]);
+
+    private static void weightBlock(int i0, int i1, int j0, int j1, int depth, float[] xp, int[] lOff,
+                                    PaddedSource g, Sgemm.PackB b, Sgemm.Sink c) {
+        if (i0 >= i1 || j0 >= j1) {
+            return;
+        }
+        float[] bp = WEIGHT_B.get(), tile = SCRATCH.get()[1];
+        int[] runStart = new int[KC], runLen = new int[KC], runBase = new int[KC];
+        int m = lOff.length;
+        for (int jc = j0; jc < j1; jc += NC) {
+            int nc = Math.min(NC, j1 - jc);
+            for (int pc = 0; pc < depth; pc += KC) {
+                int kc = Math.min(KC, depth - pc);
+                b.pack(bp, pc, kc, jc, nc);
+                // the slice's columns (n, p, q) as runs of consecutive q, each contiguous in xp
+                int runs = 0;
+                for (int l = 0; l < kc; ) {
+                    int col = pc + l, q = col % g.gridQ, len = Math.min(kc - l, g.gridQ - q);
+                    runStart[runs] = l;
+                    runLen[runs] = len;
+                    runBase[runs] = g.columnBase(col);
+                    runs++;
+                    l += len;
+                }
+                for (int ir = i0; ir < i1; ir += MR) {
+                    int live = Math.min(MR, i1 - ir);
+                    // rows past the end repeat the last row; the sink drops them
+                    int o0 = lOff[ir], o1 = lOff[Math.min(ir + 1, m - 1)];
+                    int o2 = lOff[Math.min(ir + 2, m - 1)], o3 = lOff[Math.min(ir + 3, m - 1)];
+                    for (int jr = 0; jr < nc; jr += NR) {
+                        int cols = Math.min(NR, nc - jr); // depends on the shape only: splits fall on NR multiples
+                        if (L == 2 * HL && cols <= NV * HL) { // e.g. 32 output channels: half-width tile, no idle lanes
+                            microWeightHalf(runs, runStart, runLen, runBase, xp, o0, o1, o2, o3, bp, (jr / NR) * kc * NR,
+                                    tile);
+                        } else {
+                            microWeight(runs, runStart, runLen, runBase, xp, o0, o1, o2, o3, bp, (jr / NR) * kc * NR, tile);
+                        }
+                        c.write(tile, ir, live, jc + jr, cols, pc == 0);
+                    }
+                }
+            }
+        }
+    }
+
+    /** tile[ii*NR + jj] = sum over runs, u of xp[base + o_ii + u] * b[bOff + (start + u)*NR + jj]. */
+    private static void microWeight(int runs, int[] runStart, int[] runLen, int[] runBase, float[] xp, int o0, int o1,
+                                    int o2, int o3, float[] b, int bOff, float[] tile) {
+        FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (int rn = 0; rn < runs; rn++) {
+            int base = runBase[rn], len = runLen[rn];
+            int a0 = base + o0, a1 = base + o1, a2 = base + o2, a3 = base + o3;
+            int bo = bOff + runStart[rn] * NR;
+            for (int u = 0; u < len; u++, bo += NR) {
+                FloatVector b0 = FloatVector.fromArray(F, b, bo);
+                FloatVector b1 = FloatVector.fromArray(F, b, bo + L);
+                FloatVector b2 = FloatVector.fromArray(F, b, bo + 2 * L);
+                FloatVector b3 = FloatVector.fromArray(F, b, bo + 3 * L);
+                FloatVector v = FloatVector.broadcast(F, xp[a0 + u]);
+                c00 = v.fma(b0, c00);
+                c01 = v.fma(b1, c01);
+                c02 = v.fma(b2, c02);
+                c03 = v.fma(b3, c03);
+                v = FloatVector.broadcast(F, xp[a1 + u]);
+                c10 = v.fma(b0, c10);
+                c11 = v.fma(b1, c11);
+                c12 = v.fma(b2, c12);
+                c13 = v.fma(b3, c13);
+                v = FloatVector.broadcast(F, xp[a2 + u]);
+                c20 = v.fma(b0, c20);
+                c21 = v.fma(b1, c21);
+                c22 = v.fma(b2, c22);
+                c23 = v.fma(b3, c23);
+                v = FloatVector.broadcast(F, xp[a3 + u]);
+                c30 = v.fma(b0, c30);
+                c31 = v.fma(b1, c31);
+                c32 = v.fma(b2, c32);
+                c33 = v.fma(b3, c33);
+            }
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, L);
+        c02.intoArray(tile, 2 * L);
+        c03.intoArray(tile, 3 * L);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + L);
+        c12.intoArray(tile, NR + 2 * L);
+        c13.intoArray(tile, NR + 3 * L);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + L);
+        c22.intoArray(tile, 2 * NR + 2 * L);
+        c23.intoArray(tile, 2 * NR + 3 * L);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + L);
+        c32.intoArray(tile, 3 * NR + 2 * L);
+        c33.intoArray(tile, 3 * NR + 3 * L);
+    }
+
+    /** {@link #microWeight} with 256-bit vectors over the first 32 columns of the packed sliver. */
+    private static void microWeightHalf(int runs, int[] runStart, int[] runLen, int[] runBase, float[] xp, int o0, int o1,
+                                    int o2, int o3, float[] b, int bOff, float[] tile) {
+        FloatVector c00 = FloatVector.zero(H), c01 = c00, c02 = c00, c03 = c00;
+        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        for (int rn = 0; rn < runs; rn++) {
+            int base = runBase[rn], len = runLen[rn];
+            int a0 = base + o0, a1 = base + o1, a2 = base + o2, a3 = base + o3;
+            int bo = bOff + runStart[rn] * NR;
+            for (int u = 0; u < len; u++, bo += NR) {
+                FloatVector b0 = FloatVector.fromArray(H, b, bo);
+                FloatVector b1 = FloatVector.fromArray(H, b, bo + HL);
+                FloatVector b2 = FloatVector.fromArray(H, b, bo + 2 * HL);
+                FloatVector b3 = FloatVector.fromArray(H, b, bo + 3 * HL);
+                FloatVector v = FloatVector.broadcast(H, xp[a0 + u]);
+                c00 = v.fma(b0, c00);
+                c01 = v.fma(b1, c01);
+                c02 = v.fma(b2, c02);
+                c03 = v.fma(b3, c03);
+                v = FloatVector.broadcast(H, xp[a1 + u]);
+                c10 = v.fma(b0, c10);
+                c11 = v.fma(b1, c11);
+                c12 = v.fma(b2, c12);
+                c13 = v.fma(b3, c13);
+                v = FloatVector.broadcast(H, xp[a2 + u]);
+                c20 = v.fma(b0, c20);
+                c21 = v.fma(b1, c21);
+                c22 = v.fma(b2, c22);
+                c23 = v.fma(b3, c23);
+                v = FloatVector.broadcast(H, xp[a3 + u]);
+                c30 = v.fma(b0, c30);
+                c31 = v.fma(b1, c31);
+                c32 = v.fma(b2, c32);
+                c33 = v.fma(b3, c33);
+            }
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, HL);
+        c02.intoArray(tile, 2 * HL);
+        c03.intoArray(tile, 3 * HL);
+        c10.intoArray(tile, NR);
+        c11.intoArray(tile, NR + HL);
+        c12.intoArray(tile, NR + 2 * HL);
+        c13.intoArray(tile, NR + 3 * HL);
+        c20.intoArray(tile, 2 * NR);
+        c21.intoArray(tile, 2 * NR + HL);
+        c22.intoArray(tile, 2 * NR + 2 * HL);
+        c23.intoArray(tile, 2 * NR + 3 * HL);
+        c30.intoArray(tile, 3 * NR);
+        c31.intoArray(tile, 3 * NR + HL);
+        c32.intoArray(tile, 3 * NR + 2 * HL);
+        c33.intoArray(tile, 3 * NR + 3 * HL);
+    }
+}

@@ -1,0 +1,23 @@
+/**
+ * Training: {@link dev.opnorm.robust.train.Objective} (standard, adversarial training of Eq. 14, regularized,
+ * and the AT / d.d. SNR interpolation of Fig. 7) and {@link dev.opnorm.robust.train.Trainer} (optimizers,
+ * learning-rate schedules, augmentation, evaluation, progress, atomic checkpoints with bit-identical resume,
+ * and a clear stop on a NaN/Inf loss).
+ *
+ * <pre>{@code
+ * Dataset train = FashionMnist.load(FashionMnist.DEBIAN_DIR, FashionMnist.Split.TRAIN, Domain.SYMMETRIC).padTo(32, 32);
+ * Dataset test = FashionMnist.load(FashionMnist.DEBIAN_DIR, FashionMnist.Split.TEST, Domain.SYMMETRIC).padTo(32, 32);
+ * Sequential model = Cnn7.create(0.25, 1, 10, 0);          // re-initialized from the run seed by fit()
+ *
+ * TrainingMethod at = Objective.adversarial(Pga.l2(1.75).iterations(10), 1, 1, 1);           // Eq. 14
+ * TrainingMethod ddSnr = Objective.regularized(                                            // paper's d.d. SNR
+ *         DdOperatorNorm.sumOfSquares(0.02, 0.1, 10, BnMode.TRAIN));
+ * TrainingMethod global = Objective.regularized(GlobalSpectralNorm.reshaped(model, 3e-4)); // Yoshida-Miyato
+ *
+ * TrainConfig cfg = TrainConfig.defaults(train, 42).withEpochs(20).withCheckpointEverySteps(500);
+ * Trainer trainer = new Trainer(model, train, test, ddSnr, cfg).checkpointTo(Path.of("run/checkpoint.safetensors"));
+ * // after a crash: trainer.resumeFrom(Path.of("run/checkpoint.safetensors"));
+ * Trainer.Result result = trainer.fit();
+ * }</pre>
+ */
+package dev.opnorm.robust.train;
