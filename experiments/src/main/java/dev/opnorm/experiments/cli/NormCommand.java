@@ -58,7 +58,7 @@ import java.util.concurrent.Callable;
                 "  ./opnorm norm --calibrate-bn 512               an untrained network with data BN statistics",
                 "  ./opnorm norm --p inf --q 2 --count 256        the (inf,2) norm, 256 images",
                 "  ./opnorm norm --target features --model cnn7   the Jacobian of the penultimate features, full width",
-                "  ./opnorm norm --checkpoint runs/train/model.safetensors   a trained network"})
+                "  ./opnorm norm --checkpoint runs/train-at/model.safetensors   a network from `opnorm train --method at`"})
 public final class NormCommand implements Callable<Integer> {
 
     @Spec
