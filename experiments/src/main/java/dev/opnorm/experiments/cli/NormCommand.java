@@ -22,9 +22,7 @@ import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.layers.SequentialLinearization;
 import dev.opnorm.nn.models.Cnn7;
-import dev.opnorm.nn.models.Models;
 import dev.opnorm.nn.models.WideResNet;
-import dev.opnorm.nn.checkpoint.Checkpoint;
 import dev.opnorm.nn.util.Progress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -119,8 +117,6 @@ public final class NormCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         double pv = parseNorm(p, "--p"), qv = parseNorm(q, "--q");
-        require(count > 0, "--count must be positive, got " + count);
-        require(offset >= 0, "--offset must be >= 0, got " + offset);
         require(batch > 0, "--batch must be positive, got " + batch);
         require(iterations > 0, "--iterations must be positive, got " + iterations);
         require(tol >= 0, "--tol must be >= 0, got " + tol);
@@ -132,15 +128,9 @@ public final class NormCommand implements Callable<Integer> {
         FiniteChecks.setEnabled(true);
         PrintWriter outw = spec.commandLine().getOut();
 
-        Path dataDir = data != null ? data : FashionMnist.DEBIAN_DIR;
-        Dataset test = FashionMnist.load(dataDir, FashionMnist.Split.TEST, Domain.SYMMETRIC);
-        require(offset + count <= test.size(), "--offset + --count = " + (offset + count) + " exceeds the "
-                + test.size() + " test images");
-        Dataset points = test.slice(offset, count).padTo(Cnn7.SIZE, Cnn7.SIZE);
-        Sequential model = Models.create(modelSpec, 1, 10, engine.seed, kernels);
-        if (checkpoint != null) {
-            Checkpoint.load(checkpoint).loadInto(concat(model.params(), model.buffers()));
-        }
+        Path dataDir = CliSupport.dataDir(data);
+        Dataset points = CliSupport.testPoints(data, offset, count);
+        Sequential model = CliSupport.model(modelSpec, checkpoint, engine.seed, kernels);
         if (calibrateBn > 0) {
             Dataset train = FashionMnist.load(dataDir, FashionMnist.Split.TRAIN, Domain.SYMMETRIC);
             require(calibrateBn <= train.size(), "--calibrate-bn " + calibrateBn + " exceeds the " + train.size()
@@ -254,12 +244,6 @@ public final class NormCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(flag + ": " + e.getMessage());
         }
-    }
-
-    private static <T> java.util.List<T> concat(java.util.List<T> a, java.util.List<T> b) {
-        java.util.List<T> r = new java.util.ArrayList<>(a);
-        r.addAll(b);
-        return r;
     }
 
     private static void require(boolean ok, String message) {
