@@ -29,4 +29,16 @@ final class GpuTolerances {
      * (relative to 1 + |value|, after rounding to float).
      */
     static final double TWIN_EXP_LOG = 1e-6;
+
+    /**
+     * norms.cl vs NormTwins for exponents other than 1, 2, inf: OpenCL's double pow may differ from
+     * Java's by a few ulps before the result is rounded to float (relative, to 1 + |value|).
+     */
+    static final double TWIN_POW = 1e-6;
+
+    /**
+     * The norm twins vs linalg's Norms / DualMaps: the same double arithmetic summed in a tree instead of
+     * in sequence, rounded to float (relative, to 1 + |value|).
+     */
+    static final double TWIN_VS_LINALG = 1e-6;
 }
