@@ -75,6 +75,14 @@ public final class DeviceSgdTrainer implements AutoCloseable {
      * @throws IllegalArgumentException for a label outside [0, classes) or a label count != batch
      */
     public StepResult step(Tensor x, int[] labels) {
+        return step(x, labels, null);
+    }
+
+    /**
+     * As {@link #step(Tensor, int[])} with an extra loss term (e.g. a {@link DeviceDdRegularizer}), or none
+     * when {@code extra} is null: see {@link #step(DeviceTensor, DeviceInts, DeviceLossTerm)}.
+     */
+    public StepResult step(Tensor x, int[] labels, DeviceLossTerm extra) {
         Shape out = model.outputShape(x.shape);
         int n = x.shape.n(), k = out.perExample();
         if (labels == null || labels.length != n) {
@@ -98,7 +106,7 @@ public final class DeviceSgdTrainer implements AutoCloseable {
         }
         inputBuffer.upload(x.data);
         labelBuffer.upload(labels);
-        return step(inputBuffer, labelBuffer);
+        return step(inputBuffer, labelBuffer, extra);
     }
 
     /**
@@ -107,12 +115,23 @@ public final class DeviceSgdTrainer implements AutoCloseable {
      * has already happened with a meaningless gradient).
      */
     public StepResult step(DeviceTensor x, DeviceInts labels) {
+        return step(x, labels, null);
+    }
+
+    /**
+     * One step whose loss is the cross-entropy plus {@code extra} (null: none): the term adds its
+     * gradient after the cross-entropy's backward pass, before the update and the BatchNorm commit (the
+     * host {@code Objective}'s order); the returned loss is the sum. The term's own transfers come on top
+     * of the step's one download.
+     */
+    public StepResult step(DeviceTensor x, DeviceInts labels, DeviceLossTerm extra) {
         OpenCl cl = model.runtime();
         OpenClOps ops = cl.ops();
         int n = x.shape().n();
         if (labels.length() < n) {
             throw new IllegalArgumentException("training step: " + labels.length() + " labels for a batch of " + n);
         }
+        double extraValue = 0;
         try (DeviceLinearization lin = model.linearize(x, BnMode.TRAIN)) {
             int k = lin.outShape().perExample();
             scratch(cl, n, k);
@@ -120,6 +139,9 @@ public final class DeviceSgdTrainer implements AutoCloseable {
             ops.meanAndCount(result, lossRow, correct, n);
             grads.zero();
             lin.vjpParams(grad, grads);
+            if (extra != null) {
+                extraValue = extra.accumulate(lin, x, grads);
+            }
             float wd = (float) config.weightDecay(), mom = (float) config.momentum(),
                     keep = (float) (1 - config.dampening()), negLr = (float) -lr;
             for (int i = 0; i < params.size(); i++) {
@@ -139,7 +161,7 @@ public final class DeviceSgdTrainer implements AutoCloseable {
             throw new IllegalArgumentException("training step: loss is " + r[0]
                     + " (a label outside [0, classes) or a non-finite logit)");
         }
-        return new StepResult(r[0], Math.round(r[1]), n);
+        return new StepResult(r[0] + extraValue, Math.round(r[1]), n);
     }
 
     private void scratch(OpenCl cl, int n, int k) {
