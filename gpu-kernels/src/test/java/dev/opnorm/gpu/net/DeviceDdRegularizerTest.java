@@ -97,6 +97,11 @@ class DeviceDdRegularizerTest {
             }
             assertEquals(host.loss(), dev.loss(), NetTesting.NET_REL * host.loss(), "loss (CE + penalty)");
             model.downloadParameters();
+            if (checkTransfers) {
+                long allocs = cl.allocations();
+                trainer.step(dx, dy, devReg.term(model, regSeed + 1));
+                assertEquals(0, cl.allocations() - allocs, "device buffers created by a second regularized step (pooled)");
+            }
         }
         List<Param> want = hostNet.params(), got = devNet.params();
         for (int i = 0; i < want.size(); i++) {
