@@ -498,7 +498,7 @@ public final class OpenClOps {
      * {@code linalg.Norms.lp} (sums in double, rounded to float once): q = 1, 2, inf exactly, other q >= 1
      * with the max-rescaling. One work-group per row, a fixed tree: bit-reproducible.
      *
-     * @throws IllegalArgumentException for q &lt; 1 or NaN, or short buffers
+     * @throws IllegalArgumentException for q &lt; 1 or NaN, short buffers, or out == a
      */
     public void rowNorms(DeviceTensor out, int outOff, DeviceTensor a, int rows, int cols, double q) {
         checkExponent(q, "rowNorms q");
@@ -506,6 +506,9 @@ public final class OpenClOps {
         need(a, (long) rows * cols, "rowNorms a");
         if (outOff < 0) {
             throw new IllegalArgumentException("rowNorms: negative output offset " + outOff);
+        }
+        if (out == a) {
+            throw new IllegalArgumentException("rowNorms: out must not alias a (other rows are still being read)");
         }
         int wg = cl.reduceWorkGroup();
         cl.launch(Family.NORMS, "row_norms", new long[]{(long) rows * wg}, new long[]{wg}, out, outOff, a, cols, q);

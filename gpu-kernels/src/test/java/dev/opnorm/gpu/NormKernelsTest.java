@@ -162,6 +162,7 @@ class NormKernelsTest {
             assertThrows(IllegalArgumentException.class, () -> ops.dualRows(dy, dsrc, rows, cols, 0.5));
             assertThrows(IllegalArgumentException.class, () -> ops.rowNorms(dy, 0, dsrc, rows, cols, Double.NaN));
             assertThrows(IllegalArgumentException.class, () -> ops.dualRows(dy, dsrc, rows + 1, cols, 2));
+            assertThrows(IllegalArgumentException.class, () -> ops.rowNorms(dy, 0, dy, rows, cols, 2), "aliasing");
         }
     }
 }
