@@ -178,7 +178,11 @@ class DevicePgaTest {
             for (int iterations : new int[]{1, 4}) {
                 DevicePga pga = new DevicePga(cl, Pga.l2(0.5).iterations(iterations).restarts(2).seed(3));
                 long up = cl.uploads(), down = cl.downloads(), downBytes = cl.downloadedBytes();
+                long allocs = cl.allocations();
                 DevicePga.Outcome o = pga.run(model, dx, labels, DevicePga.Target.LABELS, 0, xAdv, null);
+                if (iterations > 1) {
+                    assertEquals(0, cl.allocations() - allocs, "device buffers created by a second attack (pooled)");
+                }
                 assertEquals(2, cl.uploads() - up, "uploads: one start per restart, nothing per iteration");
                 assertEquals(1, cl.downloads() - down, "downloads: the statistics once");
                 assertEquals(4L * 2 * 8, cl.downloadedBytes() - downBytes, "8 floats per example");
