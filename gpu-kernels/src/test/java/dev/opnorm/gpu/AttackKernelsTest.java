@@ -66,7 +66,7 @@ class AttackKernelsTest {
                     aops.pgaStep(dxk, dg, dx, p, step, eps, infinite, lo, hi, N, PER);
                     AttackTwins.pgaStep(wg, xk, g, x, p, step, eps, infinite, lo, hi, N, PER);
                     assertClose(xk, dxk.download(), xk.length, GpuTolerances.TWIN_F32, 1,
-                            "pga_step p=" + p + " infinite=" + infinite);
+                            "PGA step kernels p=" + p + " infinite=" + infinite);
                 }
             }
         }
