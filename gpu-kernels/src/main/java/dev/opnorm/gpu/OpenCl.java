@@ -50,7 +50,8 @@ public final class OpenCl implements AutoCloseable {
         BATCHNORM("batchnorm.cl"),
         POOLING("pooling.cl"),
         TRAINING("training.cl"),
-        NORMS("norms.cl");
+        NORMS("norms.cl"),
+        ATTACK("attack.cl");
 
         final String resource;
 
@@ -359,7 +360,8 @@ public final class OpenCl implements AutoCloseable {
         if (p != null) {
             return p;
         }
-        if ((family == Family.BATCHNORM || family == Family.TRAINING || family == Family.NORMS) && !info.hasFp64()) {
+        if ((family == Family.BATCHNORM || family == Family.TRAINING || family == Family.NORMS
+                || family == Family.ATTACK) && !info.hasFp64()) {
             throw new OpenClException("device " + info.name + " lacks cl_khr_fp64, which " + family.resource
                     + " needs for its double-precision statistics and loss (the same precision as the CPU code)");
         }
