@@ -224,7 +224,7 @@ def main(argv):
             t = json.load(f)
         if t.get("results"):
             out.append(f"- PyTorch: {t['torch']} on {t['device']}, CUDA {t.get('cuda')}, cuDNN {t.get('cudnn')}, "
-                       f"TF32 off (matmul {t['allow_tf32']['matmul']}, cudnn {t['allow_tf32']['cudnn']}), "
+                       f"TF32 off (allow_tf32 matmul {t['allow_tf32'].get('matmul')}, cudnn {t['allow_tf32'].get('cudnn')}), "
                        f"worst error vs float64 {t.get('worst_rel_err_vs_fp64', float('nan')):.1e}; "
                        f"{t['groups']} groups of {t['calls_per_group']} calls after {t['warmup_calls']}, CUDA events; "
                        f"the faster of cudnn.benchmark on / off")
