@@ -75,3 +75,86 @@ __kernel void sgd_update(__global float *p, __global const float *grad, __global
     }
     p[j] = fma(negLr, g, p[j]);
 }
+
+/* range len: torch.optim.Adam / AdamW as nn.optim.Adam (no amsgrad), one step t of len elements:
+ *   Adam:  g = fma(wd, p, grad)              AdamW: p = p * decay (decay = 1 - lr wd); g = grad
+ *   m = fma(w1, g, b1 m)  (w1 = 1 - beta1)   v = fma(w2 g, g, b2 v)  (w2 = 1 - beta2)
+ *   denom = sqrt(v) / bc2Sqrt + eps          p = p + negStep * m / denom
+ * with the per-step scalars negStep = -lr / (1 - beta1^t) and bc2Sqrt = sqrt(1 - beta2^t) computed on
+ * the host in double (StrictMath) exactly as the host optimizer. p, m, v overwritten. */
+__kernel void adam_update(__global float *p, __global const float *grad, __global float *m, __global float *v,
+                          const float wd, const float decay, const int decoupled, const float w1, const float b1,
+                          const float w2, const float b2, const float negStep, const float bc2Sqrt,
+                          const float eps, const int len) {
+    const int j = get_global_id(0);
+    if (j >= len) {
+        return;
+    }
+    float g = grad[j];
+    float pj = p[j];
+    if (wd != 0.0f) {
+        if (decoupled) {
+            pj = pj * decay;
+        } else {
+            g = fma(wd, pj, g);
+        }
+    }
+    const float mj = fma(w1, g, m[j] * b1);
+    const float vj = fma(w2 * g, g, v[j] * b2);
+    m[j] = mj;
+    v[j] = vj;
+    const float denom = sqrt(vj) / bc2Sqrt + eps;
+    p[j] = pj + negStep * mj / denom;
+}
+
+/* range len: torch.optim.RMSprop as nn.optim.RmsProp (eps outside the square root):
+ *   g = fma(wd, p, grad); sq = fma(w g, g, alpha sq)  (w = 1 - alpha)
+ *   centered: ga = fma(w, g, alpha ga); avg = sqrt(fma(-ga, ga, sq)) + eps   else avg = sqrt(sq) + eps
+ *   momentum: buf = mom buf + g / avg; p = fma(negLr, buf, p)                 else p = p + negLr g / avg
+ * p, sq and (when used) ga, buf overwritten; unused buffers are not touched. */
+__kernel void rmsprop_update(__global float *p, __global const float *grad, __global float *sq, __global float *ga,
+                             __global float *buf, const float wd, const float alpha, const float w, const float eps,
+                             const float mom, const float negLr, const int centered, const int hasMomentum,
+                             const int len) {
+    const int j = get_global_id(0);
+    if (j >= len) {
+        return;
+    }
+    float g = grad[j];
+    if (wd != 0.0f) {
+        g = fma(wd, p[j], g);
+    }
+    const float s = fma(w * g, g, sq[j] * alpha);
+    sq[j] = s;
+    float avg;
+    if (centered) {
+        const float a = fma(w, g, ga[j] * alpha);
+        ga[j] = a;
+        avg = sqrt(fma(-a, a, s)) + eps;
+    } else {
+        avg = sqrt(s) + eps;
+    }
+    if (hasMomentum) {
+        const float b = buf[j] * mom + g / avg;
+        buf[j] = b;
+        p[j] = fma(negLr, b, p[j]);
+    } else {
+        p[j] = p[j] + negLr * g / avg;
+    }
+}
+
+/* one work-group of REDUCE_WG: out[slot] = the number of NaN / infinite values in x[0, len) (as a float;
+ * exact below 2^24). Counts are integers, so the tree order does not matter; it is still the fixed tree. */
+__kernel void count_nonfinite(__global float *out, const int slot, __global const float *x, const int len) {
+    __local int buf[REDUCE_WG];
+    const int t = get_local_id(0);
+    int c = 0;
+    for (int i = t; i < len; i += REDUCE_WG) {
+        c += isfinite(x[i]) ? 0 : 1;
+    }
+    buf[t] = c;
+    TREE_REDUCE(buf, t)
+    if (t == 0) {
+        out[slot] = (float) buf[0];
+    }
+}
