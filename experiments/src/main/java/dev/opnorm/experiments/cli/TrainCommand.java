@@ -1,6 +1,9 @@
 package dev.opnorm.experiments.cli;
 
 import dev.opnorm.experiments.run.RunManifest;
+import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.gpu.net.DeviceMethod;
+import dev.opnorm.gpu.net.DeviceStandardMethod;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.nn.checkpoint.Checkpoint;
 import dev.opnorm.nn.checkpoint.Json;
@@ -42,6 +45,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -348,10 +352,35 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /** The methods that --backend opencl trains on the device (others are an error, never a CPU fallback). */
+    static final Set<Method> DEVICE_METHODS = EnumSet.of(Method.STANDARD);
+
+    /** The device runner of an --backend opencl run, closed when the command ends. */
+    private DeviceStepRunner deviceRunner;
+
     @Override
     public Integer call() throws IOException {
+        try {
+            return run();
+        } finally {
+            if (deviceRunner != null) {
+                deviceRunner.close();
+                deviceRunner = null;
+            }
+        }
+    }
+
+    private Integer run() throws IOException {
         Method m = Method.parse(method);
         checkKnobs(m);
+        boolean onDevice = engine.backend == EngineOptions.Backend.opencl;
+        if (onDevice && !DEVICE_METHODS.contains(m)) {
+            List<String> names = new ArrayList<>();
+            DEVICE_METHODS.forEach(d -> names.add(d.flag));
+            throw new IllegalArgumentException("--method " + m.flag + " has no OpenCL device implementation: "
+                    + "--backend opencl trains " + String.join(", ", names) + " on the device; --method " + m.flag
+                    + " runs with --backend cpu");
+        }
         require(epochs >= 1, "--epochs must be >= 1, got " + epochs);
         require(stopAfterEpoch == null || stopAfterEpoch >= 1, "--stop-after-epoch must be >= 1, got " + stopAfterEpoch);
         require(batch >= 2, "--batch must be >= 2 (TRAIN-mode BatchNorm needs two images), got " + batch);
@@ -395,13 +424,19 @@ public final class TrainCommand implements Callable<Integer> {
         TrainConfig cfg = new TrainConfig(engine.seed, epochs, batch, opt, sched, aug ? 4 : 0, aug, checkpointEvery,
                 256, true);
         Trainer trainer = new Trainer(model, train, test, objective, cfg).checkpointTo(stateFile).log(System.err);
+        String backendText = kernels.name();
+        if (onDevice) {
+            DeviceMethod dm = deviceMethod(m);
+            trainer.runOn((net, meth, o) -> deviceRunner = new DeviceStepRunner(OpenCl.shared(), net, meth, o, dm));
+            backendText = "opencl (device-resident training on " + deviceRunner.device() + ")";
+        }
         if (stopAfterEpoch != null) {
             trainer.stopAfterEpoch(stopAfterEpoch);
         }
 
         String modelText = modelSpec + " (" + model.params().size() + " parameter tensors)";
         RunManifest manifest = new RunManifest("train")
-                .put("seed", engine.seed).put("backend", kernels.name()).put("threads", engine.effectiveThreads())
+                .put("seed", engine.seed).put("backend", backendText).put("threads", engine.effectiveThreads())
                 .put("method", objective.name()).put("model", modelSpec)
                 .put("train_data", train.name() + " " + train.images().shape)
                 .put("test_data", test.name() + " " + test.images().shape)
@@ -438,7 +473,7 @@ public final class TrainCommand implements Callable<Integer> {
         manifest.write(outDir);
         outw.printf(Locale.ROOT, "training %s with %s on %s (%d images, test %d), %d epoch(s) of batch %d, %s backend, "
                         + "%d threads%n", modelText, objective.name(), train.name(), train.size(), test.size(), epochs,
-                batch, kernels.name(), engine.effectiveThreads());
+                batch, backendText, engine.effectiveThreads());
         outw.flush();
 
         EpochSums sums = new EpochSums();
@@ -604,6 +639,16 @@ public final class TrainCommand implements Callable<Integer> {
                 return Objective.convex(t, attack(2), nonNegative(advWeight, 1, "--adv-weight"), fraction(),
                         lambda(0.02 / (e * e)), e, iterations(powerIterations, 10, "--power-iterations"), regBn());
             }
+        }
+    }
+
+    /** The device step of method m (one of {@link #DEVICE_METHODS}), with the same knobs as its host objective. */
+    private DeviceMethod deviceMethod(Method m) {
+        switch (m) {
+            case STANDARD:
+                return new DeviceStandardMethod();
+            default:
+                throw new IllegalStateException("no device method for " + m.flag);
         }
     }
 
