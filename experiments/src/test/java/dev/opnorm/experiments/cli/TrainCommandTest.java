@@ -168,6 +168,71 @@ class TrainCommandTest {
         assertTrue(Files.readString(split.resolve("run.json")).contains("\"resumed_at_step\": \"5\""));
     }
 
+    /**
+     * --backend opencl trains on the device: the same metrics (loss per epoch to 1e-4) and the same files
+     * (every tensor name and shape of the weights and of the training state, optimizer state included;
+     * values close) as the CPU run; a run split by --stop-after-epoch and resumed on the device ends
+     * bit-identical to the uninterrupted device run.
+     */
+    @Test
+    void train_opencl_matchesCpuRun_andResumesOnTheDevice() throws IOException {
+        String[] two = {"--epochs", "2", "--lr", "0.01"};
+        Path cpu = tmp.resolve("cpu"), dev = tmp.resolve("dev"), split = tmp.resolve("split");
+        NormCommandTest.Run rc = run(args("standard", cpu, two));
+        assertEquals(0, rc.code(), rc.err());
+        NormCommandTest.Run rd = run(args("standard", dev, concat(two, "--backend", "opencl")));
+        assertEquals(0, rd.code(), rd.err());
+        assertTrue(rd.out().contains("device-resident training on"), rd.out());
+        assertTrue(Files.readString(dev.resolve("run.json")).contains("device-resident training"));
+        List<String> a = dataRows(cpu), b = dataRows(dev);
+        assertEquals(3, a.size());
+        assertEquals(a.size(), b.size());
+        for (int i = 1; i < a.size(); i++) {
+            double la = Double.parseDouble(a.get(i).split(",")[2]), lb = Double.parseDouble(b.get(i).split(",")[2]);
+            assertEquals(la, lb, 1e-4 * la, "loss of epoch " + i + ": " + a.get(i) + " vs " + b.get(i));
+        }
+        for (String f : List.of(TrainCommand.MODEL_FILE, TrainCommand.STATE_FILE)) {
+            Checkpoint x = Checkpoint.load(cpu.resolve(f)), y = Checkpoint.load(dev.resolve(f));
+            assertEquals(x.modelTensors().keySet(), y.modelTensors().keySet(), f);
+            for (String k : x.modelTensors().keySet()) {
+                TensorEntry tx = x.modelTensors().get(k), ty = y.modelTensors().get(k);
+                assertArrayEquals(tx.shape(), ty.shape(), f + " " + k);
+                float[] vx = tx.toFloats(), vy = ty.toFloats();
+                double scale = 0;
+                for (float v : vx) {
+                    scale = Math.max(scale, Math.abs(v));
+                }
+                for (int j = 0; j < vx.length; j++) {
+                    assertEquals(vx[j], vy[j], 1e-3 * scale + 1e-7, f + " " + k + "[" + j + "]");
+                }
+            }
+            assertEquals(x.optimizer().isPresent(), y.optimizer().isPresent(), f);
+            if (x.optimizer().isPresent()) {
+                assertEquals(x.optimizer().get().buffers().keySet(), y.optimizer().get().buffers().keySet());
+                assertEquals(x.config(), y.config(), "the same run configuration: resumable on either backend");
+            }
+        }
+
+        NormCommandTest.Run first = run(args("standard", split, concat(two, "--backend", "opencl",
+                "--stop-after-epoch", "1")));
+        assertEquals(0, first.code(), first.err());
+        NormCommandTest.Run resumed = run(args("standard", split, concat(two, "--backend", "opencl", "--resume")));
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.out().contains("epoch 1, step 5"), resumed.out());
+        assertEquals(withoutTimings(dataRows(dev)), withoutTimings(dataRows(split)));
+        assertSameTensors(dev.resolve(TrainCommand.MODEL_FILE), split.resolve(TrainCommand.MODEL_FILE));
+        assertSameTensors(dev.resolve(TrainCommand.STATE_FILE), split.resolve(TrainCommand.STATE_FILE));
+    }
+
+    @Test
+    void train_opencl_methodWithoutDeviceStep_exitsWith2_namingTheMethodAndBackends() throws IOException {
+        NormCommandTest.Run r = run(args("at", tmp.resolve("at-dev"), "--backend", "opencl"));
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.err().contains("--method at has no OpenCL device implementation")
+                && r.err().contains("--backend opencl trains standard") && r.err().contains("--backend cpu"), r.err());
+        assertFalse(Files.exists(tmp.resolve("at-dev")), "nothing written");
+    }
+
     @Test
     void train_badFlags_exitWith2_namingTheFlag() throws IOException {
         Path o = tmp.resolve("bad");
