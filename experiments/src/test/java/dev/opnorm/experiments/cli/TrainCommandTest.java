@@ -272,10 +272,11 @@ class TrainCommandTest {
         assertFalse(Files.exists(o.resolve(TrainCommand.STATE_FILE)), "no bad run may start training");
     }
 
-    @Test
-    void train_divergingRun_exitsWith3_andKeepsTheLastGoodCheckpoint() throws IOException {
-        Path out = tmp.resolve("nan");
-        NormCommandTest.Run r = run(args("standard", out, "--lr", "1e30", "--schedule", "constant"));
+    @ParameterizedTest
+    @ValueSource(strings = {"cpu", "opencl"})
+    void train_divergingRun_exitsWith3_andKeepsTheLastGoodCheckpoint(String backend) throws IOException {
+        Path out = tmp.resolve("nan-" + backend);
+        NormCommandTest.Run r = run(args("standard", out, "--lr", "1e30", "--schedule", "constant", "--backend", backend));
         assertEquals(TrainCommand.EXIT_DIVERGED, r.code(), r.out() + r.err());
         assertTrue(r.err().contains("step"), r.err());
         assertFalse(Files.exists(out.resolve(TrainCommand.STATE_FILE)), "no checkpoint of a diverged step");
