@@ -478,6 +478,57 @@ public final class OpenClOps {
         cl.launch(Family.TRAINING, "count_nonfinite", new long[]{wg}, new long[]{wg}, out, slot, x, len);
     }
 
+    /**
+     * Softmax cross-entropy of logit rows [rowOff, rowOff + count) of z (rows, k) against labels[0, count)
+     * (twin {@link TrainingTwins#softmaxXentPartAt}): those grad rows overwritten with
+     * {@code weight * (softmax - onehot) / count} (the gradient of weight times the part's mean loss), lossRow
+     * and correct at rows rowOff + i. Objective's clean and adversarial parts of one concatenated batch.
+     */
+    public void softmaxXentPart(DeviceTensor grad, DeviceTensor lossRow, DeviceTensor correct, DeviceTensor z,
+                                DeviceInts labels, int rowOff, int count, int k, float weight) {
+        if (rowOff < 0 || count < 0) {
+            throw new IllegalArgumentException("softmaxXentPart: rows [" + rowOff + ", +" + count + ")");
+        }
+        long end = (long) rowOff + count;
+        need(grad, end * k, "softmaxXentPart grad");
+        need(lossRow, end, "softmaxXentPart lossRow");
+        need(correct, end, "softmaxXentPart correct");
+        need(z, end * k, "softmaxXentPart z");
+        need(labels, count, "softmaxXentPart labels");
+        if (grad == z) {
+            throw new IllegalArgumentException("softmaxXentPart: grad must not alias the logits");
+        }
+        cl.launch(Family.TRAINING, "softmax_xent_part", new long[]{count}, null, grad, lossRow, correct, z, labels,
+                rowOff, count, k, weight);
+    }
+
+    /** out[outOff] = mean of lossRow over rows [rowOff, rowOff + count) (double, in order), out[outOff + 1] = sum of correct. */
+    public void meanAndCountPart(DeviceTensor out, int outOff, DeviceTensor lossRow, DeviceTensor correct, int rowOff,
+                                 int count) {
+        if (outOff < 0 || rowOff < 0 || count < 1) {
+            throw new IllegalArgumentException("meanAndCountPart: out offset " + outOff + ", rows [" + rowOff + ", +"
+                    + count + ")");
+        }
+        need(out, (long) outOff + 2, "meanAndCountPart out");
+        need(lossRow, (long) rowOff + count, "meanAndCountPart lossRow");
+        need(correct, (long) rowOff + count, "meanAndCountPart correct");
+        cl.launch(Family.TRAINING, "mean_and_count_part", new long[]{1}, null, out, outOff, lossRow, correct, rowOff,
+                count);
+    }
+
+    /** dst[dstOff + i] = src[srcOff + i] for i < len (device to device); dst must not be src. */
+    public void copyRange(DeviceTensor dst, int dstOff, DeviceTensor src, int srcOff, int len) {
+        if (dstOff < 0 || srcOff < 0 || len < 0) {
+            throw new IllegalArgumentException("copyRange: offsets " + dstOff + ", " + srcOff + ", length " + len);
+        }
+        if (dst == src) {
+            throw new IllegalArgumentException("copyRange: dst and src must not be the same buffer");
+        }
+        need(dst, (long) dstOff + len, "copyRange dst");
+        need(src, (long) srcOff + len, "copyRange src");
+        cl.launch(Family.TRAINING, "copy_range", new long[]{len}, null, dst, dstOff, src, srcOff, len);
+    }
+
     // ---- helpers ----------------------------------------------------------------------------------
 
     private DeviceTensor scratch(long floats) {

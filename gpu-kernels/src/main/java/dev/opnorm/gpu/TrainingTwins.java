@@ -134,4 +134,45 @@ public final class TrainingTwins {
         }
         return c;
     }
+
+    /** Twin of softmax_xent_part (training.cl): row i of the part [rowOff, rowOff + count). */
+    public static void softmaxXentPartAt(int i, float[] grad, float[] lossRow, float[] correct, float[] z,
+                                         int[] labels, int rowOff, int count, int k, float weight) {
+        int y = labels[i], r = rowOff + i, off = r * k;
+        double mx = Double.NEGATIVE_INFINITY;
+        int arg = 0;
+        boolean finite = true;
+        for (int j = 0; j < k; j++) {
+            float v = z[off + j];
+            finite &= Float.isFinite(v);
+            if (v > mx) {
+                mx = v;
+                arg = j;
+            }
+        }
+        double sum = 0;
+        for (int j = 0; j < k; j++) {
+            sum += Math.exp(z[off + j] - mx);
+        }
+        double lse = mx + Math.log(sum);
+        boolean ok = finite && y >= 0 && y < k;
+        lossRow[r] = ok ? (float) (lse - z[off + y]) : Float.NaN;
+        correct[r] = ok && arg == y ? 1f : 0f;
+        for (int j = 0; j < k; j++) {
+            double p = Math.exp(z[off + j] - lse);
+            grad[off + j] = weight * (float) ((p - (j == y ? 1.0 : 0.0)) / count);
+        }
+    }
+
+    /** Twin of mean_and_count_part (training.cl). */
+    public static void meanAndCountPart(float[] out, int outOff, float[] lossRow, float[] correct, int rowOff,
+                                        int count) {
+        double s = 0, c = 0;
+        for (int i = 0; i < count; i++) {
+            s += lossRow[rowOff + i];
+            c += correct[rowOff + i];
+        }
+        out[outOff] = (float) (s / count);
+        out[outOff + 1] = (float) c;
+    }
 }

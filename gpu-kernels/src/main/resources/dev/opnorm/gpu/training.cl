@@ -158,3 +158,65 @@ __kernel void count_nonfinite(__global float *out, const int slot, __global cons
         out[slot] = (float) buf[0];
     }
 }
+
+/* range count: softmax cross-entropy of rows [rowOff, rowOff + count) of the logits z (rows, k) against
+ * labels[0, count), as Objective's part(): grad rows rowOff + i (overwritten) =
+ * weight * (float) ((softmax - onehot) / count) (the gradient of weight * the part's MEAN loss),
+ * lossRow[rowOff + i] and correct[rowOff + i] as softmax_xent_rows. */
+__kernel void softmax_xent_part(__global float *grad, __global float *lossRow, __global float *correct,
+                                __global const float *z, __global const int *labels, const int rowOff,
+                                const int count, const int k, const float weight) {
+    const int i = get_global_id(0);
+    if (i >= count) {
+        return;
+    }
+    const int y = labels[i], r = rowOff + i, off = r * k;
+    double mx = -INFINITY;
+    int arg = 0;
+    int finite = 1;
+    for (int j = 0; j < k; j++) {
+        const float v = z[off + j];
+        finite = finite && isfinite(v);
+        if (v > mx) {
+            mx = v;
+            arg = j;
+        }
+    }
+    double sum = 0.0;
+    for (int j = 0; j < k; j++) {
+        sum += exp(z[off + j] - mx);
+    }
+    const double lse = mx + log(sum);
+    const int ok = finite && y >= 0 && y < k;
+    lossRow[r] = ok ? (float) (lse - z[off + y]) : NAN;
+    correct[r] = ok && arg == y ? 1.0f : 0.0f;
+    for (int j = 0; j < k; j++) {
+        const double p = exp(z[off + j] - lse);
+        grad[off + j] = weight * (float) ((p - (j == y ? 1.0 : 0.0)) / count);
+    }
+}
+
+/* range 1: out[outOff] = mean of lossRow[rowOff, rowOff + count) (double, in order),
+ * out[outOff + 1] = sum of correct over the same rows */
+__kernel void mean_and_count_part(__global float *out, const int outOff, __global const float *lossRow,
+                                  __global const float *correct, const int rowOff, const int count) {
+    if (get_global_id(0) != 0) {
+        return;
+    }
+    double s = 0.0, c = 0.0;
+    for (int i = 0; i < count; i++) {
+        s += lossRow[rowOff + i];
+        c += correct[rowOff + i];
+    }
+    out[outOff] = (float) (s / count);
+    out[outOff + 1] = (float) c;
+}
+
+/* range len: dst[dstOff + i] = src[srcOff + i] (a device-to-device copy of a range) */
+__kernel void copy_range(__global float *dst, const int dstOff, __global const float *src, const int srcOff,
+                         const int len) {
+    const int i = get_global_id(0);
+    if (i < len) {
+        dst[dstOff + i] = src[srcOff + i];
+    }
+}

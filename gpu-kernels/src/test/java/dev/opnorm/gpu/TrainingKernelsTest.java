@@ -256,4 +256,51 @@ class TrainingKernelsTest {
         assertEquals(3f, out[1], "NaN, -Inf, +Inf");
         assertEquals(1f, out[2], "prefix of 8");
     }
+
+    /** Two parts of one logit matrix with their own weights, and the range copy that builds [x; x*]. */
+    @Test
+    void softmaxXentPartAndCopyRange_matchTwins() {
+        Random rnd = new Random(57);
+        int rows = 11, k = 10, n = 7, adv = rows - n;
+        float[] z = randn(rnd, rows * k);
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = rnd.nextInt(k);
+        }
+        float[] grad = new float[rows * k], loss = new float[rows], correct = new float[rows], out = new float[4];
+        for (int i = 0; i < n; i++) {
+            TrainingTwins.softmaxXentPartAt(i, grad, loss, correct, z, labels, 0, n, k, 0.5f);
+        }
+        for (int i = 0; i < adv; i++) {
+            TrainingTwins.softmaxXentPartAt(i, grad, loss, correct, z, labels, n, adv, k, 2f);
+        }
+        TrainingTwins.meanAndCountPart(out, 0, loss, correct, 0, n);
+        TrainingTwins.meanAndCountPart(out, 2, loss, correct, n, adv);
+        try (DeviceTensor dz = DeviceTensor.of(cl, z); DeviceInts dl = DeviceInts.of(cl, labels);
+             DeviceTensor dg = DeviceTensor.allocate(cl, rows * k); DeviceTensor dloss = DeviceTensor.allocate(cl, rows);
+             DeviceTensor dc = DeviceTensor.allocate(cl, rows); DeviceTensor dout = DeviceTensor.allocate(cl, 4);
+             DeviceTensor cat = DeviceTensor.allocate(cl, 2 * rows * k)) {
+            ops.softmaxXentPart(dg, dloss, dc, dz, dl, 0, n, k, 0.5f);
+            ops.softmaxXentPart(dg, dloss, dc, dz, dl, n, adv, k, 2f);
+            ops.meanAndCountPart(dout, 0, dloss, dc, 0, n);
+            ops.meanAndCountPart(dout, 2, dloss, dc, n, adv);
+            assertClose(grad, dg.download(), rows * k, GpuTolerances.TWIN_EXP_LOG, 1, "part grad opencl vs twin");
+            assertClose(loss, dloss.download(), rows, GpuTolerances.TWIN_EXP_LOG, 1, "part loss opencl vs twin");
+            assertClose(out, dout.download(), 4, GpuTolerances.TWIN_EXP_LOG, 1, "part means opencl vs twin");
+            ops.copy(cat, dz, rows * k);
+            ops.copyRange(cat, rows * k, dg, 0, rows * k);
+            float[] both = cat.download(), g = dg.download();
+            for (int i = 0; i < rows * k; i++) {
+                assertEquals(z[i], both[i], "first half");
+                assertEquals(g[i], both[rows * k + i], "second half");
+            }
+        }
+        // weight 1 on the whole matrix is softmax_xent_rows
+        float[] g1 = new float[n * k], l1 = new float[n], c1 = new float[n], g2 = new float[n * k];
+        for (int i = 0; i < n; i++) {
+            TrainingTwins.softmaxXentRowAt(i, g1, l1, c1, z, labels, n, k);
+            TrainingTwins.softmaxXentPartAt(i, g2, l1, c1, z, labels, 0, n, k, 1f);
+        }
+        assertClose(g1, g2, n * k, 0, 1, "part with weight 1 vs rows");
+    }
 }
