@@ -7,6 +7,7 @@ import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.OpenClOps;
+import dev.opnorm.gpu.net.DeviceDdRegularizer;
 import dev.opnorm.gpu.net.DeviceLinearization;
 import dev.opnorm.gpu.net.DeviceModel;
 import dev.opnorm.gpu.net.DeviceSgdTrainer;
@@ -38,8 +39,14 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code trainingStep}: one d.d. SGD training step (TRAIN forward, cross-entropy, backward,
  *       momentum update, BN running statistics) on a batch already on the device, including its one
  *       transfer (the loss and the correct count).</li>
+ *   <li>{@code pqIterationStep}: one iteration of the device (p,q) iteration ({@code DeviceOperatorNorm})
+ *       for (inf,2) - w = J v, per-example ||w||_2 and ||v||_inf, u = D_2(w), z = J^T u, ||z||_inf,
+ *       v = N_inf(z) = sign(z) - including its one transfer (3 floats per example down);</li>
+ *   <li>{@code ddSnrTrainingStep}: {@code trainingStep} plus the sum-of-squares d.d. SNR
+ *       ({@code DeviceDdRegularizer}, 10 power iterations, TRAIN penalty mode) with its transfers (the
+ *       start vectors up, per-example norms down).</li>
  * </ul>
- * Both end in a blocking download, so the time covers the device work. Training steps change the
+ * All end in a blocking download, so the time covers the device work. Training steps change the
  * parameters (as real training does); the power iteration keeps normalizing its vector.
  * Example: {@code java -cp ... org.openjdk.jmh.Main OpenClNetworkBench -p width=0.25}
  */
@@ -65,6 +72,9 @@ public class OpenClNetworkBench {
     private DeviceTensor x, v, w, z, ss;
     private DeviceInts labels;
     private float[] ssHost;
+    private float[] pqHost;
+    private final DeviceDdRegularizer ddSnr = DeviceDdRegularizer.sumOfSquares(0.02, 0.1, 10, BnMode.TRAIN);
+    private long regSeed;
 
     @Setup
     public void setup() {
@@ -87,8 +97,9 @@ public class OpenClNetworkBench {
         v = DeviceTensor.of(cl, Tensor.of(batch, 3, 32, 32, data.clone()));
         w = DeviceTensor.allocate(cl, lin.outShape());
         z = DeviceTensor.allocate(cl, lin.inShape());
-        ss = DeviceTensor.allocate(cl, 2 * batch);
+        ss = DeviceTensor.allocate(cl, 3 * batch);
         ssHost = new float[batch];
+        pqHost = new float[3 * batch];
         trainer = new DeviceSgdTrainer(model, Sgd.Config.of(0.01).withMomentum(0.9).withWeightDecay(5e-4));
         cl.finish();
     }
@@ -121,5 +132,24 @@ public class OpenClNetworkBench {
     @Benchmark
     public double trainingStep() {
         return trainer.step(x, labels).loss();
+    }
+
+    @Benchmark
+    public float pqIterationStep() {
+        int n = lin.inShape().perExample(), m = lin.outShape().perExample();
+        lin.jvp(v, w);
+        ops.rowNorms(ss, 0, w, batch, m, 2);
+        ops.rowNorms(ss, batch, v, batch, n, Double.POSITIVE_INFINITY);
+        ss.download(pqHost, 0, 0, 3 * batch);
+        ops.dualRows(w, w, batch, m, 2);
+        lin.vjp(w, z);
+        ops.rowNorms(ss, 2 * batch, z, batch, n, Double.POSITIVE_INFINITY);
+        ops.dualRows(v, z, batch, n, 1);
+        return pqHost[0];
+    }
+
+    @Benchmark
+    public double ddSnrTrainingStep() {
+        return trainer.step(x, labels, ddSnr.term(model, ++regSeed)).loss();
     }
 }

@@ -49,7 +49,9 @@ public final class OpenCl implements AutoCloseable {
         CONV2D("conv2d.cl"),
         BATCHNORM("batchnorm.cl"),
         POOLING("pooling.cl"),
-        TRAINING("training.cl");
+        TRAINING("training.cl"),
+        NORMS("norms.cl"),
+        ATTACK("attack.cl");
 
         final String resource;
 
@@ -358,7 +360,8 @@ public final class OpenCl implements AutoCloseable {
         if (p != null) {
             return p;
         }
-        if ((family == Family.BATCHNORM || family == Family.TRAINING) && !info.hasFp64()) {
+        if ((family == Family.BATCHNORM || family == Family.TRAINING || family == Family.NORMS
+                || family == Family.ATTACK) && !info.hasFp64()) {
             throw new OpenClException("device " + info.name + " lacks cl_khr_fp64, which " + family.resource
                     + " needs for its double-precision statistics and loss (the same precision as the CPU code)");
         }

@@ -592,4 +592,79 @@ public final class OpenClOps {
     static long ceilDiv(long a, long b) {
         return (a + b - 1) / b;
     }
+
+    // ---- per-example norms and dual maps (norms.cl; the (p,q) iteration and d.d. regularizers) ---------
+
+    /**
+     * out[outOff + r] = ||a[r, 0..cols)||_q for each of {@code rows} rows (overwritten), as
+     * {@code linalg.Norms.lp} (sums in double, rounded to float once): q = 1, 2, inf exactly, other q >= 1
+     * with the max-rescaling. One work-group per row, a fixed tree: bit-reproducible.
+     *
+     * @throws IllegalArgumentException for q &lt; 1 or NaN, short buffers, or out == a
+     */
+    public void rowNorms(DeviceTensor out, int outOff, DeviceTensor a, int rows, int cols, double q) {
+        checkExponent(q, "rowNorms q");
+        need(out, (long) outOff + rows, "rowNorms out");
+        need(a, (long) rows * cols, "rowNorms a");
+        if (outOff < 0) {
+            throw new IllegalArgumentException("rowNorms: negative output offset " + outOff);
+        }
+        if (out == a) {
+            throw new IllegalArgumentException("rowNorms: out must not alias a (other rows are still being read)");
+        }
+        int wg = cl.reduceWorkGroup();
+        cl.launch(Family.NORMS, "row_norms", new long[]{(long) rows * wg}, new long[]{wg}, out, outOff, a, cols, q);
+    }
+
+    /**
+     * out[r, .] = D_q(a[r, .]) for each row (overwritten; out may alias a): the dual map of
+     * {@code linalg.DualMaps.dual} with its conventions (zero row -> zero, sign(0) = 0, ties of the
+     * q = inf map share the mass equally). The steepest-ascent map N_p is {@code dualRows(.., conjugate(p))}.
+     *
+     * @throws IllegalArgumentException for q &lt; 1 or NaN, or short buffers
+     */
+    public void dualRows(DeviceTensor out, DeviceTensor a, int rows, int cols, double q) {
+        checkExponent(q, "dualRows q");
+        need(out, (long) rows * cols, "dualRows out");
+        need(a, (long) rows * cols, "dualRows a");
+        int wg = cl.reduceWorkGroup();
+        cl.launch(Family.NORMS, "dual_rows", new long[]{(long) rows * wg}, new long[]{wg}, out, a, cols, q);
+    }
+
+    /** dst[r, .] = src[r, .] for the rows with flags[r] != 0; other rows untouched. */
+    public void copyRowsWhere(DeviceTensor dst, DeviceTensor src, DeviceInts flags, int rows, int cols) {
+        need(dst, (long) rows * cols, "copyRowsWhere dst");
+        need(src, (long) rows * cols, "copyRowsWhere src");
+        need(flags, rows, "copyRowsWhere flags");
+        cl.launch(Family.NORMS, "copy_rows_where", new long[]{(long) rows * cols}, null, dst, src, flags, rows, cols);
+    }
+
+    /** y[i] = (float) (alpha * x[i]), the product in double; y may alias x. */
+    public void scaleDouble(DeviceTensor y, double alpha, DeviceTensor x, int len) {
+        need(y, len, "scaleDouble y");
+        need(x, len, "scaleDouble x");
+        cl.launch(Family.NORMS, "scale_double", new long[]{len}, null, y, alpha, x, len);
+    }
+
+    /**
+     * g[i] = (float) (coef * sign(d_i) |d_i|^(q-1)) in double (overwritten; g may alias d): the gradient
+     * of (coef / q) ||d||_q^q.
+     *
+     * @throws IllegalArgumentException for q &lt; 1, NaN or inf
+     */
+    public void qPowerGrad(DeviceTensor g, DeviceTensor d, double coef, double q, int len) {
+        checkExponent(q, "qPowerGrad q");
+        if (Double.isInfinite(q)) {
+            throw new IllegalArgumentException("qPowerGrad: q must be finite, got inf");
+        }
+        need(g, len, "qPowerGrad g");
+        need(d, len, "qPowerGrad d");
+        cl.launch(Family.NORMS, "q_power_grad", new long[]{len}, null, g, d, coef, q, len);
+    }
+
+    private static void checkExponent(double q, String what) {
+        if (!(q >= 1)) {
+            throw new IllegalArgumentException(what + ": norm exponent must be >= 1 (or inf), got " + q);
+        }
+    }
 }

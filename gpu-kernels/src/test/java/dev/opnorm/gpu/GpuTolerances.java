@@ -29,4 +29,26 @@ final class GpuTolerances {
      * (relative to 1 + |value|, after rounding to float).
      */
     static final double TWIN_EXP_LOG = 1e-6;
+
+    /**
+     * norms.cl vs NormTwins for exponents other than 1, 2, inf: OpenCL's double pow may differ from
+     * Java's by a few ulps before the result is rounded to float (relative, to 1 + |value|).
+     */
+    static final double TWIN_POW = 1e-6;
+
+    /**
+     * The norm twins vs linalg's Norms / DualMaps: the same double arithmetic summed in a tree instead of
+     * in sequence, rounded to float (relative, to 1 + |value|).
+     */
+    static final double TWIN_VS_LINALG = 1e-6;
+
+    /**
+     * The PGA step twin vs the host's DualMaps + Projections (absolute, values in [-1, 1]): both compute in
+     * double with sums in other orders (trees vs sequential, bisection + closed form vs sort for l1), then
+     * round to float, so results differ by at most a float rounding or two.
+     */
+    static final double PGA_STEP_VS_HOST = 2 * Math.ulp(1f);
+
+    /** A norm computed in double and rounded to float vs Norms.lp in double (relative). */
+    static final double NORM_F32 = 1e-6;
 }

@@ -2,6 +2,9 @@ package dev.opnorm.experiments.cli;
 
 import dev.opnorm.experiments.report.MeanStderr;
 import dev.opnorm.experiments.run.RunManifest;
+import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.gpu.net.DeviceNetworks;
+import dev.opnorm.gpu.net.DevicePga;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.layers.FiniteChecks;
@@ -28,7 +31,10 @@ import java.util.concurrent.Callable;
  * against a network (random or from a checkpoint), BatchNorm in EVAL mode. Writes one row per example
  * (label, clean and adversarial prediction, success, loss, ||x* - x||_p) and run.json, and prints clean
  * and robust accuracy. Example i of the test set always gets the same random start for a given seed,
- * whatever --offset, --batch or --threads.
+ * whatever --offset, --batch or --threads. With {@code --backend opencl} the whole attack runs on the
+ * device ({@link DevicePga}: per batch the images, labels and start offsets go up, 8 floats per example
+ * come back); losses and norms are then computed in float on the device, so they agree with the CPU
+ * run to float rounding, not digit for digit.
  */
 @Command(name = "attack",
         mixinStandardHelpOptions = true,
@@ -149,10 +155,34 @@ public final class AttackCommand implements Callable<Integer> {
         double[] lossAt = new double[count], norm = new double[count];
         long t0 = System.nanoTime();
         Progress progress = Progress.start("attack", count, "img", System.err);
+        DevicePga device = engine.backend == EngineOptions.Backend.opencl ? new DevicePga(OpenCl.shared(), attack) : null;
         for (int from = 0; from < count; from += batch) {
             int b = Math.min(batch, count - from);
             Dataset part = points.slice(from, b);
             int first = offset + from; // the example's index in the test set fixes its random start
+            if (device != null) {
+                DevicePga.Outcome o;
+                if (targeted != null) {
+                    int[] t = new int[b];
+                    Arrays.fill(t, targeted);
+                    o = device.run(model, part.images(), t, DevicePga.Target.TARGETS, first);
+                } else if (labels.equals("predicted")) {
+                    o = device.run(model, part.images(), null, DevicePga.Target.PREDICTED, first);
+                } else {
+                    o = device.run(model, part.images(), part.labels(), DevicePga.Target.LABELS, first);
+                }
+                for (int i = 0; i < b; i++) {
+                    reference[from + i] = o.labels()[i];
+                    cleanPred[from + i] = o.cleanPredictions()[i];
+                    advPred[from + i] = o.predictions()[i];
+                    success[from + i] = o.success()[i];
+                    lossAt[from + i] = o.loss()[i];
+                    norm[from + i] = o.perturbationNorm()[i];
+                    restart[from + i] = o.restart()[i];
+                }
+                progress.advance(b);
+                continue;
+            }
             AttackResult r;
             if (targeted != null) {
                 int[] t = new int[b];
@@ -175,6 +205,9 @@ public final class AttackCommand implements Callable<Integer> {
             progress.advance(b);
         }
         progress.finish();
+        if (device != null) {
+            DeviceNetworks.release(model); // the network's device copy is not needed any more
+        }
         double seconds = (System.nanoTime() - t0) / 1e9;
 
         int clean = 0, robust = 0, successes = 0;

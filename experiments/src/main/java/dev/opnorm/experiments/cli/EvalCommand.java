@@ -4,6 +4,9 @@ import dev.opnorm.experiments.report.Figure;
 import dev.opnorm.experiments.report.FigureFiles;
 import dev.opnorm.experiments.report.MeanStderr;
 import dev.opnorm.experiments.run.RunManifest;
+import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.gpu.net.DeviceNetworks;
+import dev.opnorm.gpu.net.DevicePga;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.kernels.Kernels;
@@ -11,7 +14,6 @@ import dev.opnorm.nn.layers.FiniteChecks;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.util.Progress;
 import dev.opnorm.robust.attack.AdversarialLoss;
-import dev.opnorm.robust.attack.AttackResult;
 import dev.opnorm.robust.attack.Pga;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -361,15 +363,22 @@ public final class EvalCommand implements Callable<Integer> {
      * Example i's random start is drawn from the stream of test index offset + i.
      */
     private int robustCorrect(Sequential model, Dataset points, Pga attack, Progress progress) {
+        // --backend opencl: the whole attack on the device, only the per-example outcome comes back
+        DevicePga device = engine.backend == EngineOptions.Backend.opencl ? new DevicePga(OpenCl.shared(), attack) : null;
         int correct = 0;
         for (int from = 0; from < points.size(); from += batch) {
             int b = Math.min(batch, points.size() - from);
             Dataset part = points.slice(from, b);
-            AttackResult r = attack.attack(model, part.images(), part.labels(), offset + from);
+            int[] pred = device != null
+                    ? device.run(model, part.images(), part.labels(), DevicePga.Target.LABELS, offset + from).predictions()
+                    : attack.attack(model, part.images(), part.labels(), offset + from).predictions();
             for (int i = 0; i < b; i++) {
-                correct += r.predictions()[i] == part.labels()[i] ? 1 : 0;
+                correct += pred[i] == part.labels()[i] ? 1 : 0;
             }
             progress.advance(b);
+        }
+        if (device != null) {
+            DeviceNetworks.release(model);
         }
         return correct;
     }

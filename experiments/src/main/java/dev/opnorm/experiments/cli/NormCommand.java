@@ -4,11 +4,10 @@ import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.linalg.BatchLinearMap;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.OperatorNorm;
-import dev.opnorm.linalg.PowerMethod;
 import dev.opnorm.linalg.StartVectors;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceNetworks;
-import dev.opnorm.gpu.net.DevicePowerMethod;
+import dev.opnorm.gpu.net.DeviceOperatorNorm;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.data.Domain;
@@ -149,12 +148,13 @@ public final class NormCommand implements Callable<Integer> {
         Progress progress = Progress.start("norm", count, "images", System.err);
         // the penultimate features phi^{L-1}: the prefix of the network up to this named part
         String featuresName = model.name().startsWith("wrn") ? WideResNet.FEATURES : Cnn7.FEATURES;
-        // The (2,2) norm on the OpenCL backend runs the whole power iteration on the device (only per-example
-        // norms come back); other cases run the host iteration over the backend's kernels.
+        // On the OpenCL backend the whole (p,q) iteration runs on the device (only per-example norms come
+        // back each iteration), with the same start vectors, seeds and stopping rule as the host iteration
+        // below; the Wide ResNet's feature Jacobian (no named device prefix) runs the host iteration over
+        // the backend's kernels.
         Layer deviceTarget = target.equals("logits") ? model
                 : model.name().startsWith("wrn") ? null : model.child(Cnn7.FEATURES);
-        boolean onDevice = engine.backend == EngineOptions.Backend.opencl && pv == 2 && qv == 2 && restarts == 1
-                && deviceTarget != null;
+        boolean onDevice = engine.backend == EngineOptions.Backend.opencl && deviceTarget != null;
         for (int start = 0; start < count; start += batch) {
             int b = Math.min(batch, count - start);
             Tensor x = points.images().slice(start, b);
@@ -167,14 +167,15 @@ public final class NormCommand implements Callable<Integer> {
                         i * inDim, inDim);
             }
             if (onDevice) {
-                DevicePowerMethod.Result r = DeviceNetworks.sigmaMax(OpenCl.shared(), deviceTarget, x,
-                        new PowerMethod.Options(iterations, tol, engine.seed), startVectors);
                 float[] logits = model.forward(x).data;
-                for (int i = 0; i < b; i++) {
-                    values[start + i] = r.sigma()[i];
-                    iters[start + i] = r.iterations()[i];
-                    conv[start + i] = r.converged()[i];
-                    pred[start + i] = argmax(logits, i * 10, 10);
+                try (DeviceOperatorNorm.Result r = DeviceNetworks.operatorNorm(OpenCl.shared(), deviceTarget, x,
+                        pv, qv, opts.withSeed(engine.seed + start), startVectors)) {
+                    for (int i = 0; i < b; i++) {
+                        values[start + i] = r.value()[i];
+                        iters[start + i] = r.iterations()[i];
+                        conv[start + i] = r.converged()[i];
+                        pred[start + i] = argmax(logits, i * 10, 10);
+                    }
                 }
                 progress.advance(b);
                 continue;

@@ -141,6 +141,50 @@ class AttackCommandTest {
     }
 
     @Test
+    void attack_onOpenClDevice_agreesWithCpu() throws IOException {
+        Path data = writeFashion(tmp.resolve("data"), 6);
+        String[][] variants = {
+                {"--eps", "0.5", "--restarts", "2"},
+                {"--p", "1", "--eps", "2", "--labels", "predicted"},
+                {"--p", "inf", "--eps", "0.05", "--targeted", "4"}};
+        for (int v = 0; v < variants.length; v++) {
+            String[] common = concat(args("attack", "--data", data.toString(), "--model", MODEL, "--count", "6",
+                    "--iterations", "3", "--batch", "4"), variants[v]);
+            Run cpu = run(concat(common, "--out", tmp.resolve("cpu" + v).toString()));
+            Run cl = run(concat(common, "--backend", "opencl", "--out", tmp.resolve("cl" + v).toString()));
+            assertEquals(0, cpu.code(), cpu.err());
+            assertEquals(0, cl.code(), cl.err());
+            String what = String.join(" ", variants[v]);
+            List<String> cpuLines = dataLines(tmp.resolve("cpu" + v + "/attack.csv"));
+            assertEquals(cpuLines.get(0), dataLines(tmp.resolve("cl" + v + "/attack.csv")).get(0), what + ": header");
+            List<String[]> a = rows(tmp.resolve("cpu" + v + "/attack.csv")), b = rows(tmp.resolve("cl" + v + "/attack.csv"));
+            assertEquals(a.size(), b.size());
+            int differing = 0, robustA = 0, robustB = 0;
+            for (int i = 0; i < a.size(); i++) {
+                String[] x = a.get(i), y = b.get(i);
+                assertEquals(List.of(x[0], x[1], x[2], x[3]), List.of(y[0], y[1], y[2], y[3]),
+                        what + ": index, label, reference, clean prediction of row " + i);
+                robustA += x[4].equals(x[1]) ? 1 : 0;
+                robustB += y[4].equals(y[1]) ? 1 : 0;
+                if (!x[4].equals(y[4])) {
+                    differing++;
+                    continue;
+                }
+                assertEquals(x[5], y[5], what + ": success of row " + i);
+                double la = Double.parseDouble(x[6]), lb = Double.parseDouble(y[6]);
+                assertEquals(la, lb, 1e-3 * Math.max(1, Math.abs(la)), what + ": loss of row " + i);
+                double na = Double.parseDouble(x[7]), nb = Double.parseDouble(y[7]);
+                assertEquals(na, nb, 1e-3 * Math.max(1e-3, na), what + ": norm of row " + i);
+            }
+            assertTrue(differing <= 1, what + ": " + differing + " adversarial predictions differ");
+            assertTrue(Math.abs(robustA - robustB) <= 1, what + ": robust " + robustA + " vs " + robustB);
+            // the summary has the same lines; only the backend name and the timings differ
+            assertEquals(cpu.out().lines().count(), cl.out().lines().count(), cl.out());
+            assertTrue(cl.out().contains("opencl"), cl.out());
+        }
+    }
+
+    @Test
     void attack_badFlags_areClearErrors() throws IOException {
         Path data = writeFashion(tmp.resolve("data"), 2);
         Path ck = tmp.resolve("w.safetensors");

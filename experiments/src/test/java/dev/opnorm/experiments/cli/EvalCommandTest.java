@@ -88,6 +88,26 @@ class EvalCommandTest {
     }
 
     @Test
+    void eval_onOpenClDevice_agreesWithCpu_withinOneExample() throws IOException {
+        Path data = writeFashion(tmp.resolve("data"), 6);
+        String[] common = {"eval", "--data", data.toString(), "--model", MODEL, "--count", "6", "--iterations", "2",
+                "--p", "2", "--eps-list", "0,0.5,2", "--batch", "4"};
+        Run cpu = run(concat(common, "--out", tmp.resolve("cpu").toString()));
+        Run cl = run(concat(common, "--backend", "opencl", "--out", tmp.resolve("cl").toString()));
+        assertEquals(0, cpu.code(), cpu.err());
+        assertEquals(0, cl.code(), cl.err());
+        List<String> a = dataLines(tmp.resolve("cpu/accuracy_l2.csv")), b = dataLines(tmp.resolve("cl/accuracy_l2.csv"));
+        assertEquals(a.size(), b.size());
+        assertEquals(a.get(0), b.get(0));
+        for (int i = 1; i < a.size(); i++) {
+            String[] x = a.get(i).split(","), y = b.get(i).split(",");
+            assertEquals(x[1], y[1], "eps");
+            assertEquals(Double.parseDouble(x[2]), Double.parseDouble(y[2]), 1.0 / 6 + 1e-12, "accuracy at eps " + x[1]);
+        }
+        assertTrue(cl.out().contains("opencl"), cl.out());
+    }
+
+    @Test
     void eval_isDeterministic_acrossThreadsAndBatches_withEpsMax() throws IOException {
         Path data = writeFashion(tmp.resolve("data"), 5);
         String[] common = {"eval", "--data", data.toString(), "--model", MODEL, "--count", "5", "--iterations", "2",

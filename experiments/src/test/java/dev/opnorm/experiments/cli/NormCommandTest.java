@@ -137,6 +137,26 @@ class NormCommandTest {
     }
 
     @Test
+    void norm_openClDeviceRun_agreesWithCpu_forEveryKindOfExponentPair() throws IOException {
+        Path data = writeFashion(tmp.resolve("data"), 3);
+        String[] common = {"norm", "--data", data.toString(), "--count", "3", "--model", "cnn7-w0.0625",
+                "--iterations", "12", "--tol", "1e-7", "--calibrate-bn", "3", "--batch", "2"};
+        String[][] pairs = {{"inf", "2"}, {"2", "1"}, {"1", "inf"}, {"3", "1.5"}};
+        for (String[] pq : pairs) {
+            String name = pq[0] + "-" + pq[1];
+            String[] flags = concat(common, "--p", pq[0], "--q", pq[1], "--restarts", pq[0].equals("inf") ? "2" : "1");
+            Run cpu = run(concat(flags, "--out", tmp.resolve("cpu-" + name).toString()));
+            assertEquals(0, cpu.code(), cpu.err());
+            Run cl = run(concat(flags, "--out", tmp.resolve("cl-" + name).toString(), "--backend", "opencl"));
+            assertEquals(0, cl.code(), cl.err());
+            Run cmp = run("compare", tmp.resolve("cpu-" + name).toString(), tmp.resolve("cl-" + name).toString(),
+                    "--ignore-column", "iterations", "--ignore-column", "converged");
+            assertEquals(0, cmp.code(), "(" + pq[0] + "," + pq[1] + "): " + cmp.out());
+            assertTrue(cmp.out().contains("backend differs"), cmp.out());
+        }
+    }
+
+    @Test
     void norm_badFlags_areClearErrors() throws IOException {
         Path data = writeFashion(tmp.resolve("data"), 2);
         Run p = run("norm", "--data", data.toString(), "--p", "0.5");

@@ -198,6 +198,10 @@ public final class DeviceModel implements AutoCloseable {
         return cl.ops();
     }
 
+    boolean isOpen() {
+        return !closed;
+    }
+
     void checkOpen() {
         if (closed) {
             throw new IllegalStateException("DeviceModel of " + model.qualifiedName() + " is closed");

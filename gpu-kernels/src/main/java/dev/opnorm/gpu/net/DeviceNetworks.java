@@ -1,6 +1,7 @@
 package dev.opnorm.gpu.net;
 
 import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.linalg.PowerMethod;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
@@ -62,5 +63,25 @@ public final class DeviceNetworks {
     /** {@link #sigmaMax(OpenCl, Layer, Tensor, PowerMethod.Options)} on the JVM's shared runtime. */
     public static DevicePowerMethod.Result sigmaMax(Layer net, Tensor x, PowerMethod.Options options) {
         return sigmaMax(OpenCl.shared(), net, x, options);
+    }
+
+    /**
+     * Per-example (p,q) operator norms (lower bounds) of the input-output Jacobian of {@code net} at each
+     * example of {@code x}, BatchNorm in EVAL mode, by {@link DeviceOperatorNorm} on the device of
+     * {@code cl} (alpha = inf; OperatorNorm's start vectors, stopping rule and restarts): x is uploaded
+     * once, the parameters come from the cache. The caller closes the result (its maximizers v stay on
+     * the device until then).
+     *
+     * @param start the first run's start vectors (batch * perExample, not modified), or null for
+     *              OperatorNorm's Gaussian starts
+     * @throws IllegalArgumentException for an unsupported layer, an x that does not fit, bad exponents or
+     *                                  a finite alpha
+     */
+    public static DeviceOperatorNorm.Result operatorNorm(OpenCl cl, Layer net, Tensor x, double p, double q,
+            OperatorNorm.Options options, float[] start) {
+        DeviceModel m = model(cl, net);
+        try (DeviceLinearization lin = m.linearize(x, BnMode.EVAL)) {
+            return DeviceOperatorNorm.estimate(lin, p, q, options, start, false);
+        }
     }
 }

@@ -48,9 +48,13 @@ public final class DeviceObjective implements DeviceMethod {
 
         /**
          * The penalty's gradient at the clean batch x (n examples, labels[0, n)) ACCUMULATED (+=) into grads;
-         * returns the penalty's value (added to the loss). Must not commit BatchNorm statistics.
+         * returns the penalty's value (added to the loss). Must not commit BatchNorm statistics or close train.
+         *
+         * @param train the step's TRAIN linearization when it is at exactly x (no adversarial examples in the
+         *              batch), else null - as the host {@code RegBatch.train}
          */
-        double accumulate(DeviceModel model, DeviceTensor x, DeviceInts labels, long seed, DeviceGrads grads);
+        double accumulate(DeviceModel model, DeviceTensor x, DeviceInts labels, long seed, DeviceLinearization train,
+                          DeviceGrads grads);
     }
 
     private final String name;
@@ -163,7 +167,8 @@ public final class DeviceObjective implements DeviceMethod {
             lin.vjpParams(grad, grads);
             Rng regRng = rng.fork("regularizer");
             for (int r = 0; r < regularizers.size(); r++) {
-                penalties[r] = regularizers.get(r).accumulate(model, x, labels, regRng.fork(r).nextLong(), grads);
+                penalties[r] = regularizers.get(r).accumulate(model, x, labels, regRng.fork(r).nextLong(),
+                        in == x ? lin : null, grads);
             }
             return lin;
         } catch (RuntimeException e) {

@@ -28,13 +28,56 @@ public final class DeviceSgdTrainer implements AutoCloseable {
     private static final Rng UNUSED = new Rng(0); // standard training draws nothing
 
     private final DeviceTrainer trainer;
+    private final WithExtra method;
 
     public DeviceSgdTrainer(DeviceModel model, Sgd.Config config) {
         if (model == null || config == null) {
             throw new IllegalArgumentException("DeviceSgdTrainer needs a model and an SGD configuration");
         }
-        this.trainer = new DeviceTrainer(model, new DeviceStandardMethod(),
-                DeviceOptimizer.of(model, new Sgd(model.params(), config)));
+        this.method = new WithExtra();
+        this.trainer = new DeviceTrainer(model, method, DeviceOptimizer.of(model, new Sgd(model.params(), config)));
+    }
+
+    /** Cross-entropy plus the extra term of the current step (none when null). */
+    private static final class WithExtra implements DeviceMethod {
+        private final DeviceStandardMethod ce = new DeviceStandardMethod();
+        DeviceLossTerm extra;
+        double extraValue;
+
+        @Override
+        public String name() {
+            return "standard";
+        }
+
+        @Override
+        public int scalars() {
+            return ce.scalars();
+        }
+
+        @Override
+        public DeviceLinearization step(DeviceModel model, DeviceTensor x, DeviceInts labels, Rng rng,
+                                        DeviceGrads grads, DeviceTensor out) {
+            DeviceLinearization lin = ce.step(model, x, labels, rng, grads, out);
+            try {
+                extraValue = extra == null ? 0 : extra.accumulate(lin, x, grads);
+                return lin;
+            } catch (RuntimeException e) {
+                lin.close();
+                throw e;
+            }
+        }
+
+        @Override
+        public DeviceStepResult decode(float[] scalars, int n) {
+            DeviceStepResult r = ce.decode(scalars, n);
+            return new DeviceStepResult(r.loss() + extraValue, r.cleanLoss(), 0, r.penalties(), r.correct(),
+                    r.counted());
+        }
+
+        @Override
+        public void close() {
+            ce.close();
+        }
     }
 
     public double learningRate() {
@@ -53,7 +96,20 @@ public final class DeviceSgdTrainer implements AutoCloseable {
      * @throws IllegalArgumentException for a label outside [0, classes) or a label count != batch
      */
     public StepResult step(Tensor x, int[] labels) {
-        return checked(trainer.step(x, labels, UNUSED));
+        return step(x, labels, null);
+    }
+
+    /**
+     * As {@link #step(Tensor, int[])} with an extra loss term (e.g. a {@link DeviceDdRegularizer}), or none
+     * when {@code extra} is null: see {@link #step(DeviceTensor, DeviceInts, DeviceLossTerm)}.
+     */
+    public StepResult step(Tensor x, int[] labels, DeviceLossTerm extra) {
+        method.extra = extra;
+        try {
+            return checked(trainer.step(x, labels, UNUSED));
+        } finally {
+            method.extra = null;
+        }
     }
 
     /**
@@ -61,7 +117,22 @@ public final class DeviceSgdTrainer implements AutoCloseable {
      * is reported as an IllegalArgumentException; that step then changed nothing.
      */
     public StepResult step(DeviceTensor x, DeviceInts labels) {
-        return checked(trainer.step(x, labels, UNUSED));
+        return step(x, labels, null);
+    }
+
+    /**
+     * One step whose loss is the cross-entropy plus {@code extra} (null: none): the term adds its
+     * gradient after the cross-entropy's backward pass, before the update and the BatchNorm commit (the
+     * host {@code Objective}'s order); the returned loss is the sum. The term's own transfers come on top
+     * of the step's one download.
+     */
+    public StepResult step(DeviceTensor x, DeviceInts labels, DeviceLossTerm extra) {
+        method.extra = extra;
+        try {
+            return checked(trainer.step(x, labels, UNUSED));
+        } finally {
+            method.extra = null;
+        }
     }
 
     private static StepResult checked(DeviceStepResult r) {

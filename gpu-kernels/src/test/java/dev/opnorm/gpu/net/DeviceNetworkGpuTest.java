@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.linalg.PowerMethod;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
@@ -66,6 +67,59 @@ class DeviceNetworkGpuTest {
                     assertEquals(0, cl.allocations() - allocs, "buffers created by a steady-state step");
                 }
                 assertTrue(last < first, "loss on a fixed batch went from " + first + " to " + last);
+            }
+        }
+    }
+
+    /**
+     * The (inf,2) iteration at full size: the device values agree with linalg's OperatorNorm driving the
+     * same device linearization through its BatchLinearMap, and each iteration downloads at most 3 floats
+     * per example; a regularized training step (sum-of-squares d.d. SNR, TRAIN penalty mode) creates no
+     * buffer in steady state and downloads only per-example scalars.
+     */
+    @Test
+    void cnn7FullSize_onGpu_operatorNormAndRegularizedStep() {
+        OpenCl cl = NetTesting.runtime();
+        assertTrue(cl.device().isGpu(), "the gpu profile needs a GPU device, got " + cl.device());
+        checkOperatorNormAndRegularizedStep(cl, 1.0, BATCH);
+    }
+
+    static void checkOperatorNormAndRegularizedStep(OpenCl cl, double width, int batch) {
+        Sequential net = Cnn7.create(width, 3, 10, 4L);
+        Random rnd = new Random(9);
+        Tensor x = Tensor.of(batch, 3, 32, 32, NetTesting.randn(rnd, batch * 3 * 32 * 32));
+        int[] labels = new int[batch];
+        for (int i = 0; i < batch; i++) {
+            labels[i] = rnd.nextInt(10);
+        }
+        int k = 10;
+        OperatorNorm.Options o = new OperatorNorm.Options(k, 0, Double.POSITIVE_INFINITY, 1, 2L);
+        try (DeviceModel model = new DeviceModel(cl, net)) {
+            try (DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
+                List<OperatorNorm.Result> viaMap = OperatorNorm.estimate(lin.asBatchLinearMap(), Double.POSITIVE_INFINITY, 2, o);
+                long down = cl.downloads(), downBytes = cl.downloadedBytes();
+                try (DeviceOperatorNorm.Result dev = DeviceOperatorNorm.estimate(lin, Double.POSITIVE_INFINITY, 2, o)) {
+                    int iters = java.util.Arrays.stream(dev.iterations()).max().orElseThrow();
+                    assertEquals(iters, cl.downloads() - down, "downloads: one per iteration");
+                    assertTrue(cl.downloadedBytes() - downBytes <= 12L * batch * iters, "bytes: per-example norms only");
+                    for (int i = 0; i < batch; i++) {
+                        double want = viaMap.get(i).value();
+                        assertEquals(want, dev.value()[i], NetTesting.NET_REL * want, "(inf,2) value of example " + i);
+                    }
+                }
+            }
+            DeviceDdRegularizer reg = DeviceDdRegularizer.sumOfSquares(0.1, 0.1, 5, BnMode.TRAIN);
+            try (DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, Sgd.Config.of(0.01).withMomentum(0.9));
+                 DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
+                trainer.step(dx, dy, reg.term(model, 1L));
+                long up = cl.uploadedBytes(), downBytes = cl.downloadedBytes(), allocs = cl.allocations();
+                double loss = trainer.step(dx, dy, reg.term(model, 2L)).loss();
+                assertTrue(Double.isFinite(loss), "loss " + loss);
+                assertEquals(0, cl.allocations() - allocs, "buffers created by a steady-state regularized step");
+                assertTrue(cl.downloadedBytes() - downBytes <= 12L * batch * 5 + 4L * batch + 8,
+                        "bytes downloaded by a regularized step: per-example scalars");
+                assertTrue(cl.uploadedBytes() - up <= 4L * x.shape.size() + 4L * batch * 5,
+                        "bytes uploaded by a regularized step: the start vectors and flags");
             }
         }
     }

@@ -32,6 +32,12 @@ final class DirectConv {
     private static final ThreadLocal<float[][]> SCRATCH = ThreadLocal.withInitial(
             () -> new float[][] {new float[MC * KC], new float[MR * NR]});
 
+    /**
+     * Rows (taps) of the weight-VJP register tile. Four, not {@link Sgemm#MR}: the weight micro-kernels
+     * broadcast from the padded source through four computed row offsets, and measured slower with six.
+     */
+    static final int WR = 4;
+
     private DirectConv() {
     }
 
@@ -153,6 +159,8 @@ final class DirectConv {
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
         FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        FloatVector c40 = c00, c41 = c00, c42 = c00, c43 = c00;
+        FloatVector c50 = c00, c51 = c00, c52 = c00, c53 = c00;
         for (int l = 0; l < kc; l++) {
             int o = lOff[l0 + l], ao = aOff + l * MR;
             FloatVector b0 = FloatVector.fromArray(F, src, b0o + o);
@@ -179,6 +187,16 @@ final class DirectConv {
             c31 = a3.fma(b1, c31);
             c32 = a3.fma(b2, c32);
             c33 = a3.fma(b3, c33);
+            FloatVector a4 = FloatVector.broadcast(F, a[ao + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            c42 = a4.fma(b2, c42);
+            c43 = a4.fma(b3, c43);
+            FloatVector a5 = FloatVector.broadcast(F, a[ao + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            c52 = a5.fma(b2, c52);
+            c53 = a5.fma(b3, c53);
         }
         c00.intoArray(tile, 0);
         c01.intoArray(tile, L);
@@ -196,15 +214,25 @@ final class DirectConv {
         c31.intoArray(tile, 3 * NR + L);
         c32.intoArray(tile, 3 * NR + 2 * L);
         c33.intoArray(tile, 3 * NR + 3 * L);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + L);
+        c42.intoArray(tile, 4 * NR + 2 * L);
+        c43.intoArray(tile, 4 * NR + 3 * L);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + L);
+        c52.intoArray(tile, 5 * NR + 2 * L);
+        c53.intoArray(tile, 5 * NR + 3 * L);
     }
 
-    /** {@link #micro} with 256-bit vectors: a 4 x 32 tile in the first 32 columns of each tile row. */
+    /** {@link #micro} with 256-bit vectors: an MR x 32 tile in the first 32 columns of each tile row. */
     private static void microHalf(int kc, float[] a, int aOff, float[] src, int b0o, int b1o, int b2o, int b3o,
                               int[] lOff, int l0, float[] tile) {
         FloatVector c00 = FloatVector.zero(H), c01 = c00, c02 = c00, c03 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
         FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        FloatVector c40 = c00, c41 = c00, c42 = c00, c43 = c00;
+        FloatVector c50 = c00, c51 = c00, c52 = c00, c53 = c00;
         for (int l = 0; l < kc; l++) {
             int o = lOff[l0 + l], ao = aOff + l * MR;
             FloatVector b0 = FloatVector.fromArray(H, src, b0o + o);
@@ -231,6 +259,16 @@ final class DirectConv {
             c31 = a3.fma(b1, c31);
             c32 = a3.fma(b2, c32);
             c33 = a3.fma(b3, c33);
+            FloatVector a4 = FloatVector.broadcast(H, a[ao + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            c42 = a4.fma(b2, c42);
+            c43 = a4.fma(b3, c43);
+            FloatVector a5 = FloatVector.broadcast(H, a[ao + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            c52 = a5.fma(b2, c52);
+            c53 = a5.fma(b3, c53);
         }
         c00.intoArray(tile, 0);
         c01.intoArray(tile, HL);
@@ -248,6 +286,14 @@ final class DirectConv {
         c31.intoArray(tile, 3 * NR + HL);
         c32.intoArray(tile, 3 * NR + 2 * HL);
         c33.intoArray(tile, 3 * NR + 3 * HL);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + HL);
+        c42.intoArray(tile, 4 * NR + 2 * HL);
+        c43.intoArray(tile, 4 * NR + 3 * HL);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + HL);
+        c52.intoArray(tile, 5 * NR + 2 * HL);
+        c53.intoArray(tile, 5 * NR + 3 * HL);
     }
 
     // ---- weight gradient ----------------------------------------------------------------------------
@@ -271,14 +317,14 @@ final class DirectConv {
         Sgemm.PackB b = new ConvPack.NchwTB(gy, kOut, pq);
         Sgemm.Sink c = new Sgemm.DenseC(gwT, 0, n, 1f, 0f);
         boolean splitColumns = Sgemm.splitsColumns(m, n, threads);
-        int units = splitColumns ? Sgemm.ceilDiv(n, NR) : Sgemm.ceilDiv(m, MR);
+        int units = splitColumns ? Sgemm.ceilDiv(n, NR) : Sgemm.ceilDiv(m, WR);
         int tasks = Sgemm.plannedTasks(m, n, depth, threads);
         Parallel.run(tasks, t -> {
             int u0 = Parallel.chunkStart(units, tasks, t), u1 = Parallel.chunkStart(units, tasks, t + 1);
             if (splitColumns) {
                 weightBlock(0, m, u0 * NR, Math.min(n, u1 * NR), depth, xp, lOff, geometry, b, c);
             } else {
-                weightBlock(u0 * MR, Math.min(m, u1 * MR), 0, n, depth, xp, lOff, geometry, b, c);
+                weightBlock(u0 * WR, Math.min(m, u1 * WR), 0, n, depth, xp, lOff, geometry, b, c);
             }
         });
     }
@@ -308,8 +354,8 @@ final class DirectConv {
                     runs++;
                     l += len;
                 }
-                for (int ir = i0; ir < i1; ir += MR) {
-                    int live = Math.min(MR, i1 - ir);
+                for (int ir = i0; ir < i1; ir += WR) {
+                    int live = Math.min(WR, i1 - ir);
                     // rows past the end repeat the last row; the sink drops them
                     int o0 = lOff[ir], o1 = lOff[Math.min(ir + 1, m - 1)];
                     int o2 = lOff[Math.min(ir + 2, m - 1)], o3 = lOff[Math.min(ir + 3, m - 1)];

@@ -22,8 +22,13 @@ import jdk.incubator.vector.VectorSpecies;
  * bit-identical for any thread count.
  */
 final class Sgemm {
-    /** Rows of the register tile. */
-    static final int MR = 4;
+    /**
+     * Rows of the register tile. Six rows x {@link #NV} vectors = 24 accumulators of the 32 vector
+     * registers: per multiply-add a third fewer loads, bounds checks and broadcasts than 4 x 4, which
+     * measured 10-13% faster on the 7-layer CNN's 8x8-map convolutions (Zen 4, JDK 25). Changing it
+     * does not change results: the per-element summation order is fixed by {@link #KC} alone.
+     */
+    static final int MR = 6;
     /** Vectors per row of the register tile. */
     static final int NV = 4;
     /** Columns of the register tile (the scalar kill-switch path uses 16). */
@@ -31,7 +36,7 @@ final class Sgemm {
     /** Depth of a k-slice. Changing it changes rounding (not correctness). */
     static final int KC = 256;
     /** Rows of an A block (a multiple of MR): MC x KC floats stay in L2. */
-    static final int MC = 128;
+    static final int MC = 120;
     /** Columns of a B panel (a multiple of NR). */
     static final int NC = 1024 - 1024 % NR;
 
@@ -147,18 +152,20 @@ final class Sgemm {
     /** tile[ii*NR + jj] = sum_l a[aOff + l*MR + ii] * b[bOff + l*NR + jj], l ascending. */
     static void micro(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile) {
         if (Simd.ENABLED) {
-            micro4x4(kc, a, aOff, b, bOff, tile);
+            micro6x4(kc, a, aOff, b, bOff, tile);
         } else {
             microScalar(kc, a, aOff, b, bOff, tile);
         }
     }
 
-    // Sixteen named accumulators: C2 keeps them in registers only when they are distinct locals.
-    private static void micro4x4(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile) {
+    // Twenty-four named accumulators: C2 keeps them in registers only when they are distinct locals.
+    private static void micro6x4(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
         FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        FloatVector c40 = c00, c41 = c00, c42 = c00, c43 = c00;
+        FloatVector c50 = c00, c51 = c00, c52 = c00, c53 = c00;
         for (int l = 0; l < kc; l++) {
             int bo = bOff + l * NR, ao = aOff + l * MR;
             FloatVector b0 = FloatVector.fromArray(F, b, bo);
@@ -185,6 +192,16 @@ final class Sgemm {
             c31 = a3.fma(b1, c31);
             c32 = a3.fma(b2, c32);
             c33 = a3.fma(b3, c33);
+            FloatVector a4 = FloatVector.broadcast(F, a[ao + 4]);
+            c40 = a4.fma(b0, c40);
+            c41 = a4.fma(b1, c41);
+            c42 = a4.fma(b2, c42);
+            c43 = a4.fma(b3, c43);
+            FloatVector a5 = FloatVector.broadcast(F, a[ao + 5]);
+            c50 = a5.fma(b0, c50);
+            c51 = a5.fma(b1, c51);
+            c52 = a5.fma(b2, c52);
+            c53 = a5.fma(b3, c53);
         }
         c00.intoArray(tile, 0);
         c01.intoArray(tile, L);
@@ -202,6 +219,14 @@ final class Sgemm {
         c31.intoArray(tile, 3 * NR + L);
         c32.intoArray(tile, 3 * NR + 2 * L);
         c33.intoArray(tile, 3 * NR + 3 * L);
+        c40.intoArray(tile, 4 * NR);
+        c41.intoArray(tile, 4 * NR + L);
+        c42.intoArray(tile, 4 * NR + 2 * L);
+        c43.intoArray(tile, 4 * NR + 3 * L);
+        c50.intoArray(tile, 5 * NR);
+        c51.intoArray(tile, 5 * NR + L);
+        c52.intoArray(tile, 5 * NR + 2 * L);
+        c53.intoArray(tile, 5 * NR + 3 * L);
     }
 
     /** The scalar twin (kill switch): same packing, same per-element l order, plain multiply-add. */

@@ -154,6 +154,10 @@ public final class VectorKernels implements Kernels {
         requireLength("gy", gy, d.outputSize(), d);
         requireLength("x", x, d.inputSize(), d);
         int crs = d.c() * d.r() * d.s();
+        if (RowDotWeightGrad.preferred(d)) {
+            RowDotWeightGrad.run(gw, gy, x, d, threads);
+            return;
+        }
         if (d.stride() == 1 && Simd.ENABLED && d.q() >= DIRECT_WEIGHT_MIN_WIDTH && 2 * d.k() >= Sgemm.NR) {
             // gw^T = im2col(x) * gy^T with im2col read from padded x (only gy^T is packed), then gw += (gw^T)^T
             int hp = d.h() + 2 * d.pad(), wp = d.w() + 2 * d.pad(), kk = d.k();

@@ -383,22 +383,55 @@ public final class Pga implements Attack {
 
     /** xk = the start of run r, clamped to the domain. */
     private void initialize(int r, float[] x, float[] xk, int n, int per, int firstExample) {
-        if (r == 0 && start != null) {
-            for (int j = 0; j < xk.length; j++) {
-                xk[j] = x[j] + start[j];
-            }
-        } else if (randomStart) {
-            for (int i = 0; i < n; i++) {
-                long exSeed = StartVectors.restartSeed(StartVectors.exampleSeed(seed, firstExample + i), r);
-                BallSampling.uniform(p, eps, per, new Rng(exSeed), xk, i * per);
-                for (int j = i * per; j < (i + 1) * per; j++) {
-                    xk[j] += x[j];
-                }
-            }
-        } else {
+        float[] off = startOffsets(r, n, per, firstExample);
+        if (off == null) {
             System.arraycopy(x, 0, xk, 0, xk.length);
+        } else {
+            for (int j = 0; j < xk.length; j++) {
+                xk[j] = x[j] + off[j];
+            }
         }
         clamp(xk, 0, xk.length);
+    }
+
+    /**
+     * The offsets x_0 - x of run {@code restart} before clamping, for a batch of n examples of per values
+     * whose first one is example {@code firstExample} of the data set: the given start (run 0), else a
+     * uniform point of the ball per example ({@link BallSampling} with the example's own {@link Rng}
+     * stream), else null (start at x). A new array of n * per values; the attack starts from
+     * clamp_domain(x + offsets). Other engines (the OpenCL attack) call it to start exactly where this
+     * attack starts.
+     *
+     * @throws IllegalArgumentException for restart, n or per out of range, or a given start of another size
+     */
+    public float[] startOffsets(int restart, int n, int per, int firstExample) {
+        if (restart < 0 || restart >= restarts || n < 1 || per < 1 || firstExample < 0) {
+            throw new IllegalArgumentException("start offsets of restart " + restart + " (of " + restarts
+                    + ") for " + n + " examples of " + per + " values from example " + firstExample);
+        }
+        if (restart == 0 && start != null) {
+            checkStart(n, per);
+            return start.clone();
+        }
+        if (!randomStart) {
+            return null;
+        }
+        float[] off = new float[n * per];
+        for (int i = 0; i < n; i++) {
+            long exSeed = StartVectors.restartSeed(StartVectors.exampleSeed(seed, firstExample + i), restart);
+            BallSampling.uniform(p, eps, per, new Rng(exSeed), off, i * per);
+        }
+        return off;
+    }
+
+    /** Whether runs without a given start begin at a uniform random point of the ball (else at x). */
+    public boolean randomStart() {
+        return randomStart;
+    }
+
+    /** Whether an iterate listener is set ({@link #onIterate}); engines that cannot report iterates refuse it. */
+    public boolean hasListener() {
+        return listener != null;
     }
 
     /**

@@ -1,0 +1,195 @@
+package dev.opnorm.gpu.net;
+
+import static dev.opnorm.gpu.net.NetTesting.assertNear;
+import static dev.opnorm.gpu.net.NetTesting.maxAbs;
+import static dev.opnorm.gpu.net.NetTesting.randn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.linalg.BatchLinearMap;
+import dev.opnorm.linalg.DualMaps;
+import dev.opnorm.linalg.Norms;
+import dev.opnorm.linalg.OperatorNorm;
+import dev.opnorm.linalg.PowerMethod;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.Sequential;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The device (p,q) iteration against linalg's OperatorNorm on the host network (CNN7 width 1/16,
+ * ScalarKernels) for every kind of exponent pair, its device-resident maximizers (checked by
+ * recomputing ||J v||_q on the host from the downloaded v), u = D_q(J v), restarts, its transfers, and
+ * the (2,2) power method's kept vectors against PowerMethod's u and v.
+ */
+class DeviceOperatorNormTest {
+    private static final double INF = Double.POSITIVE_INFINITY;
+    private static final int BATCH = 2;
+
+    private static Tensor input(int batch, long seed) {
+        return Tensor.of(batch, 3, 32, 32, randn(new Random(seed), batch * 3 * 32 * 32));
+    }
+
+    /** ||J_i v_i||_q / ||v_i||_p on the host map for the rows of v. */
+    private static double[] hostValues(BatchLinearMap map, float[] v, double p, double q) {
+        int b = map.batch(), n = map.inDim(), m = map.outDim();
+        float[] w = new float[b * m];
+        map.apply(v, w);
+        double[] out = new double[b];
+        for (int i = 0; i < b; i++) {
+            out[i] = Norms.lp(w, i * m, m, q) / Norms.lp(v, i * n, n, p);
+        }
+        return out;
+    }
+
+    @Test
+    void deviceIteration_matchesOperatorNorm_forEveryExponentPair() {
+        OpenCl cl = NetTesting.runtime();
+        Sequential net = NetTesting.cnn7(41L);
+        Tensor x = input(BATCH, 43);
+        BatchLinearMap host = net.linearize(x, BnMode.EVAL).asBatchLinearMap();
+        double[][] pairs = {{2, 2}, {INF, 2}, {1, 2}, {2, 1}, {2, INF}, {INF, 1}, {3, 1.5}};
+        OperatorNorm.Options o = new OperatorNorm.Options(8, 0, INF, 1, 5L);
+        try (DeviceModel model = new DeviceModel(cl, net);
+             DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
+            for (double[] pq : pairs) {
+                double p = pq[0], q = pq[1];
+                String what = "(" + Norms.format(p) + "," + Norms.format(q) + ")";
+                List<OperatorNorm.Result> want = OperatorNorm.estimate(host, p, q, o);
+                try (DeviceOperatorNorm.Result got = DeviceOperatorNorm.estimate(lin, p, q, o, null, true)) {
+                    float[] v = got.downloadV();
+                    double[] recomputed = hostValues(host, v, p, q);
+                    int n = host.inDim(), m = host.outDim();
+                    float[] w = new float[BATCH * m], u = new float[BATCH * m];
+                    host.apply(v, w);
+                    for (int i = 0; i < BATCH; i++) {
+                        double value = want.get(i).value();
+                        assertTrue(value > 0, what + " host value");
+                        assertEquals(value, got.value()[i], NetTesting.NET_REL * value, what + " value of example " + i);
+                        assertEquals(got.value()[i], recomputed[i], NetTesting.NET_REL * value,
+                                what + " the device v attains the device value, example " + i);
+                        assertEquals(1, Norms.lp(v, i * n, n, p), 1e-5, what + " ||v||_p, example " + i);
+                        assertEquals(want.get(i).iterations(), got.iterations()[i], what + " iterations");
+                        DualMaps.dual(w, i * m, m, q, u, i * m);
+                    }
+                    if (p != 1 && p != INF) { // sign / one-hot maximizers may flip on float-rounding ties
+                        float[] hostV = new float[BATCH * n];
+                        for (int i = 0; i < BATCH; i++) {
+                            System.arraycopy(want.get(i).v(), 0, hostV, i * n, n);
+                        }
+                        assertNear(hostV, v, maxAbs(hostV), what + " maximizer v");
+                    }
+                    if (q != 1 && q != INF) {
+                        assertNear(u, got.downloadU(), maxAbs(u), what + " u = D_q(J v)");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void deviceIteration_movesOnlyPerExampleScalars() {
+        OpenCl cl = NetTesting.runtime();
+        Sequential net = NetTesting.cnn7(44L);
+        int b = 3, k = 6;
+        Tensor x = input(b, 45);
+        OperatorNorm.Options o = new OperatorNorm.Options(k, 0, INF, 1, 6L);
+        try (DeviceModel model = new DeviceModel(cl, net);
+             DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
+            int n = lin.inShape().perExample();
+            for (double[] pq : new double[][]{{2, 2}, {INF, 1}}) {
+                long up = cl.uploads(), upBytes = cl.uploadedBytes(), down = cl.downloads(),
+                        downBytes = cl.downloadedBytes();
+                try (DeviceOperatorNorm.Result r = DeviceOperatorNorm.estimate(lin, pq[0], pq[1], o)) {
+                    // (inf,1) may stop early: its sign iterates repeat exactly, so relTol 0 is met
+                    int iters = Arrays.stream(r.iterations()).max().orElseThrow();
+                    assertTrue(iters >= 2 && iters <= k, "iterations " + iters);
+                    assertEquals(iters, cl.downloads() - down, "downloads: one per iteration");
+                    assertEquals(4L * b * (2 + 3 * (iters - 1)), cl.downloadedBytes() - downBytes,
+                            "bytes: 2 floats per example, then 3 (with ||J^T u||_inf)");
+                    long ups = cl.uploads() - up;
+                    assertTrue(ups >= 2 && ups <= 1 + iters, "uploads: the start vectors and changed flags, got " + ups);
+                    assertEquals(4L * b * n + 4L * b * (ups - 1), cl.uploadedBytes() - upBytes,
+                            "upload bytes: start vectors, then one int per example per flag upload");
+                }
+            }
+        }
+    }
+
+    @Test
+    void restarts_keepTheBestRun_likeOperatorNorm() {
+        OpenCl cl = NetTesting.runtime();
+        Sequential net = NetTesting.cnn7(46L);
+        Tensor x = input(BATCH, 47);
+        BatchLinearMap host = net.linearize(x, BnMode.EVAL).asBatchLinearMap();
+        OperatorNorm.Options o = new OperatorNorm.Options(30, 1e-6, INF, 3, 8L);
+        int n = host.inDim();
+        float[] start = randn(new Random(48), BATCH * n);
+        List<OperatorNorm.Result> want = OperatorNorm.estimate(host, INF, 2, o, start);
+        float[] startCopy = start.clone();
+        try (DeviceModel model = new DeviceModel(cl, net);
+             DeviceLinearization lin = model.linearize(x, BnMode.EVAL);
+             DeviceOperatorNorm.Result got = DeviceOperatorNorm.estimate(lin, INF, 2, o, start, false)) {
+            assertTrue(Arrays.equals(startCopy, start), "start vectors are not modified");
+            double[] recomputed = hostValues(host, got.downloadV(), INF, 2);
+            for (int i = 0; i < BATCH; i++) {
+                double value = want.get(i).value();
+                assertEquals(value, got.value()[i], NetTesting.NET_REL * value, "value of example " + i);
+                assertEquals(want.get(i).restart(), got.restart()[i], "best restart of example " + i);
+                assertEquals(want.get(i).converged(), got.converged()[i], "converged, example " + i);
+                assertEquals(got.value()[i], recomputed[i], NetTesting.NET_REL * value, "v attains the value");
+            }
+            assertThrows(IllegalStateException.class, got::u, "u was not asked for");
+        }
+    }
+
+    @Test
+    void deviceIteration_rejectsTrainModeFiniteAlphaAndBadStarts() {
+        OpenCl cl = NetTesting.runtime();
+        Sequential net = NetTesting.cnn7(49L);
+        Tensor x = input(BATCH, 50);
+        try (DeviceModel model = new DeviceModel(cl, net);
+             DeviceLinearization eval = model.linearize(x, BnMode.EVAL);
+             DeviceLinearization train = model.linearize(x, BnMode.TRAIN)) {
+            OperatorNorm.Options o = OperatorNorm.Options.defaults().withMaxIterations(2);
+            assertThrows(IllegalArgumentException.class, () -> DeviceOperatorNorm.estimate(train, 2, 2, o));
+            assertThrows(IllegalArgumentException.class, () -> DeviceOperatorNorm.estimate(eval, 2, 2, o.withAlpha(1)));
+            assertThrows(IllegalArgumentException.class, () -> DeviceOperatorNorm.estimate(eval, 0.5, 2, o));
+            assertThrows(IllegalArgumentException.class,
+                    () -> DeviceOperatorNorm.estimate(eval, 2, 2, o, new float[3], false));
+            int len = eval.inShape().size();
+            assertThrows(IllegalArgumentException.class,
+                    () -> DeviceOperatorNorm.estimate(eval, 2, 2, o, new float[len], false), "zero start vector");
+        }
+    }
+
+    @Test
+    void powerMethodWithVectors_matchesPowerMethodVectors() {
+        OpenCl cl = NetTesting.runtime();
+        Sequential net = NetTesting.cnn7(51L);
+        Tensor x = input(BATCH, 52);
+        PowerMethod.Options o = new PowerMethod.Options(12, 0, 3L);
+        BatchLinearMap host = net.linearize(x, BnMode.EVAL).asBatchLinearMap();
+        List<PowerMethod.Result> want = PowerMethod.sigmaMax(host, o);
+        try (DeviceModel model = new DeviceModel(cl, net);
+             DeviceLinearization lin = model.linearize(x, BnMode.EVAL);
+             DevicePowerMethod.WithVectors got = DevicePowerMethod.sigmaMaxWithVectors(lin, o, null)) {
+            int n = host.inDim(), m = host.outDim();
+            float[] v = got.v().download(), u = got.u().download();
+            for (int i = 0; i < BATCH; i++) {
+                double s = want.get(i).sigma();
+                assertEquals(s, got.result().sigma()[i], NetTesting.NET_REL * s, "sigma of example " + i);
+                float[] wv = want.get(i).v(), wu = want.get(i).u();
+                assertNear(wv, Arrays.copyOfRange(v, i * n, (i + 1) * n), maxAbs(wv), "v of example " + i);
+                assertNear(wu, Arrays.copyOfRange(u, i * m, (i + 1) * m), maxAbs(wu), "u of example " + i);
+            }
+        }
+    }
+}
