@@ -7,6 +7,7 @@ import dev.opnorm.gpu.OpenClOps;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.util.Rng;
+import dev.opnorm.robust.attack.Pga;
 
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -55,6 +56,38 @@ public final class DeviceObjective implements DeviceMethod {
          */
         double accumulate(DeviceModel model, DeviceTensor x, DeviceInts labels, long seed, DeviceLinearization train,
                           DeviceGrads grads);
+    }
+
+    /**
+     * The device PGA ({@link DevicePga}, BatchNorm EVAL, untargeted against the labels) of {@code pga} with its
+     * seed replaced by the step's, as the host Objective calls {@code attack.seed(seed).attack(model, xs,
+     * labels)} (first example index 0).
+     */
+    public static Attack pga(Pga pga) {
+        if (pga == null) {
+            throw new IllegalArgumentException("DeviceObjective.pga needs a Pga configuration");
+        }
+        return (model, x, labels, seed, xAdv) -> new DevicePga(model.runtime(), pga.seed(seed))
+                .run(model, x, labels, DevicePga.Target.LABELS, 0, xAdv, null);
+    }
+
+    /** {@code r} as a regularizer of this objective (its name, the step's TRAIN linearization when at x). */
+    public static Regularizer regularizer(DeviceDdRegularizer r) {
+        if (r == null) {
+            throw new IllegalArgumentException("DeviceObjective.regularizer needs a regularizer");
+        }
+        return new Regularizer() {
+            @Override
+            public String name() {
+                return r.name();
+            }
+
+            @Override
+            public double accumulate(DeviceModel model, DeviceTensor x, DeviceInts labels, long seed,
+                                     DeviceLinearization train, DeviceGrads grads) {
+                return r.accumulate(model, x, seed, train, grads);
+            }
+        };
     }
 
     private final String name;
