@@ -2,7 +2,9 @@ package dev.opnorm.experiments.cli;
 
 import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.gpu.net.DeviceDdRegularizer;
 import dev.opnorm.gpu.net.DeviceMethod;
+import dev.opnorm.gpu.net.DeviceObjective;
 import dev.opnorm.gpu.net.DeviceStandardMethod;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.nn.checkpoint.Checkpoint;
@@ -99,8 +101,8 @@ import java.util.concurrent.Callable;
                 "",
                 "--backend opencl: steps, optimizer updates (sgd, adam, rmsprop) and evaluation",
                 "run on the OpenCL device (augmentation on the host, one upload per batch); the",
-                "files are those of a CPU run. Device methods: standard. Another --method with",
-                "--backend opencl is an error (no silent CPU fallback).",
+                "files are those of a CPU run. Device methods: standard, at, dd-snr-sq, dd-onr,",
+                "interp. Another --method with --backend opencl is an error (no CPU fallback).",
                 "",
                 "Methods and their knobs [defaults]; a knob the method does not use is an error:",
                 "  standard          cross-entropy (CE)",
@@ -358,7 +360,8 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** The methods that --backend opencl trains on the device (others are an error, never a CPU fallback). */
-    static final Set<Method> DEVICE_METHODS = EnumSet.of(Method.STANDARD);
+    static final Set<Method> DEVICE_METHODS = EnumSet.of(Method.STANDARD, Method.AT, Method.DD_SNR_SQ, Method.DD_ONR,
+            Method.INTERP);
 
     /** The device runner of an --backend opencl run, closed when the command ends. */
     private DeviceStepRunner deviceRunner;
@@ -431,7 +434,7 @@ public final class TrainCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(model, train, test, objective, cfg).checkpointTo(stateFile).log(System.err);
         String backendText = kernels.name();
         if (onDevice) {
-            DeviceMethod dm = deviceMethod(m);
+            DeviceMethod dm = deviceMethod(m, objective.name());
             trainer.runOn((net, meth, o) -> deviceRunner = new DeviceStepRunner(OpenCl.shared(), net, meth, o, dm));
             backendText = "opencl (device-resident training on " + deviceRunner.device() + ")";
         }
@@ -647,11 +650,42 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** The device step of method m (one of {@link #DEVICE_METHODS}), with the same knobs as its host objective. */
-    private DeviceMethod deviceMethod(Method m) {
+    /**
+     * The device step of method m (one of {@link #DEVICE_METHODS}), built from the same knobs and defaults as
+     * its host objective in {@link #objective} (the CPU-vs-OpenCL tests check that they agree).
+     */
+    private DeviceMethod deviceMethod(Method m, String name) {
         switch (m) {
             case STANDARD:
                 return new DeviceStandardMethod();
+            case AT: {
+                double pv = CliSupport.attackNorm(p != null ? p : "2", "--p");
+                return new DeviceObjective(name, nonNegative(cleanWeight, 1, "--clean-weight"),
+                        DeviceObjective.pga(attack(pv)), nonNegative(advWeight, 1, "--adv-weight"), fraction(), List.of());
+            }
+            case DD_SNR_SQ: {
+                double e = eps(2);
+                return new DeviceObjective(name, 1, null, 0, 0, List.of(DeviceObjective.regularizer(
+                        DeviceDdRegularizer.sumOfSquares(lambda(0.02 / (e * e)), e, iterations(powerIterations, 10,
+                                "--power-iterations"), regBn()))));
+            }
+            case DD_ONR: {
+                double pv = NormCommand.parseNorm(p != null ? p : "inf", "--p");
+                double qv = NormCommand.parseNorm(q != null ? q : "2", "--q");
+                boolean power = qPower != null && qPower;
+                return new DeviceObjective(name, 1, null, 0, 0, List.of(DeviceObjective.regularizer(
+                        new DeviceDdRegularizer(pv, qv, lambda(1), eps(pv), iterations(powerIterations, 10,
+                                "--power-iterations"), power, regBn()))));
+            }
+            case INTERP: {
+                // Objective.convex: interpolation(attack(2), t adv-weight, fraction, sumOfSquares((1 - t) lambda, ...))
+                double t = interpT != null ? interpT : 0.5;
+                double e = eps(2);
+                return new DeviceObjective(name, 1, DeviceObjective.pga(attack(2)),
+                        t * nonNegative(advWeight, 1, "--adv-weight"), fraction(), List.of(DeviceObjective.regularizer(
+                        DeviceDdRegularizer.sumOfSquares((1 - t) * lambda(0.02 / (e * e)), e,
+                                iterations(powerIterations, 10, "--power-iterations"), regBn()))));
+            }
             default:
                 throw new IllegalStateException("no device method for " + m.flag);
         }

@@ -224,13 +224,48 @@ class TrainCommandTest {
         assertSameTensors(dev.resolve(TrainCommand.STATE_FILE), split.resolve(TrainCommand.STATE_FILE));
     }
 
-    @Test
-    void train_opencl_methodWithoutDeviceStep_exitsWith2_namingTheMethodAndBackends() throws IOException {
-        NormCommandTest.Run r = run(args("at", tmp.resolve("at-dev"), "--backend", "opencl"));
+    @ParameterizedTest
+    @ValueSource(strings = {"dd-snr", "global-snr", "global-conv-norm", "input-grad"})
+    void train_opencl_methodWithoutDeviceStep_exitsWith2_namingTheMethodAndBackends(String method) throws IOException {
+        NormCommandTest.Run r = run(args(method, tmp.resolve(method + "-dev"), "--backend", "opencl"));
         assertEquals(2, r.code(), r.out());
-        assertTrue(r.err().contains("--method at has no OpenCL device implementation")
-                && r.err().contains("--backend opencl trains standard") && r.err().contains("--backend cpu"), r.err());
-        assertFalse(Files.exists(tmp.resolve("at-dev")), "nothing written");
+        assertTrue(r.err().contains("--method " + method + " has no OpenCL device implementation")
+                && r.err().contains("--backend opencl trains standard, at, dd-snr-sq, dd-onr, interp")
+                && r.err().contains("--backend cpu"), r.err());
+        assertFalse(Files.exists(tmp.resolve(method + "-dev")), "nothing written");
+    }
+
+    /**
+     * The device methods other than standard: the OpenCL run's metrics (loss, clean, adversarial and
+     * regularizer parts) equal the CPU run's to 1e-4 relative, and the files have the same tensors.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"at", "dd-snr-sq", "dd-onr", "interp"})
+    void train_opencl_deviceMethod_matchesCpuMetrics(String method) throws IOException {
+        List<String> knobs = new ArrayList<>(List.of("--lr", "0.01"));
+        if (method.equals("at") || method.equals("interp")) {
+            knobs.addAll(List.of("--attack-iterations", "2", "--adv-fraction", "0.75"));
+        }
+        if (!method.equals("at")) {
+            knobs.addAll(List.of("--power-iterations", "2"));
+        }
+        if (method.equals("dd-onr")) {
+            knobs.addAll(List.of("--p", "2", "--q", "2")); // p = inf or q = 1 take signs: a rounding-level tie may flip
+        }
+        String[] k = knobs.toArray(new String[0]);
+        Path cpu = tmp.resolve(method + "-cpu"), dev = tmp.resolve(method + "-dev");
+        NormCommandTest.Run rc = run(args(method, cpu, k));
+        assertEquals(0, rc.code(), rc.err());
+        NormCommandTest.Run rd = run(args(method, dev, concat(k, "--backend", "opencl")));
+        assertEquals(0, rd.code(), rd.err());
+        String[] a = dataRows(cpu).get(1).split(","), b = dataRows(dev).get(1).split(",");
+        for (int c = 2; c <= 5; c++) {
+            double va = Double.parseDouble(a[c]), vb = Double.parseDouble(b[c]);
+            assertEquals(va, vb, 1e-4 * Math.abs(Double.parseDouble(a[2])), method + ": column " + c + " of "
+                    + String.join(",", a) + " vs " + String.join(",", b));
+        }
+        assertEquals(tensors(cpu.resolve(TrainCommand.STATE_FILE)).keySet(),
+                tensors(dev.resolve(TrainCommand.STATE_FILE)).keySet());
     }
 
     @Test
