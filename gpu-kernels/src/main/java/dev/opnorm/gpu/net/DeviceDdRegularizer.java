@@ -2,10 +2,10 @@ package dev.opnorm.gpu.net;
 
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenClOps;
-import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.robust.reg.DdOperatorNorm;
 
 /**
  * Data-dependent (p,q) operator norm regularization by finite differences on the device - the device
@@ -47,36 +47,19 @@ public final class DeviceDdRegularizer {
      */
     public DeviceDdRegularizer(double p, double q, double lambda, double eps, int iterations, boolean qthPower,
                                BnMode penaltyMode) {
-        this("dd-onr", p, q, lambda, eps, iterations, qthPower, penaltyMode);
+        this(new DdOperatorNorm(p, q, lambda, eps, iterations, qthPower, penaltyMode));
     }
 
-    private DeviceDdRegularizer(String name, double p, double q, double lambda, double eps, int iterations,
-                                boolean qthPower, BnMode penaltyMode) {
-        Norms.checkP(p, name + ": p");
-        Norms.checkP(q, name + ": q");
-        if (!(lambda >= 0) || Double.isInfinite(lambda)) {
-            throw new IllegalArgumentException(name + ": lambda must be finite and >= 0, got " + lambda);
-        }
-        if (!(eps > 0) || Double.isInfinite(eps)) {
-            throw new IllegalArgumentException(name + ": eps must be finite and > 0, got " + eps);
-        }
-        if (iterations < 1) {
-            throw new IllegalArgumentException(name + ": iterations must be >= 1, got " + iterations);
-        }
-        if (qthPower && Double.isInfinite(q)) {
-            throw new IllegalArgumentException(name + ": the q-th power form needs a finite q, got q = inf");
-        }
-        if (penaltyMode == null) {
-            throw new IllegalArgumentException(name + ": penalty BatchNorm mode must not be null");
-        }
-        this.name = name;
-        this.p = p;
-        this.q = q;
-        this.lambda = lambda;
-        this.eps = eps;
-        this.iterations = iterations;
-        this.qthPower = qthPower;
-        this.penaltyMode = penaltyMode;
+    /** The device twin of a host regularizer (its configuration, validated there, is copied). */
+    public DeviceDdRegularizer(DdOperatorNorm host) {
+        this.name = host.name();
+        this.p = host.p();
+        this.q = host.q();
+        this.lambda = host.lambda();
+        this.eps = host.eps();
+        this.iterations = host.iterations();
+        this.qthPower = host.qthPower();
+        this.penaltyMode = host.penaltyMode();
     }
 
     /**
@@ -84,7 +67,7 @@ public final class DeviceDdRegularizer {
      * (lambda/(2B)) sum_i ||f(x_i + eps v_i) - f(x_i)||_2^2 with v_i from {@code iterations} power steps.
      */
     public static DeviceDdRegularizer sumOfSquares(double lambda, double eps, int iterations, BnMode penaltyMode) {
-        return new DeviceDdRegularizer("dd-snr-sos", 2, 2, lambda, eps, iterations, true, penaltyMode);
+        return new DeviceDdRegularizer(DdOperatorNorm.sumOfSquares(lambda, eps, iterations, penaltyMode));
     }
 
     /** "dd-onr", or "dd-snr-sos" for {@link #sumOfSquares}: the host regularizer's name. */

@@ -25,16 +25,7 @@ public final class DeviceRobustAccuracy {
      *                                  from the attack's, or a network the device cannot run
      */
     public static RobustAccuracy of(OpenCl cl, Layer net, Dataset data, Pga attack, int batch) {
-        if (batch < 1) {
-            throw new IllegalArgumentException("batch = " + batch + " must be >= 1");
-        }
-        if (data.size() == 0) {
-            throw new IllegalArgumentException("data set " + data.name() + " is empty");
-        }
-        if (!data.domain().equals(attack.domain())) {
-            throw new IllegalArgumentException("data set " + data.name() + " is scaled to " + data.domain()
-                    + " but the attack clamps to " + attack.domain() + "; set the attack's domain");
-        }
+        RobustAccuracy.checkArguments(data, attack, batch);
         DevicePga pga = new DevicePga(cl, attack);
         int clean = 0, robust = 0;
         for (int from = 0; from < data.size(); from += batch) {

@@ -451,6 +451,28 @@ public final class VectorKernels implements Kernels {
     @Override
     public void maxPool2dForward(float[] y, int[] argmax, float[] x, PoolDims d) {
         int P = d.p(), Q = d.q(), H = d.h(), W = d.w();
+        if (d.kh() == 2 && d.kw() == 2 && d.stride() == 2 && d.pad() == 0) {
+            // the CNN's pool: every window lies inside the plane, so no bounds tests; same candidate order
+            forRange(d.n() * d.c(), (long) P * Q * 4, (u0, u1) -> {
+                for (int u = u0; u < u1; u++) {
+                    for (int p = 0; p < P; p++) {
+                        int row = u * H * W + 2 * p * W, o = (u * P + p) * Q;
+                        for (int q = 0; q < Q; q++) {
+                            int i = row + 2 * q, bi = i;
+                            float best = x[i];
+                            bi = maxCandidate(x, best, bi, i + 1);
+                            best = x[bi];
+                            bi = maxCandidate(x, best, bi, i + W);
+                            best = x[bi];
+                            bi = maxCandidate(x, best, bi, i + W + 1);
+                            y[o + q] = x[bi];
+                            argmax[o + q] = bi;
+                        }
+                    }
+                }
+            });
+            return;
+        }
         forRange(d.n() * d.c(), (long) P * Q * d.kh() * d.kw(), (u0, u1) -> {
             for (int u = u0; u < u1; u++) {
                 int plane = u * H * W;
@@ -483,6 +505,12 @@ public final class VectorKernels implements Kernels {
                 }
             }
         });
+    }
+
+    /** The max-pool rule of the reference: the first strict maximum wins; the first NaN wins and stays. */
+    private static int maxCandidate(float[] x, float best, int bestIdx, int idx) {
+        float v = x[idx];
+        return !Float.isNaN(best) && (v > best || Float.isNaN(v)) ? idx : bestIdx;
     }
 
     @Override

@@ -477,16 +477,22 @@ public abstract class KernelsContractTest {
 
     @Test
     void maxPool2dForward_propagatesNaN_likeReference() {
-        PoolDims d = new PoolDims(1, 2, 5, 7, 3, 3, 2, 1);
-        float[] x = uniform(new Random(5), d.inputSize());
-        x[8] = Float.NaN;
-        x[d.h() * d.w() + 20] = Float.NaN;
-        float[] want = new float[d.outputSize()], got = new float[d.outputSize()];
-        int[] wantIdx = new int[d.outputSize()], gotIdx = new int[d.outputSize()];
-        REF.maxPool2dForward(want, wantIdx, x, d);
-        kernels().maxPool2dForward(got, gotIdx, x, d);
-        assertBits("maxPool2dForward with NaN", want, got);
-        assertArrayEquals(wantIdx, gotIdx, "maxPool2dForward argmax with NaN");
+        // a padded 3x3 window, and the CNN's 2x2 stride-2 pool with NaN in every window position
+        for (PoolDims d : List.of(new PoolDims(1, 2, 5, 7, 3, 3, 2, 1), new PoolDims(1, 2, 6, 8, 2, 2, 2, 0))) {
+            float[] x = uniform(new Random(5), d.inputSize());
+            x[8] = Float.NaN;
+            x[d.h() * d.w() + 20] = Float.NaN;
+            x[d.h() * d.w() + 2 * d.w() + 3] = Float.NaN;
+            x[d.h() * d.w() + 4 * d.w() + 1] = Float.NaN;
+            x[d.h() * d.w() + 4 * d.w() + 4] = Float.NaN;
+            x[d.h() * d.w() + 4 * d.w() + 5] = Float.NaN;
+            float[] want = new float[d.outputSize()], got = new float[d.outputSize()];
+            int[] wantIdx = new int[d.outputSize()], gotIdx = new int[d.outputSize()];
+            REF.maxPool2dForward(want, wantIdx, x, d);
+            kernels().maxPool2dForward(got, gotIdx, x, d);
+            assertBits("maxPool2dForward with NaN " + d, want, got);
+            assertArrayEquals(wantIdx, gotIdx, "maxPool2dForward argmax with NaN " + d);
+        }
     }
 
     @ParameterizedTest(name = "{0}")

@@ -36,16 +36,7 @@ public record RobustAccuracy(String attack, double p, double eps, int examples, 
      *                                  from the attack's
      */
     public static RobustAccuracy of(Layer model, Dataset data, Attack attack, int batch) {
-        if (batch < 1) {
-            throw new IllegalArgumentException("batch = " + batch + " must be >= 1");
-        }
-        if (data.size() == 0) {
-            throw new IllegalArgumentException("data set " + data.name() + " is empty");
-        }
-        if (!data.domain().equals(attack.domain())) {
-            throw new IllegalArgumentException("data set " + data.name() + " is scaled to " + data.domain()
-                    + " but the attack clamps to " + attack.domain() + "; set the attack's domain");
-        }
+        checkArguments(data, attack, batch);
         int clean = 0, robust = 0;
         for (int from = 0; from < data.size(); from += batch) {
             Dataset b = data.slice(from, Math.min(batch, data.size() - from));
@@ -77,5 +68,24 @@ public record RobustAccuracy(String attack, double p, double eps, int examples, 
             out.add(of(model, data, attackAt.apply(e), batch));
         }
         return out;
+    }
+
+    /**
+     * The argument checks of {@link #of}, shared with the device evaluation.
+     *
+     * @throws IllegalArgumentException for batch &lt; 1, an empty data set, or a data set whose domain
+     *                                  differs from the attack's
+     */
+    public static void checkArguments(Dataset data, Attack attack, int batch) {
+        if (batch < 1) {
+            throw new IllegalArgumentException("batch = " + batch + " must be >= 1");
+        }
+        if (data.size() == 0) {
+            throw new IllegalArgumentException("data set " + data.name() + " is empty");
+        }
+        if (!data.domain().equals(attack.domain())) {
+            throw new IllegalArgumentException("data set " + data.name() + " is scaled to " + data.domain()
+                    + " but the attack clamps to " + attack.domain() + "; set the attack's domain");
+        }
     }
 }

@@ -114,6 +114,16 @@ public final class DdOperatorNorm implements Regularizer {
         return penaltyMode;
     }
 
+    /** (p,q) iterations per batch. */
+    public int iterations() {
+        return iterations;
+    }
+
+    /** Whether the penalty is the q-th power form (1/q)||d||_q^q rather than ||d||_q. */
+    public boolean qthPower() {
+        return qthPower;
+    }
+
     /**
      * The directions v_i for the batch: the (p,q) iteration on the EVAL-mode Jacobian of the logits,
      * (B, input per example), each of unit l_p norm.
