@@ -26,6 +26,7 @@ import dev.opnorm.robust.reg.DdOperatorNorm;
 import dev.opnorm.robust.reg.DdSpectralNorm;
 import dev.opnorm.robust.reg.GlobalSpectralNorm;
 import dev.opnorm.robust.reg.InputGradient;
+import dev.opnorm.robust.reg.Regularizer;
 import dev.opnorm.robust.train.Objective;
 import dev.opnorm.robust.train.OptimizerSpec;
 import dev.opnorm.robust.train.ScheduleSpec;
@@ -434,7 +435,7 @@ public final class TrainCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(model, train, test, objective, cfg).checkpointTo(stateFile).log(System.err);
         String backendText = kernels.name();
         if (onDevice) {
-            DeviceMethod dm = deviceMethod(m, objective.name());
+            DeviceMethod dm = deviceMethod(m, (Objective) objective);
             trainer.runOn((net, meth, o) -> deviceRunner = new DeviceStepRunner(OpenCl.shared(), net, meth, o, dm));
             backendText = "opencl (device-resident training on " + deviceRunner.device() + ")";
         }
@@ -651,40 +652,34 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /**
-     * The device step of method m (one of {@link #DEVICE_METHODS}), built from the same knobs and defaults as
-     * its host objective in {@link #objective} (the CPU-vs-OpenCL tests check that they agree).
+     * The device step of method m (one of {@link #DEVICE_METHODS}): the host objective's regularizers
+     * ({@code DdOperatorNorm}) on the device with their own configuration; the attack and the weights from the
+     * same flags and defaults as {@link #objective} (the CPU-vs-OpenCL tests check that they agree).
      */
-    private DeviceMethod deviceMethod(Method m, String name) {
+    private DeviceMethod deviceMethod(Method m, Objective host) {
+        List<DeviceObjective.Regularizer> regs = new ArrayList<>();
+        for (Regularizer r : host.regularizers()) {
+            if (!(r instanceof DdOperatorNorm dd)) {
+                throw new IllegalStateException("regularizer " + r.name() + " has no device implementation");
+            }
+            regs.add(DeviceObjective.regularizer(new DeviceDdRegularizer(dd)));
+        }
         switch (m) {
             case STANDARD:
                 return new DeviceStandardMethod();
             case AT: {
                 double pv = CliSupport.attackNorm(p != null ? p : "2", "--p");
-                return new DeviceObjective(name, nonNegative(cleanWeight, 1, "--clean-weight"),
-                        DeviceObjective.pga(attack(pv)), nonNegative(advWeight, 1, "--adv-weight"), fraction(), List.of());
+                return new DeviceObjective(host.name(), nonNegative(cleanWeight, 1, "--clean-weight"),
+                        DeviceObjective.pga(attack(pv)), nonNegative(advWeight, 1, "--adv-weight"), fraction(), regs);
             }
-            case DD_SNR_SQ: {
-                double e = eps(2);
-                return new DeviceObjective(name, 1, null, 0, 0, List.of(DeviceObjective.regularizer(
-                        DeviceDdRegularizer.sumOfSquares(lambda(0.02 / (e * e)), e, iterations(powerIterations, 10,
-                                "--power-iterations"), regBn()))));
-            }
-            case DD_ONR: {
-                double pv = NormCommand.parseNorm(p != null ? p : "inf", "--p");
-                double qv = NormCommand.parseNorm(q != null ? q : "2", "--q");
-                boolean power = qPower != null && qPower;
-                return new DeviceObjective(name, 1, null, 0, 0, List.of(DeviceObjective.regularizer(
-                        new DeviceDdRegularizer(pv, qv, lambda(1), eps(pv), iterations(powerIterations, 10,
-                                "--power-iterations"), power, regBn()))));
-            }
+            case DD_SNR_SQ:
+            case DD_ONR:
+                return new DeviceObjective(host.name(), 1, null, 0, 0, regs);
             case INTERP: {
                 // Objective.convex: interpolation(attack(2), t adv-weight, fraction, sumOfSquares((1 - t) lambda, ...))
                 double t = interpT != null ? interpT : 0.5;
-                double e = eps(2);
-                return new DeviceObjective(name, 1, DeviceObjective.pga(attack(2)),
-                        t * nonNegative(advWeight, 1, "--adv-weight"), fraction(), List.of(DeviceObjective.regularizer(
-                        DeviceDdRegularizer.sumOfSquares((1 - t) * lambda(0.02 / (e * e)), e,
-                                iterations(powerIterations, 10, "--power-iterations"), regBn()))));
+                return new DeviceObjective(host.name(), 1, DeviceObjective.pga(attack(2)),
+                        t * nonNegative(advWeight, 1, "--adv-weight"), fraction(), regs);
             }
             default:
                 throw new IllegalStateException("no device method for " + m.flag);
