@@ -172,4 +172,35 @@ class DeviceTrainerTest {
             assertEquals(want, t.correct(x, labels));
         }
     }
+
+    /**
+     * A steady-state step of the training loop with Adam: 2 uploads (batch, labels), 1 download (the loss
+     * and count), no device buffer created; the finiteness check 1 download; an evaluation batch 2 uploads
+     * and 1 download.
+     */
+    @Test
+    void steadyStateStep_transfersOnlyTheBatchAndTheScalars() {
+        OpenCl cl = NetTesting.runtime();
+        Sequential net = NetTesting.cnn7(45L);
+        Random rnd = new Random(10);
+        int[] y = {0, 1, 2, 3};
+        try (DeviceModel model = new DeviceModel(cl, net);
+             DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
+                     DeviceOptimizer.of(model, new Adam(net.params(), Adam.Config.adam(1e-3))))) {
+            t.step(batch(rnd), y, new Rng(0));
+            t.nonFiniteParameter();
+            t.correct(batch(rnd), y);
+            Tensor x = batch(rnd);
+            long up = cl.uploads(), down = cl.downloads(), allocs = cl.allocations();
+            t.step(x, y, new Rng(1));
+            assertEquals(2, cl.uploads() - up, "uploads of a step: the batch and its labels");
+            assertEquals(1, cl.downloads() - down, "downloads of a step: the loss and the correct count");
+            assertEquals(null, t.nonFiniteParameter());
+            assertEquals(2, cl.downloads() - down, "the finiteness check: one download");
+            t.correct(x, y);
+            assertEquals(4, cl.uploads() - up, "an evaluation batch: its images and labels");
+            assertEquals(3, cl.downloads() - down, "an evaluation batch: the correct count");
+            assertEquals(0, cl.allocations() - allocs, "device buffers created in steady state");
+        }
+    }
 }
