@@ -403,8 +403,9 @@ public final class Trainer {
             save(epoch);
             history.add(stats);
             if (log != null) {
-                log.printf(Locale.ROOT, "epoch %d/%d: loss %.4f, train accuracy %.4f, test accuracy %.4f (%s)%n",
-                        epoch, config.epochs(), stats.meanLoss(), stats.trainAccuracy(), testAcc, method.name());
+                String test = Double.isNaN(testAcc) ? "not evaluated" : String.format(Locale.ROOT, "%.4f", testAcc);
+                log.printf(Locale.ROOT, "epoch %d/%d: loss %.4f, train accuracy %.4f, test accuracy %s (%s)%n",
+                        epoch, config.epochs(), stats.meanLoss(), stats.trainAccuracy(), test, method.name());
             }
         }
         return new Result(history, step, checkpoint);
