@@ -8,32 +8,10 @@ public final class TrainingTwins {
     private TrainingTwins() {
     }
 
+    /** Twin of softmax_xent_rows: the part [0, n) with weight 1 (1f * x == x, so nothing changes). */
     public static void softmaxXentRowAt(int i, float[] grad, float[] lossRow, float[] correct, float[] z,
                                         int[] labels, int n, int k) {
-        int y = labels[i], off = i * k;
-        double mx = Double.NEGATIVE_INFINITY;
-        int arg = 0;
-        boolean finite = true;
-        for (int j = 0; j < k; j++) {
-            float v = z[off + j];
-            finite &= Float.isFinite(v);
-            if (v > mx) {
-                mx = v;
-                arg = j;
-            }
-        }
-        double sum = 0;
-        for (int j = 0; j < k; j++) {
-            sum += Math.exp(z[off + j] - mx);
-        }
-        double lse = mx + Math.log(sum);
-        boolean ok = finite && y >= 0 && y < k;
-        lossRow[i] = ok ? (float) (lse - z[off + y]) : Float.NaN;
-        correct[i] = ok && arg == y ? 1f : 0f;
-        for (int j = 0; j < k; j++) {
-            double p = Math.exp(z[off + j] - lse);
-            grad[off + j] = (float) ((p - (j == y ? 1.0 : 0.0)) / n);
-        }
+        softmaxXentPartAt(i, grad, lossRow, correct, z, labels, 0, n, k, 1f);
     }
 
     public static void meanAndCount(float[] out, float[] lossRow, float[] correct, int n) {

@@ -2,18 +2,12 @@
  * Java twins: TrainingTwins (the same formulas in the same order). */
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 
-/* range n (one work-item per example i): softmax cross-entropy on logits z (n, k), as
- * nn.loss.SoftmaxCrossEntropy: in double with the maximum logit subtracted;
- * grad[i, j] = (softmax(z_i)_j - [j == y_i]) / n (overwritten), lossRow[i] = logsumexp(z_i) - z_i[y_i],
- * correct[i] = 1 when the first maximal logit is the label, else 0. A label outside [0, k) or a
- * non-finite logit makes lossRow[i] NaN (the host reads the mean and reports it). */
-__kernel void softmax_xent_rows(__global float *grad, __global float *lossRow, __global float *correct,
-                                __global const float *z, __global const int *labels, const int n, const int k) {
-    const int i = get_global_id(0);
-    if (i >= n) {
-        return;
-    }
-    const int y = labels[i], off = i * k;
+/* one row of softmax_xent_part (and of softmax_xent_rows = the part [0, n) with weight 1, which
+ * leaves every value unchanged: 1.0f * x == x) */
+static void xent_row(__global float *grad, __global float *lossRow, __global float *correct,
+                     __global const float *z, __global const int *labels, const int i, const int rowOff,
+                     const int count, const int k, const float weight) {
+    const int y = labels[i], r = rowOff + i, off = r * k;
     double mx = -INFINITY;
     int arg = 0;
     int finite = 1;
@@ -31,12 +25,26 @@ __kernel void softmax_xent_rows(__global float *grad, __global float *lossRow, _
     }
     const double lse = mx + log(sum);
     const int ok = finite && y >= 0 && y < k;
-    lossRow[i] = ok ? (float) (lse - z[off + y]) : NAN;
-    correct[i] = ok && arg == y ? 1.0f : 0.0f;
+    lossRow[r] = ok ? (float) (lse - z[off + y]) : NAN;
+    correct[r] = ok && arg == y ? 1.0f : 0.0f;
     for (int j = 0; j < k; j++) {
         const double p = exp(z[off + j] - lse);
-        grad[off + j] = (float) ((p - (j == y ? 1.0 : 0.0)) / n);
+        grad[off + j] = weight * (float) ((p - (j == y ? 1.0 : 0.0)) / count);
     }
+}
+
+/* range n (one work-item per example i): softmax cross-entropy on logits z (n, k), as
+ * nn.loss.SoftmaxCrossEntropy: in double with the maximum logit subtracted;
+ * grad[i, j] = (softmax(z_i)_j - [j == y_i]) / n (overwritten), lossRow[i] = logsumexp(z_i) - z_i[y_i],
+ * correct[i] = 1 when the first maximal logit is the label, else 0. A label outside [0, k) or a
+ * non-finite logit makes lossRow[i] NaN (the host reads the mean and reports it). */
+__kernel void softmax_xent_rows(__global float *grad, __global float *lossRow, __global float *correct,
+                                __global const float *z, __global const int *labels, const int n, const int k) {
+    const int i = get_global_id(0);
+    if (i >= n) {
+        return;
+    }
+    xent_row(grad, lossRow, correct, z, labels, i, 0, n, k, 1.0f);
 }
 
 /* range 1: out[0] = mean of lossRow (summed in double, in example order), out[1] = sum of correct */
@@ -170,30 +178,7 @@ __kernel void softmax_xent_part(__global float *grad, __global float *lossRow, _
     if (i >= count) {
         return;
     }
-    const int y = labels[i], r = rowOff + i, off = r * k;
-    double mx = -INFINITY;
-    int arg = 0;
-    int finite = 1;
-    for (int j = 0; j < k; j++) {
-        const float v = z[off + j];
-        finite = finite && isfinite(v);
-        if (v > mx) {
-            mx = v;
-            arg = j;
-        }
-    }
-    double sum = 0.0;
-    for (int j = 0; j < k; j++) {
-        sum += exp(z[off + j] - mx);
-    }
-    const double lse = mx + log(sum);
-    const int ok = finite && y >= 0 && y < k;
-    lossRow[r] = ok ? (float) (lse - z[off + y]) : NAN;
-    correct[r] = ok && arg == y ? 1.0f : 0.0f;
-    for (int j = 0; j < k; j++) {
-        const double p = exp(z[off + j] - lse);
-        grad[off + j] = weight * (float) ((p - (j == y ? 1.0 : 0.0)) / count);
-    }
+    xent_row(grad, lossRow, correct, z, labels, i, rowOff, count, k, weight);
 }
 
 /* range 1: out[outOff] = mean of lossRow[rowOff, rowOff + count) (double, in order),
