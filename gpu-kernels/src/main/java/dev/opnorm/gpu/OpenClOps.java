@@ -427,6 +427,108 @@ public final class OpenClOps {
                 d.n(), d.c(), d.h(), d.w(), d.kh(), d.kw(), d.stride(), d.pad(), d.p(), d.q());
     }
 
+    // ---- optimizers and checks of the device training loop (training.cl) ---------------------------
+
+    /**
+     * One torch.optim.Adam / AdamW update of len elements, as nn.optim.Adam (twin
+     * {@link TrainingTwins#adamUpdateAt}): p, m (exp_avg), v (exp_avg_sq) overwritten. The step's scalars
+     * come from the host: {@code decay = 1 - lr wd} (AdamW), {@code w1 = 1 - beta1}, {@code w2 = 1 - beta2},
+     * {@code negStep = -lr / (1 - beta1^t)}, {@code bc2Sqrt = sqrt(1 - beta2^t)}, each rounded to float.
+     */
+    public void adamUpdate(DeviceTensor p, DeviceTensor grad, DeviceTensor m, DeviceTensor v, float weightDecay,
+                           float decay, boolean decoupled, float w1, float beta1, float w2, float beta2,
+                           float negStep, float bc2Sqrt, float eps, int len) {
+        need(p, len, "adamUpdate p");
+        need(grad, len, "adamUpdate grad");
+        need(m, len, "adamUpdate exp_avg");
+        need(v, len, "adamUpdate exp_avg_sq");
+        cl.launch(Family.TRAINING, "adam_update", new long[]{len}, null, p, grad, m, v, weightDecay, decay,
+                decoupled ? 1 : 0, w1, beta1, w2, beta2, negStep, bc2Sqrt, eps, len);
+    }
+
+    /**
+     * One torch.optim.RMSprop update of len elements, as nn.optim.RmsProp (twin
+     * {@link TrainingTwins#rmspropUpdateAt}): p, sq (square_avg) and, when given, ga (grad_avg: centered)
+     * and buf (momentum_buffer: momentum &gt; 0) overwritten; {@code w = 1 - alpha}. ga / buf null = off.
+     */
+    public void rmspropUpdate(DeviceTensor p, DeviceTensor grad, DeviceTensor sq, DeviceTensor ga, DeviceTensor buf,
+                              float weightDecay, float alpha, float w, float eps, float momentum, float negLr, int len) {
+        need(p, len, "rmspropUpdate p");
+        need(grad, len, "rmspropUpdate grad");
+        need(sq, len, "rmspropUpdate square_avg");
+        if (ga != null) {
+            need(ga, len, "rmspropUpdate grad_avg");
+        }
+        if (buf != null) {
+            need(buf, len, "rmspropUpdate momentum_buffer");
+        }
+        cl.launch(Family.TRAINING, "rmsprop_update", new long[]{len}, null, p, grad, sq, ga != null ? ga : sq,
+                buf != null ? buf : sq, weightDecay, alpha, w, eps, momentum, negLr, ga != null ? 1 : 0,
+                buf != null ? 1 : 0, len);
+    }
+
+    /** out[slot] = the number of NaN / infinite values in x[0, len), as a float (one work-group). */
+    public void countNonFinite(DeviceTensor out, int slot, DeviceTensor x, int len) {
+        need(out, (long) slot + 1, "countNonFinite out");
+        need(x, len, "countNonFinite x");
+        if (slot < 0) {
+            throw new IllegalArgumentException("countNonFinite: negative slot " + slot);
+        }
+        int wg = cl.reduceWorkGroup();
+        cl.launch(Family.TRAINING, "count_nonfinite", new long[]{wg}, new long[]{wg}, out, slot, x, len);
+    }
+
+    /**
+     * Softmax cross-entropy of logit rows [rowOff, rowOff + count) of z (rows, k) against labels[0, count)
+     * (twin {@link TrainingTwins#softmaxXentPartAt}): those grad rows overwritten with
+     * {@code weight * (softmax - onehot) / count} (the gradient of weight times the part's mean loss), lossRow
+     * and correct at rows rowOff + i. Objective's clean and adversarial parts of one concatenated batch.
+     */
+    public void softmaxXentPart(DeviceTensor grad, DeviceTensor lossRow, DeviceTensor correct, DeviceTensor z,
+                                DeviceInts labels, int rowOff, int count, int k, float weight) {
+        if (rowOff < 0 || count < 0) {
+            throw new IllegalArgumentException("softmaxXentPart: rows [" + rowOff + ", +" + count + ")");
+        }
+        long end = (long) rowOff + count;
+        need(grad, end * k, "softmaxXentPart grad");
+        need(lossRow, end, "softmaxXentPart lossRow");
+        need(correct, end, "softmaxXentPart correct");
+        need(z, end * k, "softmaxXentPart z");
+        need(labels, count, "softmaxXentPart labels");
+        if (grad == z) {
+            throw new IllegalArgumentException("softmaxXentPart: grad must not alias the logits");
+        }
+        cl.launch(Family.TRAINING, "softmax_xent_part", new long[]{count}, null, grad, lossRow, correct, z, labels,
+                rowOff, count, k, weight);
+    }
+
+    /** out[outOff] = mean of lossRow over rows [rowOff, rowOff + count) (double, in order), out[outOff + 1] = sum of correct. */
+    public void meanAndCountPart(DeviceTensor out, int outOff, DeviceTensor lossRow, DeviceTensor correct, int rowOff,
+                                 int count) {
+        if (outOff < 0 || rowOff < 0 || count < 1) {
+            throw new IllegalArgumentException("meanAndCountPart: out offset " + outOff + ", rows [" + rowOff + ", +"
+                    + count + ")");
+        }
+        need(out, (long) outOff + 2, "meanAndCountPart out");
+        need(lossRow, (long) rowOff + count, "meanAndCountPart lossRow");
+        need(correct, (long) rowOff + count, "meanAndCountPart correct");
+        cl.launch(Family.TRAINING, "mean_and_count_part", new long[]{1}, null, out, outOff, lossRow, correct, rowOff,
+                count);
+    }
+
+    /** dst[dstOff + i] = src[srcOff + i] for i < len (device to device); dst must not be src. */
+    public void copyRange(DeviceTensor dst, int dstOff, DeviceTensor src, int srcOff, int len) {
+        if (dstOff < 0 || srcOff < 0 || len < 0) {
+            throw new IllegalArgumentException("copyRange: offsets " + dstOff + ", " + srcOff + ", length " + len);
+        }
+        if (dst == src) {
+            throw new IllegalArgumentException("copyRange: dst and src must not be the same buffer");
+        }
+        need(dst, (long) dstOff + len, "copyRange dst");
+        need(src, (long) srcOff + len, "copyRange src");
+        cl.launch(Family.TRAINING, "copy_range", new long[]{len}, null, dst, dstOff, src, srcOff, len);
+    }
+
     // ---- helpers ----------------------------------------------------------------------------------
 
     private DeviceTensor scratch(long floats) {

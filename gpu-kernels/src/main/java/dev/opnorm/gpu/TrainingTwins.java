@@ -8,32 +8,10 @@ public final class TrainingTwins {
     private TrainingTwins() {
     }
 
+    /** Twin of softmax_xent_rows: the part [0, n) with weight 1 (1f * x == x, so nothing changes). */
     public static void softmaxXentRowAt(int i, float[] grad, float[] lossRow, float[] correct, float[] z,
                                         int[] labels, int n, int k) {
-        int y = labels[i], off = i * k;
-        double mx = Double.NEGATIVE_INFINITY;
-        int arg = 0;
-        boolean finite = true;
-        for (int j = 0; j < k; j++) {
-            float v = z[off + j];
-            finite &= Float.isFinite(v);
-            if (v > mx) {
-                mx = v;
-                arg = j;
-            }
-        }
-        double sum = 0;
-        for (int j = 0; j < k; j++) {
-            sum += Math.exp(z[off + j] - mx);
-        }
-        double lse = mx + Math.log(sum);
-        boolean ok = finite && y >= 0 && y < k;
-        lossRow[i] = ok ? (float) (lse - z[off + y]) : Float.NaN;
-        correct[i] = ok && arg == y ? 1f : 0f;
-        for (int j = 0; j < k; j++) {
-            double p = Math.exp(z[off + j] - lse);
-            grad[off + j] = (float) ((p - (j == y ? 1.0 : 0.0)) / n);
-        }
+        softmaxXentPartAt(i, grad, lossRow, correct, z, labels, 0, n, k, 1f);
     }
 
     public static void meanAndCount(float[] out, float[] lossRow, float[] correct, int n) {
@@ -76,5 +54,103 @@ public final class TrainingTwins {
                                          double momentum, double unbias) {
         rm[ch] = (float) ((1.0 - momentum) * rm[ch] + momentum * mean[ch]);
         rv[ch] = (float) ((1.0 - momentum) * rv[ch] + momentum * var[ch] * unbias);
+    }
+
+    /** Twin of adam_update (training.cl): element j of one Adam / AdamW step. */
+    public static void adamUpdateAt(int j, float[] p, float[] grad, float[] m, float[] v, float wd, float decay,
+                                    boolean decoupled, float w1, float b1, float w2, float b2, float negStep,
+                                    float bc2Sqrt, float eps) {
+        float g = grad[j];
+        float pj = p[j];
+        if (wd != 0f) {
+            if (decoupled) {
+                pj = pj * decay;
+            } else {
+                g = Math.fma(wd, pj, g);
+            }
+        }
+        float mj = Math.fma(w1, g, m[j] * b1);
+        float vj = Math.fma(w2 * g, g, v[j] * b2);
+        m[j] = mj;
+        v[j] = vj;
+        float denom = (float) Math.sqrt(vj) / bc2Sqrt + eps;
+        p[j] = pj + negStep * mj / denom;
+    }
+
+    /** Twin of rmsprop_update (training.cl): element j of one RMSprop step; ga / buf unused when off. */
+    public static void rmspropUpdateAt(int j, float[] p, float[] grad, float[] sq, float[] ga, float[] buf, float wd,
+                                       float alpha, float w, float eps, float mom, float negLr, boolean centered,
+                                       boolean hasMomentum) {
+        float g = grad[j];
+        if (wd != 0f) {
+            g = Math.fma(wd, p[j], g);
+        }
+        float s = Math.fma(w * g, g, sq[j] * alpha);
+        sq[j] = s;
+        float avg;
+        if (centered) {
+            float a = Math.fma(w, g, ga[j] * alpha);
+            ga[j] = a;
+            avg = (float) Math.sqrt(Math.fma(-a, a, s)) + eps;
+        } else {
+            avg = (float) Math.sqrt(s) + eps;
+        }
+        if (hasMomentum) {
+            float b = buf[j] * mom + g / avg;
+            buf[j] = b;
+            p[j] = Math.fma(negLr, b, p[j]);
+        } else {
+            p[j] = p[j] + negLr * g / avg;
+        }
+    }
+
+    /** Twin of count_nonfinite (training.cl): the number of NaN / infinite values in x[0, len). */
+    public static float countNonFinite(float[] x, int len) {
+        int c = 0;
+        for (int i = 0; i < len; i++) {
+            c += Float.isFinite(x[i]) ? 0 : 1;
+        }
+        return c;
+    }
+
+    /** Twin of softmax_xent_part (training.cl): row i of the part [rowOff, rowOff + count). */
+    public static void softmaxXentPartAt(int i, float[] grad, float[] lossRow, float[] correct, float[] z,
+                                         int[] labels, int rowOff, int count, int k, float weight) {
+        int y = labels[i], r = rowOff + i, off = r * k;
+        double mx = Double.NEGATIVE_INFINITY;
+        int arg = 0;
+        boolean finite = true;
+        for (int j = 0; j < k; j++) {
+            float v = z[off + j];
+            finite &= Float.isFinite(v);
+            if (v > mx) {
+                mx = v;
+                arg = j;
+            }
+        }
+        double sum = 0;
+        for (int j = 0; j < k; j++) {
+            sum += Math.exp(z[off + j] - mx);
+        }
+        double lse = mx + Math.log(sum);
+        boolean ok = finite && y >= 0 && y < k;
+        lossRow[r] = ok ? (float) (lse - z[off + y]) : Float.NaN;
+        correct[r] = ok && arg == y ? 1f : 0f;
+        for (int j = 0; j < k; j++) {
+            double p = Math.exp(z[off + j] - lse);
+            grad[off + j] = weight * (float) ((p - (j == y ? 1.0 : 0.0)) / count);
+        }
+    }
+
+    /** Twin of mean_and_count_part (training.cl). */
+    public static void meanAndCountPart(float[] out, int outOff, float[] lossRow, float[] correct, int rowOff,
+                                        int count) {
+        double s = 0, c = 0;
+        for (int i = 0; i < count; i++) {
+            s += lossRow[rowOff + i];
+            c += correct[rowOff + i];
+        }
+        out[outOff] = (float) (s / count);
+        out[outOff + 1] = (float) c;
     }
 }

@@ -7,8 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BatchNorm2d;
+import dev.opnorm.nn.layers.Param;
+import dev.opnorm.nn.layers.ParamGrads;
 import dev.opnorm.nn.loss.SoftmaxCrossEntropy;
+import dev.opnorm.nn.optim.Adam;
+import dev.opnorm.nn.optim.RmsProp;
 
+import java.util.List;
 import java.util.Random;
 
 import org.junit.jupiter.api.Test;
@@ -137,5 +142,165 @@ class TrainingKernelsTest {
             assertClose(wantM, drm.download(), c, GpuTolerances.TWIN_F32, 1, "running mean");
             assertClose(wantV, drv.download(), c, GpuTolerances.TWIN_F32, 1, "running var");
         }
+    }
+
+    /** Adam (L2 and decoupled, with and without weight decay) over 3 steps: OpenCL vs twin vs nn.optim.Adam. */
+    @Test
+    void adamUpdate_matchesTwinAndHostAdam_forAdamAndAdamW() {
+        Random rnd = new Random(54);
+        int len = 333;
+        float[] p0 = randn(rnd, len);
+        float[][] g = {randn(rnd, len), randn(rnd, len), randn(rnd, len)};
+        Adam.Config[] configs = {Adam.Config.adam(1e-2), Adam.Config.adam(1e-2).withWeightDecay(1e-2),
+                Adam.Config.adamW(1e-2), Adam.Config.adam(3e-3).withBetas(0.8, 0.99).withEps(1e-6)};
+        for (Adam.Config c : configs) {
+            Param hostP = new Param("w", p0.clone(), len);
+            Adam host = new Adam(List.of(hostP), c);
+            float[] p = p0.clone(), m = new float[len], v = new float[len];
+            try (DeviceTensor dp = DeviceTensor.of(cl, p0); DeviceTensor dg = DeviceTensor.allocate(cl, len);
+                 DeviceTensor dm = DeviceTensor.allocate(cl, len); DeviceTensor dv = DeviceTensor.allocate(cl, len)) {
+                ops.fill(dm, 0f, len);
+                ops.fill(dv, 0f, len);
+                for (int t = 1; t <= 3; t++) {
+                    ParamGrads grads = new ParamGrads();
+                    System.arraycopy(g[t - 1], 0, grads.of(hostP), 0, len);
+                    host.step(grads);
+                    double lr = c.lr(), bc1 = 1 - StrictMath.pow(c.beta1(), t), bc2 = 1 - StrictMath.pow(c.beta2(), t);
+                    float wd = (float) c.weightDecay(), decay = (float) (1 - lr * c.weightDecay()),
+                            w1 = (float) (1 - c.beta1()), b1 = (float) c.beta1(), w2 = (float) (1 - c.beta2()),
+                            b2 = (float) c.beta2(), negStep = (float) -(lr / bc1),
+                            bc2Sqrt = (float) StrictMath.sqrt(bc2), eps = (float) c.eps();
+                    for (int j = 0; j < len; j++) {
+                        TrainingTwins.adamUpdateAt(j, p, g[t - 1], m, v, wd, decay, c.decoupled(), w1, b1, w2, b2,
+                                negStep, bc2Sqrt, eps);
+                    }
+                    dg.upload(g[t - 1]);
+                    ops.adamUpdate(dp, dg, dm, dv, wd, decay, c.decoupled(), w1, b1, w2, b2, negStep, bc2Sqrt, eps, len);
+                }
+                String what = host.describe();
+                assertClose(p, dp.download(), len, GpuTolerances.TWIN_F32, 1, what + " p opencl vs twin");
+                assertClose(m, dm.download(), len, GpuTolerances.TWIN_F32, 1, what + " exp_avg opencl vs twin");
+                assertClose(v, dv.download(), len, GpuTolerances.TWIN_F32, 1, what + " exp_avg_sq opencl vs twin");
+                assertClose(hostP.value, p, len, 0, 1, what + " twin vs nn.optim.Adam");
+                assertClose(host.exportState().buffer("w.exp_avg_sq"), v, len, 0, 1, what + " twin exp_avg_sq vs host");
+            }
+        }
+    }
+
+    /** RMSprop (plain, weight decay, momentum, centered, both) over 3 steps: OpenCL vs twin vs nn.optim.RmsProp. */
+    @Test
+    void rmspropUpdate_matchesTwinAndHostRmsProp_forMomentumAndCentered() {
+        Random rnd = new Random(55);
+        int len = 333;
+        float[] p0 = randn(rnd, len);
+        float[][] g = {randn(rnd, len), randn(rnd, len), randn(rnd, len)};
+        RmsProp.Config base = RmsProp.Config.of(1e-2);
+        RmsProp.Config[] configs = {base, base.withWeightDecay(1e-2), base.withMomentum(0.9),
+                base.withCentered(true), base.withCentered(true).withMomentum(0.5).withAlpha(0.9).withEps(1e-6)};
+        for (RmsProp.Config c : configs) {
+            Param hostP = new Param("w", p0.clone(), len);
+            RmsProp host = new RmsProp(List.of(hostP), c);
+            boolean centered = c.centered(), hasMomentum = c.momentum() > 0;
+            float[] p = p0.clone(), sq = new float[len], ga = new float[len], buf = new float[len];
+            try (DeviceTensor dp = DeviceTensor.of(cl, p0); DeviceTensor dg = DeviceTensor.allocate(cl, len);
+                 DeviceTensor dsq = DeviceTensor.allocate(cl, len); DeviceTensor dga = DeviceTensor.allocate(cl, len);
+                 DeviceTensor dbuf = DeviceTensor.allocate(cl, len)) {
+                for (DeviceTensor t : new DeviceTensor[]{dsq, dga, dbuf}) {
+                    ops.fill(t, 0f, len);
+                }
+                float wd = (float) c.weightDecay(), alpha = (float) c.alpha(), w = (float) (1 - c.alpha()),
+                        eps = (float) c.eps(), mom = (float) c.momentum(), negLr = (float) -c.lr();
+                for (int t = 0; t < 3; t++) {
+                    ParamGrads grads = new ParamGrads();
+                    System.arraycopy(g[t], 0, grads.of(hostP), 0, len);
+                    host.step(grads);
+                    for (int j = 0; j < len; j++) {
+                        TrainingTwins.rmspropUpdateAt(j, p, g[t], sq, ga, buf, wd, alpha, w, eps, mom, negLr, centered,
+                                hasMomentum);
+                    }
+                    dg.upload(g[t]);
+                    ops.rmspropUpdate(dp, dg, dsq, centered ? dga : null, hasMomentum ? dbuf : null, wd, alpha, w, eps,
+                            mom, negLr, len);
+                }
+                String what = host.describe();
+                assertClose(p, dp.download(), len, GpuTolerances.TWIN_F32, 1, what + " p opencl vs twin");
+                assertClose(sq, dsq.download(), len, GpuTolerances.TWIN_F32, 1, what + " square_avg opencl vs twin");
+                if (centered) {
+                    assertClose(ga, dga.download(), len, GpuTolerances.TWIN_F32, 1, what + " grad_avg opencl vs twin");
+                }
+                if (hasMomentum) {
+                    assertClose(buf, dbuf.download(), len, GpuTolerances.TWIN_F32, 1, what + " momentum opencl vs twin");
+                }
+                assertClose(hostP.value, p, len, 0, 1, what + " twin vs nn.optim.RmsProp");
+            }
+        }
+    }
+
+    @Test
+    void countNonFinite_matchesTwin_forNaNInfAndFinite() {
+        int len = 1000;
+        float[] x = randn(new Random(56), len);
+        float[] out = new float[3];
+        try (DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor dout = DeviceTensor.allocate(cl, 3)) {
+            ops.countNonFinite(dout, 0, dx, len);
+            x[7] = Float.NaN;
+            x[999] = Float.NEGATIVE_INFINITY;
+            x[500] = Float.POSITIVE_INFINITY;
+            dx.upload(x);
+            ops.countNonFinite(dout, 1, dx, len);
+            ops.countNonFinite(dout, 2, dx, 8); // only x[7] in range
+            dout.download(out, 0, 0, 3);
+        }
+        assertEquals(0f, out[0], "all finite");
+        assertEquals(TrainingTwins.countNonFinite(x, len), out[1], "NaN, -Inf, +Inf");
+        assertEquals(3f, out[1], "NaN, -Inf, +Inf");
+        assertEquals(1f, out[2], "prefix of 8");
+    }
+
+    /** Two parts of one logit matrix with their own weights, and the range copy that builds [x; x*]. */
+    @Test
+    void softmaxXentPartAndCopyRange_matchTwins() {
+        Random rnd = new Random(57);
+        int rows = 11, k = 10, n = 7, adv = rows - n;
+        float[] z = randn(rnd, rows * k);
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            labels[i] = rnd.nextInt(k);
+        }
+        float[] grad = new float[rows * k], loss = new float[rows], correct = new float[rows], out = new float[4];
+        for (int i = 0; i < n; i++) {
+            TrainingTwins.softmaxXentPartAt(i, grad, loss, correct, z, labels, 0, n, k, 0.5f);
+        }
+        for (int i = 0; i < adv; i++) {
+            TrainingTwins.softmaxXentPartAt(i, grad, loss, correct, z, labels, n, adv, k, 2f);
+        }
+        TrainingTwins.meanAndCountPart(out, 0, loss, correct, 0, n);
+        TrainingTwins.meanAndCountPart(out, 2, loss, correct, n, adv);
+        try (DeviceTensor dz = DeviceTensor.of(cl, z); DeviceInts dl = DeviceInts.of(cl, labels);
+             DeviceTensor dg = DeviceTensor.allocate(cl, rows * k); DeviceTensor dloss = DeviceTensor.allocate(cl, rows);
+             DeviceTensor dc = DeviceTensor.allocate(cl, rows); DeviceTensor dout = DeviceTensor.allocate(cl, 4);
+             DeviceTensor cat = DeviceTensor.allocate(cl, 2 * rows * k)) {
+            ops.softmaxXentPart(dg, dloss, dc, dz, dl, 0, n, k, 0.5f);
+            ops.softmaxXentPart(dg, dloss, dc, dz, dl, n, adv, k, 2f);
+            ops.meanAndCountPart(dout, 0, dloss, dc, 0, n);
+            ops.meanAndCountPart(dout, 2, dloss, dc, n, adv);
+            assertClose(grad, dg.download(), rows * k, GpuTolerances.TWIN_EXP_LOG, 1, "part grad opencl vs twin");
+            assertClose(loss, dloss.download(), rows, GpuTolerances.TWIN_EXP_LOG, 1, "part loss opencl vs twin");
+            assertClose(out, dout.download(), 4, GpuTolerances.TWIN_EXP_LOG, 1, "part means opencl vs twin");
+            ops.copy(cat, dz, rows * k);
+            ops.copyRange(cat, rows * k, dg, 0, rows * k);
+            float[] both = cat.download(), g = dg.download();
+            for (int i = 0; i < rows * k; i++) {
+                assertEquals(z[i], both[i], "first half");
+                assertEquals(g[i], both[rows * k + i], "second half");
+            }
+        }
+        // weight 1 on the whole matrix is softmax_xent_rows
+        float[] g1 = new float[n * k], l1 = new float[n], c1 = new float[n], g2 = new float[n * k];
+        for (int i = 0; i < n; i++) {
+            TrainingTwins.softmaxXentRowAt(i, g1, l1, c1, z, labels, n, k);
+            TrainingTwins.softmaxXentPartAt(i, g2, l1, c1, z, labels, 0, n, k, 1f);
+        }
+        assertClose(g1, g2, n * k, 0, 1, "part with weight 1 vs rows");
     }
 }

@@ -143,9 +143,15 @@ public final class AnalyzeCommand implements Callable<Integer> {
             description = "Fig. 4: relative change of sigma_max that counts as converged. Default: ${DEFAULT-VALUE}.")
     double tol;
 
-    @Option(names = "--noise", defaultValue = "0.01,0.02,0.05,0.1,0.2,0.5", split = ",",
-            description = "Fig. 5: radii eps of the uniform l_inf noise. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--noise", split = ",", description = "Fig. 5: radii eps of the uniform noise. Default: "
+            + "0.1,0.25,0.5,1,2,4 for the l2 ball (the CNN's l2 eps_train is about 1-4), "
+            + "0.01,0.02,0.05,0.1,0.2,0.5 for the l_inf box.")
     List<Double> noise;
+
+    @Option(names = "--noise-norm", defaultValue = "2", converter = MatrixNormCommand.ExponentConverter.class,
+            paramLabel = "P", description = "Fig. 5: the noise is uniform in the l_P ball of each radius: 2 (as "
+            + "`reproduce` draws it) or inf (the box [-eps, eps]^d). Default: ${DEFAULT-VALUE}.")
+    double noiseNorm;
 
     @Option(names = "--samples", defaultValue = "4", description = "Fig. 5: noise draws per point and radius. Default: ${DEFAULT-VALUE}.")
     int samples;
@@ -185,6 +191,10 @@ public final class AnalyzeCommand implements Callable<Integer> {
         require(powerIterations > 0, "--power-iterations must be positive, got " + powerIterations);
         require(tol >= 0, "--tol must be >= 0, got " + tol);
         require(samples > 0, "--samples must be positive, got " + samples);
+        require(noiseNorm == 2 || noiseNorm == Double.POSITIVE_INFINITY, "--noise-norm must be 2 or inf, got " + noiseNorm);
+        if (noise == null) {
+            noise = noiseNorm == 2 ? List.of(0.1, 0.25, 0.5, 1.0, 2.0, 4.0) : List.of(0.01, 0.02, 0.05, 0.1, 0.2, 0.5);
+        }
         require(!noise.isEmpty(), "--noise needs at least one radius");
         for (double e : noise) {
             require(e >= 0 && Double.isFinite(e), "--noise radii must be finite and >= 0, got " + e);
@@ -263,10 +273,10 @@ public final class AnalyzeCommand implements Callable<Integer> {
                 }
                 t = lap(rows.nanos, 3, t);
                 if (figs.contains(5)) {
-                    rows.sharedNear.addAll(List.of(SharedActivations.curve(net.model, x, Double.POSITIVE_INFINITY,
+                    rows.sharedNear.addAll(List.of(SharedActivations.curve(net.model, x, noiseNorm,
                             noiseRadii, samples, engine.seed + NOISE_STREAM, start)));
                     Tensor u = SharedActivations.randomInputs(x.shape, Domain.SYMMETRIC, engine.seed + INPUT_STREAM, start);
-                    rows.sharedRandom.addAll(List.of(SharedActivations.curve(net.model, u, Double.POSITIVE_INFINITY,
+                    rows.sharedRandom.addAll(List.of(SharedActivations.curve(net.model, u, noiseNorm,
                             noiseRadii, samples, engine.seed + INPUT_NOISE_STREAM, start)));
                 }
                 lap(rows.nanos, 4, t);
@@ -281,7 +291,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
         RunManifest manifest = new RunManifest("analyze")
                 .put("seed", engine.seed).put("backend", kernels.name()).put("threads", engine.effectiveThreads())
                 .put("bn_mode", "EVAL").put("features", "penultimate (phi^{L-1})")
-                .put("fig5_noise", "uniform in the l_inf box of radius eps, not clamped to the domain")
+                .put("fig5_noise", "uniform in the " + noiseBall() + " of radius eps, not clamped to the domain")
                 .put("fig4_directions", "z = t d, d a unit (l2) random Gaussian direction or (x* - x) / ||x* - x||_2");
         for (int i = 0; i < nets.size(); i++) {
             manifest.put("network." + nets.get(i).label, nets.get(i).description);
@@ -294,6 +304,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
                 .option("figures", new TreeSet<>(figs)).option("eps", eps).option("iterations", iterations)
                 .option("attack", attack.describe()).option("z_max", zTop).option("z_steps", zSteps)
                 .option("power_iterations", powerIterations).option("tol", tol).option("noise", noise)
+                .option("noise_norm", noiseNorm == 2 ? "2" : "inf")
                 .option("samples", samples).option("data", dataDir);
         manifest.put("seconds", String.format(Locale.ROOT, "%.2f", seconds));
         List<String> written = new ArrayList<>();
@@ -349,6 +360,10 @@ public final class AnalyzeCommand implements Callable<Integer> {
         }
     }
 
+    private String noiseBall() {
+        return noiseNorm == 2 ? "l2 ball" : "l_inf box";
+    }
+
     private List<Map.Entry<String, Figure>> figures(Set<Integer> figs, List<Network> nets, List<Rows> results,
                                                     double[] zNorms, double[] noiseRadii) {
         List<Map.Entry<String, Figure>> f = new ArrayList<>();
@@ -396,9 +411,10 @@ public final class AnalyzeCommand implements Callable<Integer> {
             f.add(Map.entry("fig4_sigma_max", sig));
         }
         if (figs.contains(5)) {
-            Figure shared = new Figure("Shared ReLU activations under uniform noise", "eps", "eps (l_inf box radius)",
-                    "shared", "fraction of ReLU units with the same state at x and x + z").yRange(0, 1)
-                    .caption("Fig. 5: z uniform in [-eps, eps]^d (not clamped to the domain), " + samples + " draws per "
+            Figure shared = new Figure("Shared ReLU activations under uniform noise", "eps", "eps (" + noiseBall()
+                    + " radius)", "shared", "fraction of ReLU units with the same state at x and x + z").yRange(0, 1)
+                    .caption("Fig. 5: z uniform in the " + noiseBall() + " of radius eps (not clamped to the domain), "
+                            + samples + " draws per "
                             + "point and radius; near the test images and near uniformly random inputs of [-1, 1]^d. "
                             + "Every ReLU of the network counts." + over);
             for (int i = 0; i < nets.size(); i++) {

@@ -1,6 +1,11 @@
 package dev.opnorm.experiments.cli;
 
 import dev.opnorm.experiments.run.RunManifest;
+import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.gpu.net.DeviceDdRegularizer;
+import dev.opnorm.gpu.net.DeviceMethod;
+import dev.opnorm.gpu.net.DeviceObjective;
+import dev.opnorm.gpu.net.DeviceStandardMethod;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.nn.checkpoint.Checkpoint;
 import dev.opnorm.nn.checkpoint.Json;
@@ -21,6 +26,7 @@ import dev.opnorm.robust.reg.DdOperatorNorm;
 import dev.opnorm.robust.reg.DdSpectralNorm;
 import dev.opnorm.robust.reg.GlobalSpectralNorm;
 import dev.opnorm.robust.reg.InputGradient;
+import dev.opnorm.robust.reg.Regularizer;
 import dev.opnorm.robust.train.Objective;
 import dev.opnorm.robust.train.OptimizerSpec;
 import dev.opnorm.robust.train.ScheduleSpec;
@@ -42,6 +48,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -92,6 +99,11 @@ import java.util.concurrent.Callable;
                 "                          seconds (after a mid-epoch --resume: the steps since)",
                 "  run.json                options and provenance",
                 "Exit codes: 0 done, 2 bad flag or file, 3 the loss or a weight became NaN/Inf.",
+                "",
+                "--backend opencl: steps, optimizer updates (sgd, adam, rmsprop) and evaluation",
+                "run on the OpenCL device (augmentation on the host, one upload per batch); the",
+                "files are those of a CPU run. Device methods: standard, at, dd-snr-sq, dd-onr,",
+                "interp. Another --method with --backend opencl is an error (no CPU fallback).",
                 "",
                 "Methods and their knobs [defaults]; a knob the method does not use is an error:",
                 "  standard          cross-entropy (CE)",
@@ -348,10 +360,36 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
+    /** The methods that --backend opencl trains on the device (others are an error, never a CPU fallback). */
+    static final Set<Method> DEVICE_METHODS = EnumSet.of(Method.STANDARD, Method.AT, Method.DD_SNR_SQ, Method.DD_ONR,
+            Method.INTERP);
+
+    /** The device runner of an --backend opencl run, closed when the command ends. */
+    private DeviceStepRunner deviceRunner;
+
     @Override
     public Integer call() throws IOException {
+        try {
+            return run();
+        } finally {
+            if (deviceRunner != null) {
+                deviceRunner.close();
+                deviceRunner = null;
+            }
+        }
+    }
+
+    private Integer run() throws IOException {
         Method m = Method.parse(method);
         checkKnobs(m);
+        boolean onDevice = engine.backend == EngineOptions.Backend.opencl;
+        if (onDevice && !DEVICE_METHODS.contains(m)) {
+            List<String> names = new ArrayList<>();
+            DEVICE_METHODS.forEach(d -> names.add(d.flag));
+            throw new IllegalArgumentException("--method " + m.flag + " has no OpenCL device implementation: "
+                    + "--backend opencl trains " + String.join(", ", names) + " on the device; --method " + m.flag
+                    + " runs with --backend cpu");
+        }
         require(epochs >= 1, "--epochs must be >= 1, got " + epochs);
         require(stopAfterEpoch == null || stopAfterEpoch >= 1, "--stop-after-epoch must be >= 1, got " + stopAfterEpoch);
         require(batch >= 2, "--batch must be >= 2 (TRAIN-mode BatchNorm needs two images), got " + batch);
@@ -395,13 +433,19 @@ public final class TrainCommand implements Callable<Integer> {
         TrainConfig cfg = new TrainConfig(engine.seed, epochs, batch, opt, sched, aug ? 4 : 0, aug, checkpointEvery,
                 256, true);
         Trainer trainer = new Trainer(model, train, test, objective, cfg).checkpointTo(stateFile).log(System.err);
+        String backendText = kernels.name();
+        if (onDevice) {
+            DeviceMethod dm = deviceMethod(m, (Objective) objective);
+            trainer.runOn((net, meth, o) -> deviceRunner = new DeviceStepRunner(OpenCl.shared(), net, meth, o, dm));
+            backendText = "opencl (device-resident training on " + deviceRunner.device() + ")";
+        }
         if (stopAfterEpoch != null) {
             trainer.stopAfterEpoch(stopAfterEpoch);
         }
 
         String modelText = modelSpec + " (" + model.params().size() + " parameter tensors)";
         RunManifest manifest = new RunManifest("train")
-                .put("seed", engine.seed).put("backend", kernels.name()).put("threads", engine.effectiveThreads())
+                .put("seed", engine.seed).put("backend", backendText).put("threads", engine.effectiveThreads())
                 .put("method", objective.name()).put("model", modelSpec)
                 .put("train_data", train.name() + " " + train.images().shape)
                 .put("test_data", test.name() + " " + test.images().shape)
@@ -438,7 +482,7 @@ public final class TrainCommand implements Callable<Integer> {
         manifest.write(outDir);
         outw.printf(Locale.ROOT, "training %s with %s on %s (%d images, test %d), %d epoch(s) of batch %d, %s backend, "
                         + "%d threads%n", modelText, objective.name(), train.name(), train.size(), test.size(), epochs,
-                batch, kernels.name(), engine.effectiveThreads());
+                batch, backendText, engine.effectiveThreads());
         outw.flush();
 
         EpochSums sums = new EpochSums();
@@ -604,6 +648,41 @@ public final class TrainCommand implements Callable<Integer> {
                 return Objective.convex(t, attack(2), nonNegative(advWeight, 1, "--adv-weight"), fraction(),
                         lambda(0.02 / (e * e)), e, iterations(powerIterations, 10, "--power-iterations"), regBn());
             }
+        }
+    }
+
+    /**
+     * The device step of method m (one of {@link #DEVICE_METHODS}): the host objective's regularizers
+     * ({@code DdOperatorNorm}) on the device with their own configuration; the attack and the weights from the
+     * same flags and defaults as {@link #objective} (the CPU-vs-OpenCL tests check that they agree).
+     */
+    private DeviceMethod deviceMethod(Method m, Objective host) {
+        List<DeviceObjective.Regularizer> regs = new ArrayList<>();
+        for (Regularizer r : host.regularizers()) {
+            if (!(r instanceof DdOperatorNorm dd)) {
+                throw new IllegalStateException("regularizer " + r.name() + " has no device implementation");
+            }
+            regs.add(DeviceObjective.regularizer(new DeviceDdRegularizer(dd)));
+        }
+        switch (m) {
+            case STANDARD:
+                return new DeviceStandardMethod();
+            case AT: {
+                double pv = CliSupport.attackNorm(p != null ? p : "2", "--p");
+                return new DeviceObjective(host.name(), nonNegative(cleanWeight, 1, "--clean-weight"),
+                        DeviceObjective.pga(attack(pv)), nonNegative(advWeight, 1, "--adv-weight"), fraction(), regs);
+            }
+            case DD_SNR_SQ:
+            case DD_ONR:
+                return new DeviceObjective(host.name(), 1, null, 0, 0, regs);
+            case INTERP: {
+                // Objective.convex: interpolation(attack(2), t adv-weight, fraction, sumOfSquares((1 - t) lambda, ...))
+                double t = interpT != null ? interpT : 0.5;
+                return new DeviceObjective(host.name(), 1, DeviceObjective.pga(attack(2)),
+                        t * nonNegative(advWeight, 1, "--adv-weight"), fraction(), regs);
+            }
+            default:
+                throw new IllegalStateException("no device method for " + m.flag);
         }
     }
 

@@ -104,6 +104,12 @@ class AnalyzeCommandTest {
         assertEquals(0, c.code(), c.err());
         assertNotEquals(shared, rows(tmp.resolve("c/fig5_shared.csv")));
         assertTrue(c.out().contains("BN statistics from 2 training images"), c.out());
+        // the l_inf box of the same radii is a different noise: other curves, named in the run record
+        NormCommandTest.Run b = run(args(data, tmp.resolve("b"), "--random", "--figures", "5", "--noise-norm", "inf"));
+        assertEquals(0, b.code(), b.err());
+        assertNotEquals(shared, rows(tmp.resolve("b/fig5_shared.csv")));
+        assertTrue(Files.readString(tmp.resolve("b/run.json")).contains("l_inf box"), "run.json names the noise");
+        assertTrue(Files.readString(tmp.resolve("o/run.json")).contains("l2 ball"), "run.json names the noise");
     }
 
     @Test
@@ -115,6 +121,7 @@ class AnalyzeCommandTest {
                 {"--random", "--points", "0"}, {"--points"},
                 {"--random", "--eps", "-1"}, {"--eps"},
                 {"--random", "--noise", "0.1,-2"}, {"--noise"},
+                {"--random", "--noise-norm", "3"}, {"--noise-norm"},
                 {"--random", "--samples", "0"}, {"--samples"},
                 {"--random", "--z-steps", "0"}, {"--z-steps"},
                 {"--checkpoint", "a.safetensors", "--label", "x", "--label", "y"}, {"--label"},

@@ -168,6 +168,106 @@ class TrainCommandTest {
         assertTrue(Files.readString(split.resolve("run.json")).contains("\"resumed_at_step\": \"5\""));
     }
 
+    /**
+     * --backend opencl trains on the device: the same metrics (loss per epoch to 1e-4) and the same files
+     * (every tensor name and shape of the weights and of the training state, optimizer state included;
+     * values close) as the CPU run; a run split by --stop-after-epoch and resumed on the device ends
+     * bit-identical to the uninterrupted device run.
+     */
+    @Test
+    void train_opencl_matchesCpuRun_andResumesOnTheDevice() throws IOException {
+        String[] two = {"--epochs", "2", "--lr", "0.01"};
+        Path cpu = tmp.resolve("cpu"), dev = tmp.resolve("dev"), split = tmp.resolve("split");
+        NormCommandTest.Run rc = run(args("standard", cpu, two));
+        assertEquals(0, rc.code(), rc.err());
+        NormCommandTest.Run rd = run(args("standard", dev, concat(two, "--backend", "opencl")));
+        assertEquals(0, rd.code(), rd.err());
+        assertTrue(rd.out().contains("device-resident training on"), rd.out());
+        assertTrue(Files.readString(dev.resolve("run.json")).contains("device-resident training"));
+        List<String> a = dataRows(cpu), b = dataRows(dev);
+        assertEquals(3, a.size());
+        assertEquals(a.size(), b.size());
+        for (int i = 1; i < a.size(); i++) {
+            double la = Double.parseDouble(a.get(i).split(",")[2]), lb = Double.parseDouble(b.get(i).split(",")[2]);
+            assertEquals(la, lb, 1e-4 * la, "loss of epoch " + i + ": " + a.get(i) + " vs " + b.get(i));
+        }
+        for (String f : List.of(TrainCommand.MODEL_FILE, TrainCommand.STATE_FILE)) {
+            Checkpoint x = Checkpoint.load(cpu.resolve(f)), y = Checkpoint.load(dev.resolve(f));
+            assertEquals(x.modelTensors().keySet(), y.modelTensors().keySet(), f);
+            for (String k : x.modelTensors().keySet()) {
+                TensorEntry tx = x.modelTensors().get(k), ty = y.modelTensors().get(k);
+                assertArrayEquals(tx.shape(), ty.shape(), f + " " + k);
+                float[] vx = tx.toFloats(), vy = ty.toFloats();
+                double scale = 0;
+                for (float v : vx) {
+                    scale = Math.max(scale, Math.abs(v));
+                }
+                for (int j = 0; j < vx.length; j++) {
+                    assertEquals(vx[j], vy[j], 1e-3 * scale + 1e-7, f + " " + k + "[" + j + "]");
+                }
+            }
+            assertEquals(x.optimizer().isPresent(), y.optimizer().isPresent(), f);
+            if (x.optimizer().isPresent()) {
+                assertEquals(x.optimizer().get().buffers().keySet(), y.optimizer().get().buffers().keySet());
+                assertEquals(x.config(), y.config(), "the same run configuration: resumable on either backend");
+            }
+        }
+
+        NormCommandTest.Run first = run(args("standard", split, concat(two, "--backend", "opencl",
+                "--stop-after-epoch", "1")));
+        assertEquals(0, first.code(), first.err());
+        NormCommandTest.Run resumed = run(args("standard", split, concat(two, "--backend", "opencl", "--resume")));
+        assertEquals(0, resumed.code(), resumed.err());
+        assertTrue(resumed.out().contains("epoch 1, step 5"), resumed.out());
+        assertEquals(withoutTimings(dataRows(dev)), withoutTimings(dataRows(split)));
+        assertSameTensors(dev.resolve(TrainCommand.MODEL_FILE), split.resolve(TrainCommand.MODEL_FILE));
+        assertSameTensors(dev.resolve(TrainCommand.STATE_FILE), split.resolve(TrainCommand.STATE_FILE));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"dd-snr", "global-snr", "global-conv-norm", "input-grad"})
+    void train_opencl_methodWithoutDeviceStep_exitsWith2_namingTheMethodAndBackends(String method) throws IOException {
+        NormCommandTest.Run r = run(args(method, tmp.resolve(method + "-dev"), "--backend", "opencl"));
+        assertEquals(2, r.code(), r.out());
+        assertTrue(r.err().contains("--method " + method + " has no OpenCL device implementation")
+                && r.err().contains("--backend opencl trains standard, at, dd-snr-sq, dd-onr, interp")
+                && r.err().contains("--backend cpu"), r.err());
+        assertFalse(Files.exists(tmp.resolve(method + "-dev")), "nothing written");
+    }
+
+    /**
+     * The device methods other than standard: the OpenCL run's metrics (loss, clean, adversarial and
+     * regularizer parts) equal the CPU run's to 1e-4 relative, and the files have the same tensors.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"at", "dd-snr-sq", "dd-onr", "interp"})
+    void train_opencl_deviceMethod_matchesCpuMetrics(String method) throws IOException {
+        List<String> knobs = new ArrayList<>(List.of("--lr", "0.01"));
+        if (method.equals("at") || method.equals("interp")) {
+            knobs.addAll(List.of("--attack-iterations", "2", "--adv-fraction", "0.75"));
+        }
+        if (!method.equals("at")) {
+            knobs.addAll(List.of("--power-iterations", "2"));
+        }
+        if (method.equals("dd-onr")) {
+            knobs.addAll(List.of("--p", "2", "--q", "2")); // p = inf or q = 1 take signs: a rounding-level tie may flip
+        }
+        String[] k = knobs.toArray(new String[0]);
+        Path cpu = tmp.resolve(method + "-cpu"), dev = tmp.resolve(method + "-dev");
+        NormCommandTest.Run rc = run(args(method, cpu, k));
+        assertEquals(0, rc.code(), rc.err());
+        NormCommandTest.Run rd = run(args(method, dev, concat(k, "--backend", "opencl")));
+        assertEquals(0, rd.code(), rd.err());
+        String[] a = dataRows(cpu).get(1).split(","), b = dataRows(dev).get(1).split(",");
+        for (int c = 2; c <= 5; c++) {
+            double va = Double.parseDouble(a[c]), vb = Double.parseDouble(b[c]);
+            assertEquals(va, vb, 1e-4 * Math.abs(Double.parseDouble(a[2])), method + ": column " + c + " of "
+                    + String.join(",", a) + " vs " + String.join(",", b));
+        }
+        assertEquals(tensors(cpu.resolve(TrainCommand.STATE_FILE)).keySet(),
+                tensors(dev.resolve(TrainCommand.STATE_FILE)).keySet());
+    }
+
     @Test
     void train_badFlags_exitWith2_namingTheFlag() throws IOException {
         Path o = tmp.resolve("bad");
@@ -207,10 +307,11 @@ class TrainCommandTest {
         assertFalse(Files.exists(o.resolve(TrainCommand.STATE_FILE)), "no bad run may start training");
     }
 
-    @Test
-    void train_divergingRun_exitsWith3_andKeepsTheLastGoodCheckpoint() throws IOException {
-        Path out = tmp.resolve("nan");
-        NormCommandTest.Run r = run(args("standard", out, "--lr", "1e30", "--schedule", "constant"));
+    @ParameterizedTest
+    @ValueSource(strings = {"cpu", "opencl"})
+    void train_divergingRun_exitsWith3_andKeepsTheLastGoodCheckpoint(String backend) throws IOException {
+        Path out = tmp.resolve("nan-" + backend);
+        NormCommandTest.Run r = run(args("standard", out, "--lr", "1e30", "--schedule", "constant", "--backend", backend));
         assertEquals(TrainCommand.EXIT_DIVERGED, r.code(), r.out() + r.err());
         assertTrue(r.err().contains("step"), r.err());
         assertFalse(Files.exists(out.resolve(TrainCommand.STATE_FILE)), "no checkpoint of a diverged step");

@@ -4,7 +4,9 @@
  * {@link dev.opnorm.gpu.net.DeviceLinearization} is the network linearized at a device batch (forward, jvp, vjp,
  * parameter gradients, all residuals on the device); {@link dev.opnorm.gpu.net.DevicePowerMethod} and
  * {@link dev.opnorm.gpu.net.DeviceNetworks#sigmaMax} run the per-example (2,2) power method moving only
- * per-example scalars; {@link dev.opnorm.gpu.net.DeviceSgdTrainer} runs the d.d. SGD training step moving only
- * the loss. The layer maths is the host layers', op for op, on {@link dev.opnorm.gpu.OpenClOps}.
+ * per-example scalars; {@link dev.opnorm.gpu.net.DeviceTrainer} runs a training step for a pluggable
+ * {@link dev.opnorm.gpu.net.DeviceMethod} (standard: {@link dev.opnorm.gpu.net.DeviceStandardMethod}) and
+ * {@link dev.opnorm.gpu.net.DeviceOptimizer} (SGD, Adam / AdamW, RMSprop with {@code nn.optim} semantics) moving
+ * only the loss; {@link dev.opnorm.gpu.net.DeviceSgdTrainer} is its SGD / standard form. The layer maths is the host layers', op for op, on {@link dev.opnorm.gpu.OpenClOps}.
  */
 package dev.opnorm.gpu.net;

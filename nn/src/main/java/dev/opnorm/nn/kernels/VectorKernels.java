@@ -1,6 +1,7 @@
 package dev.opnorm.nn.kernels;
 
 import dev.opnorm.nn.Engine;
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
@@ -363,11 +364,7 @@ public final class VectorKernels implements Kernels {
                 }
                 double mu = s / count, ss = 0;
                 for (int b = 0; b < n; b++) {
-                    int o = (b * c + ch) * hw;
-                    for (int i = 0; i < hw; i++) {
-                        double dv = x[o + i] - mu;
-                        ss += dv * dv;
-                    }
+                    ss += squaredDeviationsDouble(x, (b * c + ch) * hw, hw, mu);
                 }
                 mean[ch] = (float) mu;
                 var[ch] = (float) (ss / count);
@@ -402,9 +399,7 @@ public final class VectorKernels implements Kernels {
                 for (int b = 0; b < n; b++) {
                     int o = (b * c + ch) * hw;
                     s1 += sumDouble(in, o, hw);
-                    for (int i = 0; i < hw; i++) {
-                        s2 += (double) in[o + i] * xhat[o + i];
-                    }
+                    s2 += dotDouble(in, xhat, o, hw);
                 }
                 float m1 = (float) (s1 / count), m2 = (float) (s2 / count), k = coef[ch];
                 for (int b = 0; b < n; b++) {
@@ -433,9 +428,7 @@ public final class VectorKernels implements Kernels {
                     int o = (bi * c + ch) * hw;
                     s1 += sumDouble(a, o, hw);
                     if (b != null) {
-                        for (int i = 0; i < hw; i++) {
-                            s2 += (double) a[o + i] * b[o + i];
-                        }
+                        s2 += dotDouble(a, b, o, hw);
                     }
                 }
                 sumA[ch] += (float) s1;
@@ -670,10 +663,92 @@ public final class VectorKernels implements Kernels {
     }
 
     /** Sum in double, in index order. */
+    /** Double lanes of the float species' shape (two per float vector), or null when vectors are off. */
+    private static final VectorSpecies<Double> D = Simd.ENABLED ? VectorSpecies.of(double.class, F.vectorShape()) : null;
+
+    // The BatchNorm reductions sum in double (the statistics of up to millions of elements). A scalar
+    // double sum is one dependent add per element; these keep 2 * L/2 independent double lanes instead,
+    // in a fixed order (lane sums, then lanes in order, then the tail), so results stay deterministic.
+
+    /** sum of a[off .. off+len) in double. */
     private static double sumDouble(float[] a, int off, int len) {
-        double s = 0;
-        for (int i = 0; i < len; i++) {
+        if (!Simd.ENABLED || len < L) {
+            double s = 0;
+            for (int i = 0; i < len; i++) {
+                s += a[off + i];
+            }
+            return s;
+        }
+        DoubleVector s0 = DoubleVector.zero(D), s1 = s0;
+        int i = 0;
+        for (int bound = F.loopBound(len); i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(F, a, off + i);
+            s0 = s0.add((DoubleVector) v.convert(VectorOperators.F2D, 0));
+            s1 = s1.add((DoubleVector) v.convert(VectorOperators.F2D, 1));
+        }
+        double s = lanesInOrder(s0.add(s1));
+        for (; i < len; i++) {
             s += a[off + i];
+        }
+        return s;
+    }
+
+    /** sum of a[off + i] * b[off + i] over [0, len) in double (products of the floats, exact in double). */
+    private static double dotDouble(float[] a, float[] b, int off, int len) {
+        if (!Simd.ENABLED || len < L) {
+            double s = 0;
+            for (int i = 0; i < len; i++) {
+                s += (double) a[off + i] * b[off + i];
+            }
+            return s;
+        }
+        DoubleVector s0 = DoubleVector.zero(D), s1 = s0;
+        int i = 0;
+        for (int bound = F.loopBound(len); i < bound; i += L) {
+            FloatVector va = FloatVector.fromArray(F, a, off + i), vb = FloatVector.fromArray(F, b, off + i);
+            DoubleVector a0 = (DoubleVector) va.convert(VectorOperators.F2D, 0);
+            DoubleVector a1 = (DoubleVector) va.convert(VectorOperators.F2D, 1);
+            s0 = a0.fma((DoubleVector) vb.convert(VectorOperators.F2D, 0), s0);
+            s1 = a1.fma((DoubleVector) vb.convert(VectorOperators.F2D, 1), s1);
+        }
+        double s = lanesInOrder(s0.add(s1));
+        for (; i < len; i++) {
+            s += (double) a[off + i] * b[off + i];
+        }
+        return s;
+    }
+
+    /** sum of (a[off + i] - mu)^2 over [0, len) in double. */
+    private static double squaredDeviationsDouble(float[] a, int off, int len, double mu) {
+        if (!Simd.ENABLED || len < L) {
+            double s = 0;
+            for (int i = 0; i < len; i++) {
+                double dv = a[off + i] - mu;
+                s += dv * dv;
+            }
+            return s;
+        }
+        DoubleVector s0 = DoubleVector.zero(D), s1 = s0, m = DoubleVector.broadcast(D, mu);
+        int i = 0;
+        for (int bound = F.loopBound(len); i < bound; i += L) {
+            FloatVector v = FloatVector.fromArray(F, a, off + i);
+            DoubleVector d0 = ((DoubleVector) v.convert(VectorOperators.F2D, 0)).sub(m);
+            DoubleVector d1 = ((DoubleVector) v.convert(VectorOperators.F2D, 1)).sub(m);
+            s0 = d0.fma(d0, s0);
+            s1 = d1.fma(d1, s1);
+        }
+        double s = lanesInOrder(s0.add(s1));
+        for (; i < len; i++) {
+            double dv = a[off + i] - mu;
+            s += dv * dv;
+        }
+        return s;
+    }
+
+    private static double lanesInOrder(DoubleVector v) {
+        double s = 0;
+        for (int j = 0; j < v.length(); j++) {
+            s += v.lane(j);
         }
         return s;
     }

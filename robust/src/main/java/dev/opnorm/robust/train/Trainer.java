@@ -11,7 +11,6 @@ import dev.opnorm.nn.data.MiniBatches;
 import dev.opnorm.nn.data.Shuffle;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Param;
-import dev.opnorm.nn.layers.ParamGrads;
 import dev.opnorm.nn.optim.LrSchedule;
 import dev.opnorm.nn.optim.Optimizer;
 import dev.opnorm.nn.util.Progress;
@@ -49,6 +48,11 @@ import java.util.SplittableRandom;
  * before any checkpoint is written. The
  * checkpoint file therefore always holds the last good state (files are written atomically: temporary file,
  * then rename).
+ *
+ * <p><b>Where the steps run.</b> A {@link StepRunner} does the work on the parameters (step, update,
+ * finiteness check, evaluation); by default {@link StepRunner#host}. {@link #runOn} plugs in another (e.g.
+ * the OpenCL device's): the loop above, the data order, augmentation, schedule, checkpoint format and resume
+ * stay this class's, whichever runner steps.
  */
 public final class Trainer {
     /** Called after every optimizer step (for logging or tests). */
@@ -104,6 +108,7 @@ public final class Trainer {
     private final TrainConfig config;
     private final Optimizer optimizer;
     private final Rng root;
+    private StepRunner runner;
     private Path checkpoint;
     private PrintStream log = System.out;
     private StepListener listener;
@@ -143,6 +148,31 @@ public final class Trainer {
         this.config = config;
         this.optimizer = config.optimizer().create(model.params());
         this.root = new Rng(config.seed());
+        this.runner = StepRunner.host(model, method, optimizer);
+    }
+
+    /**
+     * Runs the steps, updates and evaluations through the runner {@code factory} makes for this trainer's
+     * model, method and optimizer (instead of {@link StepRunner#host}). Call before {@link #resumeFrom} and
+     * {@link #fit()}.
+     *
+     * @throws IllegalArgumentException for a null factory or a factory that returns null
+     */
+    public Trainer runOn(StepRunner.Factory factory) {
+        if (factory == null) {
+            throw new IllegalArgumentException("trainer: the step runner factory must not be null");
+        }
+        StepRunner r = factory.create(model, method, optimizer);
+        if (r == null) {
+            throw new IllegalArgumentException("trainer: the step runner factory returned null");
+        }
+        this.runner = r;
+        return this;
+    }
+
+    /** The runner that executes the steps. */
+    public StepRunner runner() {
+        return runner;
     }
 
     private static void checkFits(Layer model, Dataset data) {
@@ -313,6 +343,7 @@ public final class Trainer {
             }
             started = true;
         }
+        runner.load();
         Rng shuffle = root.fork("shuffle"), augment = root.fork("augment"), steps = root.fork("step");
         CropFlip aug = config.cropPadding() > 0 || config.horizontalFlip()
                 ? new CropFlip(config.cropPadding(), config.horizontalFlip(), train.domain().low()) : null;
@@ -320,7 +351,6 @@ public final class Trainer {
         Tensor raw = new Tensor(bs);
         Tensor x = aug == null ? raw : new Tensor(bs);
         int[] y = new int[b];
-        ParamGrads grads = new ParamGrads();
         List<EpochStats> history = new ArrayList<>();
         while (epoch < config.epochs() && epoch < stopAfterEpoch) {
             MiniBatches batches = new MiniBatches(Shuffle.epochOrder(train.size(), shuffle, epoch), b, false);
@@ -338,13 +368,10 @@ public final class Trainer {
                     aug.apply(raw, x, batches.indices(i), augment.fork(epoch));
                 }
                 lr = schedule.at(config.schedule().perStep() ? step : epoch);
-                optimizer.setLearningRate(lr);
-                grads.zero();
-                StepResult r = method.step(model, x, y, steps.fork(step), grads);
+                StepResult r = runner.step(x, y, steps.fork(step), lr);
                 if (!r.finite()) {
                     throw diverged("the loss is " + r.loss() + " [" + r.breakdown() + "]", false);
                 }
-                optimizer.step(grads);
                 step++;
                 checkParametersFinite();
                 done++;
@@ -366,6 +393,7 @@ public final class Trainer {
                 progress.finish();
             }
             double testAcc = test == null ? Double.NaN : accuracy(test);
+            runner.store(); // the epoch listener reads the host model
             epoch++;
             EpochStats stats = new EpochStats(epoch, done, done == 0 ? Double.NaN : lossSum / done,
                     counted == 0 ? Double.NaN : (double) correct / counted, testAcc, lr);
@@ -375,32 +403,31 @@ public final class Trainer {
             save(epoch);
             history.add(stats);
             if (log != null) {
-                log.printf(Locale.ROOT, "epoch %d/%d: loss %.4f, train accuracy %.4f, test accuracy %.4f (%s)%n",
-                        epoch, config.epochs(), stats.meanLoss(), stats.trainAccuracy(), testAcc, method.name());
+                String test = Double.isNaN(testAcc) ? "not evaluated" : String.format(Locale.ROOT, "%.4f", testAcc);
+                log.printf(Locale.ROOT, "epoch %d/%d: loss %.4f, train accuracy %.4f, test accuracy %s (%s)%n",
+                        epoch, config.epochs(), stats.meanLoss(), stats.trainAccuracy(), test, method.name());
             }
         }
         return new Result(history, step, checkpoint);
     }
 
-    /** Clean accuracy of the model on {@code data} (BatchNorm in EVAL mode), in batches of evalBatchSize. */
+    /**
+     * Clean accuracy of the model on {@code data} (BatchNorm in EVAL mode), in batches of evalBatchSize,
+     * computed by the runner (on the device for a device runner).
+     */
     public double accuracy(Dataset data) {
         int n = data.size(), e = config.evalBatchSize(), correct = 0;
         for (int from = 0; from < n; from += e) {
-            int count = Math.min(e, n - from);
-            Tensor logits = model.forward(data.images().slice(from, count));
-            correct += Objective.correct(logits.data, logits.shape.perExample(), data.labels(), from, count);
+            correct += runner.correct(data, from, Math.min(e, n - from));
         }
         return (double) correct / n;
     }
 
     /** Stops the run when an update produced a NaN/Inf parameter (a finite loss with an exploding step). */
     private void checkParametersFinite() {
-        for (Param p : model.params()) {
-            for (float v : p.value) {
-                if (!Float.isFinite(v)) {
-                    throw diverged("parameter " + p.name() + " became " + v + " after the update", true);
-                }
-            }
+        String bad = runner.nonFiniteParameter();
+        if (bad != null) {
+            throw diverged(bad + " after the update", true);
         }
     }
 
@@ -408,6 +435,7 @@ public final class Trainer {
         if (checkpoint == null) {
             return;
         }
+        runner.store();
         List<Param> buffers = new ArrayList<>(model.buffers());
         buffers.addAll(method.state());
         Checkpoint.of(model.params(), buffers)

@@ -2,7 +2,9 @@
  * Training: {@link dev.opnorm.robust.train.Objective} (standard, adversarial training of Eq. 14, regularized,
  * and the AT / d.d. SNR interpolation of Fig. 7) and {@link dev.opnorm.robust.train.Trainer} (optimizers,
  * learning-rate schedules, augmentation, evaluation, progress, atomic checkpoints with bit-identical resume,
- * and a clear stop on a NaN/Inf loss).
+ * and a clear stop on a NaN/Inf loss). Where the steps run is a pluggable
+ * {@link dev.opnorm.robust.train.StepRunner} (the host by default; {@code Trainer.runOn} plugs in a device
+ * runner, e.g. the OpenCL one of {@code train --backend opencl}).
  *
  * <pre>{@code
  * Dataset train = FashionMnist.load(FashionMnist.DEBIAN_DIR, FashionMnist.Split.TRAIN, Domain.SYMMETRIC).padTo(32, 32);

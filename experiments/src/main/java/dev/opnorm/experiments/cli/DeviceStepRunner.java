@@ -1,0 +1,106 @@
+package dev.opnorm.experiments.cli;
+
+import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.gpu.net.DeviceMethod;
+import dev.opnorm.gpu.net.DeviceModel;
+import dev.opnorm.gpu.net.DeviceOptimizer;
+import dev.opnorm.gpu.net.DeviceStepResult;
+import dev.opnorm.gpu.net.DeviceTrainer;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.data.Dataset;
+import dev.opnorm.nn.layers.Layer;
+import dev.opnorm.nn.optim.Optimizer;
+import dev.opnorm.nn.util.Rng;
+import dev.opnorm.robust.train.StepResult;
+import dev.opnorm.robust.train.StepRunner;
+import dev.opnorm.robust.train.TrainingMethod;
+
+import java.util.Arrays;
+
+/**
+ * The {@link StepRunner} of {@code train --backend opencl}: the {@link dev.opnorm.robust.train.Trainer}'s
+ * steps, optimizer updates, finiteness checks and evaluations run on the OpenCL device
+ * ({@link DeviceTrainer} with the method's {@link DeviceMethod} and the device twin of the trainer's
+ * optimizer), everything else (batch order, augmentation on the host, schedule, checkpoints, resume) stays
+ * the Trainer's. Per step: one upload of the batch and its labels, one download of the method's scalars,
+ * one of the per-parameter NaN/Inf counts; per evaluation batch: one upload, one download of the count.
+ * {@link #store()} downloads parameters, buffers and optimizer state only when a step ran since the last
+ * store.
+ */
+final class DeviceStepRunner implements StepRunner, AutoCloseable {
+    private final DeviceModel model;
+    private final DeviceTrainer trainer;
+    private boolean dirty;
+
+    /**
+     * @param method       the host method (its name, configuration and checkpointed state); it must keep
+     *                     no state of its own, which the device could not update
+     * @param deviceMethod its device implementation, owned by this runner
+     * @throws IllegalArgumentException when the method keeps state, or the model or optimizer has no
+     *                                  device implementation (the message names it)
+     */
+    DeviceStepRunner(OpenCl cl, Layer net, TrainingMethod method, Optimizer optimizer, DeviceMethod deviceMethod) {
+        if (!method.state().isEmpty()) {
+            deviceMethod.close();
+            throw new IllegalArgumentException("--method " + method.name() + " keeps state between steps ("
+                    + method.state().get(0).name() + ", ...), which device training cannot update");
+        }
+        DeviceModel m = null;
+        try {
+            m = new DeviceModel(cl, net);
+            this.trainer = new DeviceTrainer(m, deviceMethod, DeviceOptimizer.of(m, optimizer));
+        } catch (RuntimeException e) {
+            deviceMethod.close();
+            if (m != null) {
+                m.close();
+            }
+            throw e;
+        }
+        this.model = m;
+    }
+
+    @Override
+    public void load() {
+        model.uploadParameters();
+        trainer.optimizer().uploadState();
+        dirty = false;
+    }
+
+    @Override
+    public StepResult step(Tensor x, int[] labels, Rng rng, double lr) {
+        trainer.optimizer().setLearningRate(lr);
+        DeviceStepResult r = trainer.step(x, labels, rng);
+        dirty |= r.finite();
+        return new StepResult(r.loss(), r.cleanLoss(), r.adversarialLoss(), r.penalties(), r.correct(), r.counted());
+    }
+
+    @Override
+    public String nonFiniteParameter() {
+        return trainer.nonFiniteParameter();
+    }
+
+    @Override
+    public void store() {
+        if (dirty) {
+            model.downloadParameters();
+            trainer.optimizer().downloadState();
+            dirty = false;
+        }
+    }
+
+    @Override
+    public int correct(Dataset data, int from, int count) {
+        return trainer.correct(data.images().slice(from, count), Arrays.copyOfRange(data.labels(), from, from + count));
+    }
+
+    /** The device's name, for the run's provenance. */
+    String device() {
+        return model.runtime().device().name;
+    }
+
+    @Override
+    public void close() {
+        trainer.close();
+        model.close();
+    }
+}

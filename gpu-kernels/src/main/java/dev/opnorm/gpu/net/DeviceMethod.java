@@ -1,0 +1,47 @@
+package dev.opnorm.gpu.net;
+
+import dev.opnorm.gpu.DeviceInts;
+import dev.opnorm.gpu.DeviceTensor;
+import dev.opnorm.nn.util.Rng;
+
+/**
+ * How one device training step turns a batch into a loss and parameter gradients, on the device: the
+ * device analogue of {@code robust.train.TrainingMethod} (standard training here; adversarial training and
+ * d.d. regularizers plug in the same way). {@link DeviceTrainer} runs it: zero the gradients, call
+ * {@link #step}, download the method's {@link #scalars()} result floats (the step's one transfer),
+ * {@link #decode} them, and only for a finite loss apply the optimizer update and commit the returned
+ * linearization's BatchNorm statistics.
+ *
+ * <p>Implementations keep their scratch buffers between steps; {@link #close()} frees them.
+ */
+public interface DeviceMethod extends AutoCloseable {
+    /** A short identifier, the host method's name, e.g. "standard". */
+    String name();
+
+    /** How many floats {@link #step} writes into its result buffer (at least the loss). */
+    int scalars();
+
+    /**
+     * Enqueues one step on the batch: the gradient of the method's loss ACCUMULATED (+=) into grads, and
+     * the step's scalars written into {@code out[0, scalars())}. Must not commit BatchNorm statistics: it
+     * returns the TRAIN-mode linearization whose statistics the trainer commits once the loss is known to be
+     * finite (the trainer closes it), or null when there are none.
+     *
+     * @param model  the network on the device (parameters read, not changed)
+     * @param x      (n, c, h, w) the batch, not modified
+     * @param labels at least n labels in [0, classes)
+     * @param rng    this step's generator (the host trainer's step stream); the method may draw from it
+     * @param grads  accumulated (+=)
+     * @param out    at least {@link #scalars()} floats, overwritten
+     */
+    DeviceLinearization step(DeviceModel model, DeviceTensor x, DeviceInts labels, Rng rng, DeviceGrads grads,
+                             DeviceTensor out);
+
+    /** The step's outcome from the downloaded scalars of a batch of n. */
+    DeviceStepResult decode(float[] scalars, int n);
+
+    /** Frees the method's device buffers; default: none. */
+    @Override
+    default void close() {
+    }
+}

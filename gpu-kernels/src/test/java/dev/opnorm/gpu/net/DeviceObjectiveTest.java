@@ -1,0 +1,164 @@
+package dev.opnorm.gpu.net;
+
+import static dev.opnorm.gpu.net.NetTesting.assertNear;
+import static dev.opnorm.gpu.net.NetTesting.maxAbs;
+import static dev.opnorm.gpu.net.NetTesting.randn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.Linearization;
+import dev.opnorm.nn.layers.Param;
+import dev.opnorm.nn.layers.ParamGrads;
+import dev.opnorm.nn.layers.Sequential;
+import dev.opnorm.nn.loss.SoftmaxCrossEntropy;
+import dev.opnorm.nn.optim.Sgd;
+import dev.opnorm.nn.util.Rng;
+import dev.opnorm.robust.attack.Pga;
+import dev.opnorm.robust.reg.DdOperatorNorm;
+import dev.opnorm.robust.train.Objective;
+import dev.opnorm.robust.train.StepResult;
+
+import java.util.List;
+import java.util.Random;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link DeviceObjective} against the host {@code Objective} step (+ Sgd) over two steps: a weighted clean
+ * cross-entropy, adversarial training with the clean term and part of the batch attacked (device PGA), the
+ * AT / d.d. SNR interpolation, the d.d. ONR; loss and its parts, every parameter and BN statistic to 1e-4;
+ * and the host Objective's argument checks.
+ */
+class DeviceObjectiveTest {
+    @Test
+    void weightedCleanObjective_matchesHostStep_overTwoSteps() {
+        OpenCl cl = NetTesting.runtime();
+        Sequential hostNet = NetTesting.cnn7(51L), devNet = NetTesting.cnn7(51L);
+        Random rnd = new Random(11);
+        Tensor[] xs = {Tensor.of(4, 3, 32, 32, randn(rnd, 4 * 3 * 32 * 32)), Tensor.of(4, 3, 32, 32, randn(rnd, 4 * 3 * 32 * 32))};
+        int[][] ys = {{1, 2, 3, 4}, {5, 6, 7, 8}};
+        Sgd.Config cfg = Sgd.Config.of(0.05).withMomentum(0.9);
+        Sgd hostSgd = new Sgd(hostNet.params(), cfg);
+        double[] want = new double[2];
+        for (int s = 0; s < 2; s++) {
+            Linearization lin = hostNet.linearize(xs[s], BnMode.TRAIN);
+            float[] g = new float[lin.outShape().size()];
+            want[s] = 0.5 * SoftmaxCrossEntropy.lossAndGradient(lin.output(), ys[s], g);
+            for (int j = 0; j < g.length; j++) {
+                g[j] = 0.5f * g[j]; // Objective.part: gy += (float) weight * g
+            }
+            ParamGrads grads = new ParamGrads();
+            lin.vjpParams(g, grads);
+            hostSgd.step(grads);
+            lin.commit();
+        }
+        try (DeviceModel model = new DeviceModel(cl, devNet);
+             DeviceTrainer t = new DeviceTrainer(model, new DeviceObjective("half", 0.5, null, 0, 0, List.of()),
+                     DeviceOptimizer.of(model, new Sgd(devNet.params(), cfg)))) {
+            for (int s = 0; s < 2; s++) {
+                DeviceStepResult r = t.step(xs[s], ys[s], new Rng(s));
+                assertEquals(want[s], r.loss(), NetTesting.NET_REL * want[s], "loss of step " + (s + 1));
+                assertEquals(2 * want[s], r.cleanLoss(), NetTesting.NET_REL * want[s], "clean loss of step " + (s + 1));
+                assertEquals(4, r.counted());
+            }
+            model.downloadParameters();
+        }
+        List<Param> a = hostNet.params(), b = devNet.params();
+        for (int i = 0; i < a.size(); i++) {
+            assertNear(a.get(i).value, b.get(i).value, maxAbs(a.get(i).value), a.get(i).name());
+        }
+    }
+
+    @Test
+    void constructor_rejectsTheHostObjectivesBadCombinations() {
+        assertThrows(IllegalArgumentException.class, () -> new DeviceObjective("x", 0, null, 1, 1, List.of()));
+        assertThrows(IllegalArgumentException.class, () -> new DeviceObjective("x", -1, null, 0, 0, List.of()));
+        DeviceObjective.Attack none = (m, x, y, seed, out) -> { };
+        assertThrows(IllegalArgumentException.class, () -> new DeviceObjective("x", 1, none, 1, 0, List.of()));
+        assertEquals(3, new DeviceObjective("x", 1, none, 1, 0.75, List.of()).attacked(4));
+        assertEquals(0, new DeviceObjective("x", 1, none, 0, 0.75, List.of()).attacked(4));
+    }
+
+    private static Tensor uniform(Random rnd, int n) {
+        float[] a = new float[n * 3 * 32 * 32];
+        for (int i = 0; i < a.length; i++) {
+            a[i] = 2 * rnd.nextFloat() - 1;
+        }
+        return Tensor.of(n, 3, 32, 32, a);
+    }
+
+    /** Eq. 14 with the clean term, 3 of 4 examples attacked: two device steps vs Objective.adversarial + Sgd. */
+    @Test
+    void adversarialObjective_cleanPlusAttackedFraction_matchesHostObjective() {
+        Pga pga = Pga.l2(0.5).iterations(2);
+        compareWithHost(Objective.adversarial(pga, 1, 0.8, 0.75),
+                new DeviceObjective("at", 1, DeviceObjective.pga(pga), 0.8, 0.75, List.of()), 61L);
+    }
+
+    /** Fig. 7's interpolation: clean CE + adversarial CE + the sum-of-squares d.d. SNR (TRAIN penalty mode). */
+    @Test
+    void interpolationObjective_attackPlusDdSnr_matchesHostObjective() {
+        Pga pga = Pga.l2(0.5).iterations(2);
+        compareWithHost(Objective.interpolation(pga, 0.5, 1, DdOperatorNorm.sumOfSquares(0.5, 0.1, 2, BnMode.TRAIN)),
+                new DeviceObjective("at-dd-snr", 1, DeviceObjective.pga(pga), 0.5, 1, List.of(DeviceObjective.regularizer(
+                        DeviceDdRegularizer.sumOfSquares(0.5, 0.1, 2, BnMode.TRAIN)))), 62L);
+    }
+
+    /**
+     * The d.d. ONR alone ((2,1) norm form, EVAL penalty mode: the step's linearization is not reused). Not
+     * p = inf here: its maximizer takes signs, so a coordinate within rounding of 0 may flip (see DevicePga).
+     */
+    @Test
+    void regularizedObjective_ddOnr_matchesHostObjective() {
+        compareWithHost(Objective.regularized(new DdOperatorNorm(2, 1, 1, 0.05, 2, false,
+                        BnMode.EVAL)),
+                new DeviceObjective("dd-onr", 1, null, 0, 0, List.of(DeviceObjective.regularizer(
+                        new DeviceDdRegularizer(2, 1, 1, 0.05, 2, false, BnMode.EVAL)))), 63L);
+    }
+
+    private static void compareWithHost(Objective host, DeviceObjective device, long seed) {
+        OpenCl cl = NetTesting.runtime();
+        Sequential hostNet = NetTesting.cnn7(seed), devNet = NetTesting.cnn7(seed);
+        Random rnd = new Random(seed);
+        Tensor[] xs = {uniform(rnd, 4), uniform(rnd, 4)};
+        int[][] ys = {{2, 5, 7, 1}, {0, 0, 9, 3}};
+        Sgd.Config cfg = Sgd.Config.of(0.05).withMomentum(0.9).withWeightDecay(5e-4);
+        Sgd sgd = new Sgd(hostNet.params(), cfg);
+        StepResult[] want = new StepResult[2];
+        for (int s = 0; s < 2; s++) {
+            ParamGrads grads = new ParamGrads();
+            want[s] = host.step(hostNet, xs[s], ys[s], new Rng(200 + s), grads);
+            sgd.step(grads);
+        }
+        try (DeviceModel model = new DeviceModel(cl, devNet);
+             DeviceTrainer t = new DeviceTrainer(model, device, DeviceOptimizer.of(model, new Sgd(devNet.params(), cfg)))) {
+            for (int s = 0; s < 2; s++) {
+                DeviceStepResult r = t.step(xs[s], ys[s], new Rng(200 + s));
+                String what = host.name() + " step " + (s + 1);
+                assertEquals(want[s].loss(), r.loss(), NetTesting.NET_REL * want[s].loss(), what + " loss");
+                assertEquals(want[s].cleanLoss(), r.cleanLoss(), NetTesting.NET_REL * want[s].loss(), what + " clean");
+                assertEquals(want[s].adversarialLoss(), r.adversarialLoss(), NetTesting.NET_REL * want[s].loss(),
+                        what + " adversarial");
+                assertEquals(want[s].penalties().keySet(), r.penalties().keySet(), what + " penalty names");
+                for (String k : want[s].penalties().keySet()) {
+                    assertEquals(want[s].penalties().get(k), r.penalties().get(k),
+                            NetTesting.NET_REL * Math.max(1e-3, want[s].loss()), what + " " + k);
+                }
+                assertEquals(want[s].correct(), r.correct(), what + " correct");
+                assertEquals(want[s].counted(), r.counted(), what + " counted");
+            }
+            model.downloadParameters();
+        }
+        List<Param> a = hostNet.params(), b = devNet.params();
+        for (int i = 0; i < a.size(); i++) {
+            assertNear(a.get(i).value, b.get(i).value, maxAbs(a.get(i).value), host.name() + ": " + a.get(i).name());
+        }
+        List<Param> ab = hostNet.buffers(), bb = devNet.buffers();
+        for (int i = 0; i < ab.size(); i++) {
+            assertNear(ab.get(i).value, bb.get(i).value, maxAbs(ab.get(i).value), host.name() + ": " + ab.get(i).name());
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package dev.opnorm.robust.train;
+
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.data.Dataset;
+import dev.opnorm.nn.layers.Layer;
+import dev.opnorm.nn.optim.Optimizer;
+import dev.opnorm.nn.util.Rng;
+
+/**
+ * Where a {@link Trainer}'s steps run: the pluggable part of the training loop. The {@link Trainer} keeps
+ * everything else (epochs, batch order, augmentation, learning-rate schedule, progress, evaluation schedule,
+ * checkpoints, resume, divergence stops) and calls a runner for the work that touches the parameters.
+ * {@link #host} runs the step on the host ({@link TrainingMethod#step} then {@link Optimizer#step}); a
+ * device runner (the experiments module's OpenCL runner) keeps the parameters, gradients and optimizer state
+ * on an accelerator and copies them to the host objects only in {@link #store()}.
+ *
+ * <p>The host objects (the model's parameters and buffers, the method's state, the optimizer's state) are
+ * the truth whenever the trainer reads or writes them: it calls {@link #load()} after changing them (a
+ * fresh initialization, a resume) and {@link #store()} before reading them (checkpoints, the epoch
+ * listener).
+ */
+public interface StepRunner {
+    /** Makes a runner for a trainer's model, method and optimizer (the trainer's own instances). */
+    @FunctionalInterface
+    interface Factory {
+        StepRunner create(Layer model, TrainingMethod method, Optimizer optimizer);
+    }
+
+    /** The host objects changed (initialization, resume): copy them to where the steps run. */
+    void load();
+
+    /**
+     * One step at learning rate lr: the method's loss and gradient at (x, labels) with this step's rng, then,
+     * only when the loss is finite, the optimizer update. A non-finite loss is returned as is, with nothing
+     * changed (no update, no BatchNorm statistics).
+     *
+     * @param x      (n, c, h, w) the (augmented) batch; not modified
+     * @param labels n labels
+     */
+    StepResult step(Tensor x, int[] labels, Rng rng, double lr);
+
+    /**
+     * After a step that applied an update: a description of the first parameter (in model order) that holds
+     * a NaN/Inf, e.g. "parameter fc.weight became NaN", or null when all are finite.
+     */
+    String nonFiniteParameter();
+
+    /** Copies the parameters, buffers, method state and optimizer state back into the host objects. */
+    void store();
+
+    /** Examples [from, from + count) of data that the model classifies correctly, BatchNorm in EVAL mode. */
+    int correct(Dataset data, int from, int count);
+
+    /** The runner that steps on the host, as {@link Trainer} always did. */
+    static StepRunner host(Layer model, TrainingMethod method, Optimizer optimizer) {
+        return new HostStepRunner(model, method, optimizer);
+    }
+}
