@@ -25,7 +25,7 @@ import java.util.Arrays;
  * the Trainer's. Per step: one upload of the batch and its labels, one download of the method's scalars,
  * one of the per-parameter NaN/Inf counts; per evaluation batch: one upload, one download of the count.
  * {@link #store()} downloads parameters, buffers and optimizer state only when a step ran since the last
- * store.
+ * store (with the method's mirrored state, e.g. the global spectral norm's u, v).
  */
 final class DeviceStepRunner implements StepRunner, AutoCloseable {
     private final DeviceModel model;
@@ -33,14 +33,16 @@ final class DeviceStepRunner implements StepRunner, AutoCloseable {
     private boolean dirty;
 
     /**
-     * @param method       the host method (its name, configuration and checkpointed state); it must keep
-     *                     no state of its own, which the device could not update
+     * @param method       the host method (its name, configuration and checkpointed state); state of its own
+     *                     only when the device method mirrors it ({@link DeviceMethod#mirrorsState()}: e.g.
+     *                     the global spectral norm's u, v, downloaded into the host arrays by {@link #store()}
+     *                     and refreshed from them by {@link #load()})
      * @param deviceMethod its device implementation, owned by this runner
      * @throws IllegalArgumentException when the method keeps state, or the model or optimizer has no
      *                                  device implementation (the message names it)
      */
     DeviceStepRunner(OpenCl cl, Layer net, TrainingMethod method, Optimizer optimizer, DeviceMethod deviceMethod) {
-        if (!method.state().isEmpty()) {
+        if (!method.state().isEmpty() && !deviceMethod.mirrorsState()) {
             deviceMethod.close();
             throw new IllegalArgumentException("--method " + method.name() + " keeps state between steps ("
                     + method.state().get(0).name() + ", ...), which device training cannot update");
@@ -63,6 +65,7 @@ final class DeviceStepRunner implements StepRunner, AutoCloseable {
     public void load() {
         model.uploadParameters();
         trainer.optimizer().uploadState();
+        trainer.method().uploadState();
         dirty = false;
     }
 
@@ -84,6 +87,7 @@ final class DeviceStepRunner implements StepRunner, AutoCloseable {
         if (dirty) {
             model.downloadParameters();
             trainer.optimizer().downloadState();
+            trainer.method().downloadState();
             dirty = false;
         }
     }

@@ -3,6 +3,7 @@ package dev.opnorm.experiments.cli;
 import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceDdRegularizer;
+import dev.opnorm.gpu.net.DeviceGlobalSpectralNorm;
 import dev.opnorm.gpu.net.DeviceMethod;
 import dev.opnorm.gpu.net.DeviceObjective;
 import dev.opnorm.gpu.net.DeviceStandardMethod;
@@ -103,7 +104,9 @@ import java.util.concurrent.Callable;
                 "--backend opencl: steps, optimizer updates (sgd, adam, rmsprop) and evaluation",
                 "run on the OpenCL device (augmentation on the host, one upload per batch); the",
                 "files are those of a CPU run. Device methods: standard, at, dd-snr-sq, dd-onr,",
-                "interp. Another --method with --backend opencl is an error (no CPU fallback).",
+                "interp, global-snr, global-conv-norm (their u, v power-step state on the",
+                "device, saved in and resumed from the checkpoint as on the CPU). Another",
+                "--method with --backend opencl is an error (no CPU fallback).",
                 "",
                 "Methods and their knobs [defaults]; a knob the method does not use is an error:",
                 "  standard          cross-entropy (CE)",
@@ -362,7 +365,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** The methods that --backend opencl trains on the device (others are an error, never a CPU fallback). */
     static final Set<Method> DEVICE_METHODS = EnumSet.of(Method.STANDARD, Method.AT, Method.DD_SNR_SQ, Method.DD_ONR,
-            Method.INTERP);
+            Method.INTERP, Method.GLOBAL_SNR, Method.GLOBAL_CONV_NORM);
 
     /** The device runner of an --backend opencl run, closed when the command ends. */
     private DeviceStepRunner deviceRunner;
@@ -659,10 +662,13 @@ public final class TrainCommand implements Callable<Integer> {
     private DeviceMethod deviceMethod(Method m, Objective host) {
         List<DeviceObjective.Regularizer> regs = new ArrayList<>();
         for (Regularizer r : host.regularizers()) {
-            if (!(r instanceof DdOperatorNorm dd)) {
+            if (r instanceof DdOperatorNorm dd) {
+                regs.add(DeviceObjective.regularizer(new DeviceDdRegularizer(dd)));
+            } else if (r instanceof GlobalSpectralNorm g) {
+                regs.add(new DeviceGlobalSpectralNorm(g));
+            } else {
                 throw new IllegalStateException("regularizer " + r.name() + " has no device implementation");
             }
-            regs.add(DeviceObjective.regularizer(new DeviceDdRegularizer(dd)));
         }
         switch (m) {
             case STANDARD:
@@ -674,6 +680,8 @@ public final class TrainCommand implements Callable<Integer> {
             }
             case DD_SNR_SQ:
             case DD_ONR:
+            case GLOBAL_SNR:
+            case GLOBAL_CONV_NORM:
                 return new DeviceObjective(host.name(), 1, null, 0, 0, regs);
             case INTERP: {
                 // Objective.convex: interpolation(attack(2), t adv-weight, fraction, sumOfSquares((1 - t) lambda, ...))

@@ -40,6 +40,26 @@ public interface DeviceMethod extends AutoCloseable {
     /** The step's outcome from the downloaded scalars of a batch of n. */
     DeviceStepResult decode(float[] scalars, int n);
 
+    /**
+     * True when the method keeps state between steps on the device that mirrors the host method's
+     * checkpointed {@code state()} (e.g. the persistent power-iteration vectors of the global spectral norm
+     * regularizer), kept in step by {@link #downloadState()} / {@link #uploadState()}; default false.
+     */
+    default boolean mirrorsState() {
+        return false;
+    }
+
+    /**
+     * The host method's state arrays are the truth (after a resume or a host-side change): the device copy
+     * is refreshed from them (now or before the next step); default: nothing.
+     */
+    default void uploadState() {
+    }
+
+    /** Copies the device state into the host method's state arrays (before a checkpoint); default: nothing. */
+    default void downloadState() {
+    }
+
     /** Frees the method's device buffers; default: none. */
     @Override
     default void close() {

@@ -56,6 +56,23 @@ public final class DeviceObjective implements DeviceMethod {
          */
         double accumulate(DeviceModel model, DeviceTensor x, DeviceInts labels, long seed, DeviceLinearization train,
                           DeviceGrads grads);
+
+        /** See {@link DeviceMethod#mirrorsState()}; default: the regularizer keeps no state between steps. */
+        default boolean mirrorsState() {
+            return false;
+        }
+
+        /** See {@link DeviceMethod#uploadState()}; default: nothing. */
+        default void uploadState() {
+        }
+
+        /** See {@link DeviceMethod#downloadState()}; default: nothing. */
+        default void downloadState() {
+        }
+
+        /** Frees the regularizer's device buffers; default: none. */
+        default void close() {
+        }
     }
 
     /**
@@ -210,6 +227,31 @@ public final class DeviceObjective implements DeviceMethod {
         }
     }
 
+    /** True when some regularizer mirrors host state (e.g. {@link DeviceGlobalSpectralNorm}'s u, v). */
+    @Override
+    public boolean mirrorsState() {
+        for (Regularizer r : regularizers) {
+            if (r.mirrorsState()) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    @Override
+    public void uploadState() {
+        for (Regularizer r : regularizers) {
+            r.uploadState();
+        }
+    }
+
+    @Override
+    public void downloadState() {
+        for (Regularizer r : regularizers) {
+            r.downloadState();
+        }
+    }
+
     @Override
     public DeviceStepResult decode(float[] s, int n) {
         boolean clean = cleanWeight > 0;
@@ -253,5 +295,8 @@ public final class DeviceObjective implements DeviceMethod {
             }
         }
         prefix = xAdv = batch = null;
+        for (Regularizer r : regularizers) {
+            r.close();
+        }
     }
 }

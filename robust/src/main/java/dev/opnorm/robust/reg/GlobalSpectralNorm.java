@@ -133,6 +133,25 @@ public final class GlobalSpectralNorm implements Regularizer {
         return lambda;
     }
 
+    /** Power steps made per {@link #accumulate} (per update). */
+    public int stepsPerUpdate() {
+        return stepsPerUpdate;
+    }
+
+    /** The weight of regularized layer i (a conv's (out, in, kh, kw) kernel or a linear (out, in) matrix). */
+    public Param weight(int i) {
+        return ops.get(i).weight;
+    }
+
+    /**
+     * The single-example conv geometry of layer i when it is normalized as a convolution ({@link #convolution}
+     * form, a Conv2d layer), else null: then the operator is the weight read as a row-major
+     * {@code u(i).length x v(i).length} matrix.
+     */
+    public Conv2dDims convDims(int i) {
+        return ops.get(i) instanceof ConvOp c ? c.dims : null;
+    }
+
     /** Number of regularized layers. */
     public int layers() {
         return ops.size();

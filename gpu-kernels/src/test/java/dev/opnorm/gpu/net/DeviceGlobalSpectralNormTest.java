@@ -1,0 +1,134 @@
+package dev.opnorm.gpu.net;
+
+import static dev.opnorm.gpu.net.NetTesting.assertNear;
+import static dev.opnorm.gpu.net.NetTesting.maxAbs;
+import static dev.opnorm.gpu.net.NetTesting.randn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.layers.Param;
+import dev.opnorm.nn.layers.ParamGrads;
+import dev.opnorm.nn.layers.Sequential;
+import dev.opnorm.nn.optim.Sgd;
+import dev.opnorm.nn.util.Rng;
+import dev.opnorm.robust.reg.GlobalSpectralNorm;
+import dev.opnorm.robust.train.Objective;
+import dev.opnorm.robust.train.StepResult;
+
+import java.util.List;
+import java.util.Random;
+import java.util.function.Function;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link DeviceGlobalSpectralNorm} in a {@link DeviceObjective} against the host training step of
+ * {@code Objective.regularized(GlobalSpectralNorm ...)} + {@code Sgd} on ScalarKernels, both forms (reshaped
+ * kernels, true conv operator norms), 2 power steps per update, over 3 steps of the 7-layer CNN at width
+ * 1/16: loss, penalty, every parameter and BN statistic, and every layer's u, v to 1e-4; the resume path (a
+ * new device model, optimizer and regularizer continued from the host copies after step 2); the transfers of
+ * a step.
+ */
+class DeviceGlobalSpectralNormTest {
+    private static final int BATCH = 3;
+    private static final int STEPS = 3;
+    private static final Sgd.Config SGD = Sgd.Config.of(0.05).withMomentum(0.9).withWeightDecay(5e-4);
+    private static final Shape INPUT = new Shape(BATCH, 3, 32, 32);
+
+    @Test
+    void reshapedForm_threeSteps_matchesHostTrainerSteps() {
+        compare(net -> GlobalSpectralNorm.reshaped(net, 0.05, 2), 71L);
+    }
+
+    @Test
+    void convolutionForm_threeSteps_matchesHostTrainerSteps() {
+        compare(net -> GlobalSpectralNorm.convolution(net, INPUT, 0.05, 2), 72L);
+    }
+
+    @Test
+    void constructor_nullHost_isRejected() {
+        assertThrows(IllegalArgumentException.class, () -> new DeviceGlobalSpectralNorm(null));
+    }
+
+    private static void compare(Function<Sequential, GlobalSpectralNorm> make, long seed) {
+        OpenCl cl = NetTesting.runtime();
+        Sequential hostNet = NetTesting.cnn7(seed), devNet = NetTesting.cnn7(seed);
+        GlobalSpectralNorm hostReg = make.apply(hostNet), devHostReg = make.apply(devNet);
+        Objective host = Objective.regularized(hostReg);
+        Random rnd = new Random(seed);
+        Tensor[] xs = new Tensor[STEPS];
+        int[][] ys = new int[STEPS][];
+        for (int s = 0; s < STEPS; s++) {
+            xs[s] = Tensor.of(BATCH, 3, 32, 32, randn(rnd, BATCH * 3 * 32 * 32));
+            ys[s] = new int[]{rnd.nextInt(10), rnd.nextInt(10), rnd.nextInt(10)};
+        }
+        Sgd hostSgd = new Sgd(hostNet.params(), SGD);
+        StepResult[] want = new StepResult[STEPS];
+        for (int s = 0; s < STEPS; s++) {
+            ParamGrads grads = new ParamGrads();
+            want[s] = host.step(hostNet, xs[s], ys[s], new Rng(300 + s), grads);
+            hostSgd.step(grads);
+        }
+        String name = hostReg.name();
+        double penalty0 = want[0].penalties().get(name);
+        assertTrue(penalty0 > 0.01 * want[0].loss(), "the penalty is a visible part of the loss: "
+                + want[0].breakdown());
+
+        int layers = devHostReg.layers();
+        Sgd devSgd = new Sgd(devNet.params(), SGD);
+        DeviceModel model = new DeviceModel(cl, devNet);
+        DeviceTrainer t = new DeviceTrainer(model, objective(devHostReg), DeviceOptimizer.of(model, devSgd));
+        try {
+            for (int s = 0; s < STEPS; s++) {
+                long up = cl.uploads(), down = cl.downloads();
+                DeviceStepResult r = t.step(xs[s], ys[s], new Rng(300 + s));
+                String what = name + " step " + (s + 1);
+                assertEquals(want[s].loss(), r.loss(), NetTesting.NET_REL * want[s].loss(), what + " loss");
+                assertEquals(want[s].penalties().get(name), r.penalties().get(name),
+                        NetTesting.NET_REL * want[s].loss(), what + " penalty");
+                assertEquals(want[s].correct(), r.correct(), what + " correct");
+                int stateUploads = s == 0 || s == 2 ? 2 * layers : 0;
+                assertEquals(2 + stateUploads, cl.uploads() - up,
+                        what + ": uploads are the batch, its labels and (first step, after a resume) u and v");
+                assertEquals(2, cl.downloads() - down, what + ": downloads are the step's scalars and the sigmas");
+                if (s == 1) {
+                    // checkpoint and resume as DeviceStepRunner does: host copies out, a fresh device side in
+                    model.downloadParameters();
+                    t.optimizer().downloadState();
+                    t.method().downloadState();
+                    t.close();
+                    model.close();
+                    model = new DeviceModel(cl, devNet);
+                    t = new DeviceTrainer(model, objective(devHostReg), DeviceOptimizer.of(model, devSgd));
+                    t.optimizer().uploadState();
+                    t.method().uploadState();
+                }
+            }
+            model.downloadParameters();
+            t.method().downloadState();
+        } finally {
+            t.close();
+            model.close();
+        }
+        List<Param> a = hostNet.params(), b = devNet.params();
+        for (int i = 0; i < a.size(); i++) {
+            assertNear(a.get(i).value, b.get(i).value, maxAbs(a.get(i).value), name + ": " + a.get(i).name());
+        }
+        List<Param> ab = hostNet.buffers(), bb = devNet.buffers();
+        for (int i = 0; i < ab.size(); i++) {
+            assertNear(ab.get(i).value, bb.get(i).value, maxAbs(ab.get(i).value), name + ": " + ab.get(i).name());
+        }
+        for (int i = 0; i < layers; i++) {
+            assertNear(hostReg.u(i), devHostReg.u(i), 1, name + ": u of " + hostReg.layerName(i));
+            assertNear(hostReg.v(i), devHostReg.v(i), 1, name + ": v of " + hostReg.layerName(i));
+        }
+    }
+
+    private static DeviceObjective objective(GlobalSpectralNorm reg) {
+        return new DeviceObjective(reg.name(), 1, null, 0, 0, List.of(new DeviceGlobalSpectralNorm(reg)));
+    }
+}
