@@ -170,7 +170,10 @@ public final class DeviceGlobalSpectralNorm implements DeviceObjective.Regulariz
         synced = false;
     }
 
-    /** Copies the device u, v into the host regularizer's arrays (its checkpointed state); nothing before the first update. */
+    /**
+     * Copies the device u, v into the host regularizer's arrays (its checkpointed state); nothing before the
+     * first update (or after {@link #uploadState()}), when the host arrays already are the state.
+     */
     @Override
     public void downloadState() {
         if (!synced) {
