@@ -69,7 +69,13 @@ public final class BenchTable {
     /** Parses a JMH JSON result file, taking {@code stat} of each trial's iterations as its time per op. */
     static List<Trial> read(String json, String stat) {
         List<Trial> out = new ArrayList<>();
-        for (Object o : (List<?>) Json.parse(json)) {
+        Object doc;
+        try {
+            doc = dev.opnorm.nn.checkpoint.Json.parse(json);
+        } catch (dev.opnorm.nn.checkpoint.Json.JsonException e) {
+            throw new IllegalArgumentException("JMH result is not valid JSON: " + e.getMessage(), e);
+        }
+        for (Object o : (List<?>) doc) {
             Map<?, ?> run = (Map<?, ?>) o;
             String full = (String) run.get("benchmark");
             String[] parts = full.split("\\.");
@@ -243,8 +249,8 @@ public final class BenchTable {
     }
 
     private static double number(Object o) {
-        if (o instanceof Double) {
-            return (Double) o;
+        if (o instanceof Number n) {
+            return n.doubleValue();
         }
         return Double.NaN;   // JMH writes "NaN" (a string) for undefined errors
     }
