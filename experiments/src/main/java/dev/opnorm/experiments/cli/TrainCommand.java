@@ -4,6 +4,7 @@ import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceDdRegularizer;
 import dev.opnorm.gpu.net.DeviceDdSpectralNorm;
+import dev.opnorm.gpu.net.DeviceInputGradient;
 import dev.opnorm.gpu.net.DeviceGlobalSpectralNorm;
 import dev.opnorm.gpu.net.DeviceMethod;
 import dev.opnorm.gpu.net.DeviceObjective;
@@ -105,9 +106,9 @@ import java.util.concurrent.Callable;
                 "--backend opencl: steps, optimizer updates (sgd, adam, rmsprop) and evaluation",
                 "run on the OpenCL device (augmentation on the host, one upload per batch); the",
                 "files are those of a CPU run. Device methods: standard, at, dd-snr, dd-snr-sq,",
-                "dd-onr, interp, global-snr, global-conv-norm (their u, v power-step state on the",
-                "device, saved in and resumed from the checkpoint as on the CPU). Another",
-                "--method with --backend opencl is an error (no CPU fallback).",
+                "dd-onr, input-grad, interp, global-snr, global-conv-norm (their u, v power-step",
+                "state on the device, saved in and resumed from the checkpoint as on the CPU):",
+                "every method; there is no CPU fallback.",
                 "",
                 "Methods and their knobs [defaults]; a knob the method does not use is an error:",
                 "  standard          cross-entropy (CE)",
@@ -366,7 +367,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     /** The methods that --backend opencl trains on the device (others are an error, never a CPU fallback). */
     static final Set<Method> DEVICE_METHODS = EnumSet.of(Method.STANDARD, Method.AT, Method.DD_SNR, Method.DD_SNR_SQ,
-            Method.DD_ONR,
+            Method.DD_ONR, Method.INPUT_GRAD,
             Method.INTERP, Method.GLOBAL_SNR, Method.GLOBAL_CONV_NORM);
 
     /** The device runner of an --backend opencl run, closed when the command ends. */
@@ -658,7 +659,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     /**
      * The device step of method m (one of {@link #DEVICE_METHODS}): the host objective's regularizers
-     * ({@code DdOperatorNorm}, {@code DdSpectralNorm}, {@code GlobalSpectralNorm}) on the device with their own configuration; the attack and the weights from the
+     * ({@code DdOperatorNorm}, {@code DdSpectralNorm}, {@code InputGradient}, {@code GlobalSpectralNorm}) on the device with their own configuration; the attack and the weights from the
      * same flags and defaults as {@link #objective} (the CPU-vs-OpenCL tests check that they agree).
      */
     private DeviceMethod deviceMethod(Method m, Objective host) {
@@ -668,6 +669,8 @@ public final class TrainCommand implements Callable<Integer> {
                 regs.add(DeviceObjective.regularizer(new DeviceDdRegularizer(dd)));
             } else if (r instanceof DdSpectralNorm sn) {
                 regs.add(new DeviceDdSpectralNorm(sn));
+            } else if (r instanceof InputGradient ig) {
+                regs.add(new DeviceInputGradient(ig));
             } else if (r instanceof GlobalSpectralNorm g) {
                 regs.add(new DeviceGlobalSpectralNorm(g));
             } else {
@@ -685,6 +688,7 @@ public final class TrainCommand implements Callable<Integer> {
             case DD_SNR:
             case DD_SNR_SQ:
             case DD_ONR:
+            case INPUT_GRAD:
             case GLOBAL_SNR:
             case GLOBAL_CONV_NORM:
                 return new DeviceObjective(host.name(), 1, null, 0, 0, regs);
