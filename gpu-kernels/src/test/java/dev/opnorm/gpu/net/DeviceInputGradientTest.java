@@ -35,6 +35,44 @@ class DeviceInputGradientTest {
     private static final long STEP_SEED = 79L;
     private static final Sgd.Config SGD = Sgd.Config.of(0.05).withMomentum(0.9).withWeightDecay(5e-4);
 
+    /** The logit-Hessian kernel against the formula in double, and its aliasing error. */
+    @Test
+    void softmaxHessianRows_matchesFormula_andRejectsAliasing() {
+        OpenCl cl = NetTesting.runtime();
+        int rows = 5, k = 7;
+        Random rnd = new Random(53);
+        float[] s = new float[rows * k], w = randn(rnd, rows * k);
+        int[] y = {0, 6, 3, 3, 1};
+        for (int r = 0; r < rows; r++) { // s = softmax - onehot of random logits
+            double sum = 0;
+            double[] e = new double[k];
+            for (int j = 0; j < k; j++) {
+                e[j] = Math.exp(rnd.nextGaussian());
+                sum += e[j];
+            }
+            for (int j = 0; j < k; j++) {
+                s[r * k + j] = (float) (e[j] / sum - (j == y[r] ? 1 : 0));
+            }
+        }
+        double coef = 0.7;
+        float[] want = new float[rows * k];
+        for (int r = 0; r < rows; r++) {
+            double pw = 0;
+            for (int j = 0; j < k; j++) {
+                pw += (s[r * k + j] + (j == y[r] ? 1.0 : 0.0)) * w[r * k + j];
+            }
+            for (int j = 0; j < k; j++) {
+                want[r * k + j] = (float) (coef * (s[r * k + j] + (j == y[r] ? 1.0 : 0.0)) * (w[r * k + j] - pw));
+            }
+        }
+        try (DeviceTensor ds = DeviceTensor.of(cl, s); DeviceTensor dw = DeviceTensor.of(cl, w);
+             DeviceTensor dh = DeviceTensor.allocate(cl, rows * k); DeviceInts dy = DeviceInts.of(cl, y)) {
+            cl.ops().softmaxHessianRows(dh, ds, dw, dy, rows, k, coef);
+            assertNear(want, dh.download(), maxAbs(want), "coef H w");
+            assertThrows(IllegalArgumentException.class, () -> cl.ops().softmaxHessianRows(dw, ds, dw, dy, rows, k, coef));
+        }
+    }
+
     @Test
     void step_onDevice_matchesHostTrainerStep_withTransfers() {
         double lambda = 2e5; // ||dCE/dx||^2 of a fresh width-1/16 CNN is small
