@@ -668,6 +668,42 @@ public final class OpenClOps {
         }
     }
 
+    // ---- the finite-alpha step of the (p,q) iteration (norms.cl sphere_step_*; twins SphereTwins) --------
+
+    /**
+     * v[r, .] = Proj_{||x||_p = 1}(v[r, .] + alpha z[r, .]) for each row (v overwritten in place), with
+     * y = (float) (v + alpha z) in double and the projection of {@code linalg.Projections.ontoSphere}
+     * (radius 1, computed in double, rounded to float once): p = 2 the radial rescale; p = inf clip from
+     * outside, the first largest |y_i| moved to +-1 from inside; p = 1 the l1 ball projection from
+     * outside (threshold by bisection, closed form on its support), y + delta sign(y) from inside; a
+     * zero y goes to n^(-1/p) (1, ..., 1) (p = 1, 2) or e_0 (inf). One work-group per row.
+     *
+     * @throws IllegalArgumentException for p other than 1, 2, inf (naming p), alpha not finite and &gt; 0,
+     *                                  or short buffers
+     */
+    public void sphereStep(DeviceTensor v, DeviceTensor z, double alpha, int rows, int cols, double p) {
+        if (!(alpha > 0) || Double.isInfinite(alpha)) {
+            throw new IllegalArgumentException("sphereStep: alpha must be finite and > 0, got " + alpha);
+        }
+        need(v, (long) rows * cols, "sphereStep v");
+        need(z, (long) rows * cols, "sphereStep z");
+        if (cols < 1) {
+            throw new IllegalArgumentException("sphereStep: rows need at least one column, got " + cols);
+        }
+        int wg = cl.reduceWorkGroup();
+        long[] global = {(long) rows * wg}, local = {wg};
+        if (p == 2) {
+            cl.launch(Family.NORMS, "sphere_step_l2", global, local, v, z, alpha, cols, SphereTwins.zeroFill(2, cols));
+        } else if (p == Double.POSITIVE_INFINITY) {
+            cl.launch(Family.NORMS, "sphere_step_linf", global, local, v, z, alpha, cols);
+        } else if (p == 1) {
+            cl.launch(Family.NORMS, "sphere_step_l1", global, local, v, z, alpha, cols, SphereTwins.zeroFill(1, cols));
+        } else {
+            throw new IllegalArgumentException("sphereStep: the device projects onto the l_p sphere for p = 1, 2, inf "
+                    + "only, got p = " + p);
+        }
+    }
+
     /**
      * h[r, j] = (float) (coef * p_rj * (w_rj - sum_l p_rl w_rl)) for rows r &lt; rows of length k, with
      * p_r = s_r + onehot(labels[r]) (s = softmax - onehot, so p is the softmax), in double (overwritten):

@@ -145,3 +145,153 @@ __kernel void q_power_grad(__global float *g, __global const float *d, const dou
         g[i] = (float) (coef * SIGNUM_F(a) * mag);
     }
 }
+
+/* ---- the finite-alpha step of the (p,q) iteration (Eq. 11): v <- Proj_{||x||_p = 1}(v + alpha z) ----
+ * As linalg.OperatorNorm + linalg.Projections.ontoSphere (radius 1): y_i = (float) (v_i + alpha z_i) in
+ * double, then the nearest point of the unit l_p sphere, computed in double and rounded to float once.
+ * One kernel per p (1, 2, inf; each reaches every barrier unconditionally), one work-group per row,
+ * v overwritten in place (each work-item writes only the elements it read, after the row's reductions).
+ * zeroFill is the host's value for a zero y: n^(-1/p) (p = 1, 2). Java twins: SphereTwins. */
+
+#ifndef BARRIER_AFTER_READ
+#define BARRIER_AFTER_READ barrier(CLK_LOCAL_MEM_FENCE);
+#endif
+
+/* Halvings of the l1 ball threshold bracket (as L1_BISECTIONS of attack.cl) */
+#define SPHERE_L1_BISECTIONS 64
+
+#define SPHERE_Y(i) ((float) ((double) v[base + (i)] + alpha * (double) z[base + (i)]))
+
+/* p = 2: y / ||y||_2 with ||y||_2 = m sqrt(sum (y_i/m)^2), m = max |y_i| (Norms.lp); zeroFill for y = 0. */
+__kernel void sphere_step_l2(__global float *v, __global const float *z, const double alpha, const int cols,
+                             const float zeroFill) {
+    __local float mbuf[REDUCE_WG];
+    __local double sbuf[REDUCE_WG];
+    const int r = get_group_id(0), t = get_local_id(0);
+    const long base = (long) r * cols;
+    float m = 0.0f;
+    for (int i = t; i < cols; i += REDUCE_WG)
+        m = MAX_NAN(fabs(SPHERE_Y(i)), m);
+    mbuf[t] = m;
+    TREE_MAX(mbuf, t)
+    const double md = mbuf[0];
+    double s = 0.0;
+    for (int i = t; i < cols; i += REDUCE_WG) {
+        const double q = SPHERE_Y(i) / md;
+        s += q * q;
+    }
+    sbuf[t] = s;
+    TREE_REDUCE(sbuf, t)
+    const double scale = 1.0 / (md * sqrt(sbuf[0]));
+    for (int i = t; i < cols; i += REDUCE_WG) {
+        const float y = SPHERE_Y(i);
+        v[base + i] = md == 0.0 ? zeroFill : (float) (y * scale);
+    }
+}
+
+/* p = inf: max |y_i| >= 1: clip to [-1, 1]; inside: the first i with |y_i| = max |y_j| moves to sign(y_i)
+ * (sign(0) = +), the rest stays (a zero row: e_0). */
+__kernel void sphere_step_linf(__global float *v, __global const float *z, const double alpha, const int cols) {
+    __local float mbuf[REDUCE_WG];
+    __local int ibuf[REDUCE_WG];
+    const int r = get_group_id(0), t = get_local_id(0);
+    const long base = (long) r * cols;
+    float m = 0.0f;
+    for (int i = t; i < cols; i += REDUCE_WG)
+        m = MAX_NAN(fabs(SPHERE_Y(i)), m);
+    mbuf[t] = m;
+    TREE_MAX(mbuf, t)
+    m = mbuf[0];
+    int arg = cols;
+    for (int i = t; i < cols; i += REDUCE_WG)
+        arg = (arg == cols && fabs(SPHERE_Y(i)) == m) ? i : arg;
+    ibuf[t] = arg;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int s_ = REDUCE_WG / 2; s_ > 0; s_ >>= 1) {
+        if (t < s_)
+            ibuf[t] = min(ibuf[t], ibuf[t + s_]);
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    arg = ibuf[0];
+    for (int i = t; i < cols; i += REDUCE_WG) {
+        const float y = SPHERE_Y(i);
+        float o;
+        if (m >= 1.0f)
+            o = fmax(-1.0f, fmin(1.0f, y));
+        else
+            o = i == arg ? (y < 0.0f ? -1.0f : 1.0f) : y;
+        v[base + i] = o;
+    }
+}
+
+/* p = 1: ||y||_1 >= 1: the l1 ball projection sign(y) max(|y| - theta, 0), theta bracketed by
+ * SPHERE_L1_BISECTIONS halvings of [0, max |y_i|] and then taken in closed form on the support
+ * {|y_i| > lo} (the sort formula of Projections), the magnitudes finally rescaled to sum 1 (as
+ * Projections does); inside: y + delta sign(y), delta = (1 - ||y||_1) / n, sign(0) = +; zeroFill for y = 0. */
+__kernel void sphere_step_l1(__global float *v, __global const float *z, const double alpha, const int cols,
+                             const float zeroFill) {
+    __local double buf[REDUCE_WG];
+    const int r = get_group_id(0), t = get_local_id(0);
+    const long base = (long) r * cols;
+    double s1 = 0.0, mx = 0.0;
+    for (int i = t; i < cols; i += REDUCE_WG) {
+        const double a = fabs((double) SPHERE_Y(i));
+        s1 += a;
+        mx = fmax(mx, a);
+    }
+    buf[t] = s1;
+    TREE_REDUCE(buf, t)
+    s1 = buf[0];
+    BARRIER_AFTER_READ
+    buf[t] = mx;
+    TREE_MAX(buf, t)
+    double lo = 0.0, hi = buf[0];
+    BARRIER_AFTER_READ
+    for (int it = 0; it < SPHERE_L1_BISECTIONS; it++) {
+        const double mid = 0.5 * (lo + hi);
+        double f = 0.0;
+        for (int i = t; i < cols; i += REDUCE_WG)
+            f += fmax(fabs((double) SPHERE_Y(i)) - mid, 0.0);
+        buf[t] = f;
+        TREE_REDUCE(buf, t)
+        const int above = buf[0] > 1.0;
+        lo = above ? mid : lo;
+        hi = above ? hi : mid;
+        BARRIER_AFTER_READ
+    }
+    double sa = 0.0, cnt = 0.0;
+    for (int i = t; i < cols; i += REDUCE_WG) {
+        const double a = fabs((double) SPHERE_Y(i));
+        sa += a > lo ? a : 0.0;
+        cnt += a > lo ? 1.0 : 0.0;
+    }
+    buf[t] = sa;
+    TREE_REDUCE(buf, t)
+    sa = buf[0];
+    BARRIER_AFTER_READ
+    buf[t] = cnt;
+    TREE_REDUCE(buf, t)
+    cnt = buf[0];
+    BARRIER_AFTER_READ
+    const double theta = (sa - 1.0) / cnt;
+    double sm = 0.0;
+    for (int i = t; i < cols; i += REDUCE_WG)
+        sm += fmax(fabs((double) SPHERE_Y(i)) - theta, 0.0);
+    buf[t] = sm;
+    TREE_REDUCE(buf, t)
+    const double fix = 1.0 / buf[0];
+    const double delta = (1.0 - s1) / cols;
+    for (int i = t; i < cols; i += REDUCE_WG) {
+        const float y = SPHERE_Y(i);
+        float o;
+        if (s1 == 0.0) {
+            o = zeroFill;
+        } else if (s1 >= 1.0) {
+            const double mag = fmax(fabs((double) y) - theta, 0.0) * fix;
+            o = (float) (y < 0.0f ? -mag : mag);
+        } else {
+            o = (float) (y < 0.0f ? (double) y - delta : (double) y + delta);
+        }
+        v[base + i] = o;
+    }
+}

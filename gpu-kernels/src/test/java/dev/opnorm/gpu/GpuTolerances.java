@@ -51,4 +51,11 @@ final class GpuTolerances {
 
     /** A norm computed in double and rounded to float vs Norms.lp in double (relative). */
     static final double NORM_F32 = 1e-6;
+
+    /**
+     * The finite-alpha sphere step twin vs linalg's Projections.ontoSphere (absolute, values in [-1, 1]):
+     * the same double arithmetic with sums in other orders (and, for l1, bisection + closed form vs sort),
+     * rounded to float: a float rounding or two.
+     */
+    static final double SPHERE_STEP_VS_HOST = 2 * Math.ulp(1f);
 }

@@ -47,13 +47,14 @@ import java.util.concurrent.Callable;
         sortOptions = false,
         description = {
                 "Per-example (p,q) operator norms of a network's Jacobian at Fashion-MNIST test images.",
-                "The value is ||J v||_q for the maximizer v found by the (p,q) power iteration (Eq. 12 of the paper):",
+                "The value is ||J v||_q for the maximizer v found by the (p,q) power iteration (Eq. 12 of the paper, or Eq. 11 with --alpha):",
                 "exact for (2,2) at convergence, a lower bound in general. BatchNorm uses running statistics (EVAL).",
                 "Writes norms.csv and run.json into --out and prints a summary."},
         footer = {"", "Examples:",
                 "  ./opnorm norm                                  (2,2) norms at 64 test images, width 0.25",
                 "  ./opnorm norm --calibrate-bn 512               an untrained network with data BN statistics",
                 "  ./opnorm norm --p inf --q 2 --count 256        the (inf,2) norm, 256 images",
+                "  ./opnorm norm --p 1 --q 2 --alpha 0.5          finite-step projected ascent (Eq. 11)",
                 "  ./opnorm norm --target features --model cnn7   the Jacobian of the penultimate features, full width",
                 "  ./opnorm norm --checkpoint runs/train-at/model.safetensors   a network from `opnorm train --method at`"})
 public final class NormCommand implements Callable<Integer> {
@@ -98,6 +99,12 @@ public final class NormCommand implements Callable<Integer> {
     @Option(names = "--tol", defaultValue = "1e-6", description = "Relative change that counts as converged. Default: ${DEFAULT-VALUE}.")
     double tol;
 
+    @Option(names = "--alpha", defaultValue = "inf",
+            description = "Step of the iteration: inf (v = N_p(J^T u), Eq. 12) or a number > 0 (projected gradient "
+                    + "ascent v = Proj_{||.||_p = 1}(v + alpha J^T u), Eq. 11). On --backend opencl a finite alpha "
+                    + "needs --p 1, 2 or inf. Default: ${DEFAULT-VALUE}.")
+    String alpha;
+
     @Option(names = "--restarts", defaultValue = "1", description = "Runs from different random start vectors, best kept. Default: ${DEFAULT-VALUE}.")
     int restarts;
 
@@ -120,6 +127,15 @@ public final class NormCommand implements Callable<Integer> {
         require(iterations > 0, "--iterations must be positive, got " + iterations);
         require(tol >= 0, "--tol must be >= 0, got " + tol);
         require(restarts > 0, "--restarts must be positive, got " + restarts);
+        double alphaValue = CliSupport.alpha(alpha);
+        require(!Double.isNaN(alphaValue), "--alpha must be a positive number or inf, got '" + alpha + "'");
+        // the device iteration (every target but the Wide ResNet's features) projects onto l_1, l_2, l_inf spheres only
+        boolean deviceIteration = engine.backend == EngineOptions.Backend.opencl
+                && !(target.equals("features") && modelSpec.startsWith("wrn"));
+        require(!deviceIteration || alphaValue == Double.POSITIVE_INFINITY || pv == 1 || pv == 2
+                        || pv == Double.POSITIVE_INFINITY,
+                "--alpha " + alpha + " with --p " + Norms.format(pv) + " on --backend opencl: the device projects onto the "
+                        + "l_p sphere for --p 1, 2 or inf only; use --alpha inf or --backend cpu for --p " + Norms.format(pv));
         require(calibrateBn >= 0, "--calibrate-bn must be >= 0, got " + calibrateBn);
         require(target.equals("logits") || target.equals("features"),
                 "--target must be logits or features, got '" + target + "'");
@@ -140,7 +156,7 @@ public final class NormCommand implements Callable<Integer> {
                 + (calibrateBn > 0 ? ", BN statistics from " + calibrateBn + " training images" : "");
 
         OperatorNorm.Options opts = OperatorNorm.Options.defaults().withMaxIterations(iterations).withRelTol(tol)
-                .withRestarts(restarts).withSeed(engine.seed);
+                .withRestarts(restarts).withSeed(engine.seed).withAlpha(alphaValue);
         double[] values = new double[count];
         int[] iters = new int[count], pred = new int[count];
         boolean[] conv = new boolean[count];
@@ -203,7 +219,7 @@ public final class NormCommand implements Callable<Integer> {
                 .put("bn_mode", "EVAL").put("model", modelText)
                 .option("p", Norms.format(pv)).option("q", Norms.format(qv)).option("count", count)
                 .option("offset", offset).option("batch", batch).option("model", modelSpec).option("checkpoint", checkpoint).option("calibrate_bn", calibrateBn).option("target", target)
-                .option("iterations", iterations).option("tol", tol).option("restarts", restarts)
+                .option("iterations", iterations).option("tol", tol).option("alpha", Norms.format(alphaValue)).option("restarts", restarts)
                 .option("data", dataDir);
         StringBuilder csv = new StringBuilder(manifest.csvHeader());
         csv.append("index,label,predicted,norm,iterations,converged\n");

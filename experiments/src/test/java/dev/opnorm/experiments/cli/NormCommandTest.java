@@ -157,6 +157,39 @@ class NormCommandTest {
     }
 
     @Test
+    void norm_openClDeviceRun_agreesWithCpu_forFiniteAlpha() throws IOException {
+        Path data = writeFashion(tmp.resolve("data"), 3);
+        String[] common = {"norm", "--data", data.toString(), "--count", "3", "--model", "cnn7-w0.0625",
+                "--iterations", "12", "--tol", "1e-7", "--calibrate-bn", "3", "--batch", "2"};
+        // {p, q, alpha}: the sphere projection of each supported p, one with restarts
+        String[][] cases = {{"2", "2", "0.5"}, {"1", "2", "0.5"}, {"inf", "1", "0.05"}};
+        for (String[] c : cases) {
+            String name = c[0] + "-" + c[1] + "-" + c[2];
+            String[] flags = concat(common, "--p", c[0], "--q", c[1], "--alpha", c[2],
+                    "--restarts", c[0].equals("1") ? "2" : "1");
+            Run cpu = run(concat(flags, "--out", tmp.resolve("cpu-" + name).toString()));
+            assertEquals(0, cpu.code(), cpu.err());
+            Run cl = run(concat(flags, "--out", tmp.resolve("cl-" + name).toString(), "--backend", "opencl"));
+            assertEquals(0, cl.code(), cl.err());
+            Run cmp = run("compare", tmp.resolve("cpu-" + name).toString(), tmp.resolve("cl-" + name).toString(),
+                    "--ignore-column", "iterations", "--ignore-column", "converged");
+            assertEquals(0, cmp.code(), name + ": " + cmp.out());
+            assertTrue(cmp.out().contains("backend differs"), cmp.out());
+        }
+        // the step is really the finite one: alpha = inf gives other values for (1,2) at 12 iterations
+        Run limit = run(concat(common, "--p", "1", "--q", "2", "--restarts", "2", "--out", tmp.resolve("cpu-inf").toString()));
+        assertEquals(0, limit.code(), limit.err());
+        assertNotEquals(values(tmp.resolve("cpu-inf/norms.csv")), values(tmp.resolve("cpu-1-2-0.5/norms.csv")));
+        Run p3 = run(concat(common, "--p", "3", "--alpha", "0.5", "--backend", "opencl", "--out",
+                tmp.resolve("p3").toString()));
+        assertEquals(2, p3.code());
+        assertTrue(p3.err().contains("--p 3") && p3.err().contains("--backend cpu"), p3.err());
+        Run bad = run(concat(common, "--alpha", "-1", "--out", tmp.resolve("bad").toString()));
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("--alpha"), bad.err());
+    }
+
+    @Test
     void norm_badFlags_areClearErrors() throws IOException {
         Path data = writeFashion(tmp.resolve("data"), 2);
         Run p = run("norm", "--data", data.toString(), "--p", "0.5");

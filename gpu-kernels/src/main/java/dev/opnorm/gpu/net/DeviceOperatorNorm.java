@@ -13,10 +13,12 @@ import java.util.Arrays;
 
 /**
  * The batched (p,q) operator-norm iteration of {@code linalg.OperatorNorm} (Eq. 12, the power-method
- * limit alpha = inf) run on the device for an EVAL {@link DeviceLinearization}: per example i,
+ * limit alpha = inf, and Eq. 11, finite alpha, for p = 1, 2, inf) run on the device for an EVAL
+ * {@link DeviceLinearization}: per example i,
  * <pre>
  *   w = J v                 value_i = ||w_i||_q / ||v_i||_p      (per-example norms on the device)
- *   u = D_q(w)              z = J^T u                            v = N_p(z) = D_{p*}(z)
+ *   u = D_q(w)              z = J^T u                            v = N_p(z) = D_{p*}(z)   (alpha = inf)
+ *                                                                v = Proj_{||.||_p = 1}(v + alpha z)
  * </pre>
  * with {@code OperatorNorm}'s semantics: the same start vectors (example i of restart r from
  * {@link StartVectors#restartSeed}({@link StartVectors#exampleSeed}(seed, i), r), the first restart
@@ -31,7 +33,11 @@ import java.util.Arrays;
  * improving examples changes; setup uploads the start vectors once per restart. The norms are float
  * results of double sums on the device, so values agree with the host's to float rounding, not bitwise.
  *
- * <p>Finite alpha (Eq. 11, the projection onto the l_p sphere) is not implemented on the device.
+ * <p>Finite alpha (Eq. 11): v = Proj_{||.||_p = 1}(v + alpha J^T u) by {@link OpenClOps#sphereStep}, the
+ * projection of {@code linalg.Projections.ontoSphere} for p = 1, 2, inf (another p with finite alpha is an
+ * IllegalArgumentException naming it: its projection from outside the ball is a nested bisection /
+ * Newton solve that the device does not implement). The step moves nothing to the host: the
+ * transfers per iteration are the same as for alpha = inf.
  */
 public final class DeviceOperatorNorm {
     private DeviceOperatorNorm() {
@@ -150,7 +156,7 @@ public final class DeviceOperatorNorm {
      * @param start     the first run's start vectors (batch * perExample, example after example; not
      *                  modified), or null for OperatorNorm's Gaussian starts
      * @param leftVectors also compute u = D_q(J v) for the maximizers (one more JVP)
-     * @throws IllegalArgumentException in TRAIN mode, for p or q &lt; 1, finite alpha, a start of the wrong
+     * @throws IllegalArgumentException in TRAIN mode, for p or q &lt; 1, finite alpha with p not 1, 2 or inf, a start of the wrong
      *                                  length, or a start vector of zero or non-finite l_p norm
      */
     public static Result estimate(DeviceLinearization lin, double p, double q, OperatorNorm.Options o, float[] start,
@@ -160,9 +166,10 @@ public final class DeviceOperatorNorm {
         }
         Norms.checkP(p, "p");
         Norms.checkP(q, "q");
-        if (o.alpha() != Double.POSITIVE_INFINITY) {
-            throw new IllegalArgumentException("the device (p,q) iteration implements alpha = inf (Eq. 12) only, got alpha "
-                    + o.alpha());
+        if (o.alpha() != Double.POSITIVE_INFINITY && !(p == 1 || p == 2 || p == Double.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("the device (p,q) iteration with finite alpha (" + o.alpha()
+                    + ") projects onto the l_p sphere for p = 1, 2, inf only, got p = " + Norms.format(p)
+                    + " (use alpha = inf, or the CPU backend)");
         }
         Shape in = lin.inShape(), out = lin.outShape();
         int b = in.n(), n = in.perExample();
@@ -337,7 +344,11 @@ public final class DeviceOperatorNorm {
                 ops.dualRows(w, w, b, m, q);            // u = D_q(J v), in place
                 lin.vjp(w, z);                          // z = J^T u
                 ops.rowNorms(norms, 2 * b, z, b, n, Double.POSITIVE_INFINITY);
-                ops.dualRows(v, z, b, n, pStar);        // v = N_p(z)
+                if (o.alpha() == Double.POSITIVE_INFINITY) {
+                    ops.dualRows(v, z, b, n, pStar);    // v = N_p(z)
+                } else {
+                    ops.sphereStep(v, z, o.alpha(), b, n, p);   // v = Proj_{||.||_p = 1}(v + alpha z)
+                }
             }
         }
 

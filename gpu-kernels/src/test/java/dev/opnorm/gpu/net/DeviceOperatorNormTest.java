@@ -25,7 +25,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The device (p,q) iteration against linalg's OperatorNorm on the host network (CNN7 width 1/16,
- * ScalarKernels) for every kind of exponent pair, its device-resident maximizers (checked by
+ * ScalarKernels) for every kind of exponent pair (alpha = inf, and finite alpha for p = 1, 2, inf), its device-resident maximizers (checked by
  * recomputing ||J v||_q on the host from the downloaded v), u = D_q(J v), restarts, its transfers, and
  * the (2,2) power method's kept vectors against PowerMethod's u and v.
  */
@@ -95,6 +95,50 @@ class DeviceOperatorNormTest {
     }
 
     @Test
+    void finiteAlphaIteration_matchesOperatorNorm_forP1P2Inf() {
+        OpenCl cl = NetTesting.runtime();
+        Sequential net = NetTesting.cnn7(53L);
+        Tensor x = input(BATCH, 54);
+        BatchLinearMap host = net.linearize(x, BnMode.EVAL).asBatchLinearMap();
+        // {p, q, alpha}: alpha from small (many projected steps, inside and outside the ball) to large
+        double[][] cases = {{2, 2, 0.5}, {2, 1, 1}, {2, 3, 0.05}, {INF, 2, 0.05}, {INF, 1, 2}, {1, 2, 0.5},
+                {1, INF, 0.1}};
+        try (DeviceModel model = new DeviceModel(cl, net);
+             DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
+            int n = host.inDim();
+            for (double[] c : cases) {
+                double p = c[0], q = c[1];
+                OperatorNorm.Options o = new OperatorNorm.Options(10, 0, c[2], 2, 9L);
+                String what = "(" + Norms.format(p) + "," + Norms.format(q) + ") alpha " + c[2];
+                List<OperatorNorm.Result> want = OperatorNorm.estimate(host, p, q, o);
+                try (DeviceOperatorNorm.Result got = DeviceOperatorNorm.estimate(lin, p, q, o)) {
+                    float[] v = got.downloadV();
+                    double[] recomputed = hostValues(host, v, p, q);
+                    for (int i = 0; i < BATCH; i++) {
+                        double value = want.get(i).value();
+                        assertTrue(value > 0, what + " host value");
+                        assertEquals(value, got.value()[i], NetTesting.NET_REL * value, what + " value of example " + i);
+                        assertEquals(got.value()[i], recomputed[i], NetTesting.NET_REL * value,
+                                what + " the device v attains the device value, example " + i);
+                        assertEquals(1, Norms.lp(v, i * n, n, p), 1e-5, what + " ||v||_p, example " + i);
+                        assertEquals(want.get(i).iterations(), got.iterations()[i], what + " iterations");
+                        assertEquals(want.get(i).restart(), got.restart()[i], what + " best restart");
+                    }
+                    // with q = 2 (or 3) every step is Lipschitz in v: the radial rescale, and from outside the ball
+                    // the l_inf clip and the l1 soft threshold; with q = 1 or inf, D_q takes signs / one-hots
+                    if (q != 1 && q != INF) {
+                        float[] hostV = new float[BATCH * n];
+                        for (int i = 0; i < BATCH; i++) {
+                            System.arraycopy(want.get(i).v(), 0, hostV, i * n, n);
+                        }
+                        assertNear(hostV, v, maxAbs(hostV), what + " maximizer v");
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
     void deviceIteration_movesOnlyPerExampleScalars() {
         OpenCl cl = NetTesting.runtime();
         Sequential net = NetTesting.cnn7(44L);
@@ -104,10 +148,11 @@ class DeviceOperatorNormTest {
         try (DeviceModel model = new DeviceModel(cl, net);
              DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
             int n = lin.inShape().perExample();
-            for (double[] pq : new double[][]{{2, 2}, {INF, 1}}) {
+            // {p, q, alpha}: the finite-alpha step (sphere projection) moves nothing either
+            for (double[] pq : new double[][]{{2, 2, INF}, {INF, 1, INF}, {1, 2, 0.5}, {INF, 2, 0.05}}) {
                 long up = cl.uploads(), upBytes = cl.uploadedBytes(), down = cl.downloads(),
                         downBytes = cl.downloadedBytes();
-                try (DeviceOperatorNorm.Result r = DeviceOperatorNorm.estimate(lin, pq[0], pq[1], o)) {
+                try (DeviceOperatorNorm.Result r = DeviceOperatorNorm.estimate(lin, pq[0], pq[1], o.withAlpha(pq[2]))) {
                     // (inf,1) may stop early: its sign iterates repeat exactly, so relTol 0 is met
                     int iters = Arrays.stream(r.iterations()).max().orElseThrow();
                     assertTrue(iters >= 2 && iters <= k, "iterations " + iters);
@@ -151,7 +196,7 @@ class DeviceOperatorNormTest {
     }
 
     @Test
-    void deviceIteration_rejectsTrainModeFiniteAlphaAndBadStarts() {
+    void deviceIteration_rejectsTrainModeFiniteAlphaForOtherPAndBadStarts() {
         OpenCl cl = NetTesting.runtime();
         Sequential net = NetTesting.cnn7(49L);
         Tensor x = input(BATCH, 50);
@@ -160,7 +205,9 @@ class DeviceOperatorNormTest {
              DeviceLinearization train = model.linearize(x, BnMode.TRAIN)) {
             OperatorNorm.Options o = OperatorNorm.Options.defaults().withMaxIterations(2);
             assertThrows(IllegalArgumentException.class, () -> DeviceOperatorNorm.estimate(train, 2, 2, o));
-            assertThrows(IllegalArgumentException.class, () -> DeviceOperatorNorm.estimate(eval, 2, 2, o.withAlpha(1)));
+            IllegalArgumentException alpha = assertThrows(IllegalArgumentException.class,
+                    () -> DeviceOperatorNorm.estimate(eval, 3, 2, o.withAlpha(1)));
+            assertTrue(alpha.getMessage().contains("p = 3"), alpha.getMessage());
             assertThrows(IllegalArgumentException.class, () -> DeviceOperatorNorm.estimate(eval, 0.5, 2, o));
             assertThrows(IllegalArgumentException.class,
                     () -> DeviceOperatorNorm.estimate(eval, 2, 2, o, new float[3], false));
