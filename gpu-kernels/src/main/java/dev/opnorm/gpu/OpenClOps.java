@@ -703,4 +703,22 @@ public final class OpenClOps {
                     + "only, got p = " + p);
         }
     }
+
+    /**
+     * h[r, j] = (float) (coef * p_rj * (w_rj - sum_l p_rl w_rl)) for rows r &lt; rows of length k, with
+     * p_r = s_r + onehot(labels[r]) (s = softmax - onehot, so p is the softmax), in double (overwritten):
+     * coef H_r w_r for the cross-entropy's Hessian in the logits H_r = diag(p_r) - p_r p_r^T. h must not alias
+     * s or w.
+     */
+    public void softmaxHessianRows(DeviceTensor h, DeviceTensor s, DeviceTensor w, DeviceInts labels, int rows, int k,
+                                   double coef) {
+        need(h, (long) rows * k, "softmaxHessianRows h");
+        need(s, (long) rows * k, "softmaxHessianRows s");
+        need(w, (long) rows * k, "softmaxHessianRows w");
+        need(labels, rows, "softmaxHessianRows labels");
+        if (h == s || h == w) {
+            throw new IllegalArgumentException("softmaxHessianRows: h must not alias s or w");
+        }
+        cl.launch(Family.TRAINING, "softmax_hessian_rows", new long[]{rows}, null, h, s, w, labels, rows, k, coef);
+    }
 }

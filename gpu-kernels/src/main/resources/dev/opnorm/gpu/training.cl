@@ -205,3 +205,23 @@ __kernel void copy_range(__global float *dst, const int dstOff, __global const f
         dst[dstOff + i] = src[srcOff + i];
     }
 }
+
+/* range rows: h[r, j] = (float) (coef * p_j * (w_j - sum_l p_l w_l)) with p = s_r + onehot(labels[r]) (the
+ * softmax recovered from s = softmax - onehot), in double: coef H_r w_r for the softmax cross-entropy's
+ * Hessian in the logits H = diag(p) - p p^T (the input-gradient regularizer's term through the logits) */
+__kernel void softmax_hessian_rows(__global float *h, __global const float *s, __global const float *w,
+                                   __global const int *labels, const int rows, const int k, const double coef) {
+    const int r = get_global_id(0);
+    if (r >= rows) {
+        return;
+    }
+    const int off = r * k, y = labels[r];
+    double pw = 0.0;
+    for (int j = 0; j < k; j++) {
+        pw += ((double) s[off + j] + (j == y ? 1.0 : 0.0)) * w[off + j];
+    }
+    for (int j = 0; j < k; j++) {
+        const double p = (double) s[off + j] + (j == y ? 1.0 : 0.0);
+        h[off + j] = (float) (coef * p * (w[off + j] - pw));
+    }
+}

@@ -3,6 +3,8 @@ package dev.opnorm.experiments.cli;
 import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceDdRegularizer;
+import dev.opnorm.gpu.net.DeviceDdSpectralNorm;
+import dev.opnorm.gpu.net.DeviceInputGradient;
 import dev.opnorm.gpu.net.DeviceGlobalSpectralNorm;
 import dev.opnorm.gpu.net.DeviceMethod;
 import dev.opnorm.gpu.net.DeviceObjective;
@@ -103,10 +105,10 @@ import java.util.concurrent.Callable;
                 "",
                 "--backend opencl: steps, optimizer updates (sgd, adam, rmsprop) and evaluation",
                 "run on the OpenCL device (augmentation on the host, one upload per batch); the",
-                "files are those of a CPU run. Device methods: standard, at, dd-snr-sq, dd-onr,",
-                "interp, global-snr, global-conv-norm (their u, v power-step state on the",
-                "device, saved in and resumed from the checkpoint as on the CPU). Another",
-                "--method with --backend opencl is an error (no CPU fallback).",
+                "files are those of a CPU run. Device methods: standard, at, dd-snr, dd-snr-sq,",
+                "dd-onr, input-grad, interp, global-snr, global-conv-norm (their u, v power-step",
+                "state on the device, saved in and resumed from the checkpoint as on the CPU):",
+                "every method; there is no CPU fallback.",
                 "",
                 "Methods and their knobs [defaults]; a knob the method does not use is an error:",
                 "  standard          cross-entropy (CE)",
@@ -364,7 +366,8 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** The methods that --backend opencl trains on the device (others are an error, never a CPU fallback). */
-    static final Set<Method> DEVICE_METHODS = EnumSet.of(Method.STANDARD, Method.AT, Method.DD_SNR_SQ, Method.DD_ONR,
+    static final Set<Method> DEVICE_METHODS = EnumSet.of(Method.STANDARD, Method.AT, Method.DD_SNR, Method.DD_SNR_SQ,
+            Method.DD_ONR, Method.INPUT_GRAD,
             Method.INTERP, Method.GLOBAL_SNR, Method.GLOBAL_CONV_NORM);
 
     /** The device runner of an --backend opencl run, closed when the command ends. */
@@ -656,7 +659,7 @@ public final class TrainCommand implements Callable<Integer> {
 
     /**
      * The device step of method m (one of {@link #DEVICE_METHODS}): the host objective's regularizers
-     * ({@code DdOperatorNorm}) on the device with their own configuration; the attack and the weights from the
+     * ({@code DdOperatorNorm}, {@code DdSpectralNorm}, {@code InputGradient}, {@code GlobalSpectralNorm}) on the device with their own configuration; the attack and the weights from the
      * same flags and defaults as {@link #objective} (the CPU-vs-OpenCL tests check that they agree).
      */
     private DeviceMethod deviceMethod(Method m, Objective host) {
@@ -664,6 +667,10 @@ public final class TrainCommand implements Callable<Integer> {
         for (Regularizer r : host.regularizers()) {
             if (r instanceof DdOperatorNorm dd) {
                 regs.add(DeviceObjective.regularizer(new DeviceDdRegularizer(dd)));
+            } else if (r instanceof DdSpectralNorm sn) {
+                regs.add(new DeviceDdSpectralNorm(sn));
+            } else if (r instanceof InputGradient ig) {
+                regs.add(new DeviceInputGradient(ig));
             } else if (r instanceof GlobalSpectralNorm g) {
                 regs.add(new DeviceGlobalSpectralNorm(g));
             } else {
@@ -678,8 +685,10 @@ public final class TrainCommand implements Callable<Integer> {
                 return new DeviceObjective(host.name(), nonNegative(cleanWeight, 1, "--clean-weight"),
                         DeviceObjective.pga(attack(pv)), nonNegative(advWeight, 1, "--adv-weight"), fraction(), regs);
             }
+            case DD_SNR:
             case DD_SNR_SQ:
             case DD_ONR:
+            case INPUT_GRAD:
             case GLOBAL_SNR:
             case GLOBAL_CONV_NORM:
                 return new DeviceObjective(host.name(), 1, null, 0, 0, regs);

@@ -5,7 +5,11 @@ import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.OpenClOps;
 import dev.opnorm.linalg.BatchLinearMap;
 import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.layers.BatchNorm2d;
 import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.Conv2d;
+import dev.opnorm.nn.layers.Layer;
+import dev.opnorm.nn.layers.Linear;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -32,6 +36,7 @@ public final class DeviceLinearization implements AutoCloseable {
     private final BnMode mode;
     private final Shape outShape;
     private final List<DeviceNode.Step> steps;
+    private final List<Layer> layers; // the layer of each step
     private final int maxSize;
     private DeviceTensor ping;
     private DeviceTensor pong;
@@ -62,6 +67,9 @@ public final class DeviceLinearization implements AutoCloseable {
             throw e;
         }
         this.steps = List.copyOf(list);
+        List<Layer> ls = new ArrayList<>(nodes.size());
+        nodes.forEach(nd -> ls.add(nd.layer));
+        this.layers = List.copyOf(ls);
         this.maxSize = max;
     }
 
@@ -141,6 +149,64 @@ public final class DeviceLinearization implements AutoCloseable {
             DeviceTensor dst = i == 0 ? gx : scratch(i);
             steps.get(i).vjp(ops, src, dst, grads);
             src = dst;
+        }
+    }
+
+    /**
+     * grads += d/d theta {@code <cotangent, J tangent>} (see {@link DeviceTangentGradient}): one tangent
+     * pass keeping each step's input tangent, then one cotangent pass that stops below the lowest layer
+     * with parameters, each step adding its weight gradient with the tangent as its input.
+     */
+    void tangentGradient(DeviceTensor tangent, DeviceTensor cotangent, DeviceGrads grads) {
+        if (mode != BnMode.EVAL) {
+            throw new IllegalArgumentException("TangentGradient needs an EVAL-mode linearization (TRAIN-mode BatchNorm "
+                    + "makes J depend on the parameters through the batch statistics)");
+        }
+        if (grads == null) {
+            throw new IllegalArgumentException("TangentGradient needs a DeviceGrads");
+        }
+        check("TangentGradient", "tangent", tangent, inShape(), "cotangent", cotangent, outShape);
+        int lowest = -1; // the lowest step with parameters
+        for (int i = 0; i < layers.size(); i++) { // input to output: the host names the same first layer
+            Layer l = layers.get(i);
+            if (l.params().isEmpty()) {
+                continue;
+            }
+            if (!(l instanceof Conv2d || l instanceof Linear || l instanceof BatchNorm2d)) {
+                throw new IllegalArgumentException("TangentGradient: layer '" + l.qualifiedName() + "' ("
+                        + l.getClass().getSimpleName() + ") has parameters but no tangent-gradient rule");
+            }
+            if (lowest < 0) {
+                lowest = i;
+            }
+        }
+        if (lowest < 0) {
+            return;
+        }
+        int k = steps.size();
+        DevicePool pool = model.pool();
+        DeviceTensor[] ins = new DeviceTensor[k]; // ins[i]: the tangent entering step i
+        ins[0] = tangent;
+        try {
+            for (int i = 0; i < k - 1; i++) {
+                ins[i + 1] = pool.tensor(steps.get(i).out);
+                steps.get(i).jvp(ops, ins[i], ins[i + 1]);
+            }
+            DeviceTensor g = cotangent;
+            for (int i = k - 1; i >= lowest; i--) {
+                steps.get(i).tangentGrad(ops, g, ins[i], grads);
+                if (i > lowest) {
+                    DeviceTensor below = scratch(i); // g is scratch(i + 1) or the cotangent: never the same
+                    steps.get(i).vjp(ops, g, below, null);
+                    g = below;
+                }
+            }
+        } finally {
+            for (int i = 1; i < k; i++) {
+                if (ins[i] != null) {
+                    pool.give(ins[i]);
+                }
+            }
         }
     }
 

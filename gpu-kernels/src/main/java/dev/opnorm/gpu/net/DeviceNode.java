@@ -75,6 +75,14 @@ abstract class DeviceNode {
         /** gx = J^T gy (overwritten) unless gx is null; grads += parameter gradients unless null. */
         abstract void vjp(OpenClOps ops, DeviceTensor gy, DeviceTensor gx, DeviceGrads grads);
 
+        /**
+         * grads += d/d theta_layer of {@code <g, J_layer t>}, t the tangent entering the layer (the host
+         * {@code TangentGradient} rule: the weight gradient with t as the input, BatchNorm EVAL gamma terms;
+         * biases and shifts do not enter J). Nothing for parameter-free layers.
+         */
+        void tangentGrad(OpenClOps ops, DeviceTensor g, DeviceTensor t, DeviceGrads grads) {
+        }
+
         /** The training side effects (BatchNorm running statistics); nothing by default. */
         void commit(OpenClOps ops) {
         }
@@ -125,6 +133,11 @@ abstract class DeviceNode {
                             o.conv2dVjpBias(grads.of(conv.bias()), gy, d);
                         }
                     }
+                }
+
+                @Override
+                void tangentGrad(OpenClOps o, DeviceTensor g, DeviceTensor t, DeviceGrads grads) {
+                    o.conv2dVjpWeight(grads.of(conv.weight()), g, t, d);
                 }
             };
             s.y = s.tensor(ops.runtime(), s.out);
@@ -194,6 +207,22 @@ abstract class DeviceNode {
                         }
                         o.channelSumsAccumulate(grads.of(bn.bias()), grads.of(bn.weight()), gy, xhat, n, c, hw);
                     }
+                }
+
+                DeviceTensor scaledTangent, unusedSums; // made on the first tangent-gradient request
+
+                /** d/dgamma_c of {@code <g, diag(gamma / s) t>} = sum g * (t / s_c), s = sqrt(running_var + eps). */
+                @Override
+                void tangentGrad(OpenClOps o, DeviceTensor g, DeviceTensor t, DeviceGrads grads) {
+                    if (gamma == null) {
+                        return;
+                    }
+                    if (scaledTangent == null) {
+                        scaledTangent = tensor(cl, in);
+                        unusedSums = vector(cl, c);
+                    }
+                    o.channelAffine(scaledTangent, t, inv, null, n, c, hw);
+                    o.channelSumsAccumulate(unusedSums, grads.of(bn.weight()), g, scaledTangent, n, c, hw);
                 }
             };
             return s;
@@ -517,6 +546,11 @@ abstract class DeviceNode {
                             o.sumRowsAccumulate(grads.of(fc.bias()), gy, n, fout);
                         }
                     }
+                }
+
+                @Override
+                void tangentGrad(OpenClOps o, DeviceTensor g, DeviceTensor t, DeviceGrads grads) {
+                    o.gemm(true, false, fout, fin, n, 1f, g, 0, fout, t, 0, fin, 1f, grads.of(fc.weight()), 0, fin);
                 }
             };
             s.y = s.tensor(ops.runtime(), s.out);
