@@ -2,13 +2,9 @@ package dev.opnorm.experiments.cli;
 
 import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.net.DeviceDdRegularizer;
-import dev.opnorm.gpu.net.DeviceDdSpectralNorm;
-import dev.opnorm.gpu.net.DeviceInputGradient;
-import dev.opnorm.gpu.net.DeviceGlobalSpectralNorm;
 import dev.opnorm.gpu.net.DeviceMethod;
-import dev.opnorm.gpu.net.DeviceObjective;
-import dev.opnorm.gpu.net.DeviceStandardMethod;
+import dev.opnorm.gpu.net.DeviceMethods;
+import dev.opnorm.gpu.net.DeviceStepRunner;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.nn.checkpoint.Checkpoint;
 import dev.opnorm.nn.checkpoint.Json;
@@ -29,7 +25,6 @@ import dev.opnorm.robust.reg.DdOperatorNorm;
 import dev.opnorm.robust.reg.DdSpectralNorm;
 import dev.opnorm.robust.reg.GlobalSpectralNorm;
 import dev.opnorm.robust.reg.InputGradient;
-import dev.opnorm.robust.reg.Regularizer;
 import dev.opnorm.robust.train.Objective;
 import dev.opnorm.robust.train.OptimizerSpec;
 import dev.opnorm.robust.train.ScheduleSpec;
@@ -441,7 +436,7 @@ public final class TrainCommand implements Callable<Integer> {
         Trainer trainer = new Trainer(model, train, test, objective, cfg).checkpointTo(stateFile).log(System.err);
         String backendText = kernels.name();
         if (onDevice) {
-            DeviceMethod dm = deviceMethod(m, (Objective) objective);
+            DeviceMethod dm = DeviceMethods.of(objective);
             trainer.runOn((net, meth, o) -> deviceRunner = new DeviceStepRunner(OpenCl.shared(), net, meth, o, dm));
             backendText = "opencl (device-resident training on " + deviceRunner.device() + ")";
         }
@@ -654,52 +649,6 @@ public final class TrainCommand implements Callable<Integer> {
                 return Objective.convex(t, attack(2), nonNegative(advWeight, 1, "--adv-weight"), fraction(),
                         lambda(0.02 / (e * e)), e, iterations(powerIterations, 10, "--power-iterations"), regBn());
             }
-        }
-    }
-
-    /**
-     * The device step of method m (one of {@link #DEVICE_METHODS}): the host objective's regularizers
-     * ({@code DdOperatorNorm}, {@code DdSpectralNorm}, {@code InputGradient}, {@code GlobalSpectralNorm}) on the device with their own configuration; the attack and the weights from the
-     * same flags and defaults as {@link #objective} (the CPU-vs-OpenCL tests check that they agree).
-     */
-    private DeviceMethod deviceMethod(Method m, Objective host) {
-        List<DeviceObjective.Regularizer> regs = new ArrayList<>();
-        for (Regularizer r : host.regularizers()) {
-            if (r instanceof DdOperatorNorm dd) {
-                regs.add(DeviceObjective.regularizer(new DeviceDdRegularizer(dd)));
-            } else if (r instanceof DdSpectralNorm sn) {
-                regs.add(new DeviceDdSpectralNorm(sn));
-            } else if (r instanceof InputGradient ig) {
-                regs.add(new DeviceInputGradient(ig));
-            } else if (r instanceof GlobalSpectralNorm g) {
-                regs.add(new DeviceGlobalSpectralNorm(g));
-            } else {
-                throw new IllegalStateException("regularizer " + r.name() + " has no device implementation");
-            }
-        }
-        switch (m) {
-            case STANDARD:
-                return new DeviceStandardMethod();
-            case AT: {
-                double pv = CliSupport.attackNorm(p != null ? p : "2", "--p");
-                return new DeviceObjective(host.name(), nonNegative(cleanWeight, 1, "--clean-weight"),
-                        DeviceObjective.pga(attack(pv)), nonNegative(advWeight, 1, "--adv-weight"), fraction(), regs);
-            }
-            case DD_SNR:
-            case DD_SNR_SQ:
-            case DD_ONR:
-            case INPUT_GRAD:
-            case GLOBAL_SNR:
-            case GLOBAL_CONV_NORM:
-                return new DeviceObjective(host.name(), 1, null, 0, 0, regs);
-            case INTERP: {
-                // Objective.convex: interpolation(attack(2), t adv-weight, fraction, sumOfSquares((1 - t) lambda, ...))
-                double t = interpT != null ? interpT : 0.5;
-                return new DeviceObjective(host.name(), 1, DeviceObjective.pga(attack(2)),
-                        t * nonNegative(advWeight, 1, "--adv-weight"), fraction(), regs);
-            }
-            default:
-                throw new IllegalStateException("no device method for " + m.flag);
         }
     }
 

@@ -2,6 +2,7 @@ package dev.opnorm.experiments.cli;
 
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceStandardMethod;
+import dev.opnorm.gpu.net.DeviceStepRunner;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;

@@ -156,6 +156,26 @@ public final class Objective implements TrainingMethod {
         return name;
     }
 
+    /** Weight of the clean cross-entropy term. */
+    public double cleanWeight() {
+        return cleanWeight;
+    }
+
+    /** The attack of the adversarial term, or null when there is none. */
+    public Pga attack() {
+        return attack;
+    }
+
+    /** Weight of the adversarial cross-entropy term (0 without an attack). */
+    public double adversarialWeight() {
+        return adversarialWeight;
+    }
+
+    /** Fraction of each batch that is attacked (meaningful with an attack). */
+    public double fraction() {
+        return fraction;
+    }
+
     public List<Regularizer> regularizers() {
         return regularizers;
     }

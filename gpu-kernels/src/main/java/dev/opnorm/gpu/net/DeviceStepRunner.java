@@ -1,11 +1,6 @@
-package dev.opnorm.experiments.cli;
+package dev.opnorm.gpu.net;
 
 import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.net.DeviceMethod;
-import dev.opnorm.gpu.net.DeviceModel;
-import dev.opnorm.gpu.net.DeviceOptimizer;
-import dev.opnorm.gpu.net.DeviceStepResult;
-import dev.opnorm.gpu.net.DeviceTrainer;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.layers.Layer;
@@ -18,7 +13,8 @@ import dev.opnorm.robust.train.TrainingMethod;
 import java.util.Arrays;
 
 /**
- * The {@link StepRunner} of {@code train --backend opencl}: the {@link dev.opnorm.robust.train.Trainer}'s
+ * The {@link StepRunner} that trains on the OpenCL device ({@code train --backend opencl}; library use:
+ * {@code new Trainer(model, train, test, method, config).runOn(DeviceStepRunner.on(OpenCl.shared()))}): the {@link dev.opnorm.robust.train.Trainer}'s
  * steps, optimizer updates, finiteness checks and evaluations run on the OpenCL device
  * ({@link DeviceTrainer} with the method's {@link DeviceMethod} and the device twin of the trainer's
  * optimizer), everything else (batch order, augmentation on the host, schedule, checkpoints, resume) stays
@@ -27,7 +23,7 @@ import java.util.Arrays;
  * {@link #store()} downloads parameters, buffers and optimizer state only when a step ran since the last
  * store (with the method's mirrored state, e.g. the global spectral norm's u, v).
  */
-final class DeviceStepRunner implements StepRunner, AutoCloseable {
+public final class DeviceStepRunner implements StepRunner, AutoCloseable {
     private final DeviceModel model;
     private final DeviceTrainer trainer;
     private boolean dirty;
@@ -41,10 +37,10 @@ final class DeviceStepRunner implements StepRunner, AutoCloseable {
      * @throws IllegalArgumentException when the method keeps state, or the model or optimizer has no
      *                                  device implementation (the message names it)
      */
-    DeviceStepRunner(OpenCl cl, Layer net, TrainingMethod method, Optimizer optimizer, DeviceMethod deviceMethod) {
+    public DeviceStepRunner(OpenCl cl, Layer net, TrainingMethod method, Optimizer optimizer, DeviceMethod deviceMethod) {
         if (!method.state().isEmpty() && !deviceMethod.mirrorsState()) {
             deviceMethod.close();
-            throw new IllegalArgumentException("--method " + method.name() + " keeps state between steps ("
+            throw new IllegalArgumentException("method " + method.name() + " keeps state between steps ("
                     + method.state().get(0).name() + ", ...), which device training cannot update");
         }
         DeviceModel m = null;
@@ -97,8 +93,19 @@ final class DeviceStepRunner implements StepRunner, AutoCloseable {
         return trainer.correct(data.images().slice(from, count), Arrays.copyOfRange(data.labels(), from, from + count));
     }
 
+    /**
+     * The factory for {@link dev.opnorm.robust.train.Trainer#runOn}: each training run gets a runner on
+     * {@code cl} with the device twin of its method ({@link DeviceMethods#of}).
+     *
+     * @throws IllegalArgumentException (when the Trainer calls it) for a method, model or optimizer the device
+     *                                  cannot run, naming it
+     */
+    public static StepRunner.Factory on(OpenCl cl) {
+        return (net, method, optimizer) -> new DeviceStepRunner(cl, net, method, optimizer, DeviceMethods.of(method));
+    }
+
     /** The device's name, for the run's provenance. */
-    String device() {
+    public String device() {
         return model.runtime().device().name;
     }
 
