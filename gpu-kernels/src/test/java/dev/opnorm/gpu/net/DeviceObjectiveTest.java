@@ -98,6 +98,14 @@ class DeviceObjectiveTest {
                 new DeviceObjective("at", 1, DeviceObjective.pga(pga), 0.8, 0.75, List.of()), 61L);
     }
 
+    /** Madry et al.'s form (no clean term, the whole batch attacked), the CLI's --clean-weight 0. */
+    @Test
+    void adversarialObjective_madryForm_matchesHostObjective() {
+        Pga pga = Pga.l2(0.5).iterations(2).restarts(1);
+        compareWithHost(Objective.adversarial(pga, 0, 1, 1.0),
+                new DeviceObjective("at", 0, DeviceObjective.pga(pga), 1, 1.0, List.of()), 64L);
+    }
+
     /** Fig. 7's interpolation: clean CE + adversarial CE + the sum-of-squares d.d. SNR (TRAIN penalty mode). */
     @Test
     void interpolationObjective_attackPlusDdSnr_matchesHostObjective() {

@@ -81,7 +81,15 @@ final class DirectConv {
      * borders, followed by {@code tail} zeros. Returns dst (grown if needed).
      */
     static float[] pad(float[] dst, float[] x, int n, int c, int h, int w, int padH, int padW, int tail) {
-        int hp = h + 2 * padH, wp = w + 2 * padW;
+        return pad(dst, x, n, c, h, w, padH, padW, w + 2 * padW, tail);
+    }
+
+    /**
+     * As {@link #pad(float[], float[], int, int, int, int, int, int, int)} with rows {@code wp >= w + 2 padW}
+     * wide (zeros past the right pad).
+     */
+    static float[] pad(float[] dst, float[] x, int n, int c, int h, int w, int padH, int padW, int wp, int tail) {
+        int hp = h + 2 * padH;
         int size = n * c * hp * wp + tail;
         if (dst.length < size) {
             dst = new float[size];

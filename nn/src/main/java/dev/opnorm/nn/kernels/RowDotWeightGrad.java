@@ -53,26 +53,10 @@ final class RowDotWeightGrad {
         int qv = Sgemm.ceilDiv(d.q(), L);
         int hp = d.h() + 2 * d.pad(), wp = Math.max(d.w() + 2 * d.pad(), qv * L + d.s() - 1);
         float[][] holder = XP.get();
-        int size = d.n() * d.c() * hp * wp;
-        if (holder[0].length < size) {
-            holder[0] = new float[size];
-        }
+        holder[0] = DirectConv.pad(holder[0], x, d.n(), d.c(), d.h(), d.w(), d.pad(), d.pad(), wp, 0);
         float[] xp = holder[0];
-        java.util.Arrays.fill(xp, 0, size, 0f);
-        for (int plane = 0; plane < d.n() * d.c(); plane++) {
-            for (int i = 0; i < d.h(); i++) {
-                System.arraycopy(x, (plane * d.h() + i) * d.w(), xp, (plane * hp + i + d.pad()) * wp + d.pad(), d.w());
-            }
-        }
-        int taps = d.c() * d.r() * d.s();
-        int[] lOff = new int[taps];
-        for (int c = 0; c < d.c(); c++) {
-            for (int r = 0; r < d.r(); r++) {
-                for (int s = 0; s < d.s(); s++) {
-                    lOff[(c * d.r() + r) * d.s() + s] = (c * hp + r) * wp + s;
-                }
-            }
-        }
+        int[] lOff = VectorKernels.convOffsets(d, hp, wp);
+        int taps = lOff.length;
         int kk = d.k();
         int kTiles = Sgemm.ceilDiv(kk, KT);
         long work = 2L * kk * taps * d.n() * d.p() * d.q();

@@ -181,7 +181,7 @@ public final class VectorKernels implements Kernels {
     }
 
     /** lOff[(c, r, s)] = (c*hp + r)*wp + s: the offset of tap (c, r, s) in a padded (c, hp, wp) sample. */
-    private static int[] convOffsets(Conv2dDims d, int hp, int wp) {
+    static int[] convOffsets(Conv2dDims d, int hp, int wp) {
         int[] lOff = new int[d.c() * d.r() * d.s()];
         for (int c = 0; c < d.c(); c++) {
             for (int r = 0; r < d.r(); r++) {
