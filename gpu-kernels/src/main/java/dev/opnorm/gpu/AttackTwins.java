@@ -9,8 +9,6 @@ public final class AttackTwins {
     /** Floats per example in the attack's statistics tensor (see {@link AttackOps}). */
     public static final int STATS = 8;
 
-    /** Halvings of the l1 projection's threshold bracket (L1_BISECTIONS in attack.cl). */
-    public static final int L1_BISECTIONS = 64;
 
     private AttackTwins() {
     }
@@ -219,34 +217,8 @@ public final class AttackTwins {
             bufMax[t] = mx;
         }
         double s1 = Reductions.tree(buf, wg);
-        double a = 0, b = treeMax(bufMax, wg);
-        for (int it = 0; it < L1_BISECTIONS; it++) {
-            double mid = 0.5 * (a + b);
-            for (int t = 0; t < wg; t++) {
-                double f = 0;
-                for (int i = t; i < per; i += wg) {
-                    f += Math.max(Math.abs((double) g[base + i]) - mid, 0.0);
-                }
-                buf[t] = f;
-            }
-            boolean above = Reductions.tree(buf, wg) > eps;
-            a = above ? mid : a;
-            b = above ? b : mid;
-        }
-        double[] bufCnt = new double[wg];
-        for (int t = 0; t < wg; t++) {
-            double sa = 0, cnt = 0;
-            for (int i = t; i < per; i += wg) {
-                double v = Math.abs((double) g[base + i]);
-                sa += v > a ? v : 0.0;
-                cnt += v > a ? 1.0 : 0.0;
-            }
-            buf[t] = sa;
-            bufCnt[t] = cnt;
-        }
-        double sa = Reductions.tree(buf, wg);
-        double cnt = Reductions.tree(bufCnt, wg);
-        double theta = (sa - eps) / cnt;
+        double theta = Reductions.l1BallThreshold(per, wg, i -> Math.abs((double) g[base + i]), eps,
+                treeMax(bufMax, wg));
         for (int i = 0; i < per; i++) {
             double v = g[base + i];
             double mag = Math.max(Math.abs(v) - theta, 0.0);

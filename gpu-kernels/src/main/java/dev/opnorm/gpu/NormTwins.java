@@ -37,21 +37,9 @@ public final class NormTwins {
     }
 
     /** sum over the row of term(i) as the work-group sums it (strided partial sums, then the tree). */
-    private static double rowSum(int cols, int wg, java.util.function.IntToDoubleFunction term) {
-        double[] buf = new double[wg];
-        for (int t = 0; t < wg; t++) {
-            double s = 0;
-            for (int i = t; i < cols; i += wg) {
-                s += term.applyAsDouble(i);
-            }
-            buf[t] = s;
-        }
-        return Reductions.tree(buf, wg);
-    }
-
     /** ROW_STATS's s: the sum of q's term (|a_i|, ties, a_i^2 or (|a_i|/m)^q) over the row. */
     static double rowTermSum(float[] a, long base, int cols, double q, float m, int wg) {
-        return rowSum(cols, wg, i -> {
+        return Reductions.rowSum(cols, wg, i -> {
             float x = a[(int) (base + i)];
             if (q == 1.0) {
                 return Math.abs(x);

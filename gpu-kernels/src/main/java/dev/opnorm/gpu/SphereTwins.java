@@ -11,8 +11,6 @@ public final class SphereTwins {
     private SphereTwins() {
     }
 
-    /** SPHERE_L1_BISECTIONS in norms.cl. */
-    public static final int L1_BISECTIONS = 64;
 
     /** The fill value of a zero y for p = 1 or 2 (Projections: n^(-1/p)), passed to the kernels as a float. */
     public static float zeroFill(double p, int cols) {
@@ -42,37 +40,12 @@ public final class SphereTwins {
         return y;
     }
 
-    private static double treeSum(double[] buf, int wg) {
-        return Reductions.tree(buf, wg);
-    }
-
-    private static double partialSum(int t, int cols, int wg, java.util.function.IntToDoubleFunction term) {
-        double s = 0;
-        for (int i = t; i < cols; i += wg) {
-            s += term.applyAsDouble(i);
-        }
-        return s;
-    }
-
-    private static double rowSum(int cols, int wg, java.util.function.IntToDoubleFunction term) {
-        double[] buf = new double[wg];
-        for (int t = 0; t < wg; t++) {
-            buf[t] = partialSum(t, cols, wg, term);
-        }
-        return treeSum(buf, wg);
-    }
-
-    /** OpenCL fmax: NaN loses. */
-    private static double fmax(double a, double b) {
-        return Double.isNaN(a) ? b : Double.isNaN(b) ? a : Math.max(a, b);
-    }
-
     /** sphere_step_l2 for row r. */
     public static void stepL2(int r, int wg, float[] v, float[] z, double alpha, int cols, float zeroFill) {
         long base = (long) r * cols;
         float[] y = y(v, z, alpha, base, cols);
         double md = NormTwins.rowMaxAbs(y, 0, cols, wg);
-        double s = rowSum(cols, wg, i -> {
+        double s = Reductions.rowSum(cols, wg, i -> {
             double q = y[i] / md;
             return q * q;
         });
@@ -110,12 +83,12 @@ public final class SphereTwins {
     public static void stepL1(int r, int wg, float[] v, float[] z, double alpha, int cols, float zeroFill) {
         long base = (long) r * cols;
         float[] y = y(v, z, alpha, base, cols);
-        double s1 = rowSum(cols, wg, i -> Math.abs((double) y[i]));
+        double s1 = Reductions.rowSum(cols, wg, i -> Math.abs((double) y[i]));
         double[] mbuf = new double[wg];
         for (int t = 0; t < wg; t++) {
             double mx = 0.0;
             for (int i = t; i < cols; i += wg) {
-                mx = fmax(mx, Math.abs((double) y[i]));
+                mx = Reductions.fmax(mx, Math.abs((double) y[i]));
             }
             mbuf[t] = mx;
         }
@@ -124,29 +97,15 @@ public final class SphereTwins {
                 mbuf[t] = (Double.isNaN(mbuf[t + s]) || mbuf[t + s] > mbuf[t]) ? mbuf[t + s] : mbuf[t];
             }
         }
-        double lo = 0.0, hi = mbuf[0];
-        for (int it = 0; it < L1_BISECTIONS; it++) {
-            double mid = 0.5 * (lo + hi);
-            double f = rowSum(cols, wg, i -> fmax(Math.abs((double) y[i]) - mid, 0.0));
-            boolean above = f > 1.0;
-            lo = above ? mid : lo;
-            hi = above ? hi : mid;
-        }
-        double lo0 = lo;
-        double sa = rowSum(cols, wg, i -> {
-            double a = Math.abs((double) y[i]);
-            return a > lo0 ? a : 0.0;
-        });
-        double cnt = rowSum(cols, wg, i -> Math.abs((double) y[i]) > lo0 ? 1.0 : 0.0);
-        double theta = (sa - 1.0) / cnt;
-        double fix = 1.0 / rowSum(cols, wg, i -> fmax(Math.abs((double) y[i]) - theta, 0.0));
+        double theta = Reductions.l1BallThreshold(cols, wg, i -> Math.abs((double) y[i]), 1.0, mbuf[0]);
+        double fix = 1.0 / Reductions.rowSum(cols, wg, i -> Reductions.fmax(Math.abs((double) y[i]) - theta, 0.0));
         double delta = (1.0 - s1) / cols;
         for (int i = 0; i < cols; i++) {
             float o;
             if (s1 == 0.0) {
                 o = zeroFill;
             } else if (s1 >= 1.0) {
-                double mag = fmax(Math.abs((double) y[i]) - theta, 0.0) * fix;
+                double mag = Reductions.fmax(Math.abs((double) y[i]) - theta, 0.0) * fix;
                 o = (float) (y[i] < 0.0f ? -mag : mag);
             } else {
                 o = (float) (y[i] < 0.0f ? (double) y[i] - delta : (double) y[i] + delta);

@@ -23,7 +23,6 @@
             buf[lid] = buf[lid] >= buf[(lid) + s_] ? buf[lid] : buf[(lid) + s_];                \
         barrier(CLK_LOCAL_MEM_FENCE);                                                           \
     }
-#define BARRIER_AFTER_READ barrier(CLK_LOCAL_MEM_FENCE);
 
 /* range n: stats[i, 0] = argmax clean_i (first maximum); with usePredicted the reference ref[i] is set to
  * it (the untargeted attack on the model's own prediction); stats[i, 1] = ref[i]. */
@@ -231,7 +230,6 @@ __kernel void project_l2_clamp(__global float *xk, __global const float *g, __gl
  * of max |v_i|, so the support is exact unless two |v_i| agree to ~1e-16 relative, and then the error is
  * below that: the result equals linalg.Projections' to double rounding (then float). Inside the ball
  * (||v||_1 <= eps) the offsets are kept. */
-#define L1_BISECTIONS 64
 __kernel void project_l1_clamp(__global float *xk, __global const float *g, __global const float *x,
                                const double eps, const float lo, const float hi, const int per) {
     __local double buf[REDUCE_WG];
@@ -249,35 +247,12 @@ __kernel void project_l1_clamp(__global float *xk, __global const float *g, __gl
     BARRIER_AFTER_READ
     buf[t] = mx;
     TREE_MAX(buf, t)
-    double a = 0.0, b = buf[0];
+    const double hi0 = buf[0];
     BARRIER_AFTER_READ
-    for (int it = 0; it < L1_BISECTIONS; it++) {
-        const double mid = 0.5 * (a + b);
-        double f = 0.0;
-        for (int i = t; i < per; i += REDUCE_WG) {
-            f += fmax(fabs((double) g[base + i]) - mid, 0.0);
-        }
-        buf[t] = f;
-        TREE_REDUCE(buf, t)
-        const int above = buf[0] > eps;
-        a = above ? mid : a;
-        b = above ? b : mid;
-        BARRIER_AFTER_READ
-    }
-    double sa = 0.0, cnt = 0.0;
-    for (int i = t; i < per; i += REDUCE_WG) {
-        const double v = fabs((double) g[base + i]);
-        sa += v > a ? v : 0.0;
-        cnt += v > a ? 1.0 : 0.0;
-    }
-    buf[t] = sa;
-    TREE_REDUCE(buf, t)
-    sa = buf[0];
-    BARRIER_AFTER_READ
-    buf[t] = cnt;
-    TREE_REDUCE(buf, t)
-    cnt = buf[0];
-    const double theta = (sa - eps) / cnt;
+    double theta;
+#define G_ABS(i) fabs((double) g[base + (i)])
+    L1_BALL_THRESHOLD(G_ABS, per, eps, hi0, buf, t, theta)
+#undef G_ABS
     for (int i = t; i < per; i += REDUCE_WG) {
         const double v = g[base + i];
         const double mag = fmax(fabs(v) - theta, 0.0);

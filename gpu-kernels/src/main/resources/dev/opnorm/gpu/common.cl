@@ -79,3 +79,48 @@
             buf[lid] += buf[(lid) + s_];                                                        \
         barrier(CLK_LOCAL_MEM_FENCE);                                                           \
     }
+
+/* The caller has read buf[0] (every work-item) and is about to write buf again. */
+#define BARRIER_AFTER_READ barrier(CLK_LOCAL_MEM_FENCE);
+
+/* Threshold of the l1-ball projection of a row, by the work-group: the theta of
+ * y_i -> sign(y_i) max(|y_i| - theta, 0) whose result has l1 norm `radius`, for a row with ||y||_1 >= radius.
+ * ABS(i) is |y_i| in double for i in [0, n); hi0 = max_i ABS(i); buf a __local double[REDUCE_WG]; lid the
+ * local id; the result goes into the caller's double `theta`. theta is bracketed by L1_BISECTIONS halvings
+ * of [0, hi0] (sum max(ABS(i) - mid, 0) > radius: theta > mid), then taken in closed form on the support
+ * {ABS(i) > lo}: theta = (sum_support ABS(i) - radius) / |support| (the sort-based formula of Duchi et al.
+ * 2008). The bracket ends at the double resolution of hi0, so the support is exact unless two ABS(i) agree
+ * to ~1e-16 relative. Every work-item runs every barrier; buf may be written afterwards. Double precision:
+ * only the families that need cl_khr_fp64 expand it. Java twin: Reductions.l1BallThreshold. */
+#define L1_BISECTIONS 64
+#define L1_BALL_THRESHOLD(ABS, n, radius, hi0, buf, lid, theta)                                  \
+    {                                                                                           \
+        double lo_ = 0.0, hi_ = (hi0);                                                          \
+        for (int it_ = 0; it_ < L1_BISECTIONS; it_++) {                                         \
+            const double mid_ = 0.5 * (lo_ + hi_);                                              \
+            double f_ = 0.0;                                                                    \
+            for (int i_ = (lid); i_ < (n); i_ += REDUCE_WG)                                     \
+                f_ += fmax(ABS(i_) - mid_, 0.0);                                                \
+            buf[lid] = f_;                                                                      \
+            TREE_REDUCE(buf, lid)                                                               \
+            const int above_ = buf[0] > (radius);                                               \
+            lo_ = above_ ? mid_ : lo_;                                                          \
+            hi_ = above_ ? hi_ : mid_;                                                          \
+            BARRIER_AFTER_READ                                                                  \
+        }                                                                                       \
+        double sa_ = 0.0, cnt_ = 0.0;                                                           \
+        for (int i_ = (lid); i_ < (n); i_ += REDUCE_WG) {                                       \
+            const double a_ = ABS(i_);                                                          \
+            sa_ += a_ > lo_ ? a_ : 0.0;                                                         \
+            cnt_ += a_ > lo_ ? 1.0 : 0.0;                                                       \
+        }                                                                                       \
+        buf[lid] = sa_;                                                                         \
+        TREE_REDUCE(buf, lid)                                                                   \
+        sa_ = buf[0];                                                                           \
+        BARRIER_AFTER_READ                                                                      \
+        buf[lid] = cnt_;                                                                        \
+        TREE_REDUCE(buf, lid)                                                                   \
+        cnt_ = buf[0];                                                                          \
+        BARRIER_AFTER_READ                                                                      \
+        theta = (sa_ - (radius)) / cnt_;                                                        \
+    }

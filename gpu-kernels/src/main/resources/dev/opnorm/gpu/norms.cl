@@ -153,13 +153,6 @@ __kernel void q_power_grad(__global float *g, __global const float *d, const dou
  * v overwritten in place (each work-item writes only the elements it read, after the row's reductions).
  * zeroFill is the host's value for a zero y: n^(-1/p) (p = 1, 2). Java twins: SphereTwins. */
 
-#ifndef BARRIER_AFTER_READ
-#define BARRIER_AFTER_READ barrier(CLK_LOCAL_MEM_FENCE);
-#endif
-
-/* Halvings of the l1 ball threshold bracket (as L1_BISECTIONS of attack.cl) */
-#define SPHERE_L1_BISECTIONS 64
-
 #define SPHERE_Y(i) ((float) ((double) v[base + (i)] + alpha * (double) z[base + (i)]))
 
 /* p = 2: y / ||y||_2 with ||y||_2 = m sqrt(sum (y_i/m)^2), m = max |y_i| (Norms.lp); zeroFill for y = 0. */
@@ -225,7 +218,7 @@ __kernel void sphere_step_linf(__global float *v, __global const float *z, const
 }
 
 /* p = 1: ||y||_1 >= 1: the l1 ball projection sign(y) max(|y| - theta, 0), theta bracketed by
- * SPHERE_L1_BISECTIONS halvings of [0, max |y_i|] and then taken in closed form on the support
+ * L1_BISECTIONS halvings of [0, max |y_i|] and then taken in closed form on the support
  * {|y_i| > lo} (the sort formula of Projections), the magnitudes finally rescaled to sum 1 (as
  * Projections does); inside: y + delta sign(y), delta = (1 - ||y||_1) / n, sign(0) = +; zeroFill for y = 0. */
 __kernel void sphere_step_l1(__global float *v, __global const float *z, const double alpha, const int cols,
@@ -245,35 +238,12 @@ __kernel void sphere_step_l1(__global float *v, __global const float *z, const d
     BARRIER_AFTER_READ
     buf[t] = mx;
     TREE_MAX(buf, t)
-    double lo = 0.0, hi = buf[0];
+    const double hi0 = buf[0];
     BARRIER_AFTER_READ
-    for (int it = 0; it < SPHERE_L1_BISECTIONS; it++) {
-        const double mid = 0.5 * (lo + hi);
-        double f = 0.0;
-        for (int i = t; i < cols; i += REDUCE_WG)
-            f += fmax(fabs((double) SPHERE_Y(i)) - mid, 0.0);
-        buf[t] = f;
-        TREE_REDUCE(buf, t)
-        const int above = buf[0] > 1.0;
-        lo = above ? mid : lo;
-        hi = above ? hi : mid;
-        BARRIER_AFTER_READ
-    }
-    double sa = 0.0, cnt = 0.0;
-    for (int i = t; i < cols; i += REDUCE_WG) {
-        const double a = fabs((double) SPHERE_Y(i));
-        sa += a > lo ? a : 0.0;
-        cnt += a > lo ? 1.0 : 0.0;
-    }
-    buf[t] = sa;
-    TREE_REDUCE(buf, t)
-    sa = buf[0];
-    BARRIER_AFTER_READ
-    buf[t] = cnt;
-    TREE_REDUCE(buf, t)
-    cnt = buf[0];
-    BARRIER_AFTER_READ
-    const double theta = (sa - 1.0) / cnt;
+    double theta;
+#define Y_ABS(i) fabs((double) SPHERE_Y(i))
+    L1_BALL_THRESHOLD(Y_ABS, cols, 1.0, hi0, buf, t, theta)
+#undef Y_ABS
     double sm = 0.0;
     for (int i = t; i < cols; i += REDUCE_WG)
         sm += fmax(fabs((double) SPHERE_Y(i)) - theta, 0.0);
