@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turns the JSON files of a GPU run (tools/gpu-run/run) into the Markdown for BENCHMARKS.md ("OpenCL"):
 
-  conv    OpenClConvBench (JMH) vs torch_conv.py: ours GFLOP/s, PyTorch-CUDA GFLOP/s, ratio, and the issue-6
+  conv    OpenClConvBench (JMH) vs torch_conv.py: ours GFLOP/s, PyTorch-CUDA GFLOP/s, ratio, and the GPU
           goal (ours >= 25% of PyTorch-CUDA fp32 with TF32 off, on every shape and op)
   net     OpenClNetworkBench: ms per step and images/s; the d.d. SNR training step against the CPU figure
           of BENCHMARKS.md's training-methods section (goal: >= 10x)
@@ -9,7 +9,7 @@
 
 Ours: the best (fastest) JMH measurement iteration (--stat min, BenchTable's default) or the median.
 PyTorch: per (layer, op) the faster cuDNN choice (benchmark on / off), best or median group likewise.
-Stdlib only, runs here and on the device machine:
+Stdlib only, runs here and on the GPU machine:
   python3 tools/gpu-run/table.py conv.json net.json attack.json --torch torch.json [--log run.log]
 """
 import argparse
@@ -19,8 +19,8 @@ import re
 import statistics
 import sys
 
-GOAL_CONV = 0.25   # issue 6: ours >= 25% of PyTorch-CUDA on the conv shapes
-GOAL_DDSNR = 10.0  # issue 6: the d.d. SNR training step >= 10x the CPU
+GOAL_CONV = 0.25   # GPU goal: ours >= 25% of PyTorch-CUDA on the conv shapes
+GOAL_DDSNR = 10.0  # GPU goal: the d.d. SNR training step >= 10x the CPU
 # BENCHMARKS.md, "Training methods: cost per step": width 0.25, batch 128, 2 threads, JDK 25, vector
 # kernels. The faster of the two d.d. SNR figures is the stricter reference, and it is also the
 # sum-of-squares form that OpenClNetworkBench.ddSnrTrainingStep runs.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""PyTorch reference for the OpenCL conv benchmark (issue 6): the 7-layer CNN's conv layers, timed in fp32
+"""PyTorch reference for the OpenCL conv benchmark: the 7-layer CNN's conv layers, timed in fp32
 with TF32 OFF (torch.backends.cuda.matmul.allow_tf32 = False,
 torch.backends.cudnn.allow_tf32 = False), for exactly the ops and shapes of dev.opnorm.benchmarks.OpenClConvBench:
 
