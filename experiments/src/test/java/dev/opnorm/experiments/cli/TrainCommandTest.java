@@ -232,14 +232,21 @@ class TrainCommandTest {
 
     /**
      * The device methods other than standard: the OpenCL run's metrics (loss, clean, adversarial and
-     * regularizer parts) equal the CPU run's to 1e-4 relative, and the files have the same tensors.
+     * regularizer parts) equal the CPU run's, and the files have the same tensors. Methods with an attack
+     * take one step from the identical initial weights: the attack's path is continuous in rounding only
+     * until a ReLU or max-pool tie breaks differently on the other backend, after which later steps drift
+     * apart (seen at 1e-3 after five steps on AVX2). So for them the parts that see no attack (clean loss,
+     * regularizer) must agree to 1e-4 and the adversarial parts to 1e-2; identical adversarial inputs are
+     * compared to 1e-4 in gpu-kernels' DeviceObjectiveTest.
      */
     @ParameterizedTest
     @ValueSource(strings = {"at", "dd-snr-sq", "dd-onr", "interp"})
     void train_opencl_deviceMethod_matchesCpuMetrics(String method) throws IOException {
         List<String> knobs = new ArrayList<>(List.of("--lr", "0.01"));
-        if (method.equals("at") || method.equals("interp")) {
-            knobs.addAll(List.of("--attack-iterations", "2", "--adv-fraction", "0.75"));
+        boolean attacked = method.equals("at") || method.equals("interp");
+        if (attacked) {
+            knobs.addAll(List.of("--attack-iterations", "2", "--adv-fraction", "0.75", "--train-subset", "10",
+                    "--batch", "10"));
         }
         if (!method.equals("at")) {
             knobs.addAll(List.of("--power-iterations", "2"));
@@ -254,10 +261,15 @@ class TrainCommandTest {
         NormCommandTest.Run rd = run(args(method, dev, concat(k, "--backend", "opencl")));
         assertEquals(0, rd.code(), rd.err());
         String[] a = dataRows(cpu).get(1).split(","), b = dataRows(dev).get(1).split(",");
+        if (attacked) {
+            assertEquals("1", a[1], "one step: " + String.join(",", a));
+        }
         for (int c = 2; c <= 5; c++) {
             double va = Double.parseDouble(a[c]), vb = Double.parseDouble(b[c]);
-            assertEquals(va, vb, 1e-4 * Math.abs(Double.parseDouble(a[2])), method + ": column " + c + " of "
-                    + String.join(",", a) + " vs " + String.join(",", b));
+            boolean seesAttack = attacked && (c == 2 || c == 4);
+            double tol = (seesAttack ? 1e-2 : 1e-4) * Math.abs(Double.parseDouble(a[2]));
+            assertEquals(va, vb, tol, method + ": column " + c + " of " + String.join(",", a) + " vs "
+                    + String.join(",", b));
         }
         assertEquals(tensors(cpu.resolve(TrainCommand.STATE_FILE)).keySet(),
                 tensors(dev.resolve(TrainCommand.STATE_FILE)).keySet());
