@@ -5,7 +5,6 @@ import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceMethod;
 import dev.opnorm.gpu.net.DeviceMethods;
 import dev.opnorm.gpu.net.DeviceStepRunner;
-import dev.opnorm.linalg.Norms;
 import dev.opnorm.nn.checkpoint.Checkpoint;
 import dev.opnorm.nn.checkpoint.Json;
 import dev.opnorm.nn.data.Cifar10;
@@ -20,11 +19,8 @@ import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
 import dev.opnorm.nn.models.Models;
 import dev.opnorm.nn.util.Rng;
-import dev.opnorm.robust.attack.Pga;
-import dev.opnorm.robust.reg.DdOperatorNorm;
-import dev.opnorm.robust.reg.DdSpectralNorm;
-import dev.opnorm.robust.reg.GlobalSpectralNorm;
-import dev.opnorm.robust.reg.InputGradient;
+import dev.opnorm.robust.train.MethodSpec;
+import dev.opnorm.robust.train.MethodSpec.Kind;
 import dev.opnorm.robust.train.Objective;
 import dev.opnorm.robust.train.OptimizerSpec;
 import dev.opnorm.robust.train.ScheduleSpec;
@@ -47,10 +43,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
@@ -105,13 +99,14 @@ import java.util.concurrent.Callable;
                 "state on the device, saved in and resumed from the checkpoint as on the CPU):",
                 "every method; there is no CPU fallback.",
                 "",
-                "Methods and their knobs [defaults]; a knob the method does not use is an error:",
+                "Methods and their knobs [defaults] (the catalogue MethodSpec, shared with the",
+                "API and the reproduction); a knob the method does not use is an error:",
                 "  standard          cross-entropy (CE)",
                 "  at                clean-weight CE(x) + adv-weight CE(x*), x* = l_p PGA on",
                 "                    adv-fraction of each batch (BatchNorm EVAL in the attack):",
                 "                    --p [2] --eps [1.75 for p=2, 16/255 for p=inf]",
                 "                    --attack-iterations [10] --clean-weight [1] --adv-weight [1]",
-                "                    --adv-fraction [1]",
+                "                    --adv-fraction [" + MethodSpec.DEFAULT_ADV_FRACTION + "]",
                 "  global-snr        (lambda/2) sum_l sigma_l^2, conv kernels reshaped",
                 "                    (Yoshida & Miyato): --lambda [3e-4] --power-iterations [1]",
                 "  global-conv-norm  the same with each conv's true operator norm:",
@@ -128,7 +123,8 @@ import java.util.concurrent.Callable;
                 "  interp            CE + t adv-weight CE(x*) + dd-snr-sq of strength (1-t) lambda,",
                 "                    l2 PGA with the same eps: --interp-t [0.5] --adv-weight [1]",
                 "                    --lambda [0.02/eps^2] --eps [1.75] --attack-iterations [10]",
-                "                    --power-iterations [10] --adv-fraction [1] --reg-bn [train]",
+                "                    --power-iterations [10] --adv-fraction [" + MethodSpec.DEFAULT_ADV_FRACTION + "]",
+                "                    --reg-bn [train]",
                 ""},
         footer = {"", "Examples:",
                 "  ./opnorm train                        standard training, quick defaults",
@@ -150,53 +146,6 @@ public final class TrainCommand implements Callable<Integer> {
             "epoch,steps,loss,clean_loss,adv_loss,reg,train_acc,test_acc,lr,images_per_s,seconds,cpu_seconds";
     /** Exit code of a run whose loss or parameters became NaN/Inf. */
     public static final int EXIT_DIVERGED = 3;
-
-    /** The training methods, with the knobs each one uses. */
-    enum Method {
-        STANDARD("standard"),
-        AT("at", "--eps", "--p", "--attack-iterations", "--adv-fraction", "--clean-weight", "--adv-weight"),
-        GLOBAL_SNR("global-snr", "--lambda", "--power-iterations"),
-        GLOBAL_CONV_NORM("global-conv-norm", "--lambda", "--power-iterations"),
-        DD_SNR("dd-snr", "--lambda", "--power-iterations"),
-        DD_SNR_SQ("dd-snr-sq", "--lambda", "--eps", "--power-iterations", "--reg-bn"),
-        DD_ONR("dd-onr", "--lambda", "--eps", "--p", "--q", "--q-power", "--power-iterations", "--reg-bn"),
-        INPUT_GRAD("input-grad", "--lambda"),
-        INTERP("interp", "--lambda", "--eps", "--attack-iterations", "--power-iterations", "--adv-fraction",
-                "--adv-weight", "--interp-t", "--reg-bn");
-
-        final String flag;
-        final Set<String> knobs;
-
-        Method(String flag, String... knobs) {
-            this.flag = flag;
-            this.knobs = Set.of(knobs);
-        }
-
-        static Method parse(String text) {
-            for (Method m : values()) {
-                if (m.flag.equalsIgnoreCase(text.trim())) {
-                    return m;
-                }
-            }
-            List<String> names = new ArrayList<>();
-            for (Method m : values()) {
-                names.add(m.flag);
-            }
-            throw new IllegalArgumentException("--method must be one of " + String.join(", ", names) + ", got '"
-                    + text + "'");
-        }
-
-        /** The methods that use a knob, for error messages. */
-        static String users(String knob) {
-            List<String> names = new ArrayList<>();
-            for (Method m : values()) {
-                if (m.knobs.contains(knob)) {
-                    names.add(m.flag);
-                }
-            }
-            return String.join(", ", names);
-        }
-    }
 
     @Spec
     CommandSpec spec;
@@ -232,7 +181,8 @@ public final class TrainCommand implements Callable<Integer> {
             + "power steps per update (global methods; default 1).")
     Integer powerIterations;
 
-    @Option(names = "--adv-fraction", description = "Fraction of each batch attacked (at, interp), in (0, 1]. Default: 1.")
+    @Option(names = "--adv-fraction", description = "Fraction of each batch attacked (at, interp), in (0, 1]. Default: "
+            + MethodSpec.DEFAULT_ADV_FRACTION + " (the reference code's share; the paper states none).")
     Double advFraction;
 
     @Option(names = "--clean-weight", description = "Weight of the clean cross-entropy (at). Default: 1.")
@@ -361,9 +311,8 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** The methods that --backend opencl trains on the device (others are an error, never a CPU fallback). */
-    static final Set<Method> DEVICE_METHODS = EnumSet.of(Method.STANDARD, Method.AT, Method.DD_SNR, Method.DD_SNR_SQ,
-            Method.DD_ONR, Method.INPUT_GRAD,
-            Method.INTERP, Method.GLOBAL_SNR, Method.GLOBAL_CONV_NORM);
+    static final Set<Kind> DEVICE_METHODS = EnumSet.of(Kind.STANDARD, Kind.AT, Kind.DD_SNR, Kind.DD_SNR_SQ,
+            Kind.DD_ONR, Kind.INPUT_GRAD, Kind.INTERP, Kind.GLOBAL_SNR, Kind.GLOBAL_CONV_NORM);
 
     /** The device runner of an --backend opencl run, closed when the command ends. */
     private DeviceStepRunner deviceRunner;
@@ -381,14 +330,14 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     private Integer run() throws IOException {
-        Method m = Method.parse(method);
-        checkKnobs(m);
+        MethodSpec methodSpec = methodSpec();
+        Kind m = methodSpec.kind();
         boolean onDevice = engine.backend == EngineOptions.Backend.opencl;
         if (onDevice && !DEVICE_METHODS.contains(m)) {
             List<String> names = new ArrayList<>();
-            DEVICE_METHODS.forEach(d -> names.add(d.flag));
-            throw new IllegalArgumentException("--method " + m.flag + " has no OpenCL device implementation: "
-                    + "--backend opencl trains " + String.join(", ", names) + " on the device; --method " + m.flag
+            DEVICE_METHODS.forEach(d -> names.add(d.id()));
+            throw new IllegalArgumentException("--method " + m.id() + " has no OpenCL device implementation: "
+                    + "--backend opencl trains " + String.join(", ", names) + " on the device; --method " + m.id()
                     + " runs with --backend cpu");
         }
         require(epochs >= 1, "--epochs must be >= 1, got " + epochs);
@@ -406,7 +355,7 @@ public final class TrainCommand implements Callable<Integer> {
                 + dataset + "'");
         require(ds.equals("fashion-mnist") || data != null, "--data is required with --dataset cifar10 (the folder "
                 + "with data_batch_1.bin ... test_batch.bin)");
-        Path outDir = out != null ? out : Path.of("runs", "train-" + m.flag);
+        Path outDir = out != null ? out : Path.of("runs", "train-" + m.id());
         Path stateFile = outDir.resolve(STATE_FILE);
         boolean resuming = resume && Files.isRegularFile(stateFile);
         require(resume || !Files.exists(stateFile), "--out " + outDir + " already holds " + STATE_FILE
@@ -430,7 +379,7 @@ public final class TrainCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--model: " + e.getMessage());
         }
-        TrainingMethod objective = objective(m, model, train);
+        TrainingMethod objective = methodSpec.objective(model, train.images().shape);
         TrainConfig cfg = new TrainConfig(engine.seed, epochs, batch, opt, sched, aug ? 4 : 0, aug, checkpointEvery,
                 256, true);
         Trainer trainer = new Trainer(model, train, test, objective, cfg).checkpointTo(stateFile).log(System.err);
@@ -451,7 +400,7 @@ public final class TrainCommand implements Callable<Integer> {
                 .put("train_data", train.name() + " " + train.images().shape)
                 .put("test_data", test.name() + " " + test.images().shape)
                 .put("loss_bn_mode", "TRAIN").put("attack_bn_mode", "EVAL").put("eval_bn_mode", "EVAL")
-                .option("method", m.flag);
+                .option("method", m.id());
         manifest.option("objective", Json.write(objective.config()));
         manifest.option("model", modelSpec).option("dataset", ds).option("data", dataDir)
                 .option("train_subset", trainSubset).option("test_subset", testSubset).option("epochs", epochs)
@@ -550,8 +499,8 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /** {@value #MODEL_FILE}: the parameters and BatchNorm buffers under their model names, plus provenance. */
-    private void saveWeights(Sequential model, Method m, long epoch, Path outDir) throws IOException {
-        Checkpoint.of(model).withMetadata("model", modelSpec).withMetadata("method", m.flag)
+    private void saveWeights(Sequential model, Kind m, long epoch, Path outDir) throws IOException {
+        Checkpoint.of(model).withMetadata("model", modelSpec).withMetadata("method", m.id())
                 .withMetadata("epoch", Long.toString(epoch)).withMetadata("seed", Long.toString(engine.seed))
                 .save(outDir.resolve(MODEL_FILE));
     }
@@ -585,120 +534,33 @@ public final class TrainCommand implements Callable<Integer> {
                 s.domain());
     }
 
-    /** Rejects knobs the method does not use: a flag that silently does nothing hides mistakes. */
-    private void checkKnobs(Method m) {
-        Map<String, Object> given = new LinkedHashMap<>();
-        given.put("--lambda", lambda);
-        given.put("--eps", eps);
-        given.put("--p", p);
-        given.put("--q", q);
-        given.put("--q-power", qPower);
-        given.put("--attack-iterations", attackIterations);
-        given.put("--power-iterations", powerIterations);
-        given.put("--adv-fraction", advFraction);
-        given.put("--clean-weight", cleanWeight);
-        given.put("--adv-weight", advWeight);
-        given.put("--interp-t", interpT);
-        given.put("--reg-bn", regBn);
-        for (Map.Entry<String, Object> e : given.entrySet()) {
-            if (e.getValue() != null && !m.knobs.contains(e.getKey())) {
-                throw new IllegalArgumentException(e.getKey() + " does not apply to --method " + m.flag
-                        + " (it is used by: " + Method.users(e.getKey()) + ")");
-            }
+    /**
+     * The method of --method with the given knobs, every other knob at the catalogue's default ({@link MethodSpec}:
+     * the same defaults and construction as the API's {@code Methods} and the reproduction). Errors name the flag,
+     * also for a knob the method does not use (a flag that silently does nothing hides mistakes).
+     */
+    MethodSpec methodSpec() {
+        Kind k;
+        try {
+            k = Kind.parse(method);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--" + e.getMessage());
         }
+        return MethodSpec.of(k).knobPrefix("--").lambda(lambda).eps(eps)
+                .p(p == null ? null : NormCommand.parseNorm(p, "--p")).q(q == null ? null : NormCommand.parseNorm(q, "--q"))
+                .qPower(qPower).attackIterations(attackIterations).powerIterations(powerIterations)
+                .adversarialFraction(advFraction).cleanWeight(cleanWeight).adversarialWeight(advWeight).t(interpT)
+                .penaltyMode(regBn()).build();
     }
 
-    /** The objective of method m with the given or default knobs, each validated. */
-    private TrainingMethod objective(Method m, Sequential model, Dataset train) {
-        switch (m) {
-            case STANDARD:
-                return Objective.standard();
-            case AT: {
-                double pv = CliSupport.attackNorm(p != null ? p : "2", "--p");
-                return Objective.adversarial(attack(pv), nonNegative(cleanWeight, 1, "--clean-weight"),
-                        nonNegative(advWeight, 1, "--adv-weight"), fraction());
-            }
-            case GLOBAL_SNR:
-                return Objective.regularized(GlobalSpectralNorm.reshaped(model, lambda(3e-4), iterations(powerIterations,
-                        1, "--power-iterations")));
-            case GLOBAL_CONV_NORM:
-                return Objective.regularized(GlobalSpectralNorm.convolution(model, train.images().shape, lambda(3e-4),
-                        iterations(powerIterations, 1, "--power-iterations")));
-            case DD_SNR:
-                return Objective.regularized(new DdSpectralNorm(lambda(0.02), iterations(powerIterations, 10,
-                        "--power-iterations")));
-            case DD_SNR_SQ: {
-                double e = eps(2);
-                return Objective.regularized(DdOperatorNorm.sumOfSquares(lambda(0.02 / (e * e)), e,
-                        iterations(powerIterations, 10, "--power-iterations"), regBn()));
-            }
-            case DD_ONR: {
-                double pv = NormCommand.parseNorm(p != null ? p : "inf", "--p");
-                double qv = NormCommand.parseNorm(q != null ? q : "2", "--q");
-                boolean power = qPower != null && qPower;
-                require(!(power && Double.isInfinite(qv)), "--q-power needs a finite --q, got inf");
-                return Objective.regularized(new DdOperatorNorm(pv, qv, lambda(1), eps(pv), iterations(powerIterations,
-                        10, "--power-iterations"), power, regBn()));
-            }
-            case INPUT_GRAD:
-                return Objective.regularized(new InputGradient(lambda(1)));
-            default: {
-                double t = interpT != null ? interpT : 0.5;
-                require(t >= 0 && t <= 1, "--interp-t must be in [0, 1], got " + t);
-                double e = eps(2);
-                return Objective.convex(t, attack(2), nonNegative(advWeight, 1, "--adv-weight"), fraction(),
-                        lambda(0.02 / (e * e)), e, iterations(powerIterations, 10, "--power-iterations"), regBn());
-            }
-        }
-    }
-
-    private Pga attack(double pv) {
-        double e = eps(pv);
-        return Pga.lp(pv, e).iterations(iterations(attackIterations, 10, "--attack-iterations"));
-    }
-
-    /** --eps or its default for an l_p ball: 1.75 (l2, the paper's CIFAR-10 value), 16/255 (l_inf: 8/255 of [0, 1]). */
-    private double eps(double pv) {
-        if (eps == null) {
-            if (pv == 2) {
-                return 1.75;
-            }
-            if (Double.isInfinite(pv)) {
-                return 16.0 / 255;
-            }
-            throw new IllegalArgumentException("--eps has no default for --p " + Norms.format(pv) + ": give one");
-        }
-        return CliSupport.eps(eps, "--eps");
-    }
-
-    private double lambda(double dflt) {
-        double v = lambda != null ? lambda : dflt;
-        require(v >= 0 && Double.isFinite(v), "--lambda must be finite and >= 0, got " + v);
-        return v;
-    }
-
-    private double fraction() {
-        double f = advFraction != null ? advFraction : 1;
-        require(f > 0 && f <= 1, "--adv-fraction must be in (0, 1], got " + f);
-        return f;
-    }
-
+    /** --reg-bn as a BatchNorm mode (null when not given). */
     private BnMode regBn() {
-        String s = regBn != null ? regBn.trim().toLowerCase(Locale.ROOT) : "train";
+        if (regBn == null) {
+            return null;
+        }
+        String s = regBn.trim().toLowerCase(Locale.ROOT);
         require(s.equals("train") || s.equals("eval"), "--reg-bn must be train or eval, got '" + regBn + "'");
         return s.equals("train") ? BnMode.TRAIN : BnMode.EVAL;
-    }
-
-    private static int iterations(Integer given, int dflt, String flag) {
-        int v = given != null ? given : dflt;
-        require(v >= 1, flag + " must be >= 1, got " + v);
-        return v;
-    }
-
-    private static double nonNegative(Double given, double dflt, String flag) {
-        double v = given != null ? given : dflt;
-        require(v >= 0 && Double.isFinite(v), flag + " must be finite and >= 0, got " + v);
-        return v;
     }
 
     private OptimizerSpec optimizerSpec() {

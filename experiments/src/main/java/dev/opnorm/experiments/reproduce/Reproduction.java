@@ -14,7 +14,6 @@ import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.data.FashionMnist;
 import dev.opnorm.nn.data.Subsets;
 import dev.opnorm.nn.kernels.Kernels;
-import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
 import dev.opnorm.nn.models.Models;
@@ -26,14 +25,12 @@ import dev.opnorm.robust.analysis.SharedActivations;
 import dev.opnorm.robust.analysis.Spectra;
 import dev.opnorm.robust.attack.Pga;
 import dev.opnorm.robust.attack.RobustAccuracy;
-import dev.opnorm.robust.reg.DdOperatorNorm;
-import dev.opnorm.robust.reg.GlobalSpectralNorm;
-import dev.opnorm.robust.train.Objective;
+import dev.opnorm.robust.train.MethodSpec;
+import dev.opnorm.robust.train.MethodSpec.Kind;
 import dev.opnorm.robust.train.OptimizerSpec;
 import dev.opnorm.robust.train.ScheduleSpec;
 import dev.opnorm.robust.train.TrainConfig;
 import dev.opnorm.robust.train.Trainer;
-import dev.opnorm.robust.train.TrainingMethod;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -46,7 +43,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * The paper's experiments end to end, as a sequence of resumable phases writing into one folder:
@@ -201,13 +197,9 @@ public final class Reproduction {
             case "train-standard" -> trainStandard();
             case "choose-eps" -> chooseEps();
             case "train-at" -> trainAt();
-            case "train-global-snr" -> search("global-snr", profile.lambdaGlobal(),
-                    (m, l) -> Objective.regularized(GlobalSpectralNorm.reshaped(m, l)));
-            case "train-dd-snr" -> search("dd-snr", profile.lambdaDdSnr(), (m, l) -> Objective.regularized(
-                    DdOperatorNorm.sumOfSquares(l, eps(), profile.ddIterations(), BnMode.TRAIN)));
-            case "train-dd-onr" -> search("dd-onr", profile.lambdaDdOnr(), (m, l) -> Objective.regularized(
-                    new DdOperatorNorm(Double.POSITIVE_INFINITY, 2, l, epsLinf(), profile.ddIterations(), false,
-                            BnMode.TRAIN)));
+            case "train-global-snr" -> search("global-snr", profile.lambdaGlobal());
+            case "train-dd-snr" -> search("dd-snr", profile.lambdaDdSnr());
+            case "train-dd-onr" -> search("dd-onr", profile.lambdaDdOnr());
             case "train-interpolation" -> trainInterpolation();
             case "fig3" -> Figures.fig3(this);
             case "fig2" -> Figures.fig2(this);
@@ -314,7 +306,7 @@ public final class Reproduction {
      * Trains network {@code id} with the method built for it, resuming from models/ID.checkpoint.safetensors when
      * an earlier run left one; a finished network (models/ID.safetensors) is loaded, not retrained.
      */
-    private Sequential train(String id, Function<Sequential, TrainingMethod> method) throws IOException {
+    private Sequential train(String id, MethodSpec method) throws IOException {
         Sequential model = newModel();
         Path fin = modelFile(id);
         if (Files.isRegularFile(fin)) {
@@ -324,7 +316,8 @@ public final class Reproduction {
         }
         Files.createDirectories(fin.getParent());
         Path ck = out.resolve("models").resolve(id + ".checkpoint.safetensors");
-        Trainer t = new Trainer(model, trainSet(), null, method.apply(model), trainConfig()).checkpointTo(ck).log(log);
+        Trainer t = new Trainer(model, trainSet(), null, method.objective(model, trainSet().images().shape),
+                trainConfig()).checkpointTo(ck).log(log);
         if (id.equals(killUnit)) {
             t.onStep((epoch, step, result) -> {
                 if (step == killStep) {
@@ -345,7 +338,7 @@ public final class Reproduction {
     }
 
     private Map<String, String> trainStandard() throws IOException {
-        Sequential m = train("standard", x -> Objective.standard());
+        Sequential m = train("standard", methodSpec(profile, "standard", 0, 0, 0));
         return Map.of("clean_accuracy", num(accuracy(m, tableSet())));
     }
 
@@ -407,22 +400,59 @@ public final class Reproduction {
     }
 
     private Map<String, String> trainAt() throws IOException {
-        double eps = eps();
-        Sequential m = train("at", x -> Objective.adversarial(Pga.l2(eps).iterations(profile.atIterations())
-                .domain(Domain.SYMMETRIC), 1, 1, 0.75));
+        Sequential m = train("at", methodSpec(profile, "at", 0, eps(), inputDim()));
         return Map.of("clean_accuracy", num(accuracy(m, tableSet())));
     }
 
-    /** A regularized method for one lambda. */
-    private interface Builder {
-        TrainingMethod build(Sequential model, double lambda) throws IOException;
+    /**
+     * The training method of {@link #METHODS} entry {@code method}, resolved by the one catalogue of the methods
+     * ({@link MethodSpec}): every knob the profile or the run does not set is the catalogue's default (e.g. AT's
+     * attacked fraction, the BatchNorm mode of the finite-difference passes).
+     * <ul>
+     *   <li>standard;</li>
+     *   <li>at: l2 PGA at eps_train, {@link Profile#atIterations()} iterations;</li>
+     *   <li>global-snr: the reshaped kernels' global SNR of strength lambda;</li>
+     *   <li>dd-snr: the sum-of-squares d.d. SNR, lambda, step eps_train, {@link Profile#ddIterations()};</li>
+     *   <li>dd-onr: the d.d. (inf, 2) ONR, lambda, step eps_train / sqrt(inputs) (the l_inf radius with the l2
+     *       size of eps_train on the whole image), {@link Profile#ddIterations()}.</li>
+     * </ul>
+     *
+     * @param profile  the sizes
+     * @param method   one of {@link #METHODS}
+     * @param lambda   the strength (regularized methods; else ignored)
+     * @param epsTrain the l2 training radius chosen by the choose-eps phase (at, dd-snr, dd-onr; else ignored)
+     * @param inputs   values per input image (dd-onr; else ignored)
+     * @throws IllegalArgumentException for another method name
+     */
+    public static MethodSpec methodSpec(Profile profile, String method, double lambda, double epsTrain, int inputs) {
+        return switch (method) {
+            case "standard" -> MethodSpec.defaults(Kind.STANDARD);
+            case "at" -> MethodSpec.of(Kind.AT).eps(epsTrain).attackIterations(profile.atIterations()).build();
+            case "global-snr" -> MethodSpec.of(Kind.GLOBAL_SNR).lambda(lambda).build();
+            case "dd-snr" -> MethodSpec.of(Kind.DD_SNR_SQ).lambda(lambda).eps(epsTrain)
+                    .powerIterations(profile.ddIterations()).build();
+            case "dd-onr" -> MethodSpec.of(Kind.DD_ONR).p(Double.POSITIVE_INFINITY).q(2.0).lambda(lambda)
+                    .eps(epsTrain / Math.sqrt(inputs)).powerIterations(profile.ddIterations()).build();
+            default -> throw new IllegalArgumentException("the reproduction trains " + METHODS + ", not '" + method
+                    + "'");
+        };
+    }
+
+    /**
+     * The interior point t of Fig. 7's AT to d.d. SNR path: {@link Kind#INTERP} with l2 PGA and finite-difference
+     * step eps_train, {@link Profile#atIterations()} attack and {@link Profile#ddIterations()} power iterations,
+     * and the chosen d.d. SNR strength at the d.d. SNR end.
+     */
+    public static MethodSpec interpolationSpec(Profile profile, double t, double lambdaSnr, double epsTrain) {
+        return MethodSpec.of(Kind.INTERP).t(t).lambda(lambdaSnr).eps(epsTrain).attackIterations(profile.atIterations())
+                .powerIterations(profile.ddIterations()).build();
     }
 
     /**
      * Trains {@code method} for every lambda candidate and keeps the one whose clean accuracy on the table points
      * is closest to AT's (the paper's rule for choosing the constants), logged in lambda_search_METHOD.csv.
      */
-    private Map<String, String> search(String method, double[] lambdas, Builder builder) throws IOException {
+    private Map<String, String> search(String method, double[] lambdas) throws IOException {
         double target = store.number("train-at", "clean_accuracy");
         Map<String, String> v = new LinkedHashMap<>();
         StringBuilder csv = new StringBuilder(manifest().csvHeader()).append("lambda,clean_accuracy,at_accuracy\n");
@@ -430,13 +460,8 @@ public final class Reproduction {
         double bestGap = Double.POSITIVE_INFINITY, bestAcc = Double.NaN;
         for (int k = 0; k < lambdas.length; k++) {
             double l = lambdas[k];
-            Sequential m = train(method + "-lambda" + Profile.fmt(l), x -> {
-                try {
-                    return builder.build(x, l);
-                } catch (IOException e) {
-                    throw new java.io.UncheckedIOException(e);
-                }
-            });
+            Sequential m = train(method + "-lambda" + Profile.fmt(l), methodSpec(profile, method, l, eps(),
+                    inputDim()));
             double acc = accuracy(m, tableSet());
             log.printf(Locale.ROOT, "[reproduce] %s lambda %s: clean accuracy %.4f (AT %.4f)%n", method,
                     Profile.fmt(l), acc, target);
@@ -465,9 +490,7 @@ public final class Reproduction {
         double lambdaSnr = store.number("train-dd-snr", "lambda");
         Map<String, String> v = new LinkedHashMap<>();
         for (double t : profile.interpolation()) {
-            Sequential m = train(interpolationName(t), x -> Objective.convex(t, Pga.l2(eps)
-                    .iterations(profile.atIterations()).domain(Domain.SYMMETRIC), 1, 0.75, lambdaSnr, eps,
-                    profile.ddIterations(), BnMode.TRAIN));
+            Sequential m = train(interpolationName(t), interpolationSpec(profile, t, lambdaSnr, eps));
             v.put("clean_accuracy_t" + Profile.fmt(t), num(accuracy(m, tableSet())));
         }
         return v;

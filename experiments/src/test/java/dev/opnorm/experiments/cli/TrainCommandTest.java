@@ -227,7 +227,7 @@ class TrainCommandTest {
     /** Every --method has a device step (a method added without one would be an error with --backend opencl). */
     @Test
     void train_opencl_everyMethodHasADeviceStep() {
-        assertEquals(java.util.EnumSet.allOf(TrainCommand.Method.class), TrainCommand.DEVICE_METHODS);
+        assertEquals(java.util.EnumSet.allOf(dev.opnorm.robust.train.MethodSpec.Kind.class), TrainCommand.DEVICE_METHODS);
     }
 
     /**

@@ -1,6 +1,8 @@
 /**
  * The public API of opnorm: a few classes that cover the common tasks in a few lines each and are kept
- * stable; everything else is reachable from them and may change between versions.
+ * stable; everything else is reachable from them and may change between versions. It is its own module,
+ * {@code opnorm-api}, over the algorithms of {@code opnorm-robust} (attacks, regularizers, the training methods'
+ * catalogue {@link dev.opnorm.robust.train.MethodSpec}, {@code Trainer}, analyses).
  *
  * <table>
  *   <caption>Tasks and where they live</caption>

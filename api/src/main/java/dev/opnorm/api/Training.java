@@ -16,7 +16,7 @@ import java.nio.file.Path;
  * Trains a model in place with one of the paper's {@link Methods}:
  *
  * <pre>{@code
- * Trainer.Result r = Training.of(model).method(Methods.ddSnr(0.02)).data(train, test).epochs(2).fit();
+ * Trainer.Result r = Training.of(model).method(Methods.ddSnr()).data(train, test).epochs(2).fit();
  * }</pre>
  *
  * <p>Defaults: standard training, 1 epoch, batch 32 (the last partial batch of an epoch is dropped), SGD with
