@@ -16,13 +16,13 @@ import org.junit.jupiter.api.Test;
 class IterationBitsTest {
     private static final double INF = Double.POSITIVE_INFINITY;
 
-    /** Three 9 x 13 maps with different scales, as one batch. */
+    /** Three 37 x 53 maps with different scales, as one batch. */
     private static BatchLinearMap batch() {
         List<LinearMap> maps = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
-            float[] a = StartVectors.gaussian(100 + i, 9 * 13);
+            float[] a = StartVectors.gaussian(100 + i, 37 * 53);
             for (int j = 0; j < a.length; j++) a[j] *= (float) Math.pow(3, i - 1);
-            maps.add(LinearMaps.ofRowMajor(a, 9, 13));
+            maps.add(LinearMaps.ofRowMajor(a, 37, 53));
         }
         return BatchLinearMaps.of(maps);
     }
@@ -89,8 +89,8 @@ class IterationBitsTest {
         }
     }
 
-    private static final long[] POWER = {-7085593792311705177L, -1601133175604352014L};
-    private static final long[] PQ = {581143120136067172L, 6223526691693715744L, 7005699921375153135L,
-            5166265528729166679L, 8118654042839285765L, 5944703516789960500L, 5430512628842462621L,
-            -779729004437147934L, 5267908606049399325L, -7641586657072305090L};
+    private static final long[] POWER = {857218734920279425L, 3858828011292201367L};
+    private static final long[] PQ = {3847996882810583800L, 5931004104243179678L, 7835783650257136891L,
+            5448353658728131710L, 6827677954095017802L, -8247977824137966610L, -1886627618476344356L,
+            711306550016523622L, -890752779939613851L, -6749947656756030619L};
 }
