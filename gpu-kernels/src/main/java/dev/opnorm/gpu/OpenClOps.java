@@ -15,12 +15,14 @@ import dev.opnorm.gpu.OpenCl.Family;
  * <p>The semantics are those of {@link dev.opnorm.nn.kernels.Kernels} (outputs first, {@code Vjp...Weight
  * / Bias} and {@code ...Accumulate} methods ACCUMULATE (+=), all others OVERWRITE), on device buffers
  * instead of arrays; a tensor may be longer than the op needs (only the leading elements are used).
- * Two additions serve device-side power iteration: {@link #dotRows} (per-row inner products / squared
- * norms, a deterministic tree reduction) and {@link #scaleRowsInvSqrt} (normalize rows by those norms
- * without reading them back).
+ * Row ops serve the iterations on the device without reading vectors back: {@link #dotRows} (per-row
+ * inner products / squared norms, a deterministic tree reduction), {@link #scaleRowsInvSqrt} (normalize
+ * rows by those), and the norm ops below ({@link #rowNorms}, {@link #divideRows}, {@link #dualRows},
+ * {@link #sphereStep}, {@link #copyRowsWhere}) that linalg's power method and (p,q) iteration use through
+ * {@code net.DeviceBatchOps}.
  *
- * <p>Each kernel's Java twin (the same index formulas in the same order) is in the {@code *Twins}
- * classes. Results are deterministic: no atomics, fixed summation orders; the split of the weight
+ * <p>Each kernel's Java twin (the same index formulas in the same order) is in a {@code *Twins} class,
+ * in the tests except for the two whose constants callers share. Results are deterministic: no atomics, fixed summation orders; the split of the weight
  * gradient's reduction ({@link #vjpWeightSplits}) depends only on the shape and the device's compute
  * unit count.
  *
