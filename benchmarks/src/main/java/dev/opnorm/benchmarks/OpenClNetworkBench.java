@@ -6,11 +6,12 @@ import java.util.concurrent.TimeUnit;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.OpenClOps;
 import dev.opnorm.gpu.net.DeviceDdRegularizer;
 import dev.opnorm.gpu.net.DeviceLinearization;
 import dev.opnorm.gpu.net.DeviceModel;
 import dev.opnorm.gpu.net.DeviceSgdTrainer;
+import dev.opnorm.linalg.OperatorNorm;
+import dev.opnorm.linalg.PowerMethod;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Sequential;
@@ -33,21 +34,24 @@ import org.openjdk.jmh.annotations.Warmup;
  * Whole-network work on the OpenCL device with the 7-layer CNN (CIFAR shape 3x32x32, 10 classes),
  * device-resident ({@code dev.opnorm.gpu.net}):
  * <ul>
- *   <li>{@code powerIterationStep}: one iteration of the per-example (2,2) power method on the EVAL
- *       linearization - w = J v, per-example norms, u = w/||w||, z = J^T u, v = z/||z|| - including its
- *       one transfer (batch floats down), as {@code DevicePowerMethod} runs it;</li>
+ *   <li>{@code powerMethod10}: linalg's per-example (2,2) power method ({@code PowerMethod.sigmaMax} on
+ *       {@code DeviceLinearization.asBatchMap()} and {@code DeviceModel.batchOps()}), {@value #ITERATIONS}
+ *       iterations from given start vectors - per iteration w = J v, per-example norms, u = w/||w||,
+ *       z = J^T u, v = z/||z|| and one transfer (batch floats down); plus the start vectors' upload;</li>
  *   <li>{@code trainingStep}: one d.d. SGD training step (TRAIN forward, cross-entropy, backward,
  *       momentum update, BN running statistics) on a batch already on the device, including its one
  *       transfer (the loss and the correct count).</li>
- *   <li>{@code pqIterationStep}: one iteration of the device (p,q) iteration ({@code DeviceOperatorNorm})
- *       for (inf,2) - w = J v, per-example ||w||_2 and ||v||_inf, u = D_2(w), z = J^T u, ||z||_inf,
- *       v = N_inf(z) = sign(z) - including its one transfer (3 floats per example down);</li>
+ *   <li>{@code pqIteration10}: linalg's (p,q) iteration ({@code OperatorNorm.estimate}, same backend) for
+ *       (inf,2), {@value #ITERATIONS} iterations from given start vectors - per iteration w = J v,
+ *       per-example ||w||_2 and ||v||_inf, u = D_2(w), z = J^T u, ||z||_inf, v = N_inf(z) = sign(z), the
+ *       best iterate's row copy, and one transfer (3 floats per example down);</li>
  *   <li>{@code ddSnrTrainingStep}: {@code trainingStep} plus the sum-of-squares d.d. SNR
  *       ({@code DeviceDdRegularizer}, 10 power iterations, TRAIN penalty mode) with its transfers (the
  *       start vectors up, per-example norms down).</li>
  * </ul>
  * All end in a blocking download, so the time covers the device work. Training steps change the
- * parameters (as real training does); the power iteration keeps normalizing its vector.
+ * parameters (as real training does). The iterations' time over {@value #ITERATIONS} is the cost of one
+ * iteration plus a share of the start vectors' upload.
  * Example: {@code java -cp ... org.openjdk.jmh.Main OpenClNetworkBench -p width=0.25}
  */
 @BenchmarkMode(Mode.AverageTime)
@@ -65,21 +69,20 @@ public class OpenClNetworkBench {
     int batch;
 
     private OpenCl cl;
-    private OpenClOps ops;
     private DeviceModel model;
     private DeviceLinearization lin;
     private DeviceSgdTrainer trainer;
-    private DeviceTensor x, v, w, z, ss;
+    static final int ITERATIONS = 10;
+
+    private DeviceTensor x;
     private DeviceInts labels;
-    private float[] ssHost;
-    private float[] pqHost;
+    private float[] start;
     private final DeviceDdRegularizer ddSnr = DeviceDdRegularizer.sumOfSquares(0.02, 0.1, 10, BnMode.TRAIN);
     private long regSeed;
 
     @Setup
     public void setup() {
         cl = OpenCl.shared();
-        ops = cl.ops();
         Sequential net = Cnn7.create(width, 3, 10, 7L);
         model = new DeviceModel(cl, net);
         Random rnd = new Random(99);
@@ -94,12 +97,7 @@ public class OpenClNetworkBench {
         x = DeviceTensor.of(cl, Tensor.of(batch, 3, 32, 32, data));
         labels = DeviceInts.of(cl, y);
         lin = model.linearize(x, BnMode.EVAL);
-        v = DeviceTensor.of(cl, Tensor.of(batch, 3, 32, 32, data.clone()));
-        w = DeviceTensor.allocate(cl, lin.outShape());
-        z = DeviceTensor.allocate(cl, lin.inShape());
-        ss = DeviceTensor.allocate(cl, 3 * batch);
-        ssHost = new float[batch];
-        pqHost = new float[3 * batch];
+        start = data.clone();
         trainer = new DeviceSgdTrainer(model, Sgd.Config.of(0.01).withMomentum(0.9).withWeightDecay(5e-4));
         cl.finish();
     }
@@ -109,24 +107,17 @@ public class OpenClNetworkBench {
         cl.finish();
         trainer.close();
         lin.close();
-        for (DeviceTensor t : new DeviceTensor[]{x, v, w, z, ss}) {
-            t.close();
-        }
+        x.close();
         labels.close();
         model.close();
     }
 
     @Benchmark
-    public float powerIterationStep() {
-        int n = lin.inShape().perExample(), m = lin.outShape().perExample();
-        lin.jvp(v, w);
-        ops.dotRows(ss, 0, w, w, batch, m);
-        ss.download(ssHost, 0, 0, batch);
-        ops.scaleRowsInvSqrt(w, w, ss, 0, batch, m);
-        lin.vjp(w, z);
-        ops.dotRows(ss, batch, z, z, batch, n);
-        ops.scaleRowsInvSqrt(v, z, ss, batch, batch, n);
-        return ssHost[0];
+    public double powerMethod10() {
+        try (PowerMethod.BatchResult<DeviceTensor> r = PowerMethod.sigmaMax(lin.asBatchMap(), model.batchOps(),
+                new PowerMethod.Options(ITERATIONS, 0, 1L), start, false)) {
+            return r.sigma()[0];
+        }
     }
 
     @Benchmark
@@ -135,17 +126,12 @@ public class OpenClNetworkBench {
     }
 
     @Benchmark
-    public float pqIterationStep() {
-        int n = lin.inShape().perExample(), m = lin.outShape().perExample();
-        lin.jvp(v, w);
-        ops.rowNorms(ss, 0, w, batch, m, 2);
-        ops.rowNorms(ss, batch, v, batch, n, Double.POSITIVE_INFINITY);
-        ss.download(pqHost, 0, 0, 3 * batch);
-        ops.dualRows(w, w, batch, m, 2);
-        lin.vjp(w, z);
-        ops.rowNorms(ss, 2 * batch, z, batch, n, Double.POSITIVE_INFINITY);
-        ops.dualRows(v, z, batch, n, 1);
-        return pqHost[0];
+    public double pqIteration10() {
+        OperatorNorm.Options o = new OperatorNorm.Options(ITERATIONS, 0, Double.POSITIVE_INFINITY, 1, 1L);
+        try (OperatorNorm.BatchResult<DeviceTensor> r = OperatorNorm.estimate(lin.asBatchMap(), model.batchOps(),
+                Double.POSITIVE_INFINITY, 2, o, start, false)) {
+            return r.value()[0];
+        }
     }
 
     @Benchmark

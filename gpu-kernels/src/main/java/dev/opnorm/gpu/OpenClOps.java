@@ -15,12 +15,14 @@ import dev.opnorm.gpu.OpenCl.Family;
  * <p>The semantics are those of {@link dev.opnorm.nn.kernels.Kernels} (outputs first, {@code Vjp...Weight
  * / Bias} and {@code ...Accumulate} methods ACCUMULATE (+=), all others OVERWRITE), on device buffers
  * instead of arrays; a tensor may be longer than the op needs (only the leading elements are used).
- * Two additions serve device-side power iteration: {@link #dotRows} (per-row inner products / squared
- * norms, a deterministic tree reduction) and {@link #scaleRowsInvSqrt} (normalize rows by those norms
- * without reading them back).
+ * Row ops serve the iterations on the device without reading vectors back: {@link #dotRows} (per-row
+ * inner products / squared norms, a deterministic tree reduction), {@link #scaleRowsInvSqrt} (normalize
+ * rows by those), and the norm ops below ({@link #rowNorms}, {@link #divideRows}, {@link #dualRows},
+ * {@link #sphereStep}, {@link #copyRowsWhere}) that linalg's power method and (p,q) iteration use through
+ * {@code net.DeviceBatchOps}.
  *
- * <p>Each kernel's Java twin (the same index formulas in the same order) is in the {@code *Twins}
- * classes. Results are deterministic: no atomics, fixed summation orders; the split of the weight
+ * <p>Each kernel's Java twin (the same index formulas in the same order) is in a {@code *Twins} class,
+ * in the tests except for the two whose constants callers share. Results are deterministic: no atomics, fixed summation orders; the split of the weight
  * gradient's reduction ({@link #vjpWeightSplits}) depends only on the shape and the device's compute
  * unit count.
  *
@@ -639,6 +641,21 @@ public final class OpenClOps {
         cl.launch(Family.NORMS, "copy_rows_where", new long[]{(long) rows * cols}, null, dst, src, flags, rows, cols);
     }
 
+    /**
+     * y[r, .] = x[r, .] / n[nOff + r] (the quotient in double, rounded to float) for the rows whose n is
+     * &gt; 0; rows with n = 0 or NaN are left as they are. y may alias x: the row normalization of the
+     * power method by norms from {@link #rowNorms}.
+     */
+    public void divideRows(DeviceTensor y, DeviceTensor x, DeviceTensor n, int nOff, int rows, int cols) {
+        need(y, (long) rows * cols, "divideRows y");
+        need(x, (long) rows * cols, "divideRows x");
+        need(n, (long) nOff + rows, "divideRows n");
+        if (nOff < 0) {
+            throw new IllegalArgumentException("divideRows: negative norm offset " + nOff);
+        }
+        cl.launch(Family.NORMS, "divide_rows", new long[]{(long) rows * cols}, null, y, x, n, nOff, rows, cols);
+    }
+
     /** y[i] = (float) (alpha * x[i]), the product in double; y may alias x. */
     public void scaleDouble(DeviceTensor y, double alpha, DeviceTensor x, int len) {
         need(y, len, "scaleDouble y");
@@ -668,7 +685,12 @@ public final class OpenClOps {
         }
     }
 
-    // ---- the finite-alpha step of the (p,q) iteration (norms.cl sphere_step_*; twins SphereTwins) --------
+    // ---- the finite-alpha step of the (p,q) iteration (norms.cl sphere_step_*; test twins SphereTwins) ---
+
+    /** The fill value of a zero y for p = 1 or 2 (Projections: n^(-1/p)), passed to the kernels as a float. */
+    public static float zeroFill(double p, int cols) {
+        return (float) Math.pow(cols, -1 / p);
+    }
 
     /**
      * v[r, .] = Proj_{||x||_p = 1}(v[r, .] + alpha z[r, .]) for each row (v overwritten in place), with
@@ -693,11 +715,11 @@ public final class OpenClOps {
         int wg = cl.reduceWorkGroup();
         long[] global = {(long) rows * wg}, local = {wg};
         if (p == 2) {
-            cl.launch(Family.NORMS, "sphere_step_l2", global, local, v, z, alpha, cols, SphereTwins.zeroFill(2, cols));
+            cl.launch(Family.NORMS, "sphere_step_l2", global, local, v, z, alpha, cols, zeroFill(2, cols));
         } else if (p == Double.POSITIVE_INFINITY) {
             cl.launch(Family.NORMS, "sphere_step_linf", global, local, v, z, alpha, cols);
         } else if (p == 1) {
-            cl.launch(Family.NORMS, "sphere_step_l1", global, local, v, z, alpha, cols, SphereTwins.zeroFill(1, cols));
+            cl.launch(Family.NORMS, "sphere_step_l1", global, local, v, z, alpha, cols, zeroFill(1, cols));
         } else {
             throw new IllegalArgumentException("sphereStep: the device projects onto the l_p sphere for p = 1, 2, inf "
                     + "only, got p = " + p);

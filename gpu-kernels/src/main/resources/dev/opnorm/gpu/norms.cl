@@ -125,6 +125,20 @@ __kernel void copy_rows_where(__global float *dst, __global const float *src, __
     }
 }
 
+/* range rows * cols: y[r, i] = (float) ((double) x[r, i] / n[nOff + r]) for the rows whose n is > 0; the
+   other rows of y (norm 0 or NaN) are left as they are. y may alias x. The quotient in double, rounded
+   once: linalg's row normalization of the power method (HostBatchOps.divideRows). */
+__kernel void divide_rows(__global float *y, __global const float *x, __global const float *n, const int nOff,
+                          const int rows, const int cols) {
+    const int e = get_global_id(0);
+    if (e < rows * cols) {
+        const float d = n[nOff + e / cols];
+        if (d > 0.0f) {
+            y[e] = (float) ((double) x[e] / (double) d);
+        }
+    }
+}
+
 /* range len: y[i] = (float) (alpha * x[i]) with alpha and the product in double (a host expression
  * (float) (double * float)); y may alias x. */
 __kernel void scale_double(__global float *y, const double alpha, __global const float *x, const int len) {

@@ -13,7 +13,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * norms.cl (per-example norms, dual maps, best-row copies, the q-power gradient) against its Java twins
+ * norms.cl (per-example norms, dual maps, row division, best-row copies, the q-power gradient) against its Java twins
  * (exactly where no pow is involved) and the twins against linalg's Norms and DualMaps, on rows shorter
  * and longer than the reduction work-group, with ties, zero rows, signed zeros and NaN.
  */
@@ -163,6 +163,38 @@ class NormKernelsTest {
             assertThrows(IllegalArgumentException.class, () -> ops.rowNorms(dy, 0, dsrc, rows, cols, Double.NaN));
             assertThrows(IllegalArgumentException.class, () -> ops.dualRows(dy, dsrc, rows + 1, cols, 2));
             assertThrows(IllegalArgumentException.class, () -> ops.rowNorms(dy, 0, dy, rows, cols, 2), "aliasing");
+        }
+    }
+
+    @Test
+    void divideRows_matchesTwinAndHostBatchOps_exactly_inPlaceToo() {
+        Random rnd = new Random(65);
+        int rows = 5, cols = 37, len = rows * cols, off = 2;
+        float[] x = randn(rnd, len), y0 = randn(rnd, len);
+        // positive, zero, NaN, tiny and negative norms: only the positive ones divide
+        float[] norms = {9f, 9f, 2.5f, 0f, Float.NaN, 1e-3f, -1f};
+        float[] twin = y0.clone();
+        for (int e = 0; e < len; e++) {
+            NormTwins.divideRowsAt(e, twin, x, norms, off, cols);
+        }
+        float[] host = y0.clone();
+        double[] hostNorms = new double[norms.length];
+        for (int i = 0; i < norms.length; i++) {
+            hostNorms[i] = norms[i];
+        }
+        dev.opnorm.linalg.HostBatchOps.INSTANCE.divideRows(host, x, hostNorms, off, rows, cols);
+        org.junit.jupiter.api.Assertions.assertArrayEquals(twin, host, 0f, "twin vs HostBatchOps");
+        try (DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor dy = DeviceTensor.of(cl, y0);
+             DeviceTensor dn = DeviceTensor.of(cl, norms)) {
+            ops.divideRows(dy, dx, dn, off, rows, cols);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(twin, dy.download(), 0f, "divideRows");
+            ops.divideRows(dx, dx, dn, off, rows, cols); // in place: rows with norm 0 or NaN keep x
+            float[] inPlace = x.clone();
+            for (int e = 0; e < len; e++) {
+                NormTwins.divideRowsAt(e, inPlace, x, norms, off, cols);
+            }
+            org.junit.jupiter.api.Assertions.assertArrayEquals(inPlace, dx.download(), 0f, "divideRows in place");
+            assertThrows(IllegalArgumentException.class, () -> ops.divideRows(dy, dx, dn, 3, rows, cols), "short norms");
         }
     }
 }

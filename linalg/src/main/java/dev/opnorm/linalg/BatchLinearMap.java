@@ -10,21 +10,27 @@ package dev.opnorm.linalg;
  * vectors. Implementations must really be block diagonal: the output of example i depends only on
  * the input of example i (true for BatchNorm in EVAL mode, false in TRAIN mode).
  *
- * <p>Conventions as in {@link LinearMap}: outputs are overwritten, inputs untouched, no aliasing.
+ * <p>Conventions as in {@link LinearMap}: outputs are overwritten, inputs untouched, no aliasing. It is
+ * the host case of {@link BatchMap}, so the batched algorithms run on it through {@link HostBatchOps}.
  */
-public interface BatchLinearMap {
+public interface BatchLinearMap extends BatchMap<float[]> {
     /** Number of examples (blocks). */
+    @Override
     int batch();
 
     /** Per-example domain dimension. */
+    @Override
     int inDim();
 
     /** Per-example co-domain dimension. */
+    @Override
     int outDim();
 
     /** out_i = A_i v_i for every example i; v has length batch*inDim, out batch*outDim (overwritten). */
+    @Override
     void apply(float[] v, float[] out);
 
     /** out_i = A_i^T u_i for every example i; u has length batch*outDim, out batch*inDim (overwritten). */
+    @Override
     void applyTranspose(float[] u, float[] out);
 }

@@ -33,6 +33,10 @@ import java.util.List;
  * and convergence. Example i of restart r starts from the Gaussian vector of seed
  * {@link StartVectors#restartSeed}({@link StartVectors#exampleSeed}(seed, i), r), so its result is
  * bit-identical to a single-map run on that example with seed exampleSeed(seed, i).
+ *
+ * <p>Backends: the batched iteration is written once, on {@link BatchMap} and {@link BatchOps}
+ * ({@link #estimate(BatchMap, BatchOps, double, double, Options, float[], boolean)}); the host methods
+ * here run it on {@link HostBatchOps}, a device backend on its buffers with the same starts and rules.
  */
 public final class OperatorNorm {
     private OperatorNorm() {}
@@ -105,91 +109,254 @@ public final class OperatorNorm {
     }
 
     private static List<Result> run(BatchLinearMap a, double p, double q, Options o, float[] start) {
-        Norms.checkP(p, "p");
-        Norms.checkP(q, "q");
         int b = a.batch(), n = a.inDim();
-        PowerMethod.checkDims(b, n, a.outDim());
-        Result[] best = new Result[b];
-        float[] v = new float[b * n];
-        for (int r = 0; r < o.restarts(); r++) {
-            if (r == 0 && start != null) {
-                System.arraycopy(start, 0, v, 0, v.length);
-            } else {
-                for (int i = 0; i < b; i++) {
-                    long seed = StartVectors.restartSeed(StartVectors.exampleSeed(o.seed(), i), r);
-                    StartVectors.gaussian(seed, v, i * n, n);
-                }
-            }
-            Result[] got = oneRun(a, p, q, o, v, r);
+        try (BatchResult<float[]> r = estimate(a, HostBatchOps.INSTANCE, p, q, o, start, false)) {
+            List<Result> out = new ArrayList<>(b);
             for (int i = 0; i < b; i++) {
-                if (best[i] == null || got[i].value() > best[i].value()) best[i] = got[i];
+                // value -1: no iterate of any run had a value (all NaN), so there is no maximizer
+                float[] v = r.value()[i] == -1 ? null : Arrays.copyOfRange(r.v(), i * n, (i + 1) * n);
+                out.add(new Result(r.value()[i], v, r.iterations()[i], r.converged()[i], r.restart()[i]));
             }
+            return out;
         }
-        return new ArrayList<>(Arrays.asList(best));
     }
 
-    /** One run per example from the vectors in v (overwritten: the iterates). */
-    private static Result[] oneRun(BatchLinearMap a, double p, double q, Options o, float[] v, int restart) {
+    /**
+     * Per-example ||A_i||_{p,q} lower bounds of a batch on any backend: the one implementation of the
+     * batched (p,q) iteration ({@link #estimate(BatchLinearMap, double, double, Options)} is this on
+     * {@link HostBatchOps}). Start vectors are drawn and normalized on the host and uploaded once per
+     * run; the iterates and each example's best iterate stay in the backend's buffers. Each iteration
+     * reads back 2 or 3 scalars per example (||A v||_q, ||v||_p and, from the second iteration on,
+     * ||A^T u||_inf of the previous one: an example whose A^T u was 0 stops there, with the iteration
+     * count of the iteration that produced it, as if it had stopped right after the transpose).
+     * Stopped examples keep being iterated with the others (their rows are ignored).
+     *
+     * @param start       the first run's start vectors (batch*inDim; not modified), or null for the
+     *                    Gaussian starts
+     * @param leftVectors also compute u_i = D_q(A_i v_i) for the maximizers (one more apply)
+     * @throws IllegalArgumentException for p or q &lt; 1, a finite alpha whose sphere step the backend
+     *                                  lacks for p, a start of the wrong length, or a start vector of zero
+     *                                  or non-finite l_p norm
+     */
+    public static <V, S> BatchResult<V> estimate(BatchMap<V> a, BatchOps<V, S> ops, double p, double q, Options o,
+                                                 float[] start, boolean leftVectors) {
+        Norms.checkP(p, "p");
+        Norms.checkP(q, "q");
         int b = a.batch(), n = a.inDim(), m = a.outDim();
-        boolean limit = o.alpha() == Double.POSITIVE_INFINITY;
-        float[] w = new float[b * m], u = new float[b * m], z = new float[b * n];
-        double[] value = new double[b], bestValue = new double[b];
-        float[][] bestV = new float[b][];
-        int[] iters = new int[b];
-        boolean[] active = new boolean[b], converged = new boolean[b];
-        for (int i = 0; i < b; i++) {
-            double np = Norms.lp(v, i * n, n, p);
-            if (np == 0 || !Double.isFinite(np)) throw new IllegalArgumentException("start vector of example " + i + " has l_p norm " + np);
-            for (int j = i * n; j < (i + 1) * n; j++) v[j] = (float) (v[j] / np);
-            value[i] = Double.NaN;
-            bestValue[i] = -1;
-            active[i] = true;
-        }
-        int remaining = b;
-        for (int k = 1; k <= o.maxIterations() && remaining > 0; k++) {
-            a.apply(v, w);
-            for (int i = 0; i < b; i++) {
-                if (!active[i]) continue;
-                iters[i] = k;
-                double val = Norms.lp(w, i * m, m, q) / Norms.lp(v, i * n, n, p);
-                double prev = value[i];
-                value[i] = val;
-                if (val > bestValue[i]) {
-                    bestValue[i] = val;
-                    bestV[i] = Arrays.copyOfRange(v, i * n, (i + 1) * n);
+        PowerMethod.checkDims(b, n, m);
+        if (o.alpha() != Double.POSITIVE_INFINITY) ops.checkSphereStep(p);
+        float[] first = StartVectors.batch(b, n, o.seed(), start);
+        double[] value = new double[b];
+        int[] iters = new int[b], restart = new int[b];
+        boolean[] converged = new boolean[b], better = new boolean[b];
+        Run<V, S> run = new Run<>(a, ops, p, q, o);
+        V best = null, runBest = null, u = null;
+        boolean done = false;
+        try {
+            best = ops.allocate(b, n);
+            if (o.restarts() > 1) runBest = ops.allocate(b, n);
+            for (int r = 0; r < o.restarts(); r++) {
+                run.once(r == 0 ? first : StartVectors.batch(b, n, o.seed(), r), r == 0 ? best : runBest);
+                for (int i = 0; i < b; i++) {
+                    better[i] = r == 0 || run.bestValue[i] > value[i];
+                    if (better[i]) {
+                        value[i] = run.bestValue[i];
+                        iters[i] = run.iters[i];
+                        converged[i] = run.converged[i];
+                        restart[i] = r;
+                    }
                 }
-                converged[i] = val == 0 || Math.abs(val - prev) <= o.relTol() * val;
-                if (converged[i] || k == o.maxIterations()) {
-                    active[i] = false;
-                    remaining--;
-                } else {
-                    DualMaps.dual(w, i * m, m, q, u, i * m);
-                }
+                if (r > 0) ops.copyRowsWhere(best, runBest, better, n);
             }
-            if (remaining == 0) break;
-            a.applyTranspose(u, z);
+            if (leftVectors) {
+                u = ops.allocate(b, m);
+                a.apply(best, run.w);
+                ops.dualRows(u, run.w, b, m, q);
+            }
+            BatchResult<V> res = new BatchResult<>(ops, value, iters, converged, restart, best, u);
+            done = true;
+            return res;
+        } finally {
+            run.release();
+            if (runBest != null) ops.release(runBest);
+            if (!done) {
+                if (best != null) ops.release(best);
+                if (u != null) ops.release(u);
+            }
+        }
+    }
+
+    /**
+     * The outcome of {@link #estimate(BatchMap, BatchOps, double, double, Options, float[], boolean)}:
+     * per-example scalars on the host, the maximizers (and on request u) in the backend's buffers, which
+     * {@link #close()} gives back.
+     */
+    public static final class BatchResult<V> implements AutoCloseable {
+        private final BatchOps<V, ?> ops;
+        private final double[] value;
+        private final int[] iterations;
+        private final boolean[] converged;
+        private final int[] restart;
+        private final V v;
+        private final V u;
+        private boolean closed;
+
+        BatchResult(BatchOps<V, ?> ops, double[] value, int[] iterations, boolean[] converged, int[] restart, V v, V u) {
+            this.ops = ops;
+            this.value = value;
+            this.iterations = iterations;
+            this.converged = converged;
+            this.restart = restart;
+            this.v = v;
+            this.u = u;
+        }
+
+        /** ||A_i v_i||_q / ||v_i||_p of each example's best iterate (a lower bound); -1 where no iterate had a value. */
+        public double[] value() { return value; }
+
+        /** Products with A made by each example's best run. */
+        public int[] iterations() { return iterations; }
+
+        /** Whether each example's best run met the stopping test before the cap. */
+        public boolean[] converged() { return converged; }
+
+        /** Index of each example's best run (0 = the first). */
+        public int[] restart() { return restart; }
+
+        /** The maximizers (batch x inDim), ||v_i||_p = 1 up to rounding; zero rows where the value is -1. */
+        public V v() {
+            checkOpen();
+            return v;
+        }
+
+        /**
+         * u_i = D_q(A_i v_i) for the maximizers (batch x outDim).
+         *
+         * @throws IllegalStateException when the run was not asked for it
+         */
+        public V u() {
+            checkOpen();
+            if (u == null) throw new IllegalStateException("u was not computed: ask for the left vectors when estimating");
+            return u;
+        }
+
+        private void checkOpen() {
+            if (closed) throw new IllegalStateException("the (p,q) iteration's result is closed");
+        }
+
+        /** Gives the vectors back to the backend. */
+        @Override
+        public void close() {
+            if (closed) return;
+            closed = true;
+            ops.release(v);
+            if (u != null) ops.release(u);
+        }
+    }
+
+    /** One run's buffers and per-example bookkeeping, reused by the restarts. */
+    private static final class Run<V, S> {
+        final BatchMap<V> a;
+        final BatchOps<V, S> ops;
+        final double p, q, pStar;
+        final Options o;
+        final int b, n, m;
+        final V v, w, z;
+        final S norms; // [0, b): ||A v||_q, [b, 2b): ||v||_p, [2b, 3b): ||A^T u||_inf
+        final double[] bestValue;
+        final int[] iters;
+        final boolean[] converged, active, improved;
+
+        Run(BatchMap<V> a, BatchOps<V, S> ops, double p, double q, Options o) {
+            this.a = a;
+            this.ops = ops;
+            this.p = p;
+            this.q = q;
+            this.pStar = Norms.conjugate(p);
+            this.o = o;
+            this.b = a.batch();
+            this.n = a.inDim();
+            this.m = a.outDim();
+            this.v = ops.allocate(b, n);
+            this.w = ops.allocate(b, m);
+            this.z = ops.allocate(b, n);
+            this.norms = ops.scalars(3 * b);
+            this.bestValue = new double[b];
+            this.iters = new int[b];
+            this.converged = new boolean[b];
+            this.active = new boolean[b];
+            this.improved = new boolean[b];
+        }
+
+        /**
+         * One run per example from the host vectors start (normalized here; overwritten), each example's
+         * best iterate copied into its row of {@code best} (rows that never improve are untouched).
+         */
+        void once(float[] start, V best) {
+            double[] value = new double[b];
             for (int i = 0; i < b; i++) {
-                if (!active[i]) continue;
-                if (Norms.lp(z, i * n, n, Double.POSITIVE_INFINITY) == 0) {
-                    // <A^T u, v> = ||A v||_q > 0 rules this out in exact arithmetic; after underflow, stop here
-                    converged[i] = true;
-                    active[i] = false;
-                    remaining--;
-                    continue;
+                double np = Norms.lp(start, i * n, n, p);
+                if (np == 0 || !Double.isFinite(np)) throw new IllegalArgumentException("start vector of example " + i + " has l_p norm " + np);
+                for (int j = i * n; j < (i + 1) * n; j++) start[j] = (float) (start[j] / np);
+                value[i] = Double.NaN;
+                bestValue[i] = -1;
+                iters[i] = 0;
+                converged[i] = false;
+                active[i] = true;
+            }
+            ops.upload(start, v, b, n);
+            boolean limit = o.alpha() == Double.POSITIVE_INFINITY;
+            int remaining = b;
+            for (int k = 1; k <= o.maxIterations() && remaining > 0; k++) {
+                a.apply(v, w);
+                ops.rowNorms(norms, 0, w, b, m, q);
+                ops.rowNorms(norms, b, v, b, n, p);
+                double[] s = ops.read(norms, k == 1 ? 2 * b : 3 * b); // the iteration's one transfer
+                boolean any = false;
+                for (int i = 0; i < b; i++) {
+                    improved[i] = false;
+                    if (!active[i]) continue;
+                    if (k > 1 && s[2 * b + i] == 0) {
+                        // <A^T u, v> = ||A v||_q > 0 rules this out in exact arithmetic; after underflow, stop
+                        // as of the previous iteration
+                        converged[i] = true;
+                        active[i] = false;
+                        remaining--;
+                        continue;
+                    }
+                    iters[i] = k;
+                    double val = s[i] / s[b + i];
+                    double prev = value[i];
+                    value[i] = val;
+                    if (val > bestValue[i]) {
+                        bestValue[i] = val;
+                        improved[i] = true;
+                        any = true;
+                    }
+                    converged[i] = val == 0 || Math.abs(val - prev) <= o.relTol() * val;
+                    if (converged[i] || k == o.maxIterations()) {
+                        active[i] = false;
+                        remaining--;
+                    }
                 }
+                if (any) ops.copyRowsWhere(best, v, improved, n);
+                if (remaining == 0) break;
+                ops.dualRows(w, w, b, m, q);           // u = D_q(A v), in place
+                a.applyTranspose(w, z);                // z = A^T u
+                ops.rowNorms(norms, 2 * b, z, b, n, Double.POSITIVE_INFINITY);
                 if (limit) {
-                    DualMaps.steepestAscent(z, i * n, n, p, v, i * n);
+                    ops.dualRows(v, z, b, n, pStar);   // v = N_p(z)
                 } else {
-                    for (int j = i * n; j < (i + 1) * n; j++) z[j] = (float) (v[j] + o.alpha() * z[j]);
-                    Projections.ontoSphere(z, i * n, n, p, 1, v, i * n);
+                    ops.sphereStep(v, z, o.alpha(), b, n, p); // v = Proj_{||.||_p = 1}(v + alpha z)
                 }
             }
         }
-        Result[] out = new Result[b];
-        for (int i = 0; i < b; i++) {
-            // converged refers to the run; the best iterate is the one reported
-            out[i] = new Result(bestValue[i], bestV[i], iters[i], converged[i], restart);
+
+        void release() {
+            ops.release(v);
+            ops.release(w);
+            ops.release(z);
+            ops.releaseScalars(norms);
         }
-        return out;
     }
 }

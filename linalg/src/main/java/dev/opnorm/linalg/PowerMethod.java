@@ -1,6 +1,7 @@
 package dev.opnorm.linalg;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.ejml.data.DMatrixRMaj;
 import org.ejml.dense.row.factory.DecompositionFactory_DDRM;
@@ -30,6 +31,10 @@ import org.ejml.interfaces.decomposition.QRDecomposition;
  * example is active). Example i starts from the Gaussian vector of {@link StartVectors#exampleSeed}(seed, i)
  * and its result is bit-identical to {@link #sigmaMax(LinearMap, Options)} on that example with the
  * derived seed (the single-map method is the batched one on a batch of one).
+ *
+ * <p>Backends: the batched method is written once, on {@link BatchMap} and {@link BatchOps}
+ * ({@link #sigmaMax(BatchMap, BatchOps, Options, float[], boolean)}); the host methods here run it on
+ * {@link HostBatchOps}, a device backend runs it on its buffers with the same start vectors and rules.
  */
 public final class PowerMethod {
     private PowerMethod() {}
@@ -89,15 +94,12 @@ public final class PowerMethod {
      */
     public static Result sigmaMax(LinearMap a, Options options, float[] start) {
         if (start.length != a.inDim()) throw new IllegalArgumentException("start vector length " + start.length + ", expected inDim " + a.inDim());
-        return run(BatchLinearMaps.single(a), options, start.clone()).get(0);
+        return run(BatchLinearMaps.single(a), options, start).get(0);
     }
 
     /** Per-example sigma_max of a batch, one apply/applyTranspose pair per iteration for all examples. */
     public static List<Result> sigmaMax(BatchLinearMap a, Options options) {
-        int n = a.inDim(), b = a.batch();
-        float[] v = new float[b * n];
-        for (int i = 0; i < b; i++) StartVectors.gaussian(StartVectors.exampleSeed(options.seed(), i), v, i * n, n);
-        return run(a, options, v);
+        return run(a, options, null);
     }
 
     /**
@@ -108,61 +110,156 @@ public final class PowerMethod {
         if (start.length != a.batch() * a.inDim()) {
             throw new IllegalArgumentException("start vectors length " + start.length + ", expected batch*inDim " + a.batch() * a.inDim());
         }
-        return run(a, options, start.clone());
+        return run(a, options, start);
     }
 
-    private static List<Result> run(BatchLinearMap a, Options o, float[] v) {
+    private static List<Result> run(BatchLinearMap a, Options o, float[] start) {
+        int b = a.batch(), n = a.inDim(), m = a.outDim();
+        try (BatchResult<float[]> r = sigmaMax(a, HostBatchOps.INSTANCE, o, start, true)) {
+            List<Result> out = new ArrayList<>(b);
+            for (int i = 0; i < b; i++) {
+                out.add(new Result(r.sigma()[i], Arrays.copyOfRange(r.u(), i * m, (i + 1) * m),
+                        Arrays.copyOfRange(r.v(), i * n, (i + 1) * n), r.iterations()[i], r.converged()[i]));
+            }
+            return out;
+        }
+    }
+
+    /**
+     * Per-example sigma_max of a batch on any backend: the one implementation of the batched power
+     * method ({@link #sigmaMax(BatchLinearMap, Options)} is this on {@link HostBatchOps}). The start
+     * vectors are drawn and normalized on the host and uploaded once; the iterates stay in the backend's
+     * buffers, and each iteration reads back one scalar per example (||A_i v_i||_2), from which the
+     * host decides convergence. Examples that have stopped keep being iterated with the others (their
+     * rows are ignored); their vectors are copied aside in the iteration they stop.
+     *
+     * @param start   start vectors (batch*inDim, example after example; not modified), or null for the
+     *                Gaussian starts of {@link StartVectors#exampleSeed}(seed, i)
+     * @param vectors whether to keep u and v in the result (two buffers the caller closes with it)
+     * @throws IllegalArgumentException for bad dimensions, a start of the wrong length, or a start vector
+     *                                  of zero or non-finite norm
+     */
+    public static <V, S> BatchResult<V> sigmaMax(BatchMap<V> a, BatchOps<V, S> ops, Options o, float[] start,
+                                                 boolean vectors) {
         int b = a.batch(), n = a.inDim(), m = a.outDim();
         checkDims(b, n, m);
-        float[] w = new float[b * m], u = new float[b * m], z = new float[b * n];
+        float[] v0 = StartVectors.batch(b, n, o.seed(), start);
+        for (int i = 0; i < b; i++) {
+            double nv = Norms.lp(v0, i * n, n, 2);
+            if (nv == 0 || !Double.isFinite(nv)) throw new IllegalArgumentException("start vector of example " + i + " has norm " + nv);
+            scale(v0, i * n, n, 1 / nv);
+        }
         double[] sigma = new double[b];
         int[] iters = new int[b];
-        boolean[] active = new boolean[b], converged = new boolean[b];
-        for (int i = 0; i < b; i++) {
-            double nv = Norms.lp(v, i * n, n, 2);
-            if (nv == 0 || !Double.isFinite(nv)) throw new IllegalArgumentException("start vector of example " + i + " has norm " + nv);
-            scale(v, i * n, n, 1 / nv);
-            sigma[i] = Double.NaN;
-            active[i] = true;
-        }
-        int remaining = b;
-        for (int k = 1; k <= o.maxIterations() && remaining > 0; k++) {
-            a.apply(v, w);
-            for (int i = 0; i < b; i++) {
-                if (!active[i]) continue;
-                iters[i] = k;
-                double s = Norms.lp(w, i * m, m, 2);
-                double prev = sigma[i];
-                sigma[i] = s;
-                if (s == 0) {
-                    java.util.Arrays.fill(u, i * m, (i + 1) * m, 0f);
-                    converged[i] = true;
-                } else {
-                    for (int j = 0; j < m; j++) u[i * m + j] = (float) (w[i * m + j] / s);
-                    converged[i] = Math.abs(s - prev) <= o.relTol() * s;
+        boolean[] active = new boolean[b], converged = new boolean[b], stopped = new boolean[b];
+        Arrays.fill(sigma, Double.NaN);
+        Arrays.fill(active, true);
+        V v = ops.allocate(b, n), w = ops.allocate(b, m), z = ops.allocate(b, n);
+        V keepV = vectors ? ops.allocate(b, n) : null, keepU = vectors ? ops.allocate(b, m) : null;
+        S norms = ops.scalars(2 * b); // [0, b): ||A v||, [b, 2b): ||A^T u||
+        boolean done = false;
+        try {
+            ops.upload(v0, v, b, n);
+            int remaining = b;
+            for (int k = 1; k <= o.maxIterations() && remaining > 0; k++) {
+                a.apply(v, w);
+                ops.rowNorms(norms, 0, w, b, m, 2);
+                double[] s = ops.read(norms, b); // the iteration's one transfer
+                boolean anyStopped = false;
+                for (int i = 0; i < b; i++) {
+                    stopped[i] = false;
+                    if (!active[i]) continue;
+                    iters[i] = k;
+                    double prev = sigma[i];
+                    sigma[i] = s[i];
+                    converged[i] = s[i] == 0 || Math.abs(s[i] - prev) <= o.relTol() * s[i];
+                    if (converged[i] || k == o.maxIterations()) {
+                        active[i] = false;
+                        stopped[i] = true;
+                        anyStopped = true;
+                        remaining--;
+                    }
                 }
-                if (converged[i] || k == o.maxIterations()) {
-                    active[i] = false;
-                    remaining--;
+                ops.divideRows(w, w, norms, 0, b, m); // u = A v / ||A v|| in place (a zero row stays zero)
+                if (vectors && anyStopped) {
+                    ops.copyRowsWhere(keepV, v, stopped, n);
+                    ops.copyRowsWhere(keepU, w, stopped, m);
                 }
+                if (remaining == 0) break;
+                a.applyTranspose(w, z);
+                ops.rowNorms(norms, b, z, b, n, 2);
+                // u = A v/||A v|| != 0 implies <A^T u, v> = ||A v|| > 0, so ||z|| > 0 up to underflow; else v stays
+                ops.divideRows(v, z, norms, b, b, n);
             }
-            if (remaining == 0) break;
-            a.applyTranspose(u, z);
-            for (int i = 0; i < b; i++) {
-                if (!active[i]) continue;
-                double nz = Norms.lp(z, i * n, n, 2);
-                // u = A v/||A v|| != 0 implies <A^T u, v> = ||A v|| > 0, so nz > 0 up to underflow
-                if (nz > 0) {
-                    for (int j = 0; j < n; j++) v[i * n + j] = (float) (z[i * n + j] / nz);
-                }
+            BatchResult<V> r = new BatchResult<>(ops, sigma, iters, converged, keepU, keepV);
+            done = true;
+            return r;
+        } finally {
+            ops.release(v);
+            ops.release(w);
+            ops.release(z);
+            ops.releaseScalars(norms);
+            if (!done && vectors) {
+                ops.release(keepV);
+                ops.release(keepU);
             }
         }
-        List<Result> out = new ArrayList<>(b);
-        for (int i = 0; i < b; i++) {
-            out.add(new Result(sigma[i], java.util.Arrays.copyOfRange(u, i * m, (i + 1) * m),
-                    java.util.Arrays.copyOfRange(v, i * n, (i + 1) * n), iters[i], converged[i]));
+    }
+
+    /**
+     * The outcome of {@link #sigmaMax(BatchMap, BatchOps, Options, float[], boolean)}: per-example
+     * scalars on the host and, when asked for, the vectors in the backend's buffers, which
+     * {@link #close()} gives back.
+     */
+    public static final class BatchResult<V> implements AutoCloseable {
+        private final BatchOps<V, ?> ops;
+        private final double[] sigma;
+        private final int[] iterations;
+        private final boolean[] converged;
+        private final V u;
+        private final V v;
+        private boolean closed;
+
+        BatchResult(BatchOps<V, ?> ops, double[] sigma, int[] iterations, boolean[] converged, V u, V v) {
+            this.ops = ops;
+            this.sigma = sigma;
+            this.iterations = iterations;
+            this.converged = converged;
+            this.u = u;
+            this.v = v;
         }
-        return out;
+
+        /** ||A_i v_i||_2 of each example, the estimate of its sigma_max. */
+        public double[] sigma() { return sigma; }
+
+        /** Products with A used by each example. */
+        public int[] iterations() { return iterations; }
+
+        /** Whether each example passed the relative-change test before the cap. */
+        public boolean[] converged() { return converged; }
+
+        /** Left vectors u_i = A_i v_i / sigma_i (batch x outDim; zero rows where sigma = 0). */
+        public V u() { return vector(u); }
+
+        /** Right unit vectors v_i (batch x inDim). */
+        public V v() { return vector(v); }
+
+        private V vector(V x) {
+            if (closed) throw new IllegalStateException("the power method's result is closed");
+            if (x == null) throw new IllegalStateException("the vectors were not kept: ask for them when running");
+            return x;
+        }
+
+        /** Gives the vectors back to the backend. */
+        @Override
+        public void close() {
+            if (closed) return;
+            closed = true;
+            if (u != null) {
+                ops.release(u);
+                ops.release(v);
+            }
+        }
     }
 
     /**

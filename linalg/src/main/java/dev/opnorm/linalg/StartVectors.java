@@ -38,6 +38,31 @@ public final class StartVectors {
         for (int i = 0; i < len; i++) out[off + i] = (float) rng.nextGaussian();
     }
 
+    /**
+     * The start vectors of run {@code restart} of a batched method (example after example, batch * n):
+     * example i from {@link #restartSeed}({@link #exampleSeed}(seed, i), restart); restart 0 is
+     * example i's own seed.
+     */
+    public static float[] batch(int batch, int n, long seed, int restart) {
+        float[] v = new float[Math.multiplyExact(batch, n)];
+        for (int i = 0; i < batch; i++) gaussian(restartSeed(exampleSeed(seed, i), restart), v, i * n, n);
+        return v;
+    }
+
+    /**
+     * A copy of the given start vectors (batch * n), or when {@code start} is null the first run's
+     * Gaussian starts {@link #batch(int, int, long, int) batch}(batch, n, seed, 0).
+     *
+     * @throws IllegalArgumentException if start has the wrong length
+     */
+    public static float[] batch(int batch, int n, long seed, float[] start) {
+        if (start == null) return batch(batch, n, seed, 0);
+        if (start.length != (long) batch * n) {
+            throw new IllegalArgumentException("start vectors length " + start.length + ", expected batch*inDim " + (long) batch * n);
+        }
+        return start.clone();
+    }
+
     /** A new vector of {@code n} standard normal draws from the stream of {@code seed}. */
     public static float[] gaussian(long seed, int n) {
         float[] v = new float[n];

@@ -14,6 +14,10 @@
  *   <li>{@link dev.opnorm.linalg.ClosedForms} and {@link dev.opnorm.linalg.ExactNorms}: Table 1, exact values.</li>
  *   <li>{@link dev.opnorm.linalg.Jacobians} and {@link dev.opnorm.linalg.Svd}: dense matrices of maps, SVD via EJML.</li>
  *   <li>{@link dev.opnorm.linalg.LinearMaps}, {@link dev.opnorm.linalg.BatchLinearMaps}: adapters.</li>
+ *   <li>{@link dev.opnorm.linalg.BatchMap} and {@link dev.opnorm.linalg.BatchOps}: a batched map and the vector
+ *       operations of the iterations on any backend's buffers; the batched power method and (p,q) iteration
+ *       are written once on them and run on host arrays ({@link dev.opnorm.linalg.HostBatchOps}) or, with a
+ *       backend's implementation, on device buffers.</li>
  * </ul>
  *
  * <p>Conventions: p and q are doubles, {@link java.lang.Double#POSITIVE_INFINITY} is inf. Vectors are

@@ -5,9 +5,9 @@ import dev.opnorm.linalg.BatchLinearMap;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.linalg.StartVectors;
+import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceNetworks;
-import dev.opnorm.gpu.net.DeviceOperatorNorm;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.data.Domain;
@@ -184,7 +184,7 @@ public final class NormCommand implements Callable<Integer> {
             }
             if (onDevice) {
                 float[] logits = model.forward(x).data;
-                try (DeviceOperatorNorm.Result r = DeviceNetworks.operatorNorm(OpenCl.shared(), deviceTarget, x,
+                try (OperatorNorm.BatchResult<DeviceTensor> r = DeviceNetworks.operatorNorm(OpenCl.shared(), deviceTarget, x,
                         pv, qv, opts.withSeed(engine.seed + start), startVectors)) {
                     for (int i = 0; i < b; i++) {
                         values[start + i] = r.value()[i];

@@ -12,7 +12,7 @@ import dev.opnorm.robust.reg.DdOperatorNorm;
  * twin of {@code robust.reg.DdOperatorNorm} (same formulas, same start vectors, same BatchNorm modes), incl.
  * the sum-of-squares d.d. spectral norm regularization the paper trained with ({@link #sumOfSquares}):
  * <pre>
- *   v_i = the (p,q) iteration's maximizer for J_f(x_i) ({@link DeviceOperatorNorm}, alpha = inf, relTol 0,
+ *   v_i = the (p,q) iteration's maximizer for J_f(x_i) ({@code OperatorNorm.estimate} on the device, alpha = inf, relTol 0,
  *         {@code iterations} products, start vectors from the seed; BatchNorm EVAL), held constant
  *   d_i = f(x_i + eps v_i) - f(x_i)            (logits, BatchNorm in the penalty mode)
  *   norm form:    penalty = (lambda / B) sum_i ||d_i||_q,          g_i = (lambda / B) D_q(d_i)
@@ -117,7 +117,8 @@ public final class DeviceDdRegularizer {
                              DeviceGrads grads) {
         OperatorNorm.Options o = new OperatorNorm.Options(iterations, 0, Double.POSITIVE_INFINITY, 1, seed);
         try (DeviceLinearization eval = model.linearize(x, BnMode.EVAL);
-             DeviceOperatorNorm.Result r = DeviceOperatorNorm.estimate(eval, p, q, o)) {
+             OperatorNorm.BatchResult<DeviceTensor> r = OperatorNorm.estimate(eval.asBatchMap(), model.batchOps(), p, q,
+                     o, null, false)) {
             return penalty(model, x, r.v(), train, grads);
         }
     }

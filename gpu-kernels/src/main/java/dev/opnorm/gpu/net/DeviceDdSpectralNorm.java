@@ -12,8 +12,8 @@ import dev.opnorm.robust.reg.DdSpectralNorm;
  * Data-dependent spectral norm regularization in its sigma^2 form on the device - the twin of
  * {@code robust.reg.DdSpectralNorm} (same start vectors, iterations and formulas):
  * <pre>
- *   (u_i, v_i) = {@link DevicePowerMethod#sigmaMaxWithVectors} at x (BatchNorm EVAL, relTol 0, Gaussian
- *                starts from the seed), held fixed
+ *   (u_i, v_i) = {@code PowerMethod.sigmaMax} on the device at x, vectors kept (BatchNorm EVAL, relTol 0,
+ *                Gaussian starts from the seed), held fixed
  *   s_i        = u_i^T J_i v_i                              ({@code dotRows} of u and J v)
  *   penalty    = (lambda / (2B)) sum_i s_i^2
  *   grads     += d/d theta <c, J v>, c_i = (lambda / B) s_i u_i   ({@link DeviceTangentGradient})
@@ -68,8 +68,8 @@ public final class DeviceDdSpectralNorm implements DeviceObjective.Regularizer {
     /** {@link #accumulate(DeviceModel, DeviceTensor, DeviceInts, long, DeviceLinearization, DeviceGrads)} without labels. */
     public double accumulate(DeviceModel model, DeviceTensor x, long seed, DeviceGrads grads) {
         try (DeviceLinearization eval = model.linearize(x, BnMode.EVAL);
-             DevicePowerMethod.WithVectors pm = DevicePowerMethod.sigmaMaxWithVectors(eval,
-                     new PowerMethod.Options(iterations, 0, seed), null)) {
+             PowerMethod.BatchResult<DeviceTensor> pm = PowerMethod.sigmaMax(eval.asBatchMap(), model.batchOps(),
+                     new PowerMethod.Options(iterations, 0, seed), null, true)) {
             return penalty(eval, pm.u(), pm.v(), grads);
         }
     }

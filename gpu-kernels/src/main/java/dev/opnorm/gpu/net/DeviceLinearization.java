@@ -4,6 +4,7 @@ import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.OpenClOps;
 import dev.opnorm.linalg.BatchLinearMap;
+import dev.opnorm.linalg.BatchMap;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.layers.BatchNorm2d;
 import dev.opnorm.nn.layers.BnMode;
@@ -228,11 +229,53 @@ public final class DeviceLinearization implements AutoCloseable {
     }
 
     /**
+     * The block-diagonal batch of per-example Jacobians (EVAL mode only) on device buffers: apply is
+     * {@link #jvp}, applyTranspose {@link #vjp}, nothing moves. With {@link DeviceModel#batchOps()} it runs
+     * linalg's batched power method and (p,q) iteration on the device, e.g.
+     * {@code OperatorNorm.estimate(lin.asBatchMap(), lin.model().batchOps(), p, q, options, null, false)}.
+     *
+     * @throws IllegalArgumentException in TRAIN mode (the batch statistics couple the examples)
+     */
+    public BatchMap<DeviceTensor> asBatchMap() {
+        if (mode != BnMode.EVAL) {
+            throw new IllegalArgumentException("the per-example iterations need an EVAL linearization: in TRAIN mode "
+                    + "the batch statistics couple the examples");
+        }
+        checkOpen();
+        Shape in = inShape();
+        return new BatchMap<>() {
+            @Override
+            public int batch() {
+                return in.n();
+            }
+
+            @Override
+            public int inDim() {
+                return in.perExample();
+            }
+
+            @Override
+            public int outDim() {
+                return outShape.perExample();
+            }
+
+            @Override
+            public void apply(DeviceTensor v, DeviceTensor out) {
+                jvp(v, out);
+            }
+
+            @Override
+            public void applyTranspose(DeviceTensor u, DeviceTensor out) {
+                vjp(u, out);
+            }
+        };
+    }
+
+    /**
      * The block-diagonal batch of per-example Jacobians (EVAL mode only) as a host
      * {@link BatchLinearMap}: each apply / applyTranspose uploads the vector, runs the jvp / vjp on the
-     * device and downloads the result (two transfers per call), so the host power iteration
-     * ({@code linalg.PowerMethod}) works unchanged. The fully device-side iteration is
-     * {@link DevicePowerMethod}.
+     * device and downloads the result (two transfers per call), so the host iterations drive the device
+     * map through host arrays. {@link #asBatchMap()} keeps the vectors on the device instead.
      *
      * @throws IllegalArgumentException in TRAIN mode (the batch statistics couple the examples)
      */

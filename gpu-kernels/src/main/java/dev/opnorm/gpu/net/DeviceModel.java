@@ -47,6 +47,7 @@ public final class DeviceModel implements AutoCloseable {
     private final List<Param> params;
     private final List<Param> buffers;
     private final DevicePool pool;
+    private DeviceBatchOps batchOps;
     private boolean closed;
 
     /**
@@ -194,6 +195,19 @@ public final class DeviceModel implements AutoCloseable {
         return pool;
     }
 
+    /**
+     * The vector operations of linalg's batched power method and (p,q) iteration on this model's buffers:
+     * with {@link DeviceLinearization#asBatchMap()} they run {@code PowerMethod.sigmaMax} and
+     * {@code OperatorNorm.estimate} on the device.
+     */
+    public DeviceBatchOps batchOps() {
+        checkOpen();
+        if (batchOps == null) {
+            batchOps = new DeviceBatchOps(this);
+        }
+        return batchOps;
+    }
+
     OpenClOps ops() {
         return cl.ops();
     }
@@ -213,6 +227,9 @@ public final class DeviceModel implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
+            if (batchOps != null) {
+                batchOps.close();
+            }
             values.values().forEach(DeviceTensor::close);
             pool.clear();
         }

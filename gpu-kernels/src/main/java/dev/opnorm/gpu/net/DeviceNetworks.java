@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.linalg.PowerMethod;
@@ -38,50 +39,51 @@ public final class DeviceNetworks {
 
     /**
      * Per-example sigma_max (the (2,2) operator norm) of the input-output Jacobian of {@code net} at each
-     * example of {@code x}, BatchNorm in EVAL mode, entirely on the device of {@code cl}: x is uploaded
-     * once, the parameters come from the cache, each iteration downloads one float per example.
-     * Same start vectors and stopping rule as {@code PowerMethod.sigmaMax(BatchLinearMap, Options)}.
+     * example of {@code x}, BatchNorm in EVAL mode, entirely on the device of {@code cl}: linalg's
+     * {@code PowerMethod.sigmaMax} on {@link DeviceLinearization#asBatchMap()} and
+     * {@link DeviceModel#batchOps()}, so the same start vectors and stopping rule as on the host. x and the
+     * start vectors are uploaded once, the parameters come from the cache, each iteration downloads one
+     * float per example. The result holds no device buffers (no vectors kept).
      *
      * @throws IllegalArgumentException when the network has an unsupported layer or x does not fit it
      */
-    public static DevicePowerMethod.Result sigmaMax(OpenCl cl, Layer net, Tensor x, PowerMethod.Options options) {
-        DeviceModel m = model(cl, net);
-        try (DeviceLinearization lin = m.linearize(x, BnMode.EVAL)) {
-            return DevicePowerMethod.sigmaMax(lin, options);
-        }
+    public static PowerMethod.BatchResult<DeviceTensor> sigmaMax(OpenCl cl, Layer net, Tensor x,
+            PowerMethod.Options options) {
+        return sigmaMax(cl, net, x, options, null);
     }
 
-    /** As {@link #sigmaMax(OpenCl, Layer, Tensor, PowerMethod.Options)}, from the given start vectors (not modified). */
-    public static DevicePowerMethod.Result sigmaMax(OpenCl cl, Layer net, Tensor x, PowerMethod.Options options,
-            float[] start) {
+    /** As {@link #sigmaMax(OpenCl, Layer, Tensor, PowerMethod.Options)}, from the given start vectors (not modified; null: Gaussian). */
+    public static PowerMethod.BatchResult<DeviceTensor> sigmaMax(OpenCl cl, Layer net, Tensor x,
+            PowerMethod.Options options, float[] start) {
         DeviceModel m = model(cl, net);
         try (DeviceLinearization lin = m.linearize(x, BnMode.EVAL)) {
-            return DevicePowerMethod.sigmaMax(lin, options, start);
+            return PowerMethod.sigmaMax(lin.asBatchMap(), m.batchOps(), options, start, false);
         }
     }
 
     /** {@link #sigmaMax(OpenCl, Layer, Tensor, PowerMethod.Options)} on the JVM's shared runtime. */
-    public static DevicePowerMethod.Result sigmaMax(Layer net, Tensor x, PowerMethod.Options options) {
+    public static PowerMethod.BatchResult<DeviceTensor> sigmaMax(Layer net, Tensor x, PowerMethod.Options options) {
         return sigmaMax(OpenCl.shared(), net, x, options);
     }
 
     /**
      * Per-example (p,q) operator norms (lower bounds) of the input-output Jacobian of {@code net} at each
-     * example of {@code x}, BatchNorm in EVAL mode, by {@link DeviceOperatorNorm} on the device of
-     * {@code cl} (alpha = inf; OperatorNorm's start vectors, stopping rule and restarts): x is uploaded
-     * once, the parameters come from the cache. The caller closes the result (its maximizers v stay on
-     * the device until then).
+     * example of {@code x}, BatchNorm in EVAL mode, on the device of {@code cl}: linalg's
+     * {@code OperatorNorm.estimate} on {@link DeviceLinearization#asBatchMap()} and
+     * {@link DeviceModel#batchOps()} (OperatorNorm's start vectors, stopping rule and restarts; a finite
+     * alpha for p = 1, 2, inf). x is uploaded once, the parameters come from the cache. The caller closes
+     * the result (its maximizers v stay on the device until then).
      *
      * @param start the first run's start vectors (batch * perExample, not modified), or null for
      *              OperatorNorm's Gaussian starts
      * @throws IllegalArgumentException for an unsupported layer, an x that does not fit, bad exponents or
-     *                                  a finite alpha
+     *                                  a finite alpha with p other than 1, 2, inf
      */
-    public static DeviceOperatorNorm.Result operatorNorm(OpenCl cl, Layer net, Tensor x, double p, double q,
-            OperatorNorm.Options options, float[] start) {
+    public static OperatorNorm.BatchResult<DeviceTensor> operatorNorm(OpenCl cl, Layer net, Tensor x, double p,
+            double q, OperatorNorm.Options options, float[] start) {
         DeviceModel m = model(cl, net);
         try (DeviceLinearization lin = m.linearize(x, BnMode.EVAL)) {
-            return DeviceOperatorNorm.estimate(lin, p, q, options, start, false);
+            return OperatorNorm.estimate(lin.asBatchMap(), m.batchOps(), p, q, options, start, false);
         }
     }
 }

@@ -2,9 +2,10 @@
  * Whole networks on the OpenCL device, device-resident: {@link dev.opnorm.gpu.net.DeviceModel} mirrors a host
  * {@code Sequential} (the 7-layer CNN's layer types) with its parameters uploaded once;
  * {@link dev.opnorm.gpu.net.DeviceLinearization} is the network linearized at a device batch (forward, jvp, vjp,
- * parameter gradients, all residuals on the device); {@link dev.opnorm.gpu.net.DevicePowerMethod} and
- * {@link dev.opnorm.gpu.net.DeviceNetworks#sigmaMax} run the per-example (2,2) power method moving only
- * per-example scalars; {@link dev.opnorm.gpu.net.DeviceTrainer} runs a training step for a pluggable
+ * parameter gradients, all residuals on the device); its {@code asBatchMap()} with
+ * {@link dev.opnorm.gpu.net.DeviceBatchOps} (linalg's {@code BatchOps} on device buffers) runs linalg's batched
+ * power method and (p,q) iteration - the one implementation - on the device, moving only per-example scalars
+ * ({@link dev.opnorm.gpu.net.DeviceNetworks#sigmaMax}, {@link dev.opnorm.gpu.net.DeviceNetworks#operatorNorm}); {@link dev.opnorm.gpu.net.DeviceTrainer} runs a training step for a pluggable
  * {@link dev.opnorm.gpu.net.DeviceMethod} (standard: {@link dev.opnorm.gpu.net.DeviceStandardMethod}) and
  * {@link dev.opnorm.gpu.net.DeviceOptimizer} (SGD, Adam / AdamW, RMSprop with {@code nn.optim} semantics) moving
  * only the loss; {@link dev.opnorm.gpu.net.DeviceSgdTrainer} is its SGD / standard form. The layer maths is the host layers', op for op, on {@link dev.opnorm.gpu.OpenClOps}.

@@ -48,7 +48,8 @@ class DeviceNetworkGpuTest {
             try (DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
                 List<PowerMethod.Result> viaMap = PowerMethod.sigmaMax(lin.asBatchLinearMap(), o);
                 long down = cl.downloadedBytes();
-                DevicePowerMethod.Result dev = DevicePowerMethod.sigmaMax(lin, o);
+                PowerMethod.BatchResult<DeviceTensor> dev = PowerMethod.sigmaMax(lin.asBatchMap(), model.batchOps(), o,
+                        null, false);
                 assertEquals(4L * BATCH * k, cl.downloadedBytes() - down, "bytes downloaded by the device iteration");
                 for (int i = 0; i < BATCH; i++) {
                     double want = viaMap.get(i).sigma();
@@ -98,7 +99,8 @@ class DeviceNetworkGpuTest {
             try (DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
                 List<OperatorNorm.Result> viaMap = OperatorNorm.estimate(lin.asBatchLinearMap(), Double.POSITIVE_INFINITY, 2, o);
                 long down = cl.downloads(), downBytes = cl.downloadedBytes();
-                try (DeviceOperatorNorm.Result dev = DeviceOperatorNorm.estimate(lin, Double.POSITIVE_INFINITY, 2, o)) {
+                try (OperatorNorm.BatchResult<DeviceTensor> dev = OperatorNorm.estimate(lin.asBatchMap(), model.batchOps(),
+                        Double.POSITIVE_INFINITY, 2, o, null, false)) {
                     int iters = java.util.Arrays.stream(dev.iterations()).max().orElseThrow();
                     assertEquals(iters, cl.downloads() - down, "downloads: one per iteration");
                     assertTrue(cl.downloadedBytes() - downBytes <= 12L * batch * iters, "bytes: per-example norms only");

@@ -1,10 +1,12 @@
 package dev.opnorm.gpu.net;
 
 import static dev.opnorm.gpu.net.NetTesting.randn;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.linalg.PowerMethod;
 import dev.opnorm.nn.Engine;
@@ -18,11 +20,11 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The per-example (2,2) power iteration on the device against linalg's PowerMethod on the host
- * network, and its transfers: k iterations download k times b floats and upload nothing but the
- * start vectors.
+ * linalg's per-example (2,2) power method run on the device (DeviceLinearization.asBatchMap with
+ * DeviceBatchOps) against the same method on the host network, and its transfers: k iterations
+ * download k times b floats and upload nothing but the start vectors.
  */
-class DevicePowerMethodTest {
+class PowerMethodOnDeviceTest {
     private static final int BATCH = 2;
 
     private static Tensor input(long seed) {
@@ -40,10 +42,19 @@ class DevicePowerMethodTest {
         try (DeviceModel model = new DeviceModel(cl, net);
              DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
             long up = cl.uploads(), down = cl.downloads(), downBytes = cl.downloadedBytes();
-            DevicePowerMethod.Result dev = DevicePowerMethod.sigmaMax(lin, o);
+            PowerMethod.BatchResult<DeviceTensor> dev = PowerMethod.sigmaMax(lin.asBatchMap(), model.batchOps(), o,
+                    null, false);
             assertEquals(1, cl.uploads() - up, "uploads: the start vectors only");
             assertEquals(k, cl.downloads() - down, "downloads: one per iteration");
             assertEquals(4L * BATCH * k, cl.downloadedBytes() - downBytes, "bytes: one float per example per iteration");
+            // the vectors kept: the same device iteration plus one upload of the stop flags (all stop at k)
+            long up2 = cl.uploads(), down2 = cl.downloads();
+            try (PowerMethod.BatchResult<DeviceTensor> kept = PowerMethod.sigmaMax(lin.asBatchMap(), model.batchOps(),
+                    o, null, true)) {
+                assertEquals(k, cl.downloads() - down2, "downloads with the vectors kept: one per iteration");
+                assertEquals(2, cl.uploads() - up2, "uploads with the vectors kept: start vectors and stop flags");
+                assertArrayEquals(dev.sigma(), kept.sigma(), 0, "the same device run");
+            }
             for (int i = 0; i < BATCH; i++) {
                 double want = host.get(i).sigma();
                 assertTrue(want > 0);
@@ -67,8 +78,10 @@ class DevicePowerMethodTest {
                 double want = host.get(i).sigma();
                 assertEquals(want, viaMap.get(i).sigma(), NetTesting.NET_REL * want, "sigma of example " + i);
             }
-            assertThrows(IllegalArgumentException.class,
-                    () -> model.linearize(x, BnMode.TRAIN).asBatchLinearMap());
+            try (DeviceLinearization train = model.linearize(x, BnMode.TRAIN)) {
+                assertThrows(IllegalArgumentException.class, train::asBatchLinearMap);
+                assertThrows(IllegalArgumentException.class, train::asBatchMap);
+            }
         }
     }
 
@@ -79,7 +92,7 @@ class DevicePowerMethodTest {
         Tensor x = input(31);
         PowerMethod.Options o = new PowerMethod.Options(200, 1e-5, 2L);
         List<PowerMethod.Result> host = PowerMethod.sigmaMax(net.linearize(x, BnMode.EVAL).asBatchLinearMap(), o);
-        DevicePowerMethod.Result dev = DeviceNetworks.sigmaMax(cl, net, x, o);
+        PowerMethod.BatchResult<DeviceTensor> dev = DeviceNetworks.sigmaMax(cl, net, x, o);
         DeviceModel cached = DeviceNetworks.model(cl, net);
         assertTrue(cached == DeviceNetworks.model(cl, net), "the device model is cached");
         DeviceNetworks.release(net);

@@ -98,6 +98,14 @@ public final class NormTwins {
         }
     }
 
+    /** divide_rows for element e: y[e] = x[e] / n[nOff + row] where that norm is > 0. */
+    public static void divideRowsAt(int e, float[] y, float[] x, float[] n, int nOff, int cols) {
+        float d = n[nOff + e / cols];
+        if (d > 0f) {
+            y[e] = (float) ((double) x[e] / (double) d);
+        }
+    }
+
     public static void copyRowsWhereAt(int e, float[] dst, float[] src, int[] flags, int cols) {
         if (flags[e / cols] != 0) {
             dst[e] = src[e];

@@ -11,10 +11,8 @@ public final class SphereTwins {
     private SphereTwins() {
     }
 
-
-    /** The fill value of a zero y for p = 1 or 2 (Projections: n^(-1/p)), passed to the kernels as a float. */
-    public static float zeroFill(double p, int cols) {
-        return (float) Math.pow(cols, -1 / p);
+    static float zeroFill(double p, int cols) {
+        return OpenClOps.zeroFill(p, cols);
     }
 
     /** The rows' steps for p = 1, 2 or inf, row after row (v overwritten). */
