@@ -223,6 +223,11 @@ public final class AnalyzeCommand implements Callable<Integer> {
         require(offset + points <= test.size(), "--offset + --points = " + (offset + points) + " exceeds the "
                 + test.size() + " test images");
         Dataset pts = test.slice(offset, points).padTo(Cnn7.SIZE, Cnn7.SIZE);
+        for (Network net : nets) {
+            // the analyses keep each activation and a few tangents of it per point
+            CliSupport.requireFits(net.model, pts.images().shape, Math.min(batch, points), 3, "--batch", modelSpec);
+            CliSupport.requireFiniteNetwork(net.model, pts, batch, offset, net.description);
+        }
 
         double[] zNorms = new double[zSteps + 1];
         for (int k = 0; k <= zSteps; k++) {

@@ -512,9 +512,13 @@ public final class TrainCommand implements Callable<Integer> {
             resumedAt = trainer.step();
             rows.addAll(earlierRows(outDir.resolve(METRICS_FILE), trainer.epoch()));
             // epochs as the progress line counts them: "epoch 2/2" is the second, after 1 done
-            outw.printf(Locale.ROOT, trainer.epoch() >= epochs ? "resuming %s: all %d epochs were done (step %d)%n"
-                            : "resuming %s: %d of %d epochs done, continuing in epoch %d/%d at step %d%n", stateFile,
-                    trainer.epoch(), epochs, trainer.epoch() + 1, epochs, trainer.step());
+            if (trainer.epoch() >= epochs) {
+                outw.printf(Locale.ROOT, "resuming %s: all %d epochs were done (step %d)%n", stateFile, epochs,
+                        trainer.step());
+            } else {
+                outw.printf(Locale.ROOT, "resuming %s: %d of %d epochs done, continuing in epoch %d/%d at step %d%n",
+                        stateFile, trainer.epoch(), epochs, trainer.epoch() + 1, epochs, trainer.step());
+            }
         } else if (resume) {
             outw.println("no " + STATE_FILE + " in " + outDir + ": starting a fresh run");
         }

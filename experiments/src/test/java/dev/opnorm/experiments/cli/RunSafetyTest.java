@@ -101,6 +101,18 @@ class RunSafetyTest {
         assertEquals(2, a.code(), a.out() + a.err());
         assertTrue(a.err().contains("output at test image"), a.err());
         assertFalse(Files.exists(tmp.resolve("attack/attack.csv")));
+
+        NormCommandTest.Run e = run("eval", "--data", data().toString(), "--count", "4", "--model", MODEL,
+                "--eps-list", "0,1", "--iterations", "2", "--checkpoint", ck.toString(), "--out",
+                tmp.resolve("eval").toString());
+        assertEquals(2, e.code(), e.out() + e.err());
+        assertTrue(e.err().contains("output at test image"), e.err());
+
+        NormCommandTest.Run z = run("analyze", "--data", data().toString(), "--points", "2", "--model", MODEL,
+                "--checkpoint", ck.toString(), "--out", tmp.resolve("analyze").toString());
+        assertEquals(2, z.code(), z.out() + z.err());
+        assertTrue(z.err().contains("output at test image"), z.err());
+        assertFalse(Files.exists(tmp.resolve("analyze")), "nothing written");
     }
 
     // ---- 2, 3: one owner per folder, earlier results are not replaced silently ----
