@@ -595,7 +595,7 @@ public final class TrainCommand implements Callable<Integer> {
             // a full disk, an unwritable checkpoint, out of memory: run.json must not stay "running"
             try {
                 writeStatus(manifest, outDir, "failed: " + e);
-            } catch (IOException | RuntimeException ignored) {
+            } catch (IOException | RuntimeException | OutOfMemoryError ignored) {
                 // the disk may be full: the original error is the one to report
             }
             throw e;
@@ -637,15 +637,16 @@ public final class TrainCommand implements Callable<Integer> {
     }
 
     /**
-     * --resume: the earlier run's options (its run.json) must equal this run's, except those that may change
-     * between sessions; the error names each differing flag with both values.
+     * --resume: the earlier run's options (its run.json) must equal this run's, except where the run's files go,
+     * where the data are read from (the checkpoint's configuration checks the data themselves) and when to stop;
+     * the error names each differing flag with both values.
      */
     private static void checkSameOptions(Path outDir, RunManifest mine) {
         Object earlier = RunFolder.readRunJson(outDir).map(j -> j.get("options")).orElse(null);
         if (!(earlier instanceof Map<?, ?> theirs)) {
             return; // no readable run.json: the checkpoint's own configuration check decides
         }
-        Set<String> free = Set.of("resume", "out", "stop_after_epoch", "force");
+        Set<String> free = Set.of("resume", "out", "data", "stop_after_epoch", "force");
         List<String> diffs = new ArrayList<>();
         Set<String> keys = new java.util.LinkedHashSet<>(mine.options().keySet());
         theirs.keySet().forEach(k -> keys.add(String.valueOf(k)));
@@ -661,8 +662,9 @@ public final class TrainCommand implements Callable<Integer> {
             }
         }
         if (!diffs.isEmpty()) {
-            throw new IllegalArgumentException("--resume: the run in " + outDir + " was started with another configuration (other options); "
-                    + "resume with the same ones (or start over with --force): " + String.join("; ", diffs));
+            throw new IllegalArgumentException("--resume: the run in " + outDir + " was started with another "
+                    + "configuration (other options); resume with the same ones (or start over with --force): "
+                    + String.join("; ", diffs));
         }
     }
 
