@@ -31,9 +31,9 @@ class InterruptTest {
     void sigterm_checkpointsAndMarksRunJsonInterrupted_andResumeContinuesFromThere() throws Exception {
         Path data = TrainCommandTest.writeFashion(tmp.resolve("data"), 200, 10);
         Path out = tmp.resolve("run");
-        // 50 epochs of 20 steps: far more than the child does before the signal reaches it
+        // 500 epochs of 20 steps: far more than the child does before the signal reaches it
         List<String> args = List.of("train", "--data", data.toString(), "--model", "cnn7-w0.0625", "--train-subset",
-                "200", "--test-subset", "0", "--epochs", "50", "--batch", "10", "--checkpoint-every", "1",
+                "200", "--test-subset", "0", "--epochs", "500", "--batch", "10", "--checkpoint-every", "1",
                 "--threads", "1", "--out", out.toString());
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector", "-Xmx512m", "-cp",
@@ -66,12 +66,12 @@ class InterruptTest {
 
         long done = Long.parseLong(String.valueOf(run.get("epochs_done")));
         long step = Long.parseLong(String.valueOf(run.get("steps")));
-        assertTrue(step >= 1 && step < 50 * 20, "stopped mid-run at step " + step);
+        assertTrue(step >= 1 && step < 500 * 20, "stopped mid-run at step " + step);
         List<String> resume = new ArrayList<>(args);
         resume.addAll(List.of("--resume", "--stop-after-epoch", Long.toString(done + 1)));
         NormCommandTest.Run r = NormCommandTest.run(resume.toArray(new String[0]));
         assertEquals(0, r.code(), r.out() + r.err());
-        assertTrue(r.out().contains("continuing in epoch " + (done + 1) + "/50 at step " + step), r.out());
+        assertTrue(r.out().contains("continuing in epoch " + (done + 1) + "/500 at step " + step), r.out());
         Map<String, Object> after = Json.parseObject(Files.readString(out.resolve("run.json")));
         assertEquals("stopped after epoch " + (done + 1) + " (--stop-after-epoch)", after.get("status"));
         assertEquals(Long.toString(step), after.get("resumed_at_step"));

@@ -325,6 +325,23 @@ class RunSafetyTest {
                 && b.err().contains("OPNORM_JAVA_OPTS=-Xmx"), b.err());
     }
 
+    @Test
+    void outOfMemory_isExplained_notAStackTrace() throws Exception {
+        // 10000 test images are loaded whole (31 MB of floats, 41 MB padded): more than a 24 MB heap holds
+        Path big = NormCommandTest.writeFashion(tmp.resolve("oom"), 10000);
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Path log = tmp.resolve("oom.log");
+        Process p = new ProcessBuilder(java, "--add-modules", "jdk.incubator.vector", "-Xmx24m", "-cp",
+                System.getProperty("java.class.path"), OpnormCli.class.getName(), "norm", "--data", big.toString(),
+                "--count", "4", "--model", MODEL, "--out", tmp.resolve("o").toString())
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        assertTrue(p.waitFor(600, TimeUnit.SECONDS), "the child should end");
+        String out = Files.readString(log);
+        assertEquals(OpnormCli.EXIT_OUT_OF_MEMORY, p.exitValue(), out);
+        assertTrue(out.contains("error: out of memory") && out.contains("OPNORM_JAVA_OPTS=-Xmx"), out);
+        assertFalse(out.contains("java.lang.OutOfMemoryError") || out.contains("\tat "), out);
+    }
+
     // ---- 8: a failed run does not stay "running" ----
 
     @Test
