@@ -3,12 +3,12 @@ package dev.opnorm.experiments.cli;
 import dev.opnorm.experiments.report.Figure;
 import dev.opnorm.experiments.report.FigureFiles;
 import dev.opnorm.experiments.report.HtmlReport;
+import dev.opnorm.experiments.run.RunFolder;
 import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.linalg.PowerMethod;
 import dev.opnorm.linalg.StartVectors;
 import dev.opnorm.linalg.Svd;
 import dev.opnorm.nn.Tensor;
-import dev.opnorm.nn.checkpoint.Checkpoint;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.data.FashionMnist;
@@ -17,7 +17,6 @@ import dev.opnorm.nn.layers.BatchNorm2d;
 import dev.opnorm.nn.layers.FiniteChecks;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
-import dev.opnorm.nn.models.Models;
 import dev.opnorm.nn.models.WideResNet;
 import dev.opnorm.nn.util.Progress;
 import dev.opnorm.robust.analysis.Directions;
@@ -159,8 +158,12 @@ public final class AnalyzeCommand implements Callable<Integer> {
     @Option(names = "--data", description = "Folder with the Fashion-MNIST files (default: /usr/share/datasets/fashion-mnist).")
     Path data;
 
-    @Option(names = "--out", defaultValue = "runs/analyze", description = "Output folder. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--out", defaultValue = "runs/analyze", description = "Output folder, owned by this run while it "
+            + "runs (a lock file); one that already holds results is refused unless --force. Default: ${DEFAULT-VALUE}.")
     Path out;
+
+    @Option(names = "--force", description = "Write into an --out that already holds results, replacing them.")
+    boolean force;
 
     /** A network to analyze. */
     private record Network(String label, Sequential model, String description) {
@@ -204,6 +207,12 @@ public final class AnalyzeCommand implements Callable<Integer> {
         require(!checkpoints.isEmpty() || random, "nothing to analyze: give --checkpoint FILE (repeatable) and/or --random");
         require(labels.isEmpty() || labels.size() == checkpoints.size(), "--label given " + labels.size()
                 + " times for " + checkpoints.size() + " --checkpoint; give one per checkpoint or none");
+        try (RunFolder folder = CliSupport.claimOut(spec, out, "analyze", force)) {
+            return analyze(figs, zTop);
+        }
+    }
+
+    private Integer analyze(Set<Integer> figs, double zTop) throws IOException {
         Kernels kernels = engine.install();
         FiniteChecks.setEnabled(true);
         PrintWriter outw = spec.commandLine().getOut();
@@ -214,6 +223,11 @@ public final class AnalyzeCommand implements Callable<Integer> {
         require(offset + points <= test.size(), "--offset + --points = " + (offset + points) + " exceeds the "
                 + test.size() + " test images");
         Dataset pts = test.slice(offset, points).padTo(Cnn7.SIZE, Cnn7.SIZE);
+        for (Network net : nets) {
+            // the analyses keep each activation and a few tangents of it per point
+            CliSupport.requireFits(net.model, pts.images().shape, Math.min(batch, points), 3, "--batch", modelSpec);
+            CliSupport.requireFiniteNetwork(net.model, pts, batch, offset, net.description);
+        }
 
         double[] zNorms = new double[zSteps + 1];
         for (int k = 0; k <= zSteps; k++) {
@@ -459,15 +473,13 @@ public final class AnalyzeCommand implements Callable<Integer> {
             Path c = checkpoints.get(i);
             String label = labels.isEmpty() ? stem(c) : labels.get(i);
             checkLabel(label, seen);
-            Sequential model = Models.create(modelSpec, 1, 10, engine.seed, kernels);
-            List<dev.opnorm.nn.layers.Param> all = new ArrayList<>(model.params());
-            all.addAll(model.buffers());
-            Checkpoint.load(c).loadInto(all);
+            // validated weights, errors naming --checkpoint and the file
+            Sequential model = CliSupport.model(modelSpec, c, engine.seed, kernels);
             nets.add(new Network(label, model, modelSpec + " (weights " + c + ")"));
         }
         if (random) {
             checkLabel("random", seen);
-            Sequential model = Models.create(modelSpec, 1, 10, engine.seed, kernels);
+            Sequential model = CliSupport.model(modelSpec, null, engine.seed, kernels);
             if (calibrateBn > 0) {
                 Dataset train = FashionMnist.load(dataDir, FashionMnist.Split.TRAIN, Domain.SYMMETRIC);
                 require(calibrateBn <= train.size(), "--calibrate-bn " + calibrateBn + " exceeds the " + train.size()

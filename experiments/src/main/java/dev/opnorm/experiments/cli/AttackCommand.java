@@ -1,6 +1,7 @@
 package dev.opnorm.experiments.cli;
 
 import dev.opnorm.experiments.report.MeanStderr;
+import dev.opnorm.experiments.run.RunFolder;
 import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceNetworks;
@@ -111,8 +112,12 @@ public final class AttackCommand implements Callable<Integer> {
     @Option(names = "--data", description = "Folder with the Fashion-MNIST files (default: /usr/share/datasets/fashion-mnist).")
     Path data;
 
-    @Option(names = "--out", defaultValue = "runs/attack", description = "Output folder. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--out", defaultValue = "runs/attack", description = "Output folder, owned by this run while it "
+            + "runs (a lock file); one that already holds results is refused unless --force. Default: ${DEFAULT-VALUE}.")
     Path out;
+
+    @Option(names = "--force", description = "Write into an --out that already holds results, replacing them.")
+    boolean force;
 
     @Override
     public Integer call() throws IOException {
@@ -134,6 +139,12 @@ public final class AttackCommand implements Callable<Integer> {
         CliSupport.require(!(lossFn.isLogitLoss() && start.equals("clean")), "--loss " + loss
                 + " with --start clean does not move: the logit loss has zero gradient at x* = x");
 
+        try (RunFolder folder = CliSupport.claimOut(spec, out, "attack", force)) {
+            return attack(pv, a, lossFn);
+        }
+    }
+
+    private Integer attack(double pv, double a, AdversarialLoss lossFn) throws IOException {
         Kernels kernels = engine.install();
         FiniteChecks.setEnabled(true);
         PrintWriter outw = spec.commandLine().getOut();
@@ -143,6 +154,9 @@ public final class AttackCommand implements Callable<Integer> {
         String modelText = modelSpec + (checkpoint != null ? " (weights " + checkpoint + ")"
                 : " (random init, seed " + engine.seed + ")");
 
+        // PGA keeps each activation and its gradient
+        CliSupport.requireFits(model, points.images().shape, Math.min(batch, count), 2, "--batch", modelSpec);
+        CliSupport.requireFiniteNetwork(model, points, batch, offset, modelText);
         Pga attack = Pga.lp(pv, eps).iterations(iterations).restarts(restarts).seed(engine.seed)
                 .randomStart(start.equals("random")).loss(lossFn).domain(points.domain());
         if (!Double.isNaN(a)) {

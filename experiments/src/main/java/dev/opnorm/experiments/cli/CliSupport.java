@@ -1,15 +1,20 @@
 package dev.opnorm.experiments.cli;
 
+import dev.opnorm.experiments.run.RunFolder;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.nn.checkpoint.Checkpoint;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.data.FashionMnist;
 import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
 import dev.opnorm.nn.models.Models;
 import dev.opnorm.robust.attack.AdversarialLoss;
+
+import picocli.CommandLine.Model.CommandSpec;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -51,10 +56,15 @@ final class CliSupport {
         try {
             model = Models.create(spec, 1, FashionMnist.CLASS_NAMES.length, seed, kernels);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--model: " + e.getMessage());
+            throw new IllegalArgumentException("--model: " + e.getMessage() + heapHint(e.getMessage()));
         }
         if (checkpoint != null) {
-            Checkpoint ck = Checkpoint.load(checkpoint);
+            Checkpoint ck;
+            try {
+                ck = Checkpoint.load(checkpoint);
+            } catch (IOException e) {
+                throw new IOException("--checkpoint " + e.getMessage(), e);
+            }
             try {
                 ck.loadInto(model);
             } catch (IllegalArgumentException e) {
@@ -108,6 +118,85 @@ final class CliSupport {
     static double eps(double eps, String flag) {
         require(eps > 0 && Double.isFinite(eps), flag + " must be positive and finite, got " + eps);
         return eps;
+    }
+
+    /**
+     * Claims --out for {@code command} before any computation: a missing or unusable path, a folder owned by
+     * another running command, or one that holds results (unless --force) is an error now, not after the work.
+     */
+    static RunFolder claimOut(CommandSpec spec, Path out, String command, boolean force) throws IOException {
+        return RunFolder.claim(out, "--out", command, force ? RunFolder.Policy.REPLACE : RunFolder.Policy.REFUSE, null,
+                spec.commandLine().getErr());
+    }
+
+    /**
+     * Stops a command whose network output is not finite (NaN or Inf logits at some image): a value computed
+     * from it is no result, and printing it (a norm of -1, an accuracy from argmax over NaN) would mislead.
+     *
+     * @param out     per-image outputs, {@code perImage} values each
+     * @param first   the test-set index of the first image in {@code out}
+     * @param model   what the network is, for the message (e.g. its checkpoint)
+     */
+    static void requireFiniteOutput(float[] out, int images, int perImage, int first, String model) {
+        for (int i = 0; i < images * perImage; i++) {
+            if (!Float.isFinite(out[i])) {
+                throw new IllegalStateException("the network's output at test image " + (first + i / perImage) + " is "
+                        + out[i] + " (" + model + "): it overflows or its weights are not finite there, so no result "
+                        + "is reported");
+            }
+        }
+    }
+
+    /**
+     * One clean forward pass (BatchNorm EVAL) over the points, in batches, through
+     * {@link #requireFiniteOutput}: attack and eval report accuracies, which an argmax over NaN logits would
+     * silently fake.
+     */
+    static void requireFiniteNetwork(Sequential model, Dataset points, int batch, int offset, String modelText) {
+        for (int from = 0; from < points.size(); from += batch) {
+            int b = Math.min(batch, points.size() - from);
+            float[] logits = model.forward(points.images().slice(from, b)).data;
+            requireFiniteOutput(logits, b, logits.length / b, offset + from, modelText);
+        }
+    }
+
+    /** How to give ./opnorm's JVM more memory, for messages about the heap. */
+    static final String HEAP_HINT = "OPNORM_JAVA_OPTS=-Xmx<size> ./opnorm ... (e.g. -Xmx16g)";
+
+    static String heapHint(String message) {
+        return message != null && message.contains("Java heap") ? "; with the launcher: " + HEAP_HINT : "";
+    }
+
+    /**
+     * Refuses a batch whose activations alone cannot fit the heap, before any is allocated: the sum of the
+     * per-image outputs of the network's layers (one forward pass), times the images of a batch, times
+     * {@code copies} (what the command keeps per activation: forward values, tangents, gradients). A lower bound,
+     * so a run it lets through may still need more; the OutOfMemoryError handler covers that.
+     */
+    static void requireFits(Layer model, Shape image, int batch, int copies, String batchFlag, String modelSpec) {
+        double perImage = activationFloats(model, image.withBatch(1));
+        double need = perImage * batch * copies * Float.BYTES;
+        long heap = Runtime.getRuntime().maxMemory();
+        if (need > heap) {
+            throw new IllegalArgumentException(String.format(Locale.ROOT, "%s %d with --model %s needs at least %s "
+                    + "of activations (%.3g values per image), more than the whole Java heap (%s): lower %s (or the "
+                    + "model's width), or raise the heap: %s", batchFlag, batch, modelSpec, Models.bytes(need),
+                    perImage, Models.bytes(heap), batchFlag, HEAP_HINT));
+        }
+    }
+
+    /** The values of every leaf layer's output for one input of shape {@code in}, from shapes alone. */
+    private static double activationFloats(Layer layer, Shape in) {
+        if (layer instanceof Sequential seq) {
+            double total = 0;
+            Shape s = in;
+            for (Layer child : seq.children()) {
+                total += activationFloats(child, s);
+                s = child.outputShape(s);
+            }
+            return total;
+        }
+        return layer.outputShape(in).perExample();
     }
 
     static void require(boolean ok, String message) {

@@ -19,6 +19,11 @@ import java.util.concurrent.Callable;
         description = {"Compare two run folders file by file (CSV cells numerically, other files by content).",
                 "Same backend and options (any thread count): results must be bit-identical.",
                 "Otherwise (e.g. cpu vs opencl, or other options): within --rtol relative.",
+                "run.json is read as JSON: the options that differ are listed (--out, --resume and",
+                "--force do not count); a run whose status says it did not finish is a mismatch.",
+                "Timing columns (" + "seconds, images_per_s, cpu_seconds, ...) are not compared, and",
+                "the lock file and temporary files of interrupted writes are ignored. A folder",
+                "without result files is an error (exit 2).",
                 "Exit code 0 when everything agrees as expected, 1 on a mismatch."})
 public final class CompareCommand implements Callable<Integer> {
     @Spec

@@ -3,6 +3,7 @@ package dev.opnorm.experiments.cli;
 import dev.opnorm.experiments.report.Figure;
 import dev.opnorm.experiments.report.FigureFiles;
 import dev.opnorm.experiments.report.MeanStderr;
+import dev.opnorm.experiments.run.RunFolder;
 import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceNetworks;
@@ -117,8 +118,12 @@ public final class EvalCommand implements Callable<Integer> {
     @Option(names = "--data", description = "Folder with the Fashion-MNIST files (default: /usr/share/datasets/fashion-mnist).")
     Path data;
 
-    @Option(names = "--out", defaultValue = "runs/eval", description = "Output folder. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--out", defaultValue = "runs/eval", description = "Output folder, owned by this run while it "
+            + "runs (a lock file); one that already holds results is refused unless --force. Default: ${DEFAULT-VALUE}.")
     Path out;
+
+    @Option(names = "--force", description = "Write into an --out that already holds results, replacing them.")
+    boolean force;
 
     /** A network to evaluate: its curve label and weights (null: random init). */
     record Entry(String label, Path checkpoint) {
@@ -145,6 +150,13 @@ public final class EvalCommand implements Callable<Integer> {
                     + ps.stream().map(CliSupport::format).toList() + ": its marker would be on no figure");
         }
 
+        try (RunFolder folder = CliSupport.claimOut(spec, out, "eval", force)) {
+            return evaluate(ps, radii, entries, lossFn, trainPv);
+        }
+    }
+
+    private Integer evaluate(List<Double> ps, List<double[]> radii, List<Entry> entries, AdversarialLoss lossFn,
+            double trainPv) throws IOException {
         Kernels kernels = engine.install();
         FiniteChecks.setEnabled(true);
         PrintWriter outw = spec.commandLine().getOut();
@@ -153,7 +165,11 @@ public final class EvalCommand implements Callable<Integer> {
         // load every network before the long loop, so a bad checkpoint fails at once
         List<Sequential> models = new ArrayList<>();
         for (Entry e : entries) {
-            models.add(CliSupport.model(modelSpec, e.checkpoint(), engine.seed, kernels));
+            Sequential net = CliSupport.model(modelSpec, e.checkpoint(), engine.seed, kernels);
+            CliSupport.requireFits(net, points.images().shape, Math.min(batch, count), 2, "--batch", modelSpec);
+            CliSupport.requireFiniteNetwork(net, points, batch, offset, "network " + e.label()
+                    + (e.checkpoint() != null ? ", weights " + e.checkpoint() : ""));
+            models.add(net);
         }
 
         long attacked = 0;

@@ -8,6 +8,7 @@ import dev.opnorm.linalg.io.Npy;
 import dev.opnorm.linalg.io.NpyArray;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Optional;
@@ -100,8 +101,20 @@ public final class MatrixNormCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        // each flag checked here, under its own name (OperatorNorm.Options would name its fields instead)
+        if (iterations < 1) throw new IllegalArgumentException("--iterations must be >= 1, got " + iterations);
+        if (!(tol >= 0) || Double.isInfinite(tol)) throw new IllegalArgumentException("--tol must be finite and >= 0, got " + tol);
+        if (restarts < 1) throw new IllegalArgumentException("--restarts must be >= 1, got " + restarts);
         OperatorNorm.Options options = new OperatorNorm.Options(iterations, tol, alpha, restarts, seed);
-        NpyArray array = Npy.read(file);
+        if (Files.isDirectory(file)) throw new IllegalArgumentException(file + ": is a folder, not a .npy file");
+        NpyArray array;
+        try {
+            array = Npy.read(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IOException(file + ": no such file", e);
+        } catch (IOException e) {
+            throw new IOException(file + ": cannot read (" + OpnormCli.message(e) + ")", e);
+        }
         DMatrixRMaj a;
         try {
             a = array.toMatrix();

@@ -1,5 +1,6 @@
 package dev.opnorm.experiments.cli;
 
+import dev.opnorm.experiments.run.RunFolder;
 import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.linalg.BatchLinearMap;
 import dev.opnorm.linalg.Norms;
@@ -117,8 +118,12 @@ public final class NormCommand implements Callable<Integer> {
     @Option(names = "--data", description = "Folder with the Fashion-MNIST files (default: " + "/usr/share/datasets/fashion-mnist).")
     Path data;
 
-    @Option(names = "--out", defaultValue = "runs/norm", description = "Output folder. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--out", defaultValue = "runs/norm", description = "Output folder, owned by this run while it "
+            + "runs (a lock file); one that already holds results is refused unless --force. Default: ${DEFAULT-VALUE}.")
     Path out;
+
+    @Option(names = "--force", description = "Write into an --out that already holds results, replacing them.")
+    boolean force;
 
     @Override
     public Integer call() throws IOException {
@@ -139,6 +144,12 @@ public final class NormCommand implements Callable<Integer> {
         require(calibrateBn >= 0, "--calibrate-bn must be >= 0, got " + calibrateBn);
         require(target.equals("logits") || target.equals("features"),
                 "--target must be logits or features, got '" + target + "'");
+        try (RunFolder folder = CliSupport.claimOut(spec, out, "norm", force)) {
+            return measure(pv, qv, alphaValue);
+        }
+    }
+
+    private Integer measure(double pv, double qv, double alphaValue) throws IOException {
         Kernels kernels = engine.install();
         FiniteChecks.setEnabled(true);
         PrintWriter outw = spec.commandLine().getOut();
@@ -146,6 +157,8 @@ public final class NormCommand implements Callable<Integer> {
         Path dataDir = CliSupport.dataDir(data);
         Dataset points = CliSupport.testPoints(data, offset, count);
         Sequential model = CliSupport.model(modelSpec, checkpoint, engine.seed, kernels);
+        // the linearization keeps each activation, the iteration a tangent and a cotangent of it
+        CliSupport.requireFits(model, points.images().shape, Math.min(batch, count), 3, "--batch", modelSpec);
         if (calibrateBn > 0) {
             Dataset train = FashionMnist.load(dataDir, FashionMnist.Split.TRAIN, Domain.SYMMETRIC);
             require(calibrateBn <= train.size(), "--calibrate-bn " + calibrateBn + " exceeds the " + train.size()
@@ -186,7 +199,9 @@ public final class NormCommand implements Callable<Integer> {
                 float[] logits = model.forward(x).data;
                 try (OperatorNorm.BatchResult<DeviceTensor> r = DeviceNetworks.operatorNorm(OpenCl.shared(), deviceTarget, x,
                         pv, qv, opts.withSeed(engine.seed + start), startVectors)) {
+                    CliSupport.requireFiniteOutput(logits, b, logits.length / b, offset + start, modelText);
                     for (int i = 0; i < b; i++) {
+                        requireValue(r.value()[i], offset + start + i, modelText);
                         values[start + i] = r.value()[i];
                         iters[start + i] = r.iterations()[i];
                         conv[start + i] = r.converged()[i];
@@ -202,8 +217,10 @@ public final class NormCommand implements Callable<Integer> {
             List<OperatorNorm.Result> res = OperatorNorm.estimate(map, pv, qv, opts.withSeed(engine.seed + start),
                     startVectors);
             float[] logits = lin.output().data;
+            CliSupport.requireFiniteOutput(logits, b, logits.length / b, offset + start, modelText);
             for (int i = 0; i < b; i++) {
                 OperatorNorm.Result r = res.get(i);
+                requireValue(r.value(), offset + start + i, modelText);
                 values[start + i] = r.value();
                 iters[start + i] = r.iterations();
                 conv[start + i] = r.converged();
@@ -253,6 +270,14 @@ public final class NormCommand implements Callable<Integer> {
         outw.println("  per-example values: " + out.resolve("norms.csv") + ", run manifest: " + out.resolve("run.json"));
         outw.flush();
         return 0;
+    }
+
+    /** A norm is finite and >= 0; anything else comes from a network that is not finite there. */
+    private static void requireValue(double v, int image, String modelText) {
+        if (!(v >= 0 && Double.isFinite(v))) {
+            throw new IllegalStateException("the (p,q) iteration at test image " + image + " gave " + v + " instead of a "
+                    + "norm (" + modelText + "): the network's Jacobian there is not finite, so no result is reported");
+        }
     }
 
     static double parseNorm(String text, String flag) {

@@ -42,14 +42,52 @@ public final class OpnormCli implements Runnable {
         return commandLine().execute(args);
     }
 
+    /** Exit code when the heap ran out. */
+    public static final int EXIT_OUT_OF_MEMORY = 4;
+
+    /**
+     * An exception's message with its reason: the JDK's file exceptions carry only the path as their message
+     * ("error: /x/y" says nothing), so the reason is added.
+     */
+    static String message(Exception ex) {
+        if (ex instanceof java.nio.file.NoSuchFileException e) {
+            return e.getFile() + ": no such file or folder";
+        }
+        if (ex instanceof java.nio.file.AccessDeniedException e) {
+            return e.getFile() + ": permission denied";
+        }
+        if (ex instanceof java.nio.file.FileAlreadyExistsException e) {
+            return e.getFile() + ": already exists";
+        }
+        if (ex instanceof java.nio.file.FileSystemException e) {
+            return (e.getFile() != null ? e.getFile() + ": " : "") + (e.getReason() != null ? e.getReason() : e);
+        }
+        return ex.getMessage() != null ? ex.getMessage() : ex.toString();
+    }
+
     /** The configured command line (tests redirect its output streams). */
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new OpnormCli());
         cl.setCaseInsensitiveEnumValuesAllowed(true);
+        CommandLine.IExecutionStrategy run = new CommandLine.RunLast();
+        cl.setExecutionStrategy(parseResult -> {
+            try {
+                return run.execute(parseResult);
+            } catch (OutOfMemoryError e) {
+                // what was allocated is garbage now: say what to lower instead of a stack trace
+                CommandLine cmd = parseResult.subcommand() != null ? parseResult.subcommand().commandSpec().commandLine()
+                        : parseResult.commandSpec().commandLine();
+                cmd.getErr().println("error: out of memory (" + e.getMessage() + "; the Java heap's limit is "
+                        + dev.opnorm.nn.models.Models.bytes(Runtime.getRuntime().maxMemory()) + "): lower --batch, "
+                        + "--count or the --model width, or raise the heap: " + CliSupport.HEAP_HINT);
+                cmd.getErr().flush();
+                return EXIT_OUT_OF_MEMORY;
+            }
+        });
         cl.setExecutionExceptionHandler((ex, cmd, parseResult) -> {
             if (ex instanceof IllegalArgumentException || ex instanceof java.io.IOException
                     || ex instanceof IllegalStateException) {
-                cmd.getErr().println("error: " + ex.getMessage());
+                cmd.getErr().println("error: " + message(ex));
                 if (Boolean.getBoolean("opnorm.stacktrace")) {
                     ex.printStackTrace(cmd.getErr());
                 }

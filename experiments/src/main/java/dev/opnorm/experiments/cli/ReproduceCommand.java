@@ -2,6 +2,7 @@ package dev.opnorm.experiments.cli;
 
 import dev.opnorm.experiments.reproduce.Profile;
 import dev.opnorm.experiments.reproduce.Reproduction;
+import dev.opnorm.experiments.run.RunFolder;
 import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.layers.FiniteChecks;
 import picocli.CommandLine.Command;
@@ -66,8 +67,12 @@ public final class ReproduceCommand implements Callable<Integer> {
     Path data;
 
     @Option(names = "--out", defaultValue = "runs/reproduce", description = "Output folder (resumed if it holds an "
-            + "unfinished run with the same settings). Default: ${DEFAULT-VALUE}.")
+            + "unfinished run with the same settings; owned by this run while it runs, a lock file). A folder with "
+            + "other content is refused unless --force. Default: ${DEFAULT-VALUE}.")
     Path out;
+
+    @Option(names = "--force", description = "Write into an --out that holds files other than a reproduction's.")
+    boolean force;
 
     @Option(names = "--stop-after", paramLabel = "PHASE", description = "Stop after this phase (one of: data, "
             + "train-standard, choose-eps, train-at, train-global-snr, train-dd-snr, train-dd-onr, "
@@ -95,6 +100,15 @@ public final class ReproduceCommand implements Callable<Integer> {
             dir = CliSupport.dataDir(data);
         }
         CliSupport.require(java.nio.file.Files.isDirectory(dir), "--data " + dir + " is not a folder");
+        // a re-run continues the reproduction in --out (its phases/ store); any other content is refused
+        try (RunFolder folder = RunFolder.claim(out, "--out", "reproduce",
+                force ? RunFolder.Policy.REPLACE : RunFolder.Policy.RESUME, Reproduction.RUN_ID,
+                spec.commandLine().getErr())) {
+            return reproduce(p, dir);
+        }
+    }
+
+    private Integer reproduce(Profile p, Path dir) throws IOException {
         Kernels kernels = engine.install();
         FiniteChecks.setEnabled(true);
         PrintWriter err = spec.commandLine().getErr();

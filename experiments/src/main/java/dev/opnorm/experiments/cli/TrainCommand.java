@@ -1,5 +1,6 @@
 package dev.opnorm.experiments.cli;
 
+import dev.opnorm.experiments.run.RunFolder;
 import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceMethod;
@@ -45,6 +46,7 @@ import java.util.Arrays;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 
@@ -63,7 +65,8 @@ import java.util.concurrent.Callable;
  *   <li>run.json: the resolved options and provenance, written at the start (status running) and the end.</li>
  * </ul>
  * Knobs that a method does not use are rejected (naming the flag and the methods that use it) rather than
- * silently ignored. Exit codes: 0 done, 2 bad flags or files, 3 training diverged (NaN/Inf).
+ * silently ignored. Exit codes: 0 done, 2 bad flags or files, 3 training diverged (NaN/Inf), 143 interrupted by
+ * SIGINT / SIGTERM after checkpointing (see {@link dev.opnorm.experiments.run.RunFolder#onShutdown}).
  */
 @Command(name = "train",
         mixinStandardHelpOptions = true,
@@ -89,8 +92,14 @@ import java.util.concurrent.Callable;
                 "  " + TrainCommand.METRICS_FILE + "             per epoch: steps, loss, clean/adv loss, regularizer,",
                 "                          train/test accuracy, lr, images/s, seconds, CPU",
                 "                          seconds (after a mid-epoch --resume: the steps since)",
-                "  run.json                options and provenance",
-                "Exit codes: 0 done, 2 bad flag or file, 3 the loss or a weight became NaN/Inf.",
+                "  run.json                options and provenance, status (running, finished,",
+                "                          interrupted, failed, ...)",
+                "The folder is owned by this run while it runs (.opnorm.lock, with its pid); one",
+                "that holds results is refused unless --resume (continue) or --force (start over).",
+                "SIGINT / SIGTERM: the step in progress ends, the training state is checkpointed,",
+                "run.json says interrupted; continue with the same options and --resume.",
+                "Exit codes: 0 done, 2 bad flag or file, 3 the loss or a weight became NaN/Inf,",
+                "4 out of memory, 143 interrupted (checkpoint written).",
                 "",
                 "--backend opencl: steps, optimizer updates (sgd, adam, rmsprop) and evaluation",
                 "run on the OpenCL device (augmentation on the host, one upload per batch); the",
@@ -146,6 +155,10 @@ public final class TrainCommand implements Callable<Integer> {
             "epoch,steps,loss,clean_loss,adv_loss,reg,train_acc,test_acc,lr,images_per_s,seconds,cpu_seconds";
     /** Exit code of a run whose loss or parameters became NaN/Inf. */
     public static final int EXIT_DIVERGED = 3;
+    /** Exit code of a run stopped by SIGINT / SIGTERM after checkpointing (the shell's 128 + SIGTERM). */
+    public static final int EXIT_INTERRUPTED = 143;
+    /** How long a shutdown waits for the step in progress to end and the checkpoint to be written. */
+    static final long STOP_WAIT_SECONDS = 60;
 
     @Spec
     CommandSpec spec;
@@ -265,8 +278,14 @@ public final class TrainCommand implements Callable<Integer> {
             + "run); it must have been started with the same options. Without a state file the run starts fresh.")
     boolean resume;
 
-    @Option(names = "--out", description = "Output folder. Default: runs/train-<method>.")
+    @Option(names = "--out", description = "Output folder, owned by this run while it runs (a lock file). One that "
+            + "already holds results is refused unless --resume (continue its run) or --force (start over). Default: "
+            + "runs/train-<method>.")
     Path out;
+
+    @Option(names = "--force", description = "Start a fresh run in an --out that holds results, deleting the earlier "
+            + "run's " + MODEL_FILE + ", " + STATE_FILE + " and " + METRICS_FILE + ".")
+    boolean force;
 
     /**
      * Running sums of one epoch's steps (in this process), with wall-clock and process CPU time from the epoch's
@@ -314,6 +333,9 @@ public final class TrainCommand implements Callable<Integer> {
     static final Set<Kind> DEVICE_METHODS = EnumSet.of(Kind.STANDARD, Kind.AT, Kind.DD_SNR, Kind.DD_SNR_SQ,
             Kind.DD_ONR, Kind.INPUT_GRAD, Kind.INTERP, Kind.GLOBAL_SNR, Kind.GLOBAL_CONV_NORM);
 
+    /** Counted down when the command has written its last file: a shutdown hook waits for it. */
+    private final java.util.concurrent.CountDownLatch settled = new java.util.concurrent.CountDownLatch(1);
+
     /** The device runner of an --backend opencl run, closed when the command ends. */
     private DeviceStepRunner deviceRunner;
 
@@ -355,12 +377,31 @@ public final class TrainCommand implements Callable<Integer> {
                 + dataset + "'");
         require(ds.equals("fashion-mnist") || data != null, "--data is required with --dataset cifar10 (the folder "
                 + "with data_batch_1.bin ... test_batch.bin)");
+        require(!(resume && force), "--resume and --force exclude each other: --resume continues the run in --out, "
+                + "--force replaces it");
         Path outDir = out != null ? out : Path.of("runs", "train-" + m.id());
+        // the folder is checked and owned before any data is read or any step runs
+        try (RunFolder folder = RunFolder.claim(outDir, "--out", "train", resume ? RunFolder.Policy.RESUME
+                : force ? RunFolder.Policy.REPLACE : RunFolder.Policy.REFUSE, STATE_FILE, spec.commandLine().getErr())) {
+            if (force) {
+                // a fresh run: nothing of the replaced one may survive a kill of this one
+                for (String f : List.of(STATE_FILE, MODEL_FILE, METRICS_FILE)) {
+                    Files.deleteIfExists(outDir.resolve(f));
+                }
+            }
+            try {
+                return train(methodSpec, onDevice, opt, sched, ds, outDir, folder);
+            } finally {
+                settled.countDown();
+            }
+        }
+    }
+
+    private Integer train(MethodSpec methodSpec, boolean onDevice, OptimizerSpec opt, ScheduleSpec sched, String ds, Path outDir,
+            RunFolder folder) throws IOException {
+        Kind m = methodSpec.kind();
         Path stateFile = outDir.resolve(STATE_FILE);
         boolean resuming = resume && Files.isRegularFile(stateFile);
-        require(resume || !Files.exists(stateFile), "--out " + outDir + " already holds " + STATE_FILE
-                + " of an earlier run: pass --resume to continue it, or choose another --out");
-
         Kernels kernels = engine.install();
         FiniteChecks.setEnabled(true);
         PrintWriter outw = spec.commandLine().getOut();
@@ -377,8 +418,10 @@ public final class TrainCommand implements Callable<Integer> {
         try {
             model = Models.create(modelSpec, train.images().shape.c(), train.classes(), engine.seed, kernels);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--model: " + e.getMessage());
+            throw new IllegalArgumentException("--model: " + e.getMessage() + CliSupport.heapHint(e.getMessage()));
         }
+        // a step keeps each activation, its gradient and the backward pass's temporaries
+        CliSupport.requireFits(model, train.images().shape, batch, 3, "--batch", modelSpec);
         TrainingMethod objective = methodSpec.objective(model, train.images().shape);
         TrainConfig cfg = new TrainConfig(engine.seed, epochs, batch, opt, sched, aug ? 4 : 0, aug, checkpointEvery,
                 256, true);
@@ -411,6 +454,7 @@ public final class TrainCommand implements Callable<Integer> {
         List<String> rows = new ArrayList<>();
         long resumedAt = -1;
         if (resuming) {
+            checkSameOptions(outDir, manifest);
             try {
                 trainer.resumeFrom(stateFile);
             } catch (IllegalArgumentException e) {
@@ -418,7 +462,14 @@ public final class TrainCommand implements Callable<Integer> {
             }
             resumedAt = trainer.step();
             rows.addAll(earlierRows(outDir.resolve(METRICS_FILE), trainer.epoch()));
-            outw.printf(Locale.ROOT, "resuming %s at epoch %d, step %d%n", stateFile, trainer.epoch(), trainer.step());
+            // epochs as the progress line counts them: "epoch 2/2" is the second, after 1 done
+            if (trainer.epoch() >= epochs) {
+                outw.printf(Locale.ROOT, "resuming %s: all %d epochs were done (step %d)%n", stateFile, epochs,
+                        trainer.step());
+            } else {
+                outw.printf(Locale.ROOT, "resuming %s: %d of %d epochs done, continuing in epoch %d/%d at step %d%n",
+                        stateFile, trainer.epoch(), epochs, trainer.epoch() + 1, epochs, trainer.step());
+            }
         } else if (resume) {
             outw.println("no " + STATE_FILE + " in " + outDir + ": starting a fresh run");
         }
@@ -428,8 +479,21 @@ public final class TrainCommand implements Callable<Integer> {
         String header = manifest.csvHeader() + METRICS_COLUMNS + "\n";
         // only now, when the options are known to fit any earlier state there, is the folder touched
         manifest.input(dataDir).put("status", "running");
-        Files.createDirectories(outDir);
-        manifest.write(outDir);
+        // SIGINT / SIGTERM: the hook asks the trainer to stop at the next step boundary, where this thread
+        // checkpoints and marks run.json; the hook waits for this command to end a bounded time, then the
+        // folder is released
+        folder.onShutdown(() -> {
+            trainer.requestStop();
+            try {
+                if (!settled.await(STOP_WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS)) {
+                    writeStatus(manifest, outDir, "interrupted: the step in progress did not end within "
+                            + STOP_WAIT_SECONDS + " s; continue from the last checkpoint with --resume");
+                }
+            } catch (InterruptedException | IOException e) {
+                System.err.println("opnorm: could not mark " + outDir.resolve("run.json") + " interrupted: " + e);
+            }
+        });
+        writeStatus(manifest, outDir, "running");
         outw.printf(Locale.ROOT, "training %s with %s on %s (%d images, test %d), %d epoch(s) of batch %d, %s backend, "
                         + "%d threads%n", modelText, objective.name(), train.name(), train.size(), test.size(), epochs,
                 batch, backendText, engine.effectiveThreads());
@@ -455,6 +519,16 @@ public final class TrainCommand implements Callable<Integer> {
         Trainer.Result result;
         try {
             result = trainer.fit();
+            if (trainer.interrupted()) {
+                writeStatus(manifest.put("epochs_done", trainer.epoch()).put("steps", trainer.step()), outDir,
+                        "interrupted in epoch " + (trainer.epoch() + 1) + "/" + epochs + " at step " + trainer.step()
+                                + "; checkpoint written: continue with --resume");
+                spec.commandLine().getErr().println("interrupted: checkpoint " + stateFile + " written (epoch "
+                        + (trainer.epoch() + 1) + "/" + epochs + ", step " + trainer.step() + "); continue with the same "
+                        + "options and --resume");
+                spec.commandLine().getErr().flush();
+                return EXIT_INTERRUPTED;
+            }
         } catch (TrainingDivergedException e) {
             manifest.put("status", "diverged: " + e.getMessage());
             manifest.write(outDir);
@@ -468,6 +542,14 @@ public final class TrainCommand implements Callable<Integer> {
             manifest.write(outDir);
             spec.commandLine().getErr().println("error: " + msg);
             return EXIT_DIVERGED;
+        } catch (IOException | RuntimeException | Error e) {
+            // a full disk, an unwritable checkpoint, out of memory: run.json must not stay "running"
+            try {
+                writeStatus(manifest, outDir, "failed: " + e);
+            } catch (IOException | RuntimeException | OutOfMemoryError ignored) {
+                // the disk may be full: the original error is the one to report
+            }
+            throw e;
         }
         double seconds = (System.nanoTime() - t0) / 1e9;
 
@@ -496,6 +578,45 @@ public final class TrainCommand implements Callable<Integer> {
                 + outDir.resolve("run.json"));
         outw.flush();
         return 0;
+    }
+
+    /** run.json with a new status; synchronized: the training thread and the shutdown hook may both write it. */
+    private static void writeStatus(RunManifest manifest, Path outDir, String status) throws IOException {
+        synchronized (manifest) {
+            manifest.put("status", status).write(outDir);
+        }
+    }
+
+    /**
+     * --resume: the earlier run's options (its run.json) must equal this run's, except where the run's files go,
+     * where the data are read from (the checkpoint's configuration checks the data themselves) and when to stop;
+     * the error names each differing flag with both values.
+     */
+    private static void checkSameOptions(Path outDir, RunManifest mine) {
+        Object earlier = RunFolder.readRunJson(outDir).map(j -> j.get("options")).orElse(null);
+        if (!(earlier instanceof Map<?, ?> theirs)) {
+            return; // no readable run.json: the checkpoint's own configuration check decides
+        }
+        Set<String> free = Set.of("resume", "out", "data", "stop_after_epoch", "force");
+        List<String> diffs = new ArrayList<>();
+        Set<String> keys = new java.util.LinkedHashSet<>(mine.options().keySet());
+        theirs.keySet().forEach(k -> keys.add(String.valueOf(k)));
+        for (String k : keys) {
+            if (free.contains(k)) {
+                continue;
+            }
+            Object a = theirs.get(k);
+            String b = mine.options().get(k);
+            if (!java.util.Objects.equals(a == null ? null : String.valueOf(a), b)) {
+                diffs.add("--" + k.replace('_', '-') + " was " + (a == null ? "not set" : a) + ", now "
+                        + (b == null ? "not set" : b));
+            }
+        }
+        if (!diffs.isEmpty()) {
+            throw new IllegalArgumentException("--resume: the run in " + outDir + " was started with another "
+                    + "configuration (other options); resume with the same ones (or start over with --force): "
+                    + String.join("; ", diffs));
+        }
     }
 
     /** {@value #MODEL_FILE}: the parameters and BatchNorm buffers under their model names, plus provenance. */

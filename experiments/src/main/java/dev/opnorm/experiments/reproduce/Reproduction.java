@@ -175,9 +175,12 @@ public final class Reproduction {
         return ran;
     }
 
+    /** The file (relative to the output folder) that records a reproduction's settings; marks a resumable folder. */
+    public static final String RUN_ID = "phases/run-id.txt";
+
     /** A folder holds one run: its profile and seed are recorded once and must match later invocations. */
     private void checkSameRun() throws IOException {
-        Path id = out.resolve("phases/run-id.txt");
+        Path id = out.resolve(RUN_ID);
         String mine = "profile=" + profile.describe() + "\nseed=" + seed + "\ndata=" + dataDir.toAbsolutePath() + "\n";
         if (Files.exists(id)) {
             String stored = Files.readString(id);

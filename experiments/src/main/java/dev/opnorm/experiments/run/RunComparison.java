@@ -1,5 +1,7 @@
 package dev.opnorm.experiments.run;
 
+import dev.opnorm.nn.checkpoint.Json;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -7,16 +9,19 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * Compares two run folders (e.g. a CPU run and an OpenCL run, or the same run on two machines) file by
  * file. CSV files are compared cell by cell: numbers by value, other cells as text; lines starting with
- * '#' (the provenance header) are skipped. Other files are compared by content. {@code run.json} is not
- * compared as a file: its fields decide which agreement to expect.
+ * '#' (the provenance header) are skipped, and so are the {@link #TIMING_COLUMNS} (listed in the notes). Other
+ * files are compared by content. The lock file and temporary files of interrupted writes are no results and are
+ * ignored; a folder without any result is an error. {@code run.json} is not compared as a file: parsed as JSON,
+ * its fields decide which agreement to expect (each differing option is named), and a status saying the run did
+ * not finish is a mismatch.
  *
  * <p>Expected agreement: when both runs used the same backend and the same resolved options (the thread
  * count may differ), results must be bit-identical; otherwise numbers must agree within
@@ -69,6 +74,13 @@ public final class RunComparison {
             }
         }
         List<String> notes = new ArrayList<>();
+        List<String> resultsA = list(a), resultsB = list(b);
+        for (Path p : List.of(a, b)) {
+            if ((p == a ? resultsA : resultsB).stream().allMatch(n -> n.equals("run.json"))) {
+                throw new IOException(p + ": not a run folder (it holds no results"
+                        + (Files.isRegularFile(p.resolve("run.json")) ? ", only run.json" : "") + ")");
+            }
+        }
         Map<String, String> ma = manifest(a), mb = manifest(b);
         Expect expect = Expect.BIT_IDENTICAL;
         if (ma.isEmpty() || mb.isEmpty()) {
@@ -77,7 +89,8 @@ public final class RunComparison {
         } else {
             for (String key : new TreeSet<>(union(ma.keySet(), mb.keySet()))) {
                 if (!(key.startsWith("options.") || key.equals("backend") || key.equals("seed")
-                        || key.equals("command") || key.equals("bn_mode") || key.equals("model"))) {
+                        || key.equals("command") || key.equals("bn_mode") || key.equals("model"))
+                        || FREE_OPTIONS.contains(key)) {
                     continue;
                 }
                 String va = ma.get(key), vb = mb.get(key);
@@ -92,14 +105,29 @@ public final class RunComparison {
             }
         }
         List<FileResult> files = new ArrayList<>();
-        TreeSet<String> names = new TreeSet<>(union(list(a), list(b)));
+        for (Path p : List.of(a, b)) {
+            String status = (p == a ? ma : mb).get("status");
+            if (status != null && UNFINISHED.matcher(status).lookingAt()) {
+                files.add(new FileResult("run.json", (p == a ? "A" : "B") + " DID NOT FINISH: " + status, false, 0, 0,
+                        List.of()));
+            }
+        }
+        Set<String> timings = new TreeSet<>();
+        TreeSet<String> names = new TreeSet<>(union(resultsA, resultsB));
         names.remove("run.json");
         for (String name : names) {
             Path fa = a.resolve(name), fb = b.resolve(name);
             if (!Files.exists(fa) || !Files.exists(fb)) {
                 files.add(new FileResult(name, "missing in " + (Files.exists(fa) ? "B" : "A"), false, 0, 0, List.of()));
             } else if (name.endsWith(".csv")) {
-                files.add(compareCsv(name, fa, fb, expect, rtol, atol, top, ignored));
+                Set<String> skip = new java.util.HashSet<>(ignored);
+                for (String c : header(fa)) {
+                    if (TIMING_COLUMNS.contains(c)) {
+                        skip.add(c);
+                        timings.add(name + ":" + c);
+                    }
+                }
+                files.add(compareCsv(name, fa, fb, expect, rtol, atol, top, skip));
             } else {
                 boolean same = RunManifest.sha256(fa).equals(RunManifest.sha256(fb));
                 boolean ok = same || expect == Expect.WITHIN_TOLERANCE;
@@ -107,7 +135,25 @@ public final class RunComparison {
                         ok, 1, 0, List.of()));
             }
         }
+        if (!timings.isEmpty()) {
+            notes.add("timing columns not compared (they differ from run to run): " + String.join(", ", timings));
+        }
         return new Report(expect, notes, files);
+    }
+
+    /** CSV columns that measure time, not results: never compared. */
+    public static final Set<String> TIMING_COLUMNS = Set.of("seconds", "images_per_s", "cpu_seconds", "wall_seconds",
+            "ms", "millis");
+
+    /** Options that name where and how a run was started, not what it computed. */
+    static final Set<String> FREE_OPTIONS = Set.of("options.out", "options.resume", "options.force");
+
+    /** run.json statuses of runs that did not end normally. */
+    private static final Pattern UNFINISHED = Pattern.compile("running|interrupted|killed|failed|diverged|stopped:");
+
+    private static List<String> header(Path csv) throws IOException {
+        List<String> lines = dataLines(csv);
+        return lines.isEmpty() ? List.of() : List.of(lines.get(0).split(",", -1));
     }
 
     static FileResult compareCsv(String name, Path fa, Path fb, Expect expect, double rtol, double atol, int top,
@@ -180,9 +226,13 @@ public final class RunComparison {
         return Files.readAllLines(p).stream().filter(l -> !l.startsWith("#") && !l.isBlank()).toList();
     }
 
+    /** Result files of a run folder: regular files, without the lock file and temporary files of killed writes. */
     private static List<String> list(Path dir) throws IOException {
         try (var s = Files.walk(dir)) {
-            return s.filter(Files::isRegularFile).map(p -> dir.relativize(p).toString()).toList();
+            return s.filter(Files::isRegularFile)
+                    .filter(p -> !p.getFileName().toString().equals(RunFolder.LOCK_FILE)
+                            && !RunFolder.isTemporary(p.getFileName().toString()))
+                    .map(p -> dir.relativize(p).toString()).toList();
         }
     }
 
@@ -192,35 +242,37 @@ public final class RunComparison {
         return r;
     }
 
-    private static final Pattern FIELD = Pattern.compile("\"((?:[^\"\\\\]|\\\\.)*)\"\\s*:\\s*\"((?:[^\"\\\\]|\\\\.)*)\"");
-    private static final Pattern SECTION = Pattern.compile("\"(\\w+)\"\\s*:\\s*\\{([^}]*)\\}");
-
-    /** The flat fields of run.json; options as "options.NAME". Empty when there is no run.json. */
+    /**
+     * The fields of run.json, parsed as JSON: top-level strings (and numbers) as they are, options as
+     * "options.NAME". Empty when there is no run.json.
+     *
+     * @throws IOException naming the file when it is not a JSON object
+     */
     static Map<String, String> manifest(Path dir) throws IOException {
         Path f = dir.resolve("run.json");
         Map<String, String> m = new TreeMap<>();
         if (!Files.isRegularFile(f)) {
             return m;
         }
-        String json = Files.readString(f);
-        Matcher s = SECTION.matcher(json);
-        StringBuilder top = new StringBuilder();
-        int last = 0;
-        while (s.find()) {
-            top.append(json, last, s.start());
-            last = s.end();
-            Matcher fm = FIELD.matcher(s.group(2));
-            while (fm.find()) {
-                if (s.group(1).equals("options")) {
-                    m.put("options." + fm.group(1), fm.group(2));
+        Map<String, Object> json;
+        try {
+            json = Json.parseObject(Files.readString(f));
+        } catch (Json.JsonException e) {
+            throw new IOException(f + ": not valid JSON: " + e.getMessage());
+        }
+        for (Map.Entry<String, Object> e : json.entrySet()) {
+            if (e.getValue() instanceof Map<?, ?> section) {
+                if (e.getKey().equals("options")) {
+                    section.forEach((k, v) -> m.put("options." + k, scalar(v)));
                 }
+            } else {
+                m.put(e.getKey(), scalar(e.getValue()));
             }
         }
-        top.append(json.substring(last));
-        Matcher fm = FIELD.matcher(top);
-        while (fm.find()) {
-            m.put(fm.group(1), fm.group(2));
-        }
         return m;
+    }
+
+    private static String scalar(Object v) {
+        return v instanceof String s ? s : Json.write(v);
     }
 }

@@ -89,6 +89,26 @@ public final class RunManifest {
         return b.append("\n}\n").toString();
     }
 
+    /**
+     * A parsed run.json (e.g. one whose status is to change) in the layout {@link #json()} writes: scalars
+     * first, then the sections (objects of strings).
+     */
+    public static String render(Map<String, Object> json) {
+        StringBuilder b = new StringBuilder("{\n");
+        int i = 0;
+        for (var e : json.entrySet()) {
+            b.append(i++ == 0 ? "" : ",\n");
+            if (e.getValue() instanceof Map<?, ?> m) {
+                Map<String, String> strings = new LinkedHashMap<>();
+                m.forEach((k, v) -> strings.put(String.valueOf(k), String.valueOf(v)));
+                section(b, e.getKey(), strings);
+            } else {
+                b.append("  ").append(q(e.getKey())).append(": ").append(q(String.valueOf(e.getValue())));
+            }
+        }
+        return b.append("\n}\n").toString();
+    }
+
     /** Writes run.json atomically into dir. */
     public void write(Path dir) throws IOException {
         AtomicFiles.writeString(dir.resolve("run.json"), json());

@@ -158,10 +158,13 @@ class TrainCommandTest {
         NormCommandTest.Run other = run(args("at", split, concat(two, "--resume", "--lr", "0.01")));
         assertEquals(2, other.code());
         assertTrue(other.err().contains("--resume") && other.err().contains("another configuration"), other.err());
+        assertTrue(other.err().contains("--lr was 0.05, now 0.01"), "names the differing flag: " + other.err());
 
         NormCommandTest.Run resumed = run(args("at", split, concat(two, "--resume")));
         assertEquals(0, resumed.code(), resumed.err());
-        assertTrue(resumed.out().contains("resuming") && resumed.out().contains("epoch 1, step 5"), resumed.out());
+        // counted as the progress line counts: epoch 2/2 is the one that runs
+        assertTrue(resumed.out().contains("resuming") && resumed.out().contains("1 of 2 epochs done, continuing in "
+                + "epoch 2/2 at step 5"), resumed.out());
         assertEquals(withoutTimings(dataRows(full)), withoutTimings(dataRows(split)));
         assertSameTensors(full.resolve(TrainCommand.MODEL_FILE), split.resolve(TrainCommand.MODEL_FILE));
         assertSameTensors(full.resolve(TrainCommand.STATE_FILE), split.resolve(TrainCommand.STATE_FILE));
@@ -218,7 +221,7 @@ class TrainCommandTest {
         assertEquals(0, first.code(), first.err());
         NormCommandTest.Run resumed = run(args("standard", split, concat(two, "--backend", "opencl", "--resume")));
         assertEquals(0, resumed.code(), resumed.err());
-        assertTrue(resumed.out().contains("epoch 1, step 5"), resumed.out());
+        assertTrue(resumed.out().contains("1 of 2 epochs done, continuing in epoch 2/2 at step 5"), resumed.out());
         assertEquals(withoutTimings(dataRows(dev)), withoutTimings(dataRows(split)));
         assertSameTensors(dev.resolve(TrainCommand.MODEL_FILE), split.resolve(TrainCommand.MODEL_FILE));
         assertSameTensors(dev.resolve(TrainCommand.STATE_FILE), split.resolve(TrainCommand.STATE_FILE));
@@ -357,7 +360,7 @@ class TrainCommandTest {
         assertEquals(0, first.code(), first.err());
         NormCommandTest.Run resumed = run(args(method, split, concat(k, "--backend", "opencl", "--resume")));
         assertEquals(0, resumed.code(), resumed.err());
-        assertTrue(resumed.out().contains("epoch 1, step 5"), resumed.out());
+        assertTrue(resumed.out().contains("1 of 2 epochs done, continuing in epoch 2/2 at step 5"), resumed.out());
         assertEquals(withoutTimings(dataRows(dev)), withoutTimings(dataRows(split)));
         assertSameTensors(dev.resolve(TrainCommand.MODEL_FILE), split.resolve(TrainCommand.MODEL_FILE));
         assertSameTensors(dev.resolve(TrainCommand.STATE_FILE), split.resolve(TrainCommand.STATE_FILE));

@@ -216,7 +216,8 @@ public final class Checkpoint {
      * Reads a checkpoint (or a plain safetensors state dict) and validates its structure.
      *
      * @throws IOException naming the file: unreadable or invalid safetensors, another format or version,
-     *                     malformed config JSON, optimizer/training tensors of the wrong type or shape
+     *                     malformed config JSON, optimizer/training tensors of the wrong type or shape, and
+     *                     naming the tensor: a NaN or infinite value, a negative BatchNorm running variance
      */
     public static Checkpoint load(Path file) throws IOException {
         SafeTensors.Contents c = SafeTensors.read(file);
@@ -275,6 +276,10 @@ public final class Checkpoint {
             } else {
                 model.put(n, t);
             }
+            String invalid = invalidValues(n, t);
+            if (invalid != null) {
+                throw bad(file, invalid + ": refusing to load it (a diverged or corrupted run?)");
+            }
         }
         OptimizerState optim = null;
         if (optimKind != null) {
@@ -294,6 +299,38 @@ public final class Checkpoint {
             }
         }
         return new Checkpoint(model, optim, training, config, meta);
+    }
+
+    /**
+     * Why the values of tensor {@code name} cannot be weights, or null when they can: a NaN or infinite value
+     * in a floating-point tensor, or a negative BatchNorm variance ("...running_var"; its square root is taken).
+     */
+    static String invalidValues(String name, TensorEntry t) {
+        if (t.dtype() != DType.F32 && t.dtype() != DType.F64) {
+            return null;
+        }
+        double[] v;
+        if (t.dtype() == DType.F64) {
+            v = t.toDoubles();
+        } else {
+            float[] f = t.toFloats();
+            v = new double[f.length];
+            for (int i = 0; i < f.length; i++) {
+                v[i] = f[i];
+            }
+        }
+        boolean variance = name.equals("running_var") || name.endsWith(".running_var");
+        for (int i = 0; i < v.length; i++) {
+            if (!Double.isFinite(v[i])) {
+                return "tensor '" + name + "' " + Arrays.toString(t.shape()) + " holds " + v[i] + " at index " + i
+                        + (v.length > 1 ? " (of " + v.length + " values)" : "");
+            }
+            if (variance && v[i] < 0) {
+                return "tensor '" + name + "' " + Arrays.toString(t.shape()) + " holds the negative BatchNorm variance "
+                        + v[i] + " at index " + i;
+            }
+        }
+        return null;
     }
 
     /**
@@ -322,6 +359,12 @@ public final class Checkpoint {
             } else if (!Arrays.equals(t.shape(), toLongs(p.dims()))) {
                 problems.add("wrong shape: " + p.name() + " is " + Arrays.toString(t.shape()) + " in the checkpoint, "
                         + Arrays.toString(p.dims()) + " in the model");
+            } else {
+                // a checkpoint built in memory ({@link #of}) never went through load's check
+                String invalid = invalidValues(p.name(), t);
+                if (invalid != null) {
+                    problems.add("invalid values: " + invalid);
+                }
             }
         }
         if (strict) {

@@ -180,7 +180,20 @@ public final class SafeTensors {
      *                     section, a size that is not numel * dtype size, gaps or overlaps, unused trailing data
      */
     public static Contents read(Path file) throws IOException {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        if (Files.isDirectory(file)) {
+            throw bad(file, "is a folder, not a safetensors file");
+        }
+        FileChannel opened;
+        try {
+            opened = FileChannel.open(file, StandardOpenOption.READ);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw bad(file, "no such file");
+        } catch (java.nio.file.AccessDeniedException e) {
+            throw bad(file, "permission denied");
+        } catch (java.nio.file.FileSystemException e) {
+            throw bad(file, e.getReason() != null ? e.getReason() : e.toString());
+        }
+        try (FileChannel ch = opened) {
             long size = ch.size();
             if (size < 8) {
                 throw bad(file, "file of " + size + " bytes is too short for the 8-byte header length");

@@ -30,6 +30,24 @@ public final class Idx {
      * @throws IOException with the file name and offset when the file is missing, truncated or malformed
      */
     public static Content read(Path file, int expectedRank) throws IOException {
+        try {
+            return readChecked(file, expectedRank);
+        } catch (IOException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith(file.toString())) {
+                throw e;
+            }
+            // the stream's own errors (a truncated or corrupt .gz: "Unexpected end of ZLIB input stream",
+            // an unreadable file) do not say which file
+            throw new IOException(file + ": " + (e instanceof java.util.zip.ZipException
+                    || String.valueOf(e.getMessage()).contains("ZLIB") ? "corrupt or truncated gzip data ("
+                    + e.getMessage() + ")" : "cannot read (" + e + ")"), e);
+        }
+    }
+
+    private static Content readChecked(Path file, int expectedRank) throws IOException {
+        if (Files.isDirectory(file)) {
+            throw new IOException(file + ": is a folder, not an IDX file");
+        }
         try (InputStream raw = open(file); DataInputStream in = new DataInputStream(raw)) {
             long offset = 0;
             int magic;

@@ -41,7 +41,7 @@ public final class Cnn7 {
     /** Input height and width. */
     public static final int SIZE = 32;
 
-    private static final int[] WIDTHS = {128, 128, 256, 256, 512, 512, 1024};
+    static final int[] WIDTHS = {128, 128, 256, 256, 512, 512, 1024};
 
     private Cnn7() {
     }

@@ -33,6 +33,15 @@ public final class Models {
      *                                  invalid numbers
      */
     public static Sequential create(String spec, int inChannels, int classes, long seed, Kernels kernels) {
+        // refuse a network that cannot fit before allocating any of it: an OutOfMemoryError half-way is no answer
+        double floats = parameterCount(spec, inChannels, classes);
+        long heap = Runtime.getRuntime().maxMemory();
+        if (floats * Float.BYTES > heap) {
+            throw new IllegalArgumentException(String.format(java.util.Locale.ROOT, "model '%s' has %.3g parameters "
+                    + "and buffers (%s as float32), more than the whole Java heap (%s): choose a smaller model or "
+                    + "width, or give the JVM more memory (-Xmx)", spec, floats, bytes(floats * Float.BYTES),
+                    bytes(heap)));
+        }
         String s = spec == null ? "" : spec.trim().toLowerCase(java.util.Locale.ROOT);
         Matcher m = CNN7.matcher(s);
         if (m.matches()) {
@@ -48,7 +57,72 @@ public final class Models {
                 throw new IllegalArgumentException("model '" + spec + "': number out of range");
             }
         }
-        throw new IllegalArgumentException("unknown model '" + spec
+        throw unknown(spec);
+    }
+
+    private static IllegalArgumentException unknown(String spec) {
+        return new IllegalArgumentException("unknown model '" + spec
                 + "': expected cnn7, cnn7-w<width factor> (e.g. cnn7-w0.25) or wrn-<depth>-<k> (e.g. wrn-28-10)");
+    }
+
+    /**
+     * How many float values (parameters and BatchNorm buffers) the network named by {@code spec} holds,
+     * computed from its architecture without building it (as a double: a hostile width overflows a long's
+     * worth of floats long before it is refused). 0 when the spec's numbers are out of range, so that
+     * {@link #create} reports them.
+     *
+     * @throws IllegalArgumentException for an unknown name
+     */
+    public static double parameterCount(String spec, int inChannels, int classes) {
+        String s = spec == null ? "" : spec.trim().toLowerCase(java.util.Locale.ROOT);
+        Matcher m = CNN7.matcher(s);
+        if (m.matches()) {
+            double width = m.group(1) == null ? 1.0 : Double.parseDouble(m.group(1));
+            if (!(width > 0) || Double.isInfinite(width)) {
+                return 0;
+            }
+            double total = 0, c = inChannels;
+            for (int base : Cnn7.WIDTHS) {
+                double k = Math.max(1, Math.round(base * width));
+                total += c * k * 9 + k + 2 * k; // conv weight and bias, BatchNorm running mean and variance
+                c = k;
+            }
+            return total + c * classes + classes;
+        }
+        m = WRN.matcher(s);
+        if (m.matches()) {
+            int depth, widen;
+            try {
+                depth = Integer.parseInt(m.group(1));
+                widen = Integer.parseInt(m.group(2));
+            } catch (NumberFormatException e) {
+                return 0;
+            }
+            if (depth < 10 || (depth - 4) % 6 != 0 || widen <= 0) {
+                return 0;
+            }
+            int n = (depth - 4) / 6;
+            double[] w = {16, 16.0 * widen, 32.0 * widen, 64.0 * widen};
+            double total = inChannels * w[0] * 9;
+            for (int g = 0; g < 3; g++) {
+                for (int i = 0; i < n; i++) {
+                    double in = i == 0 ? w[g] : w[g + 1], out = w[g + 1];
+                    total += 4 * in + in * out * 9 + 4 * out + out * out * 9 + (in != out ? in * out : 0);
+                }
+            }
+            return total + 4 * w[3] + w[3] * classes + classes;
+        }
+        throw unknown(spec);
+    }
+
+    /** A byte count for messages: "372 GB". */
+    public static String bytes(double b) {
+        String[] units = {"bytes", "kB", "MB", "GB", "TB", "PB"};
+        int u = 0;
+        while (b >= 1000 && u < units.length - 1) {
+            b /= 1000;
+            u++;
+        }
+        return String.format(java.util.Locale.ROOT, u == 0 ? "%.0f %s" : "%.3g %s", b, units[u]);
     }
 }

@@ -37,6 +37,9 @@ class CheckpointTest {
             for (Param p : all()) {
                 r.fillGaussian(p.value, 0, 1);
             }
+            for (int i = 0; i < runVar.value.length; i++) {
+                runVar.value[i] = Math.abs(runVar.value[i]); // a variance: load refuses negative ones
+            }
         }
 
         List<Param> params() {
@@ -289,5 +292,44 @@ class CheckpointTest {
         g.of(other.params().get(0))[0] = 1;
         other.step(g);
         assertThrows(IllegalArgumentException.class, () -> c.withOptimizer(other.exportState()));
+    }
+
+    /** A NaN / Inf anywhere in the weights, or a negative BatchNorm variance, is an error naming file and tensor. */
+    @Test
+    void load_refusesNonFiniteWeightsAndNegativeVariances_namingFileAndTensor() throws IOException {
+        String[][] cases = {{"classifier.weight", "NaN"}, {"features.0.bias", "Infinity"},
+                {"features.0.weight", "-Infinity"}, {"features.1.running_var", "-0.5"}};
+        for (String[] c : cases) {
+            Model m = new Model(3);
+            Param target = m.all().stream().filter(p -> p.name().equals(c[0])).findFirst().orElseThrow();
+            target.value[2] = Float.parseFloat(c[1]);
+            Path f = dir.resolve("bad-" + c[0] + ".safetensors");
+            Checkpoint.of(m.params(), m.buffers()).save(f);
+            IOException e = assertThrows(IOException.class, () -> Checkpoint.load(f), c[0]);
+            assertTrue(e.getMessage().startsWith(f.toString()) && e.getMessage().contains("'" + c[0] + "'")
+                    && e.getMessage().contains("index 2"), e.getMessage());
+
+            // a checkpoint built in memory is checked when loaded into a model, before anything is copied
+            Model into = new Model(4);
+            float before = into.fcW.value[0];
+            IllegalArgumentException ie = assertThrows(IllegalArgumentException.class,
+                    () -> Checkpoint.of(m.params(), m.buffers()).loadInto(into.all()));
+            assertTrue(ie.getMessage().contains(c[0]), ie.getMessage());
+            assertEquals(before, into.fcW.value[0]);
+        }
+        Model ok = new Model(5);
+        ok.runVar.value[0] = 0; // a zero variance is valid (a constant channel)
+        Path f = dir.resolve("ok.safetensors");
+        Checkpoint.of(ok.params(), ok.buffers()).save(f);
+        Checkpoint.load(f).loadInto(new Model(6).all());
+    }
+
+    @Test
+    void load_missingFileOrFolder_saysSo() throws IOException {
+        Path missing = dir.resolve("missing.safetensors");
+        IOException e = assertThrows(IOException.class, () -> Checkpoint.load(missing));
+        assertEquals(missing + ": no such file", e.getMessage());
+        IOException d = assertThrows(IOException.class, () -> Checkpoint.load(dir));
+        assertTrue(d.getMessage().startsWith(dir.toString()) && d.getMessage().contains("is a folder"), d.getMessage());
     }
 }

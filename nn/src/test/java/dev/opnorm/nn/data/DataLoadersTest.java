@@ -84,6 +84,17 @@ class DataLoadersTest {
     }
 
     @Test
+    void fashionMnist_truncatedGzip_namesTheFile() throws IOException {
+        writeFashion(4, true, new byte[] {1, 2, 3, 4});
+        Path img = dir.resolve("t10k-images-idx3-ubyte.gz");
+        byte[] all = Files.readAllBytes(img);
+        Files.write(img, java.util.Arrays.copyOf(all, all.length / 2));
+        IOException e = assertThrows(IOException.class,
+                () -> FashionMnist.load(dir, FashionMnist.Split.TEST, Domain.SYMMETRIC));
+        assertTrue(e.getMessage().startsWith(img.toString()) && e.getMessage().contains("gzip"), e.getMessage());
+    }
+
+    @Test
     void fashionMnist_badMagic_andBadLabel_andMissing_areClearErrors() throws IOException {
         IOException missing = assertThrows(IOException.class,
                 () -> FashionMnist.load(dir, FashionMnist.Split.TEST, Domain.SYMMETRIC));

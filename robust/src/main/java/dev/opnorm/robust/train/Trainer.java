@@ -114,6 +114,8 @@ public final class Trainer {
     private StepListener listener;
     private EpochListener epochListener;
     private long stopAfterEpoch = Long.MAX_VALUE;
+    private volatile boolean stopRequested;
+    private boolean interrupted;
     private long epoch;
     private long step;
     private boolean started;
@@ -221,6 +223,20 @@ public final class Trainer {
         return this;
     }
 
+    /**
+     * Asks a running {@link #fit()} (in any thread, e.g. a JVM shutdown hook) to stop at the next step boundary:
+     * it writes a checkpoint of that position (when one is configured) and returns; {@link #interrupted()} then
+     * tells. The step in progress finishes first, so the checkpoint never holds half an update.
+     */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    /** Whether the last {@link #fit()} returned early because of {@link #requestStop()}. */
+    public boolean interrupted() {
+        return interrupted;
+    }
+
     /** The optimizer (its state is part of checkpoints). */
     public Optimizer optimizer() {
         return optimizer;
@@ -251,7 +267,8 @@ public final class Trainer {
         String mine = configJson();
         if (!stored.equals(mine)) {
             throw new IllegalArgumentException(file + " was written by a run with another configuration; resuming "
-                    + "it would not reproduce that run.\n  checkpoint: " + stored + "\n  this run:   " + mine);
+                    + "it would not reproduce that run. Differences (checkpoint vs this run): "
+                    + String.join("; ", configDifferences(stored, mine)));
         }
         TrainingState ts = ck.training().orElseThrow(() -> new IllegalArgumentException(file
                 + ": checkpoint has no training position"));
@@ -274,6 +291,47 @@ public final class Trainer {
         lastGoodEpoch = epoch;
         lastGoodStep = step;
         return this;
+    }
+
+    /**
+     * The entries in which two configuration JSON texts differ, as "path: a vs b" (path like
+     * "trainer.batch_size" or "model.params[3]"), at most 10 of them; the whole texts when one does not parse.
+     */
+    static List<String> configDifferences(String a, String b) {
+        List<String> out = new ArrayList<>();
+        try {
+            diff("", Json.parse(a), Json.parse(b), out);
+        } catch (Json.JsonException e) {
+            return List.of("checkpoint " + a, "this run " + b);
+        }
+        if (out.size() > 10) {
+            int more = out.size() - 10;
+            out = new ArrayList<>(out.subList(0, 10));
+            out.add("... " + more + " more");
+        }
+        return out.isEmpty() ? List.of("(same values, different text) checkpoint " + a + ", this run " + b) : out;
+    }
+
+    private static void diff(String path, Object a, Object b, List<String> out) {
+        if (a instanceof Map<?, ?> ma && b instanceof Map<?, ?> mb) {
+            java.util.Set<Object> keys = new java.util.LinkedHashSet<>(ma.keySet());
+            keys.addAll(mb.keySet());
+            for (Object k : keys) {
+                String p = path.isEmpty() ? String.valueOf(k) : path + "." + k;
+                if (!ma.containsKey(k) || !mb.containsKey(k)) {
+                    out.add(p + ": " + (ma.containsKey(k) ? Json.write(ma.get(k)) : "absent") + " vs "
+                            + (mb.containsKey(k) ? Json.write(mb.get(k)) : "absent"));
+                } else {
+                    diff(p, ma.get(k), mb.get(k), out);
+                }
+            }
+        } else if (a instanceof List<?> la && b instanceof List<?> lb && la.size() == lb.size()) {
+            for (int i = 0; i < la.size(); i++) {
+                diff(path + "[" + i + "]", la.get(i), lb.get(i), out);
+            }
+        } else if (!java.util.Objects.equals(a, b)) {
+            out.add((path.isEmpty() ? "configuration" : path) + ": " + Json.write(a) + " vs " + Json.write(b));
+        }
     }
 
     private long stepsPerEpoch() {
@@ -363,6 +421,16 @@ public final class Trainer {
             double lossSum = 0, lr = Double.NaN;
             long correct = 0, counted = 0, done = 0;
             for (int i = first; i < spe; i++) {
+                if (stopRequested) {
+                    // a step boundary: the state is consistent, so checkpoint it and let the caller exit
+                    save(epoch);
+                    interrupted = true;
+                    if (log != null) {
+                        log.printf(Locale.ROOT, "%nstopped on request in epoch %d/%d at step %d; checkpoint written%n",
+                                epoch + 1, config.epochs(), step);
+                    }
+                    return new Result(history, step, checkpoint);
+                }
                 batches.gather(i, train, raw, y);
                 if (aug != null) {
                     aug.apply(raw, x, batches.indices(i), augment.fork(epoch));

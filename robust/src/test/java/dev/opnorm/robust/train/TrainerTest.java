@@ -212,6 +212,44 @@ class TrainerTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new Trainer(other, TRAIN, null, Objective.standard(), cfg.withSeed(6)).log(null).resumeFrom(ck));
         assertTrue(e.getMessage().contains("another configuration"), e.getMessage());
+        // the differing entry by name, not two whole configurations to compare by eye
+        assertTrue(e.getMessage().contains("trainer.seed: 5 vs 6"), e.getMessage());
+        assertFalse(e.getMessage().contains("trainer.epochs"), e.getMessage());
+    }
+
+    /**
+     * requestStop (as a shutdown hook calls it, here from the step listener) ends fit at the next step boundary
+     * with a checkpoint of that position, mid-epoch; resumed, the run ends bit-identical to an uninterrupted one.
+     */
+    @Test
+    void requestStop_checkpointsAtTheNextStepBoundary_andTheResumedRunEndsBitIdentical(@TempDir Path dir)
+            throws IOException {
+        TrainConfig cfg = TrainFixtures.config(5);
+        Sequential ref = TrainFixtures.model();
+        new Trainer(ref, TRAIN, TEST, TrainFixtures.everything(ref), cfg).log(null)
+                .checkpointTo(dir.resolve("ref.st")).fit();
+
+        Path ck = dir.resolve("ck.st");
+        Sequential first = TrainFixtures.model();
+        Trainer t = new Trainer(first, TRAIN, TEST, TrainFixtures.everything(first), cfg).log(null).checkpointTo(ck);
+        t.onStep((epoch, step, r) -> {
+            if (step == 9) {
+                t.requestStop();
+            }
+        });
+        Trainer.Result part = t.fit();
+        assertTrue(t.interrupted());
+        assertEquals(9, part.steps());
+        assertEquals(1, part.epochs().size(), "epoch 1 (6 steps) finished, epoch 2 was cut after 3 steps");
+        assertEquals(9, Checkpoint.load(ck).training().orElseThrow().step());
+        assertEquals(1, Checkpoint.load(ck).training().orElseThrow().epoch());
+
+        Sequential second = TrainFixtures.model();
+        Trainer resumed = new Trainer(second, TRAIN, TEST, TrainFixtures.everything(second), cfg).log(null)
+                .checkpointTo(ck).resumeFrom(ck);
+        resumed.fit();
+        assertFalse(resumed.interrupted());
+        assertSameState(dir.resolve("ref.st"), ck);
     }
 
     @Test

@@ -1,0 +1,79 @@
+package dev.opnorm.experiments.cli;
+
+import dev.opnorm.experiments.run.RunFolder;
+import dev.opnorm.nn.checkpoint.Json;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * SIGTERM to a training run (a child JVM, {@link Process#destroy()}): it checkpoints at the next step
+ * boundary, marks run.json interrupted, releases the folder, and {@code --resume} continues from there. No
+ * assertion depends on timing: the signal goes out once the child has written its first step's checkpoint,
+ * and every wait is bounded only to keep a broken build from hanging.
+ */
+class InterruptTest {
+    private static final long WAIT_S = 600;
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void sigterm_checkpointsAndMarksRunJsonInterrupted_andResumeContinuesFromThere() throws Exception {
+        Path data = TrainCommandTest.writeFashion(tmp.resolve("data"), 200, 10);
+        Path out = tmp.resolve("run");
+        // 500 epochs of 20 steps: far more than the child does before the signal reaches it
+        List<String> args = List.of("train", "--data", data.toString(), "--model", "cnn7-w0.0625", "--train-subset",
+                "200", "--test-subset", "0", "--epochs", "500", "--batch", "10", "--checkpoint-every", "1",
+                "--threads", "1", "--out", out.toString());
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector", "-Xmx512m", "-cp",
+                System.getProperty("java.class.path"), OpnormCli.class.getName()));
+        cmd.addAll(args);
+        Path log = tmp.resolve("child.log");
+        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            Path state = out.resolve(TrainCommand.STATE_FILE);
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+            while (!Files.exists(state) && child.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertTrue(Files.exists(state) && child.isAlive(), "the child should be training: " + Files.readString(log));
+            child.destroy(); // SIGTERM
+            assertTrue(child.waitFor(WAIT_S, TimeUnit.SECONDS), "the child should stop: " + Files.readString(log));
+        } finally {
+            child.destroyForcibly();
+        }
+        String childLog = Files.readString(log);
+        Map<String, Object> run = Json.parseObject(Files.readString(out.resolve("run.json")));
+        String status = String.valueOf(run.get("status"));
+        assertTrue(status.startsWith("interrupted in epoch ") && status.contains("continue with --resume"),
+                status + "\n" + childLog);
+        assertTrue(childLog.contains("interrupted: checkpoint"), childLog);
+        assertEquals("", Files.readString(out.resolve(RunFolder.LOCK_FILE)), "the folder is released");
+        try (var files = Files.list(out)) {
+            assertTrue(files.noneMatch(p -> RunFolder.isTemporary(p.getFileName().toString())));
+        }
+
+        long done = Long.parseLong(String.valueOf(run.get("epochs_done")));
+        long step = Long.parseLong(String.valueOf(run.get("steps")));
+        assertTrue(step >= 1 && step < 500 * 20, "stopped mid-run at step " + step);
+        List<String> resume = new ArrayList<>(args);
+        resume.addAll(List.of("--resume", "--stop-after-epoch", Long.toString(done + 1)));
+        NormCommandTest.Run r = NormCommandTest.run(resume.toArray(new String[0]));
+        assertEquals(0, r.code(), r.out() + r.err());
+        assertTrue(r.out().contains("continuing in epoch " + (done + 1) + "/500 at step " + step), r.out());
+        Map<String, Object> after = Json.parseObject(Files.readString(out.resolve("run.json")));
+        assertEquals("stopped after epoch " + (done + 1) + " (--stop-after-epoch)", after.get("status"));
+        assertEquals(Long.toString(step), after.get("resumed_at_step"));
+    }
+}
