@@ -4,7 +4,7 @@ import dev.opnorm.experiments.report.MeanStderr;
 import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceNetworks;
-import dev.opnorm.gpu.net.DevicePga;
+import dev.opnorm.gpu.net.DevicePgaOps;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.layers.FiniteChecks;
@@ -13,6 +13,7 @@ import dev.opnorm.nn.util.Progress;
 import dev.opnorm.robust.attack.AdversarialLoss;
 import dev.opnorm.robust.attack.AttackResult;
 import dev.opnorm.robust.attack.Pga;
+import dev.opnorm.robust.attack.PgaBackend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -32,7 +33,7 @@ import java.util.concurrent.Callable;
  * (label, clean and adversarial prediction, success, loss, ||x* - x||_p) and run.json, and prints clean
  * and robust accuracy. Example i of the test set always gets the same random start for a given seed,
  * whatever --offset, --batch or --threads. With {@code --backend opencl} the whole attack runs on the
- * device ({@link DevicePga}: per batch the images, labels and start offsets go up, 8 floats per example
+ * device (the same {@link Pga} on {@link DevicePgaOps}: per batch the images, labels and start offsets go up, 8 floats per example
  * come back); losses and norms are then computed in float on the device, so they agree with the CPU
  * run to float rounding, not digit for digit.
  */
@@ -155,21 +156,21 @@ public final class AttackCommand implements Callable<Integer> {
         double[] lossAt = new double[count], norm = new double[count];
         long t0 = System.nanoTime();
         Progress progress = Progress.start("attack", count, "img", System.err);
-        DevicePga device = engine.backend == EngineOptions.Backend.opencl ? new DevicePga(OpenCl.shared(), attack) : null;
+        PgaBackend device = engine.backend == EngineOptions.Backend.opencl ? DevicePgaOps.backend(OpenCl.shared()) : null;
         for (int from = 0; from < count; from += batch) {
             int b = Math.min(batch, count - from);
             Dataset part = points.slice(from, b);
             int first = offset + from; // the example's index in the test set fixes its random start
             if (device != null) {
-                DevicePga.Outcome o;
+                Pga.Outcome o;
                 if (targeted != null) {
                     int[] t = new int[b];
                     Arrays.fill(t, targeted);
-                    o = device.run(model, part.images(), t, DevicePga.Target.TARGETS, first);
+                    o = attack.outcome(device, model, part.images(), t, Pga.Target.TARGETS, first);
                 } else if (labels.equals("predicted")) {
-                    o = device.run(model, part.images(), null, DevicePga.Target.PREDICTED, first);
+                    o = attack.outcome(device, model, part.images(), null, Pga.Target.PREDICTED, first);
                 } else {
-                    o = device.run(model, part.images(), part.labels(), DevicePga.Target.LABELS, first);
+                    o = attack.outcome(device, model, part.images(), part.labels(), Pga.Target.LABELS, first);
                 }
                 for (int i = 0; i < b; i++) {
                     reference[from + i] = o.labels()[i];
