@@ -365,20 +365,20 @@ public final class EvalCommand implements Callable<Integer> {
      */
     private int robustCorrect(Sequential model, Dataset points, Pga attack, Progress progress) {
         // --backend opencl: the whole attack on the device, only the per-example outcome comes back
-        PgaBackend device = engine.backend == EngineOptions.Backend.opencl ? DevicePgaOps.backend(OpenCl.shared()) : null;
+        boolean device = engine.backend == EngineOptions.Backend.opencl;
+        PgaBackend backend = device ? DevicePgaOps.backend(OpenCl.shared()) : PgaBackend.host();
         int correct = 0;
         for (int from = 0; from < points.size(); from += batch) {
             int b = Math.min(batch, points.size() - from);
             Dataset part = points.slice(from, b);
-            int[] pred = device != null
-                    ? attack.outcome(device, model, part.images(), part.labels(), Pga.Target.LABELS, offset + from).predictions()
-                    : attack.attack(model, part.images(), part.labels(), offset + from).predictions();
+            int[] pred = attack.outcome(backend, model, part.images(), part.labels(), Pga.Target.LABELS, offset + from)
+                    .predictions();
             for (int i = 0; i < b; i++) {
                 correct += pred[i] == part.labels()[i] ? 1 : 0;
             }
             progress.advance(b);
         }
-        if (device != null) {
+        if (device) {
             DeviceNetworks.release(model);
         }
         return correct;

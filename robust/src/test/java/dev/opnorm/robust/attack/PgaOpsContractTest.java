@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.layers.Sequential;
 
@@ -147,5 +148,23 @@ class PgaOpsContractTest {
         e = assertThrows(IllegalArgumentException.class, () -> pga.run(counting(net, ops), x.data, x.shape,
                 labels.clone(), Pga.Target.LABELS, 0, x.data, null));
         assertTrue(e.getMessage().contains("xAdv"), e.getMessage());
+    }
+
+    @Test
+    void robustAccuracyOnABackend_countsOnlyOutcomes_andEqualsTheAttackCount() {
+        Sequential net = AttackFixtures.mlp(49);
+        Tensor x = AttackFixtures.inputs(7, 50);
+        int[] labels = Pga.argmax(net.forward(x).data, 7, 10);
+        labels[1] = (labels[1] + 1) % 10; // one clean mistake
+        Dataset data = new Dataset("tiny", x, labels, 10, Domain.SYMMETRIC);
+        Pga pga = Pga.l2(0.6).iterations(3).restarts(2).seed(5);
+        CountingOps ops = new CountingOps();
+        RobustAccuracy counted = RobustAccuracy.of(net, data, pga, m -> counting((Sequential) m, ops), 3);
+        assertEquals(RobustAccuracy.of(net, data, pga, 4), counted);
+        assertEquals(6, counted.cleanCorrect());
+        assertEquals(3 * (1 + 2), ops.uploads, "three batches: x and two starts each");
+        assertEquals(3, ops.labelUploads);
+        assertEquals(3, ops.reads, "one read per batch");
+        assertEquals(0, ops.downloads, "x* stays on the backend");
     }
 }
