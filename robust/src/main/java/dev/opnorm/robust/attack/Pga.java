@@ -385,6 +385,7 @@ public final class Pga implements Attack {
         if (target == null) {
             throw new IllegalArgumentException("the attack needs a target kind");
         }
+        checkTarget(target);
         AttackChecks.checkInput(x, domain);
         checkFirstExample(firstExample);
         Shape s = x.shape;
@@ -446,11 +447,8 @@ public final class Pga implements Attack {
             throw new IllegalArgumentException("run needs an engine, an input and its shape, a label buffer and a target kind");
         }
         checkFirstExample(firstExample);
+        checkTarget(target);
         boolean targeted = target == Target.TARGETS;
-        if (targeted && loss.isLogitLoss()) {
-            throw new IllegalArgumentException("targeted attack needs the cross-entropy loss, not the " + loss
-                    + " (it has no target class)");
-        }
         if (xAdv != null && xAdv == x) {
             throw new IllegalArgumentException("xAdv must be a buffer other than x");
         }
@@ -518,6 +516,13 @@ public final class Pga implements Attack {
             if (xAdv == null) {
                 ops.release(best);
             }
+        }
+    }
+
+    private void checkTarget(Target target) {
+        if (target == Target.TARGETS && loss.isLogitLoss()) {
+            throw new IllegalArgumentException("targeted attack needs the cross-entropy loss, not the " + loss
+                    + " (it has no target class)");
         }
     }
 
