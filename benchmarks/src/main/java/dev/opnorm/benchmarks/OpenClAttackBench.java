@@ -7,11 +7,12 @@ import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceModel;
-import dev.opnorm.gpu.net.DevicePga;
+import dev.opnorm.gpu.net.DevicePgaOps;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
 import dev.opnorm.robust.attack.Pga;
+import dev.opnorm.robust.attack.PgaBackend;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -27,7 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One whole l_p PGA attack (10 iterations, 1 random start, cross-entropy, BatchNorm EVAL) of a batch of
- * the 7-layer CNN (3x32x32, 10 classes) on the OpenCL device ({@code DevicePga.run}): the start's upload,
+ * the 7-layer CNN (3x32x32, 10 classes) on the OpenCL device (robust's {@code Pga.run} on {@code DevicePgaOps}): the start's upload,
  * 11 forward passes, 10 VJPs and steps, and the statistics download that ends it (so the time covers
  * the device work). Divide by 10 for the cost of one PGA iteration.
  * Example: {@code java -cp ... org.openjdk.jmh.Main OpenClAttackBench -p width=0.25 -p p=2}
@@ -51,7 +52,8 @@ public class OpenClAttackBench {
 
     private OpenCl cl;
     private DeviceModel model;
-    private DevicePga attack;
+    private Pga attack;
+    private PgaBackend.Engine<DeviceTensor, DeviceInts, DeviceTensor> engine;
     private DeviceTensor x;
     private DeviceInts labels;
 
@@ -73,7 +75,8 @@ public class OpenClAttackBench {
         labels = DeviceInts.of(cl, y);
         double pv = p.equals("inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(p);
         double eps = pv == 1 ? 10 : pv == 2 ? 1 : 0.03;
-        attack = new DevicePga(cl, Pga.lp(pv, eps).iterations(10).seed(1));
+        attack = Pga.lp(pv, eps).iterations(10).seed(1);
+        engine = DevicePgaOps.engine(model);
         cl.finish();
     }
 
@@ -87,6 +90,6 @@ public class OpenClAttackBench {
 
     @Benchmark
     public int pgaAttack() {
-        return attack.run(model, x, labels, DevicePga.Target.LABELS, 0, null, null).predictions()[0];
+        return attack.run(engine, x, x.shape(), labels, Pga.Target.LABELS, 0, null, null).predictions()[0];
     }
 }

@@ -5,7 +5,7 @@ import dev.opnorm.gpu.OpenCl.Family;
 /**
  * The kernels of projected gradient ascent (attack.cl) on device-resident batches, enqueued like
  * {@link OpenClOps} (no waiting, no transfer). A separate class from OpenClOps so that the attack's
- * additions stay in one place; Java twins in {@link AttackTwins}.
+ * additions stay in one place; Java twins in the tests (AttackTwins).
  *
  * <p>Per-example bookkeeping is one float tensor {@code stats} of n rows of {@link #STATS} floats:
  * 0 clean prediction, 1 reference label, 2 prediction at the kept point, 3 success (0 / 1), 4 loss at the
@@ -18,7 +18,7 @@ import dev.opnorm.gpu.OpenCl.Family;
  */
 public final class AttackOps {
     /** Floats per example of the statistics tensor. */
-    public static final int STATS = AttackTwins.STATS;
+    public static final int STATS = 8;
 
     private final OpenCl cl;
 

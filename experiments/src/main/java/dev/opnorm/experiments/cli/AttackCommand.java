@@ -5,15 +5,15 @@ import dev.opnorm.experiments.run.RunFolder;
 import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceNetworks;
-import dev.opnorm.gpu.net.DevicePga;
+import dev.opnorm.gpu.net.DevicePgaOps;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.layers.FiniteChecks;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.util.Progress;
 import dev.opnorm.robust.attack.AdversarialLoss;
-import dev.opnorm.robust.attack.AttackResult;
 import dev.opnorm.robust.attack.Pga;
+import dev.opnorm.robust.attack.PgaBackend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -32,9 +32,9 @@ import java.util.concurrent.Callable;
  * against a network (random or from a checkpoint), BatchNorm in EVAL mode. Writes one row per example
  * (label, clean and adversarial prediction, success, loss, ||x* - x||_p) and run.json, and prints clean
  * and robust accuracy. Example i of the test set always gets the same random start for a given seed,
- * whatever --offset, --batch or --threads. With {@code --backend opencl} the whole attack runs on the
- * device ({@link DevicePga}: per batch the images, labels and start offsets go up, 8 floats per example
- * come back); losses and norms are then computed in float on the device, so they agree with the CPU
+ * whatever --offset, --batch or --threads. With {@code --backend opencl} the same {@link Pga} runs on
+ * the device ({@link DevicePgaOps}: per batch the images, labels and start offsets go up, 8 floats per
+ * example come back); losses and norms are then computed in float on the device, so they agree with the CPU
  * run to float rounding, not digit for digit.
  */
 @Command(name = "attack",
@@ -169,57 +169,35 @@ public final class AttackCommand implements Callable<Integer> {
         double[] lossAt = new double[count], norm = new double[count];
         long t0 = System.nanoTime();
         Progress progress = Progress.start("attack", count, "img", System.err);
-        DevicePga device = engine.backend == EngineOptions.Backend.opencl ? new DevicePga(OpenCl.shared(), attack) : null;
+        boolean device = engine.backend == EngineOptions.Backend.opencl;
+        PgaBackend backend = device ? DevicePgaOps.backend(OpenCl.shared()) : PgaBackend.host();
         for (int from = 0; from < count; from += batch) {
             int b = Math.min(batch, count - from);
             Dataset part = points.slice(from, b);
             int first = offset + from; // the example's index in the test set fixes its random start
-            if (device != null) {
-                DevicePga.Outcome o;
-                if (targeted != null) {
-                    int[] t = new int[b];
-                    Arrays.fill(t, targeted);
-                    o = device.run(model, part.images(), t, DevicePga.Target.TARGETS, first);
-                } else if (labels.equals("predicted")) {
-                    o = device.run(model, part.images(), null, DevicePga.Target.PREDICTED, first);
-                } else {
-                    o = device.run(model, part.images(), part.labels(), DevicePga.Target.LABELS, first);
-                }
-                for (int i = 0; i < b; i++) {
-                    reference[from + i] = o.labels()[i];
-                    cleanPred[from + i] = o.cleanPredictions()[i];
-                    advPred[from + i] = o.predictions()[i];
-                    success[from + i] = o.success()[i];
-                    lossAt[from + i] = o.loss()[i];
-                    norm[from + i] = o.perturbationNorm()[i];
-                    restart[from + i] = o.restart()[i];
-                }
-                progress.advance(b);
-                continue;
-            }
-            AttackResult r;
+            Pga.Outcome o;
             if (targeted != null) {
                 int[] t = new int[b];
                 Arrays.fill(t, targeted);
-                r = attack.attackTargeted(model, part.images(), t, first);
+                o = attack.outcome(backend, model, part.images(), t, Pga.Target.TARGETS, first);
             } else if (labels.equals("predicted")) {
-                r = attack.attackPredicted(model, part.images(), first);
+                o = attack.outcome(backend, model, part.images(), null, Pga.Target.PREDICTED, first);
             } else {
-                r = attack.attack(model, part.images(), part.labels(), first);
+                o = attack.outcome(backend, model, part.images(), part.labels(), Pga.Target.LABELS, first);
             }
             for (int i = 0; i < b; i++) {
-                reference[from + i] = r.labels()[i];
-                cleanPred[from + i] = r.cleanPredictions()[i];
-                advPred[from + i] = r.predictions()[i];
-                success[from + i] = r.success()[i];
-                lossAt[from + i] = r.loss()[i];
-                norm[from + i] = r.perturbationNorm()[i];
-                restart[from + i] = r.restart()[i];
+                reference[from + i] = o.labels()[i];
+                cleanPred[from + i] = o.cleanPredictions()[i];
+                advPred[from + i] = o.predictions()[i];
+                success[from + i] = o.success()[i];
+                lossAt[from + i] = o.loss()[i];
+                norm[from + i] = o.perturbationNorm()[i];
+                restart[from + i] = o.restart()[i];
             }
             progress.advance(b);
         }
         progress.finish();
-        if (device != null) {
+        if (device) {
             DeviceNetworks.release(model); // the network's device copy is not needed any more
         }
         double seconds = (System.nanoTime() - t0) / 1e9;

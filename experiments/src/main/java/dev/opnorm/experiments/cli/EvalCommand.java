@@ -7,7 +7,7 @@ import dev.opnorm.experiments.run.RunFolder;
 import dev.opnorm.experiments.run.RunManifest;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceNetworks;
-import dev.opnorm.gpu.net.DevicePga;
+import dev.opnorm.gpu.net.DevicePgaOps;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.kernels.Kernels;
@@ -16,6 +16,7 @@ import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.util.Progress;
 import dev.opnorm.robust.attack.AdversarialLoss;
 import dev.opnorm.robust.attack.Pga;
+import dev.opnorm.robust.attack.PgaBackend;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -380,20 +381,20 @@ public final class EvalCommand implements Callable<Integer> {
      */
     private int robustCorrect(Sequential model, Dataset points, Pga attack, Progress progress) {
         // --backend opencl: the whole attack on the device, only the per-example outcome comes back
-        DevicePga device = engine.backend == EngineOptions.Backend.opencl ? new DevicePga(OpenCl.shared(), attack) : null;
+        boolean device = engine.backend == EngineOptions.Backend.opencl;
+        PgaBackend backend = device ? DevicePgaOps.backend(OpenCl.shared()) : PgaBackend.host();
         int correct = 0;
         for (int from = 0; from < points.size(); from += batch) {
             int b = Math.min(batch, points.size() - from);
             Dataset part = points.slice(from, b);
-            int[] pred = device != null
-                    ? device.run(model, part.images(), part.labels(), DevicePga.Target.LABELS, offset + from).predictions()
-                    : attack.attack(model, part.images(), part.labels(), offset + from).predictions();
+            int[] pred = attack.outcome(backend, model, part.images(), part.labels(), Pga.Target.LABELS, offset + from)
+                    .predictions();
             for (int i = 0; i < b; i++) {
                 correct += pred[i] == part.labels()[i] ? 1 : 0;
             }
             progress.advance(b);
         }
-        if (device != null) {
+        if (device) {
             DeviceNetworks.release(model);
         }
         return correct;

@@ -76,16 +76,17 @@ public final class DeviceObjective implements DeviceMethod {
     }
 
     /**
-     * The device PGA ({@link DevicePga}, BatchNorm EVAL, untargeted against the labels) of {@code pga} with its
-     * seed replaced by the step's, as the host Objective calls {@code attack.seed(seed).attack(model, xs,
-     * labels)} (first example index 0).
+     * robust's PGA ({@code Pga.run} on {@link DevicePgaOps#engine}, BatchNorm EVAL, untargeted against the
+     * labels) of {@code pga} with its seed replaced by the step's, as the host Objective calls
+     * {@code attack.seed(seed).attack(model, xs, labels)} (first example index 0): only the start offsets go
+     * up and the per-example statistics come back.
      */
     public static Attack pga(Pga pga) {
         if (pga == null) {
             throw new IllegalArgumentException("DeviceObjective.pga needs a Pga configuration");
         }
-        return (model, x, labels, seed, xAdv) -> new DevicePga(model.runtime(), pga.seed(seed))
-                .run(model, x, labels, DevicePga.Target.LABELS, 0, xAdv, null);
+        return (model, x, labels, seed, xAdv) -> pga.seed(seed)
+                .run(DevicePgaOps.engine(model), x, x.shape(), labels, Pga.Target.LABELS, 0, xAdv, null);
     }
 
     /** {@code r} as a regularizer of this objective (its name, the step's TRAIN linearization when at x). */

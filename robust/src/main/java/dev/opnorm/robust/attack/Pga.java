@@ -2,14 +2,12 @@ package dev.opnorm.robust.attack;
 
 import dev.opnorm.linalg.DualMaps;
 import dev.opnorm.linalg.Norms;
-import dev.opnorm.linalg.Projections;
 import dev.opnorm.linalg.StartVectors;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
-import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.util.Rng;
 
 
@@ -52,6 +50,11 @@ import dev.opnorm.nn.util.Rng;
  * {@link Rng} (xoshiro256**) seeded with {@code StartVectors.restartSeed(StartVectors.exampleSeed(seed,
  * firstExample + i), r)}, and everything else is per-example sequential arithmetic on the network's
  * deterministic outputs, so one seed gives bit-identical results on any thread count and batch split.
+ *
+ * <p>Backends: the attack is written once ({@link #run}) on a {@link PgaNetwork} and {@link PgaOps}, so it
+ * runs unchanged on host arrays ({@link PgaBackend#host()}, the {@link Attack} methods here) or on another
+ * engine's buffers ({@link #on}, {@link #outcome}; gpu-kernels supplies the OpenCL backend), with the same
+ * random starts drawn on the host and uploaded once per restart, and nothing moved per iteration.
  *
  * <p>Instances are immutable; the fluent setters return modified copies:
  * {@code Pga.l2(0.5).iterations(10).restarts(2).seed(7).attack(model, x, labels)}.
@@ -247,124 +250,286 @@ public final class Pga implements Attack {
         return describe();
     }
 
+    /** What an attack's reference labels mean. */
+    public enum Target {
+        /** Untargeted against the given (true) labels: ascend their loss. */
+        LABELS,
+        /** Targeted: descend the loss of the given target classes. */
+        TARGETS,
+        /** Untargeted against the model's clean predictions (computed by the attack). */
+        PREDICTED
+    }
+
+    /**
+     * Per-example outcome of an attack, read back in one transfer ({@link PgaOps#read}).
+     *
+     * @param cleanPredictions argmax f(x)
+     * @param labels           the reference labels (true labels, targets, or the clean predictions)
+     * @param predictions      argmax f(x*) at the kept point
+     * @param success          untargeted: prediction != label; targeted: prediction == target
+     * @param loss             the attack objective at x* (the host keeps the double, a device its float)
+     * @param perturbationNorm ||x* - x||_p (computed in double; a device rounds it to float)
+     * @param restart          the restart that produced the kept point
+     */
+    public record Outcome(int[] cleanPredictions, int[] labels, int[] predictions, boolean[] success, double[] loss,
+                          double[] perturbationNorm, int[] restart) {
+        /** Number of examples. */
+        public int size() {
+            return success.length;
+        }
+    }
+
     @Override
     public AttackResult attack(Layer model, Tensor x, int[] labels, int firstExample) {
-        return run(model, x, labels, false, firstExample);
+        return result(PgaBackend.host(), model, x, labels, Target.LABELS, firstExample);
     }
 
     @Override
     public AttackResult attackTargeted(Layer model, Tensor x, int[] targets, int firstExample) {
-        if (loss.isLogitLoss()) {
-            throw new IllegalArgumentException("targeted attack needs the cross-entropy loss, not the " + loss
-                    + " (it has no target class)");
-        }
-        return run(model, x, targets, true, firstExample);
+        return result(PgaBackend.host(), model, x, targets, Target.TARGETS, firstExample);
     }
 
     @Override
     public AttackResult attackPredicted(Layer model, Tensor x, int firstExample) {
-        return run(model, x, null, false, firstExample);
+        return result(PgaBackend.host(), model, x, null, Target.PREDICTED, firstExample);
     }
 
-    private AttackResult run(Layer model, Tensor x, int[] labelsOrNull, boolean targeted, int firstExample) {
+    /**
+     * This attack on another engine: the same algorithm and settings, the network and vectors on the
+     * backend's buffers. Each call uploads x, the labels and each restart's start offsets, and downloads
+     * the statistics, x* and f(x*).
+     */
+    public Attack on(PgaBackend backend) {
+        if (backend == null) {
+            throw new IllegalArgumentException("PGA backend must not be null");
+        }
+        Pga pga = this;
+        return new Attack() {
+            @Override
+            public double p() {
+                return p;
+            }
+
+            @Override
+            public double eps() {
+                return eps;
+            }
+
+            @Override
+            public Domain domain() {
+                return domain;
+            }
+
+            @Override
+            public String describe() {
+                return pga.describe();
+            }
+
+            @Override
+            public AttackResult attack(Layer model, Tensor x, int[] labels, int firstExample) {
+                return result(backend, model, x, labels, Target.LABELS, firstExample);
+            }
+
+            @Override
+            public AttackResult attackTargeted(Layer model, Tensor x, int[] targets, int firstExample) {
+                return result(backend, model, x, targets, Target.TARGETS, firstExample);
+            }
+
+            @Override
+            public AttackResult attackPredicted(Layer model, Tensor x, int firstExample) {
+                return result(backend, model, x, null, Target.PREDICTED, firstExample);
+            }
+
+            @Override
+            public String toString() {
+                return describe();
+            }
+        };
+    }
+
+    /**
+     * The per-example outcome of the attack on a host batch, run on {@code backend}: x and the labels (none
+     * for {@link Target#PREDICTED}) go up, each restart's start offsets go up, the statistics come back; x*
+     * is not downloaded.
+     *
+     * @param labels n reference classes (true labels or targets); ignored (may be null) for PREDICTED
+     * @throws IllegalArgumentException for NaN inputs or inputs outside the domain, bad labels, or as {@link #run}
+     */
+    public Outcome outcome(PgaBackend backend, Layer model, Tensor x, int[] labels, Target target, int firstExample) {
+        return hostRun(engineOf(backend, model), x, labels, target, firstExample, null);
+    }
+
+    private AttackResult result(PgaBackend backend, Layer model, Tensor x, int[] labels, Target target,
+                                int firstExample) {
+        float[][] adv = new float[2][];
+        Outcome o = hostRun(engineOf(backend, model), x, labels, target, firstExample, adv);
+        int n = x.shape.n(), classes = adv[1].length / n;
+        return new AttackResult(describe(), BnMode.EVAL, target == Target.TARGETS, new Tensor(x.shape, adv[0]),
+                classes, adv[1], o.predictions(), o.cleanPredictions(), o.labels(), o.success(), o.loss(),
+                o.perturbationNorm(), o.restart());
+    }
+
+    private static PgaBackend.Engine<?, ?, ?> engineOf(PgaBackend backend, Layer model) {
+        if (backend == null) {
+            throw new IllegalArgumentException("PGA backend must not be null");
+        }
         if (model == null) {
             throw new IllegalArgumentException("model must not be null");
         }
-        AttackChecks.checkInput(x, domain);
-        if (firstExample < 0) {
-            throw new IllegalArgumentException("firstExample = " + firstExample + " must be >= 0");
+        return backend.engine(model);
+    }
+
+    /** Uploads x and the labels, runs; with adv != null downloads x* into adv[0] and f(x*) into adv[1]. */
+    private <V, L, S> Outcome hostRun(PgaBackend.Engine<V, L, S> engine, Tensor x, int[] labels, Target target,
+                                      int firstExample, float[][] adv) {
+        if (target == null) {
+            throw new IllegalArgumentException("the attack needs a target kind");
         }
+        checkTarget(target);
+        AttackChecks.checkInput(x, domain);
+        checkFirstExample(firstExample);
         Shape s = x.shape;
+        int n = s.n();
+        if (start != null) {
+            checkStart(n, s.perExample());
+        }
+        Shape outShape = engine.network().outputShape(s);
+        if (target != Target.PREDICTED) {
+            AttackChecks.checkLabels(labels, n, outShape.perExample(), target == Target.TARGETS ? "targets" : "labels");
+        }
+        PgaOps<V, L, S> ops = engine.ops();
+        V dx = null, xAdv = null, logits = null;
+        L ref = null;
+        try {
+            dx = ops.allocate(s);
+            ref = ops.labels(n);
+            if (adv != null) {
+                xAdv = ops.allocate(s);
+                logits = ops.allocate(outShape);
+            }
+            ops.upload(x.data, dx, s.size());
+            if (target != Target.PREDICTED) {
+                ops.uploadLabels(labels, ref, n);
+            }
+            Outcome o = run(engine, dx, s, ref, target, firstExample, xAdv, logits);
+            if (adv != null) {
+                adv[0] = ops.download(xAdv, s.size());
+                adv[1] = ops.download(logits, outShape.size());
+            }
+            return o;
+        } finally {
+            ops.release(dx);
+            ops.releaseLabels(ref);
+            ops.release(xAdv);
+            ops.release(logits);
+        }
+    }
+
+    /**
+     * The attack on backend-resident data, the one implementation of the PGA for every engine: x (shape s)
+     * inside the domain, ref (n) the reference classes in [0, classes) (ignored and OVERWRITTEN with the
+     * clean predictions for {@link Target#PREDICTED}). Writes x* into {@code xAdv} and f(x*) into
+     * {@code logits} when they are not null (overwritten). x is not modified; it is NOT checked for NaN or
+     * the domain, nor ref for its range (that needs their host copies: the host entry points check them).
+     *
+     * <p>Transfers: each restart uploads its start offsets ({@link #startOffsets}, drawn on the host; none
+     * for a start at x), the statistics come back once at the end ({@link PgaOps#read}); an iteration moves
+     * nothing, except the iterate a listener asks for ({@link PgaOps#view}). One iteration is one
+     * linearization (forward), the loss gradient, one VJP and one {@link PgaOps#step}.
+     *
+     * @param firstExample index of x's first example in the data set (fixes each example's random starts)
+     * @throws IllegalArgumentException for firstExample &lt; 0, a given start of another size, xAdv aliasing
+     *                                  x, or a targeted attack with the logit loss
+     */
+    public <V, L, S> Outcome run(PgaBackend.Engine<V, L, S> engine, V x, Shape s, L ref, Target target,
+                                 int firstExample, V xAdv, V logits) {
+        if (engine == null || x == null || s == null || ref == null || target == null) {
+            throw new IllegalArgumentException("run needs an engine, an input and its shape, a label buffer and a target kind");
+        }
+        checkFirstExample(firstExample);
+        checkTarget(target);
+        boolean targeted = target == Target.TARGETS;
+        if (xAdv != null && xAdv == x) {
+            throw new IllegalArgumentException("xAdv must be a buffer other than x");
+        }
         int n = s.n(), per = s.perExample();
         if (start != null) {
             checkStart(n, per);
         }
-        float[] clean = model.linearize(x, BnMode.EVAL).output().data.clone(); // f(x), n x classes
-        int classes = clean.length / n;
-        int[] cleanPred = argmax(clean, n, classes);
-        int[] ref = labelsOrNull == null ? cleanPred.clone() : labelsOrNull.clone();
-        AttackChecks.checkLabels(ref, n, classes, targeted ? "targets" : "labels");
-
-        float[] bestX = new float[x.data.length];
-        float[] bestLogits = new float[n * classes];
-        double[] bestLoss = new double[n];
-        boolean[] bestSuccess = new boolean[n];
-        int[] bestRestart = new int[n];
-        float[] xk = new float[x.data.length];
-        float[] g = new float[x.data.length];     // (n, c, h, w) input gradient, then scratch
-        float[] dir = new float[x.data.length];   // N_p(g) per example
-        float[] gy = new float[n * classes];
-        boolean infinite = alpha() == Double.POSITIVE_INFINITY;
+        PgaNetwork<V> net = engine.network();
+        PgaOps<V, L, S> ops = engine.ops();
+        Shape outShape = net.outputShape(s);
+        int classes = outShape.perExample();
         double step = alpha();
-        Tensor xt = new Tensor(s, xk);
-        for (int r = 0; r < restarts; r++) {
-            initialize(r, x.data, xk, n, per, firstExample);
-            if (listener != null) {
-                listener.iterate(r, 0, xt);
+        S stats = null;
+        V clean = null, gy = null, xk = null, g = null, off = null, best = null;
+        try {
+            stats = ops.stats(n);
+            clean = ops.allocate(outShape);
+            gy = ops.allocate(outShape);
+            xk = ops.allocate(s);
+            g = ops.allocate(s);
+            best = xAdv != null ? xAdv : ops.allocate(s);
+            try (PgaNetwork.Linearized<V> lin = net.linearize(x, s)) {
+                ops.copy(clean, lin.output(), outShape.size());
             }
-            for (int k = 1; k <= iterations; k++) {
-                Linearization lin = model.linearize(xt, BnMode.EVAL);
-                float[] logits = lin.output().data;
-                for (int i = 0; i < n; i++) {
-                    loss.gradient(logits, clean, i * classes, classes, ref[i], gy);
-                    if (targeted) {
-                        for (int j = i * classes; j < (i + 1) * classes; j++) {
-                            gy[j] = -gy[j];
-                        }
+            ops.initStats(stats, ref, clean, target == Target.PREDICTED, n, classes);
+            for (int r = 0; r < restarts; r++) {
+                float[] offsets = startOffsets(r, n, per, firstExample);
+                if (offsets != null) {
+                    if (off == null) {
+                        off = ops.allocate(s);
                     }
+                    ops.upload(offsets, off, s.size()); // the restart's only transfer
                 }
-                lin.vjp(gy, g);
-                for (int i = 0; i < n; i++) {
-                    int o = i * per;
-                    if (p == 1) {
-                        maskSaturated(g, xk, o, per);
-                    }
-                    DualMaps.steepestAscent(g, o, per, p, dir, o);
-                    if (infinite) {
-                        for (int j = o; j < o + per; j++) {
-                            xk[j] = (float) (x.data[j] + eps * dir[j]);
-                        }
-                    } else {
-                        for (int j = o; j < o + per; j++) {
-                            g[j] = (float) ((double) xk[j] - x.data[j] + step * dir[j]); // the offset before projection
-                        }
-                        Projections.ontoBall(g, o, per, p, eps, g, o);
-                        for (int j = o; j < o + per; j++) {
-                            xk[j] = x.data[j] + g[j];
-                        }
-                    }
-                    clamp(xk, o, per);
-                }
+                ops.start(xk, x, offsets == null ? null : off, domain, s.size());
                 if (listener != null) {
-                    listener.iterate(r, k, xt);
+                    listener.iterate(r, 0, ops.view(xk, s));
+                }
+                for (int k = 1; k <= iterations; k++) {
+                    try (PgaNetwork.Linearized<V> lin = net.linearize(xk, s)) {
+                        ops.lossGrad(gy, lin.output(), clean, ref, loss, targeted, n, classes);
+                        lin.vjp(gy, g);
+                    }
+                    ops.step(xk, g, x, p, step, eps, domain, n, per);
+                    if (listener != null) {
+                        listener.iterate(r, k, ops.view(xk, s));
+                    }
+                }
+                try (PgaNetwork.Linearized<V> lin = net.linearize(xk, s)) {
+                    ops.keepBest(stats, lin.output(), clean, ref, loss, targeted, r, n, classes);
+                    ops.copyRowsWhereBetter(best, xk, stats, n, per);
+                    if (logits != null) {
+                        ops.copyRowsWhereBetter(logits, lin.output(), stats, n, classes);
+                    }
                 }
             }
-            float[] logits = model.linearize(xt, BnMode.EVAL).output().data;
-            int[] pred = argmax(logits, n, classes);
-            for (int i = 0; i < n; i++) {
-                double l = loss.value(logits, clean, i * classes, classes, ref[i]);
-                boolean ok = targeted ? pred[i] == ref[i] : pred[i] != ref[i];
-                boolean better = r == 0 || (ok && !bestSuccess[i])
-                        || (ok == bestSuccess[i] && (targeted ? l < bestLoss[i] : l > bestLoss[i]));
-                if (better) {
-                    System.arraycopy(xk, i * per, bestX, i * per, per);
-                    System.arraycopy(logits, i * classes, bestLogits, i * classes, classes);
-                    bestLoss[i] = l;
-                    bestSuccess[i] = ok;
-                    bestRestart[i] = r;
-                }
+            ops.norms(stats, best, x, p, n, per);
+            return ops.read(stats, n); // the attack's one download
+        } finally {
+            ops.releaseStats(stats);
+            ops.release(clean);
+            ops.release(gy);
+            ops.release(xk);
+            ops.release(g);
+            ops.release(off);
+            if (xAdv == null) {
+                ops.release(best);
             }
         }
-        double[] norms = new double[n];
-        double[] d = new double[per];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < per; j++) {
-                d[j] = (double) bestX[i * per + j] - x.data[i * per + j];
-            }
-            norms[i] = Norms.lp(d, p);
+    }
+
+    private void checkTarget(Target target) {
+        if (target == Target.TARGETS && loss.isLogitLoss()) {
+            throw new IllegalArgumentException("targeted attack needs the cross-entropy loss, not the " + loss
+                    + " (it has no target class)");
         }
-        return new AttackResult(describe(), BnMode.EVAL, targeted, new Tensor(s, bestX), classes, bestLogits,
-                argmax(bestLogits, n, classes), cleanPred, ref, bestSuccess, bestLoss, norms, bestRestart);
+    }
+
+    private static void checkFirstExample(int firstExample) {
+        if (firstExample < 0) {
+            throw new IllegalArgumentException("firstExample = " + firstExample + " must be >= 0");
+        }
     }
 
     private void checkStart(int n, int per) {
@@ -381,26 +546,12 @@ public final class Pga implements Attack {
         }
     }
 
-    /** xk = the start of run r, clamped to the domain. */
-    private void initialize(int r, float[] x, float[] xk, int n, int per, int firstExample) {
-        float[] off = startOffsets(r, n, per, firstExample);
-        if (off == null) {
-            System.arraycopy(x, 0, xk, 0, xk.length);
-        } else {
-            for (int j = 0; j < xk.length; j++) {
-                xk[j] = x[j] + off[j];
-            }
-        }
-        clamp(xk, 0, xk.length);
-    }
-
     /**
      * The offsets x_0 - x of run {@code restart} before clamping, for a batch of n examples of per values
      * whose first one is example {@code firstExample} of the data set: the given start (run 0), else a
      * uniform point of the ball per example ({@link BallSampling} with the example's own {@link Rng}
      * stream), else null (start at x). A new array of n * per values; the attack starts from
-     * clamp_domain(x + offsets). Other engines (the OpenCL attack) call it to start exactly where this
-     * attack starts.
+     * clamp_domain(x + offsets); {@link #run} uploads them, so every engine starts where the host does.
      *
      * @throws IllegalArgumentException for restart, n or per out of range, or a given start of another size
      */
@@ -434,40 +585,8 @@ public final class Pga implements Attack {
         return listener != null;
     }
 
-    /**
-     * l1 only: N_1 puts the whole step on one coordinate; if that coordinate already sits on the domain boundary
-     * and the gradient pushes it outward, clamping undoes the step and the attack stalls for good. Such
-     * coordinates are dropped from the choice (their gradient entry zeroed), so the step goes to the steepest
-     * coordinate that can move. p = 2 and inf spread the step over all coordinates and keep the plain N_p.
-     */
-    private void maskSaturated(float[] g, float[] xk, int off, int len) {
-        float lo = domain.low(), hi = domain.high();
-        for (int j = off; j < off + len; j++) {
-            if ((g[j] > 0 && xk[j] >= hi) || (g[j] < 0 && xk[j] <= lo)) {
-                g[j] = 0;
-            }
-        }
-    }
-
-    private void clamp(float[] a, int off, int len) {
-        float lo = domain.low(), hi = domain.high();
-        for (int j = off; j < off + len; j++) {
-            a[j] = Math.max(lo, Math.min(hi, a[j]));
-        }
-    }
-
     /** Index of the largest logit per example (first on ties). */
     static int[] argmax(float[] logits, int n, int classes) {
-        int[] out = new int[n];
-        for (int i = 0; i < n; i++) {
-            int best = 0;
-            for (int j = 1; j < classes; j++) {
-                if (logits[i * classes + j] > logits[i * classes + best]) {
-                    best = j;
-                }
-            }
-            out[i] = best;
-        }
-        return out;
+        return HostPgaOps.argmax(logits, n, classes);
     }
 }

@@ -54,6 +54,28 @@ public record RobustAccuracy(String attack, double p, double eps, int examples, 
     }
 
     /**
+     * As {@link #of(Layer, Dataset, Attack, int)} with the PGA run on {@code backend} ({@link Pga#outcome}):
+     * per batch the images, the labels and each restart's start offsets go up and the per-example
+     * statistics come back; the adversarial points stay on the backend.
+     *
+     * @throws IllegalArgumentException as {@link #of(Layer, Dataset, Attack, int)}, or when the backend
+     *                                  cannot run the network
+     */
+    public static RobustAccuracy of(Layer model, Dataset data, Pga attack, PgaBackend backend, int batch) {
+        checkArguments(data, attack, batch);
+        int clean = 0, robust = 0;
+        for (int from = 0; from < data.size(); from += batch) {
+            Dataset b = data.slice(from, Math.min(batch, data.size() - from));
+            Pga.Outcome o = attack.outcome(backend, model, b.images(), b.labels(), Pga.Target.LABELS, from);
+            for (int i = 0; i < b.size(); i++) {
+                clean += o.cleanPredictions()[i] == b.labels()[i] ? 1 : 0;
+                robust += o.predictions()[i] == b.labels()[i] ? 1 : 0;
+            }
+        }
+        return new RobustAccuracy(attack.describe(), attack.p(), attack.eps(), data.size(), clean, robust);
+    }
+
+    /**
      * Accuracy-vs-eps curve (Fig. 3): one {@link #of} per radius, the attack built by {@code attackAt(eps)}.
      *
      * @throws IllegalArgumentException as {@link #of}, or for an empty radius list
@@ -71,7 +93,7 @@ public record RobustAccuracy(String attack, double p, double eps, int examples, 
     }
 
     /**
-     * The argument checks of {@link #of}, shared with the device evaluation.
+     * The argument checks of {@link #of}.
      *
      * @throws IllegalArgumentException for batch &lt; 1, an empty data set, or a data set whose domain
      *                                  differs from the attack's

@@ -8,6 +8,11 @@
  * one VJP per iteration for the whole batch) and deterministic: one seed gives bit-identical results on any thread
  * count.
  *
+ * <p>The PGA is written once ({@code Pga.run}) on {@link dev.opnorm.robust.attack.PgaNetwork} (forward and VJP) and
+ * {@link dev.opnorm.robust.attack.PgaOps} (the per-row loss, step, projection and bookkeeping); the host arrays are
+ * one backend ({@link dev.opnorm.robust.attack.PgaBackend#host()}), gpu-kernels supplies the OpenCL one
+ * ({@code Pga.on(backend)}, {@code Pga.outcome}, {@code RobustAccuracy.of(..., backend, ...)}).
+ *
  * <pre>
  *   AttackResult r = Pga.l2(1.75).iterations(10).restarts(1).seed(7).attack(model, x, labels);
  *   AttackResult f = Fgm.linf(8 / 255.0 * 2).attackPredicted(model, x);

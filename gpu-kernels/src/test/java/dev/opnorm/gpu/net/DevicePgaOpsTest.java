@@ -20,6 +20,7 @@ import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.ReLU;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.robust.attack.AdversarialLoss;
+import dev.opnorm.robust.attack.Attack;
 import dev.opnorm.robust.attack.AttackResult;
 import dev.opnorm.robust.attack.Pga;
 import dev.opnorm.robust.attack.RobustAccuracy;
@@ -30,11 +31,11 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The PGA on the device against robust.attack.Pga on the host network (ScalarKernels): l1, l2 and l_inf,
- * restarts, targeted, predicted labels, the logit loss, alpha = inf; the transfers of an attack (nothing
- * per iteration); the device robust accuracy; bad input.
+ * robust's PGA on the device ({@link DevicePgaOps}) against the same PGA on the host network
+ * (ScalarKernels): l1, l2 and l_inf, restarts, targeted, predicted labels, the logit loss, alpha = inf; the
+ * transfers of an attack (nothing per iteration); the robust accuracy on the device; iterates; bad input.
  */
-class DevicePgaTest {
+class DevicePgaOpsTest {
     private final OpenCl cl = NetTesting.runtime();
     private Sequential used;
 
@@ -114,7 +115,7 @@ class DevicePgaTest {
         int[] labels = {1, 4, 7};
         Pga pga = Pga.l2(1.0).iterations(3).restarts(2).seed(5);
         AttackResult host = pga.attack(net, x, labels, 10);
-        AttackResult dev = new DevicePga(cl, pga).attack(net, x, labels, 10);
+        AttackResult dev = pga.on(DevicePgaOps.backend(cl)).attack(net, x, labels, 10);
         assertAgrees(host, dev, 0, 1.0, "l2 cnn7");
     }
 
@@ -125,7 +126,7 @@ class DevicePgaTest {
         int[] labels = {2, 9};
         Pga pga = Pga.linf(0.03).iterations(3).seed(6);
         AttackResult host = pga.attack(net, x, labels, 0);
-        AttackResult dev = new DevicePga(cl, pga).attack(net, x, labels, 0);
+        AttackResult dev = pga.on(DevicePgaOps.backend(cl)).attack(net, x, labels, 0);
         // a gradient entry within float rounding of 0 may take the other sign
         assertAgrees(host, dev, (int) (NetTesting.LINF_MISMATCH_FRACTION * x.data.length), 0.03, "linf cnn7");
     }
@@ -142,7 +143,7 @@ class DevicePgaTest {
         int[] labels = {0, 3, 5, 8};
         Pga pga = Pga.l1(2.0).iterations(5).restarts(2).seed(7).domain(Domain.UNIT);
         AttackResult host = pga.attack(net, x, labels, 3);
-        AttackResult dev = new DevicePga(cl, pga).attack(net, x, labels, 3);
+        AttackResult dev = pga.on(DevicePgaOps.backend(cl)).attack(net, x, labels, 3);
         assertAgrees(host, dev, 0, 2.0, "l1 mlp");
     }
 
@@ -153,17 +154,17 @@ class DevicePgaTest {
         int[] targets = {6, 6, 2};
         for (double p : new double[]{1, 2, Double.POSITIVE_INFINITY}) {
             Pga pga = Pga.lp(p, p == 1 ? 3 : p == 2 ? 1 : 0.1).iterations(4).seed(8);
-            DevicePga dev = new DevicePga(cl, pga);
+            Attack dev = pga.on(DevicePgaOps.backend(cl));
             int tol = p == Double.POSITIVE_INFINITY ? (int) Math.ceil(NetTesting.LINF_MISMATCH_FRACTION * x.data.length) : 0;
             assertAgrees(pga.attackTargeted(net, x, targets, 1), dev.attackTargeted(net, x, targets, 1), tol,
                     pga.eps(), "targeted p=" + p);
             assertAgrees(pga.attackPredicted(net, x, 2), dev.attackPredicted(net, x, 2), tol, pga.eps(),
                     "predicted p=" + p);
             Pga logit = pga.loss(AdversarialLoss.logitLq(2)).restarts(2);
-            assertAgrees(logit.attack(net, x, targets, 0), new DevicePga(cl, logit).attack(net, x, targets, 0), tol,
+            assertAgrees(logit.attack(net, x, targets, 0), logit.on(DevicePgaOps.backend(cl)).attack(net, x, targets, 0), tol,
                     pga.eps(), "logit loss p=" + p);
             Pga inf = pga.alpha(Double.POSITIVE_INFINITY).randomStart(false);
-            assertAgrees(inf.attack(net, x, targets, 0), new DevicePga(cl, inf).attack(net, x, targets, 0), tol,
+            assertAgrees(inf.attack(net, x, targets, 0), inf.on(DevicePgaOps.backend(cl)).attack(net, x, targets, 0), tol,
                     pga.eps(), "alpha inf p=" + p);
         }
     }
@@ -176,10 +177,10 @@ class DevicePgaTest {
         try (DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts labels = DeviceInts.of(cl, new int[]{3, 1});
              DeviceTensor xAdv = DeviceTensor.allocate(cl, x.shape)) {
             for (int iterations : new int[]{1, 4}) {
-                DevicePga pga = new DevicePga(cl, Pga.l2(0.5).iterations(iterations).restarts(2).seed(3));
+                Pga pga = Pga.l2(0.5).iterations(iterations).restarts(2).seed(3);
                 long up = cl.uploads(), down = cl.downloads(), downBytes = cl.downloadedBytes();
                 long allocs = cl.allocations();
-                DevicePga.Outcome o = pga.run(model, dx, labels, DevicePga.Target.LABELS, 0, xAdv, null);
+                Pga.Outcome o = pga.run(DevicePgaOps.engine(model), dx, x.shape, labels, Pga.Target.LABELS, 0, xAdv, null);
                 if (iterations > 1) {
                     assertEquals(0, cl.allocations() - allocs, "device buffers created by a second attack (pooled)");
                 }
@@ -188,17 +189,44 @@ class DevicePgaTest {
                 assertEquals(4L * 2 * 8, cl.downloadedBytes() - downBytes, "8 floats per example");
                 assertEquals(2, o.size());
                 // a clean start uploads nothing at all
-                DevicePga clean = new DevicePga(cl, Pga.l2(0.5).iterations(iterations).randomStart(false));
+                Pga clean = Pga.l2(0.5).iterations(iterations).randomStart(false);
                 up = cl.uploads();
-                clean.run(model, dx, labels, DevicePga.Target.LABELS, 0, null, null);
+                clean.run(DevicePgaOps.engine(model), dx, x.shape, labels, Pga.Target.LABELS, 0, null, null);
                 assertEquals(0, cl.uploads() - up, "clean start: no upload");
             }
             // the host entry point: x and labels up, the starts, stats + x* + logits down
-            DevicePga pga = new DevicePga(cl, Pga.linf(0.01).iterations(3).seed(2));
+            Attack pga = Pga.linf(0.01).iterations(3).seed(2).on(DevicePgaOps.backend(cl));
             long up = cl.uploads(), down = cl.downloads();
             pga.attack(net, x, new int[]{3, 1}, 0);
             assertEquals(3, cl.uploads() - up, "x, labels, one start");
             assertEquals(3, cl.downloads() - down, "statistics, x*, logits");
+            // the outcome alone: x, labels, one start up, the statistics down
+            up = cl.uploads();
+            down = cl.downloads();
+            Pga.linf(0.01).iterations(3).seed(2).outcome(DevicePgaOps.backend(cl), net, x, new int[]{3, 1},
+                    Pga.Target.LABELS, 0);
+            assertEquals(3, cl.uploads() - up, "outcome: x, labels, one start");
+            assertEquals(1, cl.downloads() - down, "outcome: the statistics only");
+        }
+    }
+
+    @Test
+    void iterateListener_onDevice_seesTheHostIterates_oneDownloadEach() {
+        Sequential net = use(mlp(86L));
+        Tensor x = uniform(87, 2, 3, 8, 8);
+        int[] labels = {1, 2};
+        java.util.List<float[]> host = new java.util.ArrayList<>(), dev = new java.util.ArrayList<>();
+        Pga pga = Pga.l2(0.5).iterations(3).restarts(2).seed(9);
+        pga.onIterate((r, k, xk) -> host.add(xk.data.clone())).attack(net, x, labels, 0);
+        Attack onDevice = pga.onIterate((r, k, xk) -> dev.add(xk.data.clone())).on(DevicePgaOps.backend(cl));
+        DeviceNetworks.model(cl, net);
+        long down = cl.downloads();
+        onDevice.attack(net, x, labels, 0);
+        assertEquals(2 * 4, dev.size(), "iterates 0..3 of two restarts");
+        assertEquals(2 * 4 + 3, cl.downloads() - down, "one download per iterate, then statistics, x*, logits");
+        assertEquals(host.size(), dev.size());
+        for (int i = 0; i < host.size(); i++) {
+            NetTesting.assertNear(host.get(i), dev.get(i), 1, "iterate " + i);
         }
     }
 
@@ -219,7 +247,12 @@ class DevicePgaTest {
         Dataset data = new Dataset("tiny", x, labels, 10, Domain.SYMMETRIC);
         Pga pga = Pga.l2(0.5).iterations(3).restarts(2).seed(4);
         RobustAccuracy host = RobustAccuracy.of(net, data, pga, 3);
-        RobustAccuracy dev = DeviceRobustAccuracy.of(cl, net, data, pga, 4);
+        DeviceNetworks.model(cl, net);
+        long up = cl.uploads(), down = cl.downloads();
+        RobustAccuracy dev = RobustAccuracy.of(net, data, pga, DevicePgaOps.backend(cl), 4);
+        // two batches (4 + 3): images, labels and two starts up, the statistics down, per batch
+        assertEquals(2 * 4, cl.uploads() - up, "uploads of the device robust accuracy");
+        assertEquals(2, cl.downloads() - down, "downloads of the device robust accuracy");
         assertEquals(host, dev);
         assertTrue(host.cleanCorrect() >= 4, "clean correct " + host.cleanCorrect());
     }
@@ -228,12 +261,12 @@ class DevicePgaTest {
     void badInput_isClearError() {
         Sequential net = use(mlp(83L));
         Tensor x = uniform(84, 2, 3, 8, 8);
-        DevicePga pga = new DevicePga(cl, Pga.l2(0.5));
+        Attack pga = Pga.l2(0.5).on(DevicePgaOps.backend(cl));
         Tensor nan = uniform(84, 2, 3, 8, 8);
         nan.data[5] = Float.NaN;
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> pga.attack(net, nan, new int[]{0, 1}, 0));
-        assertTrue(e.getMessage().contains("x[5]"), e.getMessage());
+        assertTrue(e.getMessage().contains("NaN at element 5"), e.getMessage());
         Tensor outside = uniform(84, 2, 3, 8, 8);
         outside.data[9] = 1.5f;
         e = assertThrows(IllegalArgumentException.class, () -> pga.attack(net, outside, new int[]{0, 1}, 0));
@@ -242,12 +275,9 @@ class DevicePgaTest {
         assertTrue(e.getMessage().contains("labels[1] = 10"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> pga.attack(net, x, new int[]{0}, 0));
         assertTrue(e.getMessage().contains("1 labels for a batch of 2"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> new DevicePga(cl, Pga.l2(0.5)
-                .loss(AdversarialLoss.logitLq(2))).attackTargeted(net, x, new int[]{0, 1}, 0));
+        e = assertThrows(IllegalArgumentException.class, () -> Pga.l2(0.5).loss(AdversarialLoss.logitLq(2))
+                .on(DevicePgaOps.backend(cl)).attackTargeted(net, x, new int[]{0, 1}, 0));
         assertTrue(e.getMessage().contains("targeted attack needs the cross-entropy"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
-                () -> new DevicePga(cl, Pga.l2(0.5).onIterate((r, k, xk) -> { })));
-        assertTrue(e.getMessage().contains("iterate listener"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> pga.attack(net, uniform(85, 2, 3, 9, 9), new int[]{0, 1}, 0));
         assertTrue(e.getMessage().contains("Linear"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> pga.attack(net, x, new int[]{0, 1}, -1));

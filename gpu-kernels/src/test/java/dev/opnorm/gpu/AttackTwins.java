@@ -6,8 +6,7 @@ package dev.opnorm.gpu;
  * {@link Reductions}), the same formulas in the same order. Used by tests, never for speed.
  */
 public final class AttackTwins {
-    /** Floats per example in the attack's statistics tensor (see {@link AttackOps}). */
-    public static final int STATS = 8;
+    private static final int STATS = AttackOps.STATS;
 
 
     private AttackTwins() {

@@ -1,0 +1,37 @@
+package dev.opnorm.robust.attack;
+
+import dev.opnorm.nn.layers.Layer;
+
+/**
+ * An engine the PGA runs on: for a host network, its forward / VJP and the vector operations on that
+ * engine's buffers ({@link Engine}). {@link #host()} is the JVM; gpu-kernels supplies the OpenCL one.
+ * {@link Pga#on} turns a backend into an {@link Attack}.
+ */
+@FunctionalInterface
+public interface PgaBackend {
+    /**
+     * The network and operations for {@code net} on this engine.
+     *
+     * @throws IllegalArgumentException when the engine cannot run the network
+     */
+    Engine<?, ?, ?> engine(Layer net);
+
+    /**
+     * A network and the operations on its buffers.
+     *
+     * @param network the forward and VJP
+     * @param ops     the attack's vector operations
+     */
+    record Engine<V, L, S>(PgaNetwork<V> network, PgaOps<V, L, S> ops) {
+        public Engine {
+            if (network == null || ops == null) {
+                throw new IllegalArgumentException("a PGA engine needs a network and its operations");
+            }
+        }
+    }
+
+    /** The host engine: nn's layers on float arrays, the reference arithmetic. */
+    static PgaBackend host() {
+        return HostPgaOps::engine;
+    }
+}

@@ -1,0 +1,118 @@
+package dev.opnorm.robust.attack;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.data.Domain;
+import dev.opnorm.nn.kernels.ScalarKernels;
+import dev.opnorm.nn.layers.Sequential;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The exact bits of the host PGA on a fixed network (ScalarKernels, so no vector width enters): a digest
+ * of every result field (x*, logits, predictions, labels, success, loss, norm, restart) and of every
+ * iterate, against the digest the reference host code produced. The cases cover l1 / l2 / l_inf, restarts,
+ * targeted and predicted labels, the cross-entropy and the l_q logit losses, alpha = inf, the [0, 1] domain,
+ * a given start and FGM. Any change of the host arithmetic changes a digest, so it must be deliberate.
+ */
+class PgaBitsTest {
+    private static final double INF = Double.POSITIVE_INFINITY;
+    private static final int N = 5;
+
+    private static long mix(long h, long x) {
+        h ^= x;
+        h *= 0x100000001B3L;
+        return h ^ (h >>> 29);
+    }
+
+    private static long floats(long h, float[] v) {
+        for (float x : v) {
+            h = mix(h, Float.floatToRawIntBits(x));
+        }
+        return mix(h, v.length);
+    }
+
+    private static long ints(long h, int[] v) {
+        for (int x : v) {
+            h = mix(h, x);
+        }
+        return mix(h, v.length);
+    }
+
+    private static long doubles(long h, double[] v) {
+        for (double x : v) {
+            h = mix(h, Double.doubleToRawLongBits(x));
+        }
+        return mix(h, v.length);
+    }
+
+    static long digest(AttackResult r) {
+        long h = 17;
+        h = floats(h, r.adversarial().data);
+        h = floats(h, r.logits());
+        h = ints(ints(ints(ints(h, r.predictions()), r.cleanPredictions()), r.labels()), r.restart());
+        for (boolean b : r.success()) {
+            h = mix(h, b ? 1 : 0);
+        }
+        h = doubles(doubles(h, r.loss()), r.perturbationNorm());
+        return mix(h, r.targeted() ? 1 : 0);
+    }
+
+    private static Tensor unit(Tensor x) {
+        Tensor u = new Tensor(x.shape);
+        for (int i = 0; i < u.data.length; i++) {
+            u.data[i] = 0.5f * (x.data[i] + 1); // [-1, 1] -> [0, 1], the edges stay on the edges
+        }
+        return u;
+    }
+
+    private static long[] run() {
+        Sequential net = AttackFixtures.mlp(31, new ScalarKernels());
+        Tensor x = AttackFixtures.inputs(N, 32);
+        Tensor xu = unit(x);
+        int[] labels = AttackFixtures.labels(N, 33);
+        int[] targets = {3, 3, 7, 0, 9};
+        float[] delta = new float[x.data.length];
+        for (int i = 0; i < delta.length; i++) {
+            delta[i] = (i % 3 - 1) * 0.02f; // |delta_i|_2 = 0.02 sqrt(10.67) < 0.5 per example
+        }
+        long[] iterates = {23};
+        Pga.IterateListener listen = (r, k, xk) -> iterates[0] = mix(mix(floats(iterates[0], xk.data), r), k);
+        long[] d = {
+                digest(Pga.l2(1.0).iterations(4).restarts(3).seed(5).attack(net, x, labels, 2)),
+                digest(Pga.linf(0.1).iterations(3).restarts(2).seed(6).attackTargeted(net, x, targets, 0)),
+                digest(Pga.l1(2.0).iterations(5).restarts(2).seed(7).domain(Domain.UNIT).attackPredicted(net, xu, 1)),
+                digest(Pga.l2(0.7).iterations(3).restarts(2).seed(8).loss(AdversarialLoss.logitLq(INF))
+                        .attack(net, x, labels, 4)),
+                digest(Pga.l1(1.5).iterations(3).seed(9).loss(AdversarialLoss.logitLq(1)).attack(net, x, labels, 0)),
+                digest(Pga.linf(0.05).iterations(2).seed(10).loss(AdversarialLoss.logitLq(2)).attack(net, x, labels, 0)),
+                digest(Pga.l1(1.0).iterations(3).alpha(INF).randomStart(false).attack(net, x, labels, 0)),
+                digest(Pga.l2(0.5).iterations(3).alpha(INF).randomStart(false).domain(Domain.UNIT)
+                        .attack(net, xu, labels, 0)),
+                digest(Pga.linf(0.1).iterations(3).alpha(INF).attackTargeted(net, x, targets, 0)),
+                digest(Pga.l2(0.5).iterations(3).restarts(2).seed(11).startFrom(delta).attack(net, x, labels, 0)),
+                digest(Fgm.linf(0.1).attack(net, x, labels)),
+                digest(Pga.l2(0.5).iterations(2).restarts(2).seed(12).alpha(0.3).onIterate(listen)
+                        .attack(net, x, labels, 0)),
+                iterates[0]};
+        return d;
+    }
+
+    @Test
+    void hostPga_bitsArePinned() {
+        long[] got = run();
+        StringBuilder all = new StringBuilder();
+        for (long g : got) {
+            all.append(g).append("L, ");
+        }
+        for (int c = 0; c < got.length; c++) {
+            assertEquals(BITS[c], got[c], "case " + c + "; all: " + all);
+        }
+    }
+
+    private static final long[] BITS = {8382016950117243065L, 5108038805130258071L, 5030272537481738352L,
+            -9112341724565300239L, 1609360057401885306L, 379656128197460779L, -514941294991251859L,
+            8086918660149488168L, 7374217452909391267L, -249918118468481997L, 4208424876179584888L,
+            4504179322259190598L, 4353581634811768780L};
+}
