@@ -43,8 +43,10 @@ public final class TangentGradient {
      * @param tangent   (batch, input per example), lin.inShape().size() elements, not modified
      * @param cotangent lin.outShape().size() elements, not modified
      * @param grads     accumulated (+=)
-     * @throws IllegalArgumentException for a TRAIN-mode linearization, wrong array lengths, or a leaf layer
-     *                                  with parameters this class has no rule for (its name is given)
+     * @throws IllegalArgumentException for a TRAIN-mode linearization, wrong array lengths, a linearization
+     *                                  that is not of {@code model}, or a link of the model's chain with
+     *                                  parameters but no {@link Linearization#tangentRule()} (a residual block;
+     *                                  its name is given), before anything is accumulated
      */
     public static void accumulate(Layer model, Linearization lin, float[] tangent, float[] cotangent,
             ParamGrads grads) {
