@@ -3,7 +3,6 @@ package dev.opnorm.api;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.Sequential;
-import dev.opnorm.nn.layers.SequentialLinearization;
 
 import java.util.List;
 
@@ -60,26 +59,23 @@ public final class Target {
      * pass).
      *
      * @param model the network {@code lin} was taken from
-     * @throws IllegalArgumentException when the target needs a {@link Sequential} model and this is not one,
-     *                                  or no child has the requested name
+     * @throws IllegalArgumentException when the target needs a chain of named layers (a {@link Sequential})
+     *                                  and the model is not one, or no child has the requested name
      */
     Linearization select(Layer model, Linearization lin) {
         if (kind == Kind.LOGITS) {
             return lin;
         }
-        if (!(model instanceof Sequential s) || !(lin instanceof SequentialLinearization sl)) {
-            throw new IllegalArgumentException("target " + this + " needs a Sequential model, got "
-                    + model.getClass().getSimpleName() + " '" + model.name() + "'");
-        }
         if (kind == Kind.LAYER) {
-            return sl.upTo(path);
+            return lin.upTo(path);
         }
-        List<Layer> children = s.children();
+        List<Layer> children = model.children();
         if (children.size() < 2) {
-            throw new IllegalArgumentException("target penultimate: model '" + model.name() + "' has "
-                    + children.size() + " child, needs at least 2");
+            throw new IllegalArgumentException("target penultimate: model '" + model.name() + "' ("
+                    + model.getClass().getSimpleName() + ") has " + children.size() + " children, needs a chain of "
+                    + "at least 2");
         }
-        return sl.upTo(children.get(children.size() - 2).name());
+        return lin.upTo(children.get(children.size() - 2).name());
     }
 
     /** "logits", "penultimate" or "layer:&lt;path&gt;". */

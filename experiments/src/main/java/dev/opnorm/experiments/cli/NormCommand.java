@@ -20,7 +20,6 @@ import dev.opnorm.nn.layers.FiniteChecks;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.Sequential;
-import dev.opnorm.nn.layers.SequentialLinearization;
 import dev.opnorm.nn.models.Cnn7;
 import dev.opnorm.nn.models.WideResNet;
 import dev.opnorm.nn.util.Progress;
@@ -211,7 +210,7 @@ public final class NormCommand implements Callable<Integer> {
                 progress.advance(b);
                 continue;
             }
-            SequentialLinearization lin = (SequentialLinearization) model.linearize(x, BnMode.EVAL);
+            Linearization lin = model.linearize(x, BnMode.EVAL);
             Linearization j = target.equals("features") ? lin.upTo(featuresName) : lin;
             BatchLinearMap map = j.asBatchLinearMap();
             List<OperatorNorm.Result> res = OperatorNorm.estimate(map, pv, qv, opts.withSeed(engine.seed + start),

@@ -66,7 +66,9 @@ public final class DeviceModel implements AutoCloseable {
         this.params = model.params();
         this.buffers = model.buffers();
         List<DeviceNode> list = new ArrayList<>();
-        flatten(model, list); // checks every layer before anything is allocated on the device
+        for (Layer l : model.chain()) { // nested Sequentials expanded by the layers themselves
+            list.add(node(l));          // checks every layer before anything is allocated on the device
+        }
         for (Param p : params) {
             values.put(p.value, DeviceTensor.of(cl, p.value));
         }
@@ -79,32 +81,28 @@ public final class DeviceModel implements AutoCloseable {
         this.nodes = List.copyOf(list);
     }
 
-    private void flatten(Layer l, List<DeviceNode> out) {
-        if (l instanceof Sequential s) {
-            for (Layer c : s.children()) {
-                flatten(c, out);
-            }
-        } else if (l instanceof Conv2d c) {
-            out.add(new DeviceNode.ConvNode(c));
+    /** The device twin of one link of the model's chain. */
+    private static DeviceNode node(Layer l) {
+        if (l instanceof Conv2d c) {
+            return new DeviceNode.ConvNode(c);
         } else if (l instanceof BatchNorm2d b) {
-            out.add(new DeviceNode.BnNode(b));
+            return new DeviceNode.BnNode(b);
         } else if (l instanceof ReLU) {
-            out.add(new DeviceNode.ReluNode(l));
+            return new DeviceNode.ReluNode(l);
         } else if (l instanceof MaxPool2d m) {
-            out.add(new DeviceNode.MaxPoolNode(m));
+            return new DeviceNode.MaxPoolNode(m);
         } else if (l instanceof AvgPool2d a) {
-            out.add(new DeviceNode.AvgPoolNode(a));
+            return new DeviceNode.AvgPoolNode(a);
         } else if (l instanceof Flatten) {
-            out.add(new DeviceNode.FlattenNode(l));
+            return new DeviceNode.FlattenNode(l);
         } else if (l instanceof Linear f) {
-            out.add(new DeviceNode.LinearNode(f));
+            return new DeviceNode.LinearNode(f);
         } else if (l instanceof PreActBlock b) {
-            out.add(new DeviceNode.BlockNode(b));
-        } else {
-            throw new IllegalArgumentException("layer '" + l.qualifiedName() + "' (" + l.getClass().getSimpleName()
-                    + ") has no device-resident implementation; supported: Conv2d, BatchNorm2d, ReLU, MaxPool2d, "
-                    + "AvgPool2d, Flatten, Linear, PreActBlock, Sequential");
+            return new DeviceNode.BlockNode(b);
         }
+        throw new IllegalArgumentException("layer '" + l.qualifiedName() + "' (" + l.getClass().getSimpleName()
+                + ") has no device-resident implementation; supported: Conv2d, BatchNorm2d, ReLU, MaxPool2d, "
+                + "AvgPool2d, Flatten, Linear, PreActBlock, Sequential");
     }
 
     /** The runtime everything lives on. */

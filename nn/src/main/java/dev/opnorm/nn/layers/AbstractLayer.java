@@ -18,7 +18,7 @@ public abstract class AbstractLayer implements Layer {
     private final String name;
     /** The kernels every heavy operation of this layer goes through. */
     protected final Kernels kernels;
-    private Layer parent;
+    private AbstractLayer parent; // the built-in containers are AbstractLayers
 
     protected AbstractLayer(String name, Kernels kernels) {
         if (name == null || name.isEmpty() || name.contains(".")) {
@@ -44,7 +44,7 @@ public abstract class AbstractLayer implements Layer {
     @Override
     public final String qualifiedName() {
         // the root's own name is not part of the path, as in PyTorch's named_modules()
-        if (parent == null || !(parent instanceof AbstractLayer p) || p.parent == null) {
+        if (parent == null || parent.parent == null) {
             return name;
         }
         return parent.qualifiedName() + "." + name;
@@ -56,7 +56,7 @@ public abstract class AbstractLayer implements Layer {
     }
 
     /** Called once by the container this layer is placed in. */
-    final void attachTo(Layer container) {
+    final void attachTo(AbstractLayer container) {
         if (parent != null) {
             throw new IllegalArgumentException("layer '" + qualifiedName() + "' already belongs to a container; "
                     + "a layer instance can be placed in one container only");

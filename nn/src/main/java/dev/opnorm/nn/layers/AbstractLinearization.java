@@ -104,6 +104,12 @@ public abstract class AbstractLinearization implements Linearization {
         }
     }
 
+    /** "linearization of Conv2d 'features.0'", for messages. */
+    @Override
+    public String toString() {
+        return "linearization of " + owner;
+    }
+
     /** Convenience for subclasses: the output tensor is part of every linearization. */
     @Override
     public abstract Tensor output();

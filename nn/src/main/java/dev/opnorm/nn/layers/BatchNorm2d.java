@@ -199,6 +199,30 @@ public final class BatchNorm2d extends AbstractLayer {
             kernels.channelAffine(dy, dx, scale, null, n, channels, hw);
         }
 
+        /**
+         * J = diag(gamma / s), s = sqrt(running_var + eps) at linearization time: d/dgamma_c {@code <g, J t>}
+         * = sum over (n, h, w) of g * t / s_c; beta does not enter J. None without affine (no parameters).
+         */
+        @Override
+        public TangentRule tangentRule() {
+            if (weight == null) {
+                return null;
+            }
+            return (t, g, grads) -> {
+                float[] gGamma = grads.of(weight);
+                for (int c = 0; c < channels; c++) {
+                    double sum = 0; // double over the batch: the sum runs over n*h*w products
+                    for (int b = 0; b < n; b++) {
+                        int off = (b * channels + c) * hw;
+                        for (int i = 0; i < hw; i++) {
+                            sum += (double) g[off + i] * t[off + i];
+                        }
+                    }
+                    gGamma[c] += (float) (sum * inv[c]);
+                }
+            };
+        }
+
         @Override
         protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
             if (gx != null) {

@@ -121,6 +121,90 @@ public final class Conv2d extends AbstractLayer {
         PyTorchInit.weightAndBias(weight.value, bias == null ? null : bias.value, inChannels * kh * kw, rnd);
     }
 
+    /**
+     * The kernel as an outChannels x (inChannels*kh*kw) matrix; its operator on an input shape is the
+     * convolution there (bias excluded), whose norm differs from the matrix's.
+     */
+    @Override
+    public List<LinearWeight> linearWeights() {
+        return List.of(new LinearWeight() {
+            @Override
+            public Layer layer() {
+                return Conv2d.this;
+            }
+
+            @Override
+            public Param weight() {
+                return weight;
+            }
+
+            @Override
+            public int rows() {
+                return outChannels;
+            }
+
+            @Override
+            public int cols() {
+                return inChannels * kh * kw;
+            }
+
+            @Override
+            public boolean actsAsMatrix() {
+                return false;
+            }
+
+            @Override
+            public WeightOperator operatorOn(Shape in) {
+                Shape one = in.withBatch(1);
+                return new ConvOperator(one, outputShape(one));
+            }
+        });
+    }
+
+    /** The convolution without bias on one example: A(W) x = conv(x, W). */
+    private final class ConvOperator implements WeightOperator {
+        private final Shape in;
+        private final Shape out;
+        private final Conv2dDims d;
+
+        ConvOperator(Shape in, Shape out) {
+            this.in = in;
+            this.out = out;
+            this.d = dims(in);
+        }
+
+        @Override
+        public Shape inShape() {
+            return in;
+        }
+
+        @Override
+        public Shape outShape() {
+            return out;
+        }
+
+        @Override
+        public void apply(float[] x, float[] y) {
+            kernels.conv2dForward(y, x, weight.value, null, d);
+        }
+
+        @Override
+        public void applyTranspose(float[] y, float[] x) {
+            kernels.conv2dVjpInput(x, y, weight.value, d);
+        }
+
+        @Override
+        public void accumulateWeightGradient(float[] gW, float[] y, float[] x) {
+            // <y, conv(x; W)> is linear in W: its gradient is the weight VJP with cotangent y at input x
+            kernels.conv2dVjpWeight(gW, y, x, d);
+        }
+
+        @Override
+        public Conv2dDims convDims() {
+            return d;
+        }
+    }
+
     private final class Lin extends AbstractLinearization {
         private final float[] x;     // (n, inChannels, h, w) saved input, for the weight gradient
         private final Tensor y;      // (n, outChannels, p, q)
@@ -141,6 +225,12 @@ public final class Conv2d extends AbstractLayer {
         @Override
         protected void jvpImpl(float[] dx, float[] dy) {
             kernels.conv2dForward(dy, dx, weight.value, null, d);
+        }
+
+        /** J = conv(., W) is linear in W: d/dW {@code <g, J t>} is the weight VJP with t as the input. */
+        @Override
+        public TangentRule tangentRule() {
+            return (t, g, grads) -> kernels.conv2dVjpWeight(grads.of(weight), g, t, d);
         }
 
         @Override

@@ -64,6 +64,46 @@ public interface Layer {
     }
 
     /**
+     * The layers this one is made of, in its own order (a Sequential's children, a residual block's
+     * sub-layers); empty for a leaf. Names and parameters of a container are built from these.
+     */
+    default List<Layer> children() {
+        return List.of();
+    }
+
+    /**
+     * This layer as a chain of layers applied one after the other, nested chains expanded: the
+     * leaves of a Sequential in execution order, each one's output the next one's input, so that
+     * f = f_k o ... o f_1 and J = J_k ... J_1. A layer that is not a plain chain - a leaf, or a
+     * residual block, whose Jacobian is a sum of paths - is the one-element chain of itself. A
+     * linearization of this layer has a {@link Linearization#chain()} of the same length and order.
+     */
+    default List<Layer> chain() {
+        return List.of(this);
+    }
+
+    /**
+     * Runs x through this layer up to and including the sub-layer at the dotted {@code path}
+     * ("features" or "features.12") of a chain of named layers.
+     *
+     * @throws IllegalArgumentException when this layer is not a chain of named layers or has no such
+     *                                  sub-layer (the message names the layer and the path)
+     */
+    default Tensor forwardUpTo(Tensor x, String path) {
+        throw new IllegalArgumentException(getClass().getSimpleName() + " '" + qualifiedName()
+                + "' is not a chain of named layers, cannot run it up to '" + path + "'");
+    }
+
+    /**
+     * The weights this layer itself applies linearly to its input (a conv kernel, a linear layer's
+     * matrix), as weight regularizers see them; empty for a layer without such a weight. A container
+     * reports none of its own: walk {@link #chain()} (or {@link #children()}) for its leaves'.
+     */
+    default List<LinearWeight> linearWeights() {
+        return List.of();
+    }
+
+    /**
      * Re-initializes the parameters with PyTorch's default initialization, drawing from {@code rnd}
      * in a fixed order (containers: children in order; a layer: weight before bias), so that one seed
      * gives the same weights on every machine. Buffers are reset to their initial values

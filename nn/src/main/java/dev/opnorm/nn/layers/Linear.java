@@ -91,6 +91,13 @@ public final class Linear extends AbstractLayer {
                         weight.value, 0, inFeatures, 0f, dy, 0, outFeatures);
             }
 
+            /** J = W: d/dW {@code <g, J t>} = g^T t, the weight VJP with t as the input. */
+            @Override
+            public TangentRule tangentRule() {
+                return (t, g, grads) -> kernels.gemm(true, false, outFeatures, inFeatures, n, 1f, g, 0, outFeatures,
+                        t, 0, inFeatures, 1f, grads.of(weight), 0, inFeatures);
+            }
+
             @Override
             protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
                 if (gx != null) {
@@ -116,5 +123,71 @@ public final class Linear extends AbstractLayer {
     @Override
     public void initParameters(SplittableRandom rnd) {
         PyTorchInit.weightAndBias(weight.value, bias == null ? null : bias.value, inFeatures, rnd);
+    }
+
+    /** The (out, in) matrix, applied as it is to every example: its operator on any input is itself. */
+    @Override
+    public List<LinearWeight> linearWeights() {
+        return List.of(new LinearWeight() {
+            @Override
+            public Layer layer() {
+                return Linear.this;
+            }
+
+            @Override
+            public Param weight() {
+                return weight;
+            }
+
+            @Override
+            public int rows() {
+                return outFeatures;
+            }
+
+            @Override
+            public int cols() {
+                return inFeatures;
+            }
+
+            @Override
+            public boolean actsAsMatrix() {
+                return true;
+            }
+
+            @Override
+            public WeightOperator operatorOn(Shape in) {
+                Shape one = in.withBatch(1);
+                Shape out = outputShape(one);
+                return new WeightOperator() {
+                    @Override
+                    public Shape inShape() {
+                        return one;
+                    }
+
+                    @Override
+                    public Shape outShape() {
+                        return out;
+                    }
+
+                    @Override
+                    public void apply(float[] x, float[] y) {
+                        kernels.gemm(false, true, 1, outFeatures, inFeatures, 1f, x, 0, inFeatures,
+                                weight.value, 0, inFeatures, 0f, y, 0, outFeatures);
+                    }
+
+                    @Override
+                    public void applyTranspose(float[] y, float[] x) {
+                        kernels.gemm(false, false, 1, inFeatures, outFeatures, 1f, y, 0, outFeatures,
+                                weight.value, 0, inFeatures, 0f, x, 0, inFeatures);
+                    }
+
+                    @Override
+                    public void accumulateWeightGradient(float[] gW, float[] y, float[] x) {
+                        kernels.gemm(true, false, outFeatures, inFeatures, 1, 1f, y, 0, outFeatures,
+                                x, 0, inFeatures, 1f, gW, 0, inFeatures);
+                    }
+                };
+            }
+        });
     }
 }

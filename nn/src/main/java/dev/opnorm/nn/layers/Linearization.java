@@ -5,6 +5,8 @@ import dev.opnorm.linalg.LinearMap;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 
+import java.util.List;
+
 /**
  * A layer (or network) linearized at a fixed input batch x: the output f(x), computed once, and the
  * Jacobian J = df/dx at x as a linear map on whole batches, with the residuals (ReLU masks, BN
@@ -72,11 +74,53 @@ public interface Linearization {
 
     /**
      * Calls {@code visitor} on this linearization and, for a composite (Sequential, residual block),
-     * on every part in forward order, depth first. Used to read residuals such as ReLU activation
-     * patterns from {@link ReLU.Lin} parts (robust.analysis.ActivationPattern).
+     * on every part in forward order, depth first. Used to read residuals such as activation sites
+     * ({@link #activationSite()}) from every part, residual blocks included.
      */
     default void visit(java.util.function.Consumer<Linearization> visitor) {
         visitor.accept(this);
+    }
+
+    /**
+     * This linearization as the chain of its parts' linearizations, J = J_k ... J_1, nested chains
+     * expanded: element i linearizes element i of the layer's {@link Layer#chain()}, at the input that
+     * layer saw. A part that is not a plain chain (a leaf, a residual block) is the one-element chain
+     * of itself.
+     */
+    default List<Linearization> chain() {
+        return List.of(this);
+    }
+
+    /**
+     * The linearization from this network's input to the output of the sub-layer at the dotted
+     * {@code path} (included), sharing this linearization's residuals (no forward pass).
+     *
+     * @throws IllegalArgumentException when this is not the linearization of a chain of named layers,
+     *                                  or no sub-layer has that name
+     */
+    default Linearization upTo(String path) {
+        throw new IllegalArgumentException(this + " is not the linearization of a chain of named layers, cannot "
+                + "take its prefix up to '" + path + "'");
+    }
+
+    /**
+     * This part's rule for the parameter gradient of its JVP (see {@link TangentRule}), or null when
+     * it has none: parts whose Jacobian no parameter enters (ReLU, pooling, Flatten, BatchNorm without
+     * affine; they need no rule), TRAIN-mode BatchNorm (its Jacobian depends on the parameters through
+     * the batch statistics too, which such a rule does not capture) and composites (walk
+     * {@link #chain()}).
+     */
+    default TangentRule tangentRule() {
+        return null;
+    }
+
+    /**
+     * The discrete state this part's Jacobian was selected by at its input (ReLU units on or off, the
+     * index each max-pooling window picked), or null for a part whose Jacobian does not depend on one
+     * (affine parts; composites report through their parts, see {@link #visit}).
+     */
+    default ActivationSite activationSite() {
+        return null;
     }
 
     /**

@@ -68,12 +68,8 @@ public final class MaxPool2d extends AbstractLayer {
         return new Lin(x, mode, out);
     }
 
-    /**
-     * Max pooling's linearization: a gather of each window's maximum (the kernels' tie rule). Public so
-     * that analyses walking a network's linearization ({@link Linearization#visit}) can find pooling
-     * sites; the selected index of a window is what {@link #jvp} gathers from.
-     */
-    public final class Lin extends AbstractLinearization {
+    /** Max pooling's linearization: a gather of each window's maximum (the kernels' tie rule). */
+    private final class Lin extends AbstractLinearization {
         private final Tensor y;
         private final int[] argmax; // (n, c, p, q) flat input index of each window's maximum
         private final PoolDims d;
@@ -86,9 +82,26 @@ public final class MaxPool2d extends AbstractLayer {
             kernels.maxPool2dForward(y.data, argmax, x.data, d);
         }
 
-        /** The layer this is the linearization of. */
-        public MaxPool2d layer() {
-            return MaxPool2d.this;
+        /**
+         * A window's state is the input position its JVP gathers from, read through the JVP itself (so
+         * it follows whatever index layout the kernels keep): a ramp 1, 2, ... per example reveals it.
+         */
+        @Override
+        public ActivationSite activationSite() {
+            int per = inShape().perExample();
+            float[] probe = new float[inShape().size()];
+            for (int j = 0; j < probe.length; j++) {
+                // per-example indices stay far below 2^24, exact in float
+                probe[j] = j % per + 1;
+            }
+            float[] out = new float[outShape().size()];
+            jvp(probe, out);
+            int[] states = new int[out.length];
+            for (int j = 0; j < out.length; j++) {
+                states[j] = (int) out[j];
+            }
+            return new ActivationSite(qualifiedName(), ActivationSite.Kind.SELECTED_INDEX, outShape().perExample(),
+                    states);
         }
 
         @Override

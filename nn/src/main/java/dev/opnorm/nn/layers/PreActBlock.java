@@ -76,7 +76,11 @@ public final class PreActBlock extends AbstractLayer {
         buffers = prefixed(children, true);
     }
 
-    /** The sub-layers in state_dict order (convShortcut last, when present). */
+    /**
+     * The sub-layers in state_dict order (convShortcut last, when present). They are not a chain (the
+     * shortcut adds a path), so {@link #chain()} is the block itself.
+     */
+    @Override
     public List<Layer> children() {
         return List.copyOf(children);
     }

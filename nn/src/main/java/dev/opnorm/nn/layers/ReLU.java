@@ -37,12 +37,8 @@ public final class ReLU extends AbstractLayer {
         return new Lin(x.shape, forwardImpl(x, out), mode);
     }
 
-    /**
-     * ReLU's linearization: the output y, which is also the mask (y > 0 exactly where x > 0). Public so
-     * that analyses walking a network's linearization ({@link Linearization#visit}) can read activation
-     * patterns from {@link #output()}.
-     */
-    public final class Lin extends AbstractLinearization {
+    /** ReLU's linearization: the output y, which is also the mask (y > 0 exactly where x > 0). */
+    private final class Lin extends AbstractLinearization {
         private final Tensor y;
 
         Lin(Shape in, Tensor y, BnMode mode) {
@@ -50,9 +46,15 @@ public final class ReLU extends AbstractLayer {
             this.y = y;
         }
 
-        /** The layer this is the linearization of. */
-        public ReLU layer() {
-            return ReLU.this;
+        /** Unit j is on where y > 0: exactly where the JVP passes a tangent (ReLU'(0) = 0). */
+        @Override
+        public ActivationSite activationSite() {
+            float[] v = y.data;
+            int[] states = new int[y.shape.size()];
+            for (int j = 0; j < states.length; j++) {
+                states[j] = v[j] > 0 ? 1 : 0;
+            }
+            return new ActivationSite(qualifiedName(), ActivationSite.Kind.ON_OFF, y.shape.perExample(), states);
         }
 
         @Override

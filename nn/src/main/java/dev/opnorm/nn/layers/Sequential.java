@@ -52,8 +52,19 @@ public final class Sequential extends AbstractLayer {
     }
 
     /** The children in order (unmodifiable). */
+    @Override
     public List<Layer> children() {
         return children;
+    }
+
+    /** The children's chains, concatenated: every leaf (or residual block) in execution order. */
+    @Override
+    public List<Layer> chain() {
+        List<Layer> out = new ArrayList<>();
+        for (Layer c : children) {
+            out.addAll(c.chain());
+        }
+        return Collections.unmodifiableList(out);
     }
 
     /** The child with the given short name. */
@@ -115,6 +126,7 @@ public final class Sequential extends AbstractLayer {
     }
 
     /** Runs the layers up to and including the child at {@code path} (dotted for nested Sequentials). */
+    @Override
     public Tensor forwardUpTo(Tensor x, String path) {
         int dot = path.indexOf('.');
         String head = dot < 0 ? path : path.substring(0, dot);
@@ -127,10 +139,7 @@ public final class Sequential extends AbstractLayer {
         if (dot < 0) {
             return c.forward(t);
         }
-        if (!(c instanceof Sequential s)) {
-            throw error("'" + head + "' is not a Sequential, cannot resolve '" + path + "'");
-        }
-        return s.forwardUpTo(t, path.substring(dot + 1));
+        return c.forwardUpTo(t, path.substring(dot + 1)); // a child that is no chain of named layers refuses
     }
 
     /** The children's parameters under "child.name" keys; the same Param objects on every call. */

@@ -3,6 +3,7 @@ package dev.opnorm.nn.layers;
 import dev.opnorm.nn.Tensor;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 
 /**
@@ -64,6 +65,7 @@ public final class SequentialLinearization extends AbstractLinearization {
      *
      * @throws IllegalArgumentException when no child has that name
      */
+    @Override
     public SequentialLinearization upTo(String path) {
         int dot = path.indexOf('.');
         String head = dot < 0 ? path : path.substring(0, dot);
@@ -71,11 +73,7 @@ public final class SequentialLinearization extends AbstractLinearization {
         List<String> n = new ArrayList<>(names.subList(0, last + 1));
         List<Linearization> p = new ArrayList<>(parts.subList(0, last + 1));
         if (dot >= 0) {
-            if (!(parts.get(last) instanceof SequentialLinearization inner)) {
-                throw new IllegalArgumentException(owner() + ": '" + head + "' is not a Sequential, cannot resolve '"
-                        + path + "'");
-            }
-            p.set(last, inner.upTo(path.substring(dot + 1)));
+            p.set(last, parts.get(last).upTo(path.substring(dot + 1))); // a part that is no chain refuses
         }
         return new SequentialLinearization(owner() + " up to '" + path + "'", mode(), n, p);
     }
@@ -103,6 +101,16 @@ public final class SequentialLinearization extends AbstractLinearization {
             parts.get(i).vjpAll(in, out, grads);
             in = out;
         }
+    }
+
+    /** The parts' chains, concatenated (element i linearizes element i of the Sequential's chain). */
+    @Override
+    public List<Linearization> chain() {
+        List<Linearization> out = new ArrayList<>();
+        for (Linearization p : parts) {
+            out.addAll(p.chain());
+        }
+        return Collections.unmodifiableList(out);
     }
 
     @Override

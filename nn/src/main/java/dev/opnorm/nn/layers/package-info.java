@@ -15,9 +15,16 @@
  * All heavy work goes through the {@link dev.opnorm.nn.kernels.Kernels} a layer was built with, so the
  * same layers run on every backend.
  *
+ * <p>What algorithms elsewhere need to know about a layer lives in the layer, so a new layer type is one
+ * file: {@code Layer.chain()} / {@code Linearization.chain()} (the network as a product of parts),
+ * {@code Layer.linearWeights()} (weights applied linearly, with their operator on an input shape, for
+ * weight regularizers), {@code Linearization.tangentRule()} (the parameter gradient of a JVP) and
+ * {@code Linearization.activationSite()} (ReLU states, pooling choices). The algorithms (robust.reg,
+ * robust.analysis) compose these and never switch on layer classes.
+ *
  * <p>For norms, a network's linearization is a {@link dev.opnorm.linalg.LinearMap} per example
  * ({@code asLinearMap(i)}) or a {@link dev.opnorm.linalg.BatchLinearMap} (EVAL only); the Jacobian of
- * any prefix (e.g. the penultimate features) is {@code SequentialLinearization.upTo(name)}.
+ * any prefix (e.g. the penultimate features) is {@code Linearization.upTo(name)}.
  * Bad input gives an IllegalArgumentException naming the layer ("Conv2d 'features.0'") and the
  * shapes; NaN/Inf checks of layer inputs are switched on with {@link dev.opnorm.nn.layers.FiniteChecks}.
  */

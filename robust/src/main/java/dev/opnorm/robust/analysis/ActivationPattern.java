@@ -1,11 +1,10 @@
 package dev.opnorm.robust.analysis;
 
 import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.layers.ActivationSite;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
-import dev.opnorm.nn.layers.MaxPool2d;
-import dev.opnorm.nn.layers.ReLU;
 
 import java.util.ArrayList;
 import java.util.Collections;
@@ -22,14 +21,15 @@ import java.util.List;
  * where its JVP passes a tangent), and a pooling window's index is the input position its JVP gathers from
  * (the kernels' tie rule). The linearization is walked with {@link Linearization#visit}, which descends into
  * every composite - Sequentials and residual blocks alike - so the ReLUs inside a WideResNet's blocks count
- * too. Other leaves (conv, BN, linear, flatten, average pooling) are affine and contribute no sites.
+ * too; each part reports its own states ({@link Linearization#activationSite()}). Other leaves (conv, BN,
+ * linear, flatten, average pooling) are affine and contribute no sites.
  */
 public final class ActivationPattern {
     /** What a site records. */
     public enum Kind {
-        /** 1 = unit on, 0 = off, per unit. */
+        /** 1 = unit on, 0 = off, per unit (a ReLU; any {@link ActivationSite.Kind#ON_OFF} site). */
         RELU,
-        /** Per window, 1 + the per-example flat input index of the maximum. */
+        /** Per window, 1 + the per-example flat input index of the maximum ({@link ActivationSite.Kind#SELECTED_INDEX}). */
         MAX_POOL
     }
 
@@ -70,27 +70,13 @@ public final class ActivationPattern {
         }
         List<Site> sites = new ArrayList<>();
         lin.visit(part -> {
-            if (part instanceof ReLU.Lin r) {
-                float[] y = r.output().data;
-                int[] states = new int[r.outShape().size()];
-                for (int j = 0; j < states.length; j++) {
-                    states[j] = y[j] > 0 ? 1 : 0;
-                }
-                sites.add(new Site(r.layer().qualifiedName(), Kind.RELU, r.outShape().perExample(), states));
-            } else if (part instanceof MaxPool2d.Lin m) {
-                int per = m.inShape().perExample();
-                float[] probe = new float[m.inShape().size()];
-                for (int j = 0; j < probe.length; j++) {
-                    // a ramp reveals the gathered index; per-example indices stay far below 2^24, exact in float
-                    probe[j] = j % per + 1;
-                }
-                float[] out = new float[m.outShape().size()];
-                m.jvp(probe, out);
-                int[] states = new int[out.length];
-                for (int j = 0; j < out.length; j++) {
-                    states[j] = (int) out[j];
-                }
-                sites.add(new Site(m.layer().qualifiedName(), Kind.MAX_POOL, m.outShape().perExample(), states));
+            ActivationSite a = part.activationSite();
+            if (a != null) {
+                Kind kind = switch (a.kind()) {
+                    case ON_OFF -> Kind.RELU;
+                    case SELECTED_INDEX -> Kind.MAX_POOL;
+                };
+                sites.add(new Site(a.layer(), kind, a.perExample(), a.states()));
             }
         });
         return new ActivationPattern(lin.inShape().n(), sites);

@@ -4,8 +4,6 @@ import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
-import dev.opnorm.nn.layers.Sequential;
-import dev.opnorm.nn.layers.SequentialLinearization;
 
 /**
  * phi = the network up to (and including) a named child - e.g. "features" of the 7-layer CNN, the penultimate
@@ -20,24 +18,16 @@ final class Features {
         if (upTo == null) {
             return model.forward(x);
         }
-        return asSequential(model, upTo).forwardUpTo(x, upTo);
+        return model.forwardUpTo(x, upTo);
     }
 
-    /** The linearization of phi at x: output phi(x) and its Jacobian. */
+    /**
+     * The linearization of phi at x: output phi(x) and its Jacobian.
+     *
+     * @throws IllegalArgumentException when the model is not a chain of named layers or has no such child
+     */
     static Linearization linearize(Layer model, String upTo, Tensor x) {
         Linearization lin = model.linearize(x, BnMode.EVAL);
-        if (upTo == null) {
-            return lin;
-        }
-        asSequential(model, upTo);
-        return ((SequentialLinearization) lin).upTo(upTo);
-    }
-
-    private static Sequential asSequential(Layer model, String upTo) {
-        if (!(model instanceof Sequential s)) {
-            throw new IllegalArgumentException("features up to '" + upTo + "' need a Sequential model, got "
-                    + model.qualifiedName());
-        }
-        return s;
+        return upTo == null ? lin : lin.upTo(upTo);
     }
 }

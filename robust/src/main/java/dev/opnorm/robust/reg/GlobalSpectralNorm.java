@@ -4,12 +4,11 @@ import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.StartVectors;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.kernels.Conv2dDims;
-import dev.opnorm.nn.kernels.Kernels;
-import dev.opnorm.nn.layers.Conv2d;
 import dev.opnorm.nn.layers.Layer;
-import dev.opnorm.nn.layers.Linear;
+import dev.opnorm.nn.layers.LinearWeight;
 import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.ParamGrads;
+import dev.opnorm.nn.layers.WeightOperator;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -18,7 +17,8 @@ import java.util.Map;
 
 /**
  * Global (data-independent) spectral norm regularization (Yoshida and Miyato 2017): per weight layer l
- * (every {@link Conv2d} and {@link Linear}) a persistent pair of vectors u_l, v_l, refined by power
+ * (every {@link LinearWeight} a link of the model's {@link Layer#chain()} reports: conv kernels and linear
+ * matrices; residual blocks report none) a persistent pair of vectors u_l, v_l, refined by power
  * steps on the layer's operator A_l once per update,
  * <pre>
  *   u = A v / ||A v||_2,   v = A^T u / ||A^T u||_2,   sigma_l = u^T A_l v
@@ -60,7 +60,8 @@ public final class GlobalSpectralNorm implements Regularizer {
         Checks.lambda(name(operator), lambda);
         Checks.atLeastOne(name(operator), "power steps per update", stepsPerUpdate);
         if (ops.isEmpty()) {
-            throw new IllegalArgumentException(name(operator) + ": the model has no Conv2d or Linear layer");
+            throw new IllegalArgumentException(name(operator) + ": the model has no Conv2d or Linear layer "
+                    + "(no layer of its chain reports a linear weight)");
         }
         this.operator = operator;
         this.lambda = lambda;
@@ -88,10 +89,8 @@ public final class GlobalSpectralNorm implements Regularizer {
     public static GlobalSpectralNorm reshaped(Layer model, double lambda, int stepsPerUpdate) {
         List<LayerOp> ops = new ArrayList<>();
         for (Layer l : ModelWalk.leaves(model)) {
-            if (l instanceof Conv2d c) {
-                ops.add(new MatrixOp(l, c.weight(), c.outChannels(), c.inChannels() * c.kernelHeight() * c.kernelWidth()));
-            } else if (l instanceof Linear lin) {
-                ops.add(new MatrixOp(l, lin.weight(), lin.outFeatures(), lin.inFeatures()));
+            for (LinearWeight w : l.linearWeights()) {
+                ops.add(new MatrixOp(w));
             }
         }
         return new GlobalSpectralNorm(Operator.RESHAPED_KERNEL, ops, lambda, stepsPerUpdate);
@@ -107,10 +106,8 @@ public final class GlobalSpectralNorm implements Regularizer {
     public static GlobalSpectralNorm convolution(Layer model, Shape input, double lambda, int stepsPerUpdate) {
         List<LayerOp> ops = new ArrayList<>();
         for (ModelWalk.LeafShape ls : ModelWalk.leavesWithShapes(model, input)) {
-            if (ls.layer() instanceof Conv2d c) {
-                ops.add(new ConvOp(c, ls.in()));
-            } else if (ls.layer() instanceof Linear lin) {
-                ops.add(new MatrixOp(lin, lin.weight(), lin.outFeatures(), lin.inFeatures()));
+            for (LinearWeight w : ls.layer().linearWeights()) {
+                ops.add(w.actsAsMatrix() ? new MatrixOp(w) : new OperatorOp(w, w.operatorOn(ls.in())));
             }
         }
         return new GlobalSpectralNorm(Operator.CONVOLUTION, ops, lambda, stepsPerUpdate);
@@ -149,7 +146,7 @@ public final class GlobalSpectralNorm implements Regularizer {
      * {@code u(i).length x v(i).length} matrix.
      */
     public Conv2dDims convDims(int i) {
-        return ops.get(i) instanceof ConvOp c ? c.dims : null;
+        return ops.get(i) instanceof OperatorOp o ? o.operator.convDims() : null;
     }
 
     /** Number of regularized layers. */
@@ -302,10 +299,10 @@ public final class GlobalSpectralNorm implements Regularizer {
         private final int rows;
         private final int cols;
 
-        MatrixOp(Layer layer, Param weight, int rows, int cols) {
-            super(layer, weight, rows, cols);
-            this.rows = rows;
-            this.cols = cols;
+        MatrixOp(LinearWeight w) {
+            super(w.layer(), w.weight(), w.rows(), w.cols());
+            this.rows = w.rows();
+            this.cols = w.cols();
         }
 
         @Override
@@ -349,37 +346,34 @@ public final class GlobalSpectralNorm implements Regularizer {
         }
     }
 
-    /** A conv (without bias) as a linear map on one example of its input shape. */
-    private static final class ConvOp extends LayerOp {
-        private final Kernels kernels;
-        private final Conv2dDims dims;
+    /** The operator a layer applies through its weight on one example of its input shape (a conv, bias excluded). */
+    private static final class OperatorOp extends LayerOp {
+        private final WeightOperator operator;
         private final float[] scaledU;
 
-        ConvOp(Conv2d conv, Shape in) {
-            super(conv, conv.weight(), conv.outputShape(in).perExample(), in.perExample());
-            this.kernels = conv.kernels();
-            this.dims = new Conv2dDims(1, conv.inChannels(), in.h(), in.w(), conv.outChannels(), conv.kernelHeight(),
-                    conv.kernelWidth(), conv.stride(), conv.padding());
+        OperatorOp(LinearWeight w, WeightOperator operator) {
+            super(w.layer(), w.weight(), operator.outShape().perExample(), operator.inShape().perExample());
+            this.operator = operator;
             this.scaledU = new float[u.length];
         }
 
         @Override
         void apply(float[] in, float[] out) {
-            kernels.conv2dForward(out, in, weight.value, null, dims);
+            operator.apply(in, out);
         }
 
         @Override
         void applyTranspose(float[] in, float[] out) {
-            kernels.conv2dVjpInput(out, in, weight.value, dims);
+            operator.applyTranspose(in, out);
         }
 
         @Override
         void accumulateWeightGradient(float[] gW, float scale) {
-            // u^T conv(v; W) is linear in W: its gradient is the conv's weight VJP with cotangent u at input v
+            // u^T A(W) v is linear in W: its gradient is the operator's weight gradient with u scaled
             for (int j = 0; j < u.length; j++) {
                 scaledU[j] = scale * u[j];
             }
-            kernels.conv2dVjpWeight(gW, scaledU, v, dims);
+            operator.accumulateWeightGradient(gW, scaledU, v);
         }
     }
 }

@@ -3,47 +3,34 @@ package dev.opnorm.robust.reg;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
-import dev.opnorm.nn.layers.Sequential;
-import dev.opnorm.nn.layers.SequentialLinearization;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Walks a model's leaf layers in execution order, descending into {@link Sequential} containers (the
- * only container the nn module has). Layers inside any other container are treated as one leaf.
+ * A model's chain of layers ({@link Layer#chain()}: Sequentials expanded, any other layer one link)
+ * paired with what the algorithms here need per link: the input shape it sees, or its part of a
+ * linearization.
  */
 final class ModelWalk {
     private ModelWalk() {
     }
 
-    /** A leaf layer with the per-example input shape (batch 1) it sees in the model. */
+    /** A link of the chain with the per-example input shape (batch 1) it sees in the model. */
     record LeafShape(Layer layer, Shape in) {
     }
 
-    /** A leaf layer with its part of a model linearization. */
+    /** A link of the chain with its part of a model linearization. */
     record LeafLin(Layer layer, Linearization lin) {
     }
 
-    /** The leaf layers, in order. */
+    /** The links, in execution order. */
     static List<Layer> leaves(Layer model) {
-        List<Layer> out = new ArrayList<>();
-        addLeaves(model, out);
-        return out;
-    }
-
-    private static void addLeaves(Layer l, List<Layer> out) {
-        if (l instanceof Sequential s) {
-            for (Layer c : s.children()) {
-                addLeaves(c, out);
-            }
-        } else {
-            out.add(l);
-        }
+        return model.chain();
     }
 
     /**
-     * The leaf layers with the input shape each one sees when the model gets inputs of {@code input}'s
+     * The links with the input shape each one sees when the model gets inputs of {@code input}'s
      * per-example shape (batch set to 1).
      *
      * @throws IllegalArgumentException when the input shape does not fit the model
@@ -59,28 +46,29 @@ final class ModelWalk {
     }
 
     /**
-     * The leaf layers paired with their linearizations inside {@code lin}, a linearization of
-     * {@code model} (as {@code model.linearize} returns it).
+     * The links paired with their linearizations inside {@code lin}, a linearization of {@code model}
+     * (as {@code model.linearize} returns it).
      *
      * @throws IllegalArgumentException when lin is not a linearization of model's structure
      */
     static List<LeafLin> leafLinearizations(Layer model, Linearization lin) {
-        List<LeafLin> out = new ArrayList<>();
-        addLeafLins(model, lin, out);
-        return out;
-    }
-
-    private static void addLeafLins(Layer l, Linearization lin, List<LeafLin> out) {
-        if (l instanceof Sequential s) {
-            if (!(lin instanceof SequentialLinearization sl) || sl.names().size() != s.children().size()) {
-                throw new IllegalArgumentException("linearization " + lin + " is not a linearization of Sequential '"
-                        + s.qualifiedName() + "'");
-            }
-            for (Layer c : s.children()) {
-                addLeafLins(c, sl.part(c.name()), out);
-            }
-        } else {
-            out.add(new LeafLin(l, lin));
+        List<Layer> layers = model.chain();
+        List<Linearization> parts = lin.chain();
+        if (layers.size() != parts.size()) {
+            throw new IllegalArgumentException(lin + " is not a linearization of '" + model.qualifiedName() + "': "
+                    + parts.size() + " parts for " + layers.size() + " layers");
         }
+        List<LeafLin> out = new ArrayList<>(layers.size());
+        for (int i = 0; i < layers.size(); i++) {
+            Layer l = layers.get(i);
+            Linearization p = parts.get(i);
+            if (!l.outputShape(p.inShape()).equals(p.outShape())) {
+                throw new IllegalArgumentException(lin + " is not a linearization of '" + model.qualifiedName()
+                        + "': part " + i + " maps " + p.inShape() + " to " + p.outShape() + ", layer '"
+                        + l.qualifiedName() + "' gives " + l.outputShape(p.inShape()));
+            }
+            out.add(new LeafLin(l, p));
+        }
+        return out;
     }
 }

@@ -1,14 +1,10 @@
 package dev.opnorm.robust.reg;
 
-import dev.opnorm.nn.Shape;
-import dev.opnorm.nn.kernels.Conv2dDims;
-import dev.opnorm.nn.layers.BatchNorm2d;
 import dev.opnorm.nn.layers.BnMode;
-import dev.opnorm.nn.layers.Conv2d;
 import dev.opnorm.nn.layers.Layer;
-import dev.opnorm.nn.layers.Linear;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.ParamGrads;
+import dev.opnorm.nn.layers.TangentRule;
 
 import java.util.List;
 
@@ -28,6 +24,9 @@ import java.util.List;
  * </pre>
  * Equivalently {@code <c, J t>} = d/ds {@code <c, f(x + s t)>} at s = 0, so this is the parameter
  * gradient of a JVP, a mixed second derivative, computed with one tangent pass and one cotangent pass.
+ * The per-layer formulas are the layers' own ({@link Linearization#tangentRule()}); this class walks
+ * the model's chain ({@link Layer#chain()}) and composes them, so a new layer type with a rule needs
+ * nothing here.
  *
  * <p>BatchNorm in TRAIN mode is rejected: there J depends on theta through the batch statistics and
  * the formula above would miss those terms.
@@ -44,8 +43,10 @@ public final class TangentGradient {
      * @param tangent   (batch, input per example), lin.inShape().size() elements, not modified
      * @param cotangent lin.outShape().size() elements, not modified
      * @param grads     accumulated (+=)
-     * @throws IllegalArgumentException for a TRAIN-mode linearization, wrong array lengths, or a leaf layer
-     *                                  with parameters this class has no rule for (its name is given)
+     * @throws IllegalArgumentException for a TRAIN-mode linearization, wrong array lengths, a linearization
+     *                                  that is not of {@code model}, or a link of the model's chain with
+     *                                  parameters but no {@link Linearization#tangentRule()} (a residual block;
+     *                                  its name is given), before anything is accumulated
      */
     public static void accumulate(Layer model, Linearization lin, float[] tangent, float[] cotangent,
             ParamGrads grads) {
@@ -58,10 +59,12 @@ public final class TangentGradient {
                     + lin.inShape() + ", cotangent " + cotangent.length + " for output " + lin.outShape());
         }
         List<ModelWalk.LeafLin> leaves = ModelWalk.leafLinearizations(model, lin);
-        for (ModelWalk.LeafLin l : leaves) {
-            checkSupported(l.layer());
-        }
         int k = leaves.size();
+        // every rule first, so that an unsupported layer fails before anything is accumulated
+        TangentRule[] rules = new TangentRule[k];
+        for (int i = 0; i < k; i++) {
+            rules[i] = ruleOf(leaves.get(i));
+        }
         // forward: ins[i] = tangent entering leaf i
         float[][] ins = new float[k][];
         ins[0] = tangent;
@@ -74,7 +77,9 @@ public final class TangentGradient {
         float[] g = cotangent;
         for (int i = k - 1; i >= 0; i--) {
             ModelWalk.LeafLin l = leaves.get(i);
-            weightGradient(l.layer(), l.lin().inShape(), g, ins[i], grads);
+            if (rules[i] != null) {
+                rules[i].accumulate(ins[i], g, grads);
+            }
             if (i > 0 && needsCotangentBelow(leaves, i)) {
                 float[] below = new float[l.lin().inShape().size()];
                 l.lin().vjp(g, below);
@@ -85,6 +90,19 @@ public final class TangentGradient {
         }
     }
 
+    /** The link's rule; null for a layer without parameters (J does not depend on any). */
+    private static TangentRule ruleOf(ModelWalk.LeafLin l) {
+        if (l.layer().params().isEmpty()) {
+            return null;
+        }
+        TangentRule r = l.lin().tangentRule();
+        if (r == null) {
+            throw new IllegalArgumentException("TangentGradient: layer '" + l.layer().qualifiedName() + "' ("
+                    + l.layer().getClass().getSimpleName() + ") has parameters but no tangent-gradient rule");
+        }
+        return r;
+    }
+
     private static boolean needsCotangentBelow(List<ModelWalk.LeafLin> leaves, int i) {
         for (int j = 0; j < i; j++) {
             if (!leaves.get(j).layer().params().isEmpty()) {
@@ -92,42 +110,5 @@ public final class TangentGradient {
             }
         }
         return false;
-    }
-
-    private static void checkSupported(Layer layer) {
-        if (layer.params().isEmpty() || layer instanceof Conv2d || layer instanceof Linear
-                || layer instanceof BatchNorm2d) {
-            return;
-        }
-        throw new IllegalArgumentException("TangentGradient: layer '" + layer.qualifiedName() + "' ("
-                + layer.getClass().getSimpleName() + ") has parameters but no tangent-gradient rule");
-    }
-
-    /** grads += d/d theta_layer of {@code <g, J_layer t>}; t is the tangent entering the layer. */
-    private static void weightGradient(Layer layer, Shape in, float[] g, float[] t, ParamGrads grads) {
-        if (layer instanceof Conv2d c) {
-            Conv2dDims d = new Conv2dDims(in.n(), c.inChannels(), in.h(), in.w(), c.outChannels(), c.kernelHeight(),
-                    c.kernelWidth(), c.stride(), c.padding());
-            c.kernels().conv2dVjpWeight(grads.of(c.weight()), g, t, d);
-        } else if (layer instanceof Linear l) {
-            int n = in.n(), fi = l.inFeatures(), fo = l.outFeatures();
-            l.kernels().gemm(true, false, fo, fi, n, 1f, g, 0, fo, t, 0, fi, 1f, grads.of(l.weight()), 0, fi);
-        } else if (layer instanceof BatchNorm2d bn && bn.affine()) {
-            // J = diag(gamma / s), s = sqrt(running_var + eps): d/dgamma_c = sum g * t / s_c
-            float[] gGamma = grads.of(bn.weight());
-            float[] rv = bn.runningVar().value;
-            int ch = bn.channels(), hw = in.h() * in.w();
-            for (int c = 0; c < ch; c++) {
-                float inv = (float) (1.0 / Math.sqrt((double) rv[c] + BatchNorm2d.EPS));
-                double sum = 0;
-                for (int n = 0; n < in.n(); n++) {
-                    int off = (n * ch + c) * hw;
-                    for (int i = 0; i < hw; i++) {
-                        sum += (double) g[off + i] * t[off + i];
-                    }
-                }
-                gGamma[c] += (float) (sum * inv);
-            }
-        }
     }
 }

@@ -72,4 +72,32 @@ class TangentGradientTest {
                         new float[lin.outShape().size()], new ParamGrads()));
         assertTrue(e.getMessage().contains("EVAL"), e.getMessage());
     }
+
+    @Test
+    void accumulate_rejectsALinkWithParametersButNoRule_beforeAccumulatingAnything() {
+        // the block first: the backward sweep would reach the conv's rule before the block's missing one
+        dev.opnorm.nn.layers.Conv2d head = new dev.opnorm.nn.layers.Conv2d("head", 2, 1, 3, 1, 1, false);
+        Sequential net = new Sequential("net", new dev.opnorm.nn.layers.PreActBlock("block", 1, 2, 1), head);
+        net.initParameters(new java.util.SplittableRandom(51));
+        Tensor x = RegTestSupport.gaussian(new dev.opnorm.nn.Shape(1, 1, 4, 4), 52);
+        Linearization lin = net.linearize(x, BnMode.EVAL);
+        ParamGrads grads = new ParamGrads();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TangentGradient.accumulate(net, lin, new float[lin.inShape().size()],
+                        new float[lin.outShape().size()], grads));
+        assertTrue(e.getMessage().contains("'block'") && e.getMessage().contains("no tangent-gradient rule"),
+                e.getMessage());
+        assertTrue(!grads.has(head.weight()), "nothing accumulated before the check");
+    }
+
+    @Test
+    void accumulate_rejectsALinearizationOfAnotherModel() {
+        Sequential net = RegTestSupport.smallCnn(61);
+        Sequential mlp = RegTestSupport.mlp(62);
+        Linearization lin = mlp.linearize(RegTestSupport.gaussian(new dev.opnorm.nn.Shape(2, 3, 2, 2), 63), BnMode.EVAL);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TangentGradient.accumulate(net, lin, new float[lin.inShape().size()],
+                        new float[lin.outShape().size()], new ParamGrads()));
+        assertTrue(e.getMessage().contains("is not a linearization of"), e.getMessage());
+    }
 }
