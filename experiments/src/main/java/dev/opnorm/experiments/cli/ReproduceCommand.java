@@ -21,6 +21,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code opnorm reproduce}: the paper's experiments end to end ({@link Reproduction}): data, the standard network,
@@ -35,7 +37,8 @@ import java.util.concurrent.Callable;
                 "d.d. SNR and d.d. ONR (p = inf) networks, chooses eps_train and the",
                 "regularization constants as the paper does, and writes Fig. 2-5, Fig. 7 and",
                 "Table 2 (CSV + PNG), claims.json, report.html and run.json into --out.",
-                "A killed run resumes where it stopped when started again with the same flags.",
+                "A killed run resumes where it stopped when started again with the same flags; on",
+                "SIGINT / SIGTERM the training in progress writes its checkpoint first (exit 143).",
                 "",
                 "Profiles:",
                 "  quick  Fashion-MNIST padded to 32x32, CNN width 0.25, 2000 training images,",
@@ -104,11 +107,11 @@ public final class ReproduceCommand implements Callable<Integer> {
         try (RunFolder folder = RunFolder.claim(out, "--out", "reproduce",
                 force ? RunFolder.Policy.REPLACE : RunFolder.Policy.RESUME, Reproduction.RUN_ID,
                 spec.commandLine().getErr())) {
-            return reproduce(p, dir);
+            return reproduce(p, dir, folder);
         }
     }
 
-    private Integer reproduce(Profile p, Path dir) throws IOException {
+    private Integer reproduce(Profile p, Path dir, RunFolder folder) throws IOException {
         Kernels kernels = engine.install();
         FiniteChecks.setEnabled(true);
         PrintWriter err = spec.commandLine().getErr();
@@ -130,7 +133,28 @@ public final class ReproduceCommand implements Callable<Integer> {
         }, true, StandardCharsets.UTF_8);
         Reproduction r = new Reproduction(p, out, dir, engine.seed, kernels, engine.effectiveThreads(), log)
                 .stopAfter(stopAfter);
-        List<String> ran = r.run();
+        // SIGINT / SIGTERM: the training in progress checkpoints at its next step boundary; the hook waits for
+        // this command to end a bounded time before the folder is released
+        CountDownLatch settled = new CountDownLatch(1);
+        folder.onShutdown(() -> {
+            r.requestStop();
+            try {
+                settled.await(TrainCommand.STOP_WAIT_SECONDS, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        List<String> ran;
+        try {
+            ran = r.run();
+        } catch (Reproduction.Stopped e) {
+            log.flush();
+            err.println("interrupted: " + e.getMessage());
+            err.flush();
+            return TrainCommand.EXIT_INTERRUPTED;
+        } finally {
+            settled.countDown();
+        }
         log.flush();
         PrintWriter o = spec.commandLine().getOut();
         o.println("reproduce (" + p.name() + "): ran " + (ran.isEmpty() ? "no phase (all finished earlier)"

@@ -154,6 +154,9 @@ public final class Reproduction {
         checkSameRun();
         List<String> ran = new ArrayList<>();
         for (String phase : PHASES) {
+            if (stopRequested) {
+                throw new Stopped("stopped on request before phase " + phase + "; a re-run continues there");
+            }
             if (store.done(phase)) {
                 store.log("skip " + phase);
                 log.println("[reproduce] " + phase + ": done earlier, skipped");
@@ -173,6 +176,29 @@ public final class Reproduction {
             }
         }
         return ran;
+    }
+
+    private volatile boolean stopRequested;
+    private volatile Trainer training;
+
+    /**
+     * Asks the run to stop (from another thread, e.g. a SIGTERM hook): a training in progress stops at its next step
+     * boundary and writes its checkpoint, a phase without training runs to its end, and {@link #run()} then throws
+     * {@link Stopped} before the next phase. A re-run continues from there with the same numbers.
+     */
+    public void requestStop() {
+        stopRequested = true;
+        Trainer t = training;
+        if (t != null) {
+            t.requestStop();
+        }
+    }
+
+    /** {@link #run()} ended early because of {@link #requestStop()}; everything done so far is on disk. */
+    public static final class Stopped extends RuntimeException {
+        Stopped(String message) {
+            super(message);
+        }
     }
 
     /** The file (relative to the output folder) that records a reproduction's settings; marks a resumable folder. */
@@ -334,7 +360,19 @@ public final class Reproduction {
         }
         log.println("[reproduce] training " + id + " (" + profile.epochs() + " epochs, " + trainSet().size()
                 + " images)");
-        t.fit();
+        training = t;
+        try {
+            if (stopRequested) {
+                t.requestStop(); // asked before this training started: it checkpoints at its first step boundary
+            }
+            t.fit();
+        } finally {
+            training = null;
+        }
+        if (t.interrupted()) {
+            throw new Stopped("stopped on request while training " + id + " (checkpoint " + ck + " at step " + t.step()
+                    + "); a re-run continues there");
+        }
         Checkpoint.of(model).save(fin);
         Files.deleteIfExists(ck);
         return model;

@@ -76,4 +76,49 @@ class InterruptTest {
         assertEquals("stopped after epoch " + (done + 1) + " (--stop-after-epoch)", after.get("status"));
         assertEquals(Long.toString(step), after.get("resumed_at_step"));
     }
+
+    /**
+     * SIGTERM to a reproduction while it trains its first network: the training checkpoints at its next step
+     * boundary, the command exits 143 naming the checkpoint, the folder is released, and nothing later was started.
+     */
+    @Test
+    void sigterm_reproduce_checkpointsTheTrainingInProgress() throws Exception {
+        Path data = ReproduceCommandTest.writeFashion(tmp.resolve("rdata"), 60, 30);
+        Path out = tmp.resolve("repro");
+        // 500 epochs: far more than the child trains before the signal reaches it
+        List<String> args = List.of("reproduce", "--profile", "smoke", "--data", data.toString(), "--out",
+                out.toString(), "--threads", "1", "--set", "epochs=500", "--set", "checkpointEvery=1");
+        Path ck = out.resolve("models").resolve("standard.checkpoint.safetensors");
+        String childLog = runAndTerminate(args, ck, tmp.resolve("repro.log"));
+        assertTrue(childLog.contains("interrupted: stopped on request while training standard"), childLog);
+        assertTrue(Files.exists(ck), "the checkpoint of the training in progress stays: " + childLog);
+        assertTrue(!Files.exists(out.resolve("models").resolve("standard.safetensors")), childLog);
+        assertTrue(!childLog.contains("choose-eps ..."), "no later phase started: " + childLog);
+        assertEquals("", Files.readString(out.resolve(RunFolder.LOCK_FILE)), "the folder is released");
+        try (var files = Files.walk(out)) {
+            assertTrue(files.noneMatch(p -> RunFolder.isTemporary(p.getFileName().toString())));
+        }
+    }
+
+    /** Starts the command in a child JVM, sends SIGTERM once {@code marker} exists, returns its log; exit 143. */
+    private static String runAndTerminate(List<String> args, Path marker, Path log) throws Exception {
+        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector", "-Xmx512m", "-cp",
+                System.getProperty("java.class.path"), OpnormCli.class.getName()));
+        cmd.addAll(args);
+        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
+            while (!Files.exists(marker) && child.isAlive() && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            assertTrue(Files.exists(marker) && child.isAlive(), "the child should be working: " + Files.readString(log));
+            child.destroy(); // SIGTERM
+            assertTrue(child.waitFor(WAIT_S, TimeUnit.SECONDS), "the child should stop: " + Files.readString(log));
+            assertEquals(TrainCommand.EXIT_INTERRUPTED, child.exitValue(), Files.readString(log));
+        } finally {
+            child.destroyForcibly();
+        }
+        return Files.readString(log);
+    }
 }
