@@ -41,9 +41,52 @@ final class DirectConv {
     private DirectConv() {
     }
 
-    /** Whether a stride-1 conv whose output rows are {@code outWidth} wide can run here. */
+    /** Whether a stride-1 conv whose output rows are {@code outWidth} wide can run on a padded source. */
     static boolean applicable(int outWidth) {
         return Simd.ENABLED && outWidth % L == 0;
+    }
+
+    /**
+     * Whether a stride-1 conv with a P x Q output grid can run on a {@link #shifted} source: rows narrower
+     * than a vector (8x8 maps on 16 lanes) are fine as long as no vector straddles two samples.
+     */
+    static boolean applicableShifted(int outHeight, int outWidth) {
+        return Simd.ENABLED && (outHeight * outWidth) % L == 0;
+    }
+
+    /**
+     * The source for output rows that are not a whole number of vectors: {@code shifts} copies of x zero-padded
+     * by padH rows (n, c, h + 2 padH, outW), copy t holding the padded columns t .. t + outW - 1, so
+     * dst[(((t*n + b)*c + ch)*hp + i)*outW + q] = xpadded[b, ch, i, q + t]; then {@code tail} zeros. Rows are
+     * exactly outW wide, so the output pixels (p, q) of one sample are consecutive for every tap: a vector
+     * of L output pixels spanning several output rows is one contiguous load at base(j) + lOff(c, r, s),
+     * lOff = s*n*c*hp*outW + (c*hp + r)*outW. Returns dst (grown if needed).
+     */
+    static float[] shifted(float[] dst, float[] x, int n, int c, int h, int w, int padH, int padW, int shifts,
+                           int outW, int tail) {
+        int hp = h + 2 * padH, planes = n * c;
+        long size = (long) shifts * planes * hp * outW + tail;
+        if (size > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("conv2d shifted source of " + size + " floats exceeds an array");
+        }
+        if (dst.length < size) {
+            dst = new float[(int) size];
+        }
+        Arrays.fill(dst, 0, (int) size, 0f);
+        for (int t = 0; t < shifts; t++) {
+            // columns q with 0 <= q + t - padW < w come from x
+            int q0 = Math.max(0, padW - t), q1 = Math.min(outW, w + padW - t);
+            if (q1 <= q0) {
+                continue;
+            }
+            for (int u = 0; u < planes; u++) {
+                for (int i = 0; i < h; i++) {
+                    System.arraycopy(x, (u * h + i) * w + q0 + t - padW, dst,
+                            ((t * planes + u) * hp + i + padH) * outW + q0, q1 - q0);
+                }
+            }
+        }
+        return dst;
     }
 
     /**
@@ -64,6 +107,16 @@ final class DirectConv {
             this.gridQ = gridQ;
             this.zeroBase = zeroBase;
             this.lOff = lOff;
+        }
+
+        /**
+         * A source whose vectors past the last column re-read the last whole vector of the grid (samples x
+         * gridP x gridQ, a multiple of L): the sink drops those lanes, and no zero tail is needed.
+         */
+        static PaddedSource lastVectorForPadding(float[] src, int cs, int hp, int wp, int gridP, int gridQ, int samples,
+                                                 int[] lOff) {
+            PaddedSource s = new PaddedSource(src, cs, hp, wp, gridP, gridQ, 0, lOff);
+            return new PaddedSource(src, cs, hp, wp, gridP, gridQ, s.columnBase(samples * gridP * gridQ - L), lOff);
         }
 
         int columnBase(int j) {

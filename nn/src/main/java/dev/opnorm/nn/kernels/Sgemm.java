@@ -58,7 +58,7 @@ final class Sgemm {
     private static int[] tile() {
         String v = System.getProperty("opnorm.gemmTile");
         if (v == null || v.isBlank()) {
-            return Simd.REGISTERS >= 32 ? new int[] {6, 4} : new int[] {6, 2};
+            return Simd.REGISTERS >= 32 ? new int[] {6, 4} : new int[] {5, 2};
         }
         String[] parts = v.trim().split("x");
         try {

@@ -49,7 +49,7 @@ public final class VectorKernels implements Kernels {
      * Weight VJPs of stride-1 convs with outputs at least this wide (and output channels filling at least
      * half a register tile row) read im2col straight from padded x; narrower rows make the runs too short.
      */
-    private static final int DIRECT_WEIGHT_MIN_WIDTH = 16;
+    private static final int DIRECT_WEIGHT_MIN_WIDTH = Simd.REGISTERS >= 32 ? 16 : 8;
     /** The caller thread's dcol (input VJP via col2im) or gw^T (weight VJP) buffer, grown as needed and reused. */
     private static final ThreadLocal<float[][]> COL_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
 
@@ -107,6 +107,23 @@ public final class VectorKernels implements Kernels {
                     new ConvPack.NchwC(y, b, d.k(), pq), threads);
             return;
         }
+        if (d.stride() == 1 && DirectConv.applicableShifted(d.p(), d.q())) {
+            // rows narrower than a vector: B read from S column-shifted copies of padded x, rows Q wide
+            int hp = d.h() + 2 * d.pad(), plane = d.n() * d.c() * hp * d.q();
+            int[] lOff = new int[crs];
+            for (int c = 0; c < d.c(); c++) {
+                for (int r = 0; r < d.r(); r++) {
+                    for (int s = 0; s < d.s(); s++) {
+                        lOff[(c * d.r() + r) * d.s() + s] = s * plane + (c * hp + r) * d.q();
+                    }
+                }
+            }
+            float[] xs = shiftedScratch(x, d.n(), d.c(), d.h(), d.w(), d.pad(), d.pad(), d.s(), d.q());
+            DirectConv.run(d.k(), d.n() * pq, crs, new Sgemm.DenseA(w, 0, crs, false),
+                    DirectConv.PaddedSource.lastVectorForPadding(xs, d.c(), hp, d.q(), d.p(), d.q(), d.n(), lOff),
+                    new ConvPack.NchwC(y, b, d.k(), pq), threads);
+            return;
+        }
         Sgemm.run(d.k(), d.n() * pq, crs, new Sgemm.DenseA(w, 0, crs, false), ConvPack.Im2colB.forward(x, d),
                 new ConvPack.NchwC(y, b, d.k(), pq), threads);
     }
@@ -134,6 +151,23 @@ public final class VectorKernels implements Kernels {
                 float[] gyp = paddedScratch(gy, d.n(), d.k(), d.p(), d.q(), ph, pw, maxOf(lOff) + L);
                 DirectConv.run(d.c(), d.n() * hw, krs, new ConvPack.WeightTA(w, d),
                         new DirectConv.PaddedSource(gyp, d.k(), hp, wp, d.h(), d.w(), d.n() * d.k() * hp * wp, lOff),
+                        new ConvPack.NchwC(gx, null, d.c(), hw), threads);
+                return;
+            }
+            if (d.stride() == 1 && ph >= 0 && pw >= 0 && DirectConv.applicableShifted(d.h(), d.w())) {
+                // as above with rows narrower than a vector: S column-shifted copies of padded gy, rows W wide
+                int krs = d.k() * d.r() * d.s(), hp = d.p() + 2 * ph, plane = d.n() * d.k() * hp * d.w();
+                int[] lOff = new int[krs];
+                for (int k = 0; k < d.k(); k++) {
+                    for (int r = 0; r < d.r(); r++) {
+                        for (int s = 0; s < d.s(); s++) {
+                            lOff[(k * d.r() + r) * d.s() + s] = (d.s() - 1 - s) * plane + (k * hp + d.r() - 1 - r) * d.w();
+                        }
+                    }
+                }
+                float[] gys = shiftedScratch(gy, d.n(), d.k(), d.p(), d.q(), ph, pw, d.s(), d.w());
+                DirectConv.run(d.c(), d.n() * hw, krs, new ConvPack.WeightTA(w, d),
+                        DirectConv.PaddedSource.lastVectorForPadding(gys, d.k(), hp, d.w(), d.h(), d.w(), d.n(), lOff),
                         new ConvPack.NchwC(gx, null, d.c(), hw), threads);
                 return;
             }
@@ -622,6 +656,13 @@ public final class VectorKernels implements Kernels {
     private static float[] paddedScratch(float[] x, int n, int c, int h, int w, int padH, int padW, int tail) {
         float[][] holder = PAD_SCRATCH.get();
         holder[0] = DirectConv.pad(holder[0], x, n, c, h, w, padH, padW, tail);
+        return holder[0];
+    }
+
+    private static float[] shiftedScratch(float[] x, int n, int c, int h, int w, int padH, int padW, int shifts,
+                                          int outW) {
+        float[][] holder = PAD_SCRATCH.get();
+        holder[0] = DirectConv.shifted(holder[0], x, n, c, h, w, padH, padW, shifts, outW, 0);
         return holder[0];
     }
 
