@@ -89,6 +89,11 @@ public abstract class KernelsContractTest {
         // exact multiples of every lane count, as in the CNN
         cases.add(new Conv2dDims(3, 16, 12, 12, 32, 3, 3, 1, 1));
         cases.add(new Conv2dDims(2, 64, 4, 4, 32, 3, 3, 1, 0));
+        // more than two column panels of 1024 (weights packed once for all panels), and 12-wide rows (on 8 or 16
+        // lanes: vectors spanning output rows, read from column-shifted copies)
+        cases.add(new Conv2dDims(3, 3, 32, 32, 5, 3, 3, 1, 1));
+        cases.add(new Conv2dDims(3, 8, 24, 32, 6, 3, 3, 1, 1));
+        cases.add(new Conv2dDims(2, 5, 12, 12, 7, 3, 3, 1, 1));
         cases.removeIf(d -> (long) d.n() * d.k() * d.p() * d.q() * d.c() * d.r() * d.s() > SMALL_CASE_MACS);
         return cases;
     }
