@@ -21,9 +21,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Used by {@link VectorKernels} for the forward conv and the stride-1 input VJP (a forward conv of
  * gy padded by R-1-pad with the kernel flipped, channels swapped) when the output width is a multiple
- * of the vector length (other widths take the packed im2col route, with the same summation order). The loop nest and the per-element summation order (k-slices of {@link
- * Sgemm#KC}, l ascending in each) are those of {@link Sgemm}; threads split columns at sliver
- * boundaries (or rows at MR boundaries), so results do not depend on the thread count.
+ * of the vector length, or, from {@link #shifted} copies, when only the output grid of a sample is (8x8
+ * maps on 16 lanes); other shapes take the packed im2col route. The loop nest and the per-element
+ * summation order (k-slices of {@link Sgemm#KC}, l ascending in each) are those of {@link Sgemm}, so the
+ * route never changes a result; threads split columns at sliver boundaries (or rows at MR boundaries).
  */
 final class DirectConv {
     private static final VectorSpecies<Float> F = Simd.F;
@@ -34,7 +35,7 @@ final class DirectConv {
 
     /**
      * Rows (taps) of the weight-VJP register tile, beside {@link Sgemm#NV} vectors per row: 4 x 4 on 32
-     * registers (six rows measured slower there: each row is a computed broadcast offset), 6 x 2 on 16.
+     * registers (six rows measured slower there: each row is a computed broadcast offset), MR x 2 on 16.
      */
     static final int WR = Math.min(Sgemm.NV >= 4 ? 4 : 6, Sgemm.MR);
 

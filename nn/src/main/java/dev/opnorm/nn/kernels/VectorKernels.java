@@ -15,16 +15,17 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <ul>
  *   <li>forward: y = W * im2col(x). Stride 1 with output rows a multiple of the lane count: B vectors
- *       are loaded straight from a zero-padded copy of x ({@link DirectConv}); otherwise im2col is
- *       packed panel by panel ({@link ConvPack});</li>
+ *       are loaded straight from a zero-padded copy of x ({@link DirectConv}); narrower rows (8x8 maps on
+ *       16 lanes), from column-shifted copies of it; otherwise im2col is packed panel by panel
+ *       ({@link ConvPack});</li>
  *   <li>input VJP: gx = W^T * im2colT(gy), a transposed convolution summed directly per input pixel
  *       (stride 1: a forward conv of padded gy with the flipped kernel, again via {@link DirectConv}
- *       when rows are lane multiples). Where im2colT would be mostly zeros (stride 2, "valid" padding
- *       on small maps) or too costly to pack for the work it feeds (few input channels), dcol = W^T * gy
- *       followed by a col2im gather per input plane instead ({@code ConvPack.preferCol2im});</li>
- *   <li>weight VJP: S = gy * im2col(x)^T, or for stride 1 on rows >= 16 wide S^T = im2col(x) * gy^T
- *       with im2col read from padded x; then gw += S. Either way every element sums the batch in the
- *       contract's order.</li>
+ *       as for the forward conv). Where im2colT would be mostly zeros (stride 2, "valid" padding on small
+ *       maps) or too costly to pack for the work it feeds (few input channels), dcol = W^T * gy followed
+ *       by a col2im gather per input plane instead ({@code ConvPack.preferCol2im});</li>
+ *   <li>weight VJP: S = gy * im2col(x)^T, or for stride 1 on rows >= 16 wide (>= 8 with 16 vector
+ *       registers) S^T = im2col(x) * gy^T with im2col read from padded x; then gw += S. Either way every
+ *       element sums the batch in the contract's order.</li>
  * </ul>
  *
  * Elementwise, BatchNorm and pooling ops are simple vector loops (or scalar loops over independent
