@@ -21,9 +21,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Used by {@link VectorKernels} for the forward conv and the stride-1 input VJP (a forward conv of
  * gy padded by R-1-pad with the kernel flipped, channels swapped) when the output width is a multiple
- * of the vector length. The loop nest and the per-element summation order (k-slices of {@link
- * Sgemm#KC}, l ascending in each) are those of {@link Sgemm}; threads split columns at sliver
- * boundaries (or rows at MR boundaries), so results do not depend on the thread count.
+ * of the vector length, or, from {@link #shifted} copies, when only the output grid of a sample is (8x8
+ * maps on 16 lanes); other shapes take the packed im2col route. The loop nest and the per-element
+ * summation order (k-slices of {@link Sgemm#KC}, l ascending in each) are those of {@link Sgemm}, so the
+ * route never changes a result; threads split columns at sliver boundaries (or rows at MR boundaries).
  */
 final class DirectConv {
     private static final VectorSpecies<Float> F = Simd.F;
@@ -33,21 +34,60 @@ final class DirectConv {
             () -> new float[][] {new float[MC * KC], new float[MR * NR]});
 
     /**
-     * Rows (taps) of the weight-VJP register tile. Four, not {@link Sgemm#MR}: the weight micro-kernels
-     * broadcast from the padded source through four computed row offsets, and measured slower with six.
+     * Rows (taps) of the weight-VJP register tile, beside {@link Sgemm#NV} vectors per row: 4 x 4 on 32
+     * registers (six rows measured slower there: each row is a computed broadcast offset), MR x 2 on 16.
      */
-    static final int WR = 4;
+    static final int WR = Math.min(Sgemm.NV >= 4 ? 4 : 6, Sgemm.MR);
 
     private DirectConv() {
     }
 
-    /** 256-bit vectors for output rows that are a multiple of 8 but not of 16 lanes (8x8 maps). */
-    private static final VectorSpecies<Float> H = FloatVector.SPECIES_256;
-    private static final int HL = 8;
-
-    /** Whether a stride-1 conv whose output rows are {@code outWidth} wide can run here. */
+    /** Whether a stride-1 conv whose output rows are {@code outWidth} wide can run on a padded source. */
     static boolean applicable(int outWidth) {
-        return Simd.ENABLED && (outWidth % L == 0 || (L == 2 * HL && outWidth % HL == 0));
+        return Simd.ENABLED && outWidth % L == 0;
+    }
+
+    /**
+     * Whether a stride-1 conv with a P x Q output grid can run on a {@link #shifted} source: rows narrower
+     * than a vector (8x8 maps on 16 lanes) are fine as long as no vector straddles two samples.
+     */
+    static boolean applicableShifted(int outHeight, int outWidth) {
+        return Simd.ENABLED && (outHeight * outWidth) % L == 0;
+    }
+
+    /**
+     * The source for output rows that are not a whole number of vectors: {@code shifts} copies of x zero-padded
+     * by padH rows (n, c, h + 2 padH, outW), copy t holding the padded columns t .. t + outW - 1, so
+     * dst[(((t*n + b)*c + ch)*hp + i)*outW + q] = xpadded[b, ch, i, q + t]; then {@code tail} zeros. Rows are
+     * exactly outW wide, so the output pixels (p, q) of one sample are consecutive for every tap: a vector
+     * of L output pixels spanning several output rows is one contiguous load at base(j) + lOff(c, r, s),
+     * lOff = s*n*c*hp*outW + (c*hp + r)*outW. Returns dst (grown if needed).
+     */
+    static float[] shifted(float[] dst, float[] x, int n, int c, int h, int w, int padH, int padW, int shifts,
+                           int outW, int tail) {
+        int hp = h + 2 * padH, planes = n * c;
+        long size = (long) shifts * planes * hp * outW + tail;
+        if (size > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("conv2d shifted source of " + size + " floats exceeds an array");
+        }
+        if (dst.length < size) {
+            dst = new float[(int) size];
+        }
+        Arrays.fill(dst, 0, (int) size, 0f);
+        for (int t = 0; t < shifts; t++) {
+            // columns q with 0 <= q + t - padW < w come from x
+            int q0 = Math.max(0, padW - t), q1 = Math.min(outW, w + padW - t);
+            if (q1 <= q0) {
+                continue;
+            }
+            for (int u = 0; u < planes; u++) {
+                for (int i = 0; i < h; i++) {
+                    System.arraycopy(x, (u * h + i) * w + q0 + t - padW, dst,
+                            ((t * planes + u) * hp + i + padH) * outW + q0, q1 - q0);
+                }
+            }
+        }
+        return dst;
     }
 
     /**
@@ -68,6 +108,16 @@ final class DirectConv {
             this.gridQ = gridQ;
             this.zeroBase = zeroBase;
             this.lOff = lOff;
+        }
+
+        /**
+         * A source whose vectors past the last column re-read the last whole vector of the grid (samples x
+         * gridP x gridQ, a multiple of L): the sink drops those lanes, and no zero tail is needed.
+         */
+        static PaddedSource lastVectorForPadding(float[] src, int cs, int hp, int wp, int gridP, int gridQ, int samples,
+                                                 int[] lOff) {
+            PaddedSource s = new PaddedSource(src, cs, hp, wp, gridP, gridQ, 0, lOff);
+            return new PaddedSource(src, cs, hp, wp, gridP, gridQ, s.columnBase(samples * gridP * gridQ - L), lOff);
         }
 
         int columnBase(int j) {
@@ -125,33 +175,38 @@ final class DirectConv {
         }
         float[][] s = SCRATCH.get();
         float[] ap = s[0], tile = s[1];
-        int[] base = new int[NV];
-        // rows that are not a multiple of the full vector use half-width vectors: NV of them per column block
-        boolean half = b.gridQ % L != 0;
-        int lanes = half ? HL : L, step = NV * lanes;
+        int[] base = new int[4]; // entries past NV stay unused
+        int step = NR;
+        // with many column panels and an A that fits in L2, A is packed once for all of them (measured: +10-20%
+        // on 32x32 maps with 128 channels, none on larger A): slice pc at pc * rowsPad, block ic at
+        // (ic - i0) * kc inside it (MC is a multiple of MR)
+        int rowsPad = Sgemm.ceilDiv(i1 - i0, MR) * MR;
+        boolean once = j1 - j0 > 2 * NC && (long) rowsPad * k <= PACK_ONCE_MAX_FLOATS;
+        float[] all = once ? packAll(a, ap, i0, i1, k, rowsPad) : null;
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 boolean first = pc == 0;
                 for (int ic = i0; ic < i1; ic += MC) {
-                    int mc = Math.min(MC, i1 - ic);
-                    a.pack(ap, ic, mc, pc, kc);
+                    int mc = Math.min(MC, i1 - ic), aBase = 0;
+                    float[] aBuf = ap;
+                    if (all != null) {
+                        aBuf = all;
+                        aBase = pc * rowsPad + (ic - i0) * kc;
+                    } else {
+                        a.pack(ap, ic, mc, pc, kc);
+                    }
                     for (int jr = 0; jr < nc; jr += step) {
                         int j = jc + jr, live = Math.min(step, nc - jr);
                         for (int v = 0; v < NV; v++) {
-                            int jv = j + v * lanes;
+                            int jv = j + v * L;
                             // vectors past the last column read zeros; the sink drops their lanes
                             base[v] = jv < cols ? b.columnBase(jv) : b.zeroBase;
                         }
                         for (int ir = 0; ir < mc; ir += MR) {
-                            if (half) {
-                                microHalf(kc, ap, (ir / MR) * kc * MR, b.src, base[0], base[1], base[2], base[3], b.lOff,
-                                        pc, tile);
-                            } else {
-                                micro(kc, ap, (ir / MR) * kc * MR, b.src, base[0], base[1], base[2], base[3], b.lOff, pc,
-                                        tile);
-                            }
+                            micro(kc, aBuf, aBase + (ir / MR) * kc * MR, b.src, base[0], base[1], base[2], base[3],
+                                    b.lOff, pc, tile);
                             c.write(tile, ic + ir, Math.min(MR, mc - ir), j, live, first);
                         }
                     }
@@ -160,7 +215,33 @@ final class DirectConv {
         }
     }
 
-    /** As Sgemm's micro-kernel, with B vector v of row l at src[bv + lOff[l0 + l]]. */
+    private static final ThreadLocal<float[][]> PACKED_A = ThreadLocal.withInitial(() -> new float[1][0]);
+    /** The largest A (1 MiB) {@link #block} packs once for all column panels. */
+    private static final long PACK_ONCE_MAX_FLOATS = 1L << 18;
+
+    /** A rows [i0, i1) x depth [0, k) packed slice by slice and block by block, as {@link #block} reads it. */
+    private static float[] packAll(Sgemm.PackA a, float[] ap, int i0, int i1, int k, int rowsPad) {
+        float[][] holder = PACKED_A.get();
+        long size = (long) rowsPad * k;
+        if (size > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("conv2d packed weights of " + size + " floats exceed an array");
+        }
+        if (holder[0].length < size) {
+            holder[0] = new float[(int) size];
+        }
+        float[] all = holder[0];
+        for (int pc = 0; pc < k; pc += KC) {
+            int kc = Math.min(KC, k - pc);
+            for (int ic = i0; ic < i1; ic += MC) {
+                int mc = Math.min(MC, i1 - ic);
+                a.pack(ap, ic, mc, pc, kc);
+                System.arraycopy(ap, 0, all, pc * rowsPad + (ic - i0) * kc, Sgemm.ceilDiv(mc, MR) * MR * kc);
+            }
+        }
+        return all;
+    }
+
+    /** As Sgemm's micro-kernel (the same MR x NV tile), with B vector v of row l at src[bv + lOff[l0 + l]]. */
     private static void micro(int kc, float[] a, int aOff, float[] src, int b0o, int b1o, int b2o, int b3o,
                               int[] lOff, int l0, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
@@ -172,136 +253,102 @@ final class DirectConv {
         for (int l = 0; l < kc; l++) {
             int o = lOff[l0 + l], ao = aOff + l * MR;
             FloatVector b0 = FloatVector.fromArray(F, src, b0o + o);
-            FloatVector b1 = FloatVector.fromArray(F, src, b1o + o);
-            FloatVector b2 = FloatVector.fromArray(F, src, b2o + o);
-            FloatVector b3 = FloatVector.fromArray(F, src, b3o + o);
+            FloatVector b1 = NV > 1 ? FloatVector.fromArray(F, src, b1o + o) : b0;
+            FloatVector b2 = NV > 2 ? FloatVector.fromArray(F, src, b2o + o) : b0;
+            FloatVector b3 = NV > 3 ? FloatVector.fromArray(F, src, b3o + o) : b0;
             FloatVector a0 = FloatVector.broadcast(F, a[ao]);
             c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            c02 = a0.fma(b2, c02);
-            c03 = a0.fma(b3, c03);
-            FloatVector a1 = FloatVector.broadcast(F, a[ao + 1]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            c12 = a1.fma(b2, c12);
-            c13 = a1.fma(b3, c13);
-            FloatVector a2 = FloatVector.broadcast(F, a[ao + 2]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            c22 = a2.fma(b2, c22);
-            c23 = a2.fma(b3, c23);
-            FloatVector a3 = FloatVector.broadcast(F, a[ao + 3]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            c32 = a3.fma(b2, c32);
-            c33 = a3.fma(b3, c33);
-            FloatVector a4 = FloatVector.broadcast(F, a[ao + 4]);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            c42 = a4.fma(b2, c42);
-            c43 = a4.fma(b3, c43);
-            FloatVector a5 = FloatVector.broadcast(F, a[ao + 5]);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
-            c52 = a5.fma(b2, c52);
-            c53 = a5.fma(b3, c53);
+            if (NV > 1) {
+                c01 = a0.fma(b1, c01);
+            }
+            if (NV > 2) {
+                c02 = a0.fma(b2, c02);
+            }
+            if (NV > 3) {
+                c03 = a0.fma(b3, c03);
+            }
+            if (MR > 1) {
+                FloatVector a1 = FloatVector.broadcast(F, a[ao + 1]);
+                c10 = a1.fma(b0, c10);
+                if (NV > 1) {
+                    c11 = a1.fma(b1, c11);
+                }
+                if (NV > 2) {
+                    c12 = a1.fma(b2, c12);
+                }
+                if (NV > 3) {
+                    c13 = a1.fma(b3, c13);
+                }
+            }
+            if (MR > 2) {
+                FloatVector a2 = FloatVector.broadcast(F, a[ao + 2]);
+                c20 = a2.fma(b0, c20);
+                if (NV > 1) {
+                    c21 = a2.fma(b1, c21);
+                }
+                if (NV > 2) {
+                    c22 = a2.fma(b2, c22);
+                }
+                if (NV > 3) {
+                    c23 = a2.fma(b3, c23);
+                }
+            }
+            if (MR > 3) {
+                FloatVector a3 = FloatVector.broadcast(F, a[ao + 3]);
+                c30 = a3.fma(b0, c30);
+                if (NV > 1) {
+                    c31 = a3.fma(b1, c31);
+                }
+                if (NV > 2) {
+                    c32 = a3.fma(b2, c32);
+                }
+                if (NV > 3) {
+                    c33 = a3.fma(b3, c33);
+                }
+            }
+            if (MR > 4) {
+                FloatVector a4 = FloatVector.broadcast(F, a[ao + 4]);
+                c40 = a4.fma(b0, c40);
+                if (NV > 1) {
+                    c41 = a4.fma(b1, c41);
+                }
+                if (NV > 2) {
+                    c42 = a4.fma(b2, c42);
+                }
+                if (NV > 3) {
+                    c43 = a4.fma(b3, c43);
+                }
+            }
+            if (MR > 5) {
+                FloatVector a5 = FloatVector.broadcast(F, a[ao + 5]);
+                c50 = a5.fma(b0, c50);
+                if (NV > 1) {
+                    c51 = a5.fma(b1, c51);
+                }
+                if (NV > 2) {
+                    c52 = a5.fma(b2, c52);
+                }
+                if (NV > 3) {
+                    c53 = a5.fma(b3, c53);
+                }
+            }
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, L);
-        c02.intoArray(tile, 2 * L);
-        c03.intoArray(tile, 3 * L);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + L);
-        c12.intoArray(tile, NR + 2 * L);
-        c13.intoArray(tile, NR + 3 * L);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + L);
-        c22.intoArray(tile, 2 * NR + 2 * L);
-        c23.intoArray(tile, 2 * NR + 3 * L);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + L);
-        c32.intoArray(tile, 3 * NR + 2 * L);
-        c33.intoArray(tile, 3 * NR + 3 * L);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + L);
-        c42.intoArray(tile, 4 * NR + 2 * L);
-        c43.intoArray(tile, 4 * NR + 3 * L);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + L);
-        c52.intoArray(tile, 5 * NR + 2 * L);
-        c53.intoArray(tile, 5 * NR + 3 * L);
-    }
-
-    /** {@link #micro} with 256-bit vectors: an MR x 32 tile in the first 32 columns of each tile row. */
-    private static void microHalf(int kc, float[] a, int aOff, float[] src, int b0o, int b1o, int b2o, int b3o,
-                              int[] lOff, int l0, float[] tile) {
-        FloatVector c00 = FloatVector.zero(H), c01 = c00, c02 = c00, c03 = c00;
-        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
-        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-        FloatVector c40 = c00, c41 = c00, c42 = c00, c43 = c00;
-        FloatVector c50 = c00, c51 = c00, c52 = c00, c53 = c00;
-        for (int l = 0; l < kc; l++) {
-            int o = lOff[l0 + l], ao = aOff + l * MR;
-            FloatVector b0 = FloatVector.fromArray(H, src, b0o + o);
-            FloatVector b1 = FloatVector.fromArray(H, src, b1o + o);
-            FloatVector b2 = FloatVector.fromArray(H, src, b2o + o);
-            FloatVector b3 = FloatVector.fromArray(H, src, b3o + o);
-            FloatVector a0 = FloatVector.broadcast(H, a[ao]);
-            c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            c02 = a0.fma(b2, c02);
-            c03 = a0.fma(b3, c03);
-            FloatVector a1 = FloatVector.broadcast(H, a[ao + 1]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            c12 = a1.fma(b2, c12);
-            c13 = a1.fma(b3, c13);
-            FloatVector a2 = FloatVector.broadcast(H, a[ao + 2]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            c22 = a2.fma(b2, c22);
-            c23 = a2.fma(b3, c23);
-            FloatVector a3 = FloatVector.broadcast(H, a[ao + 3]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            c32 = a3.fma(b2, c32);
-            c33 = a3.fma(b3, c33);
-            FloatVector a4 = FloatVector.broadcast(H, a[ao + 4]);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            c42 = a4.fma(b2, c42);
-            c43 = a4.fma(b3, c43);
-            FloatVector a5 = FloatVector.broadcast(H, a[ao + 5]);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
-            c52 = a5.fma(b2, c52);
-            c53 = a5.fma(b3, c53);
+        Sgemm.store(tile, c00, c01, c02, c03, 0);
+        if (MR > 1) {
+            Sgemm.store(tile, c10, c11, c12, c13, 1 * NR);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, HL);
-        c02.intoArray(tile, 2 * HL);
-        c03.intoArray(tile, 3 * HL);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + HL);
-        c12.intoArray(tile, NR + 2 * HL);
-        c13.intoArray(tile, NR + 3 * HL);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + HL);
-        c22.intoArray(tile, 2 * NR + 2 * HL);
-        c23.intoArray(tile, 2 * NR + 3 * HL);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + HL);
-        c32.intoArray(tile, 3 * NR + 2 * HL);
-        c33.intoArray(tile, 3 * NR + 3 * HL);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + HL);
-        c42.intoArray(tile, 4 * NR + 2 * HL);
-        c43.intoArray(tile, 4 * NR + 3 * HL);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + HL);
-        c52.intoArray(tile, 5 * NR + 2 * HL);
-        c53.intoArray(tile, 5 * NR + 3 * HL);
+        if (MR > 2) {
+            Sgemm.store(tile, c20, c21, c22, c23, 2 * NR);
+        }
+        if (MR > 3) {
+            Sgemm.store(tile, c30, c31, c32, c33, 3 * NR);
+        }
+        if (MR > 4) {
+            Sgemm.store(tile, c40, c41, c42, c43, 4 * NR);
+        }
+        if (MR > 5) {
+            Sgemm.store(tile, c50, c51, c52, c53, 5 * NR);
+        }
     }
 
     // ---- weight gradient ----------------------------------------------------------------------------
@@ -345,7 +392,7 @@ final class DirectConv {
             return;
         }
         float[] bp = WEIGHT_B.get(), tile = SCRATCH.get()[1];
-        int[] runStart = new int[KC], runLen = new int[KC], runBase = new int[KC];
+        int[] runStart = new int[KC], runLen = new int[KC], runBase = new int[KC], o = new int[6];
         int m = lOff.length;
         for (int jc = j0; jc < j1; jc += NC) {
             int nc = Math.min(NC, j1 - jc);
@@ -364,17 +411,13 @@ final class DirectConv {
                 }
                 for (int ir = i0; ir < i1; ir += WR) {
                     int live = Math.min(WR, i1 - ir);
-                    // rows past the end repeat the last row; the sink drops them
-                    int o0 = lOff[ir], o1 = lOff[Math.min(ir + 1, m - 1)];
-                    int o2 = lOff[Math.min(ir + 2, m - 1)], o3 = lOff[Math.min(ir + 3, m - 1)];
+                    // rows past the end (and past WR) repeat the last row; the sink drops them
+                    for (int t = 0; t < o.length; t++) {
+                        o[t] = lOff[Math.min(ir + Math.min(t, WR - 1), m - 1)];
+                    }
                     for (int jr = 0; jr < nc; jr += NR) {
-                        int cols = Math.min(NR, nc - jr); // depends on the shape only: splits fall on NR multiples
-                        if (L == 2 * HL && cols <= NV * HL) { // e.g. 32 output channels: half-width tile, no idle lanes
-                            microWeightHalf(runs, runStart, runLen, runBase, xp, o0, o1, o2, o3, bp, (jr / NR) * kc * NR,
-                                    tile);
-                        } else {
-                            microWeight(runs, runStart, runLen, runBase, xp, o0, o1, o2, o3, bp, (jr / NR) * kc * NR, tile);
-                        }
+                        int cols = Math.min(NR, nc - jr);
+                        microWeight(runs, runStart, runLen, runBase, xp, o, bp, (jr / NR) * kc * NR, tile);
                         c.write(tile, ir, live, jc + jr, cols, pc == 0);
                     }
                 }
@@ -382,115 +425,118 @@ final class DirectConv {
         }
     }
 
-    /** tile[ii*NR + jj] = sum over runs, u of xp[base + o_ii + u] * b[bOff + (start + u)*NR + jj]. */
-    private static void microWeight(int runs, int[] runStart, int[] runLen, int[] runBase, float[] xp, int o0, int o1,
-                                    int o2, int o3, float[] b, int bOff, float[] tile) {
+    /** tile[ii*NR + jj] = sum over runs, u of xp[base + o_ii + u] * b[bOff + (start + u)*NR + jj] (ii < WR). */
+    private static void microWeight(int runs, int[] runStart, int[] runLen, int[] runBase, float[] xp, int[] o,
+                                    float[] b, int bOff, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
         FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        FloatVector c40 = c00, c41 = c00, c42 = c00, c43 = c00;
+        FloatVector c50 = c00, c51 = c00, c52 = c00, c53 = c00;
+        int o0 = o[0], o1 = o[1], o2 = o[2], o3 = o[3], o4 = o[4], o5 = o[5];
         for (int rn = 0; rn < runs; rn++) {
             int base = runBase[rn], len = runLen[rn];
-            int a0 = base + o0, a1 = base + o1, a2 = base + o2, a3 = base + o3;
+            int a0 = base + o0, a1 = base + o1, a2 = base + o2, a3 = base + o3, a4 = base + o4, a5 = base + o5;
             int bo = bOff + runStart[rn] * NR;
             for (int u = 0; u < len; u++, bo += NR) {
                 FloatVector b0 = FloatVector.fromArray(F, b, bo);
-                FloatVector b1 = FloatVector.fromArray(F, b, bo + L);
-                FloatVector b2 = FloatVector.fromArray(F, b, bo + 2 * L);
-                FloatVector b3 = FloatVector.fromArray(F, b, bo + 3 * L);
-                FloatVector v = FloatVector.broadcast(F, xp[a0 + u]);
-                c00 = v.fma(b0, c00);
-                c01 = v.fma(b1, c01);
-                c02 = v.fma(b2, c02);
-                c03 = v.fma(b3, c03);
-                v = FloatVector.broadcast(F, xp[a1 + u]);
-                c10 = v.fma(b0, c10);
-                c11 = v.fma(b1, c11);
-                c12 = v.fma(b2, c12);
-                c13 = v.fma(b3, c13);
-                v = FloatVector.broadcast(F, xp[a2 + u]);
-                c20 = v.fma(b0, c20);
-                c21 = v.fma(b1, c21);
-                c22 = v.fma(b2, c22);
-                c23 = v.fma(b3, c23);
-                v = FloatVector.broadcast(F, xp[a3 + u]);
-                c30 = v.fma(b0, c30);
-                c31 = v.fma(b1, c31);
-                c32 = v.fma(b2, c32);
-                c33 = v.fma(b3, c33);
+                FloatVector b1 = NV > 1 ? FloatVector.fromArray(F, b, bo + 1 * L) : b0;
+                FloatVector b2 = NV > 2 ? FloatVector.fromArray(F, b, bo + 2 * L) : b0;
+                FloatVector b3 = NV > 3 ? FloatVector.fromArray(F, b, bo + 3 * L) : b0;
+                FloatVector v0 = FloatVector.broadcast(F, xp[a0 + u]);
+                c00 = v0.fma(b0, c00);
+                if (NV > 1) {
+                    c01 = v0.fma(b1, c01);
+                }
+                if (NV > 2) {
+                    c02 = v0.fma(b2, c02);
+                }
+                if (NV > 3) {
+                    c03 = v0.fma(b3, c03);
+                }
+                if (WR > 1) {
+                    FloatVector v1 = FloatVector.broadcast(F, xp[a1 + u]);
+                    c10 = v1.fma(b0, c10);
+                    if (NV > 1) {
+                        c11 = v1.fma(b1, c11);
+                    }
+                    if (NV > 2) {
+                        c12 = v1.fma(b2, c12);
+                    }
+                    if (NV > 3) {
+                        c13 = v1.fma(b3, c13);
+                    }
+                }
+                if (WR > 2) {
+                    FloatVector v2 = FloatVector.broadcast(F, xp[a2 + u]);
+                    c20 = v2.fma(b0, c20);
+                    if (NV > 1) {
+                        c21 = v2.fma(b1, c21);
+                    }
+                    if (NV > 2) {
+                        c22 = v2.fma(b2, c22);
+                    }
+                    if (NV > 3) {
+                        c23 = v2.fma(b3, c23);
+                    }
+                }
+                if (WR > 3) {
+                    FloatVector v3 = FloatVector.broadcast(F, xp[a3 + u]);
+                    c30 = v3.fma(b0, c30);
+                    if (NV > 1) {
+                        c31 = v3.fma(b1, c31);
+                    }
+                    if (NV > 2) {
+                        c32 = v3.fma(b2, c32);
+                    }
+                    if (NV > 3) {
+                        c33 = v3.fma(b3, c33);
+                    }
+                }
+                if (WR > 4) {
+                    FloatVector v4 = FloatVector.broadcast(F, xp[a4 + u]);
+                    c40 = v4.fma(b0, c40);
+                    if (NV > 1) {
+                        c41 = v4.fma(b1, c41);
+                    }
+                    if (NV > 2) {
+                        c42 = v4.fma(b2, c42);
+                    }
+                    if (NV > 3) {
+                        c43 = v4.fma(b3, c43);
+                    }
+                }
+                if (WR > 5) {
+                    FloatVector v5 = FloatVector.broadcast(F, xp[a5 + u]);
+                    c50 = v5.fma(b0, c50);
+                    if (NV > 1) {
+                        c51 = v5.fma(b1, c51);
+                    }
+                    if (NV > 2) {
+                        c52 = v5.fma(b2, c52);
+                    }
+                    if (NV > 3) {
+                        c53 = v5.fma(b3, c53);
+                    }
+                }
             }
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, L);
-        c02.intoArray(tile, 2 * L);
-        c03.intoArray(tile, 3 * L);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + L);
-        c12.intoArray(tile, NR + 2 * L);
-        c13.intoArray(tile, NR + 3 * L);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + L);
-        c22.intoArray(tile, 2 * NR + 2 * L);
-        c23.intoArray(tile, 2 * NR + 3 * L);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + L);
-        c32.intoArray(tile, 3 * NR + 2 * L);
-        c33.intoArray(tile, 3 * NR + 3 * L);
-    }
-
-    /** {@link #microWeight} with 256-bit vectors over the first 32 columns of the packed sliver. */
-    private static void microWeightHalf(int runs, int[] runStart, int[] runLen, int[] runBase, float[] xp, int o0, int o1,
-                                    int o2, int o3, float[] b, int bOff, float[] tile) {
-        FloatVector c00 = FloatVector.zero(H), c01 = c00, c02 = c00, c03 = c00;
-        FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-        FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
-        FloatVector c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-        for (int rn = 0; rn < runs; rn++) {
-            int base = runBase[rn], len = runLen[rn];
-            int a0 = base + o0, a1 = base + o1, a2 = base + o2, a3 = base + o3;
-            int bo = bOff + runStart[rn] * NR;
-            for (int u = 0; u < len; u++, bo += NR) {
-                FloatVector b0 = FloatVector.fromArray(H, b, bo);
-                FloatVector b1 = FloatVector.fromArray(H, b, bo + HL);
-                FloatVector b2 = FloatVector.fromArray(H, b, bo + 2 * HL);
-                FloatVector b3 = FloatVector.fromArray(H, b, bo + 3 * HL);
-                FloatVector v = FloatVector.broadcast(H, xp[a0 + u]);
-                c00 = v.fma(b0, c00);
-                c01 = v.fma(b1, c01);
-                c02 = v.fma(b2, c02);
-                c03 = v.fma(b3, c03);
-                v = FloatVector.broadcast(H, xp[a1 + u]);
-                c10 = v.fma(b0, c10);
-                c11 = v.fma(b1, c11);
-                c12 = v.fma(b2, c12);
-                c13 = v.fma(b3, c13);
-                v = FloatVector.broadcast(H, xp[a2 + u]);
-                c20 = v.fma(b0, c20);
-                c21 = v.fma(b1, c21);
-                c22 = v.fma(b2, c22);
-                c23 = v.fma(b3, c23);
-                v = FloatVector.broadcast(H, xp[a3 + u]);
-                c30 = v.fma(b0, c30);
-                c31 = v.fma(b1, c31);
-                c32 = v.fma(b2, c32);
-                c33 = v.fma(b3, c33);
-            }
+        Sgemm.store(tile, c00, c01, c02, c03, 0);
+        if (WR > 1) {
+            Sgemm.store(tile, c10, c11, c12, c13, 1 * NR);
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, HL);
-        c02.intoArray(tile, 2 * HL);
-        c03.intoArray(tile, 3 * HL);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + HL);
-        c12.intoArray(tile, NR + 2 * HL);
-        c13.intoArray(tile, NR + 3 * HL);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + HL);
-        c22.intoArray(tile, 2 * NR + 2 * HL);
-        c23.intoArray(tile, 2 * NR + 3 * HL);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + HL);
-        c32.intoArray(tile, 3 * NR + 2 * HL);
-        c33.intoArray(tile, 3 * NR + 3 * HL);
+        if (WR > 2) {
+            Sgemm.store(tile, c20, c21, c22, c23, 2 * NR);
+        }
+        if (WR > 3) {
+            Sgemm.store(tile, c30, c31, c32, c33, 3 * NR);
+        }
+        if (WR > 4) {
+            Sgemm.store(tile, c40, c41, c42, c43, 4 * NR);
+        }
+        if (WR > 5) {
+            Sgemm.store(tile, c50, c51, c52, c53, 5 * NR);
+        }
     }
 }

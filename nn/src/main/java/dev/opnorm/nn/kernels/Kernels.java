@@ -14,6 +14,34 @@ package dev.opnorm.nn.kernels;
  * <p>Determinism: for a given implementation and thread count the results are bit-identical from run
  * to run; implementations that use threads partition work so that results do not depend on the
  * thread count either (no racing float reductions).
+ *
+ * <p><b>Summation order.</b> Java float arithmetic is the same on every CPU; only the order of a sum is
+ * an implementation's choice. The CPU implementations ({@link ScalarKernels}, {@code VectorKernels} at any
+ * vector width, 0 to 512 bits, and any thread count) all sum in the order below, so they agree bit for
+ * bit and one seed gives the same training run on AVX2 and AVX-512 machines. (The OpenCL implementation
+ * agrees only to rounding.)
+ * <ul>
+ *   <li><i>GEMM-like outputs</i> (gemm, the three conv ops): an output's terms a_l * b_l, in the order l
+ *       given below, are cut into slices of 256 consecutive terms; each slice is summed from +0 by fused
+ *       multiply-add, t = fma(a_l, b_l, t), l ascending. The first slice's sum t0 gives the output
+ *       (conv: t0 + bias, bias 0 when absent; gemm: alpha*t0, plus beta*C when beta != 0), each later slice's
+ *       sum t is added as out = alpha*t + out (alpha = 1 for convs). Out-of-range taps are terms with a
+ *       zero factor, not skipped. Orders l: gemm: l = 0 .. k-1. conv forward: (c, r, s) row-major.
+ *       conv weight VJP: S = the sliced sum over (n, p, q) row-major, then gw += S.
+ *       conv input VJP: (k, r, s) row-major with gy[n, k, (h + pad - r) / stride, (w + pad - s) / stride]
+ *       (zero when not exact or out of range), except for shapes where {@code ConvPack.preferCol2im} holds
+ *       (stride 2, "valid" padding on small maps, few input channels): there gx = 0, then for each (r, s)
+ *       in order with a matching (p, q): gx += (the sliced sum over k of w[k, c, r, s] * gy[n, k, p, q]).</li>
+ *   <li><i>Float reductions of a contiguous run</i> (conv bias VJP, per sample plane): 16 partial sums,
+ *       element i of the whole 16-element blocks into partial i mod 16 in ascending i; partials combined as
+ *       p[j] += p[j + 8], then + 4, + 2, + 1; then the len mod 16 remaining elements added in order. The bias
+ *       VJP adds the planes' sums in sample order from 0f, then gb += that.</li>
+ *   <li><i>Double reductions</i> (BatchNorm statistics, per sample plane): the same with 8 partials, each
+ *       term fused into its partial (fma(x, 1, p), fma(a, b, p), fma(x - mu, x - mu, p)); the planes' sums
+ *       are added in sample order.</li>
+ *   <li><i>Column sums</i> (sumRowsAccumulate) add rows in ascending order; pooling sums its window in
+ *       row-major order; elementwise ops use separate multiply and add (never fused).</li>
+ * </ul>
  */
 public interface Kernels {
 

@@ -23,20 +23,24 @@ import jdk.incubator.vector.VectorSpecies;
  */
 final class Sgemm {
     /**
-     * Rows of the register tile. Six rows x {@link #NV} vectors = 24 accumulators of the 32 vector
-     * registers: per multiply-add a third fewer loads, bounds checks and broadcasts than 4 x 4, which
-     * measured 10-13% faster on the 7-layer CNN's 8x8-map convolutions (Zen 4, JDK 25). Changing it
-     * does not change results: the per-element summation order is fixed by {@link #KC} alone.
+     * The register tile, MR rows x NV vectors, from the CPU's vector registers ({@link Simd#REGISTERS}):
+     * 6 x 4 = 24 accumulators of 32 registers (AVX-512), 6 x 2 = 12 of 16 (AVX2), leaving room for the NV B
+     * vectors and the broadcast; a 6 x 4 tile on 16 registers spills on every step. {@code
+     * -Dopnorm.gemmTile=MRxNV} (MR 1..6, NV 1..4) overrides it for benchmarking. The tile never changes
+     * results: the per-element summation order is fixed by {@link #KC} alone.
      */
-    static final int MR = 6;
+    static final int MR = tile()[0];
     /** Vectors per row of the register tile. */
-    static final int NV = 4;
+    static final int NV = tile()[1];
     /** Columns of the register tile (the scalar kill-switch path uses 16). */
     static final int NR = Simd.ENABLED ? NV * Simd.LANES : 16;
-    /** Depth of a k-slice. Changing it changes rounding (not correctness). */
+    /**
+     * Depth of a k-slice: part of the {@link Kernels} summation-order contract (each slice is summed from
+     * zero, then the slices are added in order), so changing it changes results at rounding level.
+     */
     static final int KC = 256;
     /** Rows of an A block (a multiple of MR): MC x KC floats stay in L2. */
-    static final int MC = 120;
+    static final int MC = 120 - 120 % MR;
     /** Columns of a B panel (a multiple of NR). */
     static final int NC = 1024 - 1024 % NR;
 
@@ -49,6 +53,24 @@ final class Sgemm {
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
 
     private Sgemm() {
+    }
+
+    private static int[] tile() {
+        String v = System.getProperty("opnorm.gemmTile");
+        if (v == null || v.isBlank()) {
+            return Simd.REGISTERS >= 32 ? new int[] {6, 4} : new int[] {5, 2};
+        }
+        String[] parts = v.trim().split("x");
+        try {
+            int mr = Integer.parseInt(parts[0]), nv = Integer.parseInt(parts[1]);
+            if (parts.length == 2 && mr >= 1 && mr <= 6 && nv >= 1 && nv <= 4) {
+                return new int[] {mr, nv};
+            }
+        } catch (RuntimeException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("system property opnorm.gemmTile=" + v
+                + " must be MRxNV with MR in 1..6 and NV in 1..4, e.g. 6x2");
     }
 
     /** Packs rows [i0, i0 + rows) x depth [l0, l0 + kc) of A: dst[s*kc*MR + l*MR + ii] = A(i0 + s*MR + ii, l0 + l). */
@@ -152,14 +174,15 @@ final class Sgemm {
     /** tile[ii*NR + jj] = sum_l a[aOff + l*MR + ii] * b[bOff + l*NR + jj], l ascending. */
     static void micro(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile) {
         if (Simd.ENABLED) {
-            micro6x4(kc, a, aOff, b, bOff, tile);
+            microVector(kc, a, aOff, b, bOff, tile);
         } else {
             microScalar(kc, a, aOff, b, bOff, tile);
         }
     }
 
-    // Twenty-four named accumulators: C2 keeps them in registers only when they are distinct locals.
-    private static void micro6x4(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile) {
+    // One source for every register tile: MR and NV are static finals, so C2 drops the guarded rows and
+    // columns and keeps the live accumulators, distinct locals, in registers.
+    private static void microVector(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
@@ -169,67 +192,119 @@ final class Sgemm {
         for (int l = 0; l < kc; l++) {
             int bo = bOff + l * NR, ao = aOff + l * MR;
             FloatVector b0 = FloatVector.fromArray(F, b, bo);
-            FloatVector b1 = FloatVector.fromArray(F, b, bo + L);
-            FloatVector b2 = FloatVector.fromArray(F, b, bo + 2 * L);
-            FloatVector b3 = FloatVector.fromArray(F, b, bo + 3 * L);
+            FloatVector b1 = NV > 1 ? FloatVector.fromArray(F, b, bo + 1 * L) : b0;
+            FloatVector b2 = NV > 2 ? FloatVector.fromArray(F, b, bo + 2 * L) : b0;
+            FloatVector b3 = NV > 3 ? FloatVector.fromArray(F, b, bo + 3 * L) : b0;
             FloatVector a0 = FloatVector.broadcast(F, a[ao]);
             c00 = a0.fma(b0, c00);
-            c01 = a0.fma(b1, c01);
-            c02 = a0.fma(b2, c02);
-            c03 = a0.fma(b3, c03);
-            FloatVector a1 = FloatVector.broadcast(F, a[ao + 1]);
-            c10 = a1.fma(b0, c10);
-            c11 = a1.fma(b1, c11);
-            c12 = a1.fma(b2, c12);
-            c13 = a1.fma(b3, c13);
-            FloatVector a2 = FloatVector.broadcast(F, a[ao + 2]);
-            c20 = a2.fma(b0, c20);
-            c21 = a2.fma(b1, c21);
-            c22 = a2.fma(b2, c22);
-            c23 = a2.fma(b3, c23);
-            FloatVector a3 = FloatVector.broadcast(F, a[ao + 3]);
-            c30 = a3.fma(b0, c30);
-            c31 = a3.fma(b1, c31);
-            c32 = a3.fma(b2, c32);
-            c33 = a3.fma(b3, c33);
-            FloatVector a4 = FloatVector.broadcast(F, a[ao + 4]);
-            c40 = a4.fma(b0, c40);
-            c41 = a4.fma(b1, c41);
-            c42 = a4.fma(b2, c42);
-            c43 = a4.fma(b3, c43);
-            FloatVector a5 = FloatVector.broadcast(F, a[ao + 5]);
-            c50 = a5.fma(b0, c50);
-            c51 = a5.fma(b1, c51);
-            c52 = a5.fma(b2, c52);
-            c53 = a5.fma(b3, c53);
+            if (NV > 1) {
+                c01 = a0.fma(b1, c01);
+            }
+            if (NV > 2) {
+                c02 = a0.fma(b2, c02);
+            }
+            if (NV > 3) {
+                c03 = a0.fma(b3, c03);
+            }
+            if (MR > 1) {
+                FloatVector a1 = FloatVector.broadcast(F, a[ao + 1]);
+                c10 = a1.fma(b0, c10);
+                if (NV > 1) {
+                    c11 = a1.fma(b1, c11);
+                }
+                if (NV > 2) {
+                    c12 = a1.fma(b2, c12);
+                }
+                if (NV > 3) {
+                    c13 = a1.fma(b3, c13);
+                }
+            }
+            if (MR > 2) {
+                FloatVector a2 = FloatVector.broadcast(F, a[ao + 2]);
+                c20 = a2.fma(b0, c20);
+                if (NV > 1) {
+                    c21 = a2.fma(b1, c21);
+                }
+                if (NV > 2) {
+                    c22 = a2.fma(b2, c22);
+                }
+                if (NV > 3) {
+                    c23 = a2.fma(b3, c23);
+                }
+            }
+            if (MR > 3) {
+                FloatVector a3 = FloatVector.broadcast(F, a[ao + 3]);
+                c30 = a3.fma(b0, c30);
+                if (NV > 1) {
+                    c31 = a3.fma(b1, c31);
+                }
+                if (NV > 2) {
+                    c32 = a3.fma(b2, c32);
+                }
+                if (NV > 3) {
+                    c33 = a3.fma(b3, c33);
+                }
+            }
+            if (MR > 4) {
+                FloatVector a4 = FloatVector.broadcast(F, a[ao + 4]);
+                c40 = a4.fma(b0, c40);
+                if (NV > 1) {
+                    c41 = a4.fma(b1, c41);
+                }
+                if (NV > 2) {
+                    c42 = a4.fma(b2, c42);
+                }
+                if (NV > 3) {
+                    c43 = a4.fma(b3, c43);
+                }
+            }
+            if (MR > 5) {
+                FloatVector a5 = FloatVector.broadcast(F, a[ao + 5]);
+                c50 = a5.fma(b0, c50);
+                if (NV > 1) {
+                    c51 = a5.fma(b1, c51);
+                }
+                if (NV > 2) {
+                    c52 = a5.fma(b2, c52);
+                }
+                if (NV > 3) {
+                    c53 = a5.fma(b3, c53);
+                }
+            }
         }
-        c00.intoArray(tile, 0);
-        c01.intoArray(tile, L);
-        c02.intoArray(tile, 2 * L);
-        c03.intoArray(tile, 3 * L);
-        c10.intoArray(tile, NR);
-        c11.intoArray(tile, NR + L);
-        c12.intoArray(tile, NR + 2 * L);
-        c13.intoArray(tile, NR + 3 * L);
-        c20.intoArray(tile, 2 * NR);
-        c21.intoArray(tile, 2 * NR + L);
-        c22.intoArray(tile, 2 * NR + 2 * L);
-        c23.intoArray(tile, 2 * NR + 3 * L);
-        c30.intoArray(tile, 3 * NR);
-        c31.intoArray(tile, 3 * NR + L);
-        c32.intoArray(tile, 3 * NR + 2 * L);
-        c33.intoArray(tile, 3 * NR + 3 * L);
-        c40.intoArray(tile, 4 * NR);
-        c41.intoArray(tile, 4 * NR + L);
-        c42.intoArray(tile, 4 * NR + 2 * L);
-        c43.intoArray(tile, 4 * NR + 3 * L);
-        c50.intoArray(tile, 5 * NR);
-        c51.intoArray(tile, 5 * NR + L);
-        c52.intoArray(tile, 5 * NR + 2 * L);
-        c53.intoArray(tile, 5 * NR + 3 * L);
+        store(tile, c00, c01, c02, c03, 0);
+        if (MR > 1) {
+            store(tile, c10, c11, c12, c13, 1 * NR);
+        }
+        if (MR > 2) {
+            store(tile, c20, c21, c22, c23, 2 * NR);
+        }
+        if (MR > 3) {
+            store(tile, c30, c31, c32, c33, 3 * NR);
+        }
+        if (MR > 4) {
+            store(tile, c40, c41, c42, c43, 4 * NR);
+        }
+        if (MR > 5) {
+            store(tile, c50, c51, c52, c53, 5 * NR);
+        }
     }
 
-    /** The scalar twin (kill switch): same packing, same per-element l order, plain multiply-add. */
+    /** Stores the first NV vectors of one tile row at tile[t ..]. */
+    static void store(float[] tile, FloatVector v0, FloatVector v1, FloatVector v2, FloatVector v3, int t) {
+        v0.intoArray(tile, t);
+        if (NV > 1) {
+            v1.intoArray(tile, t + L);
+        }
+        if (NV > 2) {
+            v2.intoArray(tile, t + 2 * L);
+        }
+        if (NV > 3) {
+            v3.intoArray(tile, t + 3 * L);
+        }
+    }
+
+    /** The scalar twin (kill switch): same packing, same per-element l order, the same fused multiply-add. */
     private static void microScalar(int kc, float[] a, int aOff, float[] b, int bOff, float[] tile) {
         java.util.Arrays.fill(tile, 0, MR * NR, 0f);
         for (int l = 0; l < kc; l++) {
@@ -238,7 +313,7 @@ final class Sgemm {
                 float av = a[ao + ii];
                 int t = ii * NR;
                 for (int jj = 0; jj < NR; jj++) {
-                    tile[t + jj] += av * b[bo + jj];
+                    tile[t + jj] = Math.fma(av, b[bo + jj], tile[t + jj]);
                 }
             }
         }

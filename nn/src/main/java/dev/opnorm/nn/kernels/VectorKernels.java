@@ -9,32 +9,33 @@ import jdk.incubator.vector.VectorSpecies;
 
 /**
  * The fast CPU implementation of {@link Kernels}: Java Vector API (jdk.incubator.vector) and a fixed
- * number of threads. Convolutions and dense products are GEMMs over the whole batch with a 4 x 4-vector
- * register tile, k-slices of 256 and cache blocking ({@link Sgemm}); the im2col matrix is never
- * materialized:
+ * number of threads. Convolutions and dense products are GEMMs over the whole batch with a register tile
+ * sized to the CPU's vector registers, k-slices of 256 and cache blocking ({@link Sgemm}); the im2col
+ * matrix is never materialized:
  *
  * <ul>
  *   <li>forward: y = W * im2col(x). Stride 1 with output rows a multiple of the lane count: B vectors
- *       are loaded straight from a zero-padded copy of x ({@link DirectConv}); otherwise im2col is
- *       packed panel by panel ({@link ConvPack});</li>
+ *       are loaded straight from a zero-padded copy of x ({@link DirectConv}); narrower rows (8x8 maps on
+ *       16 lanes), from column-shifted copies of it; otherwise im2col is packed panel by panel
+ *       ({@link ConvPack});</li>
  *   <li>input VJP: gx = W^T * im2colT(gy), a transposed convolution summed directly per input pixel
  *       (stride 1: a forward conv of padded gy with the flipped kernel, again via {@link DirectConv}
- *       when rows are lane multiples). Where im2colT would be mostly zeros (stride 2, "valid" padding
- *       on small maps) or too costly to pack for the work it feeds (few input channels), dcol = W^T * gy
- *       followed by a col2im gather per input plane instead ({@code ConvPack.preferCol2im});</li>
- *   <li>weight VJP: gw += gy * im2col(x)^T, or for stride 1 on rows >= 16 wide gw^T = im2col(x) * gy^T
- *       with im2col read from padded x; either way every element sums the batch in a fixed order.</li>
+ *       as for the forward conv). Where im2colT would be mostly zeros (stride 2, "valid" padding on small
+ *       maps) or too costly to pack for the work it feeds (few input channels), dcol = W^T * gy followed
+ *       by a col2im gather per input plane instead ({@code ConvPack.preferCol2im});</li>
+ *   <li>weight VJP: S = gy * im2col(x)^T, or for stride 1 on rows >= 16 wide (>= 8 with 16 vector
+ *       registers) S^T = im2col(x) * gy^T with im2col read from padded x; then gw += S. Either way every
+ *       element sums the batch in the contract's order.</li>
  * </ul>
  *
  * Elementwise, BatchNorm and pooling ops are simple vector loops (or scalar loops over independent
  * outputs), split over threads by output ranges.
  *
- * <p>Determinism: threads only ever split independent outputs at boundaries that do not change any
- * element's arithmetic, and every reduction has a fixed order, so results are bit-identical for any
- * thread count (tested for 1 and 2). Which algorithm runs depends on the shape only, never on the thread
- * count. Vector and scalar-tail code use the same unfused multiply-adds where an element could fall on
- * either side of a thread-dependent boundary. {@code -Dopnorm.vectorBits=0} runs the packed algorithms
- * without vectors (see {@link Simd}).
+ * <p>Determinism: every output follows the summation order the {@link Kernels} contract fixes, so results
+ * are bit-identical to {@link ScalarKernels} for any vector width (0, 128, 256, 512 bits) and any thread
+ * count. Threads only split independent outputs; the species and register tile only decide how many
+ * outputs one step computes, never the order of any output's terms. {@code -Dopnorm.vectorBits=0} runs
+ * the packed algorithms without vectors (see {@link Simd}).
  *
  * <p>Scratch buffers (packing panels, padded copies, dcol) are per thread, grown on demand and reused;
  * calls from several threads at once are safe. Per call only a few small index arrays are allocated.
@@ -49,7 +50,7 @@ public final class VectorKernels implements Kernels {
      * Weight VJPs of stride-1 convs with outputs at least this wide (and output channels filling at least
      * half a register tile row) read im2col straight from padded x; narrower rows make the runs too short.
      */
-    private static final int DIRECT_WEIGHT_MIN_WIDTH = 16;
+    private static final int DIRECT_WEIGHT_MIN_WIDTH = Simd.REGISTERS >= 32 ? 16 : 8;
     /** The caller thread's dcol (input VJP via col2im) or gw^T (weight VJP) buffer, grown as needed and reused. */
     private static final ThreadLocal<float[][]> COL_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
 
@@ -107,6 +108,23 @@ public final class VectorKernels implements Kernels {
                     new ConvPack.NchwC(y, b, d.k(), pq), threads);
             return;
         }
+        if (d.stride() == 1 && DirectConv.applicableShifted(d.p(), d.q())) {
+            // rows narrower than a vector: B read from S column-shifted copies of padded x, rows Q wide
+            int hp = d.h() + 2 * d.pad(), plane = d.n() * d.c() * hp * d.q();
+            int[] lOff = new int[crs];
+            for (int c = 0; c < d.c(); c++) {
+                for (int r = 0; r < d.r(); r++) {
+                    for (int s = 0; s < d.s(); s++) {
+                        lOff[(c * d.r() + r) * d.s() + s] = s * plane + (c * hp + r) * d.q();
+                    }
+                }
+            }
+            float[] xs = shiftedScratch(x, d.n(), d.c(), d.h(), d.w(), d.pad(), d.pad(), d.s(), d.q());
+            DirectConv.run(d.k(), d.n() * pq, crs, new Sgemm.DenseA(w, 0, crs, false),
+                    DirectConv.PaddedSource.lastVectorForPadding(xs, d.c(), hp, d.q(), d.p(), d.q(), d.n(), lOff),
+                    new ConvPack.NchwC(y, b, d.k(), pq), threads);
+            return;
+        }
         Sgemm.run(d.k(), d.n() * pq, crs, new Sgemm.DenseA(w, 0, crs, false), ConvPack.Im2colB.forward(x, d),
                 new ConvPack.NchwC(y, b, d.k(), pq), threads);
     }
@@ -137,6 +155,23 @@ public final class VectorKernels implements Kernels {
                         new ConvPack.NchwC(gx, null, d.c(), hw), threads);
                 return;
             }
+            if (d.stride() == 1 && ph >= 0 && pw >= 0 && DirectConv.applicableShifted(d.h(), d.w())) {
+                // as above with rows narrower than a vector: S column-shifted copies of padded gy, rows W wide
+                int krs = d.k() * d.r() * d.s(), hp = d.p() + 2 * ph, plane = d.n() * d.k() * hp * d.w();
+                int[] lOff = new int[krs];
+                for (int k = 0; k < d.k(); k++) {
+                    for (int r = 0; r < d.r(); r++) {
+                        for (int s = 0; s < d.s(); s++) {
+                            lOff[(k * d.r() + r) * d.s() + s] = (d.s() - 1 - s) * plane + (k * hp + d.r() - 1 - r) * d.w();
+                        }
+                    }
+                }
+                float[] gys = shiftedScratch(gy, d.n(), d.k(), d.p(), d.q(), ph, pw, d.s(), d.w());
+                DirectConv.run(d.c(), d.n() * hw, krs, new ConvPack.WeightTA(w, d),
+                        DirectConv.PaddedSource.lastVectorForPadding(gys, d.k(), hp, d.w(), d.h(), d.w(), d.n(), lOff),
+                        new ConvPack.NchwC(gx, null, d.c(), hw), threads);
+                return;
+            }
             Sgemm.run(d.c(), d.n() * hw, d.k() * d.r() * d.s(), new ConvPack.WeightTA(w, d),
                     ConvPack.Im2colB.transposed(gy, d), new ConvPack.NchwC(gx, null, d.c(), hw), threads);
             return;
@@ -154,14 +189,11 @@ public final class VectorKernels implements Kernels {
         requireLength("gw", gw, d.weightSize(), d);
         requireLength("gy", gy, d.outputSize(), d);
         requireLength("x", x, d.inputSize(), d);
-        int crs = d.c() * d.r() * d.s();
-        if (RowDotWeightGrad.preferred(d)) {
-            RowDotWeightGrad.run(gw, gy, x, d, threads);
-            return;
-        }
-        if (d.stride() == 1 && Simd.ENABLED && d.q() >= DIRECT_WEIGHT_MIN_WIDTH && 2 * d.k() >= Sgemm.NR) {
-            // gw^T = im2col(x) * gy^T with im2col read from padded x (only gy^T is packed), then gw += (gw^T)^T
-            int hp = d.h() + 2 * d.pad(), wp = d.w() + 2 * d.pad(), kk = d.k();
+        int crs = d.c() * d.r() * d.s(), kk = d.k();
+        // both routes compute S = the k-sliced sum over (n, p, q) into scratch, then gw += S (the contract's order)
+        if (d.stride() == 1 && Simd.ENABLED && d.q() >= DIRECT_WEIGHT_MIN_WIDTH && 2 * kk >= Sgemm.NR) {
+            // S^T = im2col(x) * gy^T with im2col read from padded x (only gy^T is packed)
+            int hp = d.h() + 2 * d.pad(), wp = d.w() + 2 * d.pad();
             int[] lOff = convOffsets(d, hp, wp);
             float[] xp = paddedScratch(x, d.n(), d.c(), d.h(), d.w(), d.pad(), d.pad(), 0);
             float[] gwT = scratch(COL_SCRATCH, (long) crs * kk);
@@ -176,8 +208,14 @@ public final class VectorKernels implements Kernels {
             });
             return;
         }
-        Sgemm.run(d.k(), crs, d.n() * d.p() * d.q(), new ConvPack.CotangentA(gy, d), new ConvPack.Im2colTB(x, d),
-                new Sgemm.DenseC(gw, 0, crs, 1f, 1f), threads);
+        float[] sum = scratch(COL_SCRATCH, (long) crs * kk);
+        Sgemm.run(kk, crs, d.n() * d.p() * d.q(), new ConvPack.CotangentA(gy, d), new ConvPack.Im2colTB(x, d),
+                new Sgemm.DenseC(sum, 0, crs, 1f, 0f), threads);
+        forElements(kk * crs, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) {
+                gw[i] += sum[i];
+            }
+        });
     }
 
     /** lOff[(c, r, s)] = (c*hp + r)*wp + s: the offset of tap (c, r, s) in a padded (c, hp, wp) sample. */
@@ -622,6 +660,13 @@ public final class VectorKernels implements Kernels {
         return holder[0];
     }
 
+    private static float[] shiftedScratch(float[] x, int n, int c, int h, int w, int padH, int padW, int shifts,
+                                          int outW) {
+        float[][] holder = PAD_SCRATCH.get();
+        holder[0] = DirectConv.shifted(holder[0], x, n, c, h, w, padH, padW, shifts, outW, 0);
+        return holder[0];
+    }
+
     private static int maxOf(int[] a) {
         int m = Integer.MIN_VALUE;
         for (int v : a) {
@@ -641,116 +686,146 @@ public final class VectorKernels implements Kernels {
         return h[0];
     }
 
-    /** Sum of a[off .. off+len) in float: lane-wise partial sums, then lanes in order, then the tail. */
-    private static float sum(float[] a, int off, int len) {
-        int i = 0;
-        float s = 0f;
-        if (Simd.ENABLED) {
-            FloatVector acc = FloatVector.zero(F);
-            for (int bound = F.loopBound(len); i < bound; i += L) {
-                acc = acc.add(FloatVector.fromArray(F, a, off + i));
+    // ---- reductions in the contract's order (see Kernels): a fixed number of partial sums, whatever the
+    // lane count, so the vector width never changes a bit. Partial j takes the elements i == j mod P of the
+    // whole blocks of P elements, in ascending i; the partials are combined in a fixed tree, then the tail
+    // (len mod P elements) is added in order. Widths without a vector form here run the scalar twin.
+
+    /** Partial sums of float reductions. */
+    static final int FLOAT_PARTIALS = 16;
+    /** Partial sums of double reductions. */
+    static final int DOUBLE_PARTIALS = 8;
+
+    /** Sum of a[off .. off+len) in float, 16 partials. */
+    static float sum(float[] a, int off, int len) {
+        int blocks = len / FLOAT_PARTIALS * FLOAT_PARTIALS, i = 0;
+        float[] p = new float[FLOAT_PARTIALS];
+        if (Simd.ENABLED && L >= 4 && L <= FLOAT_PARTIALS) {
+            // FLOAT_PARTIALS / L vectors hold the partials, vector v lanes = partials v*L .. v*L + L-1
+            FloatVector s0 = FloatVector.zero(F), s1 = s0, s2 = s0, s3 = s0;
+            for (; i < blocks; i += FLOAT_PARTIALS) {
+                s0 = s0.add(FloatVector.fromArray(F, a, off + i));
+                if (L <= 8) {
+                    s1 = s1.add(FloatVector.fromArray(F, a, off + i + L));
+                }
+                if (L == 4) {
+                    s2 = s2.add(FloatVector.fromArray(F, a, off + i + 2 * L));
+                    s3 = s3.add(FloatVector.fromArray(F, a, off + i + 3 * L));
+                }
             }
-            // lanes in index order: reduceLanes(ADD) leaves the float order unspecified (it may differ between
-            // the interpreter and compiled code), which would break run-to-run bit identity
-            for (int lane = 0; lane < L; lane++) {
-                s += acc.lane(lane);
+            s0.intoArray(p, 0);
+            if (L <= 8) {
+                s1.intoArray(p, L);
+            }
+            if (L == 4) {
+                s2.intoArray(p, 2 * L);
+                s3.intoArray(p, 3 * L);
+            }
+        } else {
+            for (; i < blocks; i += FLOAT_PARTIALS) {
+                for (int j = 0; j < FLOAT_PARTIALS; j++) {
+                    p[j] += a[off + i + j];
+                }
             }
         }
+        for (int half = FLOAT_PARTIALS / 2; half >= 1; half /= 2) {
+            for (int j = 0; j < half; j++) {
+                p[j] += p[j + half];
+            }
+        }
+        float t = p[0];
         for (; i < len; i++) {
-            s += a[off + i];
+            t += a[off + i];
         }
-        return s;
+        return t;
     }
 
-    /** Sum in double, in index order. */
-    /** Double lanes of the float species' shape (two per float vector), or null when vectors are off. */
+    /** Double lanes of the float species' shape (half as many as float lanes), or null when vectors are off. */
     private static final VectorSpecies<Double> D = Simd.ENABLED ? VectorSpecies.of(double.class, F.vectorShape()) : null;
 
-    // The BatchNorm reductions sum in double (the statistics of up to millions of elements). A scalar
-    // double sum is one dependent add per element; these keep 2 * L/2 independent double lanes instead,
-    // in a fixed order (lane sums, then lanes in order, then the tail), so results stay deterministic.
+    /** Which double reduction {@link #reduceDouble} takes. */
+    private static final int SUM = 0, DOT = 1, SQUARED_DEVIATIONS = 2;
 
-    /** sum of a[off .. off+len) in double. */
-    private static double sumDouble(float[] a, int off, int len) {
-        if (!Simd.ENABLED || len < L) {
-            double s = 0;
-            for (int i = 0; i < len; i++) {
-                s += a[off + i];
-            }
-            return s;
-        }
-        DoubleVector s0 = DoubleVector.zero(D), s1 = s0;
-        int i = 0;
-        for (int bound = F.loopBound(len); i < bound; i += L) {
-            FloatVector v = FloatVector.fromArray(F, a, off + i);
-            s0 = s0.add((DoubleVector) v.convert(VectorOperators.F2D, 0));
-            s1 = s1.add((DoubleVector) v.convert(VectorOperators.F2D, 1));
-        }
-        double s = lanesInOrder(s0.add(s1));
-        for (; i < len; i++) {
-            s += a[off + i];
-        }
-        return s;
+    /** sum of a[off .. off+len) in double, 8 partials. */
+    static double sumDouble(float[] a, int off, int len) {
+        return reduceDouble(SUM, a, null, off, len, 0);
     }
 
-    /** sum of a[off + i] * b[off + i] over [0, len) in double (products of the floats, exact in double). */
-    private static double dotDouble(float[] a, float[] b, int off, int len) {
-        if (!Simd.ENABLED || len < L) {
-            double s = 0;
-            for (int i = 0; i < len; i++) {
-                s += (double) a[off + i] * b[off + i];
-            }
-            return s;
-        }
-        DoubleVector s0 = DoubleVector.zero(D), s1 = s0;
-        int i = 0;
-        for (int bound = F.loopBound(len); i < bound; i += L) {
-            FloatVector va = FloatVector.fromArray(F, a, off + i), vb = FloatVector.fromArray(F, b, off + i);
-            DoubleVector a0 = (DoubleVector) va.convert(VectorOperators.F2D, 0);
-            DoubleVector a1 = (DoubleVector) va.convert(VectorOperators.F2D, 1);
-            s0 = a0.fma((DoubleVector) vb.convert(VectorOperators.F2D, 0), s0);
-            s1 = a1.fma((DoubleVector) vb.convert(VectorOperators.F2D, 1), s1);
-        }
-        double s = lanesInOrder(s0.add(s1));
-        for (; i < len; i++) {
-            s += (double) a[off + i] * b[off + i];
-        }
-        return s;
+    /** sum of a[off + i] * b[off + i] over [0, len) in double (exact products), 8 partials. */
+    static double dotDouble(float[] a, float[] b, int off, int len) {
+        return reduceDouble(DOT, a, b, off, len, 0);
     }
 
-    /** sum of (a[off + i] - mu)^2 over [0, len) in double. */
-    private static double squaredDeviationsDouble(float[] a, int off, int len, double mu) {
-        if (!Simd.ENABLED || len < L) {
-            double s = 0;
-            for (int i = 0; i < len; i++) {
-                double dv = a[off + i] - mu;
-                s += dv * dv;
-            }
-            return s;
-        }
-        DoubleVector s0 = DoubleVector.zero(D), s1 = s0, m = DoubleVector.broadcast(D, mu);
-        int i = 0;
-        for (int bound = F.loopBound(len); i < bound; i += L) {
-            FloatVector v = FloatVector.fromArray(F, a, off + i);
-            DoubleVector d0 = ((DoubleVector) v.convert(VectorOperators.F2D, 0)).sub(m);
-            DoubleVector d1 = ((DoubleVector) v.convert(VectorOperators.F2D, 1)).sub(m);
-            s0 = d0.fma(d0, s0);
-            s1 = d1.fma(d1, s1);
-        }
-        double s = lanesInOrder(s0.add(s1));
-        for (; i < len; i++) {
-            double dv = a[off + i] - mu;
-            s += dv * dv;
-        }
-        return s;
+    /** sum of (a[off + i] - mu)^2 over [0, len) in double, each term fused into its partial, 8 partials. */
+    static double squaredDeviationsDouble(float[] a, int off, int len, double mu) {
+        return reduceDouble(SQUARED_DEVIATIONS, a, null, off, len, mu);
     }
 
-    private static double lanesInOrder(DoubleVector v) {
-        double s = 0;
-        for (int j = 0; j < v.length(); j++) {
-            s += v.lane(j);
+    private static double reduceDouble(int op, float[] a, float[] b, int off, int len, double mu) {
+        int blocks = len / DOUBLE_PARTIALS * DOUBLE_PARTIALS, i = 0;
+        double[] p = new double[DOUBLE_PARTIALS];
+        if (Simd.ENABLED && (L == 8 || L == 16)) {
+            // L == 8: two double vectors of 4 (partials 0-3 and 4-7); L == 16: one of 8, fed twice per float vector
+            DoubleVector s0 = DoubleVector.zero(D), s1 = s0, m = DoubleVector.broadcast(D, mu);
+            for (; i + L <= blocks; i += L) {
+                FloatVector va = FloatVector.fromArray(F, a, off + i);
+                DoubleVector a0 = (DoubleVector) va.convert(VectorOperators.F2D, 0);
+                DoubleVector a1 = (DoubleVector) va.convert(VectorOperators.F2D, 1);
+                DoubleVector t0, t1;
+                if (op == SUM) {
+                    t0 = a0;
+                    t1 = a1;
+                } else if (op == DOT) {
+                    FloatVector vb = FloatVector.fromArray(F, b, off + i);
+                    t0 = a0.mul((DoubleVector) vb.convert(VectorOperators.F2D, 0));
+                    t1 = a1.mul((DoubleVector) vb.convert(VectorOperators.F2D, 1));
+                } else {
+                    DoubleVector d0 = a0.sub(m), d1 = a1.sub(m);
+                    if (L == 8) {
+                        s0 = d0.fma(d0, s0);
+                        s1 = d1.fma(d1, s1);
+                    } else {
+                        s0 = d1.fma(d1, d0.fma(d0, s0));
+                    }
+                    continue;
+                }
+                // float*float products are exact in double, so mul then add equals the scalar fma
+                if (L == 8) {
+                    s0 = s0.add(t0);
+                    s1 = s1.add(t1);
+                } else {
+                    s0 = s0.add(t0).add(t1);
+                }
+            }
+            s0.intoArray(p, 0);
+            if (L == 8) {
+                s1.intoArray(p, 4);
+            }
         }
-        return s;
+        for (; i < blocks; i += DOUBLE_PARTIALS) {
+            for (int j = 0; j < DOUBLE_PARTIALS; j++) {
+                p[j] = Math.fma(term(op, a, b, off + i + j, mu), termFactor(op, a, b, off + i + j, mu), p[j]);
+            }
+        }
+        for (int half = DOUBLE_PARTIALS / 2; half >= 1; half /= 2) {
+            for (int j = 0; j < half; j++) {
+                p[j] += p[j + half];
+            }
+        }
+        double t = p[0];
+        for (; i < len; i++) {
+            t = Math.fma(term(op, a, b, off + i, mu), termFactor(op, a, b, off + i, mu), t);
+        }
+        return t;
+    }
+
+    /** The scalar terms as fma(term, factor, partial): x * 1, a * b, (x - mu) * (x - mu). */
+    private static double term(int op, float[] a, float[] b, int i, double mu) {
+        return op == SQUARED_DEVIATIONS ? a[i] - mu : a[i];
+    }
+
+    private static double termFactor(int op, float[] a, float[] b, int i, double mu) {
+        return op == SUM ? 1.0 : op == DOT ? b[i] : a[i] - mu;
     }
 
     private static void requireLength(String name, float[] a, int need, Conv2dDims d) {

@@ -9,7 +9,7 @@
  * never call kernels directly. The implementation machinery here (the packed GEMM driver {@code Sgemm}, the
  * implicit-im2col packers {@code ConvPack}, the SIMD switch {@code Simd}, the thread pool {@code Parallel}) is
  * package-private and may change at any time; only the contract's semantics (outputs first, {@code Vjp...Weight
- * / Bias} accumulate, everything else overwrites, ReLU'(0) = 0, bit-identical results for any thread count) are
- * stable.
+ * / Bias} accumulate, everything else overwrites, ReLU'(0) = 0, the summation order and with it bit-identical
+ * results for any thread count and vector width) are stable.
  */
 package dev.opnorm.nn.kernels;

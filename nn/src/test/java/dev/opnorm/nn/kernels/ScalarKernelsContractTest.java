@@ -8,4 +8,9 @@ class ScalarKernelsContractTest extends KernelsContractTest {
     protected Kernels kernels() {
         return KERNELS;
     }
+
+    @Override
+    protected boolean bitExact() {
+        return true;
+    }
 }

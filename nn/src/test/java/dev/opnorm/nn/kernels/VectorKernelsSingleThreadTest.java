@@ -8,4 +8,9 @@ class VectorKernelsSingleThreadTest extends KernelsContractTest {
     protected Kernels kernels() {
         return KERNELS;
     }
+
+    @Override
+    protected boolean bitExact() {
+        return true;
+    }
 }

@@ -51,4 +51,9 @@ class VectorKernelsTest extends KernelsContractTest {
     void name_reportsVectorPath() {
         assertEquals(VectorKernels.vectorsEnabled() ? "vector" : "vector(scalar)", KERNELS.name());
     }
+
+    @Override
+    protected boolean bitExact() {
+        return true;
+    }
 }
