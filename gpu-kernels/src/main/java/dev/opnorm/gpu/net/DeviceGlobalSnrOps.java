@@ -49,11 +49,7 @@ public final class DeviceGlobalSnrOps implements GlobalSnrOps<DeviceTensor, Devi
             throw new IllegalArgumentException("the device global spectral norm needs the host GlobalSpectralNorm");
         }
         for (int i = 0; i < host.layers(); i++) {
-            GlobalSnrOps.Operand a = host.operand(i);
-            if (a.operator() != null && a.operator().convDims() == null) {
-                throw new IllegalArgumentException(host.name() + ": layer " + a.layer() + " acts as an operator "
-                        + "that is not a 2-D convolution; the device has no kernel for it");
-            }
+            dims(host.operand(i)); // refuse a layer the device cannot run before any training
         }
         return new DeviceObjective.Regularizer() {
             private GlobalSpectralNorm.Engine<DeviceTensor, DeviceTensor> engine;
@@ -206,8 +202,8 @@ public final class DeviceGlobalSnrOps implements GlobalSnrOps<DeviceTensor, Devi
         }
         Conv2dDims d = a.operator().convDims();
         if (d == null) {
-            throw new IllegalArgumentException("layer " + a.layer() + ": its operator is not a 2-D convolution; "
-                    + "the device has no kernel for it");
+            throw new IllegalArgumentException("global spectral norm on the device: layer " + a.layer()
+                    + " acts through an operator that is not a 2-D convolution, which the device has no kernel for");
         }
         return d;
     }

@@ -8,6 +8,7 @@ import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.LinearWeight;
 import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.ParamGrads;
+import dev.opnorm.nn.layers.WeightOperator;
 import dev.opnorm.robust.reg.GlobalSnrOps.Operand;
 
 import java.util.ArrayList;
@@ -129,7 +130,7 @@ public final class GlobalSpectralNorm implements Regularizer {
                 if (w.actsAsMatrix()) {
                     ops.add(matrix(w));
                 } else {
-                    var a = w.operatorOn(ls.in());
+                    WeightOperator a = w.operatorOn(ls.in());
                     ops.add(new Operand(w.layer().qualifiedName(), w.weight(), a.outShape().perExample(),
                             a.inShape().perExample(), a));
                 }
