@@ -59,7 +59,7 @@ public final class DeviceMethods {
             return new DeviceInputGradient(ig);
         }
         if (r instanceof GlobalSpectralNorm g) {
-            return new DeviceGlobalSpectralNorm(g);
+            return DeviceGlobalSnrOps.regularizer(g);
         }
         throw new IllegalArgumentException("regularizer " + r.name() + " (" + r.getClass().getSimpleName()
                 + ") has no device implementation");

@@ -228,7 +228,7 @@ public final class DeviceObjective implements DeviceMethod {
         }
     }
 
-    /** True when some regularizer mirrors host state (e.g. {@link DeviceGlobalSpectralNorm}'s u, v). */
+    /** True when some regularizer mirrors host state (e.g. the u, v of {@link DeviceGlobalSnrOps#regularizer}). */
     @Override
     public boolean mirrorsState() {
         for (Regularizer r : regularizers) {

@@ -9,11 +9,14 @@ import dev.opnorm.nn.layers.LinearWeight;
 import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.ParamGrads;
 import dev.opnorm.nn.layers.WeightOperator;
+import dev.opnorm.robust.reg.GlobalSnrOps.Operand;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Global (data-independent) spectral norm regularization (Yoshida and Miyato 2017): per weight layer l
@@ -40,6 +43,11 @@ import java.util.Map;
  * </ul>
  * The vectors start as zero (uninitialized); the first {@link #accumulate} draws v_l from the batch seed.
  * They are part of {@link #state()} so a resumed run continues the same iteration.
+ *
+ * <p>The update is written once, in {@link Engine}, on the operations of a backend ({@link GlobalSnrOps}):
+ * this regularizer runs it on host arrays ({@link HostGlobalSnrOps}, where u and v are the state arrays
+ * themselves); {@link #engine} runs it on another backend's buffers, with this regularizer's configuration
+ * and its u, v arrays as the host copies of the state.
  */
 public final class GlobalSpectralNorm implements Regularizer {
     /** Which operator of a conv layer is normalized. */
@@ -50,30 +58,42 @@ public final class GlobalSpectralNorm implements Regularizer {
         CONVOLUTION
     }
 
+    private static final Function<Param, float[]> HOST_VALUES = p -> p.value;
+
     private final Operator operator;
     private final double lambda;
     private final int stepsPerUpdate;
-    private final List<LayerOp> ops;
+    private final List<Operand> operands;
+    private final float[][] u;
+    private final float[][] v;
     private final List<Param> state;
+    private final Engine<float[], double[]> host;
 
-    private GlobalSpectralNorm(Operator operator, List<LayerOp> ops, double lambda, int stepsPerUpdate) {
+    private GlobalSpectralNorm(Operator operator, List<Operand> operands, double lambda, int stepsPerUpdate) {
         Checks.lambda(name(operator), lambda);
         Checks.atLeastOne(name(operator), "power steps per update", stepsPerUpdate);
-        if (ops.isEmpty()) {
+        if (operands.isEmpty()) {
             throw new IllegalArgumentException(name(operator) + ": the model has no Conv2d or Linear layer "
                     + "(no layer of its chain reports a linear weight)");
         }
         this.operator = operator;
         this.lambda = lambda;
         this.stepsPerUpdate = stepsPerUpdate;
-        this.ops = List.copyOf(ops);
+        this.operands = List.copyOf(operands);
+        int n = operands.size();
+        this.u = new float[n][];
+        this.v = new float[n][];
         List<Param> s = new ArrayList<>();
-        for (LayerOp op : ops) {
-            String base = "reg." + name(operator) + "." + op.layer.qualifiedName() + ".";
-            s.add(new Param(base + "u", op.u, op.u.length));
-            s.add(new Param(base + "v", op.v, op.v.length));
+        for (int i = 0; i < n; i++) {
+            Operand op = operands.get(i);
+            u[i] = new float[op.rows()];
+            v[i] = new float[op.cols()];
+            String base = "reg." + name(operator) + "." + op.layer() + ".";
+            s.add(new Param(base + "u", u[i], u[i].length));
+            s.add(new Param(base + "v", v[i], v[i].length));
         }
         this.state = List.copyOf(s);
+        this.host = engine(HostGlobalSnrOps.INSTANCE);
     }
 
     /**
@@ -87,10 +107,10 @@ public final class GlobalSpectralNorm implements Regularizer {
 
     /** As {@link #reshaped(Layer, double)} with {@code stepsPerUpdate} power steps per update. */
     public static GlobalSpectralNorm reshaped(Layer model, double lambda, int stepsPerUpdate) {
-        List<LayerOp> ops = new ArrayList<>();
+        List<Operand> ops = new ArrayList<>();
         for (Layer l : ModelWalk.leaves(model)) {
             for (LinearWeight w : l.linearWeights()) {
-                ops.add(new MatrixOp(w));
+                ops.add(matrix(w));
             }
         }
         return new GlobalSpectralNorm(Operator.RESHAPED_KERNEL, ops, lambda, stepsPerUpdate);
@@ -104,13 +124,23 @@ public final class GlobalSpectralNorm implements Regularizer {
      *                                  or a model without Conv2d/Linear layers
      */
     public static GlobalSpectralNorm convolution(Layer model, Shape input, double lambda, int stepsPerUpdate) {
-        List<LayerOp> ops = new ArrayList<>();
+        List<Operand> ops = new ArrayList<>();
         for (ModelWalk.LeafShape ls : ModelWalk.leavesWithShapes(model, input)) {
             for (LinearWeight w : ls.layer().linearWeights()) {
-                ops.add(w.actsAsMatrix() ? new MatrixOp(w) : new OperatorOp(w, w.operatorOn(ls.in())));
+                if (w.actsAsMatrix()) {
+                    ops.add(matrix(w));
+                } else {
+                    WeightOperator a = w.operatorOn(ls.in());
+                    ops.add(new Operand(w.layer().qualifiedName(), w.weight(), a.outShape().perExample(),
+                            a.inShape().perExample(), a));
+                }
             }
         }
         return new GlobalSpectralNorm(Operator.CONVOLUTION, ops, lambda, stepsPerUpdate);
+    }
+
+    private static Operand matrix(LinearWeight w) {
+        return new Operand(w.layer().qualifiedName(), w.weight(), w.rows(), w.cols(), null);
     }
 
     private static String name(Operator op) {
@@ -137,7 +167,7 @@ public final class GlobalSpectralNorm implements Regularizer {
 
     /** The weight of regularized layer i (a conv's (out, in, kh, kw) kernel or a linear (out, in) matrix). */
     public Param weight(int i) {
-        return ops.get(i).weight;
+        return operands.get(i).weight();
     }
 
     /**
@@ -146,38 +176,47 @@ public final class GlobalSpectralNorm implements Regularizer {
      * {@code u(i).length x v(i).length} matrix.
      */
     public Conv2dDims convDims(int i) {
-        return ops.get(i) instanceof OperatorOp o ? o.operator.convDims() : null;
+        Operand op = operands.get(i);
+        return op.operator() == null ? null : op.operator().convDims();
+    }
+
+    /** Regularized layer i's operator, as the backends see it. */
+    public Operand operand(int i) {
+        return operands.get(i);
     }
 
     /** Number of regularized layers. */
     public int layers() {
-        return ops.size();
+        return operands.size();
     }
 
     /** Qualified name of regularized layer i. */
     public String layerName(int i) {
-        return ops.get(i).layer.qualifiedName();
+        return operands.get(i).layer();
     }
 
     /** The live left vector of layer i (length = the operator's output dimension); writable. */
     public float[] u(int i) {
-        return ops.get(i).u;
+        return u[i];
     }
 
     /** The live right vector of layer i (length = the operator's input dimension); writable. */
     public float[] v(int i) {
-        return ops.get(i).v;
+        return v[i];
     }
 
     /** The current estimate u_i^T A_i v_i of layer i's largest singular value, from the current weights. */
     public double sigma(int i) {
-        return ops.get(i).bilinear();
+        Operand op = operands.get(i);
+        float[] av = new float[op.rows()];
+        HostGlobalSnrOps.INSTANCE.apply(op, op.weight().value, v[i], av);
+        return Norms.dot(u[i], av);
     }
 
     /** True once every layer's v has been drawn (or loaded). */
     public boolean initialized() {
-        for (LayerOp op : ops) {
-            if (Norms.lp(op.v, 2) == 0) {
+        for (float[] x : v) {
+            if (Norms.lp(x, 2) == 0) {
                 return false;
             }
         }
@@ -186,27 +225,16 @@ public final class GlobalSpectralNorm implements Regularizer {
 
     /** Draws every v from {@code seed} (layer i uses exampleSeed(seed, i)) and normalizes it; u is reset to 0. */
     public void initialize(long seed) {
-        for (int i = 0; i < ops.size(); i++) {
-            LayerOp op = ops.get(i);
-            StartVectors.gaussian(StartVectors.exampleSeed(seed, i), op.v, 0, op.v.length);
-            normalize(op.v, Norms.lp(op.v, 2));
-            java.util.Arrays.fill(op.u, 0f);
+        for (int i = 0; i < v.length; i++) {
+            StartVectors.gaussian(StartVectors.exampleSeed(seed, i), v[i], 0, v[i].length);
+            HostGlobalSnrOps.INSTANCE.normalize(v[i], v[i]);
+            Arrays.fill(u[i], 0f);
         }
     }
 
     /** One power step on every layer: u = A v/||A v||, v = A^T u/||A^T u|| (a zero result leaves the vector). */
     public void powerStep() {
-        for (LayerOp op : ops) {
-            op.apply(op.v, op.u);
-            normalize(op.u, Norms.lp(op.u, 2));
-            op.applyTranspose(op.u, op.scratchIn);
-            double n = Norms.lp(op.scratchIn, 2);
-            if (n > 0) {
-                for (int j = 0; j < op.v.length; j++) {
-                    op.v[j] = (float) (op.scratchIn[j] / n);
-                }
-            }
-        }
+        host.powerStep(HOST_VALUES);
     }
 
     /**
@@ -214,13 +242,7 @@ public final class GlobalSpectralNorm implements Regularizer {
      * returns (lambda/2) sum_l s_l^2 and accumulates grads[W_l] += lambda s_l d(u_l^T A_l v_l)/dW_l.
      */
     public double penalty(ParamGrads grads) {
-        double value = 0;
-        for (LayerOp op : ops) {
-            double s = op.bilinear();
-            value += 0.5 * lambda * s * s;
-            op.accumulateWeightGradient(grads.of(op.weight), (float) (lambda * s));
-        }
-        return value;
+        return host.penalty(HOST_VALUES, grads::of);
     }
 
     /**
@@ -229,13 +251,9 @@ public final class GlobalSpectralNorm implements Regularizer {
      */
     @Override
     public double accumulate(RegBatch batch, ParamGrads grads) {
-        if (!initialized()) {
-            initialize(batch.seed());
-        }
-        for (int k = 0; k < stepsPerUpdate; k++) {
-            powerStep();
-        }
-        return penalty(grads);
+        // the state arrays are the host engine's vectors and may have been loaded since the last update
+        host.uploadState();
+        return host.accumulate(batch.seed(), HOST_VALUES, grads::of);
     }
 
     @Override
@@ -252,128 +270,158 @@ public final class GlobalSpectralNorm implements Regularizer {
         return m;
     }
 
-    private static void normalize(float[] x, double norm) {
-        if (norm > 0) {
-            for (int j = 0; j < x.length; j++) {
-                x[j] = (float) (x[j] / norm);
-            }
+    /**
+     * This regularizer's update on {@code ops}' buffers; the engine owns (closes) ops. Its u, v are
+     * buffers of the backend whose host copies are {@link #u(int)} / {@link #v(int)} (the checkpointed
+     * {@link #state()}).
+     */
+    public <V, S> Engine<V, S> engine(GlobalSnrOps<V, S> ops) {
+        if (ops == null) {
+            throw new IllegalArgumentException(name() + ": an engine needs the backend's operations");
         }
+        return new Engine<>(ops);
     }
 
-    /** One layer's operator A(W) with its persistent vectors. */
-    private abstract static class LayerOp {
-        final Layer layer;
-        final Param weight;
-        final float[] u;         // (outDim) left vector
-        final float[] v;         // (inDim) right vector
-        final float[] scratchIn; // (inDim)
-        final float[] scratchOut; // (outDim)
+    /**
+     * The update of this regularizer on one backend, written once: per layer l, {@code stepsPerUpdate}
+     * times u = A v / ||A v||_2, v = A^T u / ||A^T u||_2 (a zero norm leaves the vector), then
+     * sigma_l = u^T A_l v, penalty (lambda / 2) sum_l sigma_l^2 and grads[W_l] += lambda sigma_l
+     * d(u^T A_l(W_l) v)/dW_l.
+     *
+     * <p>State: u and v live in the backend's buffers; the regularizer's arrays are their host copies.
+     * {@link #uploadState()} marks the host copies as the truth (after a resume or a host-side change), so
+     * the next update uploads them, first drawing the start vectors from its seed if the host copies are
+     * not initialized; {@link #downloadState()} copies the backend's vectors to the host (before a
+     * checkpoint). Transfers per update: the one {@link GlobalSnrOps#read} of the sigmas, plus the state
+     * uploads after a {@link #uploadState()} (and on the first update). Not thread safe.
+     */
+    public final class Engine<V, S> implements AutoCloseable {
+        private final GlobalSnrOps<V, S> ops;
+        private final List<V> bu = new ArrayList<>(), bv = new ArrayList<>(), in = new ArrayList<>(),
+                out = new ArrayList<>();
+        private S sigma;
+        private boolean synced;
+        private boolean closed;
 
-        LayerOp(Layer layer, Param weight, int outDim, int inDim) {
-            this.layer = layer;
-            this.weight = weight;
-            this.u = new float[outDim];
-            this.v = new float[inDim];
-            this.scratchIn = new float[inDim];
-            this.scratchOut = new float[outDim];
+        private Engine(GlobalSnrOps<V, S> ops) {
+            this.ops = ops;
         }
 
-        /** out = A v, overwritten. */
-        abstract void apply(float[] in, float[] out);
-
-        /** out = A^T u, overwritten. */
-        abstract void applyTranspose(float[] in, float[] out);
-
-        /** gW += scale * d(u^T A(W) v)/dW. */
-        abstract void accumulateWeightGradient(float[] gW, float scale);
-
-        /** u^T A v, from the current weights, in double. */
-        double bilinear() {
-            apply(v, scratchOut);
-            return Norms.dot(u, scratchOut);
-        }
-    }
-
-    /** A weight array read as a row-major out x in matrix. */
-    private static final class MatrixOp extends LayerOp {
-        private final int rows;
-        private final int cols;
-
-        MatrixOp(LinearWeight w) {
-            super(w.layer(), w.weight(), w.rows(), w.cols());
-            this.rows = w.rows();
-            this.cols = w.cols();
+        /** The regularizer this engine runs. */
+        public GlobalSpectralNorm regularizer() {
+            return GlobalSpectralNorm.this;
         }
 
-        @Override
-        void apply(float[] in, float[] out) {
-            float[] w = weight.value;
-            for (int r = 0; r < rows; r++) {
-                double s = 0;
-                int off = r * cols;
-                for (int c = 0; c < cols; c++) {
-                    s += (double) w[off + c] * in[c];
+        /**
+         * One update: the configured power steps, then the penalty (returned) and its gradient accumulated
+         * into {@code grads.apply(W_l)}; {@code weights.apply(W_l)} is the backend's current value of W_l.
+         */
+        public double accumulate(long seed, Function<Param, V> weights, Function<Param, V> grads) {
+            sync(seed);
+            for (int k = 0; k < stepsPerUpdate; k++) {
+                powerStep(weights);
+            }
+            return penalty(weights, grads);
+        }
+
+        private void sync(long seed) {
+            if (closed) {
+                throw new IllegalStateException(name() + ": the engine is closed");
+            }
+            if (synced) {
+                return;
+            }
+            if (!initialized()) {
+                initialize(seed);
+            }
+            buffers();
+            for (int i = 0; i < u.length; i++) {
+                ops.upload(u[i], bu.get(i));
+                ops.upload(v[i], bv.get(i));
+            }
+            synced = true;
+        }
+
+        private void buffers() {
+            if (closed) {
+                throw new IllegalStateException(name() + ": the engine is closed");
+            }
+            if (bu.isEmpty()) {
+                for (int i = 0; i < u.length; i++) {
+                    bu.add(ops.state(u[i]));
+                    bv.add(ops.state(v[i]));
+                    in.add(ops.allocate(v[i].length));
+                    out.add(ops.allocate(u[i].length));
                 }
-                out[r] = (float) s;
+                sigma = ops.scalars(u.length);
             }
         }
 
-        @Override
-        void applyTranspose(float[] in, float[] out) {
-            float[] w = weight.value;
-            double[] acc = new double[cols];
-            for (int r = 0; r < rows; r++) {
-                double ur = in[r];
-                int off = r * cols;
-                for (int c = 0; c < cols; c++) {
-                    acc[c] += ur * w[off + c];
-                }
-            }
-            for (int c = 0; c < cols; c++) {
-                out[c] = (float) acc[c];
+        /** One power step on every layer (the host's {@link GlobalSpectralNorm#powerStep()}: no start draw). */
+        private void powerStep(Function<Param, V> weights) {
+            buffers();
+            for (int i = 0; i < operands.size(); i++) {
+                Operand a = operands.get(i);
+                V w = weights.apply(a.weight());
+                ops.apply(a, w, bv.get(i), bu.get(i));
+                ops.normalize(bu.get(i), bu.get(i));
+                ops.applyTranspose(a, w, bu.get(i), in.get(i));
+                ops.normalize(bv.get(i), in.get(i));
             }
         }
 
-        @Override
-        void accumulateWeightGradient(float[] gW, float scale) {
-            for (int r = 0; r < rows; r++) {
-                float su = scale * u[r];
-                int off = r * cols;
-                for (int c = 0; c < cols; c++) {
-                    gW[off + c] += su * v[c];
-                }
+        private double penalty(Function<Param, V> weights, Function<Param, V> grads) {
+            buffers();
+            int n = operands.size();
+            for (int i = 0; i < n; i++) {
+                Operand a = operands.get(i);
+                ops.apply(a, weights.apply(a.weight()), bv.get(i), out.get(i));
+                ops.dot(sigma, i, bu.get(i), out.get(i));
+            }
+            double[] s = ops.read(sigma, n);
+            double value = 0;
+            for (int i = 0; i < n; i++) {
+                Operand a = operands.get(i);
+                value += 0.5 * lambda * s[i] * s[i];
+                ops.addWeightGradient(a, grads.apply(a.weight()), (float) (lambda * s[i]), bu.get(i), bv.get(i));
+            }
+            return value;
+        }
+
+        /** The host copies are the state: the next update uploads them. */
+        public void uploadState() {
+            synced = false;
+        }
+
+        /**
+         * Copies the backend's u, v into the host copies (the checkpointed state); nothing before the first
+         * update or after {@link #uploadState()}, when the host copies already are the state.
+         */
+        public void downloadState() {
+            if (!synced) {
+                return;
+            }
+            for (int i = 0; i < u.length; i++) {
+                ops.download(bu.get(i), u[i]);
+                ops.download(bv.get(i), v[i]);
             }
         }
-    }
 
-    /** The operator a layer applies through its weight on one example of its input shape (a conv, bias excluded). */
-    private static final class OperatorOp extends LayerOp {
-        private final WeightOperator operator;
-        private final float[] scaledU;
-
-        OperatorOp(LinearWeight w, WeightOperator operator) {
-            super(w.layer(), w.weight(), operator.outShape().perExample(), operator.inShape().perExample());
-            this.operator = operator;
-            this.scaledU = new float[u.length];
-        }
-
+        /** Frees the backend's buffers and the operations' scratch; the host copies stay. */
         @Override
-        void apply(float[] in, float[] out) {
-            operator.apply(in, out);
-        }
-
-        @Override
-        void applyTranspose(float[] in, float[] out) {
-            operator.applyTranspose(in, out);
-        }
-
-        @Override
-        void accumulateWeightGradient(float[] gW, float scale) {
-            // u^T A(W) v is linear in W: its gradient is the operator's weight gradient with u scaled
-            for (int j = 0; j < u.length; j++) {
-                scaledU[j] = scale * u[j];
+        public void close() {
+            if (closed) {
+                return;
             }
-            operator.accumulateWeightGradient(gW, scaledU, v);
+            closed = true;
+            synced = false;
+            for (List<V> l : List.of(bu, bv, in, out)) {
+                l.forEach(ops::release);
+                l.clear();
+            }
+            ops.releaseScalars(sigma);
+            sigma = null;
+            ops.close();
         }
     }
 }

@@ -4,7 +4,8 @@
  * <ul>
  *   <li>{@link dev.opnorm.robust.reg.GlobalSpectralNorm}: global (data-independent) spectral norm
  *       regularization, Yoshida and Miyato's reshaped-kernel approximation or the true operator norm of each
- *       convolution;</li>
+ *       convolution, its update written once on {@link dev.opnorm.robust.reg.GlobalSnrOps} (host:
+ *       {@link dev.opnorm.robust.reg.HostGlobalSnrOps});</li>
  *   <li>{@link dev.opnorm.robust.reg.DdSpectralNorm}: data-dependent spectral norm regularization, sigma^2
  *       form, with the exact parameter gradient of u^T J v ({@link dev.opnorm.robust.reg.TangentGradient});</li>
  *   <li>{@link dev.opnorm.robust.reg.DdOperatorNorm}: data-dependent (p,q) operator norm regularization

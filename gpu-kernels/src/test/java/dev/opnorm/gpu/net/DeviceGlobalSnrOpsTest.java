@@ -26,14 +26,17 @@ import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link DeviceGlobalSpectralNorm} in a {@link DeviceObjective} against the host training step of
+ * robust's global spectral norm update on {@link DeviceGlobalSnrOps} ({@link DeviceGlobalSnrOps#regularizer} in a
+ * {@link DeviceObjective}) against the host training step of
  * {@code Objective.regularized(GlobalSpectralNorm ...)} + {@code Sgd} on ScalarKernels, both forms (reshaped
  * kernels, true conv operator norms), 2 power steps per update, over 3 steps of the 7-layer CNN at width
  * 1/16: loss, penalty, every parameter and BN statistic, and every layer's u, v to 1e-4; the resume path (a
  * new device model, optimizer and regularizer continued from the host copies after step 2); the transfers of
- * a step.
+ * a step (the batch, its labels and the state after a resume up; the step's scalars and the sigmas down).
+ * With the last layer's weights zero at the first update (A v = 0, A^T u = 0) the device keeps v as the
+ * host does, so the iterations still agree afterwards.
  */
-class DeviceGlobalSpectralNormTest {
+class DeviceGlobalSnrOpsTest {
     private static final int BATCH = 3;
     private static final int STEPS = 3;
     private static final Sgd.Config SGD = Sgd.Config.of(0.05).withMomentum(0.9).withWeightDecay(5e-4);
@@ -41,23 +44,43 @@ class DeviceGlobalSpectralNormTest {
 
     @Test
     void reshapedForm_threeSteps_matchesHostTrainerSteps() {
-        compare(net -> GlobalSpectralNorm.reshaped(net, 0.05, 2), 71L);
+        compare(net -> GlobalSpectralNorm.reshaped(net, 0.05, 2), 71L, false);
+    }
+
+    @Test
+    void reshapedForm_zeroLayer_keepsVAsTheHost() {
+        compare(net -> GlobalSpectralNorm.reshaped(net, 0.05, 2), 73L, true);
+    }
+
+    @Test
+    void convolutionForm_zeroLayer_keepsVAsTheHost() {
+        compare(net -> GlobalSpectralNorm.convolution(net, INPUT, 0.05, 2), 74L, true);
     }
 
     @Test
     void convolutionForm_threeSteps_matchesHostTrainerSteps() {
-        compare(net -> GlobalSpectralNorm.convolution(net, INPUT, 0.05, 2), 72L);
+        compare(net -> GlobalSpectralNorm.convolution(net, INPUT, 0.05, 2), 72L, false);
     }
 
     @Test
-    void constructor_nullHost_isRejected() {
-        assertThrows(IllegalArgumentException.class, () -> new DeviceGlobalSpectralNorm(null));
+    void regularizer_nullHost_isRejected() {
+        assertThrows(IllegalArgumentException.class, () -> DeviceGlobalSnrOps.regularizer(null));
+        assertThrows(IllegalArgumentException.class, () -> new DeviceGlobalSnrOps(null));
     }
 
-    private static void compare(Function<Sequential, GlobalSpectralNorm> make, long seed) {
+    private static void compare(Function<Sequential, GlobalSpectralNorm> make, long seed, boolean zeroLast) {
         OpenCl cl = NetTesting.runtime();
         Sequential hostNet = NetTesting.cnn7(seed), devNet = NetTesting.cnn7(seed);
         GlobalSpectralNorm hostReg = make.apply(hostNet), devHostReg = make.apply(devNet);
+        int last = hostReg.layers() - 1;
+        float[] start = null;
+        if (zeroLast) {
+            java.util.Arrays.fill(hostReg.weight(last).value, 0f);
+            java.util.Arrays.fill(devHostReg.weight(last).value, 0f);
+            hostReg.initialize(99);
+            devHostReg.initialize(99);
+            start = devHostReg.v(last).clone();
+        }
         Objective host = Objective.regularized(hostReg);
         Random rnd = new Random(seed);
         Tensor[] xs = new Tensor[STEPS];
@@ -86,7 +109,7 @@ class DeviceGlobalSpectralNormTest {
             for (int s = 0; s < STEPS; s++) {
                 long up = cl.uploads(), down = cl.downloads();
                 DeviceStepResult r = t.step(xs[s], ys[s], new Rng(300 + s));
-                String what = name + " step " + (s + 1);
+                String what = name + (start != null ? " (last layer zero at first)" : "") + " step " + (s + 1);
                 assertEquals(want[s].loss(), r.loss(), NetTesting.NET_REL * want[s].loss(), what + " loss");
                 assertEquals(want[s].penalties().get(name), r.penalties().get(name),
                         NetTesting.NET_REL * want[s].loss(), what + " penalty");
@@ -95,6 +118,12 @@ class DeviceGlobalSpectralNormTest {
                 assertEquals(2 + stateUploads, cl.uploads() - up,
                         what + ": uploads are the batch, its labels and (first step, after a resume) u and v");
                 assertEquals(2, cl.downloads() - down, what + ": downloads are the step's scalars and the sigmas");
+                if (s == 0 && start != null) {
+                    // A^T u = 0 at the first update: v keeps its start (as on the host), not 0
+                    t.method().downloadState();
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(start, devHostReg.v(last),
+                            name + ": v of the zero layer after the first update");
+                }
                 if (s == 1) {
                     // checkpoint and resume as DeviceStepRunner does: host copies out, a fresh device side in
                     model.downloadParameters();
@@ -129,6 +158,6 @@ class DeviceGlobalSpectralNormTest {
     }
 
     private static DeviceObjective objective(GlobalSpectralNorm reg) {
-        return new DeviceObjective(reg.name(), 1, null, 0, 0, List.of(new DeviceGlobalSpectralNorm(reg)));
+        return new DeviceObjective(reg.name(), 1, null, 0, 0, List.of(DeviceGlobalSnrOps.regularizer(reg)));
     }
 }
