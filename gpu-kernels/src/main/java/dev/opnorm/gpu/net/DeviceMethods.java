@@ -50,7 +50,7 @@ public final class DeviceMethods {
 
     private static DeviceObjective.Regularizer regularizer(Regularizer r) {
         if (r instanceof DdOperatorNorm dd) {
-            return DeviceObjective.regularizer(new DeviceDdRegularizer(dd));
+            return DeviceRegOps.regularizer(dd);
         }
         if (r instanceof DdSpectralNorm sn) {
             return new DeviceDdSpectralNorm(sn);

@@ -6,7 +6,9 @@
  * {@link dev.opnorm.gpu.net.DeviceBatchOps} (linalg's {@code BatchOps} on device buffers) runs linalg's batched
  * power method and (p,q) iteration - the one implementation - on the device, moving only per-example scalars
  * ({@link dev.opnorm.gpu.net.DeviceNetworks#sigmaMax}, {@link dev.opnorm.gpu.net.DeviceNetworks#operatorNorm}); likewise {@link dev.opnorm.gpu.net.DevicePgaOps} (robust's {@code PgaOps} on device buffers) runs
- * robust's PGA - the one implementation - on the device, moving only the start offsets and the per-example outcome; {@link dev.opnorm.gpu.net.DeviceTrainer} runs a training step for a pluggable
+ * robust's PGA - the one implementation - on the device, moving only the start offsets and the per-example outcome, and
+ * {@link dev.opnorm.gpu.net.DeviceRegOps} (robust's {@code RegEngine} on a device model) runs robust's
+ * finite-difference d.d. regularizer - the one implementation - on the device; {@link dev.opnorm.gpu.net.DeviceTrainer} runs a training step for a pluggable
  * {@link dev.opnorm.gpu.net.DeviceMethod} (standard: {@link dev.opnorm.gpu.net.DeviceStandardMethod}) and
  * {@link dev.opnorm.gpu.net.DeviceOptimizer} (SGD, Adam / AdamW, RMSprop with {@code nn.optim} semantics) moving
  * only the loss; {@link dev.opnorm.gpu.net.DeviceSgdTrainer} is its SGD / standard form. The layer maths is the host layers', op for op, on {@link dev.opnorm.gpu.OpenClOps}.
