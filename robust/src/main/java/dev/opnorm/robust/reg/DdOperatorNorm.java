@@ -129,7 +129,7 @@ public final class DdOperatorNorm implements Regularizer {
      * (B, input per example), each of unit l_p norm.
      */
     public float[] directions(RegBatch batch) {
-        RegEngine<float[], double[], ParamGrads> e = RegEngine.host(batch.model());
+        RegEngine<float[], double[], int[], ParamGrads> e = RegEngine.host(batch.model());
         try (OperatorNorm.BatchResult<float[]> r = directions(e, batch.x().data, batch.x().shape, batch.seed())) {
             return e.batchOps().download(r.v(), batch.n(), batch.x().shape.perExample());
         }
@@ -140,7 +140,7 @@ public final class DdOperatorNorm implements Regularizer {
      * alpha = inf, relTol 0, one run) on the EVAL linearization at x, start vectors from {@code seed}. The
      * result's {@code v()} (B x input per example) lives in the engine's buffers until it is closed.
      */
-    public <V, S, G> OperatorNorm.BatchResult<V> directions(RegEngine<V, S, G> e, V x, Shape shape, long seed) {
+    public <V, S, L, G> OperatorNorm.BatchResult<V> directions(RegEngine<V, S, L, G> e, V x, Shape shape, long seed) {
         try (RegNetwork.Linearized<V, G> eval = e.network().linearize(x, shape, BnMode.EVAL)) {
             return OperatorNorm.estimate(eval.asBatchMap(), e.batchOps(), p, q,
                     new OperatorNorm.Options(iterations, 0, Double.POSITIVE_INFINITY, 1, seed), null, false);
@@ -150,7 +150,7 @@ public final class DdOperatorNorm implements Regularizer {
     @Override
     public double accumulate(RegBatch batch, ParamGrads grads) {
         return accumulate(RegEngine.host(batch.model()), batch.x().data, batch.x().shape, batch.seed(),
-                RegEngine.host(batch.train()), grads);
+                RegEngine.host(batch.model(), batch.train()), grads);
     }
 
     /**
@@ -160,7 +160,7 @@ public final class DdOperatorNorm implements Regularizer {
      *
      * @param train the step's TRAIN linearization at exactly x, reused for f(x) in TRAIN penalty mode, or null
      */
-    public <V, S, G> double accumulate(RegEngine<V, S, G> e, V x, Shape shape, long seed,
+    public <V, S, L, G> double accumulate(RegEngine<V, S, L, G> e, V x, Shape shape, long seed,
                                        RegNetwork.Linearized<V, G> train, G grads) {
         try (OperatorNorm.BatchResult<V> r = directions(e, x, shape, seed)) {
             return penalty(e, x, shape, r.v(), train, grads);
@@ -178,7 +178,7 @@ public final class DdOperatorNorm implements Regularizer {
             throw new IllegalArgumentException(name + ": directions have " + v.length + " elements, the batch "
                     + x.shape + " needs " + x.shape.size());
         }
-        return penalty(RegEngine.host(batch.model()), x.data, x.shape, v, RegEngine.host(batch.train()), grads);
+        return penalty(RegEngine.host(batch.model()), x.data, x.shape, v, RegEngine.host(batch.model(), batch.train()), grads);
     }
 
     /**
@@ -189,7 +189,7 @@ public final class DdOperatorNorm implements Regularizer {
      * @param train the TRAIN linearization at exactly x to reuse for f(x) in TRAIN penalty mode, or null
      * @throws IllegalArgumentException when train is not a TRAIN linearization, or grads is null
      */
-    public <V, S, G> double penalty(RegEngine<V, S, G> e, V x, Shape shape, V v, RegNetwork.Linearized<V, G> train,
+    public <V, S, L, G> double penalty(RegEngine<V, S, L, G> e, V x, Shape shape, V v, RegNetwork.Linearized<V, G> train,
                                     G grads) {
         if (train != null && train.mode() != BnMode.TRAIN) {
             throw new IllegalArgumentException(name + ": the given linearization must be TRAIN-mode at x, got "
@@ -198,7 +198,7 @@ public final class DdOperatorNorm implements Regularizer {
         if (grads == null) {
             throw new IllegalArgumentException(name + ": gradients must not be null");
         }
-        RegOps<V> ops = e.ops();
+        RegOps<V, S, L> ops = e.ops();
         BatchOps<V, S> bops = e.batchOps();
         int b = shape.n();
         V xe = null, d = null;
@@ -221,10 +221,10 @@ public final class DdOperatorNorm implements Regularizer {
                 ops.qPowerGrad(d, d, coef, q, len);  // d/dd (1/q)||d||_q^q = sign(d) |d|^(q-1), scaled
             } else {
                 bops.dualRows(d, d, b, m, q);
-                ops.scale(d, d, coef, len);
+                ops.scaleDouble(d, d, coef, len);
             }
             lin1.vjpParams(d, grads);
-            ops.scale(d, d, -1, len);
+            ops.scaleDouble(d, d, -1, len);
             lin0.vjpParams(d, grads);
             double[] nq = bops.read(norms, b);
             double value = 0;

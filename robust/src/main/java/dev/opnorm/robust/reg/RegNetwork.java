@@ -8,7 +8,8 @@ import dev.opnorm.nn.layers.BnMode;
  * A network as the data-dependent regularizers drive it on one backend's buffers {@code V} (a host
  * {@code float[]}, a device buffer), with parameter gradients accumulated into {@code G} (a host
  * {@code ParamGrads}, device gradient buffers): forward passes in a BatchNorm mode, the per-example Jacobians
- * for the power method and (p,q) iteration, and parameter VJPs. The backend supplies it ({@link RegEngine}).
+ * for the power method and (p,q) iteration (also the plain JVP and VJP in EVAL mode), parameter VJPs and
+ * the parameter gradient of a JVP. The backend supplies it ({@link RegEngine}).
  *
  * @param <V> the backend's buffer type
  * @param <G> the backend's parameter gradients
@@ -41,6 +42,13 @@ public interface RegNetwork<V, G> {
 
         /** grads += J_theta^T gy (gy: the output's shape, not modified). */
         void vjpParams(V gy, G grads);
+
+        /**
+         * grads += d/d theta {@code <cotangent, J(theta) tangent>} ({@link TangentGradient} on the host).
+         *
+         * @throws IllegalArgumentException in TRAIN mode, or for a layer with parameters but no rule
+         */
+        void tangentGradient(V tangent, V cotangent, G grads);
 
         /** Gives the buffers back; a linearization handed in by the caller is closed by the caller only. */
         @Override
