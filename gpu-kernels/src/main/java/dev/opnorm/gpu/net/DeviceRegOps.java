@@ -7,20 +7,24 @@ import dev.opnorm.linalg.BatchMap;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.robust.reg.DdOperatorNorm;
+import dev.opnorm.robust.reg.DdSpectralNorm;
+import dev.opnorm.robust.reg.InputGradient;
 import dev.opnorm.robust.reg.RegEngine;
 import dev.opnorm.robust.reg.RegNetwork;
 import dev.opnorm.robust.reg.RegOps;
+import dev.opnorm.robust.reg.Regularizer;
 
 /**
  * robust's {@link RegOps} on the device, and the engine ({@link #engine}) that runs robust's data-dependent
- * regularizers (written once) on a {@link DeviceModel}: its linearizations as the network, its
- * {@link DeviceBatchOps} for the (p,q) iteration, row norms and reads, these elementwise kernels for the rest.
- * With it {@code DdOperatorNorm.accumulate} keeps x + eps v, both forward passes, d = f(x + eps v) - f(x) and
- * its gradient on the device: the start vectors go up once, the (p,q) iteration reads its per-example norms,
- * and the penalty reads ||d_i||_q (one float per example). Buffers come from the model's pool and go back to
- * it. Not thread safe (as the model).
+ * regularizers (written once: {@code DdOperatorNorm}, {@code DdSpectralNorm}, {@code InputGradient}) on a
+ * {@link DeviceModel}: its linearizations as the network (tangent gradients by
+ * {@link DeviceLinearization#tangentGradient}), its {@link DeviceBatchOps} for the iterations, row norms and
+ * reads, and these kernels for the rest. Everything stays on the device except what the algorithms read: the
+ * start vectors go up once, the iterations read their per-example norms, and each penalty reads one float
+ * per example (the sigma^2 form also sends its B cotangent coefficients up). Buffers come from the model's
+ * pool and go back to it. Not thread safe (as the model).
  */
-public final class DeviceRegOps implements RegOps<DeviceTensor> {
+public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, DeviceInts> {
     private final DeviceModel model;
 
     private DeviceRegOps(DeviceModel model) {
@@ -28,7 +32,7 @@ public final class DeviceRegOps implements RegOps<DeviceTensor> {
     }
 
     /** The regularizer engine of a device model: its linearizations, its batch operations and these operations. */
-    public static RegEngine<DeviceTensor, DeviceTensor, DeviceGrads> engine(DeviceModel model) {
+    public static RegEngine<DeviceTensor, DeviceTensor, DeviceInts, DeviceGrads> engine(DeviceModel model) {
         if (model == null) {
             throw new IllegalArgumentException("the device regularizers need a device model");
         }
@@ -57,7 +61,12 @@ public final class DeviceRegOps implements RegOps<DeviceTensor> {
             throw new IllegalArgumentException("the step's linearization at " + lin.inShape()
                     + " is not at the regularizer's batch " + x);
         }
-        return linearized(lin, false);
+        return view(lin);
+    }
+
+    /** A device linearization as the engine sees it, or null for null; closing the view leaves it open. */
+    public static RegNetwork.Linearized<DeviceTensor, DeviceGrads> view(DeviceLinearization lin) {
+        return lin == null ? null : linearized(lin, false);
     }
 
     private static RegNetwork.Linearized<DeviceTensor, DeviceGrads> linearized(DeviceLinearization lin, boolean owned) {
@@ -88,6 +97,11 @@ public final class DeviceRegOps implements RegOps<DeviceTensor> {
             }
 
             @Override
+            public void tangentGradient(DeviceTensor tangent, DeviceTensor cotangent, DeviceGrads grads) {
+                lin.tangentGradient(tangent, cotangent, grads);
+            }
+
+            @Override
             public void close() {
                 if (owned) {
                     lin.close();
@@ -97,12 +111,20 @@ public final class DeviceRegOps implements RegOps<DeviceTensor> {
     }
 
     /**
-     * {@code r} as a regularizer of a {@link DeviceObjective}: robust's {@code DdOperatorNorm.accumulate} on
-     * {@link #engine}, reusing the step's TRAIN linearization for f(x) when it is at x.
+     * {@code r} as a regularizer of a {@link DeviceObjective}: robust's own {@code accumulate} on
+     * {@link #engine} (a {@code DdOperatorNorm} reuses the step's TRAIN linearization for f(x) when it is at x;
+     * an {@code InputGradient} takes the step's labels).
+     *
+     * @throws IllegalArgumentException for a regularizer that does not run on a {@link RegEngine} (the message
+     *                                  names it)
      */
-    public static DeviceObjective.Regularizer regularizer(DdOperatorNorm r) {
+    public static DeviceObjective.Regularizer regularizer(Regularizer r) {
         if (r == null) {
             throw new IllegalArgumentException("a device regularizer needs a regularizer");
+        }
+        if (!(r instanceof DdOperatorNorm || r instanceof DdSpectralNorm || r instanceof InputGradient)) {
+            throw new IllegalArgumentException("regularizer " + r.name() + " (" + r.getClass().getSimpleName()
+                    + ") has no device implementation");
         }
         return new DeviceObjective.Regularizer() {
             @Override
@@ -113,7 +135,14 @@ public final class DeviceRegOps implements RegOps<DeviceTensor> {
             @Override
             public double accumulate(DeviceModel model, DeviceTensor x, DeviceInts labels, long seed,
                                      DeviceLinearization train, DeviceGrads grads) {
-                return r.accumulate(engine(model), x, x.shape(), seed, train(train, x), grads);
+                var e = engine(model);
+                if (r instanceof DdOperatorNorm dd) {
+                    return dd.accumulate(e, x, x.shape(), seed, train(train, x), grads);
+                }
+                if (r instanceof DdSpectralNorm sn) {
+                    return sn.accumulate(e, x, x.shape(), seed, grads);
+                }
+                return ((InputGradient) r).accumulate(e, x, x.shape(), labels, grads);
             }
         };
     }
@@ -160,12 +189,56 @@ public final class DeviceRegOps implements RegOps<DeviceTensor> {
     }
 
     @Override
-    public void scale(DeviceTensor out, DeviceTensor a, double c, int len) {
+    public void scale(DeviceTensor out, DeviceTensor a, float c, int len) {
+        model.ops().scale(out, c, a, len);
+    }
+
+    @Override
+    public void scaleDouble(DeviceTensor out, DeviceTensor a, double c, int len) {
         model.ops().scaleDouble(out, c, a, len);
     }
 
     @Override
     public void qPowerGrad(DeviceTensor out, DeviceTensor a, double coef, double q, int len) {
         model.ops().qPowerGrad(out, a, coef, q, len);
+    }
+
+    @Override
+    public void dotRows(DeviceTensor out, DeviceTensor a, DeviceTensor b, int rows, int cols) {
+        model.ops().dotRows(out, 0, a, b, rows, cols);
+    }
+
+    /** One upload of the rows' coefficients; the rows are scaled as channels (the examples as channels). */
+    @Override
+    public void scaleRows(DeviceTensor out, DeviceTensor a, float[] c, int rows, int cols) {
+        model.checkOpen();
+        DeviceTensor coef = model.pool().tensor(Shape.features(1, rows));
+        try {
+            coef.upload(c, 0, 0, rows);
+            model.ops().channelAffine(out, a, coef, null, 1, rows, cols);
+        } finally {
+            model.pool().give(coef);
+        }
+    }
+
+    /** The kernel's per-example loss and correct flags go to pooled scratch; a bad label gives NaN rows. */
+    @Override
+    public void softmaxGradRows(DeviceTensor out, DeviceTensor z, DeviceInts labels, int rows, int cols) {
+        model.checkOpen();
+        DevicePool pool = model.pool();
+        DeviceTensor loss = pool.tensor(Shape.features(1, rows)), correct = pool.tensor(Shape.features(1, rows));
+        try {
+            model.ops().softmaxXentRows(out, loss, correct, z, labels, rows, cols);
+            model.ops().scale(out, (float) rows, out, rows * cols);
+        } finally {
+            pool.give(loss);
+            pool.give(correct);
+        }
+    }
+
+    @Override
+    public void softmaxHessianRows(DeviceTensor h, DeviceTensor s, DeviceTensor w, DeviceInts labels, int rows,
+                                   int cols, double coef) {
+        model.ops().softmaxHessianRows(h, s, w, labels, rows, cols, coef);
     }
 }
