@@ -162,6 +162,7 @@ public final class DdOperatorNorm implements Regularizer {
      */
     public <V, S, L, G> double accumulate(RegEngine<V, S, L, G> e, V x, Shape shape, long seed,
                                        RegNetwork.Linearized<V, G> train, G grads) {
+        checkCall(train, grads); // before the iteration's work
         try (OperatorNorm.BatchResult<V> r = directions(e, x, shape, seed)) {
             return penalty(e, x, shape, r.v(), train, grads);
         }
@@ -191,13 +192,7 @@ public final class DdOperatorNorm implements Regularizer {
      */
     public <V, S, L, G> double penalty(RegEngine<V, S, L, G> e, V x, Shape shape, V v, RegNetwork.Linearized<V, G> train,
                                     G grads) {
-        if (train != null && train.mode() != BnMode.TRAIN) {
-            throw new IllegalArgumentException(name + ": the given linearization must be TRAIN-mode at x, got "
-                    + train.mode());
-        }
-        if (grads == null) {
-            throw new IllegalArgumentException(name + ": gradients must not be null");
-        }
+        checkCall(train, grads);
         RegOps<V, S, L> ops = e.ops();
         BatchOps<V, S> bops = e.batchOps();
         int b = shape.n();
@@ -244,6 +239,16 @@ public final class DdOperatorNorm implements Regularizer {
             if (norms != null) {
                 bops.releaseScalars(norms);
             }
+        }
+    }
+
+    private void checkCall(RegNetwork.Linearized<?, ?> train, Object grads) {
+        if (train != null && train.mode() != BnMode.TRAIN) {
+            throw new IllegalArgumentException(name + ": the given linearization must be TRAIN-mode at x, got "
+                    + train.mode());
+        }
+        if (grads == null) {
+            throw new IllegalArgumentException(name + ": gradients must not be null");
         }
     }
 
