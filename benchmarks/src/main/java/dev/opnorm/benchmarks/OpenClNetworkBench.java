@@ -6,7 +6,7 @@ import java.util.concurrent.TimeUnit;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.net.DeviceDdRegularizer;
+import dev.opnorm.gpu.net.DeviceRegOps;
 import dev.opnorm.gpu.net.DeviceLinearization;
 import dev.opnorm.gpu.net.DeviceModel;
 import dev.opnorm.gpu.net.DeviceSgdTrainer;
@@ -17,6 +17,7 @@ import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
 import dev.opnorm.nn.optim.Sgd;
+import dev.opnorm.robust.reg.DdOperatorNorm;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -46,8 +47,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *       per-example ||w||_2 and ||v||_inf, u = D_2(w), z = J^T u, ||z||_inf, v = N_inf(z) = sign(z), the
  *       best iterate's row copy, and one transfer (3 floats per example down);</li>
  *   <li>{@code ddSnrTrainingStep}: {@code trainingStep} plus the sum-of-squares d.d. SNR
- *       ({@code DeviceDdRegularizer}, 10 power iterations, TRAIN penalty mode) with its transfers (the
- *       start vectors up, per-example norms down).</li>
+ *       (robust's {@code DdOperatorNorm} on {@code DeviceRegOps}, 10 power iterations, TRAIN penalty mode)
+ *       with its transfers (the start vectors up, per-example norms down).</li>
  * </ul>
  * All end in a blocking download, so the time covers the device work. Training steps change the
  * parameters (as real training does). The iterations' time over {@value #ITERATIONS} is the cost of one
@@ -77,7 +78,7 @@ public class OpenClNetworkBench {
     private DeviceTensor x;
     private DeviceInts labels;
     private float[] start;
-    private final DeviceDdRegularizer ddSnr = DeviceDdRegularizer.sumOfSquares(0.02, 0.1, 10, BnMode.TRAIN);
+    private final DdOperatorNorm ddSnr = DdOperatorNorm.sumOfSquares(0.02, 0.1, 10, BnMode.TRAIN);
     private long regSeed;
 
     @Setup
@@ -136,6 +137,6 @@ public class OpenClNetworkBench {
 
     @Benchmark
     public double ddSnrTrainingStep() {
-        return trainer.step(x, labels, ddSnr.term(model, ++regSeed)).loss();
+        return trainer.step(x, labels, DeviceRegOps.term(ddSnr, model, ++regSeed)).loss();
     }
 }

@@ -154,11 +154,21 @@ public final class DeviceLinearization implements AutoCloseable {
     }
 
     /**
-     * grads += d/d theta {@code <cotangent, J tangent>} (see {@link DeviceTangentGradient}): one tangent
-     * pass keeping each step's input tangent, then one cotangent pass that stops below the lowest layer
-     * with parameters, each step adding its weight gradient with the tangent as its input.
+     * grads += d/d theta {@code <cotangent, J(theta) tangent>}, summed over the batch (accumulated): the
+     * device form of {@code robust.reg.TangentGradient}. For conv, linear, ReLU, max / avg pooling, flatten
+     * and EVAL BatchNorm every Jacobian factor is a weight matrix, a fixed diagonal scale or a fixed 0/1
+     * selection, so with t_l the tangent entering layer l and c_l the cotangent at its output
+     * d/dW_l = c_l (x) t_l (the weight-gradient kernels with t_l as the input) and, for affine BN,
+     * d/dgamma_l = sum over (n, h, w) of c_l t_l / sqrt(running_var + eps). One tangent pass keeps each
+     * step's input tangent in a pooled buffer, then one cotangent pass stops below the lowest layer with
+     * parameters. Everything is enqueued on the device: no transfer.
+     *
+     * @param tangent   inShape().size() elements, not modified
+     * @param cotangent outShape().size() elements, not modified; not the tangent
+     * @throws IllegalArgumentException for a TRAIN-mode linearization, null or short tensors, or a layer with
+     *                                  parameters and no rule (a PreActBlock; its name is given)
      */
-    void tangentGradient(DeviceTensor tangent, DeviceTensor cotangent, DeviceGrads grads) {
+    public void tangentGradient(DeviceTensor tangent, DeviceTensor cotangent, DeviceGrads grads) {
         if (mode != BnMode.EVAL) {
             throw new IllegalArgumentException("TangentGradient needs an EVAL-mode linearization (TRAIN-mode BatchNorm "
                     + "makes J depend on the parameters through the batch statistics)");

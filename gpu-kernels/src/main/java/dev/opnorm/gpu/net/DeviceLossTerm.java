@@ -3,7 +3,8 @@ package dev.opnorm.gpu.net;
 import dev.opnorm.gpu.DeviceTensor;
 
 /**
- * An extra term of a device training step's loss (a regularizer such as {@link DeviceDdRegularizer}),
+ * An extra term of a device training step's loss (a regularizer such as
+ * {@link DeviceRegOps#term}),
  * called by the trainer after the cross-entropy backward pass and before the optimizer update and the
  * BatchNorm commit, as the host {@code Objective} calls its regularizers.
  */

@@ -1,9 +1,6 @@
 package dev.opnorm.gpu.net;
 
-import dev.opnorm.robust.reg.DdOperatorNorm;
-import dev.opnorm.robust.reg.DdSpectralNorm;
 import dev.opnorm.robust.reg.GlobalSpectralNorm;
-import dev.opnorm.robust.reg.InputGradient;
 import dev.opnorm.robust.reg.Regularizer;
 import dev.opnorm.robust.train.Objective;
 import dev.opnorm.robust.train.TrainingMethod;
@@ -49,19 +46,9 @@ public final class DeviceMethods {
     }
 
     private static DeviceObjective.Regularizer regularizer(Regularizer r) {
-        if (r instanceof DdOperatorNorm dd) {
-            return DeviceObjective.regularizer(new DeviceDdRegularizer(dd));
-        }
-        if (r instanceof DdSpectralNorm sn) {
-            return new DeviceDdSpectralNorm(sn);
-        }
-        if (r instanceof InputGradient ig) {
-            return new DeviceInputGradient(ig);
-        }
         if (r instanceof GlobalSpectralNorm g) {
             return DeviceGlobalSnrOps.regularizer(g);
         }
-        throw new IllegalArgumentException("regularizer " + r.name() + " (" + r.getClass().getSimpleName()
-                + ") has no device implementation");
+        return DeviceRegOps.regularizer(r); // the data-dependent ones, robust's code on the device engine
     }
 }

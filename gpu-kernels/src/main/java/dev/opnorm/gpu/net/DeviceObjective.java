@@ -28,8 +28,8 @@ import java.util.Map;
  * gradient with seed {@code rng.fork("regularizer").fork(r).nextLong()}. Scalars: {@code [clean mean loss,
  * clean correct, adversarial mean loss, adversarial correct]}; the regularizers return their values.
  *
- * <p>The attack and the regularizers are interfaces so that the device PGA and the device d.d.
- * regularizers plug in without this class knowing them.
+ * <p>The attack and the regularizers are interfaces so that the device PGA and robust's d.d. regularizers
+ * on the device ({@link DeviceRegOps#regularizer}) plug in without this class knowing them.
  */
 public final class DeviceObjective implements DeviceMethod {
     /** An attack on the device, e.g. PGA with BatchNorm in EVAL mode. */
@@ -87,25 +87,6 @@ public final class DeviceObjective implements DeviceMethod {
         }
         return (model, x, labels, seed, xAdv) -> pga.seed(seed)
                 .run(DevicePgaOps.engine(model), x, x.shape(), labels, Pga.Target.LABELS, 0, xAdv, null);
-    }
-
-    /** {@code r} as a regularizer of this objective (its name, the step's TRAIN linearization when at x). */
-    public static Regularizer regularizer(DeviceDdRegularizer r) {
-        if (r == null) {
-            throw new IllegalArgumentException("DeviceObjective.regularizer needs a regularizer");
-        }
-        return new Regularizer() {
-            @Override
-            public String name() {
-                return r.name();
-            }
-
-            @Override
-            public double accumulate(DeviceModel model, DeviceTensor x, DeviceInts labels, long seed,
-                                     DeviceLinearization train, DeviceGrads grads) {
-                return r.accumulate(model, x, seed, train, grads);
-            }
-        };
     }
 
     private final String name;

@@ -100,7 +100,7 @@ public final class DeviceSgdTrainer implements AutoCloseable {
     }
 
     /**
-     * As {@link #step(Tensor, int[])} with an extra loss term (e.g. a {@link DeviceDdRegularizer}), or none
+     * As {@link #step(Tensor, int[])} with an extra loss term (e.g. {@link DeviceRegOps#term}), or none
      * when {@code extra} is null: see {@link #step(DeviceTensor, DeviceInts, DeviceLossTerm)}.
      */
     public StepResult step(Tensor x, int[] labels, DeviceLossTerm extra) {

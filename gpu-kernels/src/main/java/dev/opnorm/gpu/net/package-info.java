@@ -6,7 +6,9 @@
  * {@link dev.opnorm.gpu.net.DeviceBatchOps} (linalg's {@code BatchOps} on device buffers) runs linalg's batched
  * power method and (p,q) iteration - the one implementation - on the device, moving only per-example scalars
  * ({@link dev.opnorm.gpu.net.DeviceNetworks#sigmaMax}, {@link dev.opnorm.gpu.net.DeviceNetworks#operatorNorm}); likewise {@link dev.opnorm.gpu.net.DevicePgaOps} (robust's {@code PgaOps} on device buffers) runs
- * robust's PGA - the one implementation - on the device, moving only the start offsets and the per-example outcome, and {@link dev.opnorm.gpu.net.DeviceGlobalSnrOps}
+ * robust's PGA - the one implementation - on the device, moving only the start offsets and the per-example outcome,
+ * {@link dev.opnorm.gpu.net.DeviceRegOps} (robust's {@code RegEngine} on a device model) runs robust's
+ * d.d. regularizers - the one implementation - on the device, and {@link dev.opnorm.gpu.net.DeviceGlobalSnrOps}
  * (robust's {@code GlobalSnrOps}) runs robust's global spectral norm update, moving only the layer sigmas; {@link dev.opnorm.gpu.net.DeviceTrainer} runs a training step for a pluggable
  * {@link dev.opnorm.gpu.net.DeviceMethod} (standard: {@link dev.opnorm.gpu.net.DeviceStandardMethod}) and
  * {@link dev.opnorm.gpu.net.DeviceOptimizer} (SGD, Adam / AdamW, RMSprop with {@code nn.optim} semantics) moving

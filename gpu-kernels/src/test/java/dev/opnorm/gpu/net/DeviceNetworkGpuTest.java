@@ -13,6 +13,7 @@ import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
 import dev.opnorm.nn.optim.Sgd;
+import dev.opnorm.robust.reg.DdOperatorNorm;
 
 import java.util.List;
 import java.util.Random;
@@ -110,12 +111,12 @@ class DeviceNetworkGpuTest {
                     }
                 }
             }
-            DeviceDdRegularizer reg = DeviceDdRegularizer.sumOfSquares(0.1, 0.1, 5, BnMode.TRAIN);
+            DdOperatorNorm reg = DdOperatorNorm.sumOfSquares(0.1, 0.1, 5, BnMode.TRAIN);
             try (DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, Sgd.Config.of(0.01).withMomentum(0.9));
                  DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
-                trainer.step(dx, dy, reg.term(model, 1L));
+                trainer.step(dx, dy, DeviceRegOps.term(reg, model, 1L));
                 long up = cl.uploadedBytes(), downBytes = cl.downloadedBytes(), allocs = cl.allocations();
-                double loss = trainer.step(dx, dy, reg.term(model, 2L)).loss();
+                double loss = trainer.step(dx, dy, DeviceRegOps.term(reg, model, 2L)).loss();
                 assertTrue(Double.isFinite(loss), "loss " + loss);
                 assertEquals(0, cl.allocations() - allocs, "buffers created by a steady-state regularized step");
                 assertTrue(cl.downloadedBytes() - downBytes <= 12L * batch * 5 + 4L * batch + 8,

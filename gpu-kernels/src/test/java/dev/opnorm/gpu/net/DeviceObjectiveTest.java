@@ -111,8 +111,8 @@ class DeviceObjectiveTest {
     void interpolationObjective_attackPlusDdSnr_matchesHostObjective() {
         Pga pga = Pga.l2(0.5).iterations(2);
         compareWithHost(Objective.interpolation(pga, 0.5, 1, DdOperatorNorm.sumOfSquares(0.5, 0.1, 2, BnMode.TRAIN)),
-                new DeviceObjective("at-dd-snr", 1, DeviceObjective.pga(pga), 0.5, 1, List.of(DeviceObjective.regularizer(
-                        DeviceDdRegularizer.sumOfSquares(0.5, 0.1, 2, BnMode.TRAIN)))), 62L);
+                new DeviceObjective("at-dd-snr", 1, DeviceObjective.pga(pga), 0.5, 1, List.of(DeviceRegOps.regularizer(
+                        DdOperatorNorm.sumOfSquares(0.5, 0.1, 2, BnMode.TRAIN)))), 62L);
     }
 
     /**
@@ -123,8 +123,8 @@ class DeviceObjectiveTest {
     void regularizedObjective_ddOnr_matchesHostObjective() {
         compareWithHost(Objective.regularized(new DdOperatorNorm(2, 1, 1, 0.05, 2, false,
                         BnMode.EVAL)),
-                new DeviceObjective("dd-onr", 1, null, 0, 0, List.of(DeviceObjective.regularizer(
-                        new DeviceDdRegularizer(2, 1, 1, 0.05, 2, false, BnMode.EVAL)))), 63L);
+                new DeviceObjective("dd-onr", 1, null, 0, 0, List.of(DeviceRegOps.regularizer(
+                        new DdOperatorNorm(2, 1, 1, 0.05, 2, false, BnMode.EVAL)))), 63L);
     }
 
     private static void compareWithHost(Objective host, DeviceObjective device, long seed) {

@@ -1,15 +1,15 @@
 package dev.opnorm.robust.reg;
 
+import dev.opnorm.linalg.BatchOps;
 import dev.opnorm.linalg.DualMaps;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.OperatorNorm;
+import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
-import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.ParamGrads;
 
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -129,20 +129,43 @@ public final class DdOperatorNorm implements Regularizer {
      * (B, input per example), each of unit l_p norm.
      */
     public float[] directions(RegBatch batch) {
-        Linearization lin = batch.model().linearize(batch.x(), BnMode.EVAL);
-        int b = batch.n(), in = lin.inShape().perExample();
-        List<OperatorNorm.Result> rs = OperatorNorm.estimate(lin.asBatchLinearMap(), p, q,
-                new OperatorNorm.Options(iterations, 0, Double.POSITIVE_INFINITY, 1, batch.seed()));
-        float[] v = new float[b * in];
-        for (int i = 0; i < b; i++) {
-            System.arraycopy(rs.get(i).v(), 0, v, i * in, in);
+        RegEngine<float[], double[], int[], ParamGrads> e = RegEngine.host(batch.model());
+        try (OperatorNorm.BatchResult<float[]> r = directions(e, batch.x().data, batch.x().shape, batch.seed())) {
+            return e.batchOps().download(r.v(), batch.n(), batch.x().shape.perExample());
         }
-        return v;
+    }
+
+    /**
+     * The directions on any engine: {@code iterations} products of the (p,q) iteration ({@code OperatorNorm.estimate},
+     * alpha = inf, relTol 0, one run) on the EVAL linearization at x, start vectors from {@code seed}. The
+     * result's {@code v()} (B x input per example) lives in the engine's buffers until it is closed.
+     */
+    public <V, S, L, G> OperatorNorm.BatchResult<V> directions(RegEngine<V, S, L, G> e, V x, Shape shape, long seed) {
+        try (RegNetwork.Linearized<V, G> eval = e.network().linearize(x, shape, BnMode.EVAL)) {
+            return OperatorNorm.estimate(eval.asBatchMap(), e.batchOps(), p, q,
+                    new OperatorNorm.Options(iterations, 0, Double.POSITIVE_INFINITY, 1, seed), null, false);
+        }
     }
 
     @Override
     public double accumulate(RegBatch batch, ParamGrads grads) {
-        return penalty(batch, directions(batch), grads);
+        return accumulate(RegEngine.host(batch.model()), batch.x().data, batch.x().shape, batch.seed(),
+                RegEngine.host(batch.model(), batch.train()), grads);
+    }
+
+    /**
+     * The penalty for batch x on any engine (the {@link #accumulate(RegBatch, ParamGrads)} contract): the
+     * directions at x, then {@link #penalty(RegEngine, Object, Shape, Object, RegNetwork.Linearized, Object)};
+     * the parameter gradient is ACCUMULATED (+=) into grads.
+     *
+     * @param train the step's TRAIN linearization at exactly x, reused for f(x) in TRAIN penalty mode, or null
+     */
+    public <V, S, L, G> double accumulate(RegEngine<V, S, L, G> e, V x, Shape shape, long seed,
+                                       RegNetwork.Linearized<V, G> train, G grads) {
+        checkCall(train, grads); // before the iteration's work
+        try (OperatorNorm.BatchResult<V> r = directions(e, x, shape, seed)) {
+            return penalty(e, x, shape, r.v(), train, grads);
+        }
     }
 
     /**
@@ -156,44 +179,77 @@ public final class DdOperatorNorm implements Regularizer {
             throw new IllegalArgumentException(name + ": directions have " + v.length + " elements, the batch "
                     + x.shape + " needs " + x.shape.size());
         }
-        float[] xe = new float[v.length];
-        for (int j = 0; j < xe.length; j++) {
-            xe[j] = x.data[j] + (float) eps * v[j];
-        }
-        Linearization lin0 = batch.linearization(penaltyMode);
-        Linearization lin1 = batch.model().linearize(new Tensor(x.shape, xe), penaltyMode);
-        float[] f0 = lin0.output().data, f1 = lin1.output().data;
-        int b = batch.n(), m = lin0.outShape().perExample();
-        float[] d = new float[f0.length];
-        for (int j = 0; j < d.length; j++) {
-            d[j] = f1[j] - f0[j];
-        }
-        float[] g = new float[d.length];
-        double value = 0;
-        for (int i = 0; i < b; i++) {
-            int off = i * m;
-            double nq = Norms.lp(d, off, m, q);
+        return penalty(RegEngine.host(batch.model()), x.data, x.shape, v, RegEngine.host(batch.model(), batch.train()), grads);
+    }
+
+    /**
+     * The penalty at given directions v (held fixed) on any engine, its gradient ACCUMULATED (+=) into grads.
+     * Data stays on the engine except the per-example norms ||d_i||_q (one read of B scalars).
+     *
+     * @param v     (B, input per example) on the engine, not modified
+     * @param train the TRAIN linearization at exactly x to reuse for f(x) in TRAIN penalty mode, or null
+     * @throws IllegalArgumentException when train is not a TRAIN linearization, or grads is null
+     */
+    public <V, S, L, G> double penalty(RegEngine<V, S, L, G> e, V x, Shape shape, V v, RegNetwork.Linearized<V, G> train,
+                                    G grads) {
+        checkCall(train, grads);
+        RegOps<V, S, L> ops = e.ops();
+        BatchOps<V, S> bops = e.batchOps();
+        int b = shape.n();
+        V xe = null, d = null;
+        S norms = null;
+        RegNetwork.Linearized<V, G> own = null, lin1 = null;
+        try {
+            xe = ops.allocate(shape);
+            ops.addScaled(xe, x, (float) eps, v, shape.size());
+            RegNetwork.Linearized<V, G> lin0 = penaltyMode == BnMode.TRAIN && train != null ? train
+                    : (own = e.network().linearize(x, shape, penaltyMode));
+            lin1 = e.network().linearize(xe, shape, penaltyMode);
+            Shape out = lin1.outputShape();
+            int m = out.perExample(), len = out.size();
+            d = ops.allocate(out);
+            ops.addScaled(d, lin1.output(), -1f, lin0.output(), len); // f1 - f0, exactly
+            norms = bops.scalars(b);
+            bops.rowNorms(norms, 0, d, b, m, q);
+            double coef = lambda / b;
             if (qthPower) {
-                value += StrictMath.pow(nq, q) / q;
-                for (int j = off; j < off + m; j++) {
-                    double a = d[j];
-                    // d/dd (1/q)||d||_q^q = sign(d) |d|^(q-1)
-                    g[j] = (float) (lambda / b * Math.signum(a) * (q == 2 ? Math.abs(a) : StrictMath.pow(Math.abs(a), q - 1)));
-                }
+                ops.qPowerGrad(d, d, coef, q, len);  // d/dd (1/q)||d||_q^q = sign(d) |d|^(q-1), scaled
             } else {
-                value += nq;
-                DualMaps.dual(d, off, m, q, g, off);
-                for (int j = off; j < off + m; j++) {
-                    g[j] = (float) (lambda / b * g[j]);
-                }
+                bops.dualRows(d, d, b, m, q);
+                ops.scaleDouble(d, d, coef, len);
+            }
+            lin1.vjpParams(d, grads);
+            ops.scaleDouble(d, d, -1, len);
+            lin0.vjpParams(d, grads);
+            double[] nq = bops.read(norms, b);
+            double value = 0;
+            for (int i = 0; i < b; i++) {
+                value += qthPower ? StrictMath.pow(nq[i], q) / q : nq[i];
+            }
+            return lambda * value / b;
+        } finally {
+            if (lin1 != null) {
+                lin1.close();
+            }
+            if (own != null) {
+                own.close();
+            }
+            ops.release(xe);
+            ops.release(d);
+            if (norms != null) {
+                bops.releaseScalars(norms);
             }
         }
-        lin1.vjpParams(g, grads);
-        for (int j = 0; j < g.length; j++) {
-            g[j] = -g[j];
+    }
+
+    private void checkCall(RegNetwork.Linearized<?, ?> train, Object grads) {
+        if (train != null && train.mode() != BnMode.TRAIN) {
+            throw new IllegalArgumentException(name + ": the given linearization must be TRAIN-mode at x, got "
+                    + train.mode());
         }
-        lin0.vjpParams(g, grads);
-        return lambda * value / b;
+        if (grads == null) {
+            throw new IllegalArgumentException(name + ": gradients must not be null");
+        }
     }
 
     @Override

@@ -1,14 +1,13 @@
 package dev.opnorm.robust.reg;
 
-import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.PowerMethod;
+import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.ParamGrads;
 
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -58,16 +57,21 @@ public final class DdSpectralNorm implements Regularizer {
     /** Runs the power method at the batch (EVAL mode), then returns {@link #penalty} at its vectors. */
     @Override
     public double accumulate(RegBatch batch, ParamGrads grads) {
-        Linearization lin = batch.model().linearize(batch.x(), BnMode.EVAL);
-        int b = batch.n(), in = lin.inShape().perExample(), out = lin.outShape().perExample();
-        List<PowerMethod.Result> rs = PowerMethod.sigmaMax(lin.asBatchLinearMap(),
-                new PowerMethod.Options(iterations, 0, batch.seed()));
-        float[] u = new float[b * out], v = new float[b * in];
-        for (int i = 0; i < b; i++) {
-            System.arraycopy(rs.get(i).u(), 0, u, i * out, out);
-            System.arraycopy(rs.get(i).v(), 0, v, i * in, in);
+        return accumulate(RegEngine.host(batch.model()), batch.x().data, batch.x().shape, batch.seed(), grads);
+    }
+
+    /**
+     * The penalty for batch x on any engine: {@code iterations} power-method steps ({@code PowerMethod.sigmaMax},
+     * relTol 0, Gaussian starts from {@code seed}) on the EVAL linearization at x, then
+     * {@link #penalty(RegEngine, RegNetwork.Linearized, Object, Object, Object)} at its vectors; the gradient is
+     * ACCUMULATED (+=) into grads.
+     */
+    public <V, S, L, G> double accumulate(RegEngine<V, S, L, G> e, V x, Shape shape, long seed, G grads) {
+        try (RegNetwork.Linearized<V, G> eval = e.network().linearize(x, shape, BnMode.EVAL);
+             PowerMethod.BatchResult<V> pm = PowerMethod.sigmaMax(eval.asBatchMap(), e.batchOps(),
+                     new PowerMethod.Options(iterations, 0, seed), null, true)) {
+            return penalty(e, eval, pm.u(), pm.v(), grads);
         }
-        return penalty(batch.model(), lin, u, v, grads);
     }
 
     /**
@@ -79,21 +83,49 @@ public final class DdSpectralNorm implements Regularizer {
      * @param v       (B, input per example) right vectors, not modified
      */
     public double penalty(Layer model, Linearization evalLin, float[] u, float[] v, ParamGrads grads) {
-        int b = evalLin.inShape().n(), out = evalLin.outShape().perExample();
-        float[] jv = new float[evalLin.outShape().size()];
-        evalLin.jvp(v, jv);
-        float[] cot = new float[jv.length];
-        double value = 0;
-        for (int i = 0; i < b; i++) {
-            double s = Norms.dot(u, i * out, jv, i * out, out);
-            value += s * s;
-            float c = (float) (lambda / b * s);
-            for (int j = i * out; j < (i + 1) * out; j++) {
-                cot[j] = c * u[j];
+        return penalty(RegEngine.host(model), RegEngine.host(model, evalLin), u, v, grads);
+    }
+
+    /**
+     * The penalty with given vectors held fixed on any engine (as above). Data stays on the engine except
+     * s (one read of B scalars) and the cotangent coefficients (lambda/B) s_i (B floats back).
+     *
+     * @throws IllegalArgumentException for a TRAIN linearization or null grads
+     */
+    public <V, S, L, G> double penalty(RegEngine<V, S, L, G> e, RegNetwork.Linearized<V, G> evalLin, V u, V v,
+                                       G grads) {
+        if (evalLin == null || evalLin.mode() != BnMode.EVAL) {
+            throw new IllegalArgumentException("dd-snr: the penalty needs an EVAL-mode linearization");
+        }
+        if (grads == null) {
+            throw new IllegalArgumentException("dd-snr: gradients must not be null");
+        }
+        RegOps<V, S, L> ops = e.ops();
+        Shape out = evalLin.outputShape();
+        int b = out.n(), m = out.perExample();
+        V jv = null;
+        S s = null;
+        try {
+            jv = ops.allocate(out);
+            evalLin.asBatchMap().apply(v, jv);
+            s = e.batchOps().scalars(b);
+            ops.dotRows(s, u, jv, b, m);
+            double[] sh = e.batchOps().read(s, b);
+            double value = 0;
+            float[] c = new float[b];
+            for (int i = 0; i < b; i++) {
+                value += sh[i] * sh[i];
+                c[i] = (float) (lambda / b * sh[i]);
+            }
+            ops.scaleRows(jv, u, c, b, m); // the cotangent rows c_i u_i, in J v's buffer
+            evalLin.tangentGradient(v, jv, grads);
+            return 0.5 * lambda * value / b;
+        } finally {
+            ops.release(jv);
+            if (s != null) {
+                e.batchOps().releaseScalars(s);
             }
         }
-        TangentGradient.accumulate(model, evalLin, v, cot, grads);
-        return 0.5 * lambda * value / b;
     }
 
     @Override

@@ -1,10 +1,8 @@
 package dev.opnorm.robust.reg;
 
-import dev.opnorm.linalg.Norms;
-import dev.opnorm.nn.Tensor;
-import dev.opnorm.nn.loss.SoftmaxCrossEntropy;
+import dev.opnorm.linalg.BatchMap;
+import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.layers.BnMode;
-import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.ParamGrads;
 
 import java.util.LinkedHashMap;
@@ -46,63 +44,70 @@ public final class InputGradient implements Regularizer {
     }
 
     /**
-     * @return the penalty, or NaN (and no gradient) when the model's logits are not finite
+     * @return the penalty, or NaN (and no gradient) when the model's logits or the penalty are not finite
      * @throws IllegalArgumentException when the batch has no labels
      */
     @Override
     public double accumulate(RegBatch batch, ParamGrads grads) {
-        if (batch.labels() == null) {
-            throw new IllegalArgumentException("input-grad: the batch has no labels");
-        }
-        Linearization lin = batch.model().linearize(batch.x(), BnMode.EVAL);
-        int b = batch.n(), k = lin.outShape().perExample(), in = lin.inShape().perExample();
-        Tensor logits = lin.output();
-        if (logits.firstNonFinite() >= 0) {
-            return Double.NaN; // a diverged model: the caller reports the non-finite loss
-        }
-        // s_i = softmax(f_i) - onehot(y_i): the per-example loss gradient in the logits (the mean loss's
-        // gradient times b)
-        float[] s = new float[logits.data.length];
-        SoftmaxCrossEntropy.lossAndGradient(logits, batch.labels(), s);
-        for (int j = 0; j < s.length; j++) {
-            s[j] *= b;
-        }
-        float[] g = new float[lin.inShape().size()];
-        lin.vjp(s, g);
-        double value = 0;
-        for (int i = 0; i < b; i++) {
-            double n = Norms.lp(g, i * in, in, 2);
-            value += n * n;
-        }
-        // term 1: the JVP's parameter gradient, cotangent (lambda/B) s, tangent g
-        float scale = (float) (lambda / b);
-        float[] cot = new float[s.length];
-        for (int j = 0; j < s.length; j++) {
-            cot[j] = scale * s[j];
-        }
-        TangentGradient.accumulate(batch.model(), lin, g, cot, grads);
-        // term 2: through the logits, cotangent (lambda/B) H_i (J g)_i with H_i = diag(p_i) - p_i p_i^T
-        float[] w = new float[s.length];
-        lin.jvp(g, w);
-        float[] h = new float[s.length];
-        int[] y = batch.labels();
-        for (int i = 0; i < b; i++) {
-            int off = i * k;
-            double pw = 0;
-            for (int j = 0; j < k; j++) {
-                pw += prob(s, y, i, j, k) * w[off + j];
-            }
-            for (int j = 0; j < k; j++) {
-                h[off + j] = (float) (lambda / b * prob(s, y, i, j, k) * (w[off + j] - pw));
-            }
-        }
-        lin.vjpParams(h, grads);
-        return 0.5 * lambda * value / b;
+        return accumulate(RegEngine.host(batch.model()), batch.x().data, batch.x().shape, batch.labels(), grads);
     }
 
-    /** softmax(f_i)_j recovered from s_i = softmax(f_i) - onehot(y_i). */
-    private static double prob(float[] s, int[] y, int i, int j, int k) {
-        return s[i * k + j] + (j == y[i] ? 1.0 : 0.0);
+    /**
+     * The penalty for batch x with its labels on any engine (BatchNorm EVAL), the gradient ACCUMULATED (+=)
+     * into grads. Data stays on the engine except ||g_i||_2 (one read of B scalars).
+     *
+     * @return the penalty, or NaN (and no gradient) when the model's logits or the penalty are not finite
+     * @throws IllegalArgumentException when labels or grads are null
+     */
+    public <V, S, L, G> double accumulate(RegEngine<V, S, L, G> e, V x, Shape shape, L labels, G grads) {
+        if (labels == null) {
+            throw new IllegalArgumentException("input-grad: the batch has no labels");
+        }
+        if (grads == null) {
+            throw new IllegalArgumentException("input-grad: gradients must not be null");
+        }
+        RegOps<V, S, L> ops = e.ops();
+        int b = shape.n(), in = shape.perExample();
+        V s = null, g = null, cot = null, w = null;
+        S norms = null;
+        try (RegNetwork.Linearized<V, G> lin = e.network().linearize(x, shape, BnMode.EVAL)) {
+            Shape out = lin.outputShape();
+            int k = out.perExample(), len = out.size();
+            BatchMap<V> j = lin.asBatchMap();
+            // s_i = softmax(f_i) - onehot(y_i): the per-example loss gradient in the logits (the mean loss's
+            // gradient times b)
+            s = ops.allocate(out);
+            ops.softmaxGradRows(s, lin.output(), labels, b, k);
+            g = ops.allocate(shape);
+            j.applyTranspose(s, g);
+            norms = e.batchOps().scalars(b);
+            e.batchOps().rowNorms(norms, 0, g, b, in, 2);
+            double value = 0;
+            for (double n : e.batchOps().read(norms, b)) {
+                value += n * n;
+            }
+            if (!Double.isFinite(value)) {
+                return Double.NaN; // a diverged model: the caller reports the non-finite loss
+            }
+            // term 1: the JVP's parameter gradient, cotangent (lambda/B) s, tangent g
+            cot = ops.allocate(out);
+            ops.scale(cot, s, (float) (lambda / b), len);
+            lin.tangentGradient(g, cot, grads);
+            // term 2: through the logits, cotangent (lambda/B) H_i (J g)_i with H_i = diag(p_i) - p_i p_i^T
+            w = ops.allocate(out);
+            j.apply(g, w);
+            ops.softmaxHessianRows(cot, s, w, labels, b, k, lambda / b);
+            lin.vjpParams(cot, grads);
+            return 0.5 * lambda * value / b;
+        } finally {
+            ops.release(s);
+            ops.release(g);
+            ops.release(cot);
+            ops.release(w);
+            if (norms != null) {
+                e.batchOps().releaseScalars(norms);
+            }
+        }
     }
 
     @Override

@@ -28,28 +28,28 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * One regularized training step on the device (cross-entropy + the finite-difference d.d. regularizer,
+ * robust's finite-difference d.d. regularizer ({@code DdOperatorNorm}, written once) on the device engine
+ * ({@link DeviceRegOps}) against the same regularizer on the host engine. One regularized training step on the
+ * device (cross-entropy + the regularizer,
  * SGD with momentum and weight decay, BatchNorm commit) against the host training step of
  * {@code Objective.regularized(DdOperatorNorm ...)} + {@code Sgd} on ScalarKernels (what the host Trainer
  * runs per step, with the same step generator): loss, every parameter and running statistic to 1e-4,
  * for the paper's sum-of-squares d.d. SNR (TRAIN penalty mode) and for (p,q) != (2,2) cases, and the
  * transfers of a step.
  */
-class DeviceDdRegularizerTest {
+class DdOperatorNormOnDeviceTest {
     private static final int BATCH = 3;
     private static final long STEP_SEED = 77L;
     private static final Sgd.Config SGD = Sgd.Config.of(0.05).withMomentum(0.9).withWeightDecay(5e-4);
 
     @Test
     void sumOfSquaresStep_onDevice_matchesHostTrainerStep() {
-        compareStep(DdOperatorNorm.sumOfSquares(10.0, 0.5, 3, BnMode.TRAIN),
-                DeviceDdRegularizer.sumOfSquares(10.0, 0.5, 3, BnMode.TRAIN), 31L, true);
+        compareStep(DdOperatorNorm.sumOfSquares(10.0, 0.5, 3, BnMode.TRAIN), 31L, true);
     }
 
     @Test
     void operatorNormStep_p2q1NormForm_evalPenalty_matchesHostTrainerStep() {
-        compareStep(new DdOperatorNorm(2, 1, 20.0, 0.5, 4, false, BnMode.EVAL),
-                new DeviceDdRegularizer(2, 1, 20.0, 0.5, 4, false, BnMode.EVAL), 32L, false);
+        compareStep(new DdOperatorNorm(2, 1, 20.0, 0.5, 4, false, BnMode.EVAL), 32L, false);
     }
 
     /**
@@ -59,12 +59,10 @@ class DeviceDdRegularizerTest {
      */
     @Test
     void operatorNormStep_qPowerForm_generalExponents_matchesHostTrainerStep() {
-        compareStep(new DdOperatorNorm(3, 1.5, 500.0, 0.5, 3, true, BnMode.EVAL),
-                new DeviceDdRegularizer(3, 1.5, 500.0, 0.5, 3, true, BnMode.EVAL), 33L, false);
+        compareStep(new DdOperatorNorm(3, 1.5, 500.0, 0.5, 3, true, BnMode.EVAL), 33L, false);
     }
 
-    private static void compareStep(DdOperatorNorm hostReg, DeviceDdRegularizer devReg, long netSeed,
-                                    boolean checkTransfers) {
+    private static void compareStep(DdOperatorNorm hostReg, long netSeed, boolean checkTransfers) {
         OpenCl cl = NetTesting.runtime();
         Sequential hostNet = NetTesting.cnn7(netSeed), devNet = NetTesting.cnn7(netSeed);
         Random rnd = new Random(netSeed + 100);
@@ -84,9 +82,9 @@ class DeviceDdRegularizerTest {
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
             long up = cl.uploads(), upBytes = cl.uploadedBytes(), down = cl.downloads(),
                     downBytes = cl.downloadedBytes();
-            DeviceSgdTrainer.StepResult dev = trainer.step(dx, dy, devReg.term(model, regSeed));
+            DeviceSgdTrainer.StepResult dev = trainer.step(dx, dy, DeviceRegOps.term(hostReg, model, regSeed));
             if (checkTransfers) {
-                int n = 3 * 32 * 32, it = devReg.iterations();
+                int n = 3 * 32 * 32, it = hostReg.iterations();
                 long ups = cl.uploads() - up;
                 assertTrue(ups >= 2 && ups <= 1 + it, "uploads: the start vectors and the flags, got " + ups);
                 assertEquals(it + 2, cl.downloads() - down, "downloads: one per power iteration, the penalty, the loss");
@@ -99,7 +97,7 @@ class DeviceDdRegularizerTest {
             model.downloadParameters();
             if (checkTransfers) {
                 long allocs = cl.allocations();
-                trainer.step(dx, dy, devReg.term(model, regSeed + 1));
+                trainer.step(dx, dy, DeviceRegOps.term(hostReg, model, regSeed + 1));
                 assertEquals(0, cl.allocations() - allocs, "device buffers created by a second regularized step (pooled)");
             }
         }
@@ -116,38 +114,53 @@ class DeviceDdRegularizerTest {
 
     @Test
     void regularizer_penaltyAndGradientAlone_matchHost_andRejectBadInput() {
-        checkPenaltyAlone(DdOperatorNorm.sumOfSquares(1.0, 0.5, 3, BnMode.TRAIN),
-                DeviceDdRegularizer.sumOfSquares(1.0, 0.5, 3, BnMode.TRAIN));
-        checkPenaltyAlone(new DdOperatorNorm(2, 1, 1.0, 0.5, 4, false, BnMode.EVAL),
-                new DeviceDdRegularizer(2, 1, 1.0, 0.5, 4, false, BnMode.EVAL));
-        checkPenaltyAlone(new DdOperatorNorm(3, 1.5, 1.0, 0.5, 3, true, BnMode.TRAIN),
-                new DeviceDdRegularizer(3, 1.5, 1.0, 0.5, 3, true, BnMode.TRAIN));
+        checkPenaltyAlone(DdOperatorNorm.sumOfSquares(1.0, 0.5, 3, BnMode.TRAIN), true);
+        checkPenaltyAlone(DdOperatorNorm.sumOfSquares(1.0, 0.5, 3, BnMode.TRAIN), false);
+        checkPenaltyAlone(new DdOperatorNorm(2, 1, 1.0, 0.5, 4, false, BnMode.EVAL), false);
+        checkPenaltyAlone(new DdOperatorNorm(3, 1.5, 1.0, 0.5, 3, true, BnMode.TRAIN), false);
         OpenCl cl = NetTesting.runtime();
         Tensor x = Tensor.of(BATCH, 3, 32, 32, randn(new Random(35), BATCH * 3 * 32 * 32));
-        DeviceDdRegularizer devReg = DeviceDdRegularizer.sumOfSquares(1.0, 0.5, 3, BnMode.TRAIN);
+        DdOperatorNorm reg = DdOperatorNorm.sumOfSquares(1.0, 0.5, 3, BnMode.TRAIN);
         try (DeviceModel model = new DeviceModel(cl, NetTesting.cnn7(34L)); DeviceGrads grads = new DeviceGrads(cl);
-             DeviceTensor dx = DeviceTensor.of(cl, x);
-             DeviceLinearization eval = model.linearize(dx, BnMode.EVAL)) {
-            assertThrows(IllegalArgumentException.class, () -> devReg.penalty(model, dx, dx, eval, grads),
+             DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor other = DeviceTensor.of(cl, x);
+             DeviceLinearization eval = model.linearize(dx, BnMode.EVAL);
+             DeviceLinearization trainElsewhere = model.linearize(other, BnMode.TRAIN)) {
+            var e = DeviceRegOps.engine(model);
+            IllegalArgumentException notTrain = assertThrows(IllegalArgumentException.class,
+                    () -> reg.penalty(e, dx, dx.shape(), dx, DeviceRegOps.train(eval, dx), grads),
                     "an EVAL linearization as the TRAIN one");
+            assertTrue(notTrain.getMessage().contains("TRAIN-mode"), notTrain.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> DeviceRegOps.train(trainElsewhere, dx),
+                    "a TRAIN linearization at another batch");
+            assertThrows(IllegalArgumentException.class,
+                    () -> reg.accumulate(e, dx, x.shape.withBatch(2), 1L, null, grads), "a shape that is not x's");
         }
-        assertThrows(IllegalArgumentException.class, () -> new DeviceDdRegularizer(2, Double.POSITIVE_INFINITY, 1, 0.1, 1, true, BnMode.EVAL));
-        assertThrows(IllegalArgumentException.class, () -> new DeviceDdRegularizer(2, 2, 1, 0, 1, false, BnMode.EVAL));
-        assertThrows(IllegalArgumentException.class, () -> new DeviceDdRegularizer(2, 2, -1, 0.1, 1, false, BnMode.EVAL));
-        assertThrows(IllegalArgumentException.class, () -> DeviceDdRegularizer.sumOfSquares(1, 0.1, 0, BnMode.TRAIN));
     }
 
-    /** The penalty value and its parameter gradient (no training step) against the host regularizer. */
-    private static void checkPenaltyAlone(DdOperatorNorm hostReg, DeviceDdRegularizer devReg) {
+    /**
+     * The penalty value and its parameter gradient (no training step) against the host engine; with
+     * reuseTrain, both sides reuse a TRAIN linearization at x for f(x).
+     */
+    private static void checkPenaltyAlone(DdOperatorNorm reg, boolean reuseTrain) {
         OpenCl cl = NetTesting.runtime();
         Sequential hostNet = NetTesting.cnn7(34L), devNet = NetTesting.cnn7(34L);
         Tensor x = Tensor.of(BATCH, 3, 32, 32, randn(new Random(35), BATCH * 3 * 32 * 32));
         ParamGrads hostGrads = new ParamGrads();
-        double hostValue = hostReg.accumulate(new RegBatch(hostNet, x, null, 9L), hostGrads);
-        String what = devReg.name() + " (" + devReg.p() + "," + devReg.q() + ")";
+        double hostValue = reg.accumulate(new RegBatch(hostNet, x, null, 9L,
+                reuseTrain ? hostNet.linearize(x, BnMode.TRAIN) : null), hostGrads);
+        String what = reg.name() + " (" + reg.p() + "," + reg.q() + ")" + (reuseTrain ? " reusing TRAIN" : "");
         try (DeviceModel model = new DeviceModel(cl, devNet); DeviceGrads grads = new DeviceGrads(cl);
              DeviceTensor dx = DeviceTensor.of(cl, x)) {
-            double value = devReg.accumulate(model, dx, 9L, grads);
+            double value;
+            if (reuseTrain) {
+                try (DeviceLinearization train = model.linearize(dx, BnMode.TRAIN)) {
+                    value = reg.accumulate(DeviceRegOps.engine(model), dx, dx.shape(), 9L,
+                            DeviceRegOps.train(train, dx), grads);
+                    assertEquals(BATCH, train.output().shape().n(), "the step's linearization is left open");
+                }
+            } else {
+                value = reg.accumulate(DeviceRegOps.engine(model), dx, dx.shape(), 9L, null, grads);
+            }
             assertEquals(hostValue, value, NetTesting.NET_REL * hostValue, what + " penalty value");
             List<Param> hp = hostNet.params(), dp = devNet.params();
             // relative to the largest gradient entry of the network: a conv bias ahead of a TRAIN-mode

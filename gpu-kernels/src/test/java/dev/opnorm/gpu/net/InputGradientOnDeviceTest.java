@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
  * InputGradient(lambda))} + {@code Sgd} on ScalarKernels): one step of the 7-layer CNN at width 1/16 (loss,
  * penalty, every parameter and running statistic to 1e-4), the transfers of a step, and its errors.
  */
-class DeviceInputGradientTest {
+class InputGradientOnDeviceTest {
     private static final int BATCH = 3;
     private static final long STEP_SEED = 79L;
     private static final Sgd.Config SGD = Sgd.Config.of(0.05).withMomentum(0.9).withWeightDecay(5e-4);
@@ -86,7 +86,7 @@ class DeviceInputGradientTest {
         new Sgd(hostNet.params(), SGD).step(grads);
         double penalty = host.penalties().get("input-grad");
         assertTrue(penalty > 0.01 * host.loss(), "the penalty is a visible part of the loss: " + host.breakdown());
-        DeviceInputGradient devReg = new DeviceInputGradient(hostReg);
+        DeviceObjective.Regularizer devReg = DeviceRegOps.regularizer(hostReg);
         assertEquals("input-grad", devReg.name());
         try (DeviceModel model = new DeviceModel(cl, devNet);
              DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, SGD);
@@ -118,6 +118,5 @@ class DeviceInputGradientTest {
             assertNear(wantB.get(i).value, gotB.get(i).value, maxAbs(wantB.get(i).value),
                     "after the step: " + wantB.get(i).name());
         }
-        assertThrows(IllegalArgumentException.class, () -> new DeviceInputGradient(-1));
     }
 }

@@ -41,7 +41,7 @@ import org.junit.jupiter.api.Test;
  * errors (TRAIN mode, a residual block), one regularized SGD step (loss, parameters, running statistics to
  * 1e-4) and the transfers of a step.
  */
-class DeviceDdSpectralNormTest {
+class DdSpectralNormOnDeviceTest {
     private static final int BATCH = 3;
     private static final long STEP_SEED = 78L;
     private static final Sgd.Config SGD = Sgd.Config.of(0.05).withMomentum(0.9).withWeightDecay(5e-4);
@@ -86,8 +86,8 @@ class DeviceDdSpectralNormTest {
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor dt = DeviceTensor.of(cl, t);
              DeviceTensor dc = DeviceTensor.of(cl, c); DeviceLinearization dl = model.linearize(dx, BnMode.EVAL)) {
             long up = cl.uploads(), down = cl.downloads();
-            DeviceTangentGradient.accumulate(dl, dt, dc, grads);
-            DeviceTangentGradient.accumulate(dl, dt, dc, grads); // accumulates: twice the host's
+            dl.tangentGradient(dt, dc, grads);
+            dl.tangentGradient(dt, dc, grads); // accumulates: twice the host's
             assertEquals(0, cl.uploads() - up, "uploads of the tangent gradient");
             assertEquals(0, cl.downloads() - down, "downloads of the tangent gradient");
             List<Param> hp = hostNet.params(), dp = devNet.params();
@@ -102,10 +102,10 @@ class DeviceDdSpectralNormTest {
             }
             assertTrue(someNonZero, "the gradient is not all zero");
             try (DeviceLinearization train = model.linearize(dx, BnMode.TRAIN)) {
-                assertThrows(IllegalArgumentException.class, () -> DeviceTangentGradient.accumulate(train, dt, dc, grads),
+                assertThrows(IllegalArgumentException.class, () -> train.tangentGradient(dt, dc, grads),
                         "TRAIN-mode BatchNorm");
             }
-            assertThrows(IllegalArgumentException.class, () -> DeviceTangentGradient.accumulate(dl, dc, dt, grads),
+            assertThrows(IllegalArgumentException.class, () -> dl.tangentGradient(dc, dt, grads),
                     "a tangent shorter than the input");
         }
     }
@@ -123,7 +123,7 @@ class DeviceDdSpectralNormTest {
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor dt = DeviceTensor.of(cl, t);
              DeviceTensor dc = DeviceTensor.of(cl, c); DeviceLinearization dl = model.linearize(dx, BnMode.EVAL)) {
             IllegalArgumentException dev = assertThrows(IllegalArgumentException.class,
-                    () -> DeviceTangentGradient.accumulate(dl, dt, dc, grads));
+                    () -> dl.tangentGradient(dt, dc, grads));
             assertEquals(host.getMessage(), dev.getMessage());
         }
     }
@@ -143,8 +143,6 @@ class DeviceDdSpectralNormTest {
         double penalty = host.penalties().get("dd-snr");
         assertTrue(penalty > 0.01 * host.loss(), "the penalty is a visible part of the loss: " + host.breakdown());
         long regSeed = new Rng(STEP_SEED).fork("regularizer").fork(0).nextLong();
-        DeviceDdSpectralNorm devReg = new DeviceDdSpectralNorm(hostReg);
-        assertEquals("dd-snr", devReg.name());
         try (DeviceModel model = new DeviceModel(cl, devNet);
              DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, SGD);
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
@@ -152,7 +150,7 @@ class DeviceDdSpectralNormTest {
                     downBytes = cl.downloadedBytes();
             double[] pen = new double[1];
             DeviceSgdTrainer.StepResult dev = trainer.step(dx, dy,
-                    (train, xb, g) -> pen[0] = devReg.accumulate(model, xb, regSeed, g));
+                    (train, xb, g) -> pen[0] = hostReg.accumulate(DeviceRegOps.engine(model), xb, xb.shape(), regSeed, g));
             int n = 3 * 32 * 32;
             long ups = cl.uploads() - up;
             // the power method: start vectors, then flag uploads in iterations where an example stops;
@@ -168,7 +166,7 @@ class DeviceDdSpectralNormTest {
             assertEquals(host.loss(), dev.loss(), NetTesting.NET_REL * host.loss(), "loss (CE + penalty)");
             model.downloadParameters();
             long allocs = cl.allocations();
-            trainer.step(dx, dy, (train, xb, g) -> devReg.accumulate(model, xb, regSeed + 1, g));
+            trainer.step(dx, dy, (train, xb, g) -> hostReg.accumulate(DeviceRegOps.engine(model), xb, xb.shape(), regSeed + 1, g));
             assertEquals(0, cl.allocations() - allocs, "device buffers created by a second regularized step (pooled)");
         }
         List<Param> want = hostNet.params(), got = devNet.params();
@@ -180,7 +178,12 @@ class DeviceDdSpectralNormTest {
             assertNear(wantB.get(i).value, gotB.get(i).value, maxAbs(wantB.get(i).value),
                     "after the step: " + wantB.get(i).name());
         }
-        assertThrows(IllegalArgumentException.class, () -> new DeviceDdSpectralNorm(-1, 3));
-        assertThrows(IllegalArgumentException.class, () -> new DeviceDdSpectralNorm(1, 0));
+        try (DeviceModel model = new DeviceModel(cl, NetTesting.cnn7(49L)); DeviceGrads g = new DeviceGrads(cl);
+             DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor u = DeviceTensor.of(cl, new float[BATCH * 10]);
+             DeviceLinearization train = model.linearize(dx, BnMode.TRAIN)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> hostReg.penalty(DeviceRegOps.engine(model), DeviceRegOps.view(train), u, dx, g));
+            assertTrue(e.getMessage().contains("EVAL"), e.getMessage());
+        }
     }
 }

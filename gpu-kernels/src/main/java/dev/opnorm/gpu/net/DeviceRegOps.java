@@ -1,0 +1,244 @@
+package dev.opnorm.gpu.net;
+
+import dev.opnorm.gpu.DeviceInts;
+import dev.opnorm.gpu.DeviceTensor;
+import dev.opnorm.gpu.OpenClOps;
+import dev.opnorm.linalg.BatchMap;
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.robust.reg.DdOperatorNorm;
+import dev.opnorm.robust.reg.DdSpectralNorm;
+import dev.opnorm.robust.reg.InputGradient;
+import dev.opnorm.robust.reg.RegEngine;
+import dev.opnorm.robust.reg.RegNetwork;
+import dev.opnorm.robust.reg.RegOps;
+import dev.opnorm.robust.reg.Regularizer;
+
+/**
+ * robust's {@link RegOps} on the device, and the engine ({@link #engine}) that runs robust's data-dependent
+ * regularizers (written once: {@code DdOperatorNorm}, {@code DdSpectralNorm}, {@code InputGradient}) on a
+ * {@link DeviceModel}: its linearizations as the network (tangent gradients by
+ * {@link DeviceLinearization#tangentGradient}), its {@link DeviceBatchOps} for the iterations, row norms and
+ * reads, and these kernels for the rest. Everything stays on the device except what the algorithms read: the
+ * start vectors go up once, the iterations read their per-example norms, and each penalty reads one float
+ * per example (the sigma^2 form also sends its B cotangent coefficients up). Buffers come from the model's
+ * pool and go back to it. Not thread safe (as the model).
+ */
+public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, DeviceInts> {
+    private final DeviceModel model;
+
+    private DeviceRegOps(DeviceModel model) {
+        this.model = model;
+    }
+
+    /** The regularizer engine of a device model: its linearizations, its batch operations and these operations. */
+    public static RegEngine<DeviceTensor, DeviceTensor, DeviceInts, DeviceGrads> engine(DeviceModel model) {
+        if (model == null) {
+            throw new IllegalArgumentException("the device regularizers need a device model");
+        }
+        model.checkOpen();
+        RegNetwork<DeviceTensor, DeviceGrads> net = (x, shape, mode) -> {
+            if (!x.shape().equals(shape)) {
+                throw new IllegalArgumentException("regularizer input " + x + " does not have the shape " + shape);
+            }
+            return linearized(model.linearize(x, mode), true);
+        };
+        return new RegEngine<>(net, model.batchOps(), new DeviceRegOps(model));
+    }
+
+    /**
+     * A training step's linearization as the engine sees it (closing the view leaves it open: the step owns
+     * it), or null for null.
+     *
+     * @param x the batch the regularizer is called with
+     * @throws IllegalArgumentException when lin is not at exactly x
+     */
+    public static RegNetwork.Linearized<DeviceTensor, DeviceGrads> train(DeviceLinearization lin, DeviceTensor x) {
+        if (lin == null) {
+            return null;
+        }
+        if (lin.input() != x) {
+            throw new IllegalArgumentException("the step's linearization at " + lin.inShape()
+                    + " is not at the regularizer's batch " + x);
+        }
+        return view(lin);
+    }
+
+    /** A device linearization as the engine sees it, or null for null; closing the view leaves it open. */
+    public static RegNetwork.Linearized<DeviceTensor, DeviceGrads> view(DeviceLinearization lin) {
+        return lin == null ? null : linearized(lin, false);
+    }
+
+    private static RegNetwork.Linearized<DeviceTensor, DeviceGrads> linearized(DeviceLinearization lin, boolean owned) {
+        return new RegNetwork.Linearized<>() {
+            @Override
+            public BnMode mode() {
+                return lin.mode();
+            }
+
+            @Override
+            public DeviceTensor output() {
+                return lin.output();
+            }
+
+            @Override
+            public Shape outputShape() {
+                return lin.outShape();
+            }
+
+            @Override
+            public BatchMap<DeviceTensor> asBatchMap() {
+                return lin.asBatchMap();
+            }
+
+            @Override
+            public void vjpParams(DeviceTensor gy, DeviceGrads grads) {
+                lin.vjpParams(gy, grads);
+            }
+
+            @Override
+            public void tangentGradient(DeviceTensor tangent, DeviceTensor cotangent, DeviceGrads grads) {
+                lin.tangentGradient(tangent, cotangent, grads);
+            }
+
+            @Override
+            public void close() {
+                if (owned) {
+                    lin.close();
+                }
+            }
+        };
+    }
+
+    /**
+     * {@code r} as a regularizer of a {@link DeviceObjective}: robust's own {@code accumulate} on
+     * {@link #engine} (a {@code DdOperatorNorm} reuses the step's TRAIN linearization for f(x) when it is at x;
+     * an {@code InputGradient} takes the step's labels).
+     *
+     * @throws IllegalArgumentException for a regularizer that does not run on a {@link RegEngine} (the message
+     *                                  names it)
+     */
+    public static DeviceObjective.Regularizer regularizer(Regularizer r) {
+        if (r == null) {
+            throw new IllegalArgumentException("a device regularizer needs a regularizer");
+        }
+        if (!(r instanceof DdOperatorNorm || r instanceof DdSpectralNorm || r instanceof InputGradient)) {
+            throw new IllegalArgumentException("regularizer " + r.name() + " (" + r.getClass().getSimpleName()
+                    + ") has no device implementation");
+        }
+        return new DeviceObjective.Regularizer() {
+            @Override
+            public String name() {
+                return r.name();
+            }
+
+            @Override
+            public double accumulate(DeviceModel model, DeviceTensor x, DeviceInts labels, long seed,
+                                     DeviceLinearization train, DeviceGrads grads) {
+                var e = engine(model);
+                if (r instanceof DdOperatorNorm dd) {
+                    return dd.accumulate(e, x, x.shape(), seed, train(train, x), grads);
+                }
+                if (r instanceof DdSpectralNorm sn) {
+                    return sn.accumulate(e, x, x.shape(), seed, grads);
+                }
+                return ((InputGradient) r).accumulate(e, x, x.shape(), labels, grads);
+            }
+        };
+    }
+
+    /**
+     * {@code r} as a {@link DeviceLossTerm} of a training step with the given seed (the step's TRAIN
+     * linearization is reused for f(x) in TRAIN penalty mode).
+     */
+    public static DeviceLossTerm term(DdOperatorNorm r, DeviceModel model, long seed) {
+        if (r == null) {
+            throw new IllegalArgumentException("a device loss term needs a regularizer");
+        }
+        return (train, x, grads) -> r.accumulate(engine(model), x, x.shape(), seed, train(train, x), grads);
+    }
+
+    @Override
+    public DeviceTensor allocate(Shape shape) {
+        model.checkOpen();
+        return model.pool().tensor(shape);
+    }
+
+    @Override
+    public void release(DeviceTensor t) {
+        if (t == null) {
+            return;
+        }
+        if (model.isOpen()) {
+            model.pool().give(t);
+        } else {
+            t.close();
+        }
+    }
+
+    @Override
+    public void addScaled(DeviceTensor out, DeviceTensor a, float s, DeviceTensor b, int len) {
+        OpenClOps ops = model.ops();
+        if (out == b && out != a) {
+            ops.scale(out, s, b, len);   // s * b rounded to float, then a + it: the same as a + s * b unfused
+            ops.add(out, a, out, len);
+        } else {
+            ops.copy(out, a, len);
+            ops.axpy(out, s, b, len);
+        }
+    }
+
+    @Override
+    public void scale(DeviceTensor out, DeviceTensor a, float c, int len) {
+        model.ops().scale(out, c, a, len);
+    }
+
+    @Override
+    public void scaleDouble(DeviceTensor out, DeviceTensor a, double c, int len) {
+        model.ops().scaleDouble(out, c, a, len);
+    }
+
+    @Override
+    public void qPowerGrad(DeviceTensor out, DeviceTensor a, double coef, double q, int len) {
+        model.ops().qPowerGrad(out, a, coef, q, len);
+    }
+
+    @Override
+    public void dotRows(DeviceTensor out, DeviceTensor a, DeviceTensor b, int rows, int cols) {
+        model.ops().dotRows(out, 0, a, b, rows, cols);
+    }
+
+    /** One upload of the rows' coefficients; the rows are scaled as channels (the examples as channels). */
+    @Override
+    public void scaleRows(DeviceTensor out, DeviceTensor a, float[] c, int rows, int cols) {
+        model.checkOpen();
+        DeviceTensor coef = model.pool().tensor(Shape.features(1, rows));
+        try {
+            coef.upload(c, 0, 0, rows);
+            model.ops().channelAffine(out, a, coef, null, 1, rows, cols);
+        } finally {
+            model.pool().give(coef);
+        }
+    }
+
+    /** The kernel's per-example loss and correct flags go to pooled scratch; a bad label gives NaN rows. */
+    @Override
+    public void softmaxGradRows(DeviceTensor out, DeviceTensor z, DeviceInts labels, int rows, int cols) {
+        model.checkOpen();
+        DevicePool pool = model.pool();
+        DeviceTensor loss = pool.tensor(Shape.features(1, rows)), correct = pool.tensor(Shape.features(1, rows));
+        try {
+            model.ops().softmaxXentRows(out, loss, correct, z, labels, rows, cols);
+            model.ops().scale(out, (float) rows, out, rows * cols);
+        } finally {
+            pool.give(loss);
+            pool.give(correct);
+        }
+    }
+
+    @Override
+    public void softmaxHessianRows(DeviceTensor h, DeviceTensor s, DeviceTensor w, DeviceInts labels, int rows,
+                                   int cols, double coef) {
+        model.ops().softmaxHessianRows(h, s, w, labels, rows, cols, coef);
+    }
+}

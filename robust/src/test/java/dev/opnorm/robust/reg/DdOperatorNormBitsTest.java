@@ -1,0 +1,115 @@
+package dev.opnorm.robust.reg;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.kernels.ScalarKernels;
+import dev.opnorm.nn.layers.BatchNorm2d;
+import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.Conv2d;
+import dev.opnorm.nn.layers.Flatten;
+import dev.opnorm.nn.layers.Linear;
+import dev.opnorm.nn.layers.MaxPool2d;
+import dev.opnorm.nn.layers.Param;
+import dev.opnorm.nn.layers.ParamGrads;
+import dev.opnorm.nn.layers.ReLU;
+import dev.opnorm.nn.layers.Sequential;
+
+import java.util.SplittableRandom;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The exact bits of the host finite-difference regularizer on a small CNN with BatchNorm (ScalarKernels, so
+ * no vector width enters): a digest of the directions, the value and every accumulated parameter gradient,
+ * against the digest the reference host code produced. The cases cover the sum-of-squares form in TRAIN and
+ * EVAL penalty mode, the step's TRAIN linearization reused for f(x), the norm form (q = 1, 2, inf) and the
+ * q-power form with a general q, and gradients accumulated onto earlier ones. Any change of the host
+ * arithmetic changes a digest, so it must be deliberate.
+ */
+class DdOperatorNormBitsTest {
+    private static final double INF = Double.POSITIVE_INFINITY;
+
+    private static long mix(long h, long x) {
+        h ^= x;
+        h *= 0x100000001B3L;
+        return h ^ (h >>> 29);
+    }
+
+    private static long floats(long h, float[] v) {
+        for (float x : v) {
+            h = mix(h, Float.floatToRawIntBits(x));
+        }
+        return mix(h, v.length);
+    }
+
+    private static Sequential net(long seed) {
+        Kernels k = new ScalarKernels();
+        Sequential net = new Sequential("cnn", new Sequential("features",
+                new Conv2d("0", 2, 4, 3, 3, 1, 1, true, k), new BatchNorm2d("1", 4, true, k), new ReLU("2", k),
+                new MaxPool2d("3", 2, 2, 0, k), new Conv2d("4", 4, 6, 3, 3, 1, 1, true, k), new ReLU("5", k),
+                new Flatten("6", k)), new Linear("classifier", 24, 5, true, k));
+        net.initParameters(new SplittableRandom(seed));
+        BatchNorm2d bn = (BatchNorm2d) ((Sequential) net.child("features")).child("1");
+        SplittableRandom r = new SplittableRandom(seed + 1);
+        for (int c = 0; c < 4; c++) {
+            bn.weight().value[c] = (float) (0.5 + r.nextDouble());
+            bn.bias().value[c] = (float) (0.2 * r.nextGaussian());
+            bn.runningMean().value[c] = (float) (0.1 * r.nextGaussian());
+            bn.runningVar().value[c] = (float) (0.3 + r.nextDouble());
+        }
+        return net;
+    }
+
+    /** The directions, the value and the gradients (after {@code pre} accumulated ones) of one call. */
+    private static long digest(DdOperatorNorm reg, boolean reuseTrain, boolean preAccumulated) {
+        Sequential net = net(41);
+        Tensor x = RegTestSupport.gaussian(new Shape(3, 2, 4, 4), 42);
+        RegBatch batch = new RegBatch(net, x, null, 43, reuseTrain ? net.linearize(x, BnMode.TRAIN) : null);
+        ParamGrads grads = new ParamGrads();
+        if (preAccumulated) {
+            for (Param p : net.params()) {
+                float[] g = grads.of(p);
+                for (int i = 0; i < g.length; i++) {
+                    g[i] = 0.01f * (i % 7 - 3);
+                }
+            }
+        }
+        long h = floats(17, reg.directions(batch));
+        h = mix(h, Double.doubleToRawLongBits(reg.accumulate(batch, grads)));
+        for (Param p : net.params()) {
+            h = grads.has(p) ? floats(h, grads.of(p)) : mix(h, 0);
+        }
+        return h;
+    }
+
+    private static long[] run() {
+        return new long[]{
+                digest(DdOperatorNorm.sumOfSquares(3.0, 0.1, 4, BnMode.TRAIN), false, false),
+                digest(DdOperatorNorm.sumOfSquares(3.0, 0.1, 4, BnMode.TRAIN), true, true),
+                digest(DdOperatorNorm.sumOfSquares(2.0, 0.2, 3, BnMode.EVAL), true, false),
+                digest(new DdOperatorNorm(2, 1, 5.0, 0.3, 3, false, BnMode.EVAL), false, true),
+                digest(new DdOperatorNorm(INF, 2, 4.0, 0.1, 5, false, BnMode.TRAIN), true, false),
+                digest(new DdOperatorNorm(1, INF, 4.0, 0.2, 3, false, BnMode.EVAL), false, false),
+                digest(new DdOperatorNorm(3, 1.5, 7.0, 0.25, 3, true, BnMode.TRAIN), false, false),
+                digest(new DdOperatorNorm(1.5, 3, 7.0, 0.25, 2, true, BnMode.EVAL), false, true)};
+    }
+
+    @Test
+    void hostDdOperatorNorm_bitsArePinned() {
+        long[] got = run();
+        StringBuilder all = new StringBuilder();
+        for (long g : got) {
+            all.append(g).append("L, ");
+        }
+        for (int c = 0; c < got.length; c++) {
+            assertEquals(BITS[c], got[c], "case " + c + "; all: " + all);
+        }
+    }
+
+    private static final long[] BITS = {-7735269981833627221L, 9152656415249984548L, 2519049086101792206L,
+            3007191621941925203L, 1345371893541737931L, -7202048753447757248L, -1272015582744841108L,
+            4258657297081500249L};
+}
