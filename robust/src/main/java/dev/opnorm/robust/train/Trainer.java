@@ -211,7 +211,7 @@ public final class Trainer {
 
     /**
      * Makes {@link #fit()} return once epoch {@code epochs} (1-based) is done and checkpointed, even when the
-     * configuration has more; a later {@link #resumeFrom} continues the run exactly (a run split into sessions).
+     * configuration has more; a later {@link #resumeFrom} continues the run exactly (a run split into several invocations).
      *
      * @throws IllegalArgumentException for epochs &lt; 1
      */

@@ -127,7 +127,7 @@ class TrainerTest {
         }
     }
 
-    /** A run split into sessions by stopAfterEpoch ends bit-identical; onEpoch sees every finished epoch. */
+    /** A run split into several invocations by stopAfterEpoch ends bit-identical; onEpoch sees every finished epoch. */
     @Test
     void stopAfterEpoch_thenResume_endsBitIdenticalToUninterruptedRun_andOnEpochSeesEachEpoch(@TempDir Path dir)
             throws IOException {
