@@ -367,15 +367,15 @@ public final class OpenClOps {
     }
 
     /**
-     * One torch.optim.SGD update of len elements, as nn.optim.Sgd: p and (with momentum) buf
-     * overwritten. {@code first} marks the parameter's first step (buf = g); buf may be null when
-     * momentum is 0.
+     * One torch.optim.SGD update of len elements, as {@code nn.optim.HostUpdateOps.sgd}: p and (with
+     * momentum) buf overwritten. {@code first} marks the parameter's first step (buf = g); buf null: no
+     * momentum (the host's rule, whatever the momentum factor).
      */
     public void sgdUpdate(DeviceTensor p, DeviceTensor grad, DeviceTensor buf, float weightDecay, float momentum,
                           float keep, float negLr, boolean first, boolean nesterov, int len) {
         need(p, len, "sgdUpdate p");
         need(grad, len, "sgdUpdate grad");
-        boolean hasMomentum = momentum != 0f;
+        boolean hasMomentum = buf != null;
         if (hasMomentum) {
             need(buf, len, "sgdUpdate buf");
         }
@@ -432,8 +432,8 @@ public final class OpenClOps {
     // ---- optimizers and checks of the device training loop (training.cl) ---------------------------
 
     /**
-     * One torch.optim.Adam / AdamW update of len elements, as nn.optim.Adam (twin
-     * {@link TrainingTwins#adamUpdateAt}): p, m (exp_avg), v (exp_avg_sq) overwritten. The step's scalars
+     * One torch.optim.Adam / AdamW update of len elements, as {@code nn.optim.HostUpdateOps.adam}:
+     * p, m (exp_avg), v (exp_avg_sq) overwritten. The step's scalars
      * come from the host: {@code decay = 1 - lr wd} (AdamW), {@code w1 = 1 - beta1}, {@code w2 = 1 - beta2},
      * {@code negStep = -lr / (1 - beta1^t)}, {@code bc2Sqrt = sqrt(1 - beta2^t)}, each rounded to float.
      */
@@ -449,8 +449,8 @@ public final class OpenClOps {
     }
 
     /**
-     * One torch.optim.RMSprop update of len elements, as nn.optim.RmsProp (twin
-     * {@link TrainingTwins#rmspropUpdateAt}): p, sq (square_avg) and, when given, ga (grad_avg: centered)
+     * One torch.optim.RMSprop update of len elements, as {@code nn.optim.HostUpdateOps.rmsprop}: p, sq
+     * (square_avg) and, when given, ga (grad_avg: centered)
      * and buf (momentum_buffer: momentum &gt; 0) overwritten; {@code w = 1 - alpha}. ga / buf null = off.
      */
     public void rmspropUpdate(DeviceTensor p, DeviceTensor grad, DeviceTensor sq, DeviceTensor ga, DeviceTensor buf,

@@ -2,7 +2,8 @@ package dev.opnorm.gpu;
 
 /**
  * Java twins of training.cl and of batchnorm.cl's coefficient kernels: one call = one work-item.
- * Used by tests, never for speed.
+ * Used by tests, never for speed. The optimizer kernels have no twin here: their reference is the host
+ * implementation itself, {@code nn.optim.HostUpdateOps}.
  */
 public final class TrainingTwins {
     private TrainingTwins() {
@@ -24,20 +25,6 @@ public final class TrainingTwins {
         out[1] = (float) c;
     }
 
-    public static void sgdUpdateAt(int j, float[] p, float[] grad, float[] buf, float wd, float mom, float keep,
-                                   float negLr, boolean hasMomentum, boolean first, boolean nesterov) {
-        float g = grad[j];
-        if (wd != 0f) {
-            g = Math.fma(wd, p[j], g);
-        }
-        if (hasMomentum) {
-            float b = first ? g : Math.fma(keep, g, buf[j] * mom);
-            buf[j] = b;
-            g = nesterov ? Math.fma(mom, b, g) : b;
-        }
-        p[j] = Math.fma(negLr, g, p[j]);
-    }
-
     public static void bnCoefsAt(int ch, float[] inv, float[] negMeanInv, float[] scale, float[] shift,
                                  float[] mean, float[] var, float[] gamma, float[] beta, double eps) {
         float iv = (float) (1.0 / Math.sqrt((double) var[ch] + eps));
@@ -54,54 +41,6 @@ public final class TrainingTwins {
                                          double momentum, double unbias) {
         rm[ch] = (float) ((1.0 - momentum) * rm[ch] + momentum * mean[ch]);
         rv[ch] = (float) ((1.0 - momentum) * rv[ch] + momentum * var[ch] * unbias);
-    }
-
-    /** Twin of adam_update (training.cl): element j of one Adam / AdamW step. */
-    public static void adamUpdateAt(int j, float[] p, float[] grad, float[] m, float[] v, float wd, float decay,
-                                    boolean decoupled, float w1, float b1, float w2, float b2, float negStep,
-                                    float bc2Sqrt, float eps) {
-        float g = grad[j];
-        float pj = p[j];
-        if (wd != 0f) {
-            if (decoupled) {
-                pj = pj * decay;
-            } else {
-                g = Math.fma(wd, pj, g);
-            }
-        }
-        float mj = Math.fma(w1, g, m[j] * b1);
-        float vj = Math.fma(w2 * g, g, v[j] * b2);
-        m[j] = mj;
-        v[j] = vj;
-        float denom = (float) Math.sqrt(vj) / bc2Sqrt + eps;
-        p[j] = pj + negStep * mj / denom;
-    }
-
-    /** Twin of rmsprop_update (training.cl): element j of one RMSprop step; ga / buf unused when off. */
-    public static void rmspropUpdateAt(int j, float[] p, float[] grad, float[] sq, float[] ga, float[] buf, float wd,
-                                       float alpha, float w, float eps, float mom, float negLr, boolean centered,
-                                       boolean hasMomentum) {
-        float g = grad[j];
-        if (wd != 0f) {
-            g = Math.fma(wd, p[j], g);
-        }
-        float s = Math.fma(w * g, g, sq[j] * alpha);
-        sq[j] = s;
-        float avg;
-        if (centered) {
-            float a = Math.fma(w, g, ga[j] * alpha);
-            ga[j] = a;
-            avg = (float) Math.sqrt(Math.fma(-a, a, s)) + eps;
-        } else {
-            avg = (float) Math.sqrt(s) + eps;
-        }
-        if (hasMomentum) {
-            float b = buf[j] * mom + g / avg;
-            buf[j] = b;
-            p[j] = Math.fma(negLr, b, p[j]);
-        } else {
-            p[j] = p[j] + negLr * g / avg;
-        }
     }
 
     /** Twin of count_nonfinite (training.cl): the number of NaN / infinite values in x[0, len). */

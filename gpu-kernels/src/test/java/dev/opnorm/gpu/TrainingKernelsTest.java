@@ -7,21 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BatchNorm2d;
-import dev.opnorm.nn.layers.Param;
-import dev.opnorm.nn.layers.ParamGrads;
 import dev.opnorm.nn.loss.SoftmaxCrossEntropy;
-import dev.opnorm.nn.optim.Adam;
-import dev.opnorm.nn.optim.RmsProp;
 
-import java.util.List;
 import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 
 /**
- * The training kernels (softmax cross-entropy rows, mean and count, SGD update) and BatchNorm's
+ * The training kernels (softmax cross-entropy rows, mean and count, non-finite count) and BatchNorm's
  * coefficient / running-statistics kernels against their Java twins, and the twins against the host
- * implementations they mirror (SoftmaxCrossEntropy).
+ * implementations they mirror (SoftmaxCrossEntropy). The optimizer kernels are checked against the host
+ * optimizers themselves in {@code net.OptimizerOnDeviceTest}.
  */
 class TrainingKernelsTest {
     private final OpenCl cl = OpenClTesting.runtime();
@@ -81,32 +77,6 @@ class TrainingKernelsTest {
     }
 
     @Test
-    void sgdUpdate_matchesTwin_forMomentumNesterovAndPlain() {
-        Random rnd = new Random(52);
-        int len = 333;
-        float[] p0 = randn(rnd, len), g = randn(rnd, len);
-        float[][] settings = {{5e-4f, 0.9f, 1f, 0}, {0f, 0.9f, 0.8f, 0}, {1e-3f, 0.9f, 1f, 1}, {0f, 0f, 1f, 0}};
-        for (float[] s : settings) {
-            boolean nesterov = s[3] != 0, hasMomentum = s[1] != 0;
-            float[] p = p0.clone(), buf = new float[len];
-            try (DeviceTensor dp = DeviceTensor.of(cl, p0); DeviceTensor dg = DeviceTensor.of(cl, g);
-                 DeviceTensor db = DeviceTensor.allocate(cl, len)) {
-                for (int step = 0; step < 3; step++) {
-                    for (int j = 0; j < len; j++) {
-                        TrainingTwins.sgdUpdateAt(j, p, g, buf, s[0], s[1], s[2], -0.1f, hasMomentum, step == 0, nesterov);
-                    }
-                    ops.sgdUpdate(dp, dg, hasMomentum ? db : null, s[0], s[1], s[2], -0.1f, step == 0, nesterov, len);
-                }
-                String what = "sgd wd=" + s[0] + " momentum=" + s[1] + " keep=" + s[2] + " nesterov=" + nesterov;
-                assertClose(p, dp.download(), len, GpuTolerances.TWIN_F32, 1, what + " p");
-                if (hasMomentum) {
-                    assertClose(buf, db.download(), len, GpuTolerances.TWIN_F32, 1, what + " buffer");
-                }
-            }
-        }
-    }
-
-    @Test
     void bnCoefsAndRunningUpdate_matchTwins_withAndWithoutAffine() {
         Random rnd = new Random(53);
         int c = 19;
@@ -141,98 +111,6 @@ class TrainingKernelsTest {
             ops.bnRunningUpdate(drm, drv, dm, dv, BatchNorm2d.MOMENTUM, 50.0 / 49, c);
             assertClose(wantM, drm.download(), c, GpuTolerances.TWIN_F32, 1, "running mean");
             assertClose(wantV, drv.download(), c, GpuTolerances.TWIN_F32, 1, "running var");
-        }
-    }
-
-    /** Adam (L2 and decoupled, with and without weight decay) over 3 steps: OpenCL vs twin vs nn.optim.Adam. */
-    @Test
-    void adamUpdate_matchesTwinAndHostAdam_forAdamAndAdamW() {
-        Random rnd = new Random(54);
-        int len = 333;
-        float[] p0 = randn(rnd, len);
-        float[][] g = {randn(rnd, len), randn(rnd, len), randn(rnd, len)};
-        Adam.Config[] configs = {Adam.Config.adam(1e-2), Adam.Config.adam(1e-2).withWeightDecay(1e-2),
-                Adam.Config.adamW(1e-2), Adam.Config.adam(3e-3).withBetas(0.8, 0.99).withEps(1e-6)};
-        for (Adam.Config c : configs) {
-            Param hostP = new Param("w", p0.clone(), len);
-            Adam host = new Adam(List.of(hostP), c);
-            float[] p = p0.clone(), m = new float[len], v = new float[len];
-            try (DeviceTensor dp = DeviceTensor.of(cl, p0); DeviceTensor dg = DeviceTensor.allocate(cl, len);
-                 DeviceTensor dm = DeviceTensor.allocate(cl, len); DeviceTensor dv = DeviceTensor.allocate(cl, len)) {
-                ops.fill(dm, 0f, len);
-                ops.fill(dv, 0f, len);
-                for (int t = 1; t <= 3; t++) {
-                    ParamGrads grads = new ParamGrads();
-                    System.arraycopy(g[t - 1], 0, grads.of(hostP), 0, len);
-                    host.step(grads);
-                    double lr = c.lr(), bc1 = 1 - StrictMath.pow(c.beta1(), t), bc2 = 1 - StrictMath.pow(c.beta2(), t);
-                    float wd = (float) c.weightDecay(), decay = (float) (1 - lr * c.weightDecay()),
-                            w1 = (float) (1 - c.beta1()), b1 = (float) c.beta1(), w2 = (float) (1 - c.beta2()),
-                            b2 = (float) c.beta2(), negStep = (float) -(lr / bc1),
-                            bc2Sqrt = (float) StrictMath.sqrt(bc2), eps = (float) c.eps();
-                    for (int j = 0; j < len; j++) {
-                        TrainingTwins.adamUpdateAt(j, p, g[t - 1], m, v, wd, decay, c.decoupled(), w1, b1, w2, b2,
-                                negStep, bc2Sqrt, eps);
-                    }
-                    dg.upload(g[t - 1]);
-                    ops.adamUpdate(dp, dg, dm, dv, wd, decay, c.decoupled(), w1, b1, w2, b2, negStep, bc2Sqrt, eps, len);
-                }
-                String what = host.describe();
-                assertClose(p, dp.download(), len, GpuTolerances.TWIN_F32, 1, what + " p opencl vs twin");
-                assertClose(m, dm.download(), len, GpuTolerances.TWIN_F32, 1, what + " exp_avg opencl vs twin");
-                assertClose(v, dv.download(), len, GpuTolerances.TWIN_F32, 1, what + " exp_avg_sq opencl vs twin");
-                assertClose(hostP.value, p, len, 0, 1, what + " twin vs nn.optim.Adam");
-                assertClose(host.exportState().buffer("w.exp_avg_sq"), v, len, 0, 1, what + " twin exp_avg_sq vs host");
-            }
-        }
-    }
-
-    /** RMSprop (plain, weight decay, momentum, centered, both) over 3 steps: OpenCL vs twin vs nn.optim.RmsProp. */
-    @Test
-    void rmspropUpdate_matchesTwinAndHostRmsProp_forMomentumAndCentered() {
-        Random rnd = new Random(55);
-        int len = 333;
-        float[] p0 = randn(rnd, len);
-        float[][] g = {randn(rnd, len), randn(rnd, len), randn(rnd, len)};
-        RmsProp.Config base = RmsProp.Config.of(1e-2);
-        RmsProp.Config[] configs = {base, base.withWeightDecay(1e-2), base.withMomentum(0.9),
-                base.withCentered(true), base.withCentered(true).withMomentum(0.5).withAlpha(0.9).withEps(1e-6)};
-        for (RmsProp.Config c : configs) {
-            Param hostP = new Param("w", p0.clone(), len);
-            RmsProp host = new RmsProp(List.of(hostP), c);
-            boolean centered = c.centered(), hasMomentum = c.momentum() > 0;
-            float[] p = p0.clone(), sq = new float[len], ga = new float[len], buf = new float[len];
-            try (DeviceTensor dp = DeviceTensor.of(cl, p0); DeviceTensor dg = DeviceTensor.allocate(cl, len);
-                 DeviceTensor dsq = DeviceTensor.allocate(cl, len); DeviceTensor dga = DeviceTensor.allocate(cl, len);
-                 DeviceTensor dbuf = DeviceTensor.allocate(cl, len)) {
-                for (DeviceTensor t : new DeviceTensor[]{dsq, dga, dbuf}) {
-                    ops.fill(t, 0f, len);
-                }
-                float wd = (float) c.weightDecay(), alpha = (float) c.alpha(), w = (float) (1 - c.alpha()),
-                        eps = (float) c.eps(), mom = (float) c.momentum(), negLr = (float) -c.lr();
-                for (int t = 0; t < 3; t++) {
-                    ParamGrads grads = new ParamGrads();
-                    System.arraycopy(g[t], 0, grads.of(hostP), 0, len);
-                    host.step(grads);
-                    for (int j = 0; j < len; j++) {
-                        TrainingTwins.rmspropUpdateAt(j, p, g[t], sq, ga, buf, wd, alpha, w, eps, mom, negLr, centered,
-                                hasMomentum);
-                    }
-                    dg.upload(g[t]);
-                    ops.rmspropUpdate(dp, dg, dsq, centered ? dga : null, hasMomentum ? dbuf : null, wd, alpha, w, eps,
-                            mom, negLr, len);
-                }
-                String what = host.describe();
-                assertClose(p, dp.download(), len, GpuTolerances.TWIN_F32, 1, what + " p opencl vs twin");
-                assertClose(sq, dsq.download(), len, GpuTolerances.TWIN_F32, 1, what + " square_avg opencl vs twin");
-                if (centered) {
-                    assertClose(ga, dga.download(), len, GpuTolerances.TWIN_F32, 1, what + " grad_avg opencl vs twin");
-                }
-                if (hasMomentum) {
-                    assertClose(buf, dbuf.download(), len, GpuTolerances.TWIN_F32, 1, what + " momentum opencl vs twin");
-                }
-                assertClose(hostP.value, p, len, 0, 1, what + " twin vs nn.optim.RmsProp");
-            }
         }
     }
 

@@ -9,8 +9,9 @@ import dev.opnorm.nn.util.Rng;
 /**
  * The standard training step (softmax cross-entropy, SGD with momentum as {@code nn.optim.Sgd}) with
  * everything on the device: a {@link DeviceTrainer} with {@link DeviceStandardMethod} and the device
- * {@link Sgd} update. Forward with BatchNorm in TRAIN mode, loss and its gradient, backward with
- * parameter gradients, the SGD update of every parameter and the BatchNorm running-statistics update.
+ * {@link Sgd} update (its state on the device). Forward with BatchNorm in TRAIN mode, loss and its
+ * gradient, backward with parameter gradients, the SGD update of every parameter and the BatchNorm
+ * running-statistics update.
  * The step's only transfer (with the batch already on the device) is one download of two floats, the
  * mean loss and the number of correct predictions. The host reference is
  * {@code lin = net.linearize(x, TRAIN); SoftmaxCrossEntropy.lossAndGradient(...); lin.vjpParams(g,
@@ -35,7 +36,7 @@ public final class DeviceSgdTrainer implements AutoCloseable {
             throw new IllegalArgumentException("DeviceSgdTrainer needs a model and an SGD configuration");
         }
         this.method = new WithExtra();
-        this.trainer = new DeviceTrainer(model, method, DeviceOptimizer.of(model, new Sgd(model.params(), config)));
+        this.trainer = new DeviceTrainer(model, method, new Sgd(model.params(), config));
     }
 
     /** Cross-entropy plus the extra term of the current step (none when null). */

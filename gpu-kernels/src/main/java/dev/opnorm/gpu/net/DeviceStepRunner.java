@@ -16,12 +16,15 @@ import java.util.Arrays;
  * The {@link StepRunner} that trains on the OpenCL device ({@code train --backend opencl}; library use:
  * {@code new Trainer(model, train, test, method, config).runOn(DeviceStepRunner.on(OpenCl.shared()))}): the {@link dev.opnorm.robust.train.Trainer}'s
  * steps, optimizer updates, finiteness checks and evaluations run on the OpenCL device
- * ({@link DeviceTrainer} with the method's {@link DeviceMethod} and the device twin of the trainer's
- * optimizer), everything else (batch order, augmentation on the host, schedule, checkpoints, resume) stays
- * the Trainer's. Per step: one upload of the batch and its labels, one download of the method's scalars,
- * one of the per-parameter NaN/Inf counts; per evaluation batch: one upload, one download of the count.
- * {@link #store()} downloads parameters, buffers and optimizer state only when a step ran since the last
- * store (with the method's mirrored state, e.g. the global spectral norm's u, v).
+ * ({@link DeviceTrainer} with the method's {@link DeviceMethod} and the trainer's own optimizer, whose
+ * state lives on the device while this runner is open), everything else (batch order, augmentation on
+ * the host, schedule, checkpoints, resume) stays the Trainer's. Per step: one upload of the batch and its
+ * labels, one download of the method's scalars, one of the per-parameter NaN/Inf counts; per evaluation
+ * batch: one upload, one download of the count. {@link #store()} downloads parameters and buffers only
+ * when a step ran since the last store (with the method's mirrored state, e.g. the global spectral norm's
+ * u, v); the optimizer state crosses only when the Trainer exports it into a checkpoint or imports it on
+ * resume (one transfer per state buffer, straight from / to the device), and comes back to the host when
+ * the runner closes.
  */
 public final class DeviceStepRunner implements StepRunner, AutoCloseable {
     private final DeviceModel model;
@@ -34,8 +37,8 @@ public final class DeviceStepRunner implements StepRunner, AutoCloseable {
      *                     the global spectral norm's u, v, downloaded into the host arrays by {@link #store()}
      *                     and refreshed from them by {@link #load()})
      * @param deviceMethod its device implementation, owned by this runner
-     * @throws IllegalArgumentException when the method keeps state, or the model or optimizer has no
-     *                                  device implementation (the message names it)
+     * @throws IllegalArgumentException when the method keeps state, or the model has no device
+     *                                  implementation (the message names it)
      */
     public DeviceStepRunner(OpenCl cl, Layer net, TrainingMethod method, Optimizer optimizer, DeviceMethod deviceMethod) {
         if (!method.state().isEmpty() && !deviceMethod.mirrorsState()) {
@@ -46,7 +49,7 @@ public final class DeviceStepRunner implements StepRunner, AutoCloseable {
         DeviceModel m = null;
         try {
             m = new DeviceModel(cl, net);
-            this.trainer = new DeviceTrainer(m, deviceMethod, DeviceOptimizer.of(m, optimizer));
+            this.trainer = new DeviceTrainer(m, deviceMethod, optimizer);
         } catch (RuntimeException e) {
             deviceMethod.close();
             if (m != null) {
@@ -60,7 +63,6 @@ public final class DeviceStepRunner implements StepRunner, AutoCloseable {
     @Override
     public void load() {
         model.uploadParameters();
-        trainer.optimizer().uploadState();
         trainer.method().uploadState();
         dirty = false;
     }
@@ -82,7 +84,6 @@ public final class DeviceStepRunner implements StepRunner, AutoCloseable {
     public void store() {
         if (dirty) {
             model.downloadParameters();
-            trainer.optimizer().downloadState();
             trainer.method().downloadState();
             dirty = false;
         }
@@ -97,8 +98,8 @@ public final class DeviceStepRunner implements StepRunner, AutoCloseable {
      * The factory for {@link dev.opnorm.robust.train.Trainer#runOn}: each training run gets a runner on
      * {@code cl} with the device twin of its method ({@link DeviceMethods#of}).
      *
-     * @throws IllegalArgumentException (when the Trainer calls it) for a method, model or optimizer the device
-     *                                  cannot run, naming it
+     * @throws IllegalArgumentException (when the Trainer calls it) for a method or model the device cannot
+     *                                  run, naming it
      */
     public static StepRunner.Factory on(OpenCl cl) {
         return (net, method, optimizer) -> new DeviceStepRunner(cl, net, method, optimizer, DeviceMethods.of(method));

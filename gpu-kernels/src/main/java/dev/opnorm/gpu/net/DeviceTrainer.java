@@ -8,6 +8,8 @@ import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Param;
+import dev.opnorm.nn.optim.HostUpdateOps;
+import dev.opnorm.nn.optim.Optimizer;
 import dev.opnorm.nn.util.Rng;
 
 import java.util.List;
@@ -15,7 +17,8 @@ import java.util.Locale;
 
 /**
  * One training step with everything on the device, for a pluggable {@link DeviceMethod} (the loss and
- * its gradient) and {@link DeviceOptimizer} (the update): zero the device gradients, enqueue the method's
+ * its gradient) and an {@code nn.optim} {@link Optimizer} (the update, written once; its state moved to the
+ * device through {@link DeviceUpdateOps}): zero the device gradients, enqueue the method's
  * step, download its few result floats (the step's only transfer with the batch on the device), then,
  * for a finite loss only, enqueue the optimizer update and the BatchNorm running-statistics commit. So a
  * NaN/Inf loss leaves parameters, optimizer state and statistics untouched, as the host
@@ -25,16 +28,18 @@ import java.util.Locale;
  * <p>{@link #nonFiniteParameter()} checks the parameters after an update on the device (one download of
  * one float per parameter tensor); {@link #correct} evaluates a host batch in EVAL mode (one upload, one
  * download of the count). The parameters live in the {@link DeviceModel}
- * ({@link DeviceModel#downloadParameters()}), the optimizer state in the {@link DeviceOptimizer}
- * ({@link DeviceOptimizer#downloadState()}).
+ * ({@link DeviceModel#downloadParameters()}), the optimizer state on the device while this trainer is
+ * open ({@link Optimizer#exportState()} downloads it, {@link Optimizer#importState} uploads it).
  *
- * <p>Not thread safe. {@link #close()} frees the gradients and scratch buffers, the method's and the
- * optimizer's buffers; the model stays open (its owner closes it).
+ * <p>Not thread safe. {@link #close()} frees the gradients and scratch buffers and the method's buffers,
+ * and moves the optimizer state back to the host (one download per state buffer); the model stays open
+ * (its owner closes it).
  */
 public final class DeviceTrainer implements AutoCloseable {
     private final DeviceModel model;
     private final DeviceMethod method;
-    private final DeviceOptimizer optimizer;
+    private final Optimizer optimizer;
+    private final DeviceUpdateOps updates;
     private final List<Param> params;
     private final DeviceGrads grads;
     private final DeviceTensor result;      // the method's scalars
@@ -50,24 +55,28 @@ public final class DeviceTrainer implements AutoCloseable {
     /**
      * @param model     the network on the device (its parameters are trained in place there)
      * @param method    the loss; owned (closed) by this trainer
-     * @param optimizer the update over model's parameters; owned (closed) by this trainer
+     * @param optimizer the update over model's parameters; its state moves to the device now (one upload per
+     *                  state buffer it has) and back to the host when this trainer closes
+     * @throws IllegalArgumentException for a parameter of the optimizer that the model does not hold
      */
-    public DeviceTrainer(DeviceModel model, DeviceMethod method, DeviceOptimizer optimizer) {
+    public DeviceTrainer(DeviceModel model, DeviceMethod method, Optimizer optimizer) {
         if (model == null || method == null || optimizer == null) {
             throw new IllegalArgumentException("DeviceTrainer needs a model, a method and an optimizer");
         }
-        if (optimizer.model != model) {
-            throw new IllegalArgumentException("DeviceTrainer: the optimizer updates another DeviceModel");
+        for (Param p : optimizer.params()) {
+            model.value(p); // throws naming a parameter that the model does not hold
         }
+        OpenCl cl = model.runtime();
+        this.updates = new DeviceUpdateOps(cl);
         this.model = model;
         this.method = method;
         this.optimizer = optimizer;
         this.params = model.params();
-        OpenCl cl = model.runtime();
         this.grads = new DeviceGrads(cl);
         this.result = DeviceTensor.allocate(cl, Math.max(1, method.scalars()));
         this.nonFinite = DeviceTensor.allocate(cl, Math.max(1, params.size()));
         this.evalResult = DeviceTensor.allocate(cl, evaluation.scalars());
+        optimizer.moveTo(updates); // last: nothing after it can fail and strand the state on the device
     }
 
     public DeviceModel model() {
@@ -78,7 +87,8 @@ public final class DeviceTrainer implements AutoCloseable {
         return method;
     }
 
-    public DeviceOptimizer optimizer() {
+    /** The optimizer; its state is on the device until {@link #close()}. */
+    public Optimizer optimizer() {
         return optimizer;
     }
 
@@ -120,7 +130,7 @@ public final class DeviceTrainer implements AutoCloseable {
             result.download(s, 0, 0, s.length);
             r = method.decode(s, n);
             if (r.finite()) {
-                optimizer.step(grads);
+                optimizer.step(updates, model::value, p -> grads.has(p) ? grads.of(p) : null);
                 if (lin != null) {
                     lin.commit();
                 }
@@ -204,14 +214,17 @@ public final class DeviceTrainer implements AutoCloseable {
 
     @Override
     public void close() {
-        grads.close();
-        result.close();
-        nonFinite.close();
-        evalResult.close();
-        evaluation.close();
-        method.close();
-        optimizer.close();
-        free(inputBuffer, labelBuffer);
-        free(evalInput, evalLabels);
+        try {
+            optimizer.moveTo(HostUpdateOps.INSTANCE);
+        } finally {
+            grads.close();
+            result.close();
+            nonFinite.close();
+            evalResult.close();
+            evaluation.close();
+            method.close();
+            free(inputBuffer, labelBuffer);
+            free(evalInput, evalLabels);
+        }
     }
 }

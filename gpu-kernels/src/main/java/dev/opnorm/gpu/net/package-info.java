@@ -11,7 +11,7 @@
  * d.d. regularizers - the one implementation - on the device, and {@link dev.opnorm.gpu.net.DeviceGlobalSnrOps}
  * (robust's {@code GlobalSnrOps}) runs robust's global spectral norm update, moving only the layer sigmas; {@link dev.opnorm.gpu.net.DeviceTrainer} runs a training step for a pluggable
  * {@link dev.opnorm.gpu.net.DeviceMethod} (standard: {@link dev.opnorm.gpu.net.DeviceStandardMethod}) and
- * {@link dev.opnorm.gpu.net.DeviceOptimizer} (SGD, Adam / AdamW, RMSprop with {@code nn.optim} semantics) moving
- * only the loss; {@link dev.opnorm.gpu.net.DeviceSgdTrainer} is its SGD / standard form. The layer maths is the host layers', op for op, on {@link dev.opnorm.gpu.OpenClOps}.
+ * an {@code nn.optim} optimizer (written once; its state on the device through
+ * {@link dev.opnorm.gpu.net.DeviceUpdateOps}) moving only the loss; {@link dev.opnorm.gpu.net.DeviceSgdTrainer} is its SGD / standard form. The layer maths is the host layers', op for op, on {@link dev.opnorm.gpu.OpenClOps}.
  */
 package dev.opnorm.gpu.net;

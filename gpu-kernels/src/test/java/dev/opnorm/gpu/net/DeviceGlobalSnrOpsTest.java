@@ -13,6 +13,7 @@ import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.ParamGrads;
 import dev.opnorm.nn.layers.Sequential;
+import dev.opnorm.nn.optim.OptimizerState;
 import dev.opnorm.nn.optim.Sgd;
 import dev.opnorm.nn.util.Rng;
 import dev.opnorm.robust.reg.GlobalSpectralNorm;
@@ -104,7 +105,7 @@ class DeviceGlobalSnrOpsTest {
         int layers = devHostReg.layers();
         Sgd devSgd = new Sgd(devNet.params(), SGD);
         DeviceModel model = new DeviceModel(cl, devNet);
-        DeviceTrainer t = new DeviceTrainer(model, objective(devHostReg), DeviceOptimizer.of(model, devSgd));
+        DeviceTrainer t = new DeviceTrainer(model, objective(devHostReg), devSgd);
         try {
             for (int s = 0; s < STEPS; s++) {
                 long up = cl.uploads(), down = cl.downloads();
@@ -125,15 +126,17 @@ class DeviceGlobalSnrOpsTest {
                             name + ": v of the zero layer after the first update");
                 }
                 if (s == 1) {
-                    // checkpoint and resume as DeviceStepRunner does: host copies out, a fresh device side in
+                    // checkpoint and resume as the Trainer with DeviceStepRunner does: host copies out (the
+                    // optimizer state exported from the device), a fresh device side in
                     model.downloadParameters();
-                    t.optimizer().downloadState();
                     t.method().downloadState();
+                    OptimizerState saved = devSgd.exportState();
                     t.close();
                     model.close();
                     model = new DeviceModel(cl, devNet);
-                    t = new DeviceTrainer(model, objective(devHostReg), DeviceOptimizer.of(model, devSgd));
-                    t.optimizer().uploadState();
+                    Sgd resumed = new Sgd(devNet.params(), SGD);
+                    t = new DeviceTrainer(model, objective(devHostReg), resumed);
+                    resumed.importState(saved);
                     t.method().uploadState();
                 }
             }

@@ -57,7 +57,7 @@ class DeviceObjectiveTest {
         }
         try (DeviceModel model = new DeviceModel(cl, devNet);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceObjective("half", 0.5, null, 0, 0, List.of()),
-                     DeviceOptimizer.of(model, new Sgd(devNet.params(), cfg)))) {
+                     new Sgd(devNet.params(), cfg))) {
             for (int s = 0; s < 2; s++) {
                 DeviceStepResult r = t.step(xs[s], ys[s], new Rng(s));
                 assertEquals(want[s], r.loss(), NetTesting.NET_REL * want[s], "loss of step " + (s + 1));
@@ -142,7 +142,7 @@ class DeviceObjectiveTest {
             sgd.step(grads);
         }
         try (DeviceModel model = new DeviceModel(cl, devNet);
-             DeviceTrainer t = new DeviceTrainer(model, device, DeviceOptimizer.of(model, new Sgd(devNet.params(), cfg)))) {
+             DeviceTrainer t = new DeviceTrainer(model, device, new Sgd(devNet.params(), cfg))) {
             for (int s = 0; s < 2; s++) {
                 DeviceStepResult r = t.step(xs[s], ys[s], new Rng(200 + s));
                 String what = host.name() + " step " + (s + 1);

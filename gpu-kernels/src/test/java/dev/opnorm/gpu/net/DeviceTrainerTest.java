@@ -15,6 +15,7 @@ import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.ParamGrads;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.optim.Adam;
+import dev.opnorm.nn.optim.OptimizerState;
 import dev.opnorm.nn.optim.Sgd;
 import dev.opnorm.nn.util.Rng;
 
@@ -48,7 +49,7 @@ class DeviceTrainerTest {
         Sequential a = NetTesting.cnn7(41L);
         try (DeviceModel model = new DeviceModel(cl, a);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
-                     DeviceOptimizer.of(model, new Adam(a.params(), cfg)))) {
+                     new Adam(a.params(), cfg))) {
             for (int s = 0; s < 3; s++) {
                 t.step(xs[s], ys[s], new Rng(s));
             }
@@ -57,18 +58,24 @@ class DeviceTrainerTest {
 
         Sequential b = NetTesting.cnn7(41L);
         Adam hostB = new Adam(b.params(), cfg);
+        OptimizerState saved;
+        int stateBuffers = 2 * b.params().size(); // exp_avg, exp_avg_sq of every parameter
         try (DeviceModel model = new DeviceModel(cl, b);
-             DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(), DeviceOptimizer.of(model, hostB))) {
+             DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(), hostB)) {
             for (int s = 0; s < 2; s++) {
                 t.step(xs[s], ys[s], new Rng(s));
             }
             model.downloadParameters();
-            t.optimizer().downloadState();
+            long down = cl.downloads();
+            saved = hostB.exportState(); // a checkpoint, straight from the device
+            assertEquals(stateBuffers, cl.downloads() - down, "export: one download per state buffer");
         }
         Adam resumed = new Adam(b.params(), cfg);
-        resumed.importState(hostB.exportState()); // what a checkpoint carries
         try (DeviceModel model = new DeviceModel(cl, b);
-             DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(), DeviceOptimizer.of(model, resumed))) {
+             DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(), resumed)) {
+            long up = cl.uploads();
+            resumed.importState(saved); // a resume, straight to the device
+            assertEquals(stateBuffers, cl.uploads() - up, "import: one upload per state buffer");
             t.step(xs[2], ys[2], new Rng(2));
             model.downloadParameters();
         }
@@ -93,7 +100,7 @@ class DeviceTrainerTest {
         }
         try (DeviceModel model = new DeviceModel(cl, net);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
-                     DeviceOptimizer.of(model, new Sgd(net.params(), Sgd.Config.of(0.1).withMomentum(0.9))))) {
+                     new Sgd(net.params(), Sgd.Config.of(0.1).withMomentum(0.9)))) {
             DeviceStepResult r;
             // a label outside [0, 10) (only the device-batch entry point does not check them) gives a NaN loss;
             // a NaN pixel would not: train-mode BatchNorm spreads it over its channel and ReLU maps NaN to 0
@@ -103,8 +110,7 @@ class DeviceTrainerTest {
             assertFalse(r.finite(), "loss " + r.loss());
             assertEquals(null, t.nonFiniteParameter(), "no update ran");
             model.downloadParameters();
-            t.optimizer().downloadState();
-            assertTrue(t.optimizer().host().exportState().buffers().isEmpty(), "no momentum buffer was created");
+            assertTrue(t.optimizer().exportState().buffers().isEmpty(), "no momentum buffer was created");
         }
         for (int i = 0; i < all.size(); i++) {
             assertArrayEquals(before.get(i), all.get(i).value, all.get(i).name() + " unchanged");
@@ -129,7 +135,7 @@ class DeviceTrainerTest {
         Sequential net = NetTesting.cnn7(43L);
         try (DeviceModel model = new DeviceModel(cl, net);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
-                     DeviceOptimizer.of(model, new Sgd(net.params(), cfg)))) {
+                     new Sgd(net.params(), cfg))) {
             DeviceStepResult r = t.step(batch(new Random(8)), new int[]{0, 1, 2, 3}, new Rng(0));
             assertTrue(r.finite(), "the loss before the update is finite");
             String msg = t.nonFiniteParameter();
@@ -168,7 +174,7 @@ class DeviceTrainerTest {
         }
         try (DeviceModel model = new DeviceModel(cl, net);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
-                     DeviceOptimizer.of(model, new Sgd(net.params(), Sgd.Config.of(0.1))))) {
+                     new Sgd(net.params(), Sgd.Config.of(0.1)))) {
             assertEquals(want, t.correct(x, labels));
         }
     }
@@ -186,7 +192,7 @@ class DeviceTrainerTest {
         int[] y = {0, 1, 2, 3};
         try (DeviceModel model = new DeviceModel(cl, net);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
-                     DeviceOptimizer.of(model, new Adam(net.params(), Adam.Config.adam(1e-3))))) {
+                     new Adam(net.params(), Adam.Config.adam(1e-3)))) {
             t.step(batch(rnd), y, new Rng(0));
             t.nonFiniteParameter();
             t.correct(batch(rnd), y);

@@ -4,7 +4,6 @@ import dev.opnorm.nn.layers.Param;
 
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * Adam ({@code torch.optim.Adam}) and, with decoupled weight decay, AdamW ({@code torch.optim.AdamW}),
@@ -18,7 +17,8 @@ import java.util.Map;
  *   denom = sqrt(v) / sqrt(1 - beta2^t) + eps
  *   p = p - step_size * m / denom
  * </pre>
- * State per parameter: {@code exp_avg} (m), {@code exp_avg_sq} (v) and the counter {@code step} (t).
+ * State per parameter: {@code exp_avg} (m), {@code exp_avg_sq} (v) and the counter {@code step} (t). The
+ * scalars are computed here per parameter and step; the element-wise update is {@link UpdateOps#adam}.
  */
 public final class Adam extends Optimizer {
     /**
@@ -61,18 +61,29 @@ public final class Adam extends Optimizer {
         }
     }
 
+    /**
+     * The scalars of one Adam step of one parameter (its step count t), each rounded to float from double.
+     *
+     * @param weightDecay L2 coefficient (Adam) or decay rate (AdamW); 0: off
+     * @param decay       {@code 1 - lr * weight_decay} (AdamW)
+     * @param decoupled   AdamW
+     * @param w1          {@code 1 - beta1}
+     * @param beta1       first-moment decay
+     * @param w2          {@code 1 - beta2}
+     * @param beta2       second-moment decay
+     * @param negStep     {@code -lr / (1 - beta1^t)}
+     * @param bc2Sqrt     {@code sqrt(1 - beta2^t)}
+     * @param eps         added to the denominator
+     */
+    public record Scalars(float weightDecay, float decay, boolean decoupled, float w1, float beta1, float w2,
+                          float beta2, float negStep, float bc2Sqrt, float eps) {
+    }
+
     private final Config c;
-    private final float[][] expAvg;   // per param, null until its first step
-    private final float[][] expAvgSq; // per param, null until its first step
-    private final long[] step;        // per param: steps taken
 
     public Adam(List<Param> params, Config config) {
         super(params, config.lr());
         this.c = config;
-        int n = this.params.size();
-        expAvg = new float[n][];
-        expAvgSq = new float[n][];
-        step = new long[n];
     }
 
     public Config config() {
@@ -85,41 +96,14 @@ public final class Adam extends Optimizer {
     }
 
     @Override
-    protected void update(int i, float[] p, float[] grad) {
-        if (expAvg[i] == null) {
-            expAvg[i] = new float[p.length];
-            expAvgSq[i] = new float[p.length];
-        }
-        float[] m = expAvg[i], v = expAvgSq[i];
-        long t = ++step[i];
+    protected <B> void update(UpdateOps<B> ops, B value, B grad, List<B> state, boolean first, long t, int length) {
         double lr = learningRate();
-        float wd = (float) c.weightDecay();
-        float decay = (float) (1 - lr * c.weightDecay());
-        float w1 = (float) (1 - c.beta1());
-        float b1 = (float) c.beta1();
-        float b2 = (float) c.beta2();
-        float w2 = (float) (1 - c.beta2());
         double bc1 = 1 - StrictMath.pow(c.beta1(), t);
         double bc2 = 1 - StrictMath.pow(c.beta2(), t);
-        float negStep = (float) -(lr / bc1);
-        float bc2Sqrt = (float) StrictMath.sqrt(bc2);
-        float eps = (float) c.eps();
-        boolean decoupled = c.decoupled();
-        // one line per libtorch op; its CPU kernels fuse add(x, alpha) and addcmul (fma), not addcdiv
-        for (int j = 0; j < p.length; j++) {
-            float g = grad[j];
-            if (wd != 0) {
-                if (decoupled) {
-                    p[j] = p[j] * decay;
-                } else {
-                    g = Math.fma(wd, p[j], g);
-                }
-            }
-            m[j] = Math.fma(w1, g, m[j] * b1);
-            v[j] = Math.fma(w2 * g, g, v[j] * b2);
-            float denom = (float) Math.sqrt(v[j]) / bc2Sqrt + eps;
-            p[j] = p[j] + negStep * m[j] / denom;
-        }
+        ops.adam(value, grad, state.get(0), state.get(1), new Scalars((float) c.weightDecay(),
+                (float) (1 - lr * c.weightDecay()), c.decoupled(), (float) (1 - c.beta1()), (float) c.beta1(),
+                (float) (1 - c.beta2()), (float) c.beta2(), (float) -(lr / bc1), (float) StrictMath.sqrt(bc2),
+                (float) c.eps()), length);
     }
 
     @Override
@@ -128,37 +112,8 @@ public final class Adam extends Optimizer {
     }
 
     @Override
-    protected List<String> counterNames() {
-        return List.of("step");
-    }
-
-    @Override
-    protected boolean hasState(int i) {
-        return expAvg[i] != null;
-    }
-
-    @Override
-    protected float[] buffer(int i, String name) {
-        return name.equals("exp_avg") ? expAvg[i] : expAvgSq[i];
-    }
-
-    @Override
-    protected long counter(int i, String name) {
-        return step[i];
-    }
-
-    @Override
-    protected void install(int i, Map<String, float[]> buffers, Map<String, Long> counters) {
-        expAvg[i] = buffers.get("exp_avg");
-        expAvgSq[i] = buffers.get("exp_avg_sq");
-        step[i] = counters.get("step");
-    }
-
-    @Override
-    protected void clear(int i) {
-        expAvg[i] = null;
-        expAvgSq[i] = null;
-        step[i] = 0;
+    protected boolean countsSteps() {
+        return true;
     }
 
     @Override

@@ -5,7 +5,6 @@ import dev.opnorm.nn.layers.Param;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * RMSprop as {@code torch.optim.RMSprop} (defaults alpha 0.99, eps 1e-8; eps is added OUTSIDE the square
@@ -20,6 +19,7 @@ import java.util.Map;
  * </pre>
  * State per parameter: {@code square_avg}, plus {@code momentum_buffer} (momentum > 0) and {@code grad_avg}
  * (centered), all starting at zero. As in PyTorch, a centered variance that rounds below zero gives NaN.
+ * The element-wise update is {@link UpdateOps#rmsprop}.
  */
 public final class RmsProp extends Optimizer {
     /**
@@ -64,18 +64,24 @@ public final class RmsProp extends Optimizer {
         }
     }
 
+    /**
+     * The scalars of one RMSprop step, each rounded to float from the double configuration.
+     *
+     * @param weightDecay L2 coefficient added to the gradient (0: off)
+     * @param alpha       smoothing constant
+     * @param w           {@code 1 - alpha}
+     * @param eps         added to the denominator
+     * @param momentum    momentum factor
+     * @param negLr       {@code -lr}
+     */
+    public record Scalars(float weightDecay, float alpha, float w, float eps, float momentum, float negLr) {
+    }
+
     private final Config c;
-    private final float[][] squareAvg;      // per param, null until its first step
-    private final float[][] momentumBuffer; // per param, momentum > 0 only
-    private final float[][] gradAvg;        // per param, centered only
 
     public RmsProp(List<Param> params, Config config) {
         super(params, config.lr());
         this.c = config;
-        int n = this.params.size();
-        squareAvg = new float[n][];
-        momentumBuffer = new float[n][];
-        gradAvg = new float[n][];
     }
 
     public Config config() {
@@ -88,40 +94,11 @@ public final class RmsProp extends Optimizer {
     }
 
     @Override
-    protected void update(int i, float[] p, float[] grad) {
-        if (squareAvg[i] == null) {
-            squareAvg[i] = new float[p.length];
-            momentumBuffer[i] = c.momentum() > 0 ? new float[p.length] : null;
-            gradAvg[i] = c.centered() ? new float[p.length] : null;
-        }
-        float[] sq = squareAvg[i], buf = momentumBuffer[i], ga = gradAvg[i];
-        float wd = (float) c.weightDecay();
-        float alpha = (float) c.alpha();
-        float w = (float) (1 - c.alpha());
-        float eps = (float) c.eps();
-        float mom = (float) c.momentum();
-        float negLr = (float) -learningRate();
-        // one line per libtorch op; its CPU kernels fuse add(x, alpha) and addcmul (fma), not addcdiv
-        for (int j = 0; j < p.length; j++) {
-            float g = grad[j];
-            if (wd != 0) {
-                g = Math.fma(wd, p[j], g);
-            }
-            sq[j] = Math.fma(w * g, g, sq[j] * alpha);
-            float avg;
-            if (ga != null) {
-                ga[j] = Math.fma(w, g, ga[j] * alpha);
-                avg = (float) Math.sqrt(Math.fma(-ga[j], ga[j], sq[j])) + eps;
-            } else {
-                avg = (float) Math.sqrt(sq[j]) + eps;
-            }
-            if (buf != null) {
-                buf[j] = buf[j] * mom + g / avg;
-                p[j] = Math.fma(negLr, buf[j], p[j]);
-            } else {
-                p[j] = p[j] + negLr * g / avg;
-            }
-        }
+    protected <B> void update(UpdateOps<B> ops, B value, B grad, List<B> state, boolean first, long step, int length) {
+        boolean mom = c.momentum() > 0;
+        ops.rmsprop(value, grad, state.get(0), c.centered() ? state.get(mom ? 2 : 1) : null, mom ? state.get(1) : null,
+                new Scalars((float) c.weightDecay(), (float) c.alpha(), (float) (1 - c.alpha()), (float) c.eps(),
+                        (float) c.momentum(), (float) -learningRate()), length);
     }
 
     @Override
@@ -134,37 +111,6 @@ public final class RmsProp extends Optimizer {
             n.add("grad_avg");
         }
         return n;
-    }
-
-    @Override
-    protected boolean hasState(int i) {
-        return squareAvg[i] != null;
-    }
-
-    @Override
-    protected float[] buffer(int i, String name) {
-        switch (name) {
-            case "square_avg":
-                return squareAvg[i];
-            case "momentum_buffer":
-                return momentumBuffer[i];
-            default:
-                return gradAvg[i];
-        }
-    }
-
-    @Override
-    protected void install(int i, Map<String, float[]> buffers, Map<String, Long> counters) {
-        squareAvg[i] = buffers.get("square_avg");
-        momentumBuffer[i] = buffers.get("momentum_buffer");
-        gradAvg[i] = buffers.get("grad_avg");
-    }
-
-    @Override
-    protected void clear(int i) {
-        squareAvg[i] = null;
-        momentumBuffer[i] = null;
-        gradAvg[i] = null;
     }
 
     @Override

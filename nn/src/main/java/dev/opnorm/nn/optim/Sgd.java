@@ -4,7 +4,6 @@ import dev.opnorm.nn.layers.Param;
 
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and (L2, coupled)
@@ -17,7 +16,8 @@ import java.util.Map;
  *       g = nesterov ? g + momentum * buf : buf
  *   p = p - lr * g
  * </pre>
- * State per parameter (momentum != 0 only): {@code momentum_buffer}.
+ * State per parameter (momentum != 0 only): {@code momentum_buffer}. The element-wise update is
+ * {@link UpdateOps#sgd} on the backend that holds the state.
  */
 public final class Sgd extends Optimizer {
     /**
@@ -59,13 +59,25 @@ public final class Sgd extends Optimizer {
         }
     }
 
+    /**
+     * The scalars of one SGD step, each rounded to float from the double configuration.
+     *
+     * @param weightDecay L2 coefficient added to the gradient (0: off)
+     * @param momentum    momentum factor
+     * @param keep        {@code 1 - dampening}
+     * @param negLr       {@code -lr}
+     * @param first       the parameter's first step with a momentum buffer ({@code buf = g})
+     * @param nesterov    Nesterov momentum
+     */
+    public record Scalars(float weightDecay, float momentum, float keep, float negLr, boolean first,
+                          boolean nesterov) {
+    }
+
     private final Config c;
-    private final float[][] momentumBuffer; // per param, null until its first step
 
     public Sgd(List<Param> params, Config config) {
         super(params, config.lr());
         this.c = config;
-        this.momentumBuffer = new float[this.params.size()][];
     }
 
     public Config config() {
@@ -78,55 +90,14 @@ public final class Sgd extends Optimizer {
     }
 
     @Override
-    protected void update(int i, float[] p, float[] grad) {
-        float wd = (float) c.weightDecay();
-        float mom = (float) c.momentum();
-        float keep = (float) (1 - c.dampening());
-        float negLr = (float) -learningRate();
-        boolean first = false;
-        float[] buf = momentumBuffer[i];
-        if (c.momentum() != 0 && buf == null) {
-            buf = momentumBuffer[i] = new float[p.length];
-            first = true;
-        }
-        // one line per libtorch op; its CPU kernels fuse add(x, alpha) and addcmul (fma), not addcdiv
-        for (int j = 0; j < p.length; j++) {
-            float g = grad[j];
-            if (wd != 0) {
-                g = Math.fma(wd, p[j], g);
-            }
-            if (buf != null) {
-                float b = first ? g : Math.fma(keep, g, buf[j] * mom);
-                buf[j] = b;
-                g = c.nesterov() ? Math.fma(mom, b, g) : b;
-            }
-            p[j] = Math.fma(negLr, g, p[j]);
-        }
+    protected <B> void update(UpdateOps<B> ops, B value, B grad, List<B> state, boolean first, long step, int length) {
+        ops.sgd(value, grad, state.isEmpty() ? null : state.get(0), new Scalars((float) c.weightDecay(),
+                (float) c.momentum(), (float) (1 - c.dampening()), (float) -learningRate(), first, c.nesterov()), length);
     }
 
     @Override
     protected List<String> bufferNames() {
         return c.momentum() != 0 ? List.of("momentum_buffer") : List.of();
-    }
-
-    @Override
-    protected boolean hasState(int i) {
-        return momentumBuffer[i] != null;
-    }
-
-    @Override
-    protected float[] buffer(int i, String name) {
-        return momentumBuffer[i];
-    }
-
-    @Override
-    protected void install(int i, Map<String, float[]> buffers, Map<String, Long> counters) {
-        momentumBuffer[i] = buffers.get("momentum_buffer"); // null when momentum is off
-    }
-
-    @Override
-    protected void clear(int i) {
-        momentumBuffer[i] = null;
     }
 
     @Override

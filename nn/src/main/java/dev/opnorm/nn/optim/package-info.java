@@ -4,7 +4,11 @@
  * <p>{@link dev.opnorm.nn.optim.Sgd} (momentum, dampening, Nesterov, weight decay),
  * {@link dev.opnorm.nn.optim.Adam} (and AdamW) and {@link dev.opnorm.nn.optim.RmsProp} (momentum, centered)
  * follow the update formulas of {@code torch.optim}'s single-tensor implementations and update
- * {@code Param.value} in place from a {@code ParamGrads}. Their complete state is exported and imported as an
+ * the parameter values in place. Each is written once over {@link dev.opnorm.nn.optim.UpdateOps}, the
+ * element-wise update of one parameter tensor on a backend: {@link dev.opnorm.nn.optim.HostUpdateOps} on
+ * {@code float[]} (the reference arithmetic), or a device implementation after
+ * {@link dev.opnorm.nn.optim.Optimizer#moveTo}, which keeps the state beside the device parameters.
+ * Their complete state is exported and imported as an
  * {@link dev.opnorm.nn.optim.OptimizerState} (float buffers and counters named
  * {@code "<param>.<PyTorch state name>"}), which {@code dev.opnorm.nn.checkpoint.Checkpoint} stores, so a
  * resumed run is bit-identical to an uninterrupted one.

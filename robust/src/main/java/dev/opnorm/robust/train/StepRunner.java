@@ -11,13 +11,15 @@ import dev.opnorm.nn.util.Rng;
  * everything else (epochs, batch order, augmentation, learning-rate schedule, progress, evaluation schedule,
  * checkpoints, resume, divergence stops) and calls a runner for the work that touches the parameters.
  * {@link #host} runs the step on the host ({@link TrainingMethod#step} then {@link Optimizer#step}); a
- * device runner (the experiments module's OpenCL runner) keeps the parameters, gradients and optimizer state
- * on an accelerator and copies them to the host objects only in {@link #store()}.
+ * device runner (gpu-kernels' OpenCL runner) keeps the parameters and gradients on an accelerator and
+ * copies them to the host objects only in {@link #store()}, and moves the optimizer's state there
+ * ({@link Optimizer#moveTo}).
  *
- * <p>The host objects (the model's parameters and buffers, the method's state, the optimizer's state) are
- * the truth whenever the trainer reads or writes them: it calls {@link #load()} after changing them (a
- * fresh initialization, a resume) and {@link #store()} before reading them (checkpoints, the epoch
- * listener).
+ * <p>The host objects (the model's parameters and buffers, the method's state) are the truth whenever the
+ * trainer reads or writes them: it calls {@link #load()} after changing them (a fresh initialization, a
+ * resume) and {@link #store()} before reading them (checkpoints, the epoch listener). The optimizer's
+ * state is read and written only through {@link Optimizer#exportState()} / {@link Optimizer#importState},
+ * which transfer it from / to whichever backend holds it.
  */
 public interface StepRunner {
     /** Makes a runner for a trainer's model, method and optimizer (the trainer's own instances). */
@@ -45,7 +47,7 @@ public interface StepRunner {
      */
     String nonFiniteParameter();
 
-    /** Copies the parameters, buffers, method state and optimizer state back into the host objects. */
+    /** Copies the parameters, buffers and method state back into the host objects. */
     void store();
 
     /** Examples [from, from + count) of data that the model classifies correctly, BatchNorm in EVAL mode. */
