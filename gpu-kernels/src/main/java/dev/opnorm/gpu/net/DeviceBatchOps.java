@@ -42,14 +42,7 @@ public final class DeviceBatchOps implements BatchOps<DeviceTensor, DeviceTensor
 
     @Override
     public void release(DeviceTensor t) {
-        if (t == null) {
-            return;
-        }
-        if (model.isOpen()) {
-            model.pool().give(t);
-        } else {
-            t.close();
-        }
+        model.giveBack(t);
     }
 
     @Override

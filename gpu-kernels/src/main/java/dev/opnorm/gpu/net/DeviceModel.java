@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.gpu.DeviceBuffer;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.OpenClOps;
@@ -191,6 +192,21 @@ public final class DeviceModel implements AutoCloseable {
 
     DevicePool pool() {
         return pool;
+    }
+
+    /**
+     * Gives a buffer taken from {@link #pool()} back for reuse; after {@link #close()} (the pool is gone) it is
+     * freed instead. Null is ignored.
+     */
+    void giveBack(DeviceBuffer b) {
+        if (b == null) {
+            return;
+        }
+        if (isOpen()) {
+            pool.give(b);
+        } else {
+            b.close();
+        }
     }
 
     /**

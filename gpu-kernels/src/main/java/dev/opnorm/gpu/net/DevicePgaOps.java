@@ -102,14 +102,7 @@ public final class DevicePgaOps implements PgaOps<DeviceTensor, DeviceInts, Devi
 
     @Override
     public void release(DeviceTensor t) {
-        if (t == null) {
-            return;
-        }
-        if (model.isOpen()) {
-            model.pool().give(t);
-        } else {
-            t.close();
-        }
+        model.giveBack(t);
     }
 
     @Override
@@ -120,14 +113,7 @@ public final class DevicePgaOps implements PgaOps<DeviceTensor, DeviceInts, Devi
 
     @Override
     public void releaseLabels(DeviceInts labels) {
-        if (labels == null) {
-            return;
-        }
-        if (model.isOpen()) {
-            model.pool().give(labels);
-        } else {
-            labels.close();
-        }
+        model.giveBack(labels);
     }
 
     @Override

@@ -166,14 +166,7 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
 
     @Override
     public void release(DeviceTensor t) {
-        if (t == null) {
-            return;
-        }
-        if (model.isOpen()) {
-            model.pool().give(t);
-        } else {
-            t.close();
-        }
+        model.giveBack(t);
     }
 
     @Override
