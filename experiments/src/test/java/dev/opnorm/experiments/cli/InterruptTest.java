@@ -35,25 +35,7 @@ class InterruptTest {
         List<String> args = List.of("train", "--data", data.toString(), "--model", "cnn7-w0.0625", "--train-subset",
                 "200", "--test-subset", "0", "--epochs", "500", "--batch", "10", "--checkpoint-every", "1",
                 "--threads", "1", "--out", out.toString());
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        List<String> cmd = new ArrayList<>(List.of(java, "--add-modules", "jdk.incubator.vector", "-Xmx512m", "-cp",
-                System.getProperty("java.class.path"), OpnormCli.class.getName()));
-        cmd.addAll(args);
-        Path log = tmp.resolve("child.log");
-        Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-        try {
-            Path state = out.resolve(TrainCommand.STATE_FILE);
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(WAIT_S);
-            while (!Files.exists(state) && child.isAlive() && System.nanoTime() < deadline) {
-                Thread.sleep(50);
-            }
-            assertTrue(Files.exists(state) && child.isAlive(), "the child should be training: " + Files.readString(log));
-            child.destroy(); // SIGTERM
-            assertTrue(child.waitFor(WAIT_S, TimeUnit.SECONDS), "the child should stop: " + Files.readString(log));
-        } finally {
-            child.destroyForcibly();
-        }
-        String childLog = Files.readString(log);
+        String childLog = runAndTerminate(args, out.resolve(TrainCommand.STATE_FILE), tmp.resolve("child.log"));
         Map<String, Object> run = Json.parseObject(Files.readString(out.resolve("run.json")));
         String status = String.valueOf(run.get("status"));
         assertTrue(status.startsWith("interrupted in epoch ") && status.contains("continue with --resume"),
