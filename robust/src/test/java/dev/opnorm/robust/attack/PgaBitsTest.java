@@ -1,5 +1,9 @@
 package dev.opnorm.robust.attack;
 
+import static dev.opnorm.robust.Digest.mix;
+import static dev.opnorm.robust.Digest.floats;
+import static dev.opnorm.robust.Digest.ints;
+import static dev.opnorm.robust.Digest.doubles;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.opnorm.nn.Tensor;
@@ -19,33 +23,6 @@ import org.junit.jupiter.api.Test;
 class PgaBitsTest {
     private static final double INF = Double.POSITIVE_INFINITY;
     private static final int N = 5;
-
-    private static long mix(long h, long x) {
-        h ^= x;
-        h *= 0x100000001B3L;
-        return h ^ (h >>> 29);
-    }
-
-    private static long floats(long h, float[] v) {
-        for (float x : v) {
-            h = mix(h, Float.floatToRawIntBits(x));
-        }
-        return mix(h, v.length);
-    }
-
-    private static long ints(long h, int[] v) {
-        for (int x : v) {
-            h = mix(h, x);
-        }
-        return mix(h, v.length);
-    }
-
-    private static long doubles(long h, double[] v) {
-        for (double x : v) {
-            h = mix(h, Double.doubleToRawLongBits(x));
-        }
-        return mix(h, v.length);
-    }
 
     static long digest(AttackResult r) {
         long h = 17;

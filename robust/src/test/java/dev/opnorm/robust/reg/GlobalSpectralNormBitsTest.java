@@ -1,5 +1,8 @@
 package dev.opnorm.robust.reg;
 
+import static dev.opnorm.robust.Digest.mix;
+import static dev.opnorm.robust.Digest.floats;
+import static dev.opnorm.robust.Digest.string;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.opnorm.nn.Shape;
@@ -34,26 +37,6 @@ import org.junit.jupiter.api.Test;
 class GlobalSpectralNormBitsTest {
     private static final Shape CNN_IN = new Shape(1, 2, 7, 7);
     private static final Shape WRN_IN = new Shape(1, 3, 12, 12);
-
-    private static long mix(long h, long x) {
-        h ^= x;
-        h *= 0x100000001B3L;
-        return h ^ (h >>> 29);
-    }
-
-    private static long floats(long h, float[] v) {
-        for (float x : v) {
-            h = mix(h, Float.floatToRawIntBits(x));
-        }
-        return mix(h, v.length);
-    }
-
-    private static long string(long h, String s) {
-        for (int i = 0; i < s.length(); i++) {
-            h = mix(h, s.charAt(i));
-        }
-        return mix(h, s.length());
-    }
 
     /** conv 3x3 pad 1 -> ReLU -> conv 3x3 stride 2 -> flatten -> linear -> ReLU -> linear (ScalarKernels). */
     private static Sequential cnn(long seed) {

@@ -1,22 +1,16 @@
 package dev.opnorm.robust.reg;
 
+import static dev.opnorm.robust.Digest.mix;
+import static dev.opnorm.robust.Digest.floats;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
-import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.kernels.ScalarKernels;
-import dev.opnorm.nn.layers.BatchNorm2d;
-import dev.opnorm.nn.layers.Conv2d;
-import dev.opnorm.nn.layers.Flatten;
-import dev.opnorm.nn.layers.Linear;
-import dev.opnorm.nn.layers.MaxPool2d;
 import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.ParamGrads;
-import dev.opnorm.nn.layers.ReLU;
 import dev.opnorm.nn.layers.Sequential;
 
-import java.util.SplittableRandom;
 
 import org.junit.jupiter.api.Test;
 
@@ -28,40 +22,9 @@ import org.junit.jupiter.api.Test;
  * host arithmetic changes a digest, so it must be deliberate.
  */
 class JacobianRegBitsTest {
-    private static long mix(long h, long x) {
-        h ^= x;
-        h *= 0x100000001B3L;
-        return h ^ (h >>> 29);
-    }
-
-    private static long floats(long h, float[] v) {
-        for (float x : v) {
-            h = mix(h, Float.floatToRawIntBits(x));
-        }
-        return mix(h, v.length);
-    }
-
-    private static Sequential net(long seed) {
-        Kernels k = new ScalarKernels();
-        Sequential net = new Sequential("cnn", new Sequential("features",
-                new Conv2d("0", 2, 4, 3, 3, 1, 1, true, k), new BatchNorm2d("1", 4, true, k), new ReLU("2", k),
-                new MaxPool2d("3", 2, 2, 0, k), new Conv2d("4", 4, 6, 3, 3, 1, 1, true, k), new ReLU("5", k),
-                new Flatten("6", k)), new Linear("classifier", 24, 5, true, k));
-        net.initParameters(new SplittableRandom(seed));
-        BatchNorm2d bn = (BatchNorm2d) ((Sequential) net.child("features")).child("1");
-        SplittableRandom r = new SplittableRandom(seed + 1);
-        for (int c = 0; c < 4; c++) {
-            bn.weight().value[c] = (float) (0.5 + r.nextDouble());
-            bn.bias().value[c] = (float) (0.2 * r.nextGaussian());
-            bn.runningMean().value[c] = (float) (0.1 * r.nextGaussian());
-            bn.runningVar().value[c] = (float) (0.3 + r.nextDouble());
-        }
-        return net;
-    }
-
     /** The value and the gradients (after earlier accumulated ones, when asked) of one call. */
     private static long digest(Regularizer reg, long seed, boolean preAccumulated) {
-        Sequential net = net(51);
+        Sequential net = RegTestSupport.bitsNetwork(51);
         Tensor x = RegTestSupport.gaussian(new Shape(3, 2, 4, 4), 52);
         RegBatch batch = new RegBatch(net, x, new int[]{4, 0, 2}, seed);
         ParamGrads grads = new ParamGrads();

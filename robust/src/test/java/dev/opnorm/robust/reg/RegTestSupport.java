@@ -1,5 +1,7 @@
 package dev.opnorm.robust.reg;
 
+import dev.opnorm.nn.kernels.ScalarKernels;
+import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BatchNorm2d;
@@ -254,5 +256,27 @@ final class RegTestSupport {
         for (int i = 0; i < 20; i++) {
             net.linearize(x, BnMode.TRAIN).commit();
         }
+    }
+
+    /**
+     * The fixed network of the regularizers' bit-pinning tests (ScalarKernels, so no vector width enters):
+     * conv - BatchNorm (random affine and running statistics) - ReLU - max pool - conv - ReLU - flatten - linear.
+     */
+    static Sequential bitsNetwork(long seed) {
+        Kernels k = new ScalarKernels();
+        Sequential net = new Sequential("cnn", new Sequential("features",
+                new Conv2d("0", 2, 4, 3, 3, 1, 1, true, k), new BatchNorm2d("1", 4, true, k), new ReLU("2", k),
+                new MaxPool2d("3", 2, 2, 0, k), new Conv2d("4", 4, 6, 3, 3, 1, 1, true, k), new ReLU("5", k),
+                new Flatten("6", k)), new Linear("classifier", 24, 5, true, k));
+        net.initParameters(new SplittableRandom(seed));
+        BatchNorm2d bn = (BatchNorm2d) ((Sequential) net.child("features")).child("1");
+        SplittableRandom r = new SplittableRandom(seed + 1);
+        for (int c = 0; c < 4; c++) {
+            bn.weight().value[c] = (float) (0.5 + r.nextDouble());
+            bn.bias().value[c] = (float) (0.2 * r.nextGaussian());
+            bn.runningMean().value[c] = (float) (0.1 * r.nextGaussian());
+            bn.runningVar().value[c] = (float) (0.3 + r.nextDouble());
+        }
+        return net;
     }
 }
