@@ -723,8 +723,8 @@ public final class Reproduction {
     }
 
     /**
-     * The manifest stamped into every CSV: the configuration only (no timings), so a resumed run writes the same
-     * files as an uninterrupted one.
+     * The run's manifest (claims.json's "run" member, the base of run.json): the configuration only (no timings), so
+     * a resumed run writes the same claims.json as an uninterrupted one.
      */
     RunManifest manifest() {
         RunManifest m = new RunManifest("reproduce").put("seed", seed).put("backend", kernels.name())
