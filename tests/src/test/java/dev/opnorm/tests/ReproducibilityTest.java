@@ -108,8 +108,11 @@ class ReproducibilityTest {
         return RunComparison.compare(a, b, ReproducibilityTolerances.BACKEND_RTOL, ReproducibilityTolerances.BACKEND_ATOL, 5);
     }
 
+    /** The rows of norms.csv, which starts with its header row (provenance is in run.json). */
     private static List<String> dataRows(Path run) throws IOException {
-        return Files.readAllLines(run.resolve("norms.csv")).stream().filter(l -> !l.startsWith("#")).toList();
+        List<String> rows = Files.readAllLines(run.resolve("norms.csv"));
+        assertTrue(rows.get(0).startsWith("index,"), "norms.csv starts with its header row: " + rows.get(0));
+        return rows;
     }
 
     @Test

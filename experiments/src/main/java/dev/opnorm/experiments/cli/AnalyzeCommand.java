@@ -326,7 +326,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
                 .paragraph("The paper's analyses (Figs. 2, 4, 5) of " + nets.size() + " network(s) of " + modelSpec + " at "
                         + points + " Fashion-MNIST test images (padded to 32x32, inputs in [-1, 1]).");
         for (Map.Entry<String, Figure> e : figures) {
-            FigureFiles files = e.getValue().write(out, e.getKey(), manifest);
+            FigureFiles files = e.getValue().write(out, e.getKey());
             written.add(files.csv().getFileName().toString());
             written.add(files.png().getFileName().toString());
             report.figure(files);

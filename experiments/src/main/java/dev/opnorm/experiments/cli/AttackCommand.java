@@ -219,7 +219,7 @@ public final class AttackCommand implements Callable<Integer> {
                 .option("restarts", restarts).option("start", start).option("loss", loss).option("labels", labels)
                 .option("targeted", targeted).option("model", modelSpec).option("checkpoint", checkpoint)
                 .option("count", count).option("offset", offset).option("batch", batch).option("data", dataDir);
-        StringBuilder csv = new StringBuilder(manifest.csvHeader());
+        StringBuilder csv = new StringBuilder(); // provenance is in run.json; the CSV starts with its header row
         csv.append("index,label,reference,clean_prediction,adversarial_prediction,success,loss,perturbation_norm,restart\n");
         for (int i = 0; i < count; i++) {
             csv.append(offset + i).append(',').append(label[i]).append(',').append(reference[i]).append(',')

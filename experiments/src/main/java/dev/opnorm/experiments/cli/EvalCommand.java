@@ -242,7 +242,7 @@ public final class EvalCommand implements Callable<Integer> {
                 }
             }
             String name = "accuracy_l" + pn;
-            FigureFiles files = f.write(out, name, manifest);
+            FigureFiles files = f.write(out, name);
             names.add(files.csv().getFileName().toString());
             names.add(files.png().getFileName().toString());
         }

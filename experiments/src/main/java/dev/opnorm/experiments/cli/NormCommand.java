@@ -237,7 +237,7 @@ public final class NormCommand implements Callable<Integer> {
                 .option("offset", offset).option("batch", batch).option("model", modelSpec).option("checkpoint", checkpoint).option("calibrate_bn", calibrateBn).option("target", target)
                 .option("iterations", iterations).option("tol", tol).option("alpha", Norms.format(alphaValue)).option("restarts", restarts)
                 .option("data", dataDir);
-        StringBuilder csv = new StringBuilder(manifest.csvHeader());
+        StringBuilder csv = new StringBuilder(); // provenance is in run.json; the CSV starts with its header row
         csv.append("index,label,predicted,norm,iterations,converged\n");
         double sum = 0, sumSq = 0;
         int converged = 0;

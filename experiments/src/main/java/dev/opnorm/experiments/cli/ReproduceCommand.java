@@ -42,10 +42,13 @@ import java.util.concurrent.TimeUnit;
                 "",
                 "Profiles:",
                 "  quick  Fashion-MNIST padded to 32x32, CNN width 0.25, 2000 training images,",
-                "         2 epochs, AT with 5 PGA iterations, d.d. regularizers with 5 power",
-                "         iterations, 2 lambda candidates each, Table 2 on 500 test images, curves",
-                "         on 100, analyses on 50 points; about 20 minutes on 2 idle cores",
-                "         (estimated from measured per-phase costs; much longer on a loaded machine).",
+                "         2 epochs, the paper's settings (10 PGA iterations in AT and the",
+                "         evaluation, 10 power iterations in the d.d. regularizers), 2 lambda",
+                "         candidates each, Table 2 on all 10,000 test images, curves on 1000,",
+                "         analyses on 50 points; about 35 minutes on 2 idle AVX2 cores (an",
+                "         estimate from measured phase costs).",
+                "  full   all 60,000 Fashion-MNIST training images, 15 epochs, 3 seeds for",
+                "         Fig. 3, Fig. 2 and Table 2 (days on 2 cores; an estimate).",
                 "  paper  CIFAR-10 from --data (cifar-10-batches-bin), width 1.0, the full",
                 "         training set, 50 epochs, 10-iteration AT, curves on 2000 test images,",
                 "         analyses on 200 points (a GPU or a long run).",
@@ -62,7 +65,7 @@ public final class ReproduceCommand implements Callable<Integer> {
     @Mixin
     EngineOptions engine;
 
-    @Option(names = "--profile", defaultValue = "quick", description = "quick, paper or smoke. Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--profile", defaultValue = "quick", description = "quick, full, paper or smoke. Default: ${DEFAULT-VALUE}.")
     String profile;
 
     @Option(names = "--data", description = "Data folder: Fashion-MNIST IDX files (default "

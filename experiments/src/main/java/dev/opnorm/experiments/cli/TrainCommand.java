@@ -61,7 +61,7 @@ import java.util.concurrent.Callable;
  *   <li>{@value #STATE_FILE}: the Trainer's checkpoint (the same tensors plus the method's state, e.g. global
  *       SNR vectors, the optimizer state, position, RNG and configuration), at epoch ends and every
  *       --checkpoint-every steps; what --resume continues from;</li>
- *   <li>{@value #METRICS_FILE}: one row per epoch, after RunManifest's provenance header;</li>
+ *   <li>{@value #METRICS_FILE}: one row per epoch under its header row (provenance is in run.json);</li>
  *   <li>run.json: the resolved options and provenance, written at the start (status running) and the end.</li>
  * </ul>
  * Knobs that a method does not use are rejected (naming the flag and the methods that use it) rather than
@@ -476,7 +476,7 @@ public final class TrainCommand implements Callable<Integer> {
         if (stopAfterEpoch != null) {
             manifest.option("stop_after_epoch", stopAfterEpoch);
         }
-        String header = manifest.csvHeader() + METRICS_COLUMNS + "\n";
+        String header = METRICS_COLUMNS + "\n"; // provenance is in run.json; the CSV starts with its header row
         // only now, when the options are known to fit any earlier state there, is the folder touched
         manifest.input(dataDir).put("status", "running");
         // SIGINT / SIGTERM: the hook asks the trainer to stop at the next step boundary, where this thread
@@ -559,7 +559,7 @@ public final class TrainCommand implements Callable<Integer> {
         double testAcc = trainer.accuracy(test);
         manifest.put("status", done ? "finished" : "stopped after epoch " + trainer.epoch() + " (--stop-after-epoch)")
                 .put("epochs_done", trainer.epoch()).put("steps", result.steps())
-                .put("resumed_at_step", resumedAt >= 0 ? Long.toString(resumedAt) : "no")
+                .put("resumed_at_step", resumedAt >= 0 ? (Object) resumedAt : null)
                 .put("test_accuracy", String.format(Locale.ROOT, "%.6f", testAcc))
                 .put("seconds", String.format(Locale.ROOT, "%.2f", seconds));
         if (Files.isRegularFile(outDir.resolve(METRICS_FILE))) {
@@ -606,7 +606,8 @@ public final class TrainCommand implements Callable<Integer> {
                 continue;
             }
             Object a = theirs.get(k);
-            String b = mine.options().get(k);
+            Object mineValue = mine.options().get(k);
+            String b = mineValue == null ? null : String.valueOf(mineValue); // both typed alike in run.json
             if (!java.util.Objects.equals(a == null ? null : String.valueOf(a), b)) {
                 diffs.add("--" + k.replace('_', '-') + " was " + (a == null ? "not set" : a) + ", now "
                         + (b == null ? "not set" : b));

@@ -2,13 +2,12 @@ package dev.opnorm.experiments.cli;
 
 import picocli.CommandLine;
 
-/** Reports the opnorm version (from the jar manifest when packaged) and the running JDK. */
+/** Reports the opnorm version (the Maven-filtered resource RunManifest reads) and the running JDK. */
 final class VersionProvider implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-        String v = OpnormCli.class.getPackage().getImplementationVersion();
         return new String[] {
-                "opnorm " + (v == null ? "(development build)" : v),
+                "opnorm " + dev.opnorm.experiments.run.RunManifest.version(),
                 "JDK " + System.getProperty("java.version") + " (" + System.getProperty("java.vm.name") + ")",
         };
     }

@@ -11,9 +11,10 @@ import java.util.regex.Pattern;
 
 /**
  * One figure of the paper as data: a title, the x and y axes (a CSV column name and an axis label each),
- * several named series of points (x, mean, standard error, number of samples), optional vertical marker
- * lines (e.g. the training eps) and a caption. {@link #write} writes it twice, as {@code <name>.csv} (the
- * numbers, with the run's provenance header) and {@code <name>.png} (the chart), so every figure exists
+ * several named series of points (x, mean, standard error, number of samples, optionally a 95 % interval),
+ * optional vertical marker lines (e.g. the training eps) and a caption. {@link #write} writes it twice, as
+ * {@code <name>.csv} (the numbers; the run's provenance is in its run.json) and {@code <name>.png} (the chart,
+ * where a point's 95 % interval, when it has one, is drawn instead of mean +- stderr), so every figure exists
  * both as data and as an image; {@link HtmlReport} then embeds the PNG and links the CSV.
  *
  * <p>Not thread-safe: build a figure on one thread, then write it. The setters return {@code this}.
@@ -22,7 +23,7 @@ import java.util.regex.Pattern;
  *   Figure f = new Figure("Accuracy under l2 PGA", "eps", "eps (l2)", "accuracy", "test accuracy")
  *           .yRange(0, 1).marker(1.75, "training eps");
  *   f.series("AT").add(0.5, MeanStderr.proportion(812, 1000));
- *   FigureFiles files = f.write(outDir, "fig3_l2", manifest);
+ *   FigureFiles files = f.write(outDir, "fig3_l2");
  * </pre>
  */
 public final class Figure {
@@ -36,9 +37,25 @@ public final class Figure {
         NONE
     }
 
-    /** One point: the mean of n samples at x and its standard error (NaN: undefined, not drawn). */
-    public record Point(double x, double mean, double stderr, int n) {
+    /**
+     * One point: the mean of n samples at x, its standard error (NaN: undefined, not drawn) and a 95 % interval
+     * [low, high] (NaN, NaN when the point has none: the chart then draws mean +- stderr).
+     */
+    public record Point(double x, double mean, double stderr, int n, double low, double high) {
+        public Point(double x, double mean, double stderr, int n) {
+            this(x, mean, stderr, n, Double.NaN, Double.NaN);
+        }
+
+        /** Whether the point carries a 95 % interval. */
+        public boolean hasInterval() {
+            return !Double.isNaN(low);
+        }
+
         public Point {
+            if (Double.isNaN(low) != Double.isNaN(high) || low > high) {
+                throw new IllegalArgumentException("point at x = " + x + ": interval [" + low + ", " + high
+                        + "] must be ordered (or both NaN)");
+            }
             if (!Double.isFinite(x) || !Double.isFinite(mean)) {
                 throw new IllegalArgumentException("point (" + x + ", " + mean + "): x and mean must be finite");
             }
@@ -83,6 +100,12 @@ public final class Figure {
         /** Adds the point (x, m.mean, m.stderr, m.n). */
         public Series add(double x, MeanStderr m) {
             points.add(new Point(x, m.mean(), m.stderr(), m.n()));
+            return this;
+        }
+
+        /** Adds the point (x, m.mean, m.stderr, m.n) with the 95 % interval of {@code ci}. */
+        public Series add(double x, MeanStderr m, Estimate ci) {
+            points.add(new Point(x, m.mean(), m.stderr(), m.n(), ci.low(), ci.high()));
             return this;
         }
 
@@ -250,34 +273,35 @@ public final class Figure {
     }
 
     /**
-     * The CSV: {@code manifest.csvHeader()} (omitted when null), comment lines with the title, axes and
-     * markers, then one row per point in long format:
+     * The CSV, starting with its header row (no comment lines: the run's provenance is in run.json, the title,
+     * axes and markers in the report), one row per point in long format:
      * <pre>
-     *   series,&lt;xColumn&gt;,&lt;yColumn&gt;,&lt;yColumn&gt;_stderr,n
+     *   series,&lt;xColumn&gt;,&lt;yColumn&gt;,&lt;yColumn&gt;_stderr,n[,&lt;yColumn&gt;_ci95_low,&lt;yColumn&gt;_ci95_high]
      * </pre>
-     * Series in their order, points in the order added. Numbers are {@link Double#toString} (round-trip
-     * exact); an undefined standard error is {@code NaN}. Series names are quoted when they need it.
+     * The interval columns appear when any point has an interval (NaN for the points without one). Series in
+     * their order, points in the order added. Numbers are {@link Double#toString} (round-trip exact); an
+     * undefined standard error is {@code NaN}. Series names are quoted when they need it.
      *
      * @throws IllegalArgumentException when the figure has no points
      */
-    public String csv(RunManifest manifest) {
+    public String csv() {
         checkNotEmpty();
+        boolean intervals = series.stream().flatMap(s -> s.points.stream()).anyMatch(Point::hasInterval);
         StringBuilder b = new StringBuilder();
-        if (manifest != null) {
-            b.append(manifest.csvHeader());
-        }
-        b.append("# figure: ").append(oneLine(title)).append('\n');
-        b.append("# x: ").append(oneLine(xLabel)).append('\n');
-        b.append("# y: ").append(oneLine(yLabel)).append(" (mean over n samples, standard error of the mean)\n");
-        for (Marker m : markers) {
-            b.append("# marker: ").append(num(m.x())).append(' ').append(oneLine(m.label())).append('\n');
-        }
         b.append("series,").append(xColumn).append(',').append(yColumn).append(',').append(yColumn)
-                .append("_stderr,n\n");
+                .append("_stderr,n");
+        if (intervals) {
+            b.append(',').append(yColumn).append("_ci95_low,").append(yColumn).append("_ci95_high");
+        }
+        b.append('\n');
         for (Series s : series) {
             for (Point p : s.points) {
                 b.append(csvField(s.name)).append(',').append(num(p.x())).append(',').append(num(p.mean()))
-                        .append(',').append(num(p.stderr())).append(',').append(p.n()).append('\n');
+                        .append(',').append(num(p.stderr())).append(',').append(p.n());
+                if (intervals) {
+                    b.append(',').append(num(p.low())).append(',').append(num(p.high()));
+                }
+                b.append('\n');
             }
         }
         return b.toString();
@@ -298,14 +322,13 @@ public final class Figure {
      * Writes {@code <name>.csv} and {@code <name>.png} (default size {@link FigureRenderer#WIDTH} x
      * {@link FigureRenderer#HEIGHT}) into dir, each atomically, and returns their paths.
      *
-     * @param manifest provenance for the CSV header (null: none)
      * @throws IllegalArgumentException for a name that is not a plain file name, or as {@link #csv}/{@link #png}
      */
-    public FigureFiles write(Path dir, String name, RunManifest manifest) throws IOException {
+    public FigureFiles write(Path dir, String name) throws IOException {
         if (name == null || !FILE_NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("figure file name '" + name + "' must be letters, digits, '_', '.', '-'");
         }
-        String csv = csv(manifest);
+        String csv = csv();
         byte[] png = png(FigureRenderer.WIDTH, FigureRenderer.HEIGHT);
         Path csvPath = dir.resolve(name + ".csv"), pngPath = dir.resolve(name + ".png");
         RunManifest.AtomicFiles.writeString(csvPath, csv);
@@ -325,10 +348,6 @@ public final class Figure {
     /** Round-trip exact decimal; "NaN" for NaN. */
     static String num(double v) {
         return Double.toString(v);
-    }
-
-    static String oneLine(String s) {
-        return s.replace('\r', ' ').replace('\n', ' ');
     }
 
     /** RFC 4180 quoting when the field has a comma, quote, newline or surrounding space. */

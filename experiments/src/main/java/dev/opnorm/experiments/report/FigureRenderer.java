@@ -75,10 +75,10 @@ public final class FigureRenderer {
         if (log) {
             for (Figure.Series s : f.seriesList()) {
                 for (Figure.Point p : s.points()) {
-                    double lo = p.mean() - stderrDrawn(f, p);
+                    double lo = low(f, p);
                     if (p.mean() > 0) {
                         floor = Math.min(floor, lo > 0 ? lo : p.mean());
-                        top = Math.max(top, p.mean() + stderrDrawn(f, p));
+                        top = Math.max(top, high(f, p));
                     }
                 }
             }
@@ -93,8 +93,7 @@ public final class FigureRenderer {
                 if (log && p.mean() <= 0) {
                     continue;
                 }
-                double se = stderrDrawn(f, p);
-                double lo = p.mean() - se, hi = p.mean() + se;
+                double lo = low(f, p), hi = high(f, p);
                 ys.add(p.x(), p.mean(), log && lo <= 0 ? floor : lo, hi);
             }
             data.addSeries(ys);
@@ -187,6 +186,16 @@ public final class FigureRenderer {
             double pad = 0.02 * (hi - lo);
             x.setRange(lo - pad, hi + pad);
         }
+    }
+
+    /** The lower end drawn: the point's 95 % interval when it has one, else mean - stderr. */
+    private static double low(Figure f, Figure.Point p) {
+        return f.errorStyle() != Figure.ErrorStyle.NONE && p.hasInterval() ? p.low() : p.mean() - stderrDrawn(f, p);
+    }
+
+    /** The upper end drawn, as {@link #low}. */
+    private static double high(Figure f, Figure.Point p) {
+        return f.errorStyle() != Figure.ErrorStyle.NONE && p.hasInterval() ? p.high() : p.mean() + stderrDrawn(f, p);
     }
 
     private static double stderrDrawn(Figure f, Figure.Point p) {

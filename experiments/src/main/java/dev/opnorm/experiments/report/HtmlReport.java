@@ -14,8 +14,9 @@ import java.util.Map;
 /**
  * A self-contained {@code report.html}: a title, free-text paragraphs, the configuration table (a run's
  * manifest fields and options), every figure inline as a base64 PNG with its caption and a link to its
- * CSV, and the claims table (a failing claim is shown as FAILED, never hidden). No scripts, no external
- * resources: the file opens offline and can be mailed. Blocks appear in the order they were added.
+ * CSV, and the claims table (each claim with its effect, 95 % interval, bound and verdict; none hidden). No
+ * scripts, no external resources: the file opens offline and can be mailed. Blocks appear in the order they were
+ * added.
  *
  * <pre>
  *   new HtmlReport("opnorm reproduce (quick profile)")
@@ -66,8 +67,9 @@ public final class HtmlReport {
 
     /** The configuration table: the manifest's fields, then its options (prefixed "option "). */
     public HtmlReport config(RunManifest manifest) {
-        Map<String, String> rows = new LinkedHashMap<>(manifest.fields());
-        manifest.options().forEach((k, v) -> rows.put("option " + k, v));
+        Map<String, String> rows = new LinkedHashMap<>();
+        manifest.fields().forEach((k, v) -> rows.put(k, String.valueOf(v)));
+        manifest.options().forEach((k, v) -> rows.put("option " + k, String.valueOf(v)));
         blocks.add(new Table("Configuration", rows));
         return this;
     }
@@ -106,7 +108,8 @@ public final class HtmlReport {
                 .append("table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;")
                 .append("text-align:left;vertical-align:top}th{background:#f4f4f4}\n")
                 .append("figure{margin:2em 0}figure img{max-width:100%}figcaption{font-size:.95em}\n")
-                .append(".held{color:#176f2c;font-weight:bold}.failed{color:#b00020;font-weight:bold}\n")
+                .append(".held{color:#176f2c;font-weight:bold}.contradicted{color:#b00020;font-weight:bold}")
+                .append(".inconclusive{color:#8a5a00;font-weight:bold}\n")
                 .append("code{font-size:.9em}\n</style>\n</head>\n<body>\n<h1>").append(esc(title)).append("</h1>\n");
         int figureNo = 0;
         for (Block block : blocks) {
@@ -151,24 +154,37 @@ public final class HtmlReport {
     }
 
     private static void claimsTable(StringBuilder b, List<Claim> claims) {
-        long held = claims.stream().filter(Claim::held).count();
-        b.append("<h2>Claims</h2>\n<p>").append(held).append(" of ").append(claims.size())
-                .append(" claims held.</p>\n<table>\n<tr><th>claim</th><th>numbers</th><th>comparison</th>")
-                .append("<th>result</th></tr>\n");
+        int[] count = new int[Claim.Verdict.values().length];
         for (Claim c : claims) {
+            count[c.verdict().ordinal()]++;
+        }
+        b.append("<h2>Claims</h2>\n<p>").append(claims.size()).append(" claims: ")
+                .append(count[Claim.Verdict.HELD.ordinal()]).append(" held, ")
+                .append(count[Claim.Verdict.CONTRADICTED.ordinal()]).append(" contradicted, ")
+                .append(count[Claim.Verdict.INCONCLUSIVE.ordinal()]).append(" inconclusive. A claim is held when the ")
+                .append("95 % interval of its effect lies entirely on the claim's side of the bound, contradicted ")
+                .append("when it lies entirely on the other side, inconclusive when it reaches the bound.</p>\n")
+                .append("<table>\n<tr><th>claim</th><th>effect [95 % interval]</th><th>bound (why)</th>")
+                .append("<th>verdict</th><th>numbers</th></tr>\n");
+        for (Claim c : claims) {
+            Estimate e = c.effect();
             b.append("<tr id=\"claim-").append(esc(c.id())).append("\"><td>").append(esc(c.statement()))
                     .append("<br><small><code>").append(esc(c.id())).append("</code></small>");
             if (!c.note().isBlank()) {
                 b.append("<br><small>").append(esc(c.note())).append("</small>");
             }
-            b.append("</td><td>");
+            b.append("</td><td>").append(esc(c.effectName())).append(" = <code>").append(esc(format(e.value())))
+                    .append(" [").append(esc(format(e.low()))).append(", ").append(esc(format(e.high())))
+                    .append("]</code><br><small>").append(esc(e.method())).append("</small></td><td><code>")
+                    .append(esc(c.comparison())).append("</code><br><small>").append(esc(c.reason()))
+                    .append("</small></td><td class=\"").append(c.verdict().label()).append("\">")
+                    .append(c.verdict().label()).append("</td><td>");
             int i = 0;
-            for (var e : c.numbers().entrySet()) {
-                b.append(i++ == 0 ? "" : "<br>").append(esc(e.getKey())).append(" = <code>")
-                        .append(esc(format(e.getValue()))).append("</code>");
+            for (var n : c.numbers().entrySet()) {
+                b.append(i++ == 0 ? "" : "<br>").append(esc(n.getKey())).append(" = <code>")
+                        .append(esc(format(n.getValue()))).append("</code>");
             }
-            b.append("</td><td><code>").append(esc(c.comparison())).append("</code></td><td class=\"")
-                    .append(c.held() ? "held\">held" : "failed\">FAILED").append("</td></tr>\n");
+            b.append("</td></tr>\n");
         }
         b.append("</table>\n");
     }

@@ -2,7 +2,7 @@ package dev.opnorm.experiments.report;
 
 import java.util.Locale;
 
-/** The two JSON encodings the report writers need: strings and numbers. */
+/** The JSON encodings the report writers need: strings, numbers, booleans and null. */
 final class Json {
     private Json() {
     }
@@ -39,5 +39,19 @@ final class Json {
             return Long.toString((long) v);
         }
         return Double.toString(v);
+    }
+
+    /** A scalar: a Number as a JSON number, a Boolean as true/false, null as null, anything else as a string. */
+    static String value(Object v) {
+        if (v == null) {
+            return "null";
+        } else if (v instanceof Boolean b) {
+            return b.toString();
+        } else if (v instanceof Long || v instanceof Integer || v instanceof Short || v instanceof Byte) {
+            return v.toString();
+        } else if (v instanceof Number n) {
+            return number(n.doubleValue());
+        }
+        return quote(String.valueOf(v));
     }
 }

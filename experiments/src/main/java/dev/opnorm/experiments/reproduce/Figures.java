@@ -1,5 +1,6 @@
 package dev.opnorm.experiments.reproduce;
 
+import dev.opnorm.experiments.report.Estimate;
 import dev.opnorm.experiments.report.Figure;
 import dev.opnorm.experiments.report.FigureFiles;
 import dev.opnorm.experiments.report.MeanStderr;
@@ -14,7 +15,6 @@ import dev.opnorm.robust.analysis.Directions;
 import dev.opnorm.robust.analysis.Linearity;
 import dev.opnorm.robust.analysis.SharedActivations;
 import dev.opnorm.robust.analysis.Spectra;
-import dev.opnorm.robust.attack.RobustAccuracy;
 
 import java.io.IOException;
 import java.util.ArrayList;
@@ -29,9 +29,11 @@ import static dev.opnorm.experiments.reproduce.Reproduction.putFigure;
 
 /**
  * The figure phases of a {@link Reproduction}: each computes per-point numbers with {@code robust.analysis} /
- * {@code robust.attack}, writes CSV + PNG (means with standard errors over the test points) and returns the key
- * numbers the claims compare. All analyses use BatchNorm EVAL and the penultimate features phi^{L-1}
- * ({@code features} of the 7-layer CNN).
+ * {@code robust.attack}, writes CSV + PNG (means with standard errors over the test points; accuracies with their
+ * 95 % Wilson intervals) and returns the key numbers and the per-image results the claims resample
+ * ({@link ReproduceReport}): 0/1 correctness strings ({@link Reproduction#bits(boolean[])}) and per-point number
+ * lists ({@link Reproduction#nums(double[])}), keys suffixed {@code _seedK} for further seeds. All analyses use
+ * BatchNorm EVAL and the penultimate features phi^{L-1} ({@code features} of the 7-layer CNN).
  */
 final class Figures {
     /** Ranks averaged as the "top" of the alignment curve. */
@@ -40,62 +42,93 @@ final class Figures {
     private Figures() {
     }
 
-    /** Fig. 3: accuracy against eps under l2 and l_inf PGA, eps_train marked. */
+    /** The key suffix of seed k's values: none for seed 0, "_seedK" else. */
+    static String sfx(int k) {
+        return k == 0 ? "" : "_seed" + k;
+    }
+
+    /**
+     * Fig. 3: accuracy against eps under l2 and l_inf PGA, eps_train marked, every seed's networks; the curves of
+     * seed 0 are drawn, with their 95 % Wilson intervals as bands. Along each curve an image broken at a smaller
+     * radius stays broken ({@link Reproduction#robust}). Stored per image: correctness under attack at eps_train
+     * (l2) and at eps_train / sqrt(n) (l_inf), keys {@code robust_l2_METHOD}, {@code robust_linf_METHOD}.
+     */
     static Map<String, String> fig3(Reproduction r) throws IOException {
         Dataset curve = r.curveSet();
         double eps = r.eps(), epsInf = r.epsLinf();
         double[] l2 = r.radii(eps), linf = r.radii(epsInf);
-        int mid = (l2.length - 1) / 2;
+        int mid = (l2.length - 1) / 2, seeds = r.profile().seeds();
         Map<String, String> v = new LinkedHashMap<>();
         String caption = "Untargeted PGA against the true label (" + r.profile().evalIterations() + " iterations, "
-                + "step 2 eps / iterations, random start) on " + curve.size() + " test images; mean and standard "
-                + "error over the images. The l_inf radii are the l2 ones divided by sqrt(" + r.inputDim() + ").";
+                + "step 2 eps / iterations, random start) on " + curve.size() + " test images; an image broken at a "
+                + "smaller radius of the curve counts as broken at the larger ones (its adversarial point lies in "
+                + "their balls). Bands: 95 % Wilson intervals over the images" + (seeds > 1 ? " (networks of seed 0;"
+                + " the claims use all " + seeds + " seeds)" : "") + ". The l_inf radii are the l2 ones divided by "
+                + "sqrt(" + r.inputDim() + ").";
         Figure f2 = new Figure("Fig. 3: accuracy under l2 PGA", "eps", "eps (l2 radius, inputs in [-1, 1])",
-                "accuracy", "test accuracy").yRange(0, 1).marker(eps, "eps_train").caption(caption);
+                "accuracy", "test accuracy").yRange(0, 1).marker(eps, "eps_train").caption(caption)
+                .errorStyle(Figure.ErrorStyle.BAND);
         Figure fi = new Figure("Fig. 3: accuracy under l_inf PGA", "eps", "eps (l_inf radius, inputs in [-1, 1])",
-                "accuracy", "test accuracy").yRange(0, 1).marker(epsInf, "eps_train / sqrt(n)").caption(caption);
-        Progress progress = Progress.start("fig3", (long) METHODS.size() * (l2.length + linf.length - 2), "attack",
-                r.log());
-        for (String m : METHODS) {
-            Sequential model = r.model(m);
-            double clean = Reproduction.accuracy(model, curve);
-            int cleanCorrect = (int) Math.round(clean * curve.size());
-            v.put("clean_" + m, num(clean));
-            for (int k = 0; k < 2; k++) {
-                double[] radii = k == 0 ? l2 : linf;
-                Figure.Series s = (k == 0 ? f2 : fi).series(m);
-                for (int j = 0; j < radii.length; j++) {
-                    int correct = cleanCorrect;
-                    if (radii[j] > 0) {
-                        progress.field("net", m).field("eps", (k == 0 ? "l2 " : "linf ") + radii[j]);
-                        correct = RobustAccuracy.of(model, curve, r.attack(k == 0 ? 2 : Double.POSITIVE_INFINITY,
-                                radii[j]), 50).robustCorrect();
-                        progress.advance(1);
-                    }
-                    s.add(radii[j], MeanStderr.proportion(correct, curve.size()));
-                    if (j == mid) {
-                        v.put((k == 0 ? "acc_l2_" : "acc_linf_") + m, num(correct / (double) curve.size()));
+                "accuracy", "test accuracy").yRange(0, 1).marker(epsInf, "eps_train / sqrt(n)").caption(caption)
+                .errorStyle(Figure.ErrorStyle.BAND);
+        Progress progress = Progress.start("fig3", (long) seeds * METHODS.size() * (l2.length + linf.length - 2),
+                "attack", r.log());
+        for (int k = 0; k < seeds; k++) {
+            for (String m : METHODS) {
+                Sequential model = r.model(m, k);
+                boolean[] clean = Reproduction.correct(model, curve);
+                if (k == 0) {
+                    v.put("clean_" + m, num(Reproduction.count(clean) / (double) curve.size()));
+                }
+                for (int n = 0; n < 2; n++) {
+                    double[] radii = n == 0 ? l2 : linf;
+                    String tag = n == 0 ? "l2" : "linf";
+                    Figure.Series s = k == 0 ? (n == 0 ? f2 : fi).series(m) : null;
+                    boolean[] alive = clean;
+                    for (int j = 0; j < radii.length; j++) {
+                        if (radii[j] > 0) {
+                            progress.field("net", Reproduction.seedName(m, k)).field("eps", tag + " " + radii[j]);
+                            alive = Reproduction.robust(model, curve, r.attack(n == 0 ? 2 : Double.POSITIVE_INFINITY,
+                                    radii[j]), alive);
+                            progress.advance(1);
+                        }
+                        int correct = Reproduction.count(alive);
+                        if (s != null) {
+                            s.add(radii[j], MeanStderr.proportion(correct, curve.size()),
+                                    Estimate.wilson(correct, curve.size()));
+                        }
+                        if (j == mid) {
+                            v.put("robust_" + tag + "_" + m + sfx(k), Reproduction.bits(alive));
+                            if (k == 0) {
+                                v.put("acc_" + tag + "_" + m, num(correct / (double) curve.size()));
+                            }
+                        }
                     }
                 }
             }
         }
         progress.finish();
-        putFigure(v, "fig3_accuracy_l2", f2.write(r.out(), "fig3_accuracy_l2", r.manifest()));
-        putFigure(v, "fig3_accuracy_linf", fi.write(r.out(), "fig3_accuracy_linf", r.manifest()));
+        putFigure(v, "fig3_accuracy_l2", f2.write(r.out(), "fig3_accuracy_l2"));
+        putFigure(v, "fig3_accuracy_linf", fi.write(r.out(), "fig3_accuracy_linf"));
         return v;
     }
 
     /**
      * Fig. 2: singular value spectra of J_phi at clean and adversarial points (left) and the alignment
-     * |cos(x* - x, v_r)| against the rank r (right), every method and the random network.
+     * |cos(x* - x, v_r)| against the rank r (right), every method and the random network, for every seed (the
+     * curves drawn are seed 0's). Stored per point: sigma_1 at the clean point ({@code sigma1_points_NET}), the
+     * mean |cos| over the top {@link #TOP_RANKS} ranks and over the second half of the ranks
+     * ({@code cos_top_points_NET}, {@code cos_tail_points_NET}).
      */
     static Map<String, String> fig2(Reproduction r) throws IOException {
         Dataset pts = r.pointSet();
         List<String> nets = new ArrayList<>(METHODS);
         nets.add(RANDOM);
+        int seeds = r.profile().seeds();
         Map<String, String> v = new LinkedHashMap<>();
         String where = pts.size() + " test points; mean and standard error over the points. Adversarial points: "
-                + "untargeted l2 PGA at eps_train = " + Profile.fmt(r.eps()) + " against each network itself.";
+                + "untargeted l2 PGA at eps_train = " + Profile.fmt(r.eps()) + " against each network itself."
+                + (seeds > 1 ? " Networks of seed 0 (the claims use all " + seeds + " seeds)." : "");
         Figure clean = new Figure("Fig. 2 left: spectrum of J_phi at clean points", "rank", "rank r",
                 "singular_value", "singular value sigma_r").logY(true).errorStyle(Figure.ErrorStyle.BAND)
                 .caption("Singular values of the Jacobian of the penultimate features phi(x) (BatchNorm EVAL), " + where);
@@ -106,36 +139,50 @@ final class Figures {
                 "abs_cos", "|cos(x* - x, v_r)|").errorStyle(Figure.ErrorStyle.BAND)
                 .caption("|cos| between the adversarial perturbation and the right singular vectors v_r of "
                         + "J_phi(x), in rank order; " + where);
-        Progress progress = Progress.start("fig2", nets.size() * 3L, "step", r.log());
-        for (String m : nets) {
-            Sequential model = r.model(m);
-            Tensor x = pts.images();
-            progress.field("net", m);
-            Tensor xa = r.adversarial(model, pts);
-            progress.advance(1);
-            Svd.Result[] sc = Spectra.svds(model, Cnn7.FEATURES, x);
-            progress.advance(1);
-            Svd.Result[] sa = Spectra.svds(model, Cnn7.FEATURES, xa);
-            progress.advance(1);
-            double[][] svClean = Reproduction.singularValues(sc), svAdv = Reproduction.singularValues(sa);
-            addCurve(clean.series(m), svClean);
-            addCurve(adv.series(m), svAdv);
-            Tensor delta = new Tensor(x.shape);
-            for (int i = 0; i < delta.data.length; i++) {
-                delta.data[i] = xa.data[i] - x.data[i];
+        Progress progress = Progress.start("fig2", (long) seeds * nets.size() * 3L, "step", r.log());
+        for (int k = 0; k < seeds; k++) {
+            for (String m : nets) {
+                Sequential model = r.model(m, k);
+                Tensor x = pts.images();
+                progress.field("net", Reproduction.seedName(m, k));
+                Tensor xa = r.adversarial(model, pts);
+                progress.advance(1);
+                Svd.Result[] sc = Spectra.svds(model, Cnn7.FEATURES, x);
+                progress.advance(1);
+                Svd.Result[] sa = k == 0 ? Spectra.svds(model, Cnn7.FEATURES, xa) : null;
+                progress.advance(1);
+                double[][] svClean = Reproduction.singularValues(sc);
+                Tensor delta = new Tensor(x.shape);
+                for (int i = 0; i < delta.data.length; i++) {
+                    delta.data[i] = xa.data[i] - x.data[i];
+                }
+                double[][] cos = Spectra.alignments(sc, delta);
+                int ranks = svClean[0].length;
+                double[] sigma1 = new double[pts.size()], top = new double[pts.size()], tail = new double[pts.size()];
+                for (int i = 0; i < pts.size(); i++) {
+                    sigma1[i] = svClean[i][0];
+                    top[i] = meanOver(new double[][]{cos[i]}, 0, Math.min(TOP_RANKS, ranks));
+                    tail[i] = meanOver(new double[][]{cos[i]}, ranks / 2, ranks);
+                }
+                v.put("sigma1_points_" + m + sfx(k), Reproduction.nums(sigma1));
+                v.put("cos_top_points_" + m + sfx(k), Reproduction.nums(top));
+                v.put("cos_tail_points_" + m + sfx(k), Reproduction.nums(tail));
+                if (k == 0) {
+                    double[][] svAdv = Reproduction.singularValues(sa);
+                    addCurve(clean.series(m), svClean);
+                    addCurve(adv.series(m), svAdv);
+                    addCurve(align.series(m), cos);
+                    v.put("sigma1_clean_" + m, num(Reproduction.column(svClean, 0).mean()));
+                    v.put("sigma1_adv_" + m, num(Reproduction.column(svAdv, 0).mean()));
+                    v.put("cos_top_" + m, num(meanOver(cos, 0, Math.min(TOP_RANKS, ranks))));
+                    v.put("cos_tail_" + m, num(meanOver(cos, ranks / 2, ranks)));
+                }
             }
-            double[][] cos = Spectra.alignments(sc, delta);
-            addCurve(align.series(m), cos);
-            v.put("sigma1_clean_" + m, num(Reproduction.column(svClean, 0).mean()));
-            v.put("sigma1_adv_" + m, num(Reproduction.column(svAdv, 0).mean()));
-            int ranks = svClean[0].length;
-            v.put("cos_top_" + m, num(meanOver(cos, 0, Math.min(TOP_RANKS, ranks))));
-            v.put("cos_tail_" + m, num(meanOver(cos, ranks / 2, ranks)));
         }
         progress.finish();
-        putFigure(v, "fig2_spectrum_clean", clean.write(r.out(), "fig2_spectrum_clean", r.manifest()));
-        putFigure(v, "fig2_spectrum_adversarial", adv.write(r.out(), "fig2_spectrum_adversarial", r.manifest()));
-        putFigure(v, "fig2_alignment", align.write(r.out(), "fig2_alignment", r.manifest()));
+        putFigure(v, "fig2_spectrum_clean", clean.write(r.out(), "fig2_spectrum_clean"));
+        putFigure(v, "fig2_spectrum_adversarial", adv.write(r.out(), "fig2_spectrum_adversarial"));
+        putFigure(v, "fig2_alignment", align.write(r.out(), "fig2_alignment"));
         return v;
     }
 
@@ -179,6 +226,10 @@ final class Figures {
                 String tag = k == 0 ? "rand_" : "adv_";
                 v.put("dev_" + tag + m, num(Reproduction.column(dev, mid).mean()));
                 v.put("sigma_" + tag + m, num(Reproduction.column(sig, mid).mean()));
+                if (k == 1) {
+                    v.put("dev_adv_points_" + m, Reproduction.nums(column(dev, mid)));
+                    v.put("sigma_adv_points_" + m, Reproduction.nums(column(sig, mid)));
+                }
                 v.put("sigma0_" + m, num(Reproduction.column(sig, 0).mean()));
             }
         }
@@ -186,7 +237,7 @@ final class Figures {
         String[] names = {"fig4_linearity_random", "fig4_linearity_adversarial", "fig4_sigma_random",
                 "fig4_sigma_adversarial"};
         for (int k = 0; k < 4; k++) {
-            putFigure(v, names[k], figs[k].write(r.out(), names[k], r.manifest()));
+            putFigure(v, names[k], figs[k].write(r.out(), names[k]));
         }
         return v;
     }
@@ -219,12 +270,14 @@ final class Figures {
                 double[][] c = SharedActivations.curve(model, k == 0 ? x : rand, 2, radii, samples, r.seed(), 0);
                 addCurve(figs[k].series(m), radii, c);
                 v.put((k == 0 ? "shared_near_" : "shared_random_") + m, num(Reproduction.column(c, mid).mean()));
+                v.put((k == 0 ? "shared_near_points_" : "shared_random_points_") + m,
+                        Reproduction.nums(column(c, mid)));
                 progress.advance(1);
             }
         }
         progress.finish();
-        putFigure(v, "fig5_shared_near_data", figs[0].write(r.out(), "fig5_shared_near_data", r.manifest()));
-        putFigure(v, "fig5_shared_random_inputs", figs[1].write(r.out(), "fig5_shared_random_inputs", r.manifest()));
+        putFigure(v, "fig5_shared_near_data", figs[0].write(r.out(), "fig5_shared_near_data"));
+        putFigure(v, "fig5_shared_random_inputs", figs[1].write(r.out(), "fig5_shared_random_inputs"));
         return v;
     }
 
@@ -246,26 +299,34 @@ final class Figures {
                 "test accuracy").yRange(0, 1).caption("Objective CE + t CE(x*) + (1 - t) lambda_SNR d.d. SNR (sum of "
                 + "squares), lambda_SNR = " + r.store().values("train-dd-snr").get("lambda") + "; t = 0 and t = 1 are "
                 + "the d.d. SNR and AT networks. Robust accuracy under l2 PGA at eps_train = " + Profile.fmt(eps)
-                + " on " + curve.size() + " test images.");
+                + " on " + curve.size() + " test images; 95 % Wilson intervals.");
         Figure.Series clean = f.series("clean"), robust = f.series("l2 PGA at eps_train");
         Map<String, String> v = new LinkedHashMap<>();
         Progress progress = Progress.start("fig7", nets.size(), "net", r.log());
         for (int i = 0; i < nets.size(); i++) {
             Sequential model = r.model(nets.get(i));
-            RobustAccuracy ra = RobustAccuracy.of(model, curve, r.attack(2, eps), 50);
+            boolean[] ok = Reproduction.correct(model, curve);
+            int cleanCorrect = Reproduction.count(ok);
+            boolean[] rob = Reproduction.robust(model, curve, r.attack(2, eps), ok);
+            int robustCorrect = Reproduction.count(rob);
             double t = ts.get(i)[0];
-            clean.add(t, MeanStderr.proportion(ra.cleanCorrect(), curve.size()));
-            robust.add(t, MeanStderr.proportion(ra.robustCorrect(), curve.size()));
-            v.put("robust_t" + Profile.fmt(t), num(ra.robustAccuracy()));
-            v.put("clean_t" + Profile.fmt(t), num(ra.cleanAccuracy()));
+            clean.add(t, MeanStderr.proportion(cleanCorrect, curve.size()), Estimate.wilson(cleanCorrect, curve.size()));
+            robust.add(t, MeanStderr.proportion(robustCorrect, curve.size()),
+                    Estimate.wilson(robustCorrect, curve.size()));
+            v.put("robust_t" + Profile.fmt(t), num(robustCorrect / (double) curve.size()));
+            v.put("clean_t" + Profile.fmt(t), num(cleanCorrect / (double) curve.size()));
+            v.put("robust_bits_t" + Profile.fmt(t), Reproduction.bits(rob));
             progress.field("net", nets.get(i)).advance(1);
         }
         progress.finish();
-        putFigure(v, "fig7_interpolation", f.write(r.out(), "fig7_interpolation", r.manifest()));
+        putFigure(v, "fig7_interpolation", f.write(r.out(), "fig7_interpolation"));
         return v;
     }
 
-    /** Table 2: clean test accuracy of every network. */
+    /**
+     * Table 2: clean test accuracy of every network (the figure: seed 0's networks with 95 % Wilson intervals).
+     * Stored per image: correctness of each network, {@code correct_NET}, and of each further seed's methods.
+     */
     static Map<String, String> table2(Reproduction r) throws IOException {
         Dataset table = r.tableSet();
         List<String> nets = new ArrayList<>(METHODS);
@@ -273,17 +334,34 @@ final class Figures {
             nets.add(Reproduction.interpolationName(t));
         }
         nets.add(RANDOM);
+        int seeds = r.profile().seeds();
         Figure f = new Figure("Table 2: clean test accuracy", "network", "network (0 = " + String.join(", ",
                 indexed(nets)) + ")", "accuracy", "clean test accuracy").yRange(0, 1)
-                .caption("Clean accuracy (BatchNorm EVAL) on " + table.size() + " test images; mean and standard "
-                        + "error over the images. Networks: " + String.join(", ", indexed(nets)) + ".");
+                .caption("Clean accuracy (BatchNorm EVAL) on " + table.size() + " test images with the 95 % Wilson "
+                        + "interval" + (seeds > 1 ? " (networks of seed 0)" : "") + ". Networks: "
+                        + String.join(", ", indexed(nets)) + ".");
         Map<String, String> v = new LinkedHashMap<>();
+        Progress progress = Progress.start("table2", nets.size() + (long) (seeds - 1) * (METHODS.size() + 1), "net",
+                r.log());
         for (int i = 0; i < nets.size(); i++) {
-            double acc = Reproduction.accuracy(r.model(nets.get(i)), table);
-            f.series(nets.get(i)).add(i, MeanStderr.proportion((int) Math.round(acc * table.size()), table.size()));
-            v.put("acc_" + nets.get(i), num(acc));
+            boolean[] ok = Reproduction.correct(r.model(nets.get(i), 0), table);
+            int correct = Reproduction.count(ok);
+            f.series(nets.get(i)).add(i, MeanStderr.proportion(correct, table.size()),
+                    Estimate.wilson(correct, table.size()));
+            v.put("acc_" + nets.get(i), num(correct / (double) table.size()));
+            v.put("correct_" + nets.get(i), Reproduction.bits(ok));
+            progress.field("net", nets.get(i)).advance(1);
         }
-        putFigure(v, "table2_clean_accuracy", f.write(r.out(), "table2_clean_accuracy", r.manifest()));
+        for (int k = 1; k < seeds; k++) {
+            List<String> again = new ArrayList<>(METHODS);
+            again.add(RANDOM);
+            for (String m : again) {
+                v.put("correct_" + m + sfx(k), Reproduction.bits(Reproduction.correct(r.model(m, k), table)));
+                progress.field("net", Reproduction.seedName(m, k)).advance(1);
+            }
+        }
+        progress.finish();
+        putFigure(v, "table2_clean_accuracy", f.write(r.out(), "table2_clean_accuracy"));
         return v;
     }
 
@@ -311,6 +389,15 @@ final class Figures {
         for (int k = 0; k < xs.length; k++) {
             s.add(xs[k], Reproduction.column(perPoint, k));
         }
+    }
+
+    /** Column k of per-point values [point][k]. */
+    static double[] column(double[][] perPoint, int k) {
+        double[] c = new double[perPoint.length];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = perPoint[i][k];
+        }
+        return c;
     }
 
     /** Mean over points and over ranks [from, to) of [point][rank]. */

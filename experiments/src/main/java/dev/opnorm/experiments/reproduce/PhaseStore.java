@@ -16,7 +16,8 @@ import java.util.Map;
  * The phase markers of a reproduction folder. A phase is finished when its marker
  * {@code phases/<name>.done} exists; the marker is written (atomically, temporary file + rename) only after
  * every output of the phase, so a reproduce killed in the middle of a phase redoes that phase and no other.
- * The marker holds the numbers later phases need (chosen eps, lambdas, the figures' key values) as
+ * The marker holds the numbers later phases need (chosen eps, lambdas, the figures' key values, and the
+ * per-image results the report's intervals resample: 0/1 strings and comma-separated number lists) as
  * {@code key=value} lines in insertion order, plus the phase's wall time. {@code phases/log.txt} records, one
  * line per event, which phases ran and which were skipped (appended, never rewritten).
  */

@@ -12,8 +12,9 @@ import java.util.Map;
 /**
  * The sizes of one reproduction: data set, network width, training subset and schedule, attack strengths,
  * test-point counts, the eps grid of the training-eps search and the lambda candidates of the accuracy
- * matching. Three presets: {@link #SMOKE} (seconds, for tests), {@link #QUICK} (Fashion-MNIST, width 0.25,
- * sized for about 30 minutes on 2 cores) and {@link #PAPER} (CIFAR-10, width 1.0, the paper's sample sizes).
+ * matching. Four presets: {@link #SMOKE} (seconds, for tests), {@link #QUICK} (Fashion-MNIST, width 0.25,
+ * sized for about 30 minutes on 2 cores), {@link #FULL} (all of Fashion-MNIST, 3 seeds; days on 2 cores) and
+ * {@link #PAPER} (CIFAR-10, width 1.0, the paper's sample sizes).
  *
  * @param name             preset name
  * @param dataset          "fashion-mnist" or "cifar10"
@@ -38,30 +39,47 @@ import java.util.Map;
  * @param noiseSamples     noise draws per point and radius for the shared activations (Fig. 5)
  * @param powerIterations  power-method iterations of sigma_max(J(x + z)) (Fig. 4)
  * @param checkpointEvery  training checkpoints every this many steps (and at epoch ends), for resumption
+ * @param seeds            training seeds of the headline comparisons (Fig. 3, Fig. 2, Table 2): seed 0 runs
+ *                         every phase, seeds 1 .. seeds - 1 retrain the five methods at seed 0's eps and lambdas,
+ *                         and the claims' intervals resample the seeds
  */
 public record Profile(String name, String dataset, double width, int trainPerClass, int epochs, int batch, double lr,
                       int atIterations, int evalIterations, int ddIterations, int tablePerClass, int curvePerClass,
                       int pointsPerClass, double[] epsGrid, double foolFraction, double[] lambdaGlobal,
                       double[] lambdaDdSnr, double[] lambdaDdOnr, double[] interpolation, int curveSteps,
-                      int noiseSamples, int powerIterations, int checkpointEvery) {
+                      int noiseSamples, int powerIterations, int checkpointEvery, int seeds) {
 
     /** A tiny run for tests: a few seconds on synthetic data. */
     public static final Profile SMOKE = new Profile("smoke", "fashion-mnist", 0.0625, 3, 1, 10, 0.05, 2, 2, 2, 2, 1,
             1, new double[]{0.5, 1, 2}, 0.9, new double[]{1e-3, 1e-2}, new double[]{0.05, 0.2},
-            new double[]{0.05}, new double[]{0.5}, 3, 2, 5, 1);
+            new double[]{0.05}, new double[]{0.5}, 3, 2, 5, 1, 1);
 
     /**
-     * Fashion-MNIST, the CNN at width 0.25: 200 training images per class (2000), 2 epochs, AT with 5 PGA
-     * iterations and d.d. regularizers with 5 power iterations (half the paper's 10, for time), 2 lambda
-     * candidates per regularized method, 10-iteration evaluation attacks, 500 test images for Table 2, 100 for
-     * the curves and the eps search, 50 analysis points. Estimated from per-phase costs measured on small runs
-     * at about 20 minutes on 2 otherwise idle cores (training about 14, figures about 6). The lambda candidates
-     * come from a first quick run, whose smaller candidates (global 3e-4, 3e-3; d.d. SNR 0.01, 0.05; d.d. ONR
-     * 0.03, 0.1) all left the clean accuracy 5-8 points above AT's.
+     * Fashion-MNIST, the CNN at width 0.25, 200 training images per class (2000), 2 epochs, with the paper's
+     * algorithm settings: AT and the evaluation attacks with 10 PGA iterations, the d.d. regularizers with 10
+     * power iterations, eps_train the smallest radius at which PGA fools at least 90 % of the standard network's
+     * correct points; 2 lambda candidates per regularized method (from the earlier quick runs: smaller ones left
+     * the clean accuracy 5-8 points above AT's). Table 2 on all 10,000 test images, the curves (Fig. 3, Fig. 7,
+     * the eps search) on 1000, the analyses (Fig. 2, 4, 5) on 50 points, 5 radii per curve, 20 power iterations
+     * for Fig. 4's sigma_max. Estimated at about 35 minutes on 2 AVX2 cores, from the phase times of the last
+     * measured quick run scaled to these sizes (docs/reproduce-quick/README.md); not run at these settings yet.
      */
-    public static final Profile QUICK = new Profile("quick", "fashion-mnist", 0.25, 200, 2, 64, 0.05, 5, 10, 5, 50,
-            10, 5, new double[]{0.25, 0.5, 1, 1.5, 2, 3, 4}, 0.9, new double[]{0.03, 0.3},
-            new double[]{0.2, 1}, new double[]{0.3, 1}, new double[]{0.5}, 7, 4, 30, 10);
+    public static final Profile QUICK = new Profile("quick", "fashion-mnist", 0.25, 200, 2, 64, 0.05, 10, 10, 10,
+            1000, 100, 5, new double[]{0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 6}, 0.9, new double[]{0.03, 0.3},
+            new double[]{0.2, 1}, new double[]{0.3, 1}, new double[]{0.5}, 5, 4, 20, 10, 1);
+
+    /**
+     * Fashion-MNIST at full size: all 60,000 training images, the CNN at width 0.25, 15 epochs (expected to bring
+     * the standard network to about 91-93 % clean accuracy; not run yet), the paper's algorithm settings (10 PGA
+     * iterations, 10 power iterations, eps_train by the paper's rule), 3 lambda candidates per regularized method
+     * around the quick profile's choices, Table 2 on all 10,000 test images, the curves on 2000 (as the paper's
+     * Fig. 3), the analyses on 200 points, and 3 seeds for the headline comparisons (Fig. 3, Fig. 2, Table 2).
+     * Days on 2 cores: docs/reproduce-quick gives the estimate and how it was derived.
+     */
+    public static final Profile FULL = new Profile("full", "fashion-mnist", 0.25, 6000, 15, 64, 0.05,
+            MethodSpec.DEFAULT_ATTACK_ITERATIONS, 10, MethodSpec.DEFAULT_DD_ITERATIONS, 1000, 200, 20,
+            new double[]{0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 6}, 0.9, new double[]{0.01, 0.03, 0.3},
+            new double[]{0.2, 0.5, 1}, new double[]{0.3, 0.6, 1}, new double[]{0.25, 0.5, 0.75}, 9, 10, 30, 200, 3);
 
     /**
      * CIFAR-10, the CNN at width 1.0, the paper's sizes: the full training set (5000 per class), 50 epochs,
@@ -72,7 +90,7 @@ public record Profile(String name, String dataset, double width, int trainPerCla
             MethodSpec.DEFAULT_ATTACK_ITERATIONS, 10, MethodSpec.DEFAULT_DD_ITERATIONS, 1000,
             200, 20, new double[]{0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3}, 0.9,
             new double[]{1e-4, 3e-4, 1e-3}, new double[]{0.01, 0.02, 0.05}, new double[]{0.01, 0.02, 0.05},
-            new double[]{0.25, 0.5, 0.75}, 9, 10, 100, 100);
+            new double[]{0.25, 0.5, 0.75}, 9, 10, 100, 100, 1);
 
     public Profile {
         require(name != null && !name.isBlank(), "profile name must not be blank");
@@ -88,6 +106,7 @@ public record Profile(String name, String dataset, double width, int trainPerCla
         require(curveSteps >= 3 && curveSteps % 2 == 1, "profile " + name + ": curveSteps must be odd and >= 3 "
                 + "(the middle radius is eps_train)");
         require(checkpointEvery >= 1, "profile " + name + ": checkpointEvery must be >= 1");
+        require(seeds >= 1, "profile " + name + ": seeds must be >= 1");
         require(epsGrid != null && epsGrid.length > 0, "profile " + name + ": empty eps grid");
         for (int i = 0; i < epsGrid.length; i++) {
             require(epsGrid[i] > 0 && Double.isFinite(epsGrid[i]) && (i == 0 || epsGrid[i] > epsGrid[i - 1]),
@@ -106,13 +125,15 @@ public record Profile(String name, String dataset, double width, int trainPerCla
         }
     }
 
-    /** The preset called {@code name} (smoke, quick, paper). */
+    /** The preset called {@code name} (smoke, quick, full, paper). */
     public static Profile named(String name) {
         return switch (name == null ? "" : name.trim().toLowerCase(Locale.ROOT)) {
             case "smoke" -> SMOKE;
             case "quick" -> QUICK;
+            case "full" -> FULL;
             case "paper" -> PAPER;
-            default -> throw new IllegalArgumentException("--profile must be smoke, quick or paper, got '" + name + "'");
+            default -> throw new IllegalArgumentException("--profile must be smoke, quick, full or paper, got '" + name
+                    + "'");
         };
     }
 
@@ -222,6 +243,7 @@ public record Profile(String name, String dataset, double width, int trainPerCla
         m.put("noise_samples", noiseSamples);
         m.put("sigma_power_iterations", powerIterations);
         m.put("checkpoint_every_steps", checkpointEvery);
+        m.put("seeds", seeds);
         return m;
     }
 

@@ -1,5 +1,6 @@
 package dev.opnorm.experiments.reproduce;
 
+import dev.opnorm.experiments.report.Estimate;
 import dev.opnorm.experiments.report.Figure;
 import dev.opnorm.experiments.report.FigureFiles;
 import dev.opnorm.experiments.report.MeanStderr;
@@ -24,7 +25,7 @@ import dev.opnorm.robust.analysis.Linearity;
 import dev.opnorm.robust.analysis.SharedActivations;
 import dev.opnorm.robust.analysis.Spectra;
 import dev.opnorm.robust.attack.Pga;
-import dev.opnorm.robust.attack.RobustAccuracy;
+
 import dev.opnorm.robust.train.MethodSpec;
 import dev.opnorm.robust.train.MethodSpec.Kind;
 import dev.opnorm.robust.train.OptimizerSpec;
@@ -57,7 +58,11 @@ import java.util.Map;
  *       trained for every lambda candidate of the profile and the one whose clean accuracy is closest to AT's is
  *       kept ({@code lambda_search.csv});</li>
  *   <li>{@code train-interpolation}: interior points of Fig. 7's AT to d.d. SNR path;</li>
- *   <li>{@code fig3}, {@code fig2}, {@code fig4}, {@code fig5}, {@code fig7}, {@code table2}: CSV + PNG each;</li>
+ *   <li>{@code train-seeds}: for a profile with several {@link Profile#seeds()}, the five methods again with each
+ *       further seed (run seed + k), at seed 0's eps_train and lambdas (nothing to do for one seed);</li>
+ *   <li>{@code fig3}, {@code fig2}, {@code fig4}, {@code fig5}, {@code fig7}, {@code table2}: CSV + PNG each, and
+ *       the per-image results (0/1 correctness under attack, per-point norms) the report's intervals resample;
+ *       Fig. 3, Fig. 2 and Table 2 for every seed;</li>
  *   <li>{@code report}: claims.json, report.html, run.json.</li>
  * </ol>
  * A phase's outputs are written before its marker ({@link PhaseStore}); finished phases are skipped on the
@@ -67,7 +72,8 @@ import java.util.Map;
 public final class Reproduction {
     /** The phases, in order. */
     public static final List<String> PHASES = List.of("data", "train-standard", "choose-eps", "train-at",
-            "train-global-snr", "train-dd-snr", "train-dd-onr", "train-interpolation", "fig3", "fig2", "fig4",
+            "train-global-snr", "train-dd-snr", "train-dd-onr", "train-interpolation", "train-seeds", "fig3", "fig2",
+            "fig4",
             "fig5", "fig7", "table2", "report");
 
     /** The trained methods (model file names under models/) in figure order. */
@@ -230,6 +236,7 @@ public final class Reproduction {
             case "train-dd-snr" -> search("dd-snr", profile.lambdaDdSnr());
             case "train-dd-onr" -> search("dd-onr", profile.lambdaDdOnr());
             case "train-interpolation" -> trainInterpolation();
+            case "train-seeds" -> trainSeeds();
             case "fig3" -> Figures.fig3(this);
             case "fig2" -> Figures.fig2(this);
             case "fig4" -> Figures.fig4(this);
@@ -306,7 +313,27 @@ public final class Reproduction {
 
     /** A freshly initialized network of the profile (the random network of the figures). */
     Sequential newModel() {
-        return Models.create(profile.modelSpec(), profile.dataset().equals("cifar10") ? 3 : 1, 10, seed, kernels);
+        return newModel(seed);
+    }
+
+    /** A freshly initialized network of the profile, initialized from {@code initSeed}. */
+    Sequential newModel(long initSeed) {
+        return Models.create(profile.modelSpec(), profile.dataset().equals("cifar10") ? 3 : 1, 10, initSeed, kernels);
+    }
+
+    /** The seed of training run k (0 = the run's seed): seed + k. */
+    long runSeed(int k) {
+        return seed + k;
+    }
+
+    /** The model file name of {@code method} trained with run seed k: METHOD for k = 0, METHOD-seedK else. */
+    static String seedName(String method, int k) {
+        return k == 0 ? method : method + "-seed" + k;
+    }
+
+    /** The network of {@code method} for seed k: the trained one, or for "random" the initialization of seed k. */
+    Sequential model(String method, int k) throws IOException {
+        return method.equals(RANDOM) ? newModel(runSeed(k)) : model(seedName(method, k));
     }
 
     /** The final weights of a trained method (models/NAME.safetensors), or the random network for "random". */
@@ -326,8 +353,8 @@ public final class Reproduction {
         return out.resolve("models").resolve(name + ".safetensors");
     }
 
-    private TrainConfig trainConfig() {
-        return new TrainConfig(seed, profile.epochs(), profile.batch(), OptimizerSpec.sgd(profile.lr(), 0.9, 5e-4),
+    private TrainConfig trainConfig(long runSeed) {
+        return new TrainConfig(runSeed, profile.epochs(), profile.batch(), OptimizerSpec.sgd(profile.lr(), 0.9, 5e-4),
                 ScheduleSpec.cosinePerStep(0, 0), 0, false, profile.checkpointEvery(), 256, true);
     }
 
@@ -336,7 +363,12 @@ public final class Reproduction {
      * an earlier run left one; a finished network (models/ID.safetensors) is loaded, not retrained.
      */
     private Sequential train(String id, MethodSpec method) throws IOException {
-        Sequential model = newModel();
+        return train(id, method, seed);
+    }
+
+    /** As {@link #train(String, MethodSpec)}, initialized and trained with {@code runSeed}. */
+    private Sequential train(String id, MethodSpec method, long runSeed) throws IOException {
+        Sequential model = newModel(runSeed);
         Path fin = modelFile(id);
         if (Files.isRegularFile(fin)) {
             Checkpoint.load(fin).loadInto(model);
@@ -346,7 +378,7 @@ public final class Reproduction {
         Files.createDirectories(fin.getParent());
         Path ck = out.resolve("models").resolve(id + ".checkpoint.safetensors");
         Trainer t = new Trainer(model, trainSet(), null, method.objective(model, trainSet().images().shape),
-                trainConfig()).checkpointTo(ck).log(log);
+                trainConfig(runSeed)).checkpointTo(ck).log(log);
         if (id.equals(killUnit)) {
             t.onStep((epoch, step, result) -> {
                 if (step == killStep) {
@@ -405,20 +437,26 @@ public final class Reproduction {
                 "eps (l2 radius, inputs in [-1, 1])", "fooled", "fraction of correct points fooled").yRange(0, 1)
                 .caption("Fraction of the correctly classified curve points (" + curve.size() + " test images) that "
                         + "untargeted l2 PGA (" + profile.evalIterations() + " iterations, random start) turns into a "
-                        + "misclassification. eps_train = the smallest radius with a fraction >= "
-                        + profile.foolFraction() + ".");
+                        + "misclassification at this radius or a smaller one of the grid (every such point lies in "
+                        + "this ball too), with the 95 % Wilson interval. eps_train = the smallest radius with a "
+                        + "fraction >= " + profile.foolFraction() + ".");
         Figure.Series s = f.series("standard");
         Progress progress = Progress.start("choose-eps", grid.length, "eps", log);
         double chosen = Double.NaN;
         Map<String, String> v = new LinkedHashMap<>();
+        boolean[] alive = correct(std, curve);
+        int cleanCorrect = count(alive);
+        v.put("clean_correct", String.valueOf(cleanCorrect));
         for (double e : grid) {
-            RobustAccuracy r = RobustAccuracy.of(std, curve, attack(2, e), EVAL_BATCH);
-            int fooled = r.cleanCorrect() - Math.min(r.cleanCorrect(), r.robustCorrect());
-            MeanStderr m = MeanStderr.proportion(fooled, Math.max(1, r.cleanCorrect()));
-            s.add(e, m);
+            alive = robust(std, curve, attack(2, e), alive);
+            int fooled = cleanCorrect - count(alive);
+            MeanStderr m = MeanStderr.proportion(fooled, Math.max(1, cleanCorrect));
+            s.add(e, m, cleanCorrect == 0 ? new Estimate(Double.NaN, Double.NaN,
+                    Double.NaN, "") : Estimate.wilson(fooled, cleanCorrect));
             v.put("fooled_" + Profile.fmt(e), num(m.mean()));
+            v.put("fooled_count_" + Profile.fmt(e), String.valueOf(fooled));
             log.printf(Locale.ROOT, "[reproduce] eps search: l2 eps %s fools %d of %d correct points (%.3f)%n",
-                    Profile.fmt(e), fooled, r.cleanCorrect(), m.mean());
+                    Profile.fmt(e), fooled, cleanCorrect, m.mean());
             progress.field("eps", e).field("fooled", m.mean()).advance(1);
             if (m.mean() >= profile.foolFraction()) {
                 chosen = e;
@@ -433,7 +471,7 @@ public final class Reproduction {
                     + "largest, %s%n", profile.foolFraction(), Profile.fmt(chosen));
         }
         f.marker(chosen, "eps_train");
-        FigureFiles files = f.write(out, "eps_search", manifest());
+        FigureFiles files = f.write(out, "eps_search");
         v.put("eps_train", num(chosen));
         v.put("eps_reached", String.valueOf(reached));
         putFigure(v, "eps_search", files);
@@ -496,7 +534,7 @@ public final class Reproduction {
     private Map<String, String> search(String method, double[] lambdas) throws IOException {
         double target = store.number("train-at", "clean_accuracy");
         Map<String, String> v = new LinkedHashMap<>();
-        StringBuilder csv = new StringBuilder(manifest().csvHeader()).append("lambda,clean_accuracy,at_accuracy\n");
+        StringBuilder csv = new StringBuilder("lambda,clean_accuracy,at_accuracy\n");
         int best = -1;
         double bestGap = Double.POSITIVE_INFINITY, bestAcc = Double.NaN;
         for (int k = 0; k < lambdas.length; k++) {
@@ -537,6 +575,24 @@ public final class Reproduction {
         return v;
     }
 
+    /**
+     * The five methods again for every further seed k = 1 .. seeds - 1 (models/METHOD-seedK), with seed 0's
+     * eps_train and chosen lambdas: the seeds repeat the headline comparisons (Fig. 3, Fig. 2, Table 2), not the
+     * searches.
+     */
+    private Map<String, String> trainSeeds() throws IOException {
+        Map<String, String> v = new LinkedHashMap<>();
+        for (int k = 1; k < profile.seeds(); k++) {
+            for (String m : METHODS) {
+                double lambda = m.equals("standard") || m.equals("at") ? 0 : store.number("train-" + m, "lambda");
+                Sequential net = train(seedName(m, k), methodSpec(profile, m, lambda, eps(), inputDim()), runSeed(k));
+                v.put("clean_accuracy_" + seedName(m, k), num(accuracy(net, tableSet())));
+            }
+        }
+        v.put("seeds", String.valueOf(profile.seeds()));
+        return v;
+    }
+
     static String interpolationName(double t) {
         return "interp-t" + Profile.fmt(t);
     }
@@ -555,7 +611,12 @@ public final class Reproduction {
 
     /** Clean accuracy (BatchNorm EVAL). */
     static double accuracy(Sequential model, Dataset data) {
-        int correct = 0;
+        return count(correct(model, data)) / (double) data.size();
+    }
+
+    /** Per image: whether the network classifies it correctly (BatchNorm EVAL). */
+    static boolean[] correct(Sequential model, Dataset data) {
+        boolean[] ok = new boolean[data.size()];
         for (int from = 0; from < data.size(); from += EVAL_BATCH) {
             int b = Math.min(EVAL_BATCH, data.size() - from);
             Tensor logits = model.forward(data.images().slice(from, b));
@@ -567,10 +628,83 @@ public final class Reproduction {
                         best = c;
                     }
                 }
-                correct += best == data.labels()[from + i] ? 1 : 0;
+                ok[from + i] = best == data.labels()[from + i];
             }
         }
-        return correct / (double) data.size();
+        return ok;
+    }
+
+    /**
+     * Per image: whether it is still correctly classified after {@code attack}, attacking only the images still
+     * {@code alive} (correct and unbroken by an earlier, smaller radius of the same curve: an adversarial point
+     * found there lies in this ball too, so such an image is not robust here either). Along an increasing list of
+     * radii this gives the accuracy under the strongest of the attacks so far, and spends the attack time only on
+     * the images that can still count. The attacked subset is deterministic, and so are its random starts.
+     */
+    static boolean[] robust(Sequential model, Dataset data, Pga attack, boolean[] alive) {
+        int[] idx = new int[count(alive)];
+        for (int i = 0, j = 0; i < alive.length; i++) {
+            if (alive[i]) {
+                idx[j++] = i;
+            }
+        }
+        boolean[] ok = new boolean[data.size()];
+        if (idx.length == 0) {
+            return ok;
+        }
+        Dataset sub = data.select(idx);
+        for (int from = 0; from < sub.size(); from += EVAL_BATCH) {
+            Dataset b = sub.slice(from, Math.min(EVAL_BATCH, sub.size() - from));
+            int[] pred = attack.attack(model, b.images(), b.labels(), from).predictions();
+            for (int i = 0; i < b.size(); i++) {
+                ok[idx[from + i]] = pred[i] == b.labels()[i];
+            }
+        }
+        return ok;
+    }
+
+    static int count(boolean[] b) {
+        int n = 0;
+        for (boolean x : b) {
+            n += x ? 1 : 0;
+        }
+        return n;
+    }
+
+    /** Per-image 0/1 results as a string of '0' and '1' (one phase value). */
+    static String bits(boolean[] b) {
+        StringBuilder s = new StringBuilder(b.length);
+        for (boolean x : b) {
+            s.append(x ? '1' : '0');
+        }
+        return s.toString();
+    }
+
+    /** The 0/1 values of {@link #bits(boolean[])} as doubles, for the bootstrap. */
+    static double[] bits(String s) {
+        double[] d = new double[s.length()];
+        for (int i = 0; i < d.length; i++) {
+            char c = s.charAt(i);
+            if (c != '0' && c != '1') {
+                throw new IllegalStateException("per-image value '" + c + "' at " + i + " is not 0 or 1");
+            }
+            d[i] = c - '0';
+        }
+        return d;
+    }
+
+    /** Per-point numbers as one phase value (round-trip exact, comma separated). */
+    static String nums(double[] v) {
+        StringBuilder s = new StringBuilder();
+        for (double x : v) {
+            s.append(s.length() == 0 ? "" : ",").append(x);
+        }
+        return s.toString();
+    }
+
+    /** The numbers of {@link #nums(double[])}. */
+    static double[] nums(String s) {
+        return Arrays.stream(s.split(",")).mapToDouble(Double::parseDouble).toArray();
     }
 
     /** The radii 0 .. 2 eps of the curves; the middle one is eps exactly. */
@@ -589,8 +723,8 @@ public final class Reproduction {
     }
 
     /**
-     * The manifest stamped into every CSV: the configuration only (no timings), so a resumed run writes the same
-     * files as an uninterrupted one.
+     * The run's manifest (claims.json's "run" member, the base of run.json): the configuration only (no timings), so
+     * a resumed run writes the same claims.json as an uninterrupted one.
      */
     RunManifest manifest() {
         RunManifest m = new RunManifest("reproduce").put("seed", seed).put("backend", kernels.name())

@@ -17,8 +17,8 @@ import java.util.regex.Pattern;
 /**
  * Compares two run folders (e.g. a CPU run and an OpenCL run, or the same run on two machines) file by
  * file. CSV files are compared cell by cell: numbers by value, other cells as text; lines starting with
- * '#' (the provenance header) are skipped, and so are the {@link #TIMING_COLUMNS} (listed in the notes). Other
- * files are compared by content. The lock file and temporary files of interrupted writes are no results and are
+ * '#' (the provenance lines of older runs; provenance now lives in run.json) are skipped, and so are the
+ * {@link #TIMING_COLUMNS} (listed in the notes). Other files are compared by content. The lock file and temporary files of interrupted writes are no results and are
  * ignored; a folder without any result is an error. {@code run.json} is not compared as a file: parsed as JSON,
  * its fields decide which agreement to expect (each differing option is named), and a status saying the run did
  * not finish is a mismatch.

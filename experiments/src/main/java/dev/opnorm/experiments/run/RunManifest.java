@@ -15,35 +15,74 @@ import java.util.Map;
 /**
  * What a run needs to be reproduced and compared: the command and its resolved options, the seed, the
  * opnorm version and git commit, JDK, OS, CPU model and cores, backend and device, thread count, and
- * SHA-256 of inputs and outputs. Written as {@code run.json} into the run's output folder.
+ * SHA-256 of inputs and outputs. Written as {@code run.json} into the run's output folder, with typed values:
+ * numbers as JSON numbers, booleans as booleans, everything else as strings. This is the provenance of a run's
+ * CSV files, which start directly with their header row.
  */
 public final class RunManifest {
-    private final Map<String, String> fields = new LinkedHashMap<>();
-    private final Map<String, String> options = new LinkedHashMap<>();
+    private final Map<String, Object> fields = new LinkedHashMap<>();
+    private final Map<String, Object> options = new LinkedHashMap<>();
     private final Map<String, String> inputs = new LinkedHashMap<>();
     private final Map<String, String> outputs = new LinkedHashMap<>();
 
     public RunManifest(String command) {
         fields.put("command", command);
-        fields.put("opnorm_version", String.valueOf(RunManifest.class.getPackage().getImplementationVersion()));
+        fields.put("opnorm_version", version());
         fields.put("git_commit", gitCommit());
         fields.put("jdk", System.getProperty("java.vendor") + " " + System.getProperty("java.version"));
         fields.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version") + " "
                 + System.getProperty("os.arch"));
         fields.put("cpu", cpuModel());
-        fields.put("cores", String.valueOf(Runtime.getRuntime().availableProcessors()));
+        fields.put("cores", Runtime.getRuntime().availableProcessors());
     }
 
-    /** Sets a top-level field (backend, device, threads, seed...). */
+    /** The resource Maven fills with the project version (experiments/pom.xml filters it). */
+    static final String VERSION_RESOURCE = "/dev/opnorm/experiments/version.properties";
+
+    /**
+     * The opnorm version: the Maven-filtered {@link #VERSION_RESOURCE} (present whether the classes run from a jar
+     * or from target/classes), else the jar manifest's Implementation-Version, else "unknown".
+     */
+    public static String version() {
+        try (InputStream in = RunManifest.class.getResourceAsStream(VERSION_RESOURCE)) {
+            if (in != null) {
+                java.util.Properties p = new java.util.Properties();
+                p.load(in);
+                String v = p.getProperty("version", "").trim();
+                if (!v.isEmpty() && !v.contains("${")) {
+                    return v;
+                }
+            }
+        } catch (IOException e) {
+            // fall through to the manifest
+        }
+        String v = RunManifest.class.getPackage().getImplementationVersion();
+        return v == null ? "unknown" : v;
+    }
+
+    /**
+     * Sets a top-level field (backend, device, threads, seed...): numbers and booleans keep their type in run.json,
+     * null is null, anything else is written as its string.
+     */
     public RunManifest put(String key, Object value) {
-        fields.put(key, String.valueOf(value));
+        fields.put(key, typed(value));
         return this;
     }
 
-    /** Records a resolved option. */
+    /** Records a resolved option (typed as {@link #put}). */
     public RunManifest option(String key, Object value) {
-        options.put(key, String.valueOf(value));
+        options.put(key, typed(value));
         return this;
+    }
+
+    private static Object typed(Object v) {
+        if (v == null) {
+            return null; // JSON null: e.g. a step that does not apply
+        }
+        if (v instanceof Number n) {
+            return n instanceof Float || n instanceof Double ? (Object) n.doubleValue() : (Object) n.longValue();
+        }
+        return v instanceof Boolean ? v : String.valueOf(v);
     }
 
     /** Records an input file with its SHA-256 (a folder: each regular file in it). */
@@ -68,19 +107,22 @@ public final class RunManifest {
         return this;
     }
 
-    /** The top-level fields so far (command, commit, JDK, backend...), in insertion order; read-only. */
-    public Map<String, String> fields() {
+    /**
+     * The top-level fields so far (command, commit, JDK, backend...), in insertion order, as Long, Double, Boolean
+     * or String; read-only.
+     */
+    public Map<String, Object> fields() {
         return java.util.Collections.unmodifiableMap(fields);
     }
 
-    /** The resolved options so far, in insertion order; read-only. */
-    public Map<String, String> options() {
+    /** The resolved options so far, in insertion order, typed as {@link #fields}; read-only. */
+    public Map<String, Object> options() {
         return java.util.Collections.unmodifiableMap(options);
     }
 
     public String json() {
         StringBuilder b = new StringBuilder("{\n");
-        fields.forEach((k, v) -> b.append("  ").append(q(k)).append(": ").append(q(v)).append(",\n"));
+        fields.forEach((k, v) -> b.append("  ").append(q(k)).append(": ").append(scalar(v)).append(",\n"));
         section(b, "options", options);
         b.append(",\n");
         section(b, "inputs_sha256", inputs);
@@ -91,7 +133,7 @@ public final class RunManifest {
 
     /**
      * A parsed run.json (e.g. one whose status is to change) in the layout {@link #json()} writes: scalars
-     * first, then the sections (objects of strings).
+     * first, then the sections (objects of scalars); numbers, booleans and nulls keep their type.
      */
     public static String render(Map<String, Object> json) {
         StringBuilder b = new StringBuilder("{\n");
@@ -99,11 +141,11 @@ public final class RunManifest {
         for (var e : json.entrySet()) {
             b.append(i++ == 0 ? "" : ",\n");
             if (e.getValue() instanceof Map<?, ?> m) {
-                Map<String, String> strings = new LinkedHashMap<>();
-                m.forEach((k, v) -> strings.put(String.valueOf(k), String.valueOf(v)));
-                section(b, e.getKey(), strings);
+                Map<String, Object> values = new LinkedHashMap<>();
+                m.forEach((k, v) -> values.put(String.valueOf(k), v));
+                section(b, e.getKey(), values);
             } else {
-                b.append("  ").append(q(e.getKey())).append(": ").append(q(String.valueOf(e.getValue())));
+                b.append("  ").append(q(e.getKey())).append(": ").append(scalar(e.getValue()));
             }
         }
         return b.append("\n}\n").toString();
@@ -114,21 +156,29 @@ public final class RunManifest {
         AtomicFiles.writeString(dir.resolve("run.json"), json());
     }
 
-    /** Header lines "# key: value" for CSV files, so every result file says how it was produced. */
-    public String csvHeader() {
-        StringBuilder b = new StringBuilder();
-        fields.forEach((k, v) -> b.append("# ").append(k).append(": ").append(v).append('\n'));
-        options.forEach((k, v) -> b.append("# option ").append(k).append(": ").append(v).append('\n'));
-        return b.toString();
-    }
-
-    private static void section(StringBuilder b, String name, Map<String, String> m) {
+    private static void section(StringBuilder b, String name, Map<String, ?> m) {
         b.append("  ").append(q(name)).append(": {");
         int i = 0;
         for (var e : m.entrySet()) {
-            b.append(i++ == 0 ? "\n" : ",\n").append("    ").append(q(e.getKey())).append(": ").append(q(e.getValue()));
+            b.append(i++ == 0 ? "\n" : ",\n").append("    ").append(q(e.getKey())).append(": ")
+                    .append(scalar(e.getValue()));
         }
         b.append(m.isEmpty() ? "}" : "\n  }");
+    }
+
+    /** A JSON scalar: integers and finite doubles as numbers (non-finite ones as null), booleans, null, strings. */
+    static String scalar(Object v) {
+        if (v == null) {
+            return "null";
+        } else if (v instanceof Boolean bool) {
+            return bool.toString();
+        } else if (v instanceof Long || v instanceof Integer || v instanceof Short || v instanceof Byte) {
+            return v.toString();
+        } else if (v instanceof Number n) {
+            double d = n.doubleValue();
+            return Double.isFinite(d) ? Double.toString(d) : "null";
+        }
+        return q(String.valueOf(v));
     }
 
     static String q(String s) {

@@ -53,7 +53,7 @@ class AttackCommandTest {
         Run r = run("attack", "--data", data.toString(), "--model", MODEL, "--count", "6", "--offset", "1",
                 "--eps", "0.5", "--iterations", "3", "--batch", "4", "--out", tmp.resolve("a").toString());
         assertEquals(0, r.code(), r.err());
-        List<String> lines = dataLines(tmp.resolve("a/attack.csv"));
+        List<String> lines = Files.readAllLines(tmp.resolve("a/attack.csv")); // the header row comes first
         assertEquals("index,label,reference,clean_prediction,adversarial_prediction,success,loss,perturbation_norm,restart",
                 lines.get(0));
         List<String[]> rows = rows(tmp.resolve("a/attack.csv"));

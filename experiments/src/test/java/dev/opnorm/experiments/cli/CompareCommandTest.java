@@ -17,9 +17,9 @@ class CompareCommandTest {
         Path d = tmp.resolve(name);
         Files.createDirectories(d);
         Files.writeString(d.resolve("run.json"), "{\n  \"command\": \"norm\",\n  \"backend\": \"" + backend
-                + "\",\n  \"threads\": \"" + threads + "\",\n  \"options\": {\n    \"p\": \"2\"\n  },\n"
-                + "  \"inputs_sha256\": {},\n  \"outputs_sha256\": {}\n}\n");
-        Files.writeString(d.resolve("norms.csv"), "# backend: " + backend + "\nindex,label,norm\n" + csv);
+                + "\",\n  \"threads\": " + threads + ",\n  \"seed\": 0,\n  \"options\": {\n    \"p\": 2,\n"
+                + "    \"calibrate_bn\": false\n  },\n  \"inputs_sha256\": {},\n  \"outputs_sha256\": {}\n}\n");
+        Files.writeString(d.resolve("norms.csv"), "index,label,norm\n" + csv);
         return d;
     }
 
@@ -49,6 +49,22 @@ class CompareCommandTest {
         NormCommandTest.Run bad = NormCommandTest.run("compare", a.toString(), c.toString());
         assertEquals(1, bad.code(), bad.out());
         assertTrue(bad.out().contains("OUTSIDE TOLERANCE") && bad.out().contains("1.25") , bad.out());
+    }
+
+    @Test
+    void compare_olderRunJsonWithStringValues_agreesWithTypedOne() throws IOException {
+        Path a = run("a", "vector", "2", "0,3,1.25\n");
+        Path b = run("b", "vector", "2", "0,3,1.25\n");
+        Files.writeString(b.resolve("run.json"), "{\n  \"command\": \"norm\",\n  \"backend\": \"vector\",\n"
+                + "  \"threads\": \"2\",\n  \"seed\": \"0\",\n  \"options\": {\n    \"p\": \"2\",\n"
+                + "    \"calibrate_bn\": \"false\"\n  },\n  \"inputs_sha256\": {},\n  \"outputs_sha256\": {}\n}\n");
+        NormCommandTest.Run r = NormCommandTest.run("compare", a.toString(), b.toString());
+        assertEquals(0, r.code(), r.out());
+        assertTrue(r.out().contains("bit-identical") && !r.out().contains("differs:"), r.out());
+        Files.writeString(b.resolve("run.json"), Files.readString(b.resolve("run.json")).replace("\"p\": \"2\"",
+                "\"p\": \"inf\""));
+        NormCommandTest.Run other = NormCommandTest.run("compare", a.toString(), b.toString());
+        assertTrue(other.out().contains("options.p differs: 2 vs inf"), other.out());
     }
 
     @Test

@@ -46,8 +46,9 @@ class InterruptTest {
             assertTrue(files.noneMatch(p -> RunFolder.isTemporary(p.getFileName().toString())));
         }
 
-        long done = Long.parseLong(String.valueOf(run.get("epochs_done")));
-        long step = Long.parseLong(String.valueOf(run.get("steps")));
+        assertTrue(run.get("epochs_done") instanceof Long && run.get("steps") instanceof Long, "typed: " + run);
+        long done = (Long) run.get("epochs_done");
+        long step = (Long) run.get("steps");
         assertTrue(step >= 1 && step < 500 * 20, "stopped mid-run at step " + step);
         List<String> resume = new ArrayList<>(args);
         resume.addAll(List.of("--resume", "--stop-after-epoch", Long.toString(done + 1)));
@@ -56,7 +57,7 @@ class InterruptTest {
         assertTrue(r.out().contains("continuing in epoch " + (done + 1) + "/500 at step " + step), r.out());
         Map<String, Object> after = Json.parseObject(Files.readString(out.resolve("run.json")));
         assertEquals("stopped after epoch " + (done + 1) + " (--stop-after-epoch)", after.get("status"));
-        assertEquals(Long.toString(step), after.get("resumed_at_step"));
+        assertEquals(step, after.get("resumed_at_step"));
     }
 
     /**

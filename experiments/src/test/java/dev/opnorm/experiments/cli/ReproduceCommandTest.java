@@ -100,7 +100,7 @@ public class ReproduceCommandTest {
     }
 
     @Test
-    void reproduce_writesEveryOutput_smokeProfile() throws IOException {
+    void reproduce_writesEveryOutput_smokeProfile() throws Exception {
         assertEquals(0, fullRun.code(), fullRun.err());
         for (String f : OUTPUTS) {
             assertTrue(Files.isRegularFile(full.resolve(f)) && Files.size(full.resolve(f)) > 0, "missing " + f);
@@ -123,8 +123,35 @@ public class ReproduceCommandTest {
             assertTrue(manifest.contains(key), key + " in run.json");
         }
         List<String> rows = dataRows(full.resolve("fig3_accuracy_l2.csv"));
-        assertEquals("series,eps,accuracy,accuracy_stderr,n", rows.get(0));
+        assertEquals("series,eps,accuracy,accuracy_stderr,n,accuracy_ci95_low,accuracy_ci95_high", rows.get(0));
         assertEquals(1 + 5 * 3, rows.size(), "5 methods x 3 radii");
+        for (String row : rows.subList(1, rows.size())) {
+            String[] c = row.split(",");
+            double acc = Double.parseDouble(c[2]), lo = Double.parseDouble(c[5]), hi = Double.parseDouble(c[6]);
+            assertTrue(lo <= acc && acc <= hi, "each accuracy carries its interval: " + row);
+        }
+        // every CSV starts with its header row; run.json is typed and names the real version
+        try (var files = Files.list(full)) {
+            for (Path f : files.filter(p -> p.toString().endsWith(".csv")).toList()) {
+                String first = Files.readAllLines(f).get(0);
+                assertFalse(first.startsWith("#"), f + " starts with " + first);
+            }
+        }
+        Map<String, Object> run = dev.opnorm.nn.checkpoint.Json.parseObject(manifest);
+        assertTrue(run.get("seed") instanceof Long && run.get("cores") instanceof Long, manifest);
+        assertTrue(run.get("eps_train_l2") instanceof Number, manifest);
+        assertTrue(String.valueOf(run.get("opnorm_version")).matches("[0-9].*"), manifest);
+        // claims: an effect, its interval, a bound with its reason, a verdict
+        Map<String, Object> cj = dev.opnorm.nn.checkpoint.Json.parseObject(claims);
+        for (Object o : (List<?>) cj.get("claims")) {
+            Map<?, ?> c = (Map<?, ?>) o;
+            assertTrue(List.of("held", "contradicted", "inconclusive").contains(c.get("verdict")), c.toString());
+            assertTrue(c.get("ci95") instanceof List<?> l && l.size() == 2 && c.get("bound") instanceof Number
+                    && !String.valueOf(c.get("bound_reason")).isBlank(), c.toString());
+        }
+        Map<?, ?> summary = (Map<?, ?>) cj.get("summary");
+        assertEquals(20L, summary.get("total"));
+        assertTrue(html.contains("Table 2: clean test accuracy [95 % interval]"), "Table 2 with its intervals");
         assertTrue(fullRun.out().contains("ran data, train-standard"), fullRun.out());
     }
 
@@ -191,8 +218,9 @@ public class ReproduceCommandTest {
     void reproduce_help_listsProfilesAndPhases() {
         Run r = run("reproduce", "--help");
         assertEquals(0, r.code());
-        assertTrue(r.out().contains("quick") && r.out().contains("paper") && r.out().contains("--stop-after"), r.out());
-        assertEquals(15, Reproduction.PHASES.size());
+        assertTrue(r.out().contains("quick") && r.out().contains("full") && r.out().contains("paper")
+                && r.out().contains("--stop-after"), r.out());
+        assertEquals(16, Reproduction.PHASES.size());
     }
 
     static List<String> dataRows(Path csv) throws IOException {

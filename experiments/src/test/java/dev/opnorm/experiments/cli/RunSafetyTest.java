@@ -189,7 +189,7 @@ class RunSafetyTest {
         assertEquals(first, Files.readString(out.resolve("norms.csv")));
         NormCommandTest.Run forced = run(norm(out, "--seed", "7", "--force"));
         assertEquals(0, forced.code(), forced.err());
-        assertTrue(Files.readString(out.resolve("run.json")).contains("\"seed\": \"7\""));
+        assertTrue(Files.readString(out.resolve("run.json")).contains("\"seed\": 7"));
 
         // a training run's folder: norm refuses to replace its run.json
         Path train = tmp.resolve("train");

@@ -1,6 +1,5 @@
 package dev.opnorm.experiments.report;
 
-import dev.opnorm.experiments.run.RunManifest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,40 +25,47 @@ class FigureTest {
         return f;
     }
 
-    private static List<String> dataRows(String csv) {
-        return csv.lines().filter(l -> !l.startsWith("#")).toList();
-    }
-
     @Test
-    void csv_hasProvenanceHeader_andOneRowPerPoint() {
-        RunManifest m = new RunManifest("eval").put("seed", 3).option("p", "2");
-        String csv = accuracyFigure().csv(m);
-        assertTrue(csv.startsWith(m.csvHeader()), csv);
-        assertTrue(csv.contains("# figure: Accuracy under l2 PGA\n"), csv);
-        assertTrue(csv.contains("# marker: 0.5 training eps\n"), csv);
+    void csv_startsWithItsHeaderRow_andHasOneRowPerPoint() {
+        String csv = accuracyFigure().csv();
         assertEquals(List.of("series,eps,accuracy,accuracy_stderr,n",
                 "standard,0.0,0.9," + se(0.9) + ",10",
                 "standard,0.5,0.1," + se(0.1) + ",10",
                 "\"AT, eps=0.5\",0.0,0.8," + se(0.8) + ",10",
-                "\"AT, eps=0.5\",0.5,0.6," + se(0.6) + ",10"), dataRows(csv));
+                "\"AT, eps=0.5\",0.5,0.6," + se(0.6) + ",10"), csv.lines().toList());
     }
 
     @Test
-    void csv_writesUndefinedStderrAsNaN_andOmitsHeaderWithoutManifest() {
+    void csv_writesUndefinedStderrAsNaN() {
         Figure f = new Figure("one sample", "rank", "rank r", "sigma", "singular value");
         f.series("clean").add(1, new double[]{2.5});
-        assertEquals("# figure: one sample\n# x: rank r\n"
-                + "# y: singular value (mean over n samples, standard error of the mean)\n"
-                + "series,rank,sigma,sigma_stderr,n\nclean,1.0,2.5,NaN,1\n", f.csv(null));
+        assertEquals("series,rank,sigma,sigma_stderr,n\nclean,1.0,2.5,NaN,1\n", f.csv());
+    }
+
+    @Test
+    void csv_andChart_carryTheIntervals_whenPointsHaveThem() {
+        Figure f = new Figure("Accuracy", "eps", "eps", "accuracy", "accuracy").errorStyle(Figure.ErrorStyle.BAND);
+        Estimate ci = Estimate.wilson(5, 10);
+        f.series("AT").add(0, MeanStderr.proportion(5, 10), ci).add(1, 0.2, 0.1, 10);
+        assertEquals(List.of("series,eps,accuracy,accuracy_stderr,n,accuracy_ci95_low,accuracy_ci95_high",
+                "AT,0.0,0.5," + se(0.5) + ",10," + ci.low() + "," + ci.high(),
+                "AT,1.0,0.2,0.1,10,NaN,NaN"), f.csv().lines().toList());
+        // the band is the interval where the point has one, mean +- stderr where it has none
+        var data = (org.jfree.data.xy.YIntervalSeriesCollection) FigureRenderer.chart(f).getXYPlot().getDataset();
+        assertEquals(ci.low(), data.getStartYValue(0, 0), 1e-12);
+        assertEquals(ci.high(), data.getEndYValue(0, 0), 1e-12);
+        assertEquals(0.1, data.getStartYValue(0, 1), 1e-12);
+        var e = assertThrows(IllegalArgumentException.class, () -> new Figure.Point(2, 0.5, 0.1, 10, 0.6, 0.4));
+        assertTrue(e.getMessage().contains("0.6"), e.getMessage());
     }
 
     @Test
     void write_producesCsvAndDecodablePng_ofDefaultSize() throws IOException {
-        FigureFiles files = accuracyFigure().write(tmp.resolve("out"), "fig3_l2", new RunManifest("eval"));
+        FigureFiles files = accuracyFigure().write(tmp.resolve("out"), "fig3_l2");
         assertEquals(tmp.resolve("out/fig3_l2.csv"), files.csv());
         assertEquals("Accuracy under l2 PGA", files.title());
         assertEquals("PGA, 10 iterations.", files.caption());
-        assertEquals(dataRows(accuracyFigure().csv(null)), dataRows(Files.readString(files.csv())));
+        assertEquals(accuracyFigure().csv(), Files.readString(files.csv()));
         BufferedImage img = ImageIO.read(files.png().toFile());
         assertNotNull(img, "PNG does not decode");
         assertEquals(FigureRenderer.WIDTH, img.getWidth());
@@ -80,7 +86,7 @@ class FigureTest {
         BufferedImage img = ImageIO.read(new ByteArrayInputStream(f.png(320, 200)));
         assertEquals(320, img.getWidth());
         assertEquals(200, img.getHeight());
-        assertTrue(f.csv(null).contains("AT,51.0,0.0,0.0,20\n"));
+        assertTrue(f.csv().contains("AT,51.0,0.0,0.0,20\n"));
     }
 
     @Test
@@ -111,14 +117,14 @@ class FigureTest {
     void badInput_isRejectedWithMessagesNamingTheProblem() {
         Figure empty = new Figure("empty", "x", "x", "y", "y");
         empty.series("s");
-        var e = assertThrows(IllegalArgumentException.class, () -> empty.write(tmp, "f", null));
+        var e = assertThrows(IllegalArgumentException.class, () -> empty.write(tmp, "f"));
         assertTrue(e.getMessage().contains("no points"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> new Figure("t", "e p s", "x", "y", "y"));
         assertTrue(e.getMessage().contains("e p s"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> new Figure("t", "x", "x", "x", "y"));
         assertTrue(e.getMessage().contains("clash"), e.getMessage());
         Figure f = accuracyFigure();
-        e = assertThrows(IllegalArgumentException.class, () -> f.write(tmp, "../escape", null));
+        e = assertThrows(IllegalArgumentException.class, () -> f.write(tmp, "../escape"));
         assertTrue(e.getMessage().contains("../escape"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> f.png(0, 10));
         assertTrue(e.getMessage().contains("0x10"), e.getMessage());

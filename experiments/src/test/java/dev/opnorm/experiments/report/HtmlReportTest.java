@@ -22,10 +22,13 @@ class HtmlReportTest {
 
     private static List<Claim> claims() {
         return List.of(
-                Claim.greater("fig3-at-beats-standard", "AT is more robust than standard training (Fig. 3)",
-                        "AT accuracy", 0.6, "standard accuracy", 0.1, 0.2),
-                Claim.atMostFactor("fig2-global-snr-barely", "Global SNR barely dampens the spectrum (Fig. 2 <left>)",
-                        "global SNR sigma_1", 0.9, "standard sigma_1", 1.0, 0.5).withNote("20 test points"));
+                Claim.above("fig3-at-beats-standard", "AT is more robust than standard training (Fig. 3)",
+                        "AT - standard", new Estimate(0.5, 0.4, 0.6, "paired bootstrap"), 0.2, "much more robust"),
+                Claim.below("fig2-global-snr-barely", "Global SNR barely dampens the spectrum (Fig. 2 <left>)",
+                        "global SNR / standard sigma_1", new Estimate(0.9, 0.8, 1.0, "paired bootstrap"), 0.5,
+                        "half").withNumbers(java.util.Map.of("global SNR sigma_1", 0.9)).withNote("20 test points"),
+                Claim.within("fig3-like", "AT ~ d.d. SNR", "AT - d.d. SNR",
+                        new Estimate(0.05, -0.02, 0.12, "paired bootstrap"), 0.1, "about the same"));
     }
 
     @Test
@@ -35,8 +38,8 @@ class HtmlReportTest {
         f1.series("standard").add(0, 0.9, 0.01, 100).add(1, 0.2, 0.04, 100);
         Figure f2 = new Figure("Spectrum", "rank", "rank", "sigma", "sigma").logY(true).errorStyle(Figure.ErrorStyle.BAND);
         f2.series("AT").add(1, 3, 0.1, 10).add(2, 1, 0.1, 10).add(3, 0.2, 0.05, 10);
-        FigureFiles a = f1.write(tmp.resolve("figures"), "fig3", manifest);
-        FigureFiles b = f2.write(tmp.resolve("figures"), "fig2", manifest);
+        FigureFiles a = f1.write(tmp.resolve("figures"), "fig3");
+        FigureFiles b = f2.write(tmp.resolve("figures"), "fig2");
 
         Path html = tmp.resolve("report.html");
         new HtmlReport("opnorm reproduce <quick>").paragraph("Sample sizes: 100 points.\n\nSecond paragraph.")
@@ -64,11 +67,14 @@ class HtmlReportTest {
         assertTrue(text.contains("Fig. 3 left."));
         assertFalse(text.contains("<script"), "self-contained, no scripts");
         assertFalse(text.matches("(?s).*(src|href)=\"https?:.*"), "no external resources");
-        // claims: one held, one failed, escaped statement, note
-        assertTrue(text.contains("1 of 2 claims held."));
+        // claims: one of each verdict, effect with interval, bound with reason, escaped statement, note
+        assertTrue(text.contains("3 claims: 1 held, 1 contradicted, 1 inconclusive."), text);
         assertTrue(text.contains("id=\"claim-fig3-at-beats-standard\""));
+        assertTrue(text.contains("AT - standard = <code>0.5000 [0.4000, 0.6000]</code>"), text);
+        assertTrue(text.contains("<code>AT - standard &gt; 0.2</code><br><small>much more robust</small>"), text);
         assertTrue(text.contains("class=\"held\">held</td>"));
-        assertTrue(text.contains("class=\"failed\">FAILED</td>"));
+        assertTrue(text.contains("class=\"contradicted\">contradicted</td>"));
+        assertTrue(text.contains("class=\"inconclusive\">inconclusive</td>"));
         assertTrue(text.contains("Fig. 2 &lt;left&gt;"));
         assertTrue(text.contains("global SNR sigma_1 = <code>0.9000</code>"));
         assertTrue(text.contains("<small>20 test points</small>"));

@@ -81,4 +81,50 @@ class ReproductionTest {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> st.values("fig2"));
         assertTrue(e.getMessage().contains("fig2"), e.getMessage());
     }
+
+    @Test
+    void robust_attacksOnlyTheImagesStillAlive_andAgreesWithRobustAccuracyWhenAllAre() throws IOException {
+        Path data = ReproduceCommandTest.writeFashion(tmp.resolve("data"), 20, 40);
+        Kernels k = new VectorKernels(2);
+        Engine.setKernels(k);
+        dev.opnorm.nn.layers.Sequential net = dev.opnorm.nn.models.Models.create("cnn7-w0.0625", 1, 10, 3, k);
+        dev.opnorm.nn.data.Dataset raw = dev.opnorm.nn.data.FashionMnist.load(data,
+                dev.opnorm.nn.data.FashionMnist.Split.TEST, dev.opnorm.nn.data.Domain.SYMMETRIC).padTo(32, 32);
+        // labels = the network's own predictions: every image starts correct, so "alive" alone decides
+        int[] pred = new int[raw.size()];
+        var logits = net.forward(raw.images());
+        for (int i = 0; i < pred.length; i++) {
+            for (int c = 1; c < 10; c++) {
+                pred[i] = logits.data[i * 10 + c] > logits.data[i * 10 + pred[i]] ? c : pred[i];
+            }
+        }
+        var test = new dev.opnorm.nn.data.Dataset("own labels", raw.images(), pred, 10, raw.domain());
+        var pga = dev.opnorm.robust.attack.Pga.l2(0.05).iterations(3).seed(0)
+                .domain(dev.opnorm.nn.data.Domain.SYMMETRIC);
+        boolean[] all = new boolean[test.size()];
+        java.util.Arrays.fill(all, true);
+        boolean[] everyImage = Reproduction.robust(net, test, pga, all);
+        assertEquals(dev.opnorm.robust.attack.RobustAccuracy.of(net, test, pga, 50).robustCorrect(),
+                Reproduction.count(everyImage));
+        assertTrue(Reproduction.count(everyImage) > test.size() / 2, "a small radius leaves most images unbroken");
+
+        boolean[] half = new boolean[test.size()];
+        for (int i = 0; i < half.length; i += 2) {
+            half[i] = true;
+        }
+        boolean[] some = Reproduction.robust(net, test, pga, half);
+        for (int i = 0; i < some.length; i++) {
+            if (!half[i]) {
+                assertFalse(some[i], "image " + i + " was broken before: it stays broken");
+            }
+        }
+        assertTrue(Reproduction.count(some) > 0);
+        assertArrayEquals(some, Reproduction.robust(net, test, pga, half), "deterministic");
+
+        // the per-image encodings the report reads back
+        double[] v = {0.1, 1e-300, 3.0};
+        assertArrayEquals(v, Reproduction.nums(Reproduction.nums(v)));
+        assertArrayEquals(new double[]{1, 0, 1}, Reproduction.bits(Reproduction.bits(new boolean[]{true, false, true})));
+        assertThrows(IllegalStateException.class, () -> Reproduction.bits("10x"));
+    }
 }
