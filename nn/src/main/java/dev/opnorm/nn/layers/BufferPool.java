@@ -23,6 +23,7 @@ public final class BufferPool<F, I> {
     private final Map<Integer, ArrayDeque<I>> ints = new HashMap<>();
     private final Map<F, Shape> shapes = new java.util.IdentityHashMap<>(); // shape of every float buffer handed out
     private final Map<I, Integer> lengths = new java.util.IdentityHashMap<>();
+    private boolean closed; // after close, buffers given back are freed
 
     public BufferPool(Ops<F, I> ops) {
         this.ops = ops;
@@ -59,7 +60,7 @@ public final class BufferPool<F, I> {
             return;
         }
         Shape s = shapes.remove(b);
-        if (s == null) {
+        if (s == null || closed) {
             ops.release(b); // not from this pool: nothing to key it by
             return;
         }
@@ -72,7 +73,7 @@ public final class BufferPool<F, I> {
             return;
         }
         Integer n = lengths.remove(b);
-        if (n == null) {
+        if (n == null || closed) {
             ops.releaseInts(b);
             return;
         }
@@ -85,5 +86,11 @@ public final class BufferPool<F, I> {
         ints.values().forEach(q -> q.forEach(ops::releaseInts));
         tensors.clear();
         ints.clear();
+    }
+
+    /** Frees every pooled buffer; buffers given back later are freed, not pooled. */
+    public void close() {
+        closed = true;
+        clear();
     }
 }
