@@ -28,7 +28,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * linalg's (p,q) iteration run on the device (PlacedLinearization<DeviceTensor>.asBatchMap with DeviceBatchOps) against
+ * linalg's (p,q) iteration run on the device (PlacedLinearization.asBatchMap with DeviceBatchOps) against
  * the same iteration on the host network (CNN7 width 1/16,
  * ScalarKernels) for every kind of exponent pair (alpha = inf, and finite alpha for p = 1, 2, inf), its device-resident maximizers (checked by
  * recomputing ||J v||_q on the host from the downloaded v), u = D_q(J v), restarts, its transfers, and

@@ -23,7 +23,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * linalg's per-example (2,2) power method run on the device (PlacedLinearization<DeviceTensor>.asBatchMap with
+ * linalg's per-example (2,2) power method run on the device (PlacedLinearization.asBatchMap with
  * DeviceBatchOps) against the same method on the host network, and its transfers: k iterations
  * download k times b floats and upload nothing but the start vectors.
  */
