@@ -1,12 +1,12 @@
 package dev.opnorm.benchmarks;
 
+import dev.opnorm.nn.layers.PlacedModel;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.net.DeviceModel;
 import dev.opnorm.gpu.net.DevicePgaOps;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.Sequential;
@@ -51,7 +51,7 @@ public class OpenClAttackBench {
     String p;
 
     private OpenCl cl;
-    private DeviceModel model;
+    private PlacedModel<DeviceTensor, DeviceInts> model;
     private Pga attack;
     private PgaBackend.Engine<DeviceTensor, DeviceInts, DeviceTensor> engine;
     private DeviceTensor x;
@@ -61,7 +61,7 @@ public class OpenClAttackBench {
     public void setup() {
         cl = OpenCl.shared();
         Sequential net = Cnn7.create(width, 3, 10, 7L);
-        model = new DeviceModel(cl, net);
+        model = new PlacedModel<>(cl.ops(), net);
         Random rnd = new Random(99);
         float[] data = new float[batch * 3 * 32 * 32];
         for (int i = 0; i < data.length; i++) {

@@ -1,5 +1,8 @@
 package dev.opnorm.benchmarks;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.gpu.net.DeviceBatchOps;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -7,8 +10,6 @@ import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceRegOps;
-import dev.opnorm.gpu.net.DeviceLinearization;
-import dev.opnorm.gpu.net.DeviceModel;
 import dev.opnorm.gpu.net.DeviceSgdTrainer;
 import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.linalg.PowerMethod;
@@ -36,7 +37,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * device-resident ({@code dev.opnorm.gpu.net}):
  * <ul>
  *   <li>{@code powerMethod10}: linalg's per-example (2,2) power method ({@code PowerMethod.sigmaMax} on
- *       {@code DeviceLinearization.asBatchMap()} and {@code DeviceModel.batchOps()}), {@value #ITERATIONS}
+ *       {@code PlacedLinearization.asBatchMap()} and {@code DeviceBatchOps.of(PlacedModel)}), {@value #ITERATIONS}
  *       iterations from given start vectors - per iteration w = J v, per-example norms, u = w/||w||,
  *       z = J^T u, v = z/||z|| and one transfer (batch floats down); plus the start vectors' upload;</li>
  *   <li>{@code trainingStep}: one d.d. SGD training step (TRAIN forward, cross-entropy, backward,
@@ -70,8 +71,8 @@ public class OpenClNetworkBench {
     int batch;
 
     private OpenCl cl;
-    private DeviceModel model;
-    private DeviceLinearization lin;
+    private PlacedModel<DeviceTensor, DeviceInts> model;
+    private PlacedLinearization<DeviceTensor> lin;
     private DeviceSgdTrainer trainer;
     static final int ITERATIONS = 10;
 
@@ -85,7 +86,7 @@ public class OpenClNetworkBench {
     public void setup() {
         cl = OpenCl.shared();
         Sequential net = Cnn7.create(width, 3, 10, 7L);
-        model = new DeviceModel(cl, net);
+        model = new PlacedModel<>(cl.ops(), net);
         Random rnd = new Random(99);
         float[] data = new float[batch * 3 * 32 * 32];
         for (int i = 0; i < data.length; i++) {
@@ -97,7 +98,7 @@ public class OpenClNetworkBench {
         }
         x = DeviceTensor.of(cl, Tensor.of(batch, 3, 32, 32, data));
         labels = DeviceInts.of(cl, y);
-        lin = model.linearize(x, BnMode.EVAL);
+        lin = model.linearize(x, x.shape(), BnMode.EVAL);
         start = data.clone();
         trainer = new DeviceSgdTrainer(model, Sgd.Config.of(0.01).withMomentum(0.9).withWeightDecay(5e-4));
         cl.finish();
@@ -115,7 +116,7 @@ public class OpenClNetworkBench {
 
     @Benchmark
     public double powerMethod10() {
-        try (PowerMethod.BatchResult<DeviceTensor> r = PowerMethod.sigmaMax(lin.asBatchMap(), model.batchOps(),
+        try (PowerMethod.BatchResult<DeviceTensor> r = PowerMethod.sigmaMax(lin.asBatchMap(), DeviceBatchOps.of(model),
                 new PowerMethod.Options(ITERATIONS, 0, 1L), start, false)) {
             return r.sigma()[0];
         }
@@ -129,7 +130,7 @@ public class OpenClNetworkBench {
     @Benchmark
     public double pqIteration10() {
         OperatorNorm.Options o = new OperatorNorm.Options(ITERATIONS, 0, Double.POSITIVE_INFINITY, 1, 1L);
-        try (OperatorNorm.BatchResult<DeviceTensor> r = OperatorNorm.estimate(lin.asBatchMap(), model.batchOps(),
+        try (OperatorNorm.BatchResult<DeviceTensor> r = OperatorNorm.estimate(lin.asBatchMap(), DeviceBatchOps.of(model),
                 Double.POSITIVE_INFINITY, 2, o, start, false)) {
             return r.value()[0];
         }

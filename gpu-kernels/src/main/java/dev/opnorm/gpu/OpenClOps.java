@@ -1,6 +1,8 @@
 package dev.opnorm.gpu;
 
+import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.kernels.Conv2dDims;
+import dev.opnorm.nn.kernels.Ops;
 import dev.opnorm.nn.kernels.PoolDims;
 
 import dev.opnorm.gpu.OpenCl.Family;
@@ -29,12 +31,14 @@ import dev.opnorm.gpu.OpenCl.Family;
  * @throws IllegalArgumentException (every method) when a buffer is too short for the dimensions, or
  *                                  belongs to another runtime
  */
-public final class OpenClOps {
+public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
     /** Tile width, work-group edge and reduction slice of the tiled kernels (TS, LS, TK in common.cl). */
     static final int TS = 64, LS = 16, TK = 16;
 
     private final OpenCl cl;
     private DeviceTensor splitScratch; // partial sums of conv2dVjpWeight; grows, reused (in-order queue)
+    private DeviceTensor tangentScratch; // bnGammaTangent's scaled tangent; grows, reused
+    private DeviceTensor sumsScratch;    // bnGammaTangent's unused channel sums; grows, reused
 
     OpenClOps(OpenCl cl) {
         this.cl = cl;
@@ -42,6 +46,70 @@ public final class OpenClOps {
 
     public OpenCl runtime() {
         return cl;
+    }
+
+    @Override
+    public String name() {
+        return "opencl";
+    }
+
+    // ---- memory and transfers (Ops) ----------------------------------------------------------------
+
+    /** An uninitialized device tensor of this shape (no transfer). */
+    @Override
+    public DeviceTensor allocate(Shape shape) {
+        return DeviceTensor.allocate(cl, shape);
+    }
+
+    /** An uninitialized device int buffer (no transfer). */
+    @Override
+    public DeviceInts allocateInts(int length) {
+        return DeviceInts.allocate(cl, length);
+    }
+
+    @Override
+    public void release(DeviceTensor buffer) {
+        buffer.close();
+    }
+
+    @Override
+    public void releaseInts(DeviceInts buffer) {
+        buffer.close();
+    }
+
+    @Override
+    public int length(DeviceTensor buffer) {
+        return buffer.length();
+    }
+
+    /** A device tensor of this shape holding the first shape.size() values (one upload). */
+    @Override
+    public DeviceTensor upload(float[] values, Shape shape) {
+        DeviceTensor d = DeviceTensor.allocate(cl, shape);
+        try {
+            d.upload(values, 0, 0, shape.size());
+        } catch (RuntimeException e) {
+            d.close();
+            throw e;
+        }
+        return d;
+    }
+
+    /** One upload of src[0, length) into dst. */
+    @Override
+    public void upload(DeviceTensor dst, float[] src, int length) {
+        dst.upload(src, 0, 0, length);
+    }
+
+    /** One download of src[0, length) into dst. */
+    @Override
+    public void download(DeviceTensor src, float[] dst, int length) {
+        src.download(dst, 0, 0, length);
+    }
+
+    @Override
+    public float read(DeviceTensor buffer, int index) {
+        return buffer.readScalar(index);
     }
 
     // ---- convolution ------------------------------------------------------------------------------
@@ -335,6 +403,36 @@ public final class OpenClOps {
         need(mean, c, "bnRunningUpdate mean");
         need(var, c, "bnRunningUpdate var");
         cl.launch(Family.BATCHNORM, "bn_running_update", new long[]{c}, null, rm, rv, mean, var, momentum, unbias, c);
+    }
+
+    /**
+     * gGamma[c] += sum over (n, hw) of g * (t * inv[c]): the tangent rule of EVAL BatchNorm's gamma, as the
+     * per-channel scale and the double-accumulated channel sums (the host scales the sum instead; the two
+     * agree to rounding).
+     */
+    @Override
+    public void bnGammaTangent(DeviceTensor gGamma, DeviceTensor g, DeviceTensor t, DeviceTensor inv, int n, int c,
+                               int hw) {
+        long len = (long) n * c * hw;
+        need(gGamma, c, "bnGammaTangent gGamma");
+        need(g, len, "bnGammaTangent g");
+        need(t, len, "bnGammaTangent t");
+        need(inv, c, "bnGammaTangent inv");
+        tangentScratch = grown(tangentScratch, len);
+        sumsScratch = grown(sumsScratch, c);
+        channelAffine(tangentScratch, t, inv, null, n, c, hw);
+        channelSumsAccumulate(sumsScratch, gGamma, g, tangentScratch, n, c, hw);
+    }
+
+    /** s when it holds at least len floats, else a new scratch tensor (s closed). */
+    private DeviceTensor grown(DeviceTensor s, long len) {
+        if (s != null && s.length() >= len) {
+            return s;
+        }
+        if (s != null) {
+            s.close(); // OpenCL defers the release until queued kernels are done with it
+        }
+        return DeviceTensor.allocate(cl, (int) len);
     }
 
     // ---- training -----------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenClOps;
@@ -12,8 +14,8 @@ import java.util.Arrays;
 /**
  * linalg's {@link BatchOps} on the device: the vector operations of the batched power method and (p,q)
  * iteration ({@code linalg.PowerMethod} / {@code linalg.OperatorNorm}, written once) on
- * {@link DeviceTensor}s of a {@link DeviceModel}, through {@link OpenClOps}. With
- * {@link DeviceLinearization#asBatchMap()} as the map, the iterates never leave the device: an iteration
+ * {@link DeviceTensor}s of a {@link PlacedModel}, through {@link OpenClOps}. With
+ * {@link PlacedLinearization#asBatchMap()} as the map, the iterates never leave the device: an iteration
  * moves only what {@link #read} downloads (one float per scalar) and, when the rows chosen by
  * {@link #copyRowsWhere} change, one int per row up.
  *
@@ -21,28 +23,39 @@ import java.util.Arrays;
  * after the model is closed, {@link #release} frees them. The per-row scalars are floats (rounded once
  * from double sums), so results agree with the host's to float rounding, not bitwise. The finite-alpha
  * sphere step exists for p = 1, 2, inf ({@link OpenClOps#sphereStep}). One instance per model
- * ({@link DeviceModel#batchOps()}); not thread safe, as the model.
+ * ({@link DeviceBatchOps#of}); not thread safe, as the model.
  */
-public final class DeviceBatchOps implements BatchOps<DeviceTensor, DeviceTensor> {
-    private final DeviceModel model;
+public final class DeviceBatchOps implements BatchOps<DeviceTensor, DeviceTensor>, AutoCloseable {
+    private final PlacedModel<DeviceTensor, DeviceInts> model;
+    private final OpenClOps ops;
     private DeviceInts flags;
     private int[] uploaded; // what flags holds on the device, null when unknown
 
-    DeviceBatchOps(DeviceModel model) {
+    private DeviceBatchOps(PlacedModel<DeviceTensor, DeviceInts> model) {
         this.model = model;
+        this.ops = DeviceNetworks.ops(model);
+    }
+
+    /**
+     * The vector operations of linalg's batched power method and (p,q) iteration on {@code model}'s buffers,
+     * one per model (closed with it): with {@link PlacedLinearization#asBatchMap()} they run
+     * {@code PowerMethod.sigmaMax} and {@code OperatorNorm.estimate} on the device.
+     */
+    public static DeviceBatchOps of(PlacedModel<DeviceTensor, DeviceInts> model) {
+        return model.attached(DeviceBatchOps.class, () -> new DeviceBatchOps(model));
     }
 
     @Override
     public DeviceTensor allocate(int rows, int cols) {
         model.checkOpen();
         DeviceTensor t = model.pool().tensor(Shape.features(rows, cols));
-        model.ops().fill(t, 0f, rows * cols); // pooled buffers hold old contents
+        ops.fill(t, 0f, rows * cols); // pooled buffers hold old contents
         return t;
     }
 
     @Override
     public void release(DeviceTensor t) {
-        model.giveBack(t);
+        model.pool().give(t);
     }
 
     @Override
@@ -70,7 +83,7 @@ public final class DeviceBatchOps implements BatchOps<DeviceTensor, DeviceTensor
 
     @Override
     public void rowNorms(DeviceTensor out, int off, DeviceTensor a, int rows, int cols, double p) {
-        model.ops().rowNorms(out, off, a, rows, cols, p);
+        ops.rowNorms(out, off, a, rows, cols, p);
     }
 
     @Override
@@ -86,18 +99,18 @@ public final class DeviceBatchOps implements BatchOps<DeviceTensor, DeviceTensor
 
     @Override
     public void divideRows(DeviceTensor y, DeviceTensor x, DeviceTensor norms, int off, int rows, int cols) {
-        model.ops().divideRows(y, x, norms, off, rows, cols);
+        ops.divideRows(y, x, norms, off, rows, cols);
     }
 
     @Override
     public void dualRows(DeviceTensor out, DeviceTensor a, int rows, int cols, double q) {
-        model.ops().dualRows(out, a, rows, cols, q);
+        ops.dualRows(out, a, rows, cols, q);
     }
 
     @Override
     public void sphereStep(DeviceTensor v, DeviceTensor z, double alpha, int rows, int cols, double p) {
         checkSphereStep(p);
-        model.ops().sphereStep(v, z, alpha, rows, cols, p);
+        ops.sphereStep(v, z, alpha, rows, cols, p);
     }
 
     /**
@@ -123,7 +136,7 @@ public final class DeviceBatchOps implements BatchOps<DeviceTensor, DeviceTensor
         }
         if (flags == null || flags.length() != f.length) {
             if (flags != null) {
-                model.pool().give(flags);
+                model.pool().giveInts(flags);
             }
             flags = model.pool().ints(f.length);
             uploaded = null;
@@ -132,11 +145,12 @@ public final class DeviceBatchOps implements BatchOps<DeviceTensor, DeviceTensor
             flags.upload(f);
             uploaded = f;
         }
-        model.ops().copyRowsWhere(dst, src, flags, rows.length, cols);
+        ops.copyRowsWhere(dst, src, flags, rows.length, cols);
     }
 
     /** Frees the flag buffer (the model calls this when it closes). */
-    void close() {
+    @Override
+    public void close() {
         if (flags != null) {
             flags.close();
             flags = null;

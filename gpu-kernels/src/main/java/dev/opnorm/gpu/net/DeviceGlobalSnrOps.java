@@ -1,5 +1,8 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.nn.layers.Gradients;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
@@ -60,10 +63,10 @@ public final class DeviceGlobalSnrOps implements GlobalSnrOps<DeviceTensor, Devi
             }
 
             @Override
-            public double accumulate(DeviceModel model, DeviceTensor x, DeviceInts labels, long seed,
-                                     DeviceLinearization train, DeviceGrads grads) {
+            public double accumulate(PlacedModel<DeviceTensor, DeviceInts> model, DeviceTensor x, DeviceInts labels, long seed,
+                                     PlacedLinearization<DeviceTensor> train, Gradients<DeviceTensor> grads) {
                 if (engine == null) {
-                    engine = host.engine(new DeviceGlobalSnrOps(model.runtime()));
+                    engine = host.engine(new DeviceGlobalSnrOps(DeviceNetworks.runtime(model)));
                 }
                 return engine.accumulate(seed, model::value, grads::of);
             }

@@ -1,5 +1,7 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.nn.layers.Gradients;
 import dev.opnorm.gpu.DeviceTensor;
 
 /**
@@ -17,5 +19,5 @@ public interface DeviceLossTerm {
      *              not commit or close it
      * @param x     the clean batch on the device; not modified
      */
-    double accumulate(DeviceLinearization train, DeviceTensor x, DeviceGrads grads);
+    double accumulate(PlacedLinearization<DeviceTensor> train, DeviceTensor x, Gradients<DeviceTensor> grads);
 }

@@ -1,5 +1,8 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.nn.layers.Gradients;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.nn.util.Rng;
@@ -34,7 +37,7 @@ public interface DeviceMethod extends AutoCloseable {
      * @param grads  accumulated (+=)
      * @param out    at least {@link #scalars()} floats, overwritten
      */
-    DeviceLinearization step(DeviceModel model, DeviceTensor x, DeviceInts labels, Rng rng, DeviceGrads grads,
+    PlacedLinearization<DeviceTensor> step(PlacedModel<DeviceTensor, DeviceInts> model, DeviceTensor x, DeviceInts labels, Rng rng, Gradients<DeviceTensor> grads,
                              DeviceTensor out);
 
     /** The step's outcome from the downloaded scalars of a batch of n. */

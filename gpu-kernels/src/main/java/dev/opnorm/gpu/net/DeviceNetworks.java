@@ -1,7 +1,11 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
+import dev.opnorm.gpu.OpenClOps;
 import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.linalg.PowerMethod;
 import dev.opnorm.nn.Tensor;
@@ -12,36 +16,50 @@ import java.util.Map;
 import java.util.IdentityHashMap;
 
 /**
- * Entry points of the device-resident network path. {@link #model} caches one {@link DeviceModel} per
+ * Entry points of the device-resident network path. {@link #model} caches one {@link PlacedModel} per
  * host network (by identity) and runtime, so repeated calls upload the parameters only once; after
  * changing the host parameters call {@code model(cl, net).uploadParameters()}. A cached model (and
  * its network and device memory) stays alive until {@link #release}.
  */
 public final class DeviceNetworks {
-    private static final Map<Layer, Map<OpenCl, DeviceModel>> CACHE = new IdentityHashMap<>();
+    private static final Map<Layer, Map<OpenCl, PlacedModel<DeviceTensor, DeviceInts>>> CACHE = new IdentityHashMap<>();
 
     private DeviceNetworks() {
     }
 
     /** The cached device mirror of {@code net} on {@code cl} (created and uploaded on first use). */
-    public static synchronized DeviceModel model(OpenCl cl, Layer net) {
-        Map<OpenCl, DeviceModel> byRuntime = CACHE.computeIfAbsent(net, k -> new IdentityHashMap<>());
-        return byRuntime.computeIfAbsent(cl, c -> new DeviceModel(c, net));
+    public static synchronized PlacedModel<DeviceTensor, DeviceInts> model(OpenCl cl, Layer net) {
+        Map<OpenCl, PlacedModel<DeviceTensor, DeviceInts>> byRuntime = CACHE.computeIfAbsent(net, k -> new IdentityHashMap<>());
+        return byRuntime.computeIfAbsent(cl, c -> new PlacedModel<>(c.ops(), net));
+    }
+
+    /** The OpenCL operations of a model placed on a device (its {@link PlacedModel#ops()}). */
+    public static OpenClOps ops(PlacedModel<DeviceTensor, DeviceInts> model) {
+        if (!(model.ops() instanceof OpenClOps o)) {
+            throw new IllegalArgumentException("model of " + model.model().qualifiedName() + " is placed on "
+                    + model.ops().name() + ", not on an OpenCL device");
+        }
+        return o;
+    }
+
+    /** The OpenCL runtime of a model placed on a device. */
+    public static OpenCl runtime(PlacedModel<DeviceTensor, DeviceInts> model) {
+        return ops(model).runtime();
     }
 
     /** Closes and forgets the cached device models of {@code net} (all runtimes); no-op when none. */
     public static synchronized void release(Layer net) {
-        Map<OpenCl, DeviceModel> byRuntime = CACHE.remove(net);
+        Map<OpenCl, PlacedModel<DeviceTensor, DeviceInts>> byRuntime = CACHE.remove(net);
         if (byRuntime != null) {
-            byRuntime.values().forEach(DeviceModel::close);
+            byRuntime.values().forEach(PlacedModel::close);
         }
     }
 
     /**
      * Per-example sigma_max (the (2,2) operator norm) of the input-output Jacobian of {@code net} at each
      * example of {@code x}, BatchNorm in EVAL mode, entirely on the device of {@code cl}: linalg's
-     * {@code PowerMethod.sigmaMax} on {@link DeviceLinearization#asBatchMap()} and
-     * {@link DeviceModel#batchOps()}, so the same start vectors and stopping rule as on the host. x and the
+     * {@code PowerMethod.sigmaMax} on {@link PlacedLinearization#asBatchMap()} and
+     * {@link DeviceBatchOps#of}, so the same start vectors and stopping rule as on the host. x and the
      * start vectors are uploaded once, the parameters come from the cache, each iteration downloads one
      * float per example. The result holds no device buffers (no vectors kept).
      *
@@ -55,9 +73,9 @@ public final class DeviceNetworks {
     /** As {@link #sigmaMax(OpenCl, Layer, Tensor, PowerMethod.Options)}, from the given start vectors (not modified; null: Gaussian). */
     public static PowerMethod.BatchResult<DeviceTensor> sigmaMax(OpenCl cl, Layer net, Tensor x,
             PowerMethod.Options options, float[] start) {
-        DeviceModel m = model(cl, net);
-        try (DeviceLinearization lin = m.linearize(x, BnMode.EVAL)) {
-            return PowerMethod.sigmaMax(lin.asBatchMap(), m.batchOps(), options, start, false);
+        PlacedModel<DeviceTensor, DeviceInts> m = model(cl, net);
+        try (PlacedLinearization<DeviceTensor> lin = m.linearize(x, BnMode.EVAL)) {
+            return PowerMethod.sigmaMax(lin.asBatchMap(), DeviceBatchOps.of(m), options, start, false);
         }
     }
 
@@ -69,8 +87,8 @@ public final class DeviceNetworks {
     /**
      * Per-example (p,q) operator norms (lower bounds) of the input-output Jacobian of {@code net} at each
      * example of {@code x}, BatchNorm in EVAL mode, on the device of {@code cl}: linalg's
-     * {@code OperatorNorm.estimate} on {@link DeviceLinearization#asBatchMap()} and
-     * {@link DeviceModel#batchOps()} (OperatorNorm's start vectors, stopping rule and restarts; a finite
+     * {@code OperatorNorm.estimate} on {@link PlacedLinearization#asBatchMap()} and
+     * {@link DeviceBatchOps#of} (OperatorNorm's start vectors, stopping rule and restarts; a finite
      * alpha for p = 1, 2, inf). x is uploaded once, the parameters come from the cache. The caller closes
      * the result (its maximizers v stay on the device until then).
      *
@@ -81,9 +99,9 @@ public final class DeviceNetworks {
      */
     public static OperatorNorm.BatchResult<DeviceTensor> operatorNorm(OpenCl cl, Layer net, Tensor x, double p,
             double q, OperatorNorm.Options options, float[] start) {
-        DeviceModel m = model(cl, net);
-        try (DeviceLinearization lin = m.linearize(x, BnMode.EVAL)) {
-            return OperatorNorm.estimate(lin.asBatchMap(), m.batchOps(), p, q, options, start, false);
+        PlacedModel<DeviceTensor, DeviceInts> m = model(cl, net);
+        try (PlacedLinearization<DeviceTensor> lin = m.linearize(x, BnMode.EVAL)) {
+            return OperatorNorm.estimate(lin.asBatchMap(), DeviceBatchOps.of(m), p, q, options, start, false);
         }
     }
 }

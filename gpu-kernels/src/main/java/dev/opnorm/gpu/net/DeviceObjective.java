@@ -1,5 +1,8 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.nn.layers.Gradients;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
@@ -39,7 +42,7 @@ public final class DeviceObjective implements DeviceMethod {
          * Enqueues (or runs) the attack: xAdv (k, c, h, w) overwritten with adversarial examples of x (k, c,
          * h, w, not modified) for labels[0, k).
          */
-        void run(DeviceModel model, DeviceTensor x, DeviceInts labels, long seed, DeviceTensor xAdv);
+        void run(PlacedModel<DeviceTensor, DeviceInts> model, DeviceTensor x, DeviceInts labels, long seed, DeviceTensor xAdv);
     }
 
     /** A regularizer on the device. */
@@ -54,8 +57,8 @@ public final class DeviceObjective implements DeviceMethod {
          * @param train the step's TRAIN linearization when it is at exactly x (no adversarial examples in the
          *              batch), else null - as the host {@code RegBatch.train}
          */
-        double accumulate(DeviceModel model, DeviceTensor x, DeviceInts labels, long seed, DeviceLinearization train,
-                          DeviceGrads grads);
+        double accumulate(PlacedModel<DeviceTensor, DeviceInts> model, DeviceTensor x, DeviceInts labels, long seed, PlacedLinearization<DeviceTensor> train,
+                          Gradients<DeviceTensor> grads);
 
         /** See {@link DeviceMethod#mirrorsState()}; default: the regularizer keeps no state between steps. */
         default boolean mirrorsState() {
@@ -149,9 +152,9 @@ public final class DeviceObjective implements DeviceMethod {
     }
 
     @Override
-    public DeviceLinearization step(DeviceModel model, DeviceTensor x, DeviceInts labels, Rng rng, DeviceGrads grads,
+    public PlacedLinearization<DeviceTensor> step(PlacedModel<DeviceTensor, DeviceInts> model, DeviceTensor x, DeviceInts labels, Rng rng, Gradients<DeviceTensor> grads,
                                     DeviceTensor out) {
-        OpenCl cl = model.runtime();
+        OpenCl cl = DeviceNetworks.runtime(model);
         OpenClOps ops = cl.ops();
         Shape s = x.shape();
         int n = s.n(), k = attacked(n), per = s.perExample();
@@ -178,7 +181,7 @@ public final class DeviceObjective implements DeviceMethod {
                 in = xAdv;
             }
         }
-        DeviceLinearization lin = model.linearize(in, BnMode.TRAIN);
+        PlacedLinearization<DeviceTensor> lin = model.linearize(in, in.shape(), BnMode.TRAIN);
         try {
             int classes = lin.outShape().perExample();
             if (grad == null || grad.length() < rows * classes || lossRow.length() < rows) {

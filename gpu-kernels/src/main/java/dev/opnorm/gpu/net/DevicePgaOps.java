@@ -1,5 +1,7 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
 import dev.opnorm.gpu.AttackOps;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
@@ -16,7 +18,7 @@ import dev.opnorm.robust.attack.PgaOps;
 
 /**
  * robust's {@link PgaOps} on the device: the operations of the PGA ({@code Pga.run}, written once) on
- * {@link DeviceTensor}s of a {@link DeviceModel}, through the kernels of {@link AttackOps} (attack.cl), with
+ * {@link DeviceTensor}s of a {@link PlacedModel}, through the kernels of {@link AttackOps} (attack.cl), with
  * the model's EVAL linearization as the network ({@link #engine}). The iterates, gradients, losses and
  * the kept worst case per example never leave the device: a restart uploads its start offsets (drawn on
  * the host by {@code Pga.startOffsets}, so every example starts where the host attack starts), the
@@ -32,16 +34,16 @@ import dev.opnorm.robust.attack.PgaOps;
  * relative. Buffers come from the model's pool and go back to it. Not thread safe (as the model).
  */
 public final class DevicePgaOps implements PgaOps<DeviceTensor, DeviceInts, DeviceTensor> {
-    private final DeviceModel model;
+    private final PlacedModel<DeviceTensor, DeviceInts> model;
     private final AttackOps aops;
 
-    private DevicePgaOps(DeviceModel model) {
+    private DevicePgaOps(PlacedModel<DeviceTensor, DeviceInts> model) {
         this.model = model;
-        this.aops = new AttackOps(model.runtime());
+        this.aops = new AttackOps(DeviceNetworks.runtime(model));
     }
 
     /** The PGA engine of a device model: its EVAL linearization and these operations on its pool. */
-    public static PgaBackend.Engine<DeviceTensor, DeviceInts, DeviceTensor> engine(DeviceModel model) {
+    public static PgaBackend.Engine<DeviceTensor, DeviceInts, DeviceTensor> engine(PlacedModel<DeviceTensor, DeviceInts> model) {
         if (model == null) {
             throw new IllegalArgumentException("the device PGA needs a device model");
         }
@@ -57,7 +59,7 @@ public final class DevicePgaOps implements PgaOps<DeviceTensor, DeviceInts, Devi
                 if (!x.shape().equals(shape)) {
                     throw new IllegalArgumentException("attack input " + x + " does not have the shape " + shape);
                 }
-                DeviceLinearization lin = model.linearize(x, BnMode.EVAL);
+                PlacedLinearization<DeviceTensor> lin = model.linearize(x, shape, BnMode.EVAL);
                 return new Linearized<>() {
                     @Override
                     public DeviceTensor output() {
@@ -102,7 +104,7 @@ public final class DevicePgaOps implements PgaOps<DeviceTensor, DeviceInts, Devi
 
     @Override
     public void release(DeviceTensor t) {
-        model.giveBack(t);
+        model.pool().give(t);
     }
 
     @Override
@@ -113,13 +115,13 @@ public final class DevicePgaOps implements PgaOps<DeviceTensor, DeviceInts, Devi
 
     @Override
     public void releaseLabels(DeviceInts labels) {
-        model.giveBack(labels);
+        model.pool().giveInts(labels);
     }
 
     @Override
     public DeviceTensor stats(int n) {
         DeviceTensor s = allocate(Shape.features(n, AttackOps.STATS));
-        model.ops().fill(s, 0f, n * AttackOps.STATS); // pooled buffers hold old contents
+        DeviceNetworks.ops(model).fill(s, 0f, n * AttackOps.STATS); // pooled buffers hold old contents
         return s;
     }
 
@@ -152,7 +154,7 @@ public final class DevicePgaOps implements PgaOps<DeviceTensor, DeviceInts, Devi
 
     @Override
     public void copy(DeviceTensor dst, DeviceTensor src, int len) {
-        model.ops().copy(dst, src, len);
+        DeviceNetworks.ops(model).copy(dst, src, len);
     }
 
     @Override

@@ -1,5 +1,9 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.nn.layers.BufferPool;
+import dev.opnorm.nn.layers.Gradients;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenClOps;
@@ -17,33 +21,33 @@ import dev.opnorm.robust.reg.Regularizer;
 /**
  * robust's {@link RegOps} on the device, and the engine ({@link #engine}) that runs robust's data-dependent
  * regularizers (written once: {@code DdOperatorNorm}, {@code DdSpectralNorm}, {@code InputGradient}) on a
- * {@link DeviceModel}: its linearizations as the network (tangent gradients by
- * {@link DeviceLinearization#tangentGradient}), its {@link DeviceBatchOps} for the iterations, row norms and
+ * {@link PlacedModel}: its linearizations as the network (tangent gradients by
+ * {@link PlacedLinearization#tangentGradient}), its {@link DeviceBatchOps} for the iterations, row norms and
  * reads, and these kernels for the rest. Everything stays on the device except what the algorithms read: the
  * start vectors go up once, the iterations read their per-example norms, and each penalty reads one float
  * per example (the sigma^2 form also sends its B cotangent coefficients up). Buffers come from the model's
  * pool and go back to it. Not thread safe (as the model).
  */
 public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, DeviceInts> {
-    private final DeviceModel model;
+    private final PlacedModel<DeviceTensor, DeviceInts> model;
 
-    private DeviceRegOps(DeviceModel model) {
+    private DeviceRegOps(PlacedModel<DeviceTensor, DeviceInts> model) {
         this.model = model;
     }
 
     /** The regularizer engine of a device model: its linearizations, its batch operations and these operations. */
-    public static RegEngine<DeviceTensor, DeviceTensor, DeviceInts, DeviceGrads> engine(DeviceModel model) {
+    public static RegEngine<DeviceTensor, DeviceTensor, DeviceInts, Gradients<DeviceTensor>> engine(PlacedModel<DeviceTensor, DeviceInts> model) {
         if (model == null) {
             throw new IllegalArgumentException("the device regularizers need a device model");
         }
         model.checkOpen();
-        RegNetwork<DeviceTensor, DeviceGrads> net = (x, shape, mode) -> {
+        RegNetwork<DeviceTensor, Gradients<DeviceTensor>> net = (x, shape, mode) -> {
             if (!x.shape().equals(shape)) {
                 throw new IllegalArgumentException("regularizer input " + x + " does not have the shape " + shape);
             }
-            return linearized(model.linearize(x, mode), true);
+            return linearized(model.linearize(x, shape, mode), true);
         };
-        return new RegEngine<>(net, model.batchOps(), new DeviceRegOps(model));
+        return new RegEngine<>(net, DeviceBatchOps.of(model), new DeviceRegOps(model));
     }
 
     /**
@@ -53,7 +57,7 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
      * @param x the batch the regularizer is called with
      * @throws IllegalArgumentException when lin is not at exactly x
      */
-    public static RegNetwork.Linearized<DeviceTensor, DeviceGrads> train(DeviceLinearization lin, DeviceTensor x) {
+    public static RegNetwork.Linearized<DeviceTensor, Gradients<DeviceTensor>> train(PlacedLinearization<DeviceTensor> lin, DeviceTensor x) {
         if (lin == null) {
             return null;
         }
@@ -65,11 +69,11 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
     }
 
     /** A device linearization as the engine sees it, or null for null; closing the view leaves it open. */
-    public static RegNetwork.Linearized<DeviceTensor, DeviceGrads> view(DeviceLinearization lin) {
+    public static RegNetwork.Linearized<DeviceTensor, Gradients<DeviceTensor>> view(PlacedLinearization<DeviceTensor> lin) {
         return lin == null ? null : linearized(lin, false);
     }
 
-    private static RegNetwork.Linearized<DeviceTensor, DeviceGrads> linearized(DeviceLinearization lin, boolean owned) {
+    private static RegNetwork.Linearized<DeviceTensor, Gradients<DeviceTensor>> linearized(PlacedLinearization<DeviceTensor> lin, boolean owned) {
         return new RegNetwork.Linearized<>() {
             @Override
             public BnMode mode() {
@@ -92,12 +96,12 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
             }
 
             @Override
-            public void vjpParams(DeviceTensor gy, DeviceGrads grads) {
+            public void vjpParams(DeviceTensor gy, Gradients<DeviceTensor> grads) {
                 lin.vjpParams(gy, grads);
             }
 
             @Override
-            public void tangentGradient(DeviceTensor tangent, DeviceTensor cotangent, DeviceGrads grads) {
+            public void tangentGradient(DeviceTensor tangent, DeviceTensor cotangent, Gradients<DeviceTensor> grads) {
                 lin.tangentGradient(tangent, cotangent, grads);
             }
 
@@ -133,8 +137,8 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
             }
 
             @Override
-            public double accumulate(DeviceModel model, DeviceTensor x, DeviceInts labels, long seed,
-                                     DeviceLinearization train, DeviceGrads grads) {
+            public double accumulate(PlacedModel<DeviceTensor, DeviceInts> model, DeviceTensor x, DeviceInts labels, long seed,
+                                     PlacedLinearization<DeviceTensor> train, Gradients<DeviceTensor> grads) {
                 var e = engine(model);
                 if (r instanceof DdOperatorNorm dd) {
                     return dd.accumulate(e, x, x.shape(), seed, train(train, x), grads);
@@ -151,7 +155,7 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
      * {@code r} as a {@link DeviceLossTerm} of a training step with the given seed (the step's TRAIN
      * linearization is reused for f(x) in TRAIN penalty mode).
      */
-    public static DeviceLossTerm term(DdOperatorNorm r, DeviceModel model, long seed) {
+    public static DeviceLossTerm term(DdOperatorNorm r, PlacedModel<DeviceTensor, DeviceInts> model, long seed) {
         if (r == null) {
             throw new IllegalArgumentException("a device loss term needs a regularizer");
         }
@@ -166,12 +170,12 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
 
     @Override
     public void release(DeviceTensor t) {
-        model.giveBack(t);
+        model.pool().give(t);
     }
 
     @Override
     public void addScaled(DeviceTensor out, DeviceTensor a, float s, DeviceTensor b, int len) {
-        OpenClOps ops = model.ops();
+        OpenClOps ops = DeviceNetworks.ops(model);
         if (out == b && out != a) {
             ops.scale(out, s, b, len);   // s * b rounded to float, then a + it: the same as a + s * b unfused
             ops.add(out, a, out, len);
@@ -183,22 +187,22 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
 
     @Override
     public void scale(DeviceTensor out, DeviceTensor a, float c, int len) {
-        model.ops().scale(out, c, a, len);
+        DeviceNetworks.ops(model).scale(out, c, a, len);
     }
 
     @Override
     public void scaleDouble(DeviceTensor out, DeviceTensor a, double c, int len) {
-        model.ops().scaleDouble(out, c, a, len);
+        DeviceNetworks.ops(model).scaleDouble(out, c, a, len);
     }
 
     @Override
     public void qPowerGrad(DeviceTensor out, DeviceTensor a, double coef, double q, int len) {
-        model.ops().qPowerGrad(out, a, coef, q, len);
+        DeviceNetworks.ops(model).qPowerGrad(out, a, coef, q, len);
     }
 
     @Override
     public void dotRows(DeviceTensor out, DeviceTensor a, DeviceTensor b, int rows, int cols) {
-        model.ops().dotRows(out, 0, a, b, rows, cols);
+        DeviceNetworks.ops(model).dotRows(out, 0, a, b, rows, cols);
     }
 
     /** One upload of the rows' coefficients; the rows are scaled as channels (the examples as channels). */
@@ -208,7 +212,7 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
         DeviceTensor coef = model.pool().tensor(Shape.features(1, rows));
         try {
             coef.upload(c, 0, 0, rows);
-            model.ops().channelAffine(out, a, coef, null, 1, rows, cols);
+            DeviceNetworks.ops(model).channelAffine(out, a, coef, null, 1, rows, cols);
         } finally {
             model.pool().give(coef);
         }
@@ -218,11 +222,11 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
     @Override
     public void softmaxGradRows(DeviceTensor out, DeviceTensor z, DeviceInts labels, int rows, int cols) {
         model.checkOpen();
-        DevicePool pool = model.pool();
+        BufferPool<DeviceTensor, DeviceInts> pool = model.pool();
         DeviceTensor loss = pool.tensor(Shape.features(1, rows)), correct = pool.tensor(Shape.features(1, rows));
         try {
-            model.ops().softmaxXentRows(out, loss, correct, z, labels, rows, cols);
-            model.ops().scale(out, (float) rows, out, rows * cols);
+            DeviceNetworks.ops(model).softmaxXentRows(out, loss, correct, z, labels, rows, cols);
+            DeviceNetworks.ops(model).scale(out, (float) rows, out, rows * cols);
         } finally {
             pool.give(loss);
             pool.give(correct);
@@ -232,6 +236,6 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
     @Override
     public void softmaxHessianRows(DeviceTensor h, DeviceTensor s, DeviceTensor w, DeviceInts labels, int rows,
                                    int cols, double coef) {
-        model.ops().softmaxHessianRows(h, s, w, labels, rows, cols, coef);
+        DeviceNetworks.ops(model).softmaxHessianRows(h, s, w, labels, rows, cols, coef);
     }
 }

@@ -1,5 +1,8 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.nn.layers.Gradients;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.nn.Tensor;
@@ -17,7 +20,7 @@ import dev.opnorm.nn.util.Rng;
  * {@code lin = net.linearize(x, TRAIN); SoftmaxCrossEntropy.lossAndGradient(...); lin.vjpParams(g,
  * grads); sgd.step(grads); lin.commit()} with fresh gradients each step.
  *
- * <p>The parameters live in the {@link DeviceModel}: call {@link DeviceModel#downloadParameters()} to
+ * <p>The parameters live in the {@link PlacedModel}: call {@link PlacedModel#downloadParameters()} to
  * bring them to the host (checkpoints, host evaluation). Momentum buffers stay on the device. Not
  * thread safe; {@link #close()} frees the gradients, momentum buffers and loss scratch.
  */
@@ -31,7 +34,7 @@ public final class DeviceSgdTrainer implements AutoCloseable {
     private final DeviceTrainer trainer;
     private final WithExtra method;
 
-    public DeviceSgdTrainer(DeviceModel model, Sgd.Config config) {
+    public DeviceSgdTrainer(PlacedModel<DeviceTensor, DeviceInts> model, Sgd.Config config) {
         if (model == null || config == null) {
             throw new IllegalArgumentException("DeviceSgdTrainer needs a model and an SGD configuration");
         }
@@ -56,9 +59,9 @@ public final class DeviceSgdTrainer implements AutoCloseable {
         }
 
         @Override
-        public DeviceLinearization step(DeviceModel model, DeviceTensor x, DeviceInts labels, Rng rng,
-                                        DeviceGrads grads, DeviceTensor out) {
-            DeviceLinearization lin = ce.step(model, x, labels, rng, grads, out);
+        public PlacedLinearization<DeviceTensor> step(PlacedModel<DeviceTensor, DeviceInts> model, DeviceTensor x, DeviceInts labels, Rng rng,
+                                        Gradients<DeviceTensor> grads, DeviceTensor out) {
+            PlacedLinearization<DeviceTensor> lin = ce.step(model, x, labels, rng, grads, out);
             try {
                 extraValue = extra == null ? 0 : extra.accumulate(lin, x, grads);
                 return lin;
@@ -145,7 +148,7 @@ public final class DeviceSgdTrainer implements AutoCloseable {
     }
 
     /** The device gradients of the last step (for tests and diagnostics). */
-    public DeviceGrads gradients() {
+    public Gradients<DeviceTensor> gradients() {
         return trainer.gradients();
     }
 

@@ -1,5 +1,8 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.nn.layers.Gradients;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
@@ -31,11 +34,11 @@ public final class DeviceStandardMethod implements DeviceMethod {
     }
 
     @Override
-    public DeviceLinearization step(DeviceModel model, DeviceTensor x, DeviceInts labels, Rng rng, DeviceGrads grads,
+    public PlacedLinearization<DeviceTensor> step(PlacedModel<DeviceTensor, DeviceInts> model, DeviceTensor x, DeviceInts labels, Rng rng, Gradients<DeviceTensor> grads,
                                     DeviceTensor out) {
-        OpenCl cl = model.runtime();
+        OpenCl cl = DeviceNetworks.runtime(model);
         int n = x.shape().n();
-        DeviceLinearization lin = model.linearize(x, BnMode.TRAIN);
+        PlacedLinearization<DeviceTensor> lin = model.linearize(x, x.shape(), BnMode.TRAIN);
         try {
             lossOf(cl, lin.output(), labels, n, lin.outShape().perExample(), out);
             lin.vjpParams(grad, grads);

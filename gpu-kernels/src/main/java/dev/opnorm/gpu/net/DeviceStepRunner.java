@@ -1,5 +1,8 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.gpu.DeviceTensor;
+import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
@@ -27,7 +30,7 @@ import java.util.Arrays;
  * the runner closes.
  */
 public final class DeviceStepRunner implements StepRunner, AutoCloseable {
-    private final DeviceModel model;
+    private final PlacedModel<DeviceTensor, DeviceInts> model;
     private final DeviceTrainer trainer;
     private boolean dirty;
 
@@ -46,9 +49,9 @@ public final class DeviceStepRunner implements StepRunner, AutoCloseable {
             throw new IllegalArgumentException("method " + method.name() + " keeps state between steps ("
                     + method.state().get(0).name() + ", ...), which device training cannot update");
         }
-        DeviceModel m = null;
+        PlacedModel<DeviceTensor, DeviceInts> m = null;
         try {
-            m = new DeviceModel(cl, net);
+            m = new PlacedModel<>(cl.ops(), net);
             this.trainer = new DeviceTrainer(m, deviceMethod, optimizer);
         } catch (RuntimeException e) {
             deviceMethod.close();
@@ -107,7 +110,7 @@ public final class DeviceStepRunner implements StepRunner, AutoCloseable {
 
     /** The device's name, for the run's provenance. */
     public String device() {
-        return model.runtime().device().name;
+        return DeviceNetworks.runtime(model).device().name;
     }
 
     @Override

@@ -1,5 +1,8 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.nn.layers.Gradients;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
@@ -27,8 +30,8 @@ import java.util.Locale;
  *
  * <p>{@link #nonFiniteParameter()} checks the parameters after an update on the device (one download of
  * one float per parameter tensor); {@link #correct} evaluates a host batch in EVAL mode (one upload, one
- * download of the count). The parameters live in the {@link DeviceModel}
- * ({@link DeviceModel#downloadParameters()}), the optimizer state on the device while this trainer is
+ * download of the count). The parameters live in the {@link PlacedModel}
+ * ({@link PlacedModel#downloadParameters()}), the optimizer state on the device while this trainer is
  * open ({@link Optimizer#exportState()} downloads it, {@link Optimizer#importState} uploads it).
  *
  * <p>Not thread safe. {@link #close()} frees the gradients and scratch buffers and the method's buffers,
@@ -36,12 +39,12 @@ import java.util.Locale;
  * (its owner closes it).
  */
 public final class DeviceTrainer implements AutoCloseable {
-    private final DeviceModel model;
+    private final PlacedModel<DeviceTensor, DeviceInts> model;
     private final DeviceMethod method;
     private final Optimizer optimizer;
     private final DeviceUpdateOps updates;
     private final List<Param> params;
-    private final DeviceGrads grads;
+    private final Gradients<DeviceTensor> grads;
     private final DeviceTensor result;      // the method's scalars
     private final DeviceTensor nonFinite;   // per parameter tensor: NaN/Inf count after the last update
     private final DeviceStandardMethod evaluation = new DeviceStandardMethod(); // its count on EVAL logits
@@ -59,27 +62,27 @@ public final class DeviceTrainer implements AutoCloseable {
      *                  state buffer it has) and back to the host when this trainer closes
      * @throws IllegalArgumentException for a parameter of the optimizer that the model does not hold
      */
-    public DeviceTrainer(DeviceModel model, DeviceMethod method, Optimizer optimizer) {
+    public DeviceTrainer(PlacedModel<DeviceTensor, DeviceInts> model, DeviceMethod method, Optimizer optimizer) {
         if (model == null || method == null || optimizer == null) {
             throw new IllegalArgumentException("DeviceTrainer needs a model, a method and an optimizer");
         }
         for (Param p : optimizer.params()) {
             model.value(p); // throws naming a parameter that the model does not hold
         }
-        OpenCl cl = model.runtime();
+        OpenCl cl = DeviceNetworks.runtime(model);
         this.updates = new DeviceUpdateOps(cl);
         this.model = model;
         this.method = method;
         this.optimizer = optimizer;
         this.params = model.params();
-        this.grads = new DeviceGrads(cl);
+        this.grads = new Gradients<>(cl.ops());
         this.result = DeviceTensor.allocate(cl, Math.max(1, method.scalars()));
         this.nonFinite = DeviceTensor.allocate(cl, Math.max(1, params.size()));
         this.evalResult = DeviceTensor.allocate(cl, evaluation.scalars());
         optimizer.moveTo(updates); // last: nothing after it can fail and strand the state on the device
     }
 
-    public DeviceModel model() {
+    public PlacedModel<DeviceTensor, DeviceInts> model() {
         return model;
     }
 
@@ -93,7 +96,7 @@ public final class DeviceTrainer implements AutoCloseable {
     }
 
     /** The device gradients of the last step (for tests and diagnostics). */
-    public DeviceGrads gradients() {
+    public Gradients<DeviceTensor> gradients() {
         return grads;
     }
 
@@ -106,8 +109,8 @@ public final class DeviceTrainer implements AutoCloseable {
     public DeviceStepResult step(Tensor x, int[] labels, Rng rng) {
         if (inputBuffer == null || !inputBuffer.shape().equals(x.shape)) {
             free(inputBuffer, labelBuffer);
-            inputBuffer = DeviceTensor.allocate(model.runtime(), x.shape);
-            labelBuffer = DeviceInts.allocate(model.runtime(), x.shape.n());
+            inputBuffer = DeviceTensor.allocate(DeviceNetworks.runtime(model), x.shape);
+            labelBuffer = DeviceInts.allocate(DeviceNetworks.runtime(model), x.shape.n());
         }
         stage(x, labels, "training step", inputBuffer, labelBuffer);
         return step(inputBuffer, labelBuffer, rng);
@@ -124,7 +127,7 @@ public final class DeviceTrainer implements AutoCloseable {
         }
         grads.zero();
         DeviceStepResult r;
-        try (DeviceLinearization lin = method.step(model, x, labels, rng, grads, result)) {
+        try (PlacedLinearization<DeviceTensor> lin = method.step(model, x, labels, rng, grads, result)) {
             // the step's only transfer; it waits for the forward and backward passes, nothing else
             float[] s = new float[method.scalars()];
             result.download(s, 0, 0, s.length);
@@ -134,7 +137,7 @@ public final class DeviceTrainer implements AutoCloseable {
                 if (lin != null) {
                     lin.commit();
                 }
-                OpenClOps ops = model.runtime().ops();
+                OpenClOps ops = DeviceNetworks.runtime(model).ops();
                 for (int i = 0; i < params.size(); i++) {
                     Param p = params.get(i);
                     ops.countNonFinite(nonFinite, i, model.value(p), p.size());
@@ -174,7 +177,7 @@ public final class DeviceTrainer implements AutoCloseable {
      * @throws IllegalArgumentException for a label count != batch or a label outside [0, classes)
      */
     public int correct(Tensor x, int[] labels) {
-        OpenCl cl = model.runtime();
+        OpenCl cl = DeviceNetworks.runtime(model);
         if (evalInput == null || !evalInput.shape().equals(x.shape)) {
             free(evalInput, evalLabels);
             evalInput = DeviceTensor.allocate(cl, x.shape);
@@ -182,7 +185,7 @@ public final class DeviceTrainer implements AutoCloseable {
         }
         stage(x, labels, "evaluation", evalInput, evalLabels);
         int n = x.shape.n();
-        try (DeviceLinearization lin = model.linearize(evalInput, BnMode.EVAL)) {
+        try (PlacedLinearization<DeviceTensor> lin = model.linearize(evalInput, evalInput.shape(), BnMode.EVAL)) {
             evaluation.lossOf(cl, lin.output(), evalLabels, n, lin.outShape().perExample(), evalResult);
             return Math.round(evalResult.readScalar(1));
         }

@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.nn.optim.Adam;
@@ -11,8 +12,8 @@ import dev.opnorm.nn.optim.UpdateOps;
  * nn's {@link UpdateOps} on the device: the element-wise optimizer updates ({@code training.cl}:
  * {@code sgd_update}, {@code adam_update}, {@code rmsprop_update}, through {@link dev.opnorm.gpu.OpenClOps})
  * on {@link DeviceTensor}s, so that {@code nn.optim}'s optimizers (written once) keep their state on the
- * device after {@code optimizer.moveTo(ops)} and update a {@link DeviceModel}'s parameters from
- * {@link DeviceGrads} with no transfer: an update only enqueues a kernel. {@link #upload} and
+ * device after {@code optimizer.moveTo(ops)} and update a {@link PlacedModel}'s parameters from
+ * {@link Gradients} with no transfer: an update only enqueues a kernel. {@link #upload} and
  * {@link #download} are the optimizer's explicit state transfers (moving it, checkpoints).
  *
  * <p>The kernels are {@link dev.opnorm.nn.optim.HostUpdateOps}'s loops operation for operation with the

@@ -1,7 +1,7 @@
 /**
- * Whole networks on the OpenCL device, device-resident: {@link dev.opnorm.gpu.net.DeviceModel} mirrors a host
- * {@code Sequential} (the 7-layer CNN's layer types) with its parameters uploaded once;
- * {@link dev.opnorm.gpu.net.DeviceLinearization} is the network linearized at a device batch (forward, jvp, vjp,
+ * Whole networks on the OpenCL device, device-resident: a host network placed on the device
+ * ({@link dev.opnorm.nn.layers.PlacedModel} over {@link dev.opnorm.gpu.OpenClOps}, parameters uploaded once) runs
+ * the layers' own linearizations ({@link dev.opnorm.nn.layers.PlacedLinearization}: forward, jvp, vjp,
  * parameter gradients, all residuals on the device); its {@code asBatchMap()} with
  * {@link dev.opnorm.gpu.net.DeviceBatchOps} (linalg's {@code BatchOps} on device buffers) runs linalg's batched
  * power method and (p,q) iteration - the one implementation - on the device, moving only per-example scalars
@@ -12,6 +12,6 @@
  * (robust's {@code GlobalSnrOps}) runs robust's global spectral norm update, moving only the layer sigmas; {@link dev.opnorm.gpu.net.DeviceTrainer} runs a training step for a pluggable
  * {@link dev.opnorm.gpu.net.DeviceMethod} (standard: {@link dev.opnorm.gpu.net.DeviceStandardMethod}) and
  * an {@code nn.optim} optimizer (written once; its state on the device through
- * {@link dev.opnorm.gpu.net.DeviceUpdateOps}) moving only the loss; {@link dev.opnorm.gpu.net.DeviceSgdTrainer} is its SGD / standard form. The layer maths is the host layers', op for op, on {@link dev.opnorm.gpu.OpenClOps}.
+ * {@link dev.opnorm.gpu.net.DeviceUpdateOps}) moving only the loss; {@link dev.opnorm.gpu.net.DeviceSgdTrainer} is its SGD / standard form. The layer maths is the host layers' own code, written once over {@code nn.kernels.Ops}.
  */
 package dev.opnorm.gpu.net;

@@ -1,5 +1,8 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.nn.layers.Gradients;
 import static dev.opnorm.gpu.net.NetTesting.assertNear;
 import static dev.opnorm.gpu.net.NetTesting.maxAbs;
 import static dev.opnorm.gpu.net.NetTesting.randn;
@@ -77,7 +80,7 @@ class DdOperatorNormOnDeviceTest {
         // the seed Objective hands to its first regularizer
         long regSeed = new Rng(STEP_SEED).fork("regularizer").fork(0).nextLong();
 
-        try (DeviceModel model = new DeviceModel(cl, devNet);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
              DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, SGD);
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
             long up = cl.uploads(), upBytes = cl.uploadedBytes(), down = cl.downloads(),
@@ -121,10 +124,10 @@ class DdOperatorNormOnDeviceTest {
         OpenCl cl = NetTesting.runtime();
         Tensor x = Tensor.of(BATCH, 3, 32, 32, randn(new Random(35), BATCH * 3 * 32 * 32));
         DdOperatorNorm reg = DdOperatorNorm.sumOfSquares(1.0, 0.5, 3, BnMode.TRAIN);
-        try (DeviceModel model = new DeviceModel(cl, NetTesting.cnn7(34L)); DeviceGrads grads = new DeviceGrads(cl);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), NetTesting.cnn7(34L)); Gradients<DeviceTensor> grads = new Gradients<>(cl.ops());
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor other = DeviceTensor.of(cl, x);
-             DeviceLinearization eval = model.linearize(dx, BnMode.EVAL);
-             DeviceLinearization trainElsewhere = model.linearize(other, BnMode.TRAIN)) {
+             PlacedLinearization<DeviceTensor> eval = model.linearize(dx, dx.shape(), BnMode.EVAL);
+             PlacedLinearization<DeviceTensor> trainElsewhere = model.linearize(other, other.shape(), BnMode.TRAIN)) {
             var e = DeviceRegOps.engine(model);
             IllegalArgumentException notTrain = assertThrows(IllegalArgumentException.class,
                     () -> reg.penalty(e, dx, dx.shape(), dx, DeviceRegOps.train(eval, dx), grads),
@@ -149,11 +152,11 @@ class DdOperatorNormOnDeviceTest {
         double hostValue = reg.accumulate(new RegBatch(hostNet, x, null, 9L,
                 reuseTrain ? hostNet.linearize(x, BnMode.TRAIN) : null), hostGrads);
         String what = reg.name() + " (" + reg.p() + "," + reg.q() + ")" + (reuseTrain ? " reusing TRAIN" : "");
-        try (DeviceModel model = new DeviceModel(cl, devNet); DeviceGrads grads = new DeviceGrads(cl);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet); Gradients<DeviceTensor> grads = new Gradients<>(cl.ops());
              DeviceTensor dx = DeviceTensor.of(cl, x)) {
             double value;
             if (reuseTrain) {
-                try (DeviceLinearization train = model.linearize(dx, BnMode.TRAIN)) {
+                try (PlacedLinearization<DeviceTensor> train = model.linearize(dx, dx.shape(), BnMode.TRAIN)) {
                     value = reg.accumulate(DeviceRegOps.engine(model), dx, dx.shape(), 9L,
                             DeviceRegOps.train(train, dx), grads);
                     assertEquals(BATCH, train.output().shape().n(), "the step's linearization is left open");

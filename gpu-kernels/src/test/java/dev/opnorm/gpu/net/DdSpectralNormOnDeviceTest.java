@@ -1,5 +1,8 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.nn.layers.Gradients;
 import static dev.opnorm.gpu.net.NetTesting.assertNear;
 import static dev.opnorm.gpu.net.NetTesting.maxAbs;
 import static dev.opnorm.gpu.net.NetTesting.randn;
@@ -82,9 +85,9 @@ class DdSpectralNormOnDeviceTest {
         float[] t = randn(rnd, lin.inShape().size()), c = randn(rnd, lin.outShape().size());
         ParamGrads want = new ParamGrads();
         TangentGradient.accumulate(hostNet, lin, t, c, want);
-        try (DeviceModel model = new DeviceModel(cl, devNet); DeviceGrads grads = new DeviceGrads(cl);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet); Gradients<DeviceTensor> grads = new Gradients<>(cl.ops());
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor dt = DeviceTensor.of(cl, t);
-             DeviceTensor dc = DeviceTensor.of(cl, c); DeviceLinearization dl = model.linearize(dx, BnMode.EVAL)) {
+             DeviceTensor dc = DeviceTensor.of(cl, c); PlacedLinearization<DeviceTensor> dl = model.linearize(dx, dx.shape(), BnMode.EVAL)) {
             long up = cl.uploads(), down = cl.downloads();
             dl.tangentGradient(dt, dc, grads);
             dl.tangentGradient(dt, dc, grads); // accumulates: twice the host's
@@ -101,7 +104,7 @@ class DdSpectralNormOnDeviceTest {
                 assertNear(w, grads.download(dp.get(i)), Math.max(maxAbs(w), 1e-3), "d<c, J t>/d " + hp.get(i).name());
             }
             assertTrue(someNonZero, "the gradient is not all zero");
-            try (DeviceLinearization train = model.linearize(dx, BnMode.TRAIN)) {
+            try (PlacedLinearization<DeviceTensor> train = model.linearize(dx, dx.shape(), BnMode.TRAIN)) {
                 assertThrows(IllegalArgumentException.class, () -> train.tangentGradient(dt, dc, grads),
                         "TRAIN-mode BatchNorm");
             }
@@ -119,9 +122,9 @@ class DdSpectralNormOnDeviceTest {
         float[] t = new float[lin.inShape().size()], c = new float[lin.outShape().size()];
         IllegalArgumentException host = assertThrows(IllegalArgumentException.class,
                 () -> TangentGradient.accumulate(net, lin, t, c, new ParamGrads()));
-        try (DeviceModel model = new DeviceModel(cl, net); DeviceGrads grads = new DeviceGrads(cl);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net); Gradients<DeviceTensor> grads = new Gradients<>(cl.ops());
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor dt = DeviceTensor.of(cl, t);
-             DeviceTensor dc = DeviceTensor.of(cl, c); DeviceLinearization dl = model.linearize(dx, BnMode.EVAL)) {
+             DeviceTensor dc = DeviceTensor.of(cl, c); PlacedLinearization<DeviceTensor> dl = model.linearize(dx, dx.shape(), BnMode.EVAL)) {
             IllegalArgumentException dev = assertThrows(IllegalArgumentException.class,
                     () -> dl.tangentGradient(dt, dc, grads));
             assertEquals(host.getMessage(), dev.getMessage());
@@ -143,7 +146,7 @@ class DdSpectralNormOnDeviceTest {
         double penalty = host.penalties().get("dd-snr");
         assertTrue(penalty > 0.01 * host.loss(), "the penalty is a visible part of the loss: " + host.breakdown());
         long regSeed = new Rng(STEP_SEED).fork("regularizer").fork(0).nextLong();
-        try (DeviceModel model = new DeviceModel(cl, devNet);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
              DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, SGD);
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
             long up = cl.uploads(), upBytes = cl.uploadedBytes(), down = cl.downloads(),
@@ -178,9 +181,9 @@ class DdSpectralNormOnDeviceTest {
             assertNear(wantB.get(i).value, gotB.get(i).value, maxAbs(wantB.get(i).value),
                     "after the step: " + wantB.get(i).name());
         }
-        try (DeviceModel model = new DeviceModel(cl, NetTesting.cnn7(49L)); DeviceGrads g = new DeviceGrads(cl);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), NetTesting.cnn7(49L)); Gradients<DeviceTensor> g = new Gradients<>(cl.ops());
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor u = DeviceTensor.of(cl, new float[BATCH * 10]);
-             DeviceLinearization train = model.linearize(dx, BnMode.TRAIN)) {
+             PlacedLinearization<DeviceTensor> train = model.linearize(dx, dx.shape(), BnMode.TRAIN)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> hostReg.penalty(DeviceRegOps.engine(model), DeviceRegOps.view(train), u, dx, g));
             assertTrue(e.getMessage().contains("EVAL"), e.getMessage());

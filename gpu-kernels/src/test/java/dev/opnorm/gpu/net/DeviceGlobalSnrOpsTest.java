@@ -1,5 +1,8 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.gpu.DeviceTensor;
+import dev.opnorm.gpu.DeviceInts;
 import static dev.opnorm.gpu.net.NetTesting.assertNear;
 import static dev.opnorm.gpu.net.NetTesting.maxAbs;
 import static dev.opnorm.gpu.net.NetTesting.randn;
@@ -104,7 +107,7 @@ class DeviceGlobalSnrOpsTest {
 
         int layers = devHostReg.layers();
         Sgd devSgd = new Sgd(devNet.params(), SGD);
-        DeviceModel model = new DeviceModel(cl, devNet);
+        PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
         DeviceTrainer t = new DeviceTrainer(model, objective(devHostReg), devSgd);
         try {
             for (int s = 0; s < STEPS; s++) {
@@ -133,7 +136,7 @@ class DeviceGlobalSnrOpsTest {
                     OptimizerState saved = devSgd.exportState();
                     t.close();
                     model.close();
-                    model = new DeviceModel(cl, devNet);
+                    model = new PlacedModel<>(cl.ops(), devNet);
                     Sgd resumed = new Sgd(devNet.params(), SGD);
                     t = new DeviceTrainer(model, objective(devHostReg), resumed);
                     resumed.importState(saved);

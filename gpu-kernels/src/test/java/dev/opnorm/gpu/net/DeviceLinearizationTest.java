@@ -1,5 +1,9 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.nn.layers.Gradients;
+import dev.opnorm.gpu.DeviceInts;
 import static dev.opnorm.gpu.net.NetTesting.assertNear;
 import static dev.opnorm.gpu.net.NetTesting.maxAbs;
 import static dev.opnorm.gpu.net.NetTesting.randn;
@@ -52,13 +56,13 @@ class DeviceLinearizationTest {
         Random rnd = new Random(17);
         Tensor x = Tensor.of(batch, 3, 32, 32, randn(rnd, batch * 3 * 32 * 32));
         Linearization ref = net.linearize(x, mode);
-        try (DeviceModel model = new DeviceModel(cl, net);
-             DeviceLinearization lin = model.linearize(x, mode);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
+             PlacedLinearization<DeviceTensor> lin = model.linearize(x, mode);
              DeviceTensor dx = DeviceTensor.of(cl, randn(rnd, x.shape.size()));
              DeviceTensor dy = DeviceTensor.allocate(cl, lin.outShape());
              DeviceTensor gy = DeviceTensor.of(cl, randn(rnd, lin.outShape().size()));
              DeviceTensor gx = DeviceTensor.allocate(cl, x.shape);
-             DeviceGrads grads = new DeviceGrads(cl)) {
+             Gradients<DeviceTensor> grads = new Gradients<>(cl.ops())) {
             assertEquals(ref.outShape(), lin.outShape());
             assertNear(ref.output().data, lin.output().download(), "output " + mode);
 
@@ -110,8 +114,8 @@ class DeviceLinearizationTest {
         OpenCl cl = NetTesting.runtime();
         Sequential net = NetTesting.cnn7(6L);
         Tensor x = Tensor.of(1, 3, 32, 32, randn(new Random(1), 3 * 32 * 32));
-        try (DeviceModel model = new DeviceModel(cl, net);
-             DeviceLinearization lin = model.linearize(x, BnMode.EVAL);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
+             PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL);
              DeviceTensor small = DeviceTensor.allocate(cl, 5);
              DeviceTensor in = DeviceTensor.allocate(cl, x.shape)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> lin.jvp(small, small));
@@ -125,7 +129,7 @@ class DeviceLinearizationTest {
     void deviceModel_unsupportedLayer_namesIt() {
         OpenCl cl = NetTesting.runtime();
         Sequential net = new Sequential("net", new ReLU("0", new ScalarKernels()), new Doubling("twice"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new DeviceModel(cl, net));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new PlacedModel<>(cl.ops(), net));
         assertTrue(e.getMessage().contains("twice") && e.getMessage().contains("Doubling"), e.getMessage());
     }
 
@@ -155,7 +159,7 @@ class DeviceLinearizationTest {
     void deviceModel_parametersComeBackAfterUpload() {
         OpenCl cl = NetTesting.runtime();
         Sequential net = NetTesting.cnn7(8L);
-        try (DeviceModel model = new DeviceModel(cl, net)) {
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net)) {
             Param w = net.params().get(0);
             float[] saved = w.value.clone();
             w.value[0] += 1f;

@@ -1,5 +1,7 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -45,11 +47,11 @@ class DeviceNetworkGpuTest {
         }
         int k = 20;
         PowerMethod.Options o = new PowerMethod.Options(k, 0, 1L);
-        try (DeviceModel model = new DeviceModel(cl, net)) {
-            try (DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net)) {
+            try (PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL)) {
                 List<PowerMethod.Result> viaMap = PowerMethod.sigmaMax(lin.asBatchLinearMap(), o);
                 long down = cl.downloadedBytes();
-                PowerMethod.BatchResult<DeviceTensor> dev = PowerMethod.sigmaMax(lin.asBatchMap(), model.batchOps(), o,
+                PowerMethod.BatchResult<DeviceTensor> dev = PowerMethod.sigmaMax(lin.asBatchMap(), DeviceBatchOps.of(model), o,
                         null, false);
                 assertEquals(4L * BATCH * k, cl.downloadedBytes() - down, "bytes downloaded by the device iteration");
                 for (int i = 0; i < BATCH; i++) {
@@ -96,11 +98,11 @@ class DeviceNetworkGpuTest {
         }
         int k = 10;
         OperatorNorm.Options o = new OperatorNorm.Options(k, 0, Double.POSITIVE_INFINITY, 1, 2L);
-        try (DeviceModel model = new DeviceModel(cl, net)) {
-            try (DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net)) {
+            try (PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL)) {
                 List<OperatorNorm.Result> viaMap = OperatorNorm.estimate(lin.asBatchLinearMap(), Double.POSITIVE_INFINITY, 2, o);
                 long down = cl.downloads(), downBytes = cl.downloadedBytes();
-                try (OperatorNorm.BatchResult<DeviceTensor> dev = OperatorNorm.estimate(lin.asBatchMap(), model.batchOps(),
+                try (OperatorNorm.BatchResult<DeviceTensor> dev = OperatorNorm.estimate(lin.asBatchMap(), DeviceBatchOps.of(model),
                         Double.POSITIVE_INFINITY, 2, o, null, false)) {
                     int iters = java.util.Arrays.stream(dev.iterations()).max().orElseThrow();
                     assertEquals(iters, cl.downloads() - down, "downloads: one per iteration");

@@ -1,5 +1,8 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.gpu.DeviceTensor;
+import dev.opnorm.gpu.DeviceInts;
 import static dev.opnorm.gpu.net.NetTesting.assertNear;
 import static dev.opnorm.gpu.net.NetTesting.maxAbs;
 import static dev.opnorm.gpu.net.NetTesting.randn;
@@ -55,7 +58,7 @@ class DeviceObjectiveTest {
             hostSgd.step(grads);
             lin.commit();
         }
-        try (DeviceModel model = new DeviceModel(cl, devNet);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceObjective("half", 0.5, null, 0, 0, List.of()),
                      new Sgd(devNet.params(), cfg))) {
             for (int s = 0; s < 2; s++) {
@@ -141,7 +144,7 @@ class DeviceObjectiveTest {
             want[s] = host.step(hostNet, xs[s], ys[s], new Rng(200 + s), grads);
             sgd.step(grads);
         }
-        try (DeviceModel model = new DeviceModel(cl, devNet);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
              DeviceTrainer t = new DeviceTrainer(model, device, new Sgd(devNet.params(), cfg))) {
             for (int s = 0; s < 2; s++) {
                 DeviceStepResult r = t.step(xs[s], ys[s], new Rng(200 + s));

@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -173,7 +174,7 @@ class DevicePgaOpsTest {
     void run_movesNothingPerIteration_onlyStartsAndOneStatsDownload() {
         Sequential net = use(NetTesting.cnn7(79L));
         Tensor x = uniform(80, 2, 3, 32, 32);
-        DeviceModel model = DeviceNetworks.model(cl, net);
+        PlacedModel<DeviceTensor, DeviceInts> model = DeviceNetworks.model(cl, net);
         try (DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts labels = DeviceInts.of(cl, new int[]{3, 1});
              DeviceTensor xAdv = DeviceTensor.allocate(cl, x.shape)) {
             for (int iterations : new int[]{1, 4}) {

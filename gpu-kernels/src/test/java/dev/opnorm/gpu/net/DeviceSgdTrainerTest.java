@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
 import static dev.opnorm.gpu.net.NetTesting.assertNear;
 import static dev.opnorm.gpu.net.NetTesting.maxAbs;
 import static dev.opnorm.gpu.net.NetTesting.randn;
@@ -65,7 +66,7 @@ class DeviceSgdTrainerTest {
             lin.commit();
         }
 
-        try (DeviceModel model = new DeviceModel(cl, devNet);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
              DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, SGD)) {
             DeviceSgdTrainer.StepResult first = trainer.step(xs[0], labels[0]);
             assertEquals(hostLoss[0], first.loss(), NetTesting.NET_REL * hostLoss[0], "loss of step 1");
@@ -101,7 +102,7 @@ class DeviceSgdTrainerTest {
     @Test
     void trainingStep_badLabel_isRejected() {
         OpenCl cl = NetTesting.runtime();
-        try (DeviceModel model = new DeviceModel(cl, NetTesting.cnn7(22L));
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), NetTesting.cnn7(22L));
              DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, SGD)) {
             Tensor x = Tensor.of(2, 3, 32, 32, randn(new Random(4), 2 * 3 * 32 * 32));
             assertThrows(IllegalArgumentException.class, () -> trainer.step(x, new int[]{0, 10}));

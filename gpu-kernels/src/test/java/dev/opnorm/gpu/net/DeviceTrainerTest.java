@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
 import static dev.opnorm.gpu.net.NetTesting.randn;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -47,7 +48,7 @@ class DeviceTrainerTest {
         Adam.Config cfg = Adam.Config.adam(1e-2).withWeightDecay(1e-3);
 
         Sequential a = NetTesting.cnn7(41L);
-        try (DeviceModel model = new DeviceModel(cl, a);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), a);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
                      new Adam(a.params(), cfg))) {
             for (int s = 0; s < 3; s++) {
@@ -60,7 +61,7 @@ class DeviceTrainerTest {
         Adam hostB = new Adam(b.params(), cfg);
         OptimizerState saved;
         int stateBuffers = 2 * b.params().size(); // exp_avg, exp_avg_sq of every parameter
-        try (DeviceModel model = new DeviceModel(cl, b);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), b);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(), hostB)) {
             for (int s = 0; s < 2; s++) {
                 t.step(xs[s], ys[s], new Rng(s));
@@ -71,7 +72,7 @@ class DeviceTrainerTest {
             assertEquals(stateBuffers, cl.downloads() - down, "export: one download per state buffer");
         }
         Adam resumed = new Adam(b.params(), cfg);
-        try (DeviceModel model = new DeviceModel(cl, b);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), b);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(), resumed)) {
             long up = cl.uploads();
             resumed.importState(saved); // a resume, straight to the device
@@ -98,7 +99,7 @@ class DeviceTrainerTest {
         for (Param p : all) {
             before.add(p.value.clone());
         }
-        try (DeviceModel model = new DeviceModel(cl, net);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
                      new Sgd(net.params(), Sgd.Config.of(0.1).withMomentum(0.9)))) {
             DeviceStepResult r;
@@ -133,7 +134,7 @@ class DeviceTrainerTest {
         }
         assertNotNull(firstHost, "the host update overflows");
         Sequential net = NetTesting.cnn7(43L);
-        try (DeviceModel model = new DeviceModel(cl, net);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
                      new Sgd(net.params(), cfg))) {
             DeviceStepResult r = t.step(batch(new Random(8)), new int[]{0, 1, 2, 3}, new Rng(0));
@@ -172,7 +173,7 @@ class DeviceTrainerTest {
             labels[i] = i % 2 == 0 ? arg : (arg + 1) % 10; // about half right, by construction
             want += labels[i] == arg ? 1 : 0;
         }
-        try (DeviceModel model = new DeviceModel(cl, net);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
                      new Sgd(net.params(), Sgd.Config.of(0.1)))) {
             assertEquals(want, t.correct(x, labels));
@@ -190,7 +191,7 @@ class DeviceTrainerTest {
         Sequential net = NetTesting.cnn7(45L);
         Random rnd = new Random(10);
         int[] y = {0, 1, 2, 3};
-        try (DeviceModel model = new DeviceModel(cl, net);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
                      new Adam(net.params(), Adam.Config.adam(1e-3)))) {
             t.step(batch(rnd), y, new Rng(0));

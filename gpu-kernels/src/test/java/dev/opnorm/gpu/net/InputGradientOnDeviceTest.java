@@ -1,5 +1,7 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.Gradients;
 import static dev.opnorm.gpu.net.NetTesting.assertNear;
 import static dev.opnorm.gpu.net.NetTesting.maxAbs;
 import static dev.opnorm.gpu.net.NetTesting.randn;
@@ -88,7 +90,7 @@ class InputGradientOnDeviceTest {
         assertTrue(penalty > 0.01 * host.loss(), "the penalty is a visible part of the loss: " + host.breakdown());
         DeviceObjective.Regularizer devReg = DeviceRegOps.regularizer(hostReg);
         assertEquals("input-grad", devReg.name());
-        try (DeviceModel model = new DeviceModel(cl, devNet);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
              DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, SGD);
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
             long up = cl.uploads(), down = cl.downloads(), downBytes = cl.downloadedBytes();
@@ -104,7 +106,7 @@ class InputGradientOnDeviceTest {
             long allocs = cl.allocations();
             trainer.step(dx, dy, (train, xb, g) -> devReg.accumulate(model, xb, dy, 0L, null, g));
             assertEquals(0, cl.allocations() - allocs, "device buffers created by a second regularized step (pooled)");
-            try (DeviceGrads g = new DeviceGrads(cl)) {
+            try (Gradients<DeviceTensor> g = new Gradients<>(cl.ops())) {
                 assertThrows(IllegalArgumentException.class, () -> devReg.accumulate(model, dx, null, 0L, null, g),
                         "no labels");
             }

@@ -1,5 +1,8 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.gpu.DeviceInts;
 import static dev.opnorm.gpu.net.NetTesting.assertNear;
 import static dev.opnorm.gpu.net.NetTesting.maxAbs;
 import static dev.opnorm.gpu.net.NetTesting.randn;
@@ -25,7 +28,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * linalg's (p,q) iteration run on the device (DeviceLinearization.asBatchMap with DeviceBatchOps) against
+ * linalg's (p,q) iteration run on the device (PlacedLinearization.asBatchMap with DeviceBatchOps) against
  * the same iteration on the host network (CNN7 width 1/16,
  * ScalarKernels) for every kind of exponent pair (alpha = inf, and finite alpha for p = 1, 2, inf), its device-resident maximizers (checked by
  * recomputing ||J v||_q on the host from the downloaded v), u = D_q(J v), restarts, its transfers, and
@@ -59,13 +62,13 @@ class OperatorNormOnDeviceTest {
         BatchLinearMap host = net.linearize(x, BnMode.EVAL).asBatchLinearMap();
         double[][] pairs = {{2, 2}, {INF, 2}, {1, 2}, {2, 1}, {2, INF}, {INF, 1}, {3, 1.5}};
         OperatorNorm.Options o = new OperatorNorm.Options(8, 0, INF, 1, 5L);
-        try (DeviceModel model = new DeviceModel(cl, net);
-             DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
+             PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL)) {
             for (double[] pq : pairs) {
                 double p = pq[0], q = pq[1];
                 String what = "(" + Norms.format(p) + "," + Norms.format(q) + ")";
                 List<OperatorNorm.Result> want = OperatorNorm.estimate(host, p, q, o);
-                try (OperatorNorm.BatchResult<DeviceTensor> got = OperatorNorm.estimate(lin.asBatchMap(), model.batchOps(), p, q,
+                try (OperatorNorm.BatchResult<DeviceTensor> got = OperatorNorm.estimate(lin.asBatchMap(), DeviceBatchOps.of(model), p, q,
                         o, null, true)) {
                     float[] v = got.v().download();
                     double[] recomputed = hostValues(host, v, p, q);
@@ -106,15 +109,15 @@ class OperatorNormOnDeviceTest {
         // {p, q, alpha}: alpha from small (many projected steps, inside and outside the ball) to large
         double[][] cases = {{2, 2, 0.5}, {2, 1, 1}, {2, 3, 0.05}, {INF, 2, 0.05}, {INF, 1, 2}, {1, 2, 0.5},
                 {1, INF, 0.1}};
-        try (DeviceModel model = new DeviceModel(cl, net);
-             DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
+             PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL)) {
             int n = host.inDim();
             for (double[] c : cases) {
                 double p = c[0], q = c[1];
                 OperatorNorm.Options o = new OperatorNorm.Options(10, 0, c[2], 2, 9L);
                 String what = "(" + Norms.format(p) + "," + Norms.format(q) + ") alpha " + c[2];
                 List<OperatorNorm.Result> want = OperatorNorm.estimate(host, p, q, o);
-                try (OperatorNorm.BatchResult<DeviceTensor> got = OperatorNorm.estimate(lin.asBatchMap(), model.batchOps(), p, q, o, null,
+                try (OperatorNorm.BatchResult<DeviceTensor> got = OperatorNorm.estimate(lin.asBatchMap(), DeviceBatchOps.of(model), p, q, o, null,
                         false)) {
                     float[] v = got.v().download();
                     double[] recomputed = hostValues(host, v, p, q);
@@ -149,14 +152,14 @@ class OperatorNormOnDeviceTest {
         int b = 3, k = 6;
         Tensor x = input(b, 45);
         OperatorNorm.Options o = new OperatorNorm.Options(k, 0, INF, 1, 6L);
-        try (DeviceModel model = new DeviceModel(cl, net);
-             DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
+             PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL)) {
             int n = lin.inShape().perExample();
             // {p, q, alpha}: the finite-alpha step (sphere projection) moves nothing either
             for (double[] pq : new double[][]{{2, 2, INF}, {INF, 1, INF}, {1, 2, 0.5}, {INF, 2, 0.05}}) {
                 long up = cl.uploads(), upBytes = cl.uploadedBytes(), down = cl.downloads(),
                         downBytes = cl.downloadedBytes();
-                try (OperatorNorm.BatchResult<DeviceTensor> r = OperatorNorm.estimate(lin.asBatchMap(), model.batchOps(),
+                try (OperatorNorm.BatchResult<DeviceTensor> r = OperatorNorm.estimate(lin.asBatchMap(), DeviceBatchOps.of(model),
                         pq[0], pq[1], o.withAlpha(pq[2]), null, false)) {
                     // (inf,1) may stop early: its sign iterates repeat exactly, so relTol 0 is met
                     int iters = Arrays.stream(r.iterations()).max().orElseThrow();
@@ -185,9 +188,9 @@ class OperatorNormOnDeviceTest {
         float[] start = randn(new Random(48), BATCH * n);
         List<OperatorNorm.Result> want = OperatorNorm.estimate(host, INF, 2, o, start);
         float[] startCopy = start.clone();
-        try (DeviceModel model = new DeviceModel(cl, net);
-             DeviceLinearization lin = model.linearize(x, BnMode.EVAL);
-             OperatorNorm.BatchResult<DeviceTensor> got = OperatorNorm.estimate(lin.asBatchMap(), model.batchOps(), INF, 2, o,
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
+             PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL);
+             OperatorNorm.BatchResult<DeviceTensor> got = OperatorNorm.estimate(lin.asBatchMap(), DeviceBatchOps.of(model), INF, 2, o,
                      start, false)) {
             assertTrue(Arrays.equals(startCopy, start), "start vectors are not modified");
             double[] recomputed = hostValues(host, got.v().download(), INF, 2);
@@ -207,22 +210,22 @@ class OperatorNormOnDeviceTest {
         OpenCl cl = NetTesting.runtime();
         Sequential net = NetTesting.cnn7(49L);
         Tensor x = input(BATCH, 50);
-        try (DeviceModel model = new DeviceModel(cl, net);
-             DeviceLinearization eval = model.linearize(x, BnMode.EVAL);
-             DeviceLinearization train = model.linearize(x, BnMode.TRAIN)) {
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
+             PlacedLinearization<DeviceTensor> eval = model.linearize(x, BnMode.EVAL);
+             PlacedLinearization<DeviceTensor> train = model.linearize(x, BnMode.TRAIN)) {
             OperatorNorm.Options o = OperatorNorm.Options.defaults().withMaxIterations(2);
-            assertThrows(IllegalArgumentException.class, () -> OperatorNorm.estimate(train.asBatchMap(), model.batchOps(), 2, 2, o,
+            assertThrows(IllegalArgumentException.class, () -> OperatorNorm.estimate(train.asBatchMap(), DeviceBatchOps.of(model), 2, 2, o,
                     null, false));
             IllegalArgumentException alpha = assertThrows(IllegalArgumentException.class,
-                    () -> OperatorNorm.estimate(eval.asBatchMap(), model.batchOps(), 3, 2, o.withAlpha(1), null, false));
+                    () -> OperatorNorm.estimate(eval.asBatchMap(), DeviceBatchOps.of(model), 3, 2, o.withAlpha(1), null, false));
             assertTrue(alpha.getMessage().contains("p = 3"), alpha.getMessage());
-            assertThrows(IllegalArgumentException.class, () -> OperatorNorm.estimate(eval.asBatchMap(), model.batchOps(), 0.5, 2, o,
+            assertThrows(IllegalArgumentException.class, () -> OperatorNorm.estimate(eval.asBatchMap(), DeviceBatchOps.of(model), 0.5, 2, o,
                     null, false));
             assertThrows(IllegalArgumentException.class,
-                    () -> OperatorNorm.estimate(eval.asBatchMap(), model.batchOps(), 2, 2, o, new float[3], false));
+                    () -> OperatorNorm.estimate(eval.asBatchMap(), DeviceBatchOps.of(model), 2, 2, o, new float[3], false));
             int len = eval.inShape().size();
             assertThrows(IllegalArgumentException.class,
-                    () -> OperatorNorm.estimate(eval.asBatchMap(), model.batchOps(), 2, 2, o, new float[len], false), "zero start vector");
+                    () -> OperatorNorm.estimate(eval.asBatchMap(), DeviceBatchOps.of(model), 2, 2, o, new float[len], false), "zero start vector");
         }
     }
 
@@ -234,9 +237,9 @@ class OperatorNormOnDeviceTest {
         PowerMethod.Options o = new PowerMethod.Options(12, 0, 3L);
         BatchLinearMap host = net.linearize(x, BnMode.EVAL).asBatchLinearMap();
         List<PowerMethod.Result> want = PowerMethod.sigmaMax(host, o);
-        try (DeviceModel model = new DeviceModel(cl, net);
-             DeviceLinearization lin = model.linearize(x, BnMode.EVAL);
-             PowerMethod.BatchResult<DeviceTensor> got = PowerMethod.sigmaMax(lin.asBatchMap(), model.batchOps(), o, null,
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
+             PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL);
+             PowerMethod.BatchResult<DeviceTensor> got = PowerMethod.sigmaMax(lin.asBatchMap(), DeviceBatchOps.of(model), o, null,
                      true)) {
             int n = host.inDim(), m = host.outDim();
             float[] v = got.v().download(), u = got.u().download();

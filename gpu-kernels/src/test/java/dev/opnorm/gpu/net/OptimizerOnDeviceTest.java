@@ -1,5 +1,7 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.gpu.DeviceInts;
 import static dev.opnorm.gpu.net.NetTesting.assertNear;
 import static dev.opnorm.gpu.net.NetTesting.maxAbs;
 import static dev.opnorm.gpu.net.NetTesting.randn;
@@ -231,7 +233,7 @@ class OptimizerOnDeviceTest {
         OpenCl cl = NetTesting.runtime();
         Sequential net = NetTesting.cnn7(38L);
         Sgd sgd = new Sgd(net.params(), Sgd.Config.of(0.1).withMomentum(0.9));
-        try (DeviceModel model = new DeviceModel(cl, net);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
              DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(), sgd)) {
             assertEquals(new DeviceUpdateOps(cl), sgd.backend());
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> sgd.step(new ParamGrads()));
@@ -265,7 +267,7 @@ class OptimizerOnDeviceTest {
         }
 
         Optimizer devHost = make.apply(devNet.params());
-        try (DeviceModel model = new DeviceModel(cl, devNet);
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
              DeviceTrainer trainer = new DeviceTrainer(model, new DeviceStandardMethod(), devHost)) {
             for (int s = 0; s < STEPS; s++) {
                 DeviceStepResult r = trainer.step(xs[s], labels[s], new Rng(s));

@@ -1,5 +1,8 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModel;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.gpu.DeviceInts;
 import static dev.opnorm.gpu.net.NetTesting.randn;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -20,7 +23,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * linalg's per-example (2,2) power method run on the device (DeviceLinearization.asBatchMap with
+ * linalg's per-example (2,2) power method run on the device (PlacedLinearization.asBatchMap with
  * DeviceBatchOps) against the same method on the host network, and its transfers: k iterations
  * download k times b floats and upload nothing but the start vectors.
  */
@@ -39,17 +42,17 @@ class PowerMethodOnDeviceTest {
         int k = 15;
         PowerMethod.Options o = new PowerMethod.Options(k, 0, 4L);
         List<PowerMethod.Result> host = PowerMethod.sigmaMax(net.linearize(x, BnMode.EVAL).asBatchLinearMap(), o);
-        try (DeviceModel model = new DeviceModel(cl, net);
-             DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
+             PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL)) {
             long up = cl.uploads(), down = cl.downloads(), downBytes = cl.downloadedBytes();
-            PowerMethod.BatchResult<DeviceTensor> dev = PowerMethod.sigmaMax(lin.asBatchMap(), model.batchOps(), o,
+            PowerMethod.BatchResult<DeviceTensor> dev = PowerMethod.sigmaMax(lin.asBatchMap(), DeviceBatchOps.of(model), o,
                     null, false);
             assertEquals(1, cl.uploads() - up, "uploads: the start vectors only");
             assertEquals(k, cl.downloads() - down, "downloads: one per iteration");
             assertEquals(4L * BATCH * k, cl.downloadedBytes() - downBytes, "bytes: one float per example per iteration");
             // the vectors kept: the same device iteration plus one upload of the stop flags (all stop at k)
             long up2 = cl.uploads(), down2 = cl.downloads();
-            try (PowerMethod.BatchResult<DeviceTensor> kept = PowerMethod.sigmaMax(lin.asBatchMap(), model.batchOps(),
+            try (PowerMethod.BatchResult<DeviceTensor> kept = PowerMethod.sigmaMax(lin.asBatchMap(), DeviceBatchOps.of(model),
                     o, null, true)) {
                 assertEquals(k, cl.downloads() - down2, "downloads with the vectors kept: one per iteration");
                 assertEquals(2, cl.uploads() - up2, "uploads with the vectors kept: start vectors and stop flags");
@@ -71,14 +74,14 @@ class PowerMethodOnDeviceTest {
         Tensor x = input(29);
         PowerMethod.Options o = new PowerMethod.Options(10, 0, 9L);
         List<PowerMethod.Result> host = PowerMethod.sigmaMax(net.linearize(x, BnMode.EVAL).asBatchLinearMap(), o);
-        try (DeviceModel model = new DeviceModel(cl, net);
-             DeviceLinearization lin = model.linearize(x, BnMode.EVAL)) {
+        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
+             PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL)) {
             List<PowerMethod.Result> viaMap = PowerMethod.sigmaMax(lin.asBatchLinearMap(), o);
             for (int i = 0; i < BATCH; i++) {
                 double want = host.get(i).sigma();
                 assertEquals(want, viaMap.get(i).sigma(), NetTesting.NET_REL * want, "sigma of example " + i);
             }
-            try (DeviceLinearization train = model.linearize(x, BnMode.TRAIN)) {
+            try (PlacedLinearization<DeviceTensor> train = model.linearize(x, BnMode.TRAIN)) {
                 assertThrows(IllegalArgumentException.class, train::asBatchLinearMap);
                 assertThrows(IllegalArgumentException.class, train::asBatchMap);
             }
@@ -93,7 +96,7 @@ class PowerMethodOnDeviceTest {
         PowerMethod.Options o = new PowerMethod.Options(200, 1e-5, 2L);
         List<PowerMethod.Result> host = PowerMethod.sigmaMax(net.linearize(x, BnMode.EVAL).asBatchLinearMap(), o);
         PowerMethod.BatchResult<DeviceTensor> dev = DeviceNetworks.sigmaMax(cl, net, x, o);
-        DeviceModel cached = DeviceNetworks.model(cl, net);
+        PlacedModel<DeviceTensor, DeviceInts> cached = DeviceNetworks.model(cl, net);
         assertTrue(cached == DeviceNetworks.model(cl, net), "the device model is cached");
         DeviceNetworks.release(net);
         assertThrows(IllegalStateException.class, () -> cached.value(net.params().get(0)), "released: closed");

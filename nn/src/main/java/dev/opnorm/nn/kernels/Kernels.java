@@ -1,7 +1,10 @@
 package dev.opnorm.nn.kernels;
 
+import dev.opnorm.nn.Shape;
+
 /**
- * The primitive operations every layer is built from. One contract, several implementations:
+ * The primitive operations on host arrays: {@link Ops} with {@code F = float[]}, {@code I = int[]}. Several
+ * implementations:
  * {@link ScalarKernels} (plain loops, the reference), {@code VectorKernels} (Java Vector API,
  * multi-threaded, the default) and an OpenCL implementation in the {@code gpu-kernels} module.
  * All of them pass the same contract test suite.
@@ -43,134 +46,108 @@ package dev.opnorm.nn.kernels;
  *       row-major order; elementwise ops use separate multiply and add (never fused).</li>
  * </ul>
  */
-public interface Kernels {
+public interface Kernels extends Ops<float[], int[]> {
 
-    /** A short name for logs and benchmark tables, e.g. "scalar", "vector", "opencl". */
-    String name();
+    // The memory, transfer and BatchNorm-coefficient operations are the same plain loops for every host
+    // implementation: they are defined once here (the layers computed exactly these before they were
+    // written against Ops, so the results are bit for bit the same).
 
-    // ---- convolution ------------------------------------------------------------------------------
+    @Override
+    default float[] allocate(Shape shape) {
+        return new float[shape.size()];
+    }
 
-    /**
-     * y = conv(x, w) + b (cross-correlation). With {@code b == null} this is the JVP of the conv in x.
-     *
-     * @param y output (n, k, p, q), overwritten
-     * @param x input (n, c, h, w)
-     * @param w weights (k, c, r, s)
-     * @param b bias (k) or null
-     */
-    void conv2dForward(float[] y, float[] x, float[] w, float[] b, Conv2dDims d);
+    @Override
+    default int[] allocateInts(int length) {
+        return new int[length];
+    }
 
-    /**
-     * gx = conv^T(gy, w): the VJP of the conv in its input (a transposed convolution).
-     *
-     * @param gx output (n, c, h, w), overwritten
-     * @param gy cotangent (n, k, p, q)
-     * @param w  weights (k, c, r, s)
-     */
-    void conv2dVjpInput(float[] gx, float[] gy, float[] w, Conv2dDims d);
+    @Override
+    default void release(float[] buffer) {
+    }
 
-    /**
-     * gw += sum_n gy[n] (x) x[n]: the VJP of the conv in its weights.
-     *
-     * @param gw weight gradient (k, c, r, s), accumulated
-     * @param gy cotangent (n, k, p, q)
-     * @param x  input (n, c, h, w)
-     */
-    void conv2dVjpWeight(float[] gw, float[] gy, float[] x, Conv2dDims d);
+    @Override
+    default void releaseInts(int[] buffer) {
+    }
 
-    /**
-     * gb[k] += sum over n, p, q of gy[n, k, p, q].
-     *
-     * @param gb bias gradient (k), accumulated
-     */
-    void conv2dVjpBias(float[] gb, float[] gy, Conv2dDims d);
+    @Override
+    default int length(float[] buffer) {
+        return buffer.length;
+    }
 
-    // ---- dense ------------------------------------------------------------------------------------
+    @Override
+    default float[] upload(float[] values, Shape shape) {
+        if (values.length < shape.size()) {
+            throw new IllegalArgumentException("upload: " + values.length + " floats for shape " + shape);
+        }
+        return values;
+    }
 
-    /**
-     * Row-major GEMM: C = alpha * op(A) * op(B) + beta * C, where op(A) is m x k and op(B) is k x n.
-     * With {@code transA} A is stored k x m (element (i, l) of op(A) at a[aOff + l*lda + i]), otherwise
-     * m x k (at a[aOff + i*lda + l]); likewise for B. C is m x n at c[cOff + i*ldc + j]. When
-     * {@code beta == 0} the old contents of C are ignored (NaN in C does not propagate).
-     */
-    void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha,
-              float[] a, int aOff, int lda, float[] b, int bOff, int ldb,
-              float beta, float[] c, int cOff, int ldc);
+    @Override
+    default void upload(float[] dst, float[] src, int length) {
+        if (dst != src) {
+            System.arraycopy(src, 0, dst, 0, length);
+        }
+    }
 
-    // ---- elementwise ------------------------------------------------------------------------------
+    @Override
+    default void download(float[] src, float[] dst, int length) {
+        if (dst != src) {
+            System.arraycopy(src, 0, dst, 0, length);
+        }
+    }
 
-    /** y[i] = x[i] > 0 ? x[i] : 0 for i < len. y may alias x. */
-    void relu(float[] y, float[] x, int len);
+    @Override
+    default float read(float[] buffer, int index) {
+        return buffer[index];
+    }
 
-    /**
-     * out[i] = x[i] > 0 ? in[i] : 0 for i < len: ReLU's JVP and VJP (the Jacobian is diagonal, so
-     * self-adjoint), given the saved pre-activation x. out may alias in.
-     */
-    void reluMask(float[] out, float[] in, float[] x, int len);
+    @Override
+    default void copy(float[] dst, float[] src, int len) {
+        System.arraycopy(src, 0, dst, 0, len);
+    }
 
-    /** y[i] += a * x[i] for i < len. */
-    void axpy(float[] y, float a, float[] x, int len);
+    @Override
+    default void fill(float[] y, float v, int len) {
+        java.util.Arrays.fill(y, 0, len, v);
+    }
 
-    /** y[i] = a[i] + b[i] for i < len. y may alias a or b. */
-    void add(float[] y, float[] a, float[] b, int len);
+    @Override
+    default void bnCoefs(float[] inv, float[] negMeanInv, float[] scale, float[] shift, float[] mean, float[] var,
+                         float[] gamma, float[] beta, double eps, int c) {
+        if ((gamma == null) != (beta == null)) {
+            throw new IllegalArgumentException("bnCoefs: gamma and beta must both be given or both be null");
+        }
+        for (int i = 0; i < c; i++) {
+            float iv = (float) (1.0 / Math.sqrt((double) var[i] + eps));
+            inv[i] = iv;
+            negMeanInv[i] = -mean[i] * iv;
+            float s = (gamma == null ? 1f : gamma[i]) * iv;
+            scale[i] = s;
+            shift[i] = (beta == null ? 0f : beta[i]) - mean[i] * s;
+        }
+    }
 
-    /** y[i] = alpha * x[i] for i < len. y may alias x. */
-    void scale(float[] y, float alpha, float[] x, int len);
+    @Override
+    default void bnRunningUpdate(float[] rm, float[] rv, float[] mean, float[] var, double momentum, double unbias,
+                                 int c) {
+        for (int i = 0; i < c; i++) {
+            rm[i] = (float) ((1 - momentum) * rm[i] + momentum * mean[i]);
+            rv[i] = (float) ((1 - momentum) * rv[i] + momentum * var[i] * unbias);
+        }
+    }
 
-    /** c[i*n + j] += bias[j] for every row i < m of the row-major m x n matrix c. */
-    void addRowBias(float[] c, float[] bias, int m, int n);
-
-    /** gb[j] += sum_i g[i*n + j] over m rows: the bias gradient of a dense layer. Accumulates. */
-    void sumRowsAccumulate(float[] gb, float[] g, int m, int n);
-
-    // ---- per-channel (BatchNorm) -----------------------------------------------------------------
-
-    /**
-     * Per-channel mean and biased variance over (n, h*w) of x (n, c, hw), accumulated in double.
-     *
-     * @param mean output (c), overwritten
-     * @param var  output (c), overwritten; biased (divides by n*hw)
-     */
-    void channelMeanVar(float[] mean, float[] var, float[] x, int n, int c, int hw);
-
-    /** y[n, c, i] = x[n, c, i] * scale[c] + shift[c]; shift may be null (zero). y may alias x. */
-    void channelAffine(float[] y, float[] x, float[] scale, float[] shift, int n, int c, int hw);
-
-    /**
-     * The Jacobian of train-mode BatchNorm applied to {@code in}, given the normalized input xhat:
-     * out[n,c,i] = coef[c] * (in - mean_c(in) - xhat * mean_c(in * xhat)), means over (n, hw) in double.
-     * The map is symmetric, so it is both the JVP (coef = gamma/std) and the VJP.
-     * out must not alias in.
-     */
-    void bnTrainJacobian(float[] out, float[] in, float[] xhat, float[] coef, int n, int c, int hw);
-
-    /**
-     * sumA[c] += sum over (n, hw) of a; sumAB[c] += sum of a*b (b may be null, then sumAB is untouched).
-     * Accumulated in double per call, then added. Used for BN parameter gradients.
-     */
-    void channelSumsAccumulate(float[] sumA, float[] sumAB, float[] a, float[] b, int n, int c, int hw);
-
-    // ---- pooling ----------------------------------------------------------------------------------
-
-    /**
-     * Max pooling. argmax[o] receives the flat index into x of the maximum of window o (the first in
-     * row-major scan order on ties; padding never wins). A NaN in the window wins (the first NaN), so NaN
-     * propagates as in PyTorch.
-     *
-     * @param y      output (n, c, p, q), overwritten
-     * @param argmax output (n, c, p, q), overwritten
-     */
-    void maxPool2dForward(float[] y, int[] argmax, float[] x, PoolDims d);
-
-    /** dy[o] = dx[argmax[o]]: the JVP of max pooling (a gather). */
-    void maxPool2dJvp(float[] dy, float[] dx, int[] argmax, PoolDims d);
-
-    /** gx = 0, then gx[argmax[o]] += gy[o]: the VJP of max pooling (a scatter-add). gx overwritten. */
-    void maxPool2dVjp(float[] gx, float[] gy, int[] argmax, PoolDims d);
-
-    /** Average pooling (zero padding counted in the divisor kh*kw). Linear: also its own JVP. */
-    void avgPool2dForward(float[] y, float[] x, PoolDims d);
-
-    /** gx = avgpool^T(gy), overwritten. */
-    void avgPool2dVjp(float[] gx, float[] gy, PoolDims d);
+    @Override
+    default void bnGammaTangent(float[] gGamma, float[] g, float[] t, float[] inv, int n, int c, int hw) {
+        for (int ch = 0; ch < c; ch++) {
+            double sum = 0; // double over the batch: the sum runs over n*h*w products
+            for (int b = 0; b < n; b++) {
+                int off = (b * c + ch) * hw;
+                for (int i = 0; i < hw; i++) {
+                    sum += (double) g[off + i] * t[off + i];
+                }
+            }
+            gGamma[ch] += (float) (sum * inv[ch]);
+        }
+    }
 }

@@ -1,5 +1,7 @@
 /**
- * The primitive operations layers are built from: the {@link dev.opnorm.nn.kernels.Kernels} contract, its
+ * The primitive operations layers are built from: the {@link dev.opnorm.nn.kernels.Ops} contract on any buffer
+ * type (an OpenCL device's in gpu-kernels), the host {@link dev.opnorm.nn.kernels.Kernels} (Ops on float
+ * arrays), its
  * reference {@link dev.opnorm.nn.kernels.ScalarKernels} (plain loops) and the fast default
  * {@link dev.opnorm.nn.kernels.VectorKernels} (Java Vector API, fixed thread count, deterministic), plus the
  * dimension records {@link dev.opnorm.nn.kernels.Conv2dDims} and {@link dev.opnorm.nn.kernels.PoolDims}.

@@ -19,6 +19,7 @@ public abstract class AbstractLayer implements Layer {
     /** The kernels every heavy operation of this layer goes through. */
     protected final Kernels kernels;
     private AbstractLayer parent; // the built-in containers are AbstractLayers
+    private Backend<float[], int[]> host; // this layer's kernels as a backend, made on first use
 
     protected AbstractLayer(String name, Kernels kernels) {
         if (name == null || name.isEmpty() || name.contains(".")) {
@@ -92,8 +93,78 @@ public abstract class AbstractLayer implements Layer {
     /** forward after the checks; {@code out} is outputShape(x.shape). */
     protected abstract Tensor forwardImpl(Tensor x, Shape out);
 
-    /** linearize after the checks; {@code out} is outputShape(x.shape). */
-    protected abstract Linearization linearizeImpl(Tensor x, BnMode mode, Shape out);
+    /**
+     * linearize after the checks; {@code out} is outputShape(x.shape). By default the generic
+     * linearization ({@link #linearizeImpl(Backend, Object, Shape, BnMode, Shape)}) on host arrays with
+     * this layer's kernels, seen as a host {@link Linearization}. A layer type that has only a host
+     * linearization overrides this one instead of the generic one (a subclass must override one of them).
+     */
+    protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape out) {
+        return linearizeImpl(hostBackend(), x.data, x.shape, mode, out).host();
+    }
+
+    /**
+     * The linearization at x on any backend: checks the mode and the input shape (and, on the host with
+     * {@link FiniteChecks} on, the values), then runs the layer's generic linearization.
+     *
+     * @throws IllegalArgumentException as {@link #linearize}, or when the layer has no implementation on
+     *                                  the backend (the message names the layer)
+     */
+    @Override
+    public final <F, I> Linearized<F> linearizeOn(Backend<F, I> backend, F x, Shape in, BnMode mode) {
+        if (mode == null) {
+            throw error("BnMode must not be null");
+        }
+        if (x == null) {
+            throw error("input tensor must not be null");
+        }
+        if (backend.isHost()) {
+            Tensor t = new Tensor(in, (float[]) x);
+            Shape out = checkInput(t);
+            @SuppressWarnings("unchecked")
+            Linearized<F> lin = (Linearized<F>) linearizeImpl(hostBackend(), t.data, in, mode, out);
+            return lin;
+        }
+        return linearizeImpl(backend, x, in, mode, outputShape(in));
+    }
+
+    /**
+     * The layer's linearization at x (input shape {@code in}, output shape {@code out}, both checked) on
+     * {@code backend}: what a built-in layer implements once for every backend. On the host,
+     * {@code backend} computes with this layer's kernels. By default: the host-only
+     * {@link #linearizeImpl(Tensor, BnMode, Shape)} on the host, an error elsewhere.
+     */
+    protected <F, I> Linearized<F> linearizeImpl(Backend<F, I> backend, F x, Shape in, BnMode mode, Shape out) {
+        if (backend.isHost()) {
+            @SuppressWarnings("unchecked")
+            Linearized<F> lin = (Linearized<F>) Linearized.wrap(this, hostBackend(),
+                    linearizeImpl(new Tensor(in, (float[]) x), mode, out));
+            return lin;
+        }
+        throw unsupported(backend);
+    }
+
+    /**
+     * Whether this layer can be linearized on {@code backend}: always on the host; elsewhere only layers
+     * with a generic linearization (the built-in ones override this), containers when all their parts can.
+     */
+    @Override
+    public boolean runsOn(Backend<?, ?> backend) {
+        return backend.isHost();
+    }
+
+    /** The error for a backend this layer has no linearization on. */
+    protected final IllegalArgumentException unsupported(Backend<?, ?> backend) {
+        return error("has no linearization on " + backend.ops().name() + " buffers (only on the host)");
+    }
+
+    /** This layer's kernels as a host backend. */
+    protected final Backend<float[], int[]> hostBackend() {
+        if (host == null) {
+            host = Backend.host(kernels);
+        }
+        return host;
+    }
 
     /**
      * Whether this layer checks its input for NaN/Inf (when {@link FiniteChecks} is on). Containers

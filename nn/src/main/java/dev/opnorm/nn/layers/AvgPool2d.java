@@ -92,26 +92,31 @@ public final class AvgPool2d extends AbstractLayer {
     }
 
     @Override
-    protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape out) {
-        Tensor y = forwardImpl(x, out);
-        PoolDims d = dims(x.shape);
-        return new AbstractLinearization(describe(), x.shape, out, mode) {
-            @Override
-            public Tensor output() {
-                return y;
+    protected <F, I> Linearized<F> linearizeImpl(Backend<F, I> b, F x, Shape in, BnMode mode, Shape out) {
+        PoolDims d = dims(in);
+        return new Linearized<F>(this, b, in, out, mode) {
+            {
+                F y = tensor(out);
+                b.ops().avgPool2dForward(y, x, d);
+                setOutput(y);
             }
 
             @Override
-            protected void jvpImpl(float[] dx, float[] dy) {
-                kernels.avgPool2dForward(dy, dx, d);
+            public void jvp(F dx, F dy) {
+                backend.ops().avgPool2dForward(dy, dx, d);
             }
 
             @Override
-            protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
+            public void vjp(F gy, F gx, Grads<F> grads) {
                 if (gx != null) {
-                    kernels.avgPool2dVjp(gx, gy, d);
+                    backend.ops().avgPool2dVjp(gx, gy, d);
                 }
             }
         };
+    }
+
+    @Override
+    public boolean runsOn(Backend<?, ?> backend) {
+        return true;
     }
 }

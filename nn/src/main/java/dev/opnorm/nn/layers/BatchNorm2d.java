@@ -136,108 +136,91 @@ public final class BatchNorm2d extends AbstractLayer {
 
     @Override
     protected Tensor forwardImpl(Tensor x, Shape out) {
+        // EVAL mode as y = x * scale + shift: scale = gamma / sqrt(rv + eps), shift = beta - rm * scale
+        float[] inv = new float[channels], invShift = new float[channels];
         float[] scale = new float[channels], shift = new float[channels];
-        evalAffine(scale, shift);
+        kernels.bnCoefs(inv, invShift, scale, shift, runningMean.value, runningVar.value,
+                weight == null ? null : weight.value, bias == null ? null : bias.value, EPS, channels);
         Tensor y = new Tensor(out);
         kernels.channelAffine(y.data, x.data, scale, shift, out.n(), channels, out.h() * out.w());
         return y;
     }
 
-    /** EVAL mode as y = x * scale + shift: scale = gamma / sqrt(rv + eps), shift = beta - rm * scale. */
-    private void evalAffine(float[] scale, float[] shift) {
-        for (int c = 0; c < channels; c++) {
-            float inv = (float) (1.0 / Math.sqrt((double) runningVar.value[c] + EPS));
-            float g = weight == null ? 1f : weight.value[c];
-            float b = bias == null ? 0f : bias.value[c];
-            scale[c] = g * inv;
-            shift[c] = b - runningMean.value[c] * scale[c];
-        }
+    @Override
+    protected <F, I> Linearized<F> linearizeImpl(Backend<F, I> b, F x, Shape in, BnMode mode, Shape out) {
+        return mode == BnMode.EVAL ? new EvalLin<>(b, x, out) : new TrainLin<>(b, x, out);
     }
 
     @Override
-    protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape out) {
-        return mode == BnMode.EVAL ? new EvalLin(x, out) : new TrainLin(x, out);
+    public boolean runsOn(Backend<?, ?> backend) {
+        return true;
     }
 
     /** Per-channel affine map with the running statistics. */
-    private final class EvalLin extends AbstractLinearization {
-        private final float[] scale;  // (c) gamma / sqrt(rv + eps)
-        private final float[] x;      // (n, c, h, w) saved input, for the affine parameters' gradients
-        private final float[] inv;    // (c) 1 / sqrt(rv + eps) at linearization time
-        private final float[] invShift; // (c) -rm / sqrt(rv + eps) at linearization time
-        private float[] xhat;         // (n, c, h, w) (x - rm) / sqrt(rv + eps), computed on first vjpParams
-        private final Tensor y;
+    private final class EvalLin<F> extends Linearized<F> {
+        private final F x;          // (n, c, h, w) saved input, for the affine parameters' gradients
+        // (c) coefficients from the running statistics at linearization time (a TRAIN commit may change them later)
+        private final F inv;        // 1 / sqrt(rv + eps)
+        private final F invShift;   // -rm / sqrt(rv + eps)
+        private final F scale;      // gamma / sqrt(rv + eps)
+        private F xhat;             // (n, c, h, w) (x - rm) / sqrt(rv + eps), computed on first parameter gradient
         private final int n;
         private final int hw;
 
-        EvalLin(Tensor x, Shape out) {
-            super(describe(), x.shape, out, BnMode.EVAL);
+        EvalLin(Backend<F, ?> b, F x, Shape out) {
+            super(BatchNorm2d.this, b, out, out, BnMode.EVAL);
             n = out.n();
             hw = out.h() * out.w();
-            this.x = x.data;
-            scale = new float[channels];
-            float[] shift = new float[channels];
-            evalAffine(scale, shift);
-            y = new Tensor(out);
-            kernels.channelAffine(y.data, x.data, scale, shift, n, channels, hw);
-            // the running statistics may change later (a TRAIN commit): keep what xhat needs now
-            inv = new float[channels];
-            invShift = new float[channels];
-            for (int c = 0; c < channels; c++) {
-                inv[c] = (float) (1.0 / Math.sqrt((double) runningVar.value[c] + EPS));
-                invShift[c] = -runningMean.value[c] * inv[c];
-            }
+            this.x = x;
+            inv = vector(channels);
+            invShift = vector(channels);
+            scale = vector(channels);
+            F shift = vector(channels);
+            b.ops().bnCoefs(inv, invShift, scale, shift, b.param(runningMean), b.param(runningVar),
+                    b.paramOrNull(weight), b.paramOrNull(bias), EPS, channels);
+            F y = tensor(out);
+            b.ops().channelAffine(y, x, scale, shift, n, channels, hw);
+            setOutput(y);
         }
 
         @Override
-        public Tensor output() {
-            return y;
+        public void jvp(F dx, F dy) {
+            backend.ops().channelAffine(dy, dx, scale, null, n, channels, hw);
         }
 
+        /** None without affine (no parameters). */
         @Override
-        protected void jvpImpl(float[] dx, float[] dy) {
-            kernels.channelAffine(dy, dx, scale, null, n, channels, hw);
+        public boolean hasTangentRule() {
+            return weight != null;
         }
 
         /**
          * J = diag(gamma / s), s = sqrt(running_var + eps) at linearization time: d/dgamma_c {@code <g, J t>}
-         * = sum over (n, h, w) of g * t / s_c; beta does not enter J. None without affine (no parameters).
+         * = sum over (n, h, w) of g * t / s_c; beta does not enter J.
          */
         @Override
-        public TangentRule tangentRule() {
+        public void tangentRule(F t, F g, Grads<F> grads) {
             if (weight == null) {
-                return null;
+                super.tangentRule(t, g, grads);
             }
-            return (t, g, grads) -> {
-                float[] gGamma = grads.of(weight);
-                for (int c = 0; c < channels; c++) {
-                    double sum = 0; // double over the batch: the sum runs over n*h*w products
-                    for (int b = 0; b < n; b++) {
-                        int off = (b * channels + c) * hw;
-                        for (int i = 0; i < hw; i++) {
-                            sum += (double) g[off + i] * t[off + i];
-                        }
-                    }
-                    gGamma[c] += (float) (sum * inv[c]);
-                }
-            };
+            backend.ops().bnGammaTangent(grads.of(weight), g, t, inv, n, channels, hw);
         }
 
         @Override
-        protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
+        public void vjp(F gy, F gx, Grads<F> grads) {
             if (gx != null) {
-                kernels.channelAffine(gx, gy, scale, null, n, channels, hw);
+                backend.ops().channelAffine(gx, gy, scale, null, n, channels, hw);
             }
             if (grads != null && weight != null) {
-                kernels.channelSumsAccumulate(grads.of(bias), grads.of(weight), gy, normalized(), n, channels, hw);
+                backend.ops().channelSumsAccumulate(grads.of(bias), grads.of(weight), gy, normalized(), n, channels, hw);
             }
         }
 
         /** xhat, computed once and only when parameter gradients are asked for (norm computations never do). */
-        private float[] normalized() {
+        private F normalized() {
             if (xhat == null) {
-                float[] t = new float[inShape().size()];
-                kernels.channelAffine(t, x, inv, invShift, n, channels, hw);
+                F t = tensor(inShape());
+                backend.ops().channelAffine(t, x, inv, invShift, n, channels, hw);
                 xhat = t;
             }
             return xhat;
@@ -245,64 +228,57 @@ public final class BatchNorm2d extends AbstractLayer {
     }
 
     /** Batch statistics; the Jacobian couples the examples. */
-    private final class TrainLin extends AbstractLinearization {
-        private final float[] mean;  // (c) batch mean
-        private final float[] var;   // (c) batch variance, biased
-        private final float[] coef;  // (c) gamma / sqrt(var + eps)
-        private final float[] xhat;  // (n, c, h, w) normalized input
-        private final Tensor y;
+    private final class TrainLin<F> extends Linearized<F> {
+        private final F mean;  // (c) batch mean
+        private final F var;   // (c) batch variance, biased
+        private final F coef;  // (c) gamma / sqrt(var + eps)
+        private final F xhat;  // (n, c, h, w) normalized input
         private final int n;
         private final int hw;
         private boolean committed;
 
-        TrainLin(Tensor x, Shape out) {
-            super(describe(), x.shape, out, BnMode.TRAIN);
+        TrainLin(Backend<F, ?> b, F x, Shape out) {
+            super(BatchNorm2d.this, b, out, out, BnMode.TRAIN);
             n = out.n();
             hw = out.h() * out.w();
             if ((long) n * hw < 2) {
                 throw error("TRAIN mode needs more than one value per channel (batch statistics), got input shape "
                         + out);
             }
-            mean = new float[channels];
-            var = new float[channels];
-            kernels.channelMeanVar(mean, var, x.data, n, channels, hw);
-            float[] inv = new float[channels], shift = new float[channels];
-            coef = new float[channels];
-            for (int c = 0; c < channels; c++) {
-                inv[c] = (float) (1.0 / Math.sqrt((double) var[c] + EPS));
-                shift[c] = -mean[c] * inv[c];
-                coef[c] = (weight == null ? 1f : weight.value[c]) * inv[c];
-            }
-            xhat = new float[out.size()];
-            kernels.channelAffine(xhat, x.data, inv, shift, n, channels, hw);
-            if (weight != null) {
-                y = new Tensor(out);
-                kernels.channelAffine(y.data, xhat, weight.value, bias.value, n, channels, hw);
+            mean = vector(channels);
+            var = vector(channels);
+            b.ops().channelMeanVar(mean, var, x, n, channels, hw);
+            F inv = vector(channels), shift = vector(channels), unusedShift = vector(channels);
+            coef = vector(channels);
+            F gamma = b.paramOrNull(weight);
+            F beta = b.paramOrNull(bias);
+            b.ops().bnCoefs(inv, shift, coef, unusedShift, mean, var, gamma, beta, EPS, channels);
+            xhat = tensor(out);
+            b.ops().channelAffine(xhat, x, inv, shift, n, channels, hw);
+            if (gamma != null) {
+                F y = tensor(out);
+                b.ops().channelAffine(y, xhat, gamma, beta, n, channels, hw);
+                setOutput(y);
             } else {
-                y = new Tensor(out, xhat); // without affine y is xhat; output() must not be modified anyway
+                setOutput(xhat); // without affine y is xhat; the output must not be modified anyway
             }
         }
 
         @Override
-        public Tensor output() {
-            return y;
-        }
-
-        @Override
-        protected void jvpImpl(float[] dx, float[] dy) {
+        public void jvp(F dx, F dy) {
             // dy = gamma/sigma * (dx - mean(dx) - xhat * mean(dx * xhat)): the mean term (d mu) and the
             // variance term (d sigma) of the batch statistics, both per channel over (n, h, w)
-            kernels.bnTrainJacobian(dy, dx, xhat, coef, n, channels, hw);
+            backend.ops().bnTrainJacobian(dy, dx, xhat, coef, n, channels, hw);
         }
 
         @Override
-        protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
+        public void vjp(F gy, F gx, Grads<F> grads) {
             if (gx != null) {
                 // the Jacobian is symmetric: gx = gamma/sigma * (gy - mean(gy) - xhat * mean(gy * xhat))
-                kernels.bnTrainJacobian(gx, gy, xhat, coef, n, channels, hw);
+                backend.ops().bnTrainJacobian(gx, gy, xhat, coef, n, channels, hw);
             }
             if (grads != null && weight != null) {
-                kernels.channelSumsAccumulate(grads.of(bias), grads.of(weight), gy, xhat, n, channels, hw);
+                backend.ops().channelSumsAccumulate(grads.of(bias), grads.of(weight), gy, xhat, n, channels, hw);
             }
         }
 
@@ -313,12 +289,8 @@ public final class BatchNorm2d extends AbstractLayer {
             }
             committed = true;
             double count = (double) n * hw;
-            double unbias = count / (count - 1);
-            float[] rm = runningMean.value, rv = runningVar.value;
-            for (int c = 0; c < channels; c++) {
-                rm[c] = (float) ((1 - MOMENTUM) * rm[c] + MOMENTUM * mean[c]);
-                rv[c] = (float) ((1 - MOMENTUM) * rv[c] + MOMENTUM * var[c] * unbias);
-            }
+            backend.ops().bnRunningUpdate(backend.param(runningMean), backend.param(runningVar), mean, var, MOMENTUM,
+                    count / (count - 1), channels);
         }
     }
 }

@@ -107,8 +107,13 @@ public final class Conv2d extends AbstractLayer {
     }
 
     @Override
-    protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape out) {
-        return new Lin(x, forwardImpl(x, out), mode);
+    protected <F, I> Linearized<F> linearizeImpl(Backend<F, I> b, F x, Shape in, BnMode mode, Shape out) {
+        return new Lin<>(b, x, in, out, mode);
+    }
+
+    @Override
+    public boolean runsOn(Backend<?, ?> backend) {
+        return true;
     }
 
     @Override
@@ -205,43 +210,48 @@ public final class Conv2d extends AbstractLayer {
         }
     }
 
-    private final class Lin extends AbstractLinearization {
-        private final float[] x;     // (n, inChannels, h, w) saved input, for the weight gradient
-        private final Tensor y;      // (n, outChannels, p, q)
+    private final class Lin<F> extends Linearized<F> {
+        private final F x;      // (n, inChannels, h, w) saved input, for the weight gradient
+        private final F w;
+        private final F b;      // null without bias
         private final Conv2dDims d;
 
-        Lin(Tensor x, Tensor y, BnMode mode) {
-            super(describe(), x.shape, y.shape, mode);
-            this.x = x.data;
-            this.y = y;
-            this.d = dims(x.shape);
+        Lin(Backend<F, ?> be, F x, Shape in, Shape out, BnMode mode) {
+            super(Conv2d.this, be, in, out, mode);
+            this.x = x;
+            this.w = be.param(weight);
+            this.b = be.paramOrNull(bias);
+            this.d = dims(in);
+            F y = tensor(out);
+            be.ops().conv2dForward(y, x, w, b, d);
+            setOutput(y);
         }
 
         @Override
-        public Tensor output() {
-            return y;
+        public void jvp(F dx, F dy) {
+            backend.ops().conv2dForward(dy, dx, w, null, d);
         }
 
         @Override
-        protected void jvpImpl(float[] dx, float[] dy) {
-            kernels.conv2dForward(dy, dx, weight.value, null, d);
+        public boolean hasTangentRule() {
+            return true;
         }
 
         /** J = conv(., W) is linear in W: d/dW {@code <g, J t>} is the weight VJP with t as the input. */
         @Override
-        public TangentRule tangentRule() {
-            return (t, g, grads) -> kernels.conv2dVjpWeight(grads.of(weight), g, t, d);
+        public void tangentRule(F t, F g, Grads<F> grads) {
+            backend.ops().conv2dVjpWeight(grads.of(weight), g, t, d);
         }
 
         @Override
-        protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
+        public void vjp(F gy, F gx, Grads<F> grads) {
             if (gx != null) {
-                kernels.conv2dVjpInput(gx, gy, weight.value, d);
+                backend.ops().conv2dVjpInput(gx, gy, w, d);
             }
             if (grads != null) {
-                kernels.conv2dVjpWeight(grads.of(weight), gy, x, d);
+                backend.ops().conv2dVjpWeight(grads.of(weight), gy, x, d);
                 if (bias != null) {
-                    kernels.conv2dVjpBias(grads.of(bias), gy, d);
+                    backend.ops().conv2dVjpBias(grads.of(bias), gy, d);
                 }
             }
         }

@@ -30,26 +30,31 @@ public final class Flatten extends AbstractLayer {
     }
 
     @Override
-    protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape out) {
-        Tensor y = forwardImpl(x, out);
+    protected <F, I> Linearized<F> linearizeImpl(Backend<F, I> b, F x, Shape in, BnMode mode, Shape out) {
         int size = out.size();
-        return new AbstractLinearization(describe(), x.shape, out, mode) {
-            @Override
-            public Tensor output() {
-                return y;
+        return new Linearized<F>(this, b, in, out, mode) {
+            {
+                F y = tensor(out);
+                b.ops().copy(y, x, size);
+                setOutput(y);
             }
 
             @Override
-            protected void jvpImpl(float[] dx, float[] dy) {
-                System.arraycopy(dx, 0, dy, 0, size);
+            public void jvp(F dx, F dy) {
+                backend.ops().copy(dy, dx, size);
             }
 
             @Override
-            protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
+            public void vjp(F gy, F gx, Grads<F> grads) {
                 if (gx != null) {
-                    System.arraycopy(gy, 0, gx, 0, size);
+                    backend.ops().copy(gx, gy, size);
                 }
             }
         };
+    }
+
+    @Override
+    public boolean runsOn(Backend<?, ?> backend) {
+        return true;
     }
 }

@@ -50,6 +50,28 @@ public interface Layer {
     Linearization linearize(Tensor x, BnMode mode);
 
     /**
+     * The linearization at x (input shape {@code in}) on a {@link Backend}, residuals kept there. x is
+     * referenced, not copied. By default: the host {@link #linearize} on the host; no other backend.
+     *
+     * @throws IllegalArgumentException as {@link #linearize}, or when the layer cannot run on the backend
+     */
+    default <F, I> Linearized<F> linearizeOn(Backend<F, I> backend, F x, Shape in, BnMode mode) {
+        if (!backend.isHost()) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + " '" + qualifiedName()
+                    + "' has no linearization on " + backend.ops().name() + " buffers (only on the host)");
+        }
+        @SuppressWarnings("unchecked")
+        Linearized<F> lin = (Linearized<F>) Linearized.wrap(this, (Backend<float[], int[]>) backend,
+                linearize(new Tensor(in, (float[]) x), mode));
+        return lin;
+    }
+
+    /** Whether {@link #linearizeOn} works on {@code backend} (every layer runs on the host). */
+    default boolean runsOn(Backend<?, ?> backend) {
+        return backend.isHost();
+    }
+
+    /**
      * Trainable parameters, with names qualified by the path inside this layer. The list and its Param
      * objects are the same on every call (optimizers may key state by them); a container's entries
      * are renamed views sharing the child's value arrays.

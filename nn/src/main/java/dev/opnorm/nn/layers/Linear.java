@@ -75,44 +75,59 @@ public final class Linear extends AbstractLayer {
     }
 
     @Override
-    protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape out) {
-        Tensor y = forwardImpl(x, out);
-        float[] xs = x.data; // (n, in) saved input, for the weight gradient
-        int n = x.shape.n();
-        return new AbstractLinearization(describe(), x.shape, out, mode) {
-            @Override
-            public Tensor output() {
-                return y;
+    protected <F, I> Linearized<F> linearizeImpl(Backend<F, I> b, F x, Shape in, BnMode mode, Shape out) {
+        int n = in.n();
+        F w = b.param(weight);
+        F bb = b.paramOrNull(bias);
+        return new Linearized<F>(this, b, in, out, mode) {
+            {
+                F y = tensor(out);
+                b.ops().gemm(false, true, n, outFeatures, inFeatures, 1f, x, 0, inFeatures, w, 0, inFeatures, 0f,
+                        y, 0, outFeatures);
+                if (bb != null) {
+                    b.ops().addRowBias(y, bb, n, outFeatures);
+                }
+                setOutput(y);
             }
 
             @Override
-            protected void jvpImpl(float[] dx, float[] dy) {
-                kernels.gemm(false, true, n, outFeatures, inFeatures, 1f, dx, 0, inFeatures,
-                        weight.value, 0, inFeatures, 0f, dy, 0, outFeatures);
+            public void jvp(F dx, F dy) {
+                backend.ops().gemm(false, true, n, outFeatures, inFeatures, 1f, dx, 0, inFeatures,
+                        w, 0, inFeatures, 0f, dy, 0, outFeatures);
+            }
+
+            @Override
+            public boolean hasTangentRule() {
+                return true;
             }
 
             /** J = W: d/dW {@code <g, J t>} = g^T t, the weight VJP with t as the input. */
             @Override
-            public TangentRule tangentRule() {
-                return (t, g, grads) -> kernels.gemm(true, false, outFeatures, inFeatures, n, 1f, g, 0, outFeatures,
+            public void tangentRule(F t, F g, Grads<F> grads) {
+                backend.ops().gemm(true, false, outFeatures, inFeatures, n, 1f, g, 0, outFeatures,
                         t, 0, inFeatures, 1f, grads.of(weight), 0, inFeatures);
             }
 
             @Override
-            protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
+            public void vjp(F gy, F gx, Grads<F> grads) {
                 if (gx != null) {
-                    kernels.gemm(false, false, n, inFeatures, outFeatures, 1f, gy, 0, outFeatures,
-                            weight.value, 0, inFeatures, 0f, gx, 0, inFeatures);
+                    backend.ops().gemm(false, false, n, inFeatures, outFeatures, 1f, gy, 0, outFeatures,
+                            w, 0, inFeatures, 0f, gx, 0, inFeatures);
                 }
                 if (grads != null) {
-                    kernels.gemm(true, false, outFeatures, inFeatures, n, 1f, gy, 0, outFeatures,
-                            xs, 0, inFeatures, 1f, grads.of(weight), 0, inFeatures);
+                    backend.ops().gemm(true, false, outFeatures, inFeatures, n, 1f, gy, 0, outFeatures,
+                            x, 0, inFeatures, 1f, grads.of(weight), 0, inFeatures);
                     if (bias != null) {
-                        kernels.sumRowsAccumulate(grads.of(bias), gy, n, outFeatures);
+                        backend.ops().sumRowsAccumulate(grads.of(bias), gy, n, outFeatures);
                     }
                 }
             }
         };
+    }
+
+    @Override
+    public boolean runsOn(Backend<?, ?> backend) {
+        return true;
     }
 
     @Override

@@ -64,22 +64,30 @@ public final class MaxPool2d extends AbstractLayer {
     }
 
     @Override
-    protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape out) {
-        return new Lin(x, mode, out);
+    protected <F, I> Linearized<F> linearizeImpl(Backend<F, I> b, F x, Shape in, BnMode mode, Shape out) {
+        return new Lin<>(b, x, in, mode, out);
+    }
+
+    @Override
+    public boolean runsOn(Backend<?, ?> backend) {
+        return true;
     }
 
     /** Max pooling's linearization: a gather of each window's maximum (the kernels' tie rule). */
-    private final class Lin extends AbstractLinearization {
-        private final Tensor y;
-        private final int[] argmax; // (n, c, p, q) flat input index of each window's maximum
+    private final class Lin<F, I> extends Linearized<F> {
+        private final Backend<F, I> b;
+        private final I argmax; // (n, c, p, q) flat input index of each window's maximum
         private final PoolDims d;
+        private boolean released;
 
-        Lin(Tensor x, BnMode mode, Shape out) {
-            super(describe(), x.shape, out, mode);
-            y = new Tensor(out);
-            argmax = new int[out.size()];
-            d = dims(x.shape);
-            kernels.maxPool2dForward(y.data, argmax, x.data, d);
+        Lin(Backend<F, I> b, F x, Shape in, BnMode mode, Shape out) {
+            super(MaxPool2d.this, b, in, out, mode);
+            this.b = b;
+            d = dims(in);
+            F y = tensor(out);
+            argmax = b.ints(out.size());
+            b.ops().maxPool2dForward(y, argmax, x, d);
+            setOutput(y);
         }
 
         /**
@@ -95,7 +103,15 @@ public final class MaxPool2d extends AbstractLayer {
                 probe[j] = j % per + 1;
             }
             float[] out = new float[outShape().size()];
-            jvp(probe, out);
+            F dProbe = b.ops().upload(probe, inShape());
+            F dOut = b.tensor(outShape());
+            try {
+                jvp(dProbe, dOut);
+                b.ops().download(dOut, out, out.length);
+            } finally {
+                b.give(dOut);
+                b.ops().release(dProbe);
+            }
             int[] states = new int[out.length];
             for (int j = 0; j < out.length; j++) {
                 states[j] = (int) out[j];
@@ -105,19 +121,23 @@ public final class MaxPool2d extends AbstractLayer {
         }
 
         @Override
-        public Tensor output() {
-            return y;
+        public void jvp(F dx, F dy) {
+            b.ops().maxPool2dJvp(dy, dx, argmax, d);
         }
 
         @Override
-        protected void jvpImpl(float[] dx, float[] dy) {
-            kernels.maxPool2dJvp(dy, dx, argmax, d);
-        }
-
-        @Override
-        protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
+        public void vjp(F gy, F gx, Grads<F> grads) {
             if (gx != null) {
-                kernels.maxPool2dVjp(gx, gy, argmax, d);
+                b.ops().maxPool2dVjp(gx, gy, argmax, d);
+            }
+        }
+
+        @Override
+        public void close() {
+            super.close();
+            if (!released) {
+                released = true;
+                b.giveInts(argmax);
             }
         }
     }

@@ -11,10 +11,11 @@ import java.util.Map;
  * object: containers hand out renamed views of their children's parameters
  * ({@link Param#renamed}), and a view must find the same gradient as the original.
  */
-public final class ParamGrads {
+public final class ParamGrads implements Grads<float[]> {
     private final Map<float[], float[]> grads = new IdentityHashMap<>();
 
     /** The gradient buffer of p, created as zeros on first use. */
+    @Override
     public float[] of(Param p) {
         return grads.computeIfAbsent(p.value, v -> new float[v.length]);
     }

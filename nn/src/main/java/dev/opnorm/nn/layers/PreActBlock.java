@@ -149,8 +149,13 @@ public final class PreActBlock extends AbstractLayer {
     }
 
     @Override
-    protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape outShape) {
-        return new Lin(x, mode, outShape);
+    protected <F, I> Linearized<F> linearizeImpl(Backend<F, I> b, F x, Shape in, BnMode mode, Shape out) {
+        return new Lin<>(b, x, in, mode, out);
+    }
+
+    @Override
+    public boolean runsOn(Backend<?, ?> backend) {
+        return true;
     }
 
     /** The children's parameters under "child.name" keys; the same Param objects on every call. */
@@ -183,47 +188,57 @@ public final class PreActBlock extends AbstractLayer {
         }
     }
 
-    private final class Lin extends AbstractLinearization {
-        private final Linearization bn1L, relu1L, conv1L, bn2L, relu2L, conv2L, shortL; // shortL null: identity
-        private final Tensor y;
+    private final class Lin<F> extends Linearized<F> {
+        private final List<Linearized<F>> parts = new ArrayList<>();
+        private Linearized<F> bn1L, relu1L, conv1L, bn2L, relu2L, conv2L, shortL; // shortL null: identity
         private final int inSize;
         private final int outSize;
-        // scratch, allocated once: tangents of the input size (a, bn1 output) and of the inner size
-        private final float[] inA;    // (n, in, h, w)
-        private final float[] inB;    // (n, in, h, w)
-        private final float[] midA;   // (n, out, h/s, w/s)
-        private final float[] midB;   // (n, out, h/s, w/s)
-        private final float[] shortBuf; // (n, out, h/s, w/s) shortcut tangent, null for identity
-
-        Lin(Tensor x, BnMode mode, Shape outShape) {
-            super(describe(), x.shape, outShape, mode);
-            bn1L = bn1.linearize(x, mode);
-            relu1L = relu1.linearize(bn1L.output(), mode);
-            Tensor a = relu1L.output();
-            conv1L = conv1.linearize(a, mode);
-            bn2L = bn2.linearize(conv1L.output(), mode);
-            relu2L = relu2.linearize(bn2L.output(), mode);
-            conv2L = conv2.linearize(relu2L.output(), mode);
-            shortL = convShortcut == null ? null : convShortcut.linearize(a, mode);
-            Tensor main = conv2L.output();
-            y = new Tensor(outShape);
-            kernels.add(y.data, main.data, shortL == null ? x.data : shortL.output().data, outShape.size());
-            inSize = x.shape.size();
+        // scratch, made on first use: tangents of the input size (a, bn1 output) and of the inner size
+        private F inA;    // (n, in, h, w)
+        private F inB;    // (n, in, h, w)
+        private F midA;   // (n, out, h/s, w/s)
+        private F midB;   // (n, out, h/s, w/s)
+        private F shortBuf; // (n, out, h/s, w/s) shortcut tangent, null for identity
+        Lin(Backend<F, ?> b, F x, Shape in, BnMode mode, Shape outShape) {
+            super(PreActBlock.this, b, in, outShape, mode);
+            try {
+                bn1L = part(bn1.linearizeOn(b, x, in, mode));
+                relu1L = part(relu1.linearizeOn(b, bn1L.output(), bn1L.outShape(), mode));
+                F a = relu1L.output();
+                conv1L = part(conv1.linearizeOn(b, a, relu1L.outShape(), mode));
+                bn2L = part(bn2.linearizeOn(b, conv1L.output(), conv1L.outShape(), mode));
+                relu2L = part(relu2.linearizeOn(b, bn2L.output(), bn2L.outShape(), mode));
+                conv2L = part(conv2.linearizeOn(b, relu2L.output(), relu2L.outShape(), mode));
+                shortL = convShortcut == null ? null : part(convShortcut.linearizeOn(b, a, relu1L.outShape(), mode));
+            } catch (RuntimeException e) {
+                parts.forEach(Linearized::close);
+                throw e;
+            }
+            inSize = in.size();
             outSize = outShape.size();
-            inA = new float[inSize];
-            inB = new float[inSize];
-            midA = new float[outSize];
-            midB = new float[outSize];
-            shortBuf = shortL == null ? null : new float[outSize];
+            F y = tensor(outShape);
+            b.ops().add(y, conv2L.output(), shortL == null ? x : shortL.output(), outSize);
+            setOutput(y);
+        }
+
+        private Linearized<F> part(Linearized<F> l) {
+            parts.add(l);
+            return l;
+        }
+
+        private void scratch() {
+            if (inA == null) {
+                inA = tensor(inShape());
+                inB = tensor(inShape());
+                midA = tensor(outShape());
+                midB = tensor(outShape());
+                shortBuf = shortL == null ? null : tensor(outShape());
+            }
         }
 
         @Override
-        public Tensor output() {
-            return y;
-        }
-
-        @Override
-        protected void jvpImpl(float[] dx, float[] dy) {
+        public void jvp(F dx, F dy) {
+            scratch();
             bn1L.jvp(dx, inA);
             relu1L.jvp(inA, inB);                 // da
             conv1L.jvp(inB, midA);
@@ -231,29 +246,33 @@ public final class PreActBlock extends AbstractLayer {
             relu2L.jvp(midB, midA);
             conv2L.jvp(midA, dy);                 // main path
             if (shortL == null) {
-                kernels.add(dy, dy, dx, outSize); // + dx (identity shortcut)
+                backend.ops().add(dy, dy, dx, outSize); // + dx (identity shortcut)
             } else {
                 shortL.jvp(inB, shortBuf);
-                kernels.add(dy, dy, shortBuf, outSize);
+                backend.ops().add(dy, dy, shortBuf, outSize);
             }
         }
 
         @Override
-        protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
+        public void vjp(F gy, F gx, Grads<F> grads) {
+            scratch();
             // main path back to a: ga = conv1^T bn2^T relu2^T conv2^T gy
-            conv2L.vjpAll(gy, midA, grads);
-            relu2L.vjp(midA, midB);
-            bn2L.vjpAll(midB, midA, grads);
-            conv1L.vjpAll(midA, inA, grads);
+            conv2L.vjp(gy, midA, grads);
+            relu2L.vjp(midA, midB, null);
+            bn2L.vjp(midB, midA, grads);
+            conv1L.vjp(midA, inA, grads);
             if (shortL != null) {
                 // ga += convShortcut^T gy: both branches start from a
-                shortL.vjpAll(gy, inB, grads);
-                kernels.add(inA, inA, inB, inSize);
+                shortL.vjp(gy, inB, grads);
+                backend.ops().add(inA, inA, inB, inSize);
             }
-            relu1L.vjp(inA, inB);
-            bn1L.vjpAll(inB, gx, grads);          // gx may be null: bn1's parameter gradients only
+            relu1L.vjp(inA, inB, null);
+            if (gx == null && grads == null) {
+                return;
+            }
+            bn1L.vjp(inB, gx, grads);             // gx may be null: bn1's parameter gradients only
             if (gx != null && shortL == null) {
-                kernels.add(gx, gx, gy, inSize);  // + gy (identity shortcut)
+                backend.ops().add(gx, gx, gy, inSize); // + gy (identity shortcut)
             }
         }
 
@@ -263,13 +282,10 @@ public final class PreActBlock extends AbstractLayer {
             bn2L.commit();
         }
 
+        /** bn1, relu1, conv1, bn2, relu2, conv2 and, when present, the shortcut conv. */
         @Override
-        public void visit(java.util.function.Consumer<Linearization> visitor) {
-            visitor.accept(this);
-            for (Linearization p : shortL == null ? List.of(bn1L, relu1L, conv1L, bn2L, relu2L, conv2L)
-                    : List.of(bn1L, relu1L, conv1L, bn2L, relu2L, conv2L, shortL)) {
-                p.visit(visitor);
-            }
+        public List<Linearized<F>> parts() {
+            return parts;
         }
     }
 }

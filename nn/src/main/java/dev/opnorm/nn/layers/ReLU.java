@@ -33,44 +33,49 @@ public final class ReLU extends AbstractLayer {
     }
 
     @Override
-    protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape out) {
-        return new Lin(x.shape, forwardImpl(x, out), mode);
+    protected <F, I> Linearized<F> linearizeImpl(Backend<F, I> b, F x, Shape in, BnMode mode, Shape out) {
+        return new Lin<>(b, x, in, mode);
+    }
+
+    @Override
+    public boolean runsOn(Backend<?, ?> backend) {
+        return true;
     }
 
     /** ReLU's linearization: the output y, which is also the mask (y > 0 exactly where x > 0). */
-    private final class Lin extends AbstractLinearization {
-        private final Tensor y;
+    private final class Lin<F> extends Linearized<F> {
+        private final F y;
+        private final int len;
 
-        Lin(Shape in, Tensor y, BnMode mode) {
-            super(describe(), in, y.shape, mode);
-            this.y = y;
+        Lin(Backend<F, ?> b, F x, Shape in, BnMode mode) {
+            super(ReLU.this, b, in, in, mode);
+            len = in.size();
+            y = tensor(in);
+            b.ops().relu(y, x, len);
+            setOutput(y);
         }
 
         /** Unit j is on where y > 0: exactly where the JVP passes a tangent (ReLU'(0) = 0). */
         @Override
         public ActivationSite activationSite() {
-            float[] v = y.data;
-            int[] states = new int[y.shape.size()];
+            float[] v = new float[len];
+            backend.ops().download(y, v, len);
+            int[] states = new int[len];
             for (int j = 0; j < states.length; j++) {
                 states[j] = v[j] > 0 ? 1 : 0;
             }
-            return new ActivationSite(qualifiedName(), ActivationSite.Kind.ON_OFF, y.shape.perExample(), states);
+            return new ActivationSite(qualifiedName(), ActivationSite.Kind.ON_OFF, inShape().perExample(), states);
         }
 
         @Override
-        public Tensor output() {
-            return y;
+        public void jvp(F dx, F dy) {
+            backend.ops().reluMask(dy, dx, y, len);
         }
 
         @Override
-        protected void jvpImpl(float[] dx, float[] dy) {
-            kernels.reluMask(dy, dx, y.data, y.shape.size());
-        }
-
-        @Override
-        protected void vjpImpl(float[] gy, float[] gx, ParamGrads grads) {
+        public void vjp(F gy, F gx, Grads<F> grads) {
             if (gx != null) {
-                kernels.reluMask(gx, gy, y.data, y.shape.size());
+                backend.ops().reluMask(gx, gy, y, len);
             }
         }
     }

@@ -114,15 +114,153 @@ public final class Sequential extends AbstractLayer {
     }
 
     @Override
-    protected Linearization linearizeImpl(Tensor x, BnMode mode, Shape out) {
-        List<Linearization> parts = new ArrayList<>(children.size());
-        Tensor t = x;
-        for (Layer c : children) {
-            Linearization l = c.linearize(t, mode);
-            parts.add(l);
-            t = l.output();
+    protected <F, I> Linearized<F> linearizeImpl(Backend<F, I> b, F x, Shape in, BnMode mode, Shape out) {
+        List<Linearized<F>> parts = new ArrayList<>(children.size());
+        F t = x;
+        Shape s = in;
+        try {
+            for (Layer c : children) {
+                Linearized<F> l = c.linearizeOn(b, t, s, mode);
+                parts.add(l);
+                t = l.output();
+                s = l.outShape();
+            }
+        } catch (RuntimeException e) {
+            parts.forEach(Linearized::close);
+            throw e;
         }
-        return new SequentialLinearization(describe(), mode, childNames(), parts);
+        return new Lin<>(this, describe(), b, mode, childNames(), parts, parts);
+    }
+
+    /** Runs on a backend when every child does. */
+    @Override
+    public boolean runsOn(Backend<?, ?> backend) {
+        for (Layer c : children) {
+            if (!c.runsOn(backend)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The linearization of a Sequential: J = J_k ... J_2 J_1, each factor the linearization of one child
+     * at its input. jvp runs the children forward, vjp backward; intermediate tangents live in two
+     * ping-pong buffers sized for the largest intermediate activation, made on first use. vjp is one
+     * backward sweep that also accumulates every child's parameter gradients and, when no input gradient
+     * is wanted, skips the first child's input VJP. {@link #upTo} gives the linearization of a prefix
+     * that shares the children's residuals (no forward pass).
+     */
+    static final class Lin<F> extends Linearized<F> {
+        final List<String> names;
+        final List<Linearized<F>> parts;
+        private final List<Linearized<F>> ownedParts; // closed with this (a prefix shares the others)
+        private final int max;  // the largest intermediate activation
+        private F bufA;         // ping-pong buffers, each >= every intermediate activation size
+        private F bufB;
+
+        Lin(Layer layer, String owner, Backend<F, ?> b, BnMode mode, List<String> names, List<Linearized<F>> parts,
+            List<Linearized<F>> ownedParts) {
+            super(layer, owner, b, parts.get(0).inShape(), parts.get(parts.size() - 1).outShape(), mode);
+            this.names = List.copyOf(names);
+            this.parts = List.copyOf(parts);
+            this.ownedParts = List.copyOf(ownedParts);
+            int m = 0;
+            for (int i = 0; i < parts.size() - 1; i++) {
+                m = Math.max(m, parts.get(i).outShape().size());
+            }
+            this.max = m;
+            setOutput(parts.get(parts.size() - 1).output());
+        }
+
+        int index(String name) {
+            int i = names.indexOf(name);
+            if (i < 0) {
+                throw new IllegalArgumentException(owner() + ": no child named '" + name + "'; children are " + names);
+            }
+            return i;
+        }
+
+        private void buffers() {
+            if (bufA == null && max > 0) {
+                bufA = vector(max);
+                bufB = vector(max);
+            }
+        }
+
+        @Override
+        public void jvp(F dx, F dy) {
+            buffers();
+            int k = parts.size();
+            F in = dx;
+            for (int i = 0; i < k; i++) {
+                F out = i == k - 1 ? dy : (i % 2 == 0 ? bufA : bufB);
+                parts.get(i).jvp(in, out);
+                in = out;
+            }
+        }
+
+        @Override
+        public void vjp(F gy, F gx, Grads<F> grads) {
+            buffers();
+            int k = parts.size();
+            F in = gy;
+            for (int i = k - 1; i >= 0; i--) {
+                F out = i == 0 ? gx : ((k - 1 - i) % 2 == 0 ? bufA : bufB);
+                if (out == null && grads == null) {
+                    return; // only the first child is left and neither of its outputs is wanted
+                }
+                parts.get(i).vjp(in, out, grads);
+                in = out;
+            }
+        }
+
+        /** The prefix up to the child at the dotted {@code path} (included), sharing the residuals. */
+        @Override
+        public Lin<F> upTo(String path) {
+            int dot = path.indexOf('.');
+            String head = dot < 0 ? path : path.substring(0, dot);
+            int last = index(head);
+            List<String> n = new ArrayList<>(names.subList(0, last + 1));
+            List<Linearized<F>> p = new ArrayList<>(parts.subList(0, last + 1));
+            List<Linearized<F>> own = new ArrayList<>();
+            if (dot >= 0) {
+                Linearized<F> inner = parts.get(last).upTo(path.substring(dot + 1)); // a part that is no chain refuses
+                p.set(last, inner);
+                own.add(inner);
+            }
+            return new Lin<>(layer(), owner() + " up to '" + path + "'", backend, mode(), n, p, own);
+        }
+
+        @Override
+        public List<Linearized<F>> parts() {
+            return parts;
+        }
+
+        @Override
+        protected List<Linearized<F>> ownedParts() {
+            return ownedParts;
+        }
+
+        @Override
+        public List<Linearized<F>> chain() {
+            return chains(parts);
+        }
+
+        /** Commits every child (BatchNorm running statistics in TRAIN mode). */
+        @Override
+        public void commit() {
+            for (Linearized<F> p : parts) {
+                p.commit();
+            }
+        }
+
+        @Override
+        Linearization hostView(Linearized<float[]> self) {
+            @SuppressWarnings("unchecked")
+            Lin<float[]> lin = (Lin<float[]>) self;
+            return new SequentialLinearization(lin);
+        }
     }
 
     /** Runs the layers up to and including the child at {@code path} (dotted for nested Sequentials). */

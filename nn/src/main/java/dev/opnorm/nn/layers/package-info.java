@@ -15,6 +15,15 @@
  * All heavy work goes through the {@link dev.opnorm.nn.kernels.Kernels} a layer was built with, so the
  * same layers run on every backend.
  *
+ * <p>Each layer writes its linearization once, generic over the buffer type: a
+ * {@link dev.opnorm.nn.layers.Linearized} built by {@code Layer.linearizeOn(backend, x, shape, mode)} on a
+ * {@link dev.opnorm.nn.layers.Backend} (its {@link dev.opnorm.nn.kernels.Ops}, where parameters live, where
+ * buffers come from). The host {@code Linearization} is that code on float arrays; a
+ * {@link dev.opnorm.nn.layers.PlacedModel} (parameters uploaded once, a {@link dev.opnorm.nn.layers.BufferPool})
+ * runs the same code on any other backend, e.g. an OpenCL device, through
+ * {@link dev.opnorm.nn.layers.PlacedLinearization}, with {@link dev.opnorm.nn.layers.Gradients} there. A layer
+ * type with only a host linearization ({@code linearizeImpl(Tensor, ...)}) still composes on the host.
+ *
  * <p>What algorithms elsewhere need to know about a layer lives in the layer, so a new layer type is one
  * file: {@code Layer.chain()} / {@code Linearization.chain()} (the network as a product of parts),
  * {@code Layer.linearWeights()} (weights applied linearly, with their operator on an input shape, for
