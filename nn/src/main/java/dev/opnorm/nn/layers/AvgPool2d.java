@@ -114,4 +114,10 @@ public final class AvgPool2d extends AbstractLayer {
             }
         };
     }
+
+    /** Interval rule for certification (see {@link Layer#bounds()}). */
+    @Override
+    public dev.opnorm.nn.bounds.BoundRule bounds() {
+        return new AvgPoolBounds(this);
+    }
 }

@@ -321,4 +321,10 @@ public final class BatchNorm2d extends AbstractLayer {
             }
         }
     }
+
+    /** Interval rule for certification (see {@link Layer#bounds()}). */
+    @Override
+    public dev.opnorm.nn.bounds.BoundRule bounds() {
+        return new BatchNormBounds(this);
+    }
 }

@@ -52,4 +52,10 @@ public final class Flatten extends AbstractLayer {
             }
         };
     }
+
+    /** Interval rule for certification (see {@link Layer#bounds()}). */
+    @Override
+    public dev.opnorm.nn.bounds.BoundRule bounds() {
+        return ChainBounds.reshape(this);
+    }
 }

@@ -272,4 +272,10 @@ public final class PreActBlock extends AbstractLayer {
             }
         }
     }
+
+    /** Interval rule for certification (see {@link Layer#bounds()}). */
+    @Override
+    public dev.opnorm.nn.bounds.BoundRule bounds() {
+        return new PreActBlockBounds(this, bn1, relu1, List.of(conv1, bn2, relu2, conv2), convShortcut);
+    }
 }
