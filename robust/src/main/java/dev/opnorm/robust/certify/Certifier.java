@@ -1,5 +1,6 @@
 package dev.opnorm.robust.certify;
 
+import dev.opnorm.linalg.Jacobians;
 import dev.opnorm.linalg.LinearMap;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.OperatorNorm;
@@ -16,6 +17,7 @@ import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.util.Rng;
 import dev.opnorm.robust.attack.BallSampling;
+import org.ejml.data.DMatrixRMaj;
 
 /**
  * Certified brackets for ||J_f(x)||_{p,q}, the Jacobian of a network's logits with respect to its
@@ -29,15 +31,18 @@ import dev.opnorm.robust.attack.BallSampling;
  * holding J_f(x') for every x' in the box. For any such J, ||J|| &lt;= min(||(|C| + R)||, ||C|| + ||R||)
  * (|J| &lt;= |C| + R entrywise and the norms are monotone on nonnegative matrices; J = C + D with |D| &lt;= R),
  * each norm bounded above by {@link NormBounds#upper}. At eps = 0 the same computation is the point
- * bound: R is then only the rounding of the double computation, and C is the dense Jacobian (extracted
- * in one reverse sweep with k rows), whose norm {@link NormBounds} bounds with its rounding error.
+ * bound of the network in exact arithmetic: R is then the rounding of the double computation, plus
+ * every max-pool tie or ReLU kink that rounding cannot resolve (constant image borders make exact ties).
+ * {@link #point} is the bracket of the float network's extracted Jacobian.
  *
  * <p><b>Lower bounds</b>: ||J_f(x*)|| for points x* of the ball, found by search: x, uniform samples of
  * the ball, then a random-step ascent from the best one with shrinking steps (projected back into the
  * ball and domain). J_f is piecewise constant for ReLU/max-pool networks, so the gradient of its norm is
  * zero almost everywhere and a gradient ascent would not move: the search compares power-iteration
- * values ({@link OperatorNorm}) of the float network. At the best point the bound is made sound: the
- * point's interval Jacobian [C* - R*, C* + R*] gives ||J|| &gt;= {@link NormBounds#lower}(C*) - ||R*||.
+ * values ({@link OperatorNorm}) of the float network. At the best point the float network's Jacobian is
+ * extracted and {@link NormBounds#lower} gives the value (exact on the closed-form and enumerable cells).
+ * A lower bound is thus about the float network, which differs from the exact-arithmetic one by float
+ * rounding: it may exceed an upper bound by that much ({@link Bracket} allows 1e-5 relative).
  *
  * <p><b>Certification</b> of label y at eps: each margin m_j = z_y - z_j must stay positive over the
  * ball. Two sound lower bounds, the larger used: lo(z_y) - hi(z_j) from the interval logits, and
@@ -191,41 +196,47 @@ public final class Certifier {
                 : new NormBounds.Bound(viaM.value(), "|| |C| + R ||: " + viaM.method());
     }
 
-    /** A lower bound on ||J|| for some J in the interval matrix (every one, at a point): ||C|| - ||R||, rounded down. */
-    public NormBounds.Bound lower(IntervalRows j, double[] hint) {
-        int n = j.lo().length;
-        double[] c = new double[n], r = new double[n];
-        Intervals.split(j.lo(), j.hi(), c, r);
-        NormBounds.Bound lc = NormBounds.lower(new NormBounds.Dense(j.rows(), j.cols(), c), p, q, hint);
-        double radius = NormBounds.upper(new NormBounds.Dense(j.rows(), j.cols(), r), p, q).value();
-        return new NormBounds.Bound(Math.max(0, Outward.addDown(lc.value(), -radius)), lc.method());
+    /**
+     * The float network's Jacobian at x (BatchNorm EVAL), extracted with one VJP per logit and held
+     * exactly in double: the matrix the point bracket and the lower bounds are about.
+     */
+    public NormBounds.Dense jacobianAt(float[] x) {
+        checkInput(x);
+        LinearMap map = model.linearize(new Tensor(inShape, x.clone()), BnMode.EVAL).asLinearMap(0);
+        DMatrixRMaj j = Jacobians.extract(map);
+        return new NormBounds.Dense(j.numRows, j.numCols, j.data.clone());
     }
 
-    /** The bracket at x: [lower, upper] on ||J_f(x)||_{p,q}. */
+    /**
+     * The bracket at x on ||J_f(x)||_{p,q} for the float network's extracted Jacobian: {@link NormBounds}
+     * on that dense matrix, its own rounding bounded (exact cells: zero width up to rounding; (2,2):
+     * sigma_max proved by congruence; (inf,2): the gap of the bound). The bound for the network in exact
+     * arithmetic, which also covers max-pool ties and ReLU kinks within rounding, is {@code ball(x, 0)}'s
+     * upper.
+     */
     public Bracket point(float[] x) {
         OperatorNorm.Result est = estimate(x);
-        return boundAt(x, est, propagate(x, 0, -1));
-    }
-
-    private Bracket boundAt(float[] x, OperatorNorm.Result est, Propagation at) {
-        NormBounds.Bound lo = lower(at.jacobian(), toDouble(est.v()));
-        NormBounds.Bound up = upper(at.jacobian());
+        NormBounds.Dense j = jacobianAt(x);
+        NormBounds.Bound lo = NormBounds.lower(j, p, q, toDouble(est.v()));
+        NormBounds.Bound up = NormBounds.upper(j, p, q);
         return new Bracket(lo.value(), up.value(), est.value(), lo.method(), up.method(), x.clone());
     }
 
     /**
-     * The bracket over B(x, eps): lower &lt;= sup_{x' in ball} ||J_f(x')||_{p,q} &lt;= upper. eps = 0 gives
-     * {@link #point}'s bracket.
+     * The bracket over B(x, eps): lower &lt;= sup_{x' in ball} ||J_f(x')||_{p,q} &lt;= upper. The upper bound
+     * is the interval one (at eps = 0 it bounds every Jacobian the network can have at x when max-pool
+     * ties or ReLU kinks cannot be resolved within rounding, so it may exceed {@link #point}'s upper, never
+     * fall below it but for float rounding); the lower bound is {@link #point}'s lower at the best point found.
      */
     public Bracket ball(float[] x, double eps) {
         return ball(x, eps, propagate(x, eps, -1));
     }
 
-    /** As {@link #ball(float[], double)}, reusing a propagation of the same x and eps. */
+    /** As {@link #ball(float[], double)}, reusing a propagation of the same x and eps (any label rows). */
     public Bracket ball(float[] x, double eps, Propagation over) {
         NormBounds.Bound up = upper(over.jacobian());
         float[] best = x;
-        OperatorNorm.Result bestEst = estimate(x);
+        OperatorNorm.Result estX = estimate(x), bestEst = estX;
         if (eps > 0) {
             Rng rng = new Rng(options.seed());
             float[] cand = new float[x.length];
@@ -255,12 +266,12 @@ public final class Certifier {
                 }
             }
         }
-        NormBounds.Bound lo = lower(propagate(best, 0, -1).jacobian(), toDouble(bestEst.v()));
-        if (best != x) { // the search moved: x itself may still give the better sound bound
-            NormBounds.Bound atX = lower(propagate(x, 0, -1).jacobian(), null);
+        NormBounds.Bound lo = NormBounds.lower(jacobianAt(best), p, q, toDouble(bestEst.v()));
+        if (best != x) { // the search moved: x itself may still give the better bound on the exact cells
+            NormBounds.Bound atX = NormBounds.lower(jacobianAt(x), p, q, toDouble(estX.v()));
             if (atX.value() > lo.value()) {
                 lo = atX;
-                best = x.clone();
+                best = x;
             }
         }
         return new Bracket(lo.value(), up.value(), bestEst.value(),

@@ -92,7 +92,7 @@ class CertifierTest {
                             Bracket b = c.ball(x, eps);
                             double sup = regions.supremum(x, eps, ballP, p, q);
                             String what = "seed " + seed + " ball l" + ballP + " eps " + eps + " (" + p + "," + q + ")";
-                            assertTrue(b.lower() <= sup * (1 + 1e-9) + 1e-12, what + ": lower " + b.lower() + " > sup " + sup);
+                            assertTrue(b.lower() <= sup * (1 + 1e-5) + 1e-12, what + ": lower " + b.lower() + " > sup " + sup);
                             assertTrue(sup <= b.upper() * (1 + 1e-9), what + ": sup " + sup + " > upper " + b.upper());
                         }
                     }
@@ -132,7 +132,11 @@ class CertifierTest {
         }
     }
 
-    /** eps = 0 gives exactly the point bracket, which holds the exact value at x and is tight where it is exact. */
+    /**
+     * eps = 0 gives the point bracket: the same lower bound, and the interval upper bound within float
+     * rounding of the extracted Jacobian's (random inputs have no max-pool ties); the bracket holds the
+     * exact value at x and is tight where it is exact.
+     */
     @Test
     void zeroRadiusGivesThePointBracket() {
         Sequential net = CertifyFixtures.convNet(3);
@@ -143,16 +147,16 @@ class CertifierTest {
                 Bracket point = c.point(x), ball = c.ball(x, 0);
                 String what = "(" + p + "," + q + ")";
                 assertEquals(point.lower(), ball.lower(), 0, what);
-                assertEquals(point.upper(), ball.upper(), 0, what);
+                assertEquals(point.upper(), ball.upper(), 1e-5 * point.upper(), what);
                 Optional<Double> e = exactAt(net, CertifyFixtures.CONV_IN, x, p, q);
                 if (e.isPresent()) {
                     double v = e.get();
-                    assertTrue(point.lower() <= v * (1 + 1e-5) && v <= point.upper() * (1 + 1e-5), what + ": " + point + " vs " + v);
+                    assertTrue(point.lower() <= v * (1 + 1e-12) && v <= point.upper() * (1 + 1e-12), what + ": " + point + " vs " + v);
                     if (!(p == INF && q == 2)) { // (inf,2) over 36 inputs is a bound with a gap
-                        assertTrue(point.upper() - point.lower() <= 1e-9 * point.upper(), what + " gap " + point);
+                        assertTrue(point.upper() - point.lower() <= 1e-12 * point.upper(), what + " gap " + point);
                     }
                 }
-                assertTrue(point.estimate() <= point.upper() * (1 + 1e-5), what);
+                assertTrue(point.estimate() <= point.upper() * (1 + 1e-6), what);
             }
         }
     }
