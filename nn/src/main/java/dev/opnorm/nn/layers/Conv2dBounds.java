@@ -13,8 +13,8 @@ import java.util.Arrays;
 /**
  * Interval rule of {@link Conv2d}: the convolution applied to a box in centre-radius form (out in
  * conv(c, W) + b +- conv(r, |W|)); rows pull back through the transposed convolution (centre with W,
- * radius with |W|). Loops in double, written for clarity (a reference, not a kernel); every output
- * is widened by {@link Outward#closeSum} for the taps that reach it.
+ * radius with |W|). Loops in double, one pass over the output plane per weight tap; every output is
+ * widened by {@link Outward#closeSum} for the taps that can reach it.
  */
 final class Conv2dBounds implements BoundRule {
     private final Conv2d layer;
@@ -34,38 +34,51 @@ final class Conv2dBounds implements BoundRule {
         float[] b = layer.bias() == null ? null : layer.bias().value;
         double[] c = new double[in.size()], r = new double[in.size()];
         Intervals.split(in.lo(), in.hi(), c, r);
-        double[] lo = new double[outShape.size()], hi = new double[outShape.size()];
-        long taps = (long) ic * kh * kw + 1;
+        int nIn = inShape.size(), nOut = outShape.size();
+        double[] ca = new double[nIn];
+        for (int j = 0; j < nIn; j++) {
+            ca[j] = Math.abs(c[j]) + r[j];
+        }
+        double[] sc = new double[nOut], sr = new double[nOut], sa = new double[nOut];
         for (int o = 0; o < oc; o++) {
             double bias = b == null ? 0 : b[o];
-            for (int oy = 0; oy < oh; oy++) {
-                for (int ox = 0; ox < ow; ox++) {
-                    double sc = bias, sr = 0, sa = Math.abs(bias);
-                    for (int i = 0; i < ic; i++) {
-                        for (int ky = 0; ky < kh; ky++) {
+            Arrays.fill(sc, o * oh * ow, (o + 1) * oh * ow, bias);
+            Arrays.fill(sa, o * oh * ow, (o + 1) * oh * ow, Math.abs(bias));
+        }
+        // weight-outer loops: each tap is one pass over the output plane, the inner loop contiguous in x
+        // (stride 1) so the JIT can vectorize it
+        for (int o = 0; o < oc; o++) {
+            for (int i = 0; i < ic; i++) {
+                for (int ky = 0; ky < kh; ky++) {
+                    for (int kx = 0; kx < kw; kx++) {
+                        double wk = w[((o * ic + i) * kh + ky) * kw + kx], aw = Math.abs(wk);
+                        if (wk == 0) {
+                            continue;
+                        }
+                        int ox0 = firstInside(kx, s, pad), ox1 = lastInside(kx, s, pad, wd, ow);
+                        for (int oy = 0; oy < oh; oy++) {
                             int iy = oy * s - pad + ky;
                             if (iy < 0 || iy >= h) {
                                 continue;
                             }
-                            for (int kx = 0; kx < kw; kx++) {
-                                int ix = ox * s - pad + kx;
-                                if (ix < 0 || ix >= wd) {
-                                    continue;
-                                }
-                                int at = (i * h + iy) * wd + ix;
-                                double wk = w[((o * ic + i) * kh + ky) * kw + kx], aw = Math.abs(wk);
-                                sc += wk * c[at];
-                                sr += aw * r[at];
-                                sa += aw * (Math.abs(c[at]) + r[at]);
+                            int qBase = (o * oh + oy) * ow, aBase = (i * h + iy) * wd - pad + kx;
+                            for (int ox = ox0; ox <= ox1; ox++) {
+                                int q = qBase + ox, at = aBase + ox * s;
+                                sc[q] += wk * c[at];
+                                sr[q] += aw * r[at];
+                                sa[q] += aw * ca[at];
                             }
                         }
                     }
-                    Outward.closeSum(sc, sr, sa, taps, lo, hi, (o * oh + oy) * ow + ox);
                 }
             }
         }
+        double[] lo = new double[nOut], hi = new double[nOut];
+        long taps = (long) ic * kh * kw + 1;
+        for (int q = 0; q < nOut; q++) {
+            Outward.closeSum(sc[q], sr[q], sa[q], taps, lo, hi, q);
+        }
         Box out = new Box(outShape, lo, hi);
-        int nIn = inShape.size(), nOut = outShape.size();
         return new BoundStep() {
             @Override
             public Box output() {
@@ -78,38 +91,40 @@ final class Conv2dBounds implements BoundRule {
                 int rows = g.rows();
                 double[] glo = new double[rows * nIn], ghi = new double[rows * nIn];
                 double[] sc = new double[nIn], sr = new double[nIn], sa = new double[nIn];
+                double[] gc = new double[nOut], gr = new double[nOut], ga = new double[nOut];
                 long terms = (long) oc * kh * kw;
                 for (int row = 0; row < rows; row++) {
                     Arrays.fill(sc, 0);
                     Arrays.fill(sr, 0);
                     Arrays.fill(sa, 0);
                     int base = row * nOut;
+                    for (int q = 0; q < nOut; q++) {
+                        double l = g.lo()[base + q], u = g.hi()[base + q];
+                        gc[q] = Outward.centre(l, u);
+                        gr[q] = Outward.radius(l, u, gc[q]);
+                        ga[q] = Math.abs(gc[q]) + gr[q];
+                    }
+                    // the transposed convolution, weight-outer like the forward pass
                     for (int o = 0; o < oc; o++) {
-                        for (int oy = 0; oy < oh; oy++) {
-                            for (int ox = 0; ox < ow; ox++) {
-                                int q = base + (o * oh + oy) * ow + ox;
-                                double l = g.lo()[q], u = g.hi()[q];
-                                if (l == 0 && u == 0) {
-                                    continue;
-                                }
-                                double vc = Outward.centre(l, u), vr = Outward.radius(l, u, vc), va = Math.abs(vc) + vr;
-                                for (int i = 0; i < ic; i++) {
-                                    for (int ky = 0; ky < kh; ky++) {
+                        for (int i = 0; i < ic; i++) {
+                            for (int ky = 0; ky < kh; ky++) {
+                                for (int kx = 0; kx < kw; kx++) {
+                                    double wk = w[((o * ic + i) * kh + ky) * kw + kx], aw = Math.abs(wk);
+                                    if (wk == 0) {
+                                        continue;
+                                    }
+                                    int ox0 = firstInside(kx, s, pad), ox1 = lastInside(kx, s, pad, wd, ow);
+                                    for (int oy = 0; oy < oh; oy++) {
                                         int iy = oy * s - pad + ky;
                                         if (iy < 0 || iy >= h) {
                                             continue;
                                         }
-                                        int wrow = ((o * ic + i) * kh + ky) * kw, irow = (i * h + iy) * wd;
-                                        for (int kx = 0; kx < kw; kx++) {
-                                            int ix = ox * s - pad + kx;
-                                            if (ix < 0 || ix >= wd) {
-                                                continue;
-                                            }
-                                            double wk = w[wrow + kx], aw = Math.abs(wk);
-                                            int at = irow + ix;
-                                            sc[at] += vc * wk;
-                                            sr[at] += vr * aw;
-                                            sa[at] += va * aw;
+                                        int qBase = (o * oh + oy) * ow, aBase = (i * h + iy) * wd - pad + kx;
+                                        for (int ox = ox0; ox <= ox1; ox++) {
+                                            int q = qBase + ox, at = aBase + ox * s;
+                                            sc[at] += gc[q] * wk;
+                                            sr[at] += gr[q] * aw;
+                                            sa[at] += ga[q] * aw;
                                         }
                                     }
                                 }
@@ -123,5 +138,17 @@ final class Conv2dBounds implements BoundRule {
                 return new IntervalRows(rows, nIn, glo, ghi);
             }
         };
+    }
+
+    /** The first output column whose tap kx lands inside the input (ox s - pad + kx >= 0). */
+    private static int firstInside(int kx, int s, int pad) {
+        int need = pad - kx; // ox s >= need
+        return need <= 0 ? 0 : (need + s - 1) / s;
+    }
+
+    /** The last output column whose tap kx lands inside an input of width wd (ox s - pad + kx < wd). */
+    private static int lastInside(int kx, int s, int pad, int wd, int ow) {
+        int last = (wd - 1 + pad - kx) / s; // floor, the numerator is >= 0 whenever the kernel fits
+        return Math.min(ow - 1, wd - 1 + pad - kx < 0 ? -1 : last);
     }
 }
