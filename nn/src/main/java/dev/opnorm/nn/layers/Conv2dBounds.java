@@ -62,6 +62,12 @@ final class Conv2dBounds implements BoundRule {
                                 continue;
                             }
                             int qBase = (o * oh + oy) * ow, aBase = (i * h + iy) * wd - pad + kx;
+                            if (s == 1) {
+                                axpy(sc, qBase, c, aBase, wk, ox0, ox1);
+                                axpy(sr, qBase, r, aBase, aw, ox0, ox1);
+                                axpy(sa, qBase, ca, aBase, aw, ox0, ox1);
+                                continue;
+                            }
                             for (int ox = ox0; ox <= ox1; ox++) {
                                 int q = qBase + ox, at = aBase + ox * s;
                                 sc[q] += wk * c[at];
@@ -120,6 +126,12 @@ final class Conv2dBounds implements BoundRule {
                                             continue;
                                         }
                                         int qBase = (o * oh + oy) * ow, aBase = (i * h + iy) * wd - pad + kx;
+                                        if (s == 1) { // one stream per loop: the JIT vectorizes these
+                                            axpy(sc, aBase, gc, qBase, wk, ox0, ox1);
+                                            axpy(sr, aBase, gr, qBase, aw, ox0, ox1);
+                                            axpy(sa, aBase, ga, qBase, aw, ox0, ox1);
+                                            continue;
+                                        }
                                         for (int ox = ox0; ox <= ox1; ox++) {
                                             int q = qBase + ox, at = aBase + ox * s;
                                             sc[at] += gc[q] * wk;
@@ -150,5 +162,12 @@ final class Conv2dBounds implements BoundRule {
     private static int lastInside(int kx, int s, int pad, int wd, int ow) {
         int last = (wd - 1 + pad - kx) / s; // floor, the numerator is >= 0 whenever the kernel fits
         return Math.min(ow - 1, wd - 1 + pad - kx < 0 ? -1 : last);
+    }
+
+    /** y[yo + t] += a x[xo + t] for t in [from, to]. */
+    private static void axpy(double[] y, int yo, double[] x, int xo, double a, int from, int to) {
+        for (int t = from; t <= to; t++) {
+            y[yo + t] += a * x[xo + t];
+        }
     }
 }
