@@ -34,7 +34,9 @@ import java.util.concurrent.Callable;
  * with respect to the input, BatchNorm EVAL) at Fashion-MNIST test images and over l_r balls around them,
  * and certified accuracy against eps, with {@link Certifier} (interval bound propagation). An image
  * counts as certified at eps when the network predicts its label at x and every logit margin provably
- * stays positive over the ball (intersected with the input domain [-1, 1]).
+ * stays positive over the ball (intersected with the input domain [-1, 1]). Across the radii of one
+ * image, uppers are made non-increasing and lowers non-decreasing as eps shrinks (a bound for one ball
+ * holds for the balls inside it; a point of a ball lies in the larger ones).
  *
  * <p>The bound propagation is a host computation in double; {@code --backend opencl} is accepted and
  * says so, and everything runs on the CPU.
@@ -172,6 +174,7 @@ public final class CertifyCommand implements Callable<Integer> {
                 methods[i][j] = "lower: " + b.lowerMethod() + "; upper: " + b.upperMethod();
             }
             mono[i] = Certifier.monotoneUppers(radii, upper[i]);
+            lower[i] = Certifier.monotoneLowers(radii, lower[i]); // a point of a smaller ball counts in a larger one
             progress.advance(1);
         }
         progress.finish();

@@ -373,6 +373,26 @@ public final class Certifier {
         return out;
     }
 
+    /**
+     * Lower bounds for a list of radii made non-decreasing in eps: a point of B(x, eps_i) lies in every
+     * larger ball, so its value is a lower bound there too (prefix maximum).
+     */
+    public static double[] monotoneLowers(double[] eps, double[] lower) {
+        double[] neg = new double[lower.length];
+        for (int i = 0; i < neg.length; i++) {
+            neg[i] = -lower[i];
+        }
+        double[] epsNeg = new double[eps.length];
+        for (int i = 0; i < eps.length; i++) {
+            epsNeg[i] = -eps[i];
+        }
+        double[] m = monotoneUppers(epsNeg, neg); // suffix minimum over decreasing -eps = prefix over eps
+        for (int i = 0; i < m.length; i++) {
+            m[i] = -m[i];
+        }
+        return m;
+    }
+
     private void checkInput(float[] x) {
         if (x.length != inShape.size()) {
             throw new IllegalArgumentException("input has " + x.length + " values, the certifier's shape " + inShape

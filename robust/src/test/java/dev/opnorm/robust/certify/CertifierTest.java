@@ -195,6 +195,10 @@ class CertifierTest {
             }
         }
         assertTrue(raw[eps.length - 1] > raw[0], "the bound should widen over a large ball");
+        double[] lows = Certifier.monotoneLowers(eps, new double[]{3, 1, 4, 1, 5});
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new double[]{3, 3, 4, 4, 5}, lows);
+        double[] shuffled = Certifier.monotoneUppers(new double[]{0.3, 0, 0.1}, new double[]{2, 5, 7});
+        org.junit.jupiter.api.Assertions.assertArrayEquals(new double[]{2, 2, 2}, shuffled);
     }
 
     private static void assertNested(IntervalRows inner, IntervalRows outer, String what) {
