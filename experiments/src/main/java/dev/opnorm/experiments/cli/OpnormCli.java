@@ -18,6 +18,7 @@ import picocli.CommandLine.Command;
                 CompareCommand.class,
                 MatrixNormCommand.class,
                 AttackCommand.class,
+                CertifyCommand.class,
                 EvalCommand.class,
                 TrainCommand.class,
                 AnalyzeCommand.class,

@@ -119,4 +119,10 @@ public final class AvgPool2d extends AbstractLayer {
     public boolean runsOn(Backend<?, ?> backend) {
         return true;
     }
+
+    /** Interval rule for certification (see {@link Layer#bounds()}). */
+    @Override
+    public dev.opnorm.nn.bounds.BoundRule bounds() {
+        return new AvgPoolBounds(this);
+    }
 }

@@ -293,4 +293,10 @@ public final class BatchNorm2d extends AbstractLayer {
                     count / (count - 1), channels);
         }
     }
+
+    /** Interval rule for certification (see {@link Layer#bounds()}). */
+    @Override
+    public dev.opnorm.nn.bounds.BoundRule bounds() {
+        return new BatchNormBounds(this);
+    }
 }

@@ -256,4 +256,10 @@ public final class Conv2d extends AbstractLayer {
             }
         }
     }
+
+    /** Interval rule for certification (see {@link Layer#bounds()}). */
+    @Override
+    public dev.opnorm.nn.bounds.BoundRule bounds() {
+        return new Conv2dBounds(this);
+    }
 }

@@ -57,4 +57,10 @@ public final class Flatten extends AbstractLayer {
     public boolean runsOn(Backend<?, ?> backend) {
         return true;
     }
+
+    /** Interval rule for certification (see {@link Layer#bounds()}). */
+    @Override
+    public dev.opnorm.nn.bounds.BoundRule bounds() {
+        return ChainBounds.reshape(this);
+    }
 }

@@ -133,4 +133,15 @@ public interface Layer {
      */
     default void initParameters(SplittableRandom rnd) {
     }
+
+    /**
+     * This layer's interval rule for certification (BatchNorm in EVAL mode): boxes of inputs to boxes of
+     * outputs, and interval derivative rows pulled back (see {@link dev.opnorm.nn.bounds}).
+     *
+     * @throws UnsupportedOperationException for a layer without one (the message names the layer)
+     */
+    default dev.opnorm.nn.bounds.BoundRule bounds() {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " '" + qualifiedName()
+                + "' has no interval bound rule, so networks containing it cannot be certified");
+    }
 }

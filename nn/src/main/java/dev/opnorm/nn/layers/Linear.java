@@ -205,4 +205,10 @@ public final class Linear extends AbstractLayer {
             }
         });
     }
+
+    /** Interval rule for certification (see {@link Layer#bounds()}). */
+    @Override
+    public dev.opnorm.nn.bounds.BoundRule bounds() {
+        return new LinearBounds(this);
+    }
 }

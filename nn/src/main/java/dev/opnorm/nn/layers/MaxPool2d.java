@@ -141,4 +141,10 @@ public final class MaxPool2d extends AbstractLayer {
             }
         }
     }
+
+    /** Interval rule for certification (see {@link Layer#bounds()}). */
+    @Override
+    public dev.opnorm.nn.bounds.BoundRule bounds() {
+        return new MaxPoolBounds(this);
+    }
 }

@@ -288,4 +288,10 @@ public final class PreActBlock extends AbstractLayer {
             return parts;
         }
     }
+
+    /** Interval rule for certification (see {@link Layer#bounds()}). */
+    @Override
+    public dev.opnorm.nn.bounds.BoundRule bounds() {
+        return new PreActBlockBounds(this, bn1, relu1, List.of(conv1, bn2, relu2, conv2), convShortcut);
+    }
 }

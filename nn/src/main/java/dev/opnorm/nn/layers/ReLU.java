@@ -79,4 +79,10 @@ public final class ReLU extends AbstractLayer {
             }
         }
     }
+
+    /** Interval rule for certification (see {@link Layer#bounds()}). */
+    @Override
+    public dev.opnorm.nn.bounds.BoundRule bounds() {
+        return new ReluBounds(this);
+    }
 }

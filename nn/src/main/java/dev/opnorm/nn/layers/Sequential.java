@@ -309,4 +309,10 @@ public final class Sequential extends AbstractLayer {
             c.initParameters(rnd);
         }
     }
+
+    /** Interval rule for certification (see {@link Layer#bounds()}). */
+    @Override
+    public dev.opnorm.nn.bounds.BoundRule bounds() {
+        return ChainBounds.of(chain());
+    }
 }

@@ -1,0 +1,91 @@
+package dev.opnorm.benchmarks;
+
+import dev.opnorm.linalg.LinearMap;
+import dev.opnorm.linalg.OperatorNorm;
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.data.Dataset;
+import dev.opnorm.nn.data.Domain;
+import dev.opnorm.nn.data.FashionMnist;
+import dev.opnorm.nn.layers.BatchNorm2d;
+import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.Sequential;
+import dev.opnorm.nn.models.Cnn7;
+import dev.opnorm.robust.certify.Bracket;
+import dev.opnorm.robust.certify.Certifier;
+import dev.opnorm.robust.certify.NormBounds;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+import java.io.IOException;
+import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Certification on the quick profile's network (the 7-layer CNN at width 0.25, BatchNorm statistics
+ * calibrated on 64 Fashion-MNIST test images) at the first test image, (2,2), l_2 ball of radius 0.01:
+ * the interval bound over the ball (propagation with the 10 logit rows, then the norm bound) and with
+ * the 9 margin rows of certification added, next to one power-iteration step (a JVP and a VJP of the
+ * linearization), a whole power iteration and the point bracket (extraction + {@link NormBounds}).
+ *
+ * <pre>
+ * ./bench CertifyBench      (see BENCHMARKS.md)
+ * </pre>
+ */
+@State(Scope.Benchmark)
+@Fork(1)
+@Warmup(iterations = 1, time = 2)
+@Measurement(iterations = 3, time = 2)
+public class CertifyBench {
+    private Certifier certifier;
+    private float[] x;
+    private int label;
+    private LinearMap jacobian;
+    private float[] v, jv, jtjv;
+
+    @Setup
+    public void setup() throws IOException {
+        Sequential model = Cnn7.create(0.25, 1, 10, 0);
+        Dataset test = FashionMnist.load(FashionMnist.DEBIAN_DIR, FashionMnist.Split.TEST, Domain.SYMMETRIC)
+                .slice(0, 64).padTo(Cnn7.SIZE, Cnn7.SIZE);
+        BatchNorm2d.calibrate(model, test.images(), 40);
+        Shape one = test.images().shape.withBatch(1);
+        x = Arrays.copyOf(test.images().data, one.size());
+        label = test.labels()[0];
+        certifier = new Certifier(model, one, 2, 2, Certifier.Options.defaults(2).withDomain(-1, 1));
+        jacobian = model.linearize(new Tensor(one, x.clone()), BnMode.EVAL).asLinearMap(0);
+        v = new float[one.size()];
+        Arrays.fill(v, 1f / (float) Math.sqrt(v.length));
+        jv = new float[10];
+        jtjv = new float[one.size()];
+    }
+
+    // @formatter:off
+    /** One power-iteration step: J v then J^T (J v) at x. */
+    @Benchmark @BenchmarkMode(Mode.AverageTime) @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public float[] powerStep() { jacobian.apply(v, jv); jacobian.applyTranspose(jv, jtjv); return jtjv; }
+
+    /** A whole (2,2) power iteration at x (Certifier's settings: up to 100 steps, relTol 1e-6), linearization included. */
+    @Benchmark @BenchmarkMode(Mode.AverageTime) @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public OperatorNorm.Result powerIteration() { return certifier.estimate(x); }
+
+    /** The upper bound over the l_2 ball of radius 0.01: interval propagation with 10 rows, then the norm bound. */
+    @Benchmark @BenchmarkMode(Mode.AverageTime) @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public NormBounds.Bound ballUpper() { return certifier.upper(certifier.propagate(x, 0.01, -1).jacobian()); }
+
+    /** The propagation certification needs: 10 logit rows and 9 margin rows. */
+    @Benchmark @BenchmarkMode(Mode.AverageTime) @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public Certifier.Propagation ballWithMargins() { return certifier.propagate(x, 0.01, label); }
+
+    /** The point bracket: power iteration, extraction of the 10 x 1024 Jacobian, NormBounds. */
+    @Benchmark @BenchmarkMode(Mode.AverageTime) @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public Bracket pointBracket() { return certifier.point(x); }
+}

@@ -1,0 +1,74 @@
+package dev.opnorm.nn.layers;
+
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.bounds.BoundRule;
+import dev.opnorm.nn.bounds.BoundStep;
+import dev.opnorm.nn.bounds.Box;
+import dev.opnorm.nn.bounds.IntervalRows;
+import dev.opnorm.nn.bounds.Intervals;
+import dev.opnorm.nn.bounds.Outward;
+
+/**
+ * Interval rule of {@link BatchNorm2d} in EVAL mode, the per-channel affine map y = s x + t with
+ * s = gamma / sqrt(running_var + eps), t = beta - running_mean s. s is computed in double with four
+ * roundings (add, sqrt, divide, multiply: relative error below 5u) and held as the interval
+ * s (1 +- 8u); t as an interval from it; y and the pulled-back rows by outward interval products.
+ * TRAIN mode couples the examples of a batch and has no per-example bound: certification is EVAL only.
+ */
+final class BatchNormBounds implements BoundRule {
+    private final BatchNorm2d layer;
+
+    BatchNormBounds(BatchNorm2d layer) {
+        this.layer = layer;
+    }
+
+    @Override
+    public BoundStep over(Box in) {
+        Shape shape = layer.outputShape(in.shape());
+        int ch = layer.channels(), plane = shape.h() * shape.w();
+        double[] sl = new double[ch], sh = new double[ch], tl = new double[ch], th = new double[ch];
+        for (int c = 0; c < ch; c++) {
+            double gamma = layer.weight() == null ? 1 : layer.weight().value[c];
+            double beta = layer.bias() == null ? 0 : layer.bias().value[c];
+            double mean = layer.runningMean().value[c];
+            double s = gamma / Math.sqrt((double) layer.runningVar().value[c] + BatchNorm2d.EPS);
+            double slack = Math.abs(s) * 8 * Outward.U;
+            sl[c] = Math.nextDown(s - slack);
+            sh[c] = Math.nextUp(s + slack);
+            tl[c] = Outward.addDown(beta, -Outward.mulHi(mean, mean, sl[c], sh[c]));
+            th[c] = Outward.addUp(beta, -Outward.mulLo(mean, mean, sl[c], sh[c]));
+        }
+        double[] lo = new double[in.size()], hi = new double[in.size()];
+        for (int j = 0; j < lo.length; j++) {
+            int c = j / plane;
+            double xl = in.lo()[j], xh = in.hi()[j];
+            lo[j] = Outward.addDown(Outward.mulLo(xl, xh, sl[c], sh[c]), tl[c]);
+            hi[j] = Outward.addUp(Outward.mulHi(xl, xh, sl[c], sh[c]), th[c]);
+        }
+        Box out = new Box(shape, lo, hi);
+        int n = in.size();
+        return new BoundStep() {
+            @Override
+            public Box output() {
+                return out;
+            }
+
+            @Override
+            public IntervalRows pullback(IntervalRows g) {
+                Intervals.checkCols(g, n, layer.describe());
+                double[] glo = new double[g.lo().length], ghi = new double[glo.length];
+                for (int row = 0, q = 0; row < g.rows(); row++) {
+                    for (int j = 0; j < n; j++, q++) {
+                        int c = j / plane;
+                        double l = g.lo()[q], u = g.hi()[q];
+                        if (l != 0 || u != 0) {
+                            glo[q] = Outward.mulLo(l, u, sl[c], sh[c]);
+                            ghi[q] = Outward.mulHi(l, u, sl[c], sh[c]);
+                        }
+                    }
+                }
+                return new IntervalRows(g.rows(), n, glo, ghi);
+            }
+        };
+    }
+}

@@ -1,0 +1,78 @@
+package dev.opnorm.nn.layers;
+
+import dev.opnorm.nn.bounds.BoundRule;
+import dev.opnorm.nn.bounds.BoundStep;
+import dev.opnorm.nn.bounds.Box;
+import dev.opnorm.nn.bounds.IntervalRows;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Interval rule of a chain of layers ({@link Sequential}, {@link Flatten}'s reshape is a chain of
+ * none): boxes go forward through each layer's rule in order, rows come back in reverse.
+ */
+final class ChainBounds implements BoundRule {
+    private final List<BoundRule> rules;
+    private final dev.opnorm.nn.Shape reshape; // non-null: a pure reshape (Flatten) to this per-example shape
+
+    private ChainBounds(List<BoundRule> rules, dev.opnorm.nn.Shape reshape) {
+        this.rules = rules;
+        this.reshape = reshape;
+    }
+
+    /** The chain of the given layers' rules (each layer's {@code bounds()}, so an unsupported one fails here). */
+    static ChainBounds of(List<Layer> layers) {
+        List<BoundRule> r = new ArrayList<>();
+        for (Layer l : layers) {
+            r.add(l.bounds());
+        }
+        return new ChainBounds(List.copyOf(r), null);
+    }
+
+    /** Flatten: the same values, read with another shape; the Jacobian is the identity. */
+    static BoundRule reshape(Layer layer) {
+        return in -> {
+            Box out = new Box(layer.outputShape(in.shape()), in.lo(), in.hi());
+            return new BoundStep() {
+                @Override
+                public Box output() {
+                    return out;
+                }
+
+                @Override
+                public IntervalRows pullback(IntervalRows g) {
+                    dev.opnorm.nn.bounds.Intervals.checkCols(g, out.size(), layer.qualifiedName());
+                    return g;
+                }
+            };
+        };
+    }
+
+    @Override
+    public BoundStep over(Box in) {
+        List<BoundStep> steps = new ArrayList<>(rules.size());
+        Box x = in;
+        for (BoundRule r : rules) {
+            BoundStep s = r.over(x);
+            steps.add(s);
+            x = s.output();
+        }
+        Box out = x;
+        return new BoundStep() {
+            @Override
+            public Box output() {
+                return out;
+            }
+
+            @Override
+            public IntervalRows pullback(IntervalRows g) {
+                IntervalRows r = g;
+                for (int i = steps.size() - 1; i >= 0; i--) {
+                    r = steps.get(i).pullback(r);
+                }
+                return r;
+            }
+        };
+    }
+}

@@ -1,0 +1,83 @@
+package dev.opnorm.nn.layers;
+
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.bounds.BoundRule;
+import dev.opnorm.nn.bounds.BoundStep;
+import dev.opnorm.nn.bounds.Box;
+import dev.opnorm.nn.bounds.IntervalRows;
+import dev.opnorm.nn.bounds.Intervals;
+import dev.opnorm.nn.bounds.Outward;
+
+/**
+ * Interval rule of {@link Linear}: y = W x + b applied to a box in centre-radius form, y in
+ * W c + b +- |W| r; the Jacobian W is exact, so rows pull back as g W (centre g_c W, radius g_r |W|).
+ * Every dot product is accumulated in double and widened by {@link Outward#closeSum}.
+ */
+final class LinearBounds implements BoundRule {
+    private final Linear layer;
+
+    LinearBounds(Linear layer) {
+        this.layer = layer;
+    }
+
+    @Override
+    public BoundStep over(Box in) {
+        Shape outShape = layer.outputShape(in.shape());
+        int nIn = layer.inFeatures(), nOut = layer.outFeatures();
+        float[] w = layer.weight().value;
+        float[] b = layer.bias() == null ? null : layer.bias().value;
+        double[] c = new double[nIn], r = new double[nIn];
+        Intervals.split(in.lo(), in.hi(), c, r);
+        double[] lo = new double[nOut], hi = new double[nOut];
+        for (int o = 0; o < nOut; o++) {
+            double bias = b == null ? 0 : b[o];
+            double sc = bias, sr = 0, sa = Math.abs(bias);
+            for (int i = 0, k = o * nIn; i < nIn; i++, k++) {
+                double wk = w[k], aw = Math.abs(wk);
+                sc += wk * c[i];
+                sr += aw * r[i];
+                sa += aw * (Math.abs(c[i]) + r[i]);
+            }
+            Outward.closeSum(sc, sr, sa, nIn + 1, lo, hi, o);
+        }
+        Box out = new Box(outShape, lo, hi);
+        return new BoundStep() {
+            @Override
+            public Box output() {
+                return out;
+            }
+
+            @Override
+            public IntervalRows pullback(IntervalRows g) {
+                Intervals.checkCols(g, nOut, layer.describe());
+                int rows = g.rows();
+                double[] gc = new double[g.lo().length], gr = new double[gc.length];
+                Intervals.split(g.lo(), g.hi(), gc, gr);
+                double[] glo = new double[rows * nIn], ghi = new double[rows * nIn];
+                double[] sc = new double[nIn], sr = new double[nIn], sa = new double[nIn];
+                for (int row = 0; row < rows; row++) {
+                    java.util.Arrays.fill(sc, 0);
+                    java.util.Arrays.fill(sr, 0);
+                    java.util.Arrays.fill(sa, 0);
+                    for (int o = 0; o < nOut; o++) {
+                        double vc = gc[row * nOut + o], vr = gr[row * nOut + o];
+                        if (vc == 0 && vr == 0) {
+                            continue;
+                        }
+                        double va = Math.abs(vc) + vr;
+                        for (int i = 0, k = o * nIn; i < nIn; i++, k++) {
+                            double wk = w[k], aw = Math.abs(wk);
+                            sc[i] += vc * wk;
+                            sr[i] += vr * aw;
+                            sa[i] += va * aw;
+                        }
+                    }
+                    for (int i = 0; i < nIn; i++) {
+                        Outward.closeSum(sc[i], sr[i], sa[i], nOut, glo, ghi, row * nIn + i);
+                    }
+                }
+                return new IntervalRows(rows, nIn, glo, ghi);
+            }
+        };
+    }
+}

@@ -1,0 +1,99 @@
+package dev.opnorm.nn.layers;
+
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.bounds.BoundRule;
+import dev.opnorm.nn.bounds.BoundStep;
+import dev.opnorm.nn.bounds.Box;
+import dev.opnorm.nn.bounds.IntervalRows;
+import dev.opnorm.nn.bounds.Intervals;
+
+/**
+ * Interval rule of {@link MaxPool2d}: a window's maximum lies in [max lo, max hi] (exact). Its
+ * derivative selects one input of the window; over the box that can be any input j whose hi_j reaches
+ * the largest lo of the window (ties included, whatever the tie rule). With one such candidate the
+ * selection is fixed ({1} on it); with several, each candidate's derivative is taken in [0, 1] (the
+ * hull of the one-hot choices). Padding counts as -infinity and is never chosen.
+ */
+final class MaxPoolBounds implements BoundRule {
+    private final MaxPool2d layer;
+
+    MaxPoolBounds(MaxPool2d layer) {
+        this.layer = layer;
+    }
+
+    @Override
+    public BoundStep over(Box in) {
+        Shape inShape = in.shape(), outShape = layer.outputShape(inShape);
+        int ch = inShape.c(), h = inShape.h(), w = inShape.w(), oh = outShape.h(), ow = outShape.w();
+        int k = layer.kernel(), s = layer.stride(), pad = layer.padding();
+        int nOut = outShape.size();
+        double[] lo = new double[nOut], hi = new double[nOut];
+        int[] start = new int[nOut + 1];
+        int[] cand = new int[nOut * k * k];
+        int used = 0;
+        for (int c = 0, o = 0; c < ch; c++) {
+            for (int oy = 0; oy < oh; oy++) {
+                for (int ox = 0; ox < ow; ox++, o++) {
+                    double ml = Double.NEGATIVE_INFINITY, mh = Double.NEGATIVE_INFINITY;
+                    for (int ky = 0; ky < k; ky++) {
+                        int iy = oy * s - pad + ky;
+                        for (int kx = 0; kx < k && iy >= 0 && iy < h; kx++) {
+                            int ix = ox * s - pad + kx;
+                            if (ix >= 0 && ix < w) {
+                                int at = (c * h + iy) * w + ix;
+                                ml = Math.max(ml, in.lo()[at]);
+                                mh = Math.max(mh, in.hi()[at]);
+                            }
+                        }
+                    }
+                    lo[o] = ml;
+                    hi[o] = mh;
+                    start[o] = used;
+                    for (int ky = 0; ky < k; ky++) {
+                        int iy = oy * s - pad + ky;
+                        for (int kx = 0; kx < k && iy >= 0 && iy < h; kx++) {
+                            int ix = ox * s - pad + kx;
+                            if (ix >= 0 && ix < w) {
+                                int at = (c * h + iy) * w + ix;
+                                if (in.hi()[at] >= ml) {
+                                    cand[used++] = at;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        start[nOut] = used;
+        Box out = new Box(outShape, lo, hi);
+        int nIn = inShape.size();
+        return new BoundStep() {
+            @Override
+            public Box output() {
+                return out;
+            }
+
+            @Override
+            public IntervalRows pullback(IntervalRows g) {
+                Intervals.checkCols(g, nOut, layer.describe());
+                double[] glo = new double[g.rows() * nIn], ghi = new double[glo.length];
+                for (int row = 0; row < g.rows(); row++) {
+                    for (int o = 0; o < nOut; o++) {
+                        double l = g.lo()[row * nOut + o], u = g.hi()[row * nOut + o];
+                        if (l == 0 && u == 0) {
+                            continue;
+                        }
+                        boolean fixed = start[o + 1] - start[o] == 1;
+                        double cl = fixed ? l : Math.min(l, 0), cu = fixed ? u : Math.max(u, 0);
+                        for (int t = start[o]; t < start[o + 1]; t++) {
+                            int q = row * nIn + cand[t];
+                            glo[q] = Intervals.sumDown(glo[q], cl);
+                            ghi[q] = Intervals.sumUp(ghi[q], cu);
+                        }
+                    }
+                }
+                return new IntervalRows(g.rows(), nIn, glo, ghi);
+            }
+        };
+    }
+}

@@ -1,0 +1,420 @@
+package dev.opnorm.robust.certify;
+
+import dev.opnorm.linalg.Jacobians;
+import dev.opnorm.linalg.LinearMap;
+import dev.opnorm.linalg.Norms;
+import dev.opnorm.linalg.OperatorNorm;
+import dev.opnorm.linalg.Projections;
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.bounds.BoundRule;
+import dev.opnorm.nn.bounds.BoundStep;
+import dev.opnorm.nn.bounds.Box;
+import dev.opnorm.nn.bounds.IntervalRows;
+import dev.opnorm.nn.bounds.Intervals;
+import dev.opnorm.nn.bounds.Outward;
+import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.Layer;
+import dev.opnorm.nn.util.Rng;
+import dev.opnorm.robust.attack.BallSampling;
+import org.ejml.data.DMatrixRMaj;
+
+/**
+ * Certified brackets for ||J_f(x)||_{p,q}, the Jacobian of a network's logits with respect to its
+ * input (BatchNorm in EVAL mode), at a point and over the ball B_r(x, eps) = {x' : ||x' - x||_r &lt;= eps}
+ * intersected with the input domain, and certified robustness at x.
+ *
+ * <p><b>Upper bounds</b> by bound propagation ({@link Layer#bounds()}): the box [x - eps, x + eps] (the
+ * smallest box holding the l_r ball for every r, clipped to the domain) goes forward through the layers'
+ * interval rules, fixing each ReLU's derivative to {0}, {1} or [0,1] and each max-pool window's possible
+ * choices; the rows e_1..e_k of the logits' Jacobian then come back as an interval matrix [C - R, C + R]
+ * holding J_f(x') for every x' in the box. For any such J, ||J|| &lt;= min(||(|C| + R)||, ||C|| + ||R||)
+ * (|J| &lt;= |C| + R entrywise and the norms are monotone on nonnegative matrices; J = C + D with |D| &lt;= R),
+ * each norm bounded above by {@link NormBounds#upper}. At eps = 0 the same computation is the point
+ * bound of the network in exact arithmetic: R is then the rounding of the double computation, plus
+ * every max-pool tie or ReLU kink that rounding cannot resolve (constant image borders make exact ties).
+ * {@link #point} is the bracket of the float network's extracted Jacobian.
+ *
+ * <p><b>Lower bounds</b>: ||J_f(x*)|| for points x* of the ball, found by search: x, uniform samples of
+ * the ball, then a random-step ascent from the best one with shrinking steps (projected back into the
+ * ball and domain). J_f is piecewise constant for ReLU/max-pool networks, so the gradient of its norm is
+ * zero almost everywhere and a gradient ascent would not move: the search compares power-iteration
+ * values ({@link OperatorNorm}) of the float network. At the best point the float network's Jacobian is
+ * extracted and {@link NormBounds#lower} gives the value (exact on the closed-form and enumerable cells).
+ * A lower bound is thus about the float network, which differs from the exact-arithmetic one by float
+ * rounding: it may exceed an upper bound by that much ({@link Bracket} allows 1e-5 relative).
+ *
+ * <p><b>Certification</b> of label y at eps: each margin m_j = z_y - z_j must stay positive over the
+ * ball. Two sound lower bounds, the larger used: lo(z_y) - hi(z_j) from the interval logits, and
+ * m_j(x) - eps sup ||grad m_j||_{r*} (mean value theorem along the segment from x, which stays in the
+ * ball; the gradient bound from pulling the row e_y - e_j back through the same interval rules).
+ *
+ * <p>Tightness: interval propagation of the Jacobian loses sign information once an entry's sign is
+ * uncertain, after which radii grow with |W| rather than W at every layer, so ball uppers are loose by
+ * orders of magnitude on deep networks that were not trained for such bounds (a 7-layer CNN trained
+ * for two epochs: (inf,1) point bracket tight, ball upper 1e7 times the lower at l_inf eps = 3e-5).
+ * Linear relaxations (CROWN-style) and an l_1 / l_2 ball handled by dual norms in the first layer,
+ * instead of its enclosing box, would tighten them; neither is done here.
+ *
+ * <p>Not thread-safe to share while {@link Options#seed} drives the search: one instance per thread.
+ */
+public final class Certifier {
+
+    /**
+     * Settings.
+     *
+     * @param ballP      norm r of the ball: 1, 2 or inf
+     * @param domainLow  smallest input value (the data domain; -inf for none)
+     * @param domainHigh largest input value (+inf for none)
+     * @param samples    uniform samples of the ball in the lower-bound search
+     * @param ascent     random steps of the ascent from the best sample
+     * @param power      power-iteration settings for the search
+     * @param seed       seed of the samples and steps
+     */
+    public record Options(double ballP, double domainLow, double domainHigh, int samples, int ascent,
+                          OperatorNorm.Options power, long seed) {
+        public Options {
+            if (ballP != 1 && ballP != 2 && ballP != Double.POSITIVE_INFINITY) {
+                throw new IllegalArgumentException("ball norm must be 1, 2 or inf, got " + ballP);
+            }
+            if (!(domainLow < domainHigh)) {
+                throw new IllegalArgumentException("domain [" + domainLow + ", " + domainHigh + "] is empty");
+            }
+            if (samples < 0 || ascent < 0) {
+                throw new IllegalArgumentException("samples and ascent steps must be >= 0, got " + samples + ", " + ascent);
+            }
+        }
+
+        /** Ball norm r, no domain, 16 samples, 32 ascent steps, 100 power iterations, seed 0. */
+        public static Options defaults(double ballP) {
+            return new Options(ballP, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, 16, 32,
+                    OperatorNorm.Options.defaults().withMaxIterations(100).withRelTol(1e-6), 0);
+        }
+
+        public Options withDomain(double low, double high) {
+            return new Options(ballP, low, high, samples, ascent, power, seed);
+        }
+
+        public Options withSearch(int samples, int ascent) {
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed);
+        }
+
+        public Options withSeed(long s) {
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, s);
+        }
+    }
+
+    /**
+     * The result of one propagation over the box of B(x, eps).
+     *
+     * @param logits   bounds on the logits over the box
+     * @param jacobian k x n interval matrix holding J_f(x') for every x' in the box
+     * @param margins  when a label y was given: (k-1) x n rows bounding grad (z_y - z_j), j != y in order;
+     *                 else null
+     */
+    public record Propagation(Box logits, IntervalRows jacobian, IntervalRows margins) {}
+
+    private final Layer model;
+    private final Shape inShape;
+    private final double p;
+    private final double q;
+    private final Options options;
+    private final BoundRule rule;
+
+    /**
+     * @param model   the network (logits out); every layer must have a {@link Layer#bounds()} rule
+     * @param inShape shape of one example, batch 1
+     * @throws UnsupportedOperationException when a layer has no interval rule (names it)
+     */
+    public Certifier(Layer model, Shape inShape, double p, double q, Options options) {
+        NormBounds.checkPq(p, q);
+        if (inShape.n() != 1) {
+            throw new IllegalArgumentException("certifier input shape must have batch 1, got " + inShape);
+        }
+        this.model = model;
+        this.inShape = inShape;
+        this.p = p;
+        this.q = q;
+        this.options = options;
+        this.rule = model.bounds();
+        model.outputShape(inShape); // fails early, naming the layer, when the shape does not fit
+    }
+
+    public double p() {
+        return p;
+    }
+
+    public double q() {
+        return q;
+    }
+
+    public Options options() {
+        return options;
+    }
+
+    /** Bounds over the box of B(x, eps) (eps = 0: the point x); label &lt; 0 for no margin rows. */
+    public Propagation propagate(float[] x, double eps, int label) {
+        checkInput(x);
+        Box box = Box.around(inShape, x, eps, options.domainLow(), options.domainHigh());
+        BoundStep step = rule.over(box);
+        int k = step.output().size();
+        if (label >= k) {
+            throw new IllegalArgumentException("label " + label + " out of range for " + k + " logits");
+        }
+        int rows = label < 0 ? k : 2 * k - 1;
+        double[][] g = new double[rows][k];
+        for (int i = 0; i < k; i++) {
+            g[i][i] = 1;
+        }
+        for (int j = 0, r = k; label >= 0 && j < k; j++) {
+            if (j != label) {
+                g[r][label] = 1;
+                g[r][j] = -1;
+                r++;
+            }
+        }
+        IntervalRows all = step.pullback(IntervalRows.exact(g));
+        int n = all.cols();
+        IntervalRows jac = slice(all, 0, k, n);
+        return new Propagation(step.output(), jac, label < 0 ? null : slice(all, k, k - 1, n));
+    }
+
+    private static IntervalRows slice(IntervalRows a, int from, int rows, int n) {
+        double[] lo = new double[rows * n], hi = new double[rows * n];
+        System.arraycopy(a.lo(), from * n, lo, 0, rows * n);
+        System.arraycopy(a.hi(), from * n, hi, 0, rows * n);
+        return new IntervalRows(rows, n, lo, hi);
+    }
+
+    /** An upper bound on ||J|| over every J in the interval matrix (see the class comment). */
+    public NormBounds.Bound upper(IntervalRows j) {
+        int n = j.lo().length;
+        double[] c = new double[n], r = new double[n], m = new double[n];
+        Intervals.split(j.lo(), j.hi(), c, r);
+        for (int t = 0; t < n; t++) {
+            m[t] = Outward.addUp(Math.abs(c[t]), r[t]);
+        }
+        NormBounds.Bound viaM = NormBounds.upper(new NormBounds.Dense(j.rows(), j.cols(), m), p, q);
+        NormBounds.Bound viaC = NormBounds.upper(new NormBounds.Dense(j.rows(), j.cols(), c), p, q);
+        double radius = NormBounds.upper(new NormBounds.Dense(j.rows(), j.cols(), r), p, q).value();
+        double split = Outward.addUp(viaC.value(), radius);
+        return split <= viaM.value()
+                ? new NormBounds.Bound(split, "||C|| + ||R||, ||C||: " + viaC.method())
+                : new NormBounds.Bound(viaM.value(), "|| |C| + R ||: " + viaM.method());
+    }
+
+    /**
+     * The float network's Jacobian at x (BatchNorm EVAL), extracted with one VJP per logit and held
+     * exactly in double: the matrix the point bracket and the lower bounds are about.
+     */
+    public NormBounds.Dense jacobianAt(float[] x) {
+        checkInput(x);
+        LinearMap map = model.linearize(new Tensor(inShape, x.clone()), BnMode.EVAL).asLinearMap(0);
+        DMatrixRMaj j = Jacobians.extract(map);
+        return new NormBounds.Dense(j.numRows, j.numCols, j.data.clone());
+    }
+
+    /**
+     * The bracket at x on ||J_f(x)||_{p,q} for the float network's extracted Jacobian: {@link NormBounds}
+     * on that dense matrix, its own rounding bounded (exact cells: zero width up to rounding; (2,2):
+     * sigma_max proved by congruence; (inf,2): the gap of the bound). The bound for the network in exact
+     * arithmetic, which also covers max-pool ties and ReLU kinks within rounding, is {@code ball(x, 0)}'s
+     * upper.
+     */
+    public Bracket point(float[] x) {
+        OperatorNorm.Result est = estimate(x);
+        NormBounds.Dense j = jacobianAt(x);
+        NormBounds.Bound lo = NormBounds.lower(j, p, q, toDouble(est.v()));
+        NormBounds.Bound up = NormBounds.upper(j, p, q);
+        return new Bracket(lo.value(), up.value(), est.value(), lo.method(), up.method(), x.clone());
+    }
+
+    /**
+     * The bracket over B(x, eps): lower &lt;= sup_{x' in ball} ||J_f(x')||_{p,q} &lt;= upper. The upper bound
+     * is the interval one (at eps = 0 it bounds every Jacobian the network can have at x when max-pool
+     * ties or ReLU kinks cannot be resolved within rounding, so it may exceed {@link #point}'s upper, never
+     * fall below it but for float rounding); the lower bound is {@link #point}'s lower at the best point found.
+     */
+    public Bracket ball(float[] x, double eps) {
+        return ball(x, eps, propagate(x, eps, -1));
+    }
+
+    /** As {@link #ball(float[], double)}, reusing a propagation of the same x and eps (any label rows). */
+    public Bracket ball(float[] x, double eps, Propagation over) {
+        NormBounds.Bound up = upper(over.jacobian());
+        float[] best = x;
+        OperatorNorm.Result estX = estimate(x), bestEst = estX;
+        if (eps > 0) {
+            Rng rng = new Rng(options.seed());
+            float[] cand = new float[x.length];
+            for (int s = 0; s < options.samples(); s++) {
+                BallSampling.uniform(options.ballP(), eps, x.length, rng, cand, 0);
+                for (int i = 0; i < x.length; i++) {
+                    cand[i] += x[i];
+                }
+                OperatorNorm.Result r = tryPoint(x, eps, cand);
+                if (r != null && r.value() > bestEst.value()) {
+                    bestEst = r;
+                    best = cand.clone();
+                }
+            }
+            double step = eps / 2;
+            for (int s = 0; s < options.ascent(); s++) {
+                BallSampling.uniform(options.ballP(), step, x.length, rng, cand, 0);
+                for (int i = 0; i < x.length; i++) {
+                    cand[i] += best[i];
+                }
+                OperatorNorm.Result r = tryPoint(x, eps, cand);
+                if (r != null && r.value() > bestEst.value()) {
+                    bestEst = r;
+                    best = cand.clone();
+                } else if (s % 4 == 3) {
+                    step /= 2; // no progress at this scale: look closer
+                }
+            }
+        }
+        NormBounds.Bound lo = NormBounds.lower(jacobianAt(best), p, q, toDouble(bestEst.v()));
+        if (best != x) { // the search moved: x itself may still give the better bound on the exact cells
+            NormBounds.Bound atX = NormBounds.lower(jacobianAt(x), p, q, toDouble(estX.v()));
+            if (atX.value() > lo.value()) {
+                lo = atX;
+                best = x;
+            }
+        }
+        return new Bracket(lo.value(), up.value(), bestEst.value(),
+                lo.method() + (eps > 0 ? ", best of x, " + options.samples() + " samples and " + options.ascent()
+                        + " ascent steps" : ""), up.method(), best.clone());
+    }
+
+    /**
+     * Moves cand into the ball and the domain (in place); returns the power-iteration result there, or
+     * null when float rounding leaves it outside the ball after projection and shrinking.
+     */
+    private OperatorNorm.Result tryPoint(float[] x, double eps, float[] cand) {
+        Projections.ontoBall(cand, x, options.ballP(), eps, cand);
+        for (int i = 0; i < cand.length; i++) {
+            cand[i] = (float) Math.min(options.domainHigh(), Math.max(options.domainLow(), cand[i]));
+        }
+        for (int tries = 0; !inside(x, eps, cand); tries++) {
+            if (tries == 20) {
+                return null;
+            }
+            for (int i = 0; i < cand.length; i++) { // towards x: stays in the domain box
+                cand[i] = (float) (x[i] + 0.999 * ((double) cand[i] - x[i]));
+            }
+        }
+        return estimate(cand);
+    }
+
+    /** ||cand - x||_r &lt;= eps, the norm computed in double and rounded up (so a true answer is sound). */
+    boolean inside(float[] x, double eps, float[] cand) {
+        double[] d = new double[x.length];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = (double) cand[i] - x[i]; // exact: the difference of two floats fits a double
+        }
+        return NormBounds.lpUp(d, options.ballP()) <= eps;
+    }
+
+    /** Power iteration on the float network's Jacobian at x (a lower estimate, not a bound). */
+    public OperatorNorm.Result estimate(float[] x) {
+        checkInput(x);
+        LinearMap j = model.linearize(new Tensor(inShape, x.clone()), BnMode.EVAL).asLinearMap(0);
+        return OperatorNorm.estimate(j, p, q, options.power());
+    }
+
+    /**
+     * Certifies the label at x over B(x, eps) (see the class comment). The label is usually the true one;
+     * certified accuracy also needs the float network to predict it at x.
+     */
+    public Certificate certify(float[] x, int label, double eps) {
+        return certify(x, label, eps, propagate(x, 0, label), propagate(x, eps, label));
+    }
+
+    /** As {@link #certify(float[], int, double)} from propagations at x (eps = 0) and over the ball, both with the label. */
+    public Certificate certify(float[] x, int label, double eps, Propagation atX, Propagation over) {
+        if (over.margins() == null || atX.margins() == null) {
+            throw new IllegalArgumentException("certification needs propagations with the label's margin rows");
+        }
+        double dual = Norms.conjugate(options.ballP());
+        int k = over.logits().size(), n = over.margins().cols();
+        double worst = Double.POSITIVE_INFINITY;
+        boolean lipschitzWorst = false;
+        for (int j = 0, row = 0; j < k; j++) {
+            if (j == label) {
+                continue;
+            }
+            double byBox = Outward.addDown(over.logits().lo()[label], -over.logits().hi()[j]);
+            double at = Outward.addDown(atX.logits().lo()[label], -atX.logits().hi()[j]);
+            double[] g = new double[n];
+            for (int t = 0; t < n; t++) {
+                int idx = row * n + t;
+                g[t] = Math.max(Math.abs(over.margins().lo()[idx]), Math.abs(over.margins().hi()[idx]));
+            }
+            double byLip = Outward.addDown(at, -Outward.mulUp(eps, NormBounds.lpUp(g, dual)));
+            double m = Math.max(byBox, byLip);
+            if (m < worst) {
+                worst = m;
+                lipschitzWorst = byLip > byBox;
+            }
+            row++;
+        }
+        return new Certificate(label, eps, worst, worst > 0, lipschitzWorst);
+    }
+
+    /**
+     * Upper bounds for a list of radii made non-increasing as eps shrinks: B(x, eps_i) lies in B(x, eps_j)
+     * for eps_i &lt;= eps_j, so the bound of the larger ball holds for the smaller (suffix minimum).
+     */
+    public static double[] monotoneUppers(double[] eps, double[] upper) {
+        double[] out = upper.clone();
+        Integer[] order = new Integer[eps.length];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (a, b) -> Double.compare(eps[b], eps[a]));
+        double run = Double.POSITIVE_INFINITY;
+        for (Integer i : order) {
+            run = Math.min(run, out[i]);
+            out[i] = run;
+        }
+        return out;
+    }
+
+    /**
+     * Lower bounds for a list of radii made non-decreasing in eps: a point of B(x, eps_i) lies in every
+     * larger ball, so its value is a lower bound there too (prefix maximum).
+     */
+    public static double[] monotoneLowers(double[] eps, double[] lower) {
+        double[] neg = new double[lower.length];
+        for (int i = 0; i < neg.length; i++) {
+            neg[i] = -lower[i];
+        }
+        double[] epsNeg = new double[eps.length];
+        for (int i = 0; i < eps.length; i++) {
+            epsNeg[i] = -eps[i];
+        }
+        double[] m = monotoneUppers(epsNeg, neg); // suffix minimum over decreasing -eps = prefix over eps
+        for (int i = 0; i < m.length; i++) {
+            m[i] = -m[i];
+        }
+        return m;
+    }
+
+    private void checkInput(float[] x) {
+        if (x.length != inShape.size()) {
+            throw new IllegalArgumentException("input has " + x.length + " values, the certifier's shape " + inShape
+                    + " needs " + inShape.size());
+        }
+    }
+
+    private static double[] toDouble(float[] v) {
+        if (v == null) {
+            return null;
+        }
+        double[] d = new double[v.length];
+        for (int i = 0; i < d.length; i++) {
+            d[i] = v[i];
+        }
+        return d;
+    }
+}
