@@ -1,0 +1,159 @@
+package dev.opnorm.spark;
+
+import dev.opnorm.experiments.reproduce.Profile;
+import dev.opnorm.experiments.reproduce.Reproduction;
+import org.apache.spark.api.java.JavaSparkContext;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionService;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorCompletionService;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The reproduction's unit graph ({@link Reproduction#units()}) as Spark jobs: each unit whose inputs are done is
+ * one job of one task, submitted at once, so independent units (the lambda candidates, the figures) run at the
+ * same time on whatever executors are free. A task builds the same {@link Reproduction} on the shared output
+ * folder and runs its unit; finished units are skipped, a training resumes from its checkpoint, so a task that
+ * Spark retries (a lost executor) or a re-run of the whole command continues where the last one stopped and writes
+ * the same files as {@code opnorm reproduce} without Spark.
+ */
+public final class SparkReproduction {
+
+    /** Everything a task needs to rebuild the reproduction (profile by name + overrides: Profile is a plain record). */
+    public record Job(String profile, Map<String, String> overrides, String data, long seed, int threads)
+            implements Serializable {
+        Profile resolve() {
+            return Profile.named(profile).with(overrides);
+        }
+    }
+
+    private SparkReproduction() {
+    }
+
+    /** Reproduction on {@code dir} for this JVM's engine. */
+    static Reproduction reproduction(Job job, Path dir, PrintStream log) {
+        return new Reproduction(job.resolve(), dir, Path.of(job.data()), job.seed(),
+                SparkSupport.kernels(job.threads()), job.threads(), log);
+    }
+
+    /**
+     * Runs every unfinished unit; returns the units that ran, in the order they finished.
+     *
+     * @param sc    the context (null: the units one after the other in this process, in graph order)
+     */
+    public static List<String> run(JavaSparkContext sc, Job job, SharedStore store, PrintStream log)
+            throws IOException, InterruptedException {
+        List<Reproduction.Unit> units;
+        Set<String> done = new HashSet<>();
+        Path scratch = Files.createTempDirectory("opnorm-reproduce");
+        try (SharedStore.Workspace ws = store.workspace("", scratch)) {
+            Reproduction r = reproduction(job, ws.dir(), log);
+            r.prepare();
+            ws.push();
+            units = r.units();
+            for (Reproduction.Unit u : units) {
+                if (r.unitDone(u.name())) {
+                    done.add(u.name());
+                }
+            }
+        } finally {
+            deleteQuietly(scratch);
+        }
+        List<String> ran = new ArrayList<>();
+        if (sc == null) {
+            for (Reproduction.Unit u : units) {
+                if (!done.contains(u.name()) && runUnit(job, store, u.name())) {
+                    ran.add(u.name());
+                }
+            }
+            return ran;
+        }
+        ExecutorService pool = Executors.newCachedThreadPool(t -> {
+            Thread th = new Thread(t, "opnorm-unit-jobs");
+            th.setDaemon(true);
+            return th;
+        });
+        try {
+            CompletionService<String> cs = new ExecutorCompletionService<>(pool);
+            Set<String> submitted = new HashSet<>(done);
+            Map<Future<String>, String> running = new LinkedHashMap<>();
+            while (done.size() < units.size()) {
+                for (Reproduction.Unit u : units) {
+                    if (!submitted.contains(u.name()) && done.containsAll(u.inputs())) {
+                        submitted.add(u.name());
+                        String name = u.name();
+                        log.println("[reproduce] submitting " + name);
+                        running.put(cs.submit(() -> {
+                            sc.setJobDescription("opnorm reproduce: " + name);
+                            List<Boolean> r = sc.parallelize(List.of(name), 1)
+                                    .map(n -> runUnit(job, store, n)).collect();
+                            return r.get(0) ? name : "";
+                        }), name);
+                    }
+                }
+                if (running.isEmpty()) {
+                    throw new IllegalStateException("units left that no finished unit unlocks: the graph has a cycle");
+                }
+                Future<String> f = cs.take();
+                String name = running.remove(f);
+                try {
+                    if (!f.get().isEmpty()) {
+                        ran.add(name);
+                    }
+                } catch (ExecutionException e) {
+                    throw new IOException("unit " + name + " failed (after Spark's retries): " + e.getCause(),
+                            e.getCause());
+                }
+                done.add(name);
+            }
+            return ran;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    /** One unit in this JVM, in a workspace of the shared folder (pushed after every training step on a remote store). */
+    static boolean runUnit(Job job, SharedStore store, String name) throws IOException {
+        Path scratch = Files.createTempDirectory("opnorm-unit");
+        try (SharedStore.Workspace ws = store.workspace("", scratch)) {
+            Reproduction r = reproduction(job, ws.dir(), System.err);
+            if (ws.staged()) {
+                r.afterEachStep(() -> {
+                    try {
+                        ws.push();
+                    } catch (IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    }
+                });
+            }
+            boolean ran = r.runUnit(name);
+            ws.push();
+            return ran;
+        } finally {
+            deleteQuietly(scratch);
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (var s = Files.walk(dir)) {
+            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            // scratch space only
+        }
+    }
+}
