@@ -184,6 +184,17 @@ public final class SharedStore implements Serializable {
         return w;
     }
 
+    /** Deletes a local scratch folder and what it holds; a failure leaves scratch space behind, nothing more. */
+    static void deleteQuietly(Path dir) {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException | UncheckedIOException e) {
+            // scratch space only
+        }
+    }
+
     /** A local folder that mirrors one shared folder (or is it). */
     public static final class Workspace implements AutoCloseable {
         private final SharedStore store;
@@ -216,9 +227,9 @@ public final class SharedStore implements Serializable {
                 return;
             }
             String prefix = root.toUri().getPath();
-            var it = f.listFiles(root, true);
-            while (it.hasNext()) {
-                FileStatus st = it.next();
+            List<FileStatus> files = new ArrayList<>();
+            listRecursively(f, root, files);
+            for (FileStatus st : files) {
                 String rel = st.getPath().toUri().getPath().substring(prefix.length() + 1);
                 if (isPrivate(rel)) {
                     continue;
@@ -229,6 +240,17 @@ public final class SharedStore implements Serializable {
                     Files.copy(in, local, StandardCopyOption.REPLACE_EXISTING);
                 }
                 synced.put(rel, fingerprint(local));
+            }
+        }
+
+        private static void listRecursively(FileSystem f, org.apache.hadoop.fs.Path dir, List<FileStatus> into)
+                throws IOException {
+            for (FileStatus st : f.listStatus(dir)) {
+                if (st.isDirectory()) {
+                    listRecursively(f, st.getPath(), into);
+                } else {
+                    into.add(st);
+                }
             }
         }
 

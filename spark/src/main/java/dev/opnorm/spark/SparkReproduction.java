@@ -70,7 +70,7 @@ public final class SparkReproduction {
                 }
             }
         } finally {
-            deleteQuietly(scratch);
+            SharedStore.deleteQuietly(scratch);
         }
         List<String> ran = new ArrayList<>();
         if (sc == null) {
@@ -143,17 +143,7 @@ public final class SparkReproduction {
             ws.push();
             return ran;
         } finally {
-            deleteQuietly(scratch);
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (var s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        } catch (IOException e) {
-            // scratch space only
+            SharedStore.deleteQuietly(scratch);
         }
     }
 }

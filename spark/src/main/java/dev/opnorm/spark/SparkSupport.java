@@ -39,8 +39,14 @@ final class SparkSupport {
         if (!flags.isEmpty()) {
             c.set("spark.executor.extraJavaOptions", flags);
         }
+        if (master.startsWith("local")) {
+            // everything in this JVM: no need to resolve this host's name
+            c.set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1");
+        }
         conf.forEach(c::set);
-        return new JavaSparkContext(c);
+        JavaSparkContext sc = new JavaSparkContext(c);
+        sc.setLogLevel(conf.getOrDefault("spark.opnorm.logLevel", "WARN"));
+        return sc;
     }
 
     /** The CPU kernels with {@code threads} workers, installed once per JVM as the engine default. */

@@ -70,7 +70,7 @@ public final class SweepRun {
             ws.push();
             return row;
         } finally {
-            Files.deleteIfExists(scratch);
+            SharedStore.deleteQuietly(scratch);
         }
     }
 
