@@ -22,9 +22,10 @@ import java.util.Optional;
 /**
  * One run of a sweep, in the run's own folder: {@code opnorm train} (the same command, options and files as on the
  * command line, resumable) then {@code opnorm eval} on its weights (eval/accuracy_l2.csv), then final.csv, the
- * run's row of the sweep's table. Training goes one epoch per {@code train --stop-after-epoch E --resume}, so that
- * on a non-local store the folder (with the checkpoint) is pushed after every epoch; training resumed from a
- * checkpoint is bit-identical to an uninterrupted one, so the chunks change no number.
+ * run's row of the sweep's table. On a non-local store training goes one epoch per
+ * {@code train --stop-after-epoch E --resume}, so that the folder (with the checkpoint) is pushed after every
+ * epoch; training resumed from a checkpoint is bit-identical to an uninterrupted one, so the chunks change no
+ * number.
  */
 public final class SweepRun {
     /** The run's row: header + one line, written last (its presence marks the run done). */
@@ -51,8 +52,11 @@ public final class SweepRun {
         Path scratch = Files.createTempDirectory("opnorm-sweep");
         try (SharedStore.Workspace ws = store.workspace(rel, scratch)) {
             Path dir = ws.dir();
-            for (long e = epochsDone(dir) + 1; e <= run.epochs(); e++) {
-                cli(dir, trainArgs(run, s, dir, e));
+            // epoch by epoch where the folder is a copy that must reach the store (or a fault is to be injected);
+            // in the shared folder itself, in one go (its checkpoints are on the store as they are written)
+            boolean chunks = ws.staged() || failOnce;
+            for (long e = epochsDone(dir) + 1; e <= run.epochs(); e = chunks ? e + 1 : run.epochs() + 1) {
+                cli(dir, trainArgs(run, s, dir, chunks ? e : run.epochs()));
                 ws.push();
                 if (failOnce && e == 1 && !store.exists(FAULT_DIR + "/" + run.name())) {
                     store.writeString(FAULT_DIR + "/" + run.name(), "failed once after epoch 1\n");

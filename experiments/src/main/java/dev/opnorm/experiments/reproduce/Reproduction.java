@@ -477,14 +477,16 @@ public final class Reproduction {
         Trainer t = new Trainer(model, trainSet(), null, method.objective(model, trainSet().images().shape),
                 trainConfig()).checkpointTo(ck).log(log);
         Runnable each = afterEachStep;
-        t.onStep((epoch, step, result) -> {
-            if (id.equals(killUnit) && step == killStep) {
-                throw new SimulatedKill(id + " killed after step " + step);
-            }
-            if (each != null) {
-                each.run();
-            }
-        });
+        if (id.equals(killUnit) || each != null) {
+            t.onStep((epoch, step, result) -> {
+                if (id.equals(killUnit) && step == killStep) {
+                    throw new SimulatedKill(id + " killed after step " + step);
+                }
+                if (each != null) {
+                    each.run();
+                }
+            });
+        }
         if (Files.isRegularFile(ck)) {
             t.resumeFrom(ck);
             log.printf(Locale.ROOT, "[reproduce] %s: resumed from %s at step %d%n", id, ck, t.step());
