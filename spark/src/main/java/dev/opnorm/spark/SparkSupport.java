@@ -32,11 +32,12 @@ final class SparkSupport {
                 .set("spark.task.maxFailures", Integer.toString(DEFAULT_MAX_FAILURES))
                 .set("spark.speculation", "false")
                 .set("spark.ui.enabled", "false");
-        // the driver's JDK flags (Vector API, native access, opened packages) are the executors' too
+        // the driver's JDK flags (Vector API, native access, opened packages) are the executors' too, unless
+        // spark-submit or spark-defaults.conf set theirs
         String flags = String.join(" ", java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()
                 .stream().filter(a -> a.startsWith("--add-") || a.startsWith("--enable-native-access")
                         || a.startsWith("-Djdk.reflect") || a.startsWith("-Dio.netty")).toList());
-        if (!flags.isEmpty()) {
+        if (!flags.isEmpty() && !c.contains("spark.executor.extraJavaOptions")) {
             c.set("spark.executor.extraJavaOptions", flags);
         }
         if (master.startsWith("local")) {
