@@ -59,6 +59,14 @@ public final class SparkReproduceCommand implements Callable<Integer> {
             + "0 = all cores of the driver's machine. Results do not depend on it. Default: all cores.")
     int threads;
 
+    @Option(names = "--until", paramLabel = "UNIT", description = "Run only this unit and the units it needs (a "
+            + "phase name, e.g. train-at, or model:ID); run again without it to continue.")
+    String until;
+
+    @Option(names = "--fail-once-after-first-checkpoint", paramLabel = "UNIT", hidden = true, description = "Test "
+            + "hook: unit UNIT fails once after its training wrote its first checkpoint (Spark retries it).")
+    String failOnce;
+
     @Option(names = "--conf", paramLabel = "KEY=VALUE", description = "A Spark setting (spark.*) or a Hadoop one "
             + "(fs.*, for the output's file system), repeatable.")
     Map<String, String> conf = new LinkedHashMap<>();
@@ -84,7 +92,7 @@ public final class SparkReproduceCommand implements Callable<Integer> {
         PrintWriter o = spec.commandLine().getOut();
         List<String> ran;
         try (JavaSparkContext sc = SparkSupport.context(master, "opnorm reproduce (" + p.name() + ")", t, sparkConf)) {
-            ran = SparkReproduction.run(sc, job, store, System.err);
+            ran = SparkReproduction.run(sc, job, store, System.err, until, failOnce);
         }
         o.println("reproduce (" + p.name() + ") on " + master + ": ran " + (ran.isEmpty()
                 ? "no unit (all finished earlier)" : ran.size() + " units") + "; outputs in " + store.uri());

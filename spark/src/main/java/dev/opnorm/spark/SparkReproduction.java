@@ -56,6 +56,17 @@ public final class SparkReproduction {
      */
     public static List<String> run(JavaSparkContext sc, Job job, SharedStore store, PrintStream log)
             throws IOException, InterruptedException {
+        return run(sc, job, store, log, null, null);
+    }
+
+    /**
+     * Runs the unfinished units that {@code until} needs (itself and its inputs, transitively; null: all).
+     *
+     * @param failOnce test hook: the unit of this name fails once after its training wrote its first checkpoint
+     *                 (recorded in the store, so that Spark's retry, in any JVM, goes on)
+     */
+    public static List<String> run(JavaSparkContext sc, Job job, SharedStore store, PrintStream log, String until,
+            String failOnce) throws IOException, InterruptedException {
         List<Reproduction.Unit> units;
         Set<String> done = new HashSet<>();
         Path scratch = Files.createTempDirectory("opnorm-reproduce");
@@ -63,7 +74,7 @@ public final class SparkReproduction {
             Reproduction r = reproduction(job, ws.dir(), log);
             r.prepare();
             ws.push();
-            units = r.units();
+            units = until == null ? r.units() : needs(r.units(), until);
             for (Reproduction.Unit u : units) {
                 if (r.unitDone(u.name())) {
                     done.add(u.name());
@@ -75,7 +86,7 @@ public final class SparkReproduction {
         List<String> ran = new ArrayList<>();
         if (sc == null) {
             for (Reproduction.Unit u : units) {
-                if (!done.contains(u.name()) && runUnit(job, store, u.name())) {
+                if (!done.contains(u.name()) && runUnit(job, store, u.name(), failOnce)) {
                     ran.add(u.name());
                 }
             }
@@ -99,7 +110,7 @@ public final class SparkReproduction {
                         running.put(cs.submit(() -> {
                             sc.setJobDescription("opnorm reproduce: " + name);
                             List<Boolean> r = sc.parallelize(List.of(name), 1)
-                                    .map(n -> runUnit(job, store, n)).collect();
+                                    .map(n -> runUnit(job, store, n, failOnce)).collect();
                             return r.get(0) ? name : "";
                         }), name);
                     }
@@ -125,15 +136,44 @@ public final class SparkReproduction {
         }
     }
 
-    /** One unit in this JVM, in a workspace of the shared folder (pushed after every training step on a remote store). */
-    static boolean runUnit(Job job, SharedStore store, String name) throws IOException {
+    /** Unit {@code until} and every unit it needs, in graph order. */
+    static List<Reproduction.Unit> needs(List<Reproduction.Unit> units, String until) {
+        Map<String, Reproduction.Unit> byName = new LinkedHashMap<>();
+        units.forEach(u -> byName.put(u.name(), u));
+        if (!byName.containsKey(until)) {
+            throw new IllegalArgumentException("--until must name a unit: one of " + byName.keySet() + ", got '"
+                    + until + "'");
+        }
+        Set<String> needed = new HashSet<>();
+        List<String> todo = new ArrayList<>(List.of(until));
+        while (!todo.isEmpty()) {
+            String n = todo.remove(todo.size() - 1);
+            if (needed.add(n)) {
+                todo.addAll(byName.get(n).inputs());
+            }
+        }
+        return units.stream().filter(u -> needed.contains(u.name())).toList();
+    }
+
+    /**
+     * One unit in this JVM, in a workspace of the shared folder (pushed after every training step on a remote
+     * store, so that a retry resumes from the newest checkpoint).
+     */
+    static boolean runUnit(Job job, SharedStore store, String name, String failOnce) throws IOException {
         Path scratch = Files.createTempDirectory("opnorm-unit");
         try (SharedStore.Workspace ws = store.workspace("", scratch)) {
             Reproduction r = reproduction(job, ws.dir(), System.err);
-            if (ws.staged()) {
+            boolean inject = name.equals(failOnce);
+            String marker = SweepRun.FAULT_DIR + "/" + name.replace(':', '_');
+            if (ws.staged() || inject) {
                 r.afterEachStep(() -> {
                     try {
                         ws.push();
+                        if (inject && hasCheckpoint(ws.dir().resolve("models")) && !store.exists(marker)) {
+                            store.writeString(marker, "failed once after its first checkpoint\n");
+                            throw new IllegalStateException("injected fault: unit " + name
+                                    + " fails once after its first checkpoint");
+                        }
                     } catch (IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
@@ -144,6 +184,15 @@ public final class SparkReproduction {
             return ran;
         } finally {
             SharedStore.deleteQuietly(scratch);
+        }
+    }
+
+    private static boolean hasCheckpoint(Path models) throws IOException {
+        if (!Files.isDirectory(models)) {
+            return false;
+        }
+        try (var s = Files.list(models)) {
+            return s.anyMatch(p -> p.getFileName().toString().endsWith(".checkpoint.safetensors"));
         }
     }
 }

@@ -3,10 +3,14 @@ package dev.opnorm.spark;
 import dev.opnorm.experiments.cli.OpnormCli;
 import dev.opnorm.experiments.reproduce.Profile;
 import dev.opnorm.experiments.reproduce.Reproduction;
+import dev.opnorm.experiments.run.RunManifest;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.io.PrintStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -19,17 +23,27 @@ import java.util.Set;
 import static dev.opnorm.spark.SparkTestSupport.cli;
 import static dev.opnorm.spark.SparkTestSupport.hashes;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The smoke reproduction on local[2] writes the same weights, claims.json and CSVs as the plain run. */
+/**
+ * The smoke reproduction on local[2] writes the same weights, claims.json and CSVs as the plain run; a training
+ * unit that fails after its first checkpoint is retried by Spark, resumes there and writes the same weights.
+ */
 class SparkReproductionTest {
     @TempDir
-    Path tmp;
+    static Path tmp;
+    static Path plain;
+
+    @BeforeAll
+    static void plainRun() {
+        plain = tmp.resolve("plain");
+        assertEquals(0, OpnormCli.run("reproduce", "--profile", "smoke", "--threads", "1", "--out", plain.toString()));
+    }
 
     @Test
     void smokeProfileOnLocalTwoEqualsThePlainRun() throws IOException {
-        Path plain = tmp.resolve("plain"), spark = tmp.resolve("spark");
-        assertEquals(0, OpnormCli.run("reproduce", "--profile", "smoke", "--threads", "1", "--out", plain.toString()));
+        Path spark = tmp.resolve("spark");
         cli(List.of("reproduce", "--profile", "smoke", "--threads", "1", "--master", "local[2]", "--out",
                 spark.toString()));
         Map<String, String> models = hashes(plain.resolve("models"), ".safetensors");
@@ -47,6 +61,33 @@ class SparkReproductionTest {
         cli(List.of("reproduce", "--profile", "smoke", "--threads", "1", "--master", "local[2]", "--out",
                 spark.toString()));
         assertEquals(models, hashes(spark.resolve("models"), ".safetensors"));
+    }
+
+    @Test
+    void aTrainingThatFailsAfterItsFirstCheckpointIsRetriedFromThereWithTheSameWeights() throws IOException {
+        Path spark = tmp.resolve("retried");
+        PrintStream err = System.err;
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        try {
+            // tasks of local mode run in this JVM and log to System.err
+            System.setErr(new PrintStream(log, true, StandardCharsets.UTF_8));
+            cli(List.of("reproduce", "--profile", "smoke", "--threads", "1", "--master", "local[2,3]", "--until",
+                    "train-at", "--fail-once-after-first-checkpoint", "train-standard", "--out", spark.toString()));
+        } finally {
+            System.setErr(err);
+        }
+        String text = log.toString(StandardCharsets.UTF_8);
+        assertTrue(Files.isRegularFile(spark.resolve(SweepRun.FAULT_DIR).resolve("train-standard")), "no fault");
+        assertTrue(text.contains("standard: resumed from"), "the retry did not resume from the checkpoint:\n" + text);
+        for (String m : List.of("standard.safetensors", "at.safetensors")) {
+            assertEquals(RunManifest.sha256(plain.resolve("models").resolve(m)),
+                    RunManifest.sha256(spark.resolve("models").resolve(m)), m);
+        }
+        assertEquals(Files.readString(plain.resolve("eps_search.csv")), Files.readString(spark.resolve("eps_search.csv")));
+        // --until: nothing after train-at ran
+        assertTrue(Files.isRegularFile(spark.resolve("phases/train-at.done")));
+        assertFalse(Files.exists(spark.resolve("phases/train-dd-snr.done")));
+        assertFalse(Files.exists(spark.resolve("models/standard.checkpoint.safetensors")));
     }
 
     @Test
