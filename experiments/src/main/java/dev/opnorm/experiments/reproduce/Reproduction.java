@@ -93,6 +93,7 @@ public final class Reproduction {
     private Splits splits;
     private String killUnit;
     private long killStep;
+    private Runnable afterEachStep;
 
     /** The data of the run (loaded lazily, from the indices stored by the data phase). */
     private record Splits(Dataset train, Dataset table, Dataset curve, Dataset points) {
@@ -138,6 +139,15 @@ public final class Reproduction {
         return this;
     }
 
+    /**
+     * Calls {@code action} after every training step (before that step's checkpoint, if any, is written), e.g. to
+     * copy the folder's newest checkpoint to a shared store.
+     */
+    public Reproduction afterEachStep(Runnable action) {
+        this.afterEachStep = action;
+        return this;
+    }
+
     /** Thrown by the fault injection of {@link #killTrainingAfter}. */
     static final class SimulatedKill extends RuntimeException {
         SimulatedKill(String message) {
@@ -167,14 +177,7 @@ public final class Reproduction {
                 store.log("skip " + phase);
                 log.println("[reproduce] " + phase + ": done earlier, skipped");
             } else {
-                store.log("run " + phase);
-                log.println("[reproduce] " + phase + " ...");
-                long t0 = System.nanoTime();
-                Map<String, String> values = runPhase(phase);
-                double s = (System.nanoTime() - t0) / 1e9;
-                store.finish(phase, values, s);
-                store.log("done " + phase);
-                log.printf(Locale.ROOT, "[reproduce] %s finished in %s%n", phase, Progress.formatDuration(s));
+                runAndMark(phase);
                 ran.add(phase);
             }
             if (phase.equals(stopAfter)) {
@@ -182,6 +185,136 @@ public final class Reproduction {
             }
         }
         return ran;
+    }
+
+    /** Runs one phase and writes its marker after its outputs. */
+    private void runAndMark(String phase) throws IOException {
+        store.log("run " + phase);
+        log.println("[reproduce] " + phase + " ...");
+        long t0 = System.nanoTime();
+        Map<String, String> values = runPhase(phase);
+        double s = (System.nanoTime() - t0) / 1e9;
+        store.finish(phase, values, s);
+        store.log("done " + phase);
+        log.printf(Locale.ROOT, "[reproduce] %s finished in %s%n", phase, Progress.formatDuration(s));
+    }
+
+    // ---- the phases as a graph of units, for schedulers that run independent units at the same time ----
+
+    /** Prefix of the units that train one network (models/ID.safetensors) inside a phase. */
+    public static final String MODEL_UNIT = "model:";
+
+    /**
+     * One unit of work: a phase of {@link #PHASES}, or ({@link #MODEL_UNIT} + id) the training of one network that
+     * a phase needs (a lambda candidate, an interpolation point); {@code inputs} are the units it reads.
+     */
+    public record Unit(String name, List<String> inputs) {
+    }
+
+    /**
+     * The units of this run in an order that respects their inputs. Running them all (each once its inputs are
+     * done, any number at the same time) writes the same files as {@link #run()}: a phase whose networks were
+     * trained by their own units loads them instead of training them.
+     */
+    public List<Unit> units() {
+        List<Unit> u = new ArrayList<>();
+        u.add(new Unit("data", List.of()));
+        u.add(new Unit("train-standard", List.of("data")));
+        u.add(new Unit("choose-eps", List.of("train-standard")));
+        u.add(new Unit("train-at", List.of("choose-eps")));
+        List<String> trained = new ArrayList<>(List.of("train-standard", "choose-eps", "train-at"));
+        for (Map.Entry<String, double[]> e : searches().entrySet()) {
+            List<String> in = new ArrayList<>(List.of("train-at"));
+            for (double l : e.getValue()) {
+                String unit = MODEL_UNIT + lambdaName(e.getKey(), l);
+                // global SNR uses neither eps_train nor the input size: only the data
+                u.add(new Unit(unit, List.of(e.getKey().equals("global-snr") ? "data" : "choose-eps")));
+                in.add(unit);
+            }
+            u.add(new Unit("train-" + e.getKey(), in));
+            trained.add("train-" + e.getKey());
+        }
+        List<String> interp = new ArrayList<>(List.of("train-dd-snr"));
+        for (double t : profile.interpolation()) {
+            String unit = MODEL_UNIT + interpolationName(t);
+            u.add(new Unit(unit, List.of("train-dd-snr")));
+            interp.add(unit);
+        }
+        u.add(new Unit("train-interpolation", interp));
+        // the further seeds retrain the five methods at seed 0's eps_train and lambdas; the figures of
+        // several seeds read them
+        u.add(new Unit("train-seeds", List.copyOf(trained)));
+        trained.add("train-seeds");
+        List<String> all = new ArrayList<>(trained);
+        all.add("train-interpolation");
+        for (String fig : List.of("fig3", "fig2", "fig4", "fig5")) {
+            u.add(new Unit(fig, trained));
+        }
+        for (String fig : List.of("fig7", "table2")) {
+            u.add(new Unit(fig, all));
+        }
+        List<String> report = new ArrayList<>(PHASES.subList(0, PHASES.indexOf("report")));
+        u.add(new Unit("report", report));
+        return u;
+    }
+
+    /** Checks (or records) the run's settings in the output folder before units run on their own. */
+    public void prepare() throws IOException {
+        Files.createDirectories(out);
+        checkSameRun();
+    }
+
+    /** Whether unit {@code name} of {@link #units()} is done (its marker or its network's final weights exist). */
+    public boolean unitDone(String name) {
+        return name.startsWith(MODEL_UNIT) ? Files.isRegularFile(modelFile(name.substring(MODEL_UNIT.length())))
+                : store.done(name);
+    }
+
+    /**
+     * Runs unit {@code name} of {@link #units()} (its inputs must be done); a done unit is skipped, a training
+     * resumes from its checkpoint. Returns whether it ran.
+     */
+    public boolean runUnit(String name) throws IOException {
+        if (unitDone(name)) {
+            return false;
+        }
+        if (name.startsWith(MODEL_UNIT)) {
+            String id = name.substring(MODEL_UNIT.length());
+            for (Map.Entry<String, double[]> e : searches().entrySet()) {
+                for (double l : e.getValue()) {
+                    if (lambdaName(e.getKey(), l).equals(id)) {
+                        boolean global = e.getKey().equals("global-snr");
+                        train(id, methodSpec(profile, e.getKey(), l, global ? 0 : eps(), global ? 0 : inputDim()));
+                        return true;
+                    }
+                }
+            }
+            for (double t : profile.interpolation()) {
+                if (interpolationName(t).equals(id)) {
+                    train(id, interpolationSpec(profile, t, store.number("train-dd-snr", "lambda"), eps()));
+                    return true;
+                }
+            }
+            throw new IllegalArgumentException("no unit " + name + " in this reproduction");
+        }
+        if (!PHASES.contains(name)) {
+            throw new IllegalArgumentException("no unit " + name + " in this reproduction");
+        }
+        runAndMark(name);
+        return true;
+    }
+
+    /** The regularized methods and their lambda candidates, in phase order. */
+    private Map<String, double[]> searches() {
+        Map<String, double[]> m = new LinkedHashMap<>();
+        m.put("global-snr", profile.lambdaGlobal());
+        m.put("dd-snr", profile.lambdaDdSnr());
+        m.put("dd-onr", profile.lambdaDdOnr());
+        return m;
+    }
+
+    private static String lambdaName(String method, double lambda) {
+        return method + "-lambda" + Profile.fmt(lambda);
     }
 
     private volatile boolean stopRequested;
@@ -379,10 +512,14 @@ public final class Reproduction {
         Path ck = out.resolve("models").resolve(id + ".checkpoint.safetensors");
         Trainer t = new Trainer(model, trainSet(), null, method.objective(model, trainSet().images().shape),
                 trainConfig(runSeed)).checkpointTo(ck).log(log);
-        if (id.equals(killUnit)) {
+        Runnable each = afterEachStep;
+        if (id.equals(killUnit) || each != null) {
             t.onStep((epoch, step, result) -> {
-                if (step == killStep) {
+                if (id.equals(killUnit) && step == killStep) {
                     throw new SimulatedKill(id + " killed after step " + step);
+                }
+                if (each != null) {
+                    each.run();
                 }
             });
         }
@@ -539,7 +676,7 @@ public final class Reproduction {
         double bestGap = Double.POSITIVE_INFINITY, bestAcc = Double.NaN;
         for (int k = 0; k < lambdas.length; k++) {
             double l = lambdas[k];
-            Sequential m = train(method + "-lambda" + Profile.fmt(l), methodSpec(profile, method, l, eps(),
+            Sequential m = train(lambdaName(method, l), methodSpec(profile, method, l, eps(),
                     inputDim()));
             double acc = accuracy(m, tableSet());
             log.printf(Locale.ROOT, "[reproduce] %s lambda %s: clean accuracy %.4f (AT %.4f)%n", method,
@@ -552,7 +689,7 @@ public final class Reproduction {
                 bestAcc = acc;
             }
         }
-        Path chosen = modelFile(method + "-lambda" + Profile.fmt(lambdas[best]));
+        Path chosen = modelFile(lambdaName(method, lambdas[best]));
         Path tmp = modelFile(method + ".tmp");
         Files.copy(chosen, tmp, StandardCopyOption.REPLACE_EXISTING);
         Files.move(tmp, modelFile(method), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
