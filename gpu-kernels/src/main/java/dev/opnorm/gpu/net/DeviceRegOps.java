@@ -13,6 +13,8 @@ import dev.opnorm.robust.reg.RegEngine;
 import dev.opnorm.robust.reg.RegNetwork;
 import dev.opnorm.robust.reg.RegOps;
 import dev.opnorm.robust.reg.Regularizer;
+import dev.opnorm.robust.train.TrainNetwork;
+import dev.opnorm.robust.train.TrainOps;
 
 /**
  * robust's {@link RegOps} on the device, and the engine ({@link #engine}) that runs robust's data-dependent
@@ -111,51 +113,40 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
     }
 
     /**
-     * {@code r} as a regularizer of a {@link DeviceObjective}: robust's own {@code accumulate} on
+     * {@code r} as a regularizer of a training step on {@code model}: robust's own {@code accumulate} on
      * {@link #engine} (a {@code DdOperatorNorm} reuses the step's TRAIN linearization for f(x) when it is at x;
      * an {@code InputGradient} takes the step's labels).
      *
      * @throws IllegalArgumentException for a regularizer that does not run on a {@link RegEngine} (the message
      *                                  names it)
      */
-    public static DeviceObjective.Regularizer regularizer(Regularizer r) {
-        if (r == null) {
-            throw new IllegalArgumentException("a device regularizer needs a regularizer");
+    public static TrainOps.Term<DeviceTensor, DeviceInts, DeviceGrads> regularizer(Regularizer r, DeviceModel model) {
+        if (r == null || model == null) {
+            throw new IllegalArgumentException("a device regularizer needs a regularizer and a device model");
         }
         if (!(r instanceof DdOperatorNorm || r instanceof DdSpectralNorm || r instanceof InputGradient)) {
             throw new IllegalArgumentException("regularizer " + r.name() + " (" + r.getClass().getSimpleName()
                     + ") has no device implementation");
         }
-        return new DeviceObjective.Regularizer() {
+        return new TrainOps.Term<>() {
             @Override
             public String name() {
                 return r.name();
             }
 
             @Override
-            public double accumulate(DeviceModel model, DeviceTensor x, DeviceInts labels, long seed,
-                                     DeviceLinearization train, DeviceGrads grads) {
+            public double accumulate(DeviceTensor x, Shape s, DeviceInts labels, long seed,
+                                     TrainNetwork.Pass<DeviceTensor, DeviceGrads> train, DeviceGrads grads) {
                 var e = engine(model);
                 if (r instanceof DdOperatorNorm dd) {
-                    return dd.accumulate(e, x, x.shape(), seed, train(train, x), grads);
+                    return dd.accumulate(e, x, s, seed, train(DeviceTrainOps.linearization(train), x), grads);
                 }
                 if (r instanceof DdSpectralNorm sn) {
-                    return sn.accumulate(e, x, x.shape(), seed, grads);
+                    return sn.accumulate(e, x, s, seed, grads);
                 }
-                return ((InputGradient) r).accumulate(e, x, x.shape(), labels, grads);
+                return ((InputGradient) r).accumulate(e, x, s, labels, grads);
             }
         };
-    }
-
-    /**
-     * {@code r} as a {@link DeviceLossTerm} of a training step with the given seed (the step's TRAIN
-     * linearization is reused for f(x) in TRAIN penalty mode).
-     */
-    public static DeviceLossTerm term(DdOperatorNorm r, DeviceModel model, long seed) {
-        if (r == null) {
-            throw new IllegalArgumentException("a device loss term needs a regularizer");
-        }
-        return (train, x, grads) -> r.accumulate(engine(model), x, x.shape(), seed, train(train, x), grads);
     }
 
     @Override

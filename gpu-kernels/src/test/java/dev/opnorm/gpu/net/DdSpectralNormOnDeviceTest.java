@@ -142,15 +142,13 @@ class DdSpectralNormOnDeviceTest {
         new Sgd(hostNet.params(), SGD).step(grads);
         double penalty = host.penalties().get("dd-snr");
         assertTrue(penalty > 0.01 * host.loss(), "the penalty is a visible part of the loss: " + host.breakdown());
-        long regSeed = new Rng(STEP_SEED).fork("regularizer").fork(0).nextLong();
-        try (DeviceModel model = new DeviceModel(cl, devNet);
-             DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, SGD);
+        try (DeviceTraining trainer = new DeviceTraining(new DeviceModel(cl, devNet), Objective.regularized(hostReg),
+                new Sgd(devNet.params(), SGD));
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
             long up = cl.uploads(), upBytes = cl.uploadedBytes(), down = cl.downloads(),
                     downBytes = cl.downloadedBytes();
-            double[] pen = new double[1];
-            DeviceSgdTrainer.StepResult dev = trainer.step(dx, dy,
-                    (train, xb, g) -> pen[0] = hostReg.accumulate(DeviceRegOps.engine(model), xb, xb.shape(), regSeed, g));
+            StepResult dev = trainer.step(dx, dy, new Rng(STEP_SEED));
+            double[] pen = {dev.penalties().get("dd-snr")};
             int n = 3 * 32 * 32;
             long ups = cl.uploads() - up;
             // the power method: start vectors, then flag uploads in iterations where an example stops;
@@ -164,9 +162,9 @@ class DdSpectralNormOnDeviceTest {
                     "download bytes: per-example scalars only, got " + (cl.downloadedBytes() - downBytes));
             assertEquals(penalty, pen[0], NetTesting.NET_REL * penalty, "penalty");
             assertEquals(host.loss(), dev.loss(), NetTesting.NET_REL * host.loss(), "loss (CE + penalty)");
-            model.downloadParameters();
+            trainer.ops.store();
             long allocs = cl.allocations();
-            trainer.step(dx, dy, (train, xb, g) -> hostReg.accumulate(DeviceRegOps.engine(model), xb, xb.shape(), regSeed + 1, g));
+            trainer.step(dx, dy, new Rng(STEP_SEED + 1));
             assertEquals(0, cl.allocations() - allocs, "device buffers created by a second regularized step (pooled)");
         }
         List<Param> want = hostNet.params(), got = devNet.params();

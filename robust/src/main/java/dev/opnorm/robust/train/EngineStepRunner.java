@@ -12,7 +12,7 @@ import dev.opnorm.nn.util.Rng;
  * when an update ran since the last store; {@link #close()} closes the method's step, then the engine's
  * operations.
  */
-final class EngineStepRunner<V, L, G> implements StepRunner, AutoCloseable {
+final class EngineStepRunner<V, L, G> implements StepRunner {
     private final TrainOps<V, L, G> ops;
     private final TrainOps.Step<V, L, G> method;
     private final Optimizer optimizer;

@@ -21,7 +21,7 @@ import dev.opnorm.nn.util.Rng;
  * state is read and written only through {@link Optimizer#exportState()} / {@link Optimizer#importState},
  * which transfer it from / to whichever backend holds it.
  */
-public interface StepRunner {
+public interface StepRunner extends AutoCloseable {
     /** Makes a runner for a trainer's model, method and optimizer (the trainer's own instances). */
     @FunctionalInterface
     interface Factory {
@@ -52,6 +52,11 @@ public interface StepRunner {
 
     /** Examples [from, from + count) of data that the model classifies correctly, BatchNorm in EVAL mode. */
     int correct(Dataset data, int from, int count);
+
+    /** Frees what the runner holds on its backend (nothing on the host); default: nothing. */
+    @Override
+    default void close() {
+    }
 
     /** The runner that steps on the host, as {@link Trainer} always did. */
     static StepRunner host(Layer model, TrainingMethod method, Optimizer optimizer) {
