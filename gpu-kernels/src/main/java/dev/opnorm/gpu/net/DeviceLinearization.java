@@ -11,6 +11,8 @@ import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Conv2d;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linear;
+import dev.opnorm.robust.reg.TangentChain;
+import dev.opnorm.robust.reg.TangentGradient;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -154,14 +156,13 @@ public final class DeviceLinearization implements AutoCloseable {
     }
 
     /**
-     * grads += d/d theta {@code <cotangent, J(theta) tangent>}, summed over the batch (accumulated): the
-     * device form of {@code robust.reg.TangentGradient}. For conv, linear, ReLU, max / avg pooling, flatten
-     * and EVAL BatchNorm every Jacobian factor is a weight matrix, a fixed diagonal scale or a fixed 0/1
-     * selection, so with t_l the tangent entering layer l and c_l the cotangent at its output
+     * grads += d/d theta {@code <cotangent, J(theta) tangent>}, summed over the batch (accumulated): robust's
+     * {@code TangentGradient} (written once) on this linearization's steps. For conv, linear, ReLU, max / avg
+     * pooling, flatten and EVAL BatchNorm every Jacobian factor is a weight matrix, a fixed diagonal scale or a
+     * fixed 0/1 selection, so with t_l the tangent entering layer l and c_l the cotangent at its output
      * d/dW_l = c_l (x) t_l (the weight-gradient kernels with t_l as the input) and, for affine BN,
-     * d/dgamma_l = sum over (n, h, w) of c_l t_l / sqrt(running_var + eps). One tangent pass keeps each
-     * step's input tangent in a pooled buffer, then one cotangent pass stops below the lowest layer with
-     * parameters. Everything is enqueued on the device: no transfer.
+     * d/dgamma_l = sum over (n, h, w) of c_l t_l / sqrt(running_var + eps). Everything is enqueued on the
+     * device: no transfer.
      *
      * @param tangent   inShape().size() elements, not modified
      * @param cotangent outShape().size() elements, not modified; not the tangent
@@ -177,48 +178,66 @@ public final class DeviceLinearization implements AutoCloseable {
             throw new IllegalArgumentException("TangentGradient needs a DeviceGrads");
         }
         check("TangentGradient", "tangent", tangent, inShape(), "cotangent", cotangent, outShape);
-        int lowest = -1; // the lowest step with parameters
-        for (int i = 0; i < layers.size(); i++) { // input to output: the host names the same first layer
-            Layer l = layers.get(i);
-            if (l.params().isEmpty()) {
-                continue;
-            }
-            if (!(l instanceof Conv2d || l instanceof Linear || l instanceof BatchNorm2d)) {
-                throw new IllegalArgumentException("TangentGradient: layer '" + l.qualifiedName() + "' ("
-                        + l.getClass().getSimpleName() + ") has parameters but no tangent-gradient rule");
-            }
-            if (lowest < 0) {
-                lowest = i;
-            }
-        }
-        if (lowest < 0) {
-            return;
-        }
-        int k = steps.size();
+        TangentGradient.accumulate(tangentChain(), tangent, cotangent, grads);
+    }
+
+    /**
+     * This linearization's steps as robust's {@link TangentChain}: the steps' JVP, VJP and tangent-gradient
+     * kernels; tangents in pooled buffers, cotangents in the ping-pong scratch. The rules are those of conv,
+     * linear and BatchNorm (a residual block has parameters but none).
+     */
+    private TangentChain<DeviceTensor, DeviceGrads> tangentChain() {
         DevicePool pool = model.pool();
-        DeviceTensor[] ins = new DeviceTensor[k]; // ins[i]: the tangent entering step i
-        ins[0] = tangent;
-        try {
-            for (int i = 0; i < k - 1; i++) {
-                ins[i + 1] = pool.tensor(steps.get(i).out);
-                steps.get(i).jvp(ops, ins[i], ins[i + 1]);
+        return new TangentChain<>() {
+            @Override
+            public int links() {
+                return steps.size();
             }
-            DeviceTensor g = cotangent;
-            for (int i = k - 1; i >= lowest; i--) {
-                steps.get(i).tangentGrad(ops, g, ins[i], grads);
-                if (i > lowest) {
-                    DeviceTensor below = scratch(i); // g is scratch(i + 1) or the cotangent: never the same
-                    steps.get(i).vjp(ops, g, below, null);
-                    g = below;
-                }
+
+            @Override
+            public boolean hasParams(int i) {
+                return !layers.get(i).params().isEmpty();
             }
-        } finally {
-            for (int i = 1; i < k; i++) {
-                if (ins[i] != null) {
-                    pool.give(ins[i]);
-                }
+
+            @Override
+            public boolean hasRule(int i) {
+                Layer l = layers.get(i);
+                return l instanceof Conv2d || l instanceof Linear || l instanceof BatchNorm2d;
             }
-        }
+
+            @Override
+            public String describe(int i) {
+                Layer l = layers.get(i);
+                return "'" + l.qualifiedName() + "' (" + l.getClass().getSimpleName() + ")";
+            }
+
+            @Override
+            public DeviceTensor tangentOut(int i) {
+                return pool.tensor(steps.get(i).out);
+            }
+
+            @Override
+            public void release(DeviceTensor v) {
+                pool.give(v);
+            }
+
+            @Override
+            public void jvp(int i, DeviceTensor in, DeviceTensor out) {
+                steps.get(i).jvp(ops, in, out);
+            }
+
+            @Override
+            public DeviceTensor cotangentBelow(int i, DeviceTensor g) {
+                DeviceTensor below = scratch(i); // g is scratch(i + 1) or the cotangent: never the same
+                steps.get(i).vjp(ops, g, below, null);
+                return below;
+            }
+
+            @Override
+            public void accumulate(int i, DeviceTensor t, DeviceTensor g, DeviceGrads grads) {
+                steps.get(i).tangentGrad(ops, g, t, grads);
+            }
+        };
     }
 
     /**

@@ -4,8 +4,8 @@ import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.ParamGrads;
-import dev.opnorm.nn.layers.TangentRule;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -58,57 +58,106 @@ public final class TangentGradient {
             throw new IllegalArgumentException("TangentGradient: tangent has " + tangent.length + " elements for input "
                     + lin.inShape() + ", cotangent " + cotangent.length + " for output " + lin.outShape());
         }
-        List<ModelWalk.LeafLin> leaves = ModelWalk.leafLinearizations(model, lin);
-        int k = leaves.size();
+        accumulate(new HostChain(ModelWalk.leafLinearizations(model, lin)), tangent, cotangent, grads);
+    }
+
+    /**
+     * grads += d/d theta {@code <cotangent, J(theta) tangent>} along a chain on any backend (written once):
+     * one tangent pass keeps each link's input tangent, then one cotangent pass applies each rule and stops
+     * below the lowest link with parameters.
+     *
+     * @throws IllegalArgumentException for a link with parameters but no rule (named), before anything is
+     *                                  accumulated
+     */
+    public static <V, G> void accumulate(TangentChain<V, G> chain, V tangent, V cotangent, G grads) {
+        int k = chain.links(), lowest = -1;
         // every rule first, so that an unsupported layer fails before anything is accumulated
-        TangentRule[] rules = new TangentRule[k];
         for (int i = 0; i < k; i++) {
-            rules[i] = ruleOf(leaves.get(i));
+            if (!chain.hasParams(i)) {
+                continue;
+            }
+            if (!chain.hasRule(i)) {
+                throw new IllegalArgumentException("TangentGradient: layer " + chain.describe(i)
+                        + " has parameters but no tangent-gradient rule");
+            }
+            if (lowest < 0) {
+                lowest = i;
+            }
         }
-        // forward: ins[i] = tangent entering leaf i
-        float[][] ins = new float[k][];
-        ins[0] = tangent;
-        for (int i = 0; i < k - 1; i++) {
+        if (lowest < 0) {
+            return; // J does not depend on any parameter
+        }
+        List<V> ins = new ArrayList<>(k); // ins[i]: the tangent entering link i
+        ins.add(tangent);
+        try {
+            for (int i = 0; i < k - 1; i++) {
+                ins.add(chain.tangentOut(i));
+                chain.jvp(i, ins.get(i), ins.get(i + 1));
+            }
+            V g = cotangent; // the cotangent at the output of link i
+            for (int i = k - 1; i >= lowest; i--) {
+                if (chain.hasParams(i)) {
+                    chain.accumulate(i, ins.get(i), g, grads);
+                }
+                if (i > lowest) {
+                    g = chain.cotangentBelow(i, g);
+                }
+            }
+        } finally {
+            for (int i = 1; i < ins.size(); i++) {
+                chain.release(ins.get(i));
+            }
+        }
+    }
+
+    /** nn's leaf linearizations of a host model as a chain; buffers are fresh arrays. */
+    private record HostChain(List<ModelWalk.LeafLin> leaves) implements TangentChain<float[], ParamGrads> {
+        @Override
+        public int links() {
+            return leaves.size();
+        }
+
+        @Override
+        public boolean hasParams(int i) {
+            return !leaves.get(i).layer().params().isEmpty();
+        }
+
+        @Override
+        public boolean hasRule(int i) {
+            return leaves.get(i).lin().tangentRule() != null;
+        }
+
+        @Override
+        public String describe(int i) {
+            Layer l = leaves.get(i).layer();
+            return "'" + l.qualifiedName() + "' (" + l.getClass().getSimpleName() + ")";
+        }
+
+        @Override
+        public float[] tangentOut(int i) {
+            return new float[leaves.get(i).lin().outShape().size()];
+        }
+
+        @Override
+        public void release(float[] v) {
+        }
+
+        @Override
+        public void jvp(int i, float[] in, float[] out) {
+            leaves.get(i).lin().jvp(in, out);
+        }
+
+        @Override
+        public float[] cotangentBelow(int i, float[] g) {
             Linearization li = leaves.get(i).lin();
-            ins[i + 1] = new float[li.outShape().size()];
-            li.jvp(ins[i], ins[i + 1]);
+            float[] below = new float[li.inShape().size()];
+            li.vjp(g, below);
+            return below;
         }
-        // backward: g = cotangent at the output of leaf i
-        float[] g = cotangent;
-        for (int i = k - 1; i >= 0; i--) {
-            ModelWalk.LeafLin l = leaves.get(i);
-            if (rules[i] != null) {
-                rules[i].accumulate(ins[i], g, grads);
-            }
-            if (i > 0 && needsCotangentBelow(leaves, i)) {
-                float[] below = new float[l.lin().inShape().size()];
-                l.lin().vjp(g, below);
-                g = below;
-            } else if (i > 0) {
-                break; // no parameters further down
-            }
-        }
-    }
 
-    /** The link's rule; null for a layer without parameters (J does not depend on any). */
-    private static TangentRule ruleOf(ModelWalk.LeafLin l) {
-        if (l.layer().params().isEmpty()) {
-            return null;
+        @Override
+        public void accumulate(int i, float[] t, float[] g, ParamGrads grads) {
+            leaves.get(i).lin().tangentRule().accumulate(t, g, grads);
         }
-        TangentRule r = l.lin().tangentRule();
-        if (r == null) {
-            throw new IllegalArgumentException("TangentGradient: layer '" + l.layer().qualifiedName() + "' ("
-                    + l.layer().getClass().getSimpleName() + ") has parameters but no tangent-gradient rule");
-        }
-        return r;
-    }
-
-    private static boolean needsCotangentBelow(List<ModelWalk.LeafLin> leaves, int i) {
-        for (int j = 0; j < i; j++) {
-            if (!leaves.get(j).layer().params().isEmpty()) {
-                return true;
-            }
-        }
-        return false;
     }
 }
