@@ -2,7 +2,6 @@ package dev.opnorm.experiments.cli;
 
 import dev.opnorm.gpu.OpenClKernels;
 import dev.opnorm.nn.Engine;
-import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.kernels.VectorKernels;
 import picocli.CommandLine.Option;
 
@@ -31,9 +30,10 @@ public final class EngineOptions {
             throw new IllegalArgumentException("--threads must be >= 0 (0 = all cores), got " + threads);
         }
         int t = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-        Kernels k = backend == Backend.opencl ? new OpenClKernels() : new VectorKernels(t);
-        Engine.setKernels(k);
-        return backend == Backend.opencl ? ComputeBackend.opencl(k) : ComputeBackend.cpu(k);
+        ComputeBackend b = backend == Backend.opencl ? ComputeBackend.opencl(new OpenClKernels())
+                : ComputeBackend.cpu(new VectorKernels(t));
+        Engine.setKernels(b.kernels());
+        return b;
     }
 
     /** The thread count in effect. */

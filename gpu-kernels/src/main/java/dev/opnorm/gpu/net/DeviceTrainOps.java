@@ -119,11 +119,6 @@ public final class DeviceTrainOps implements TrainOps<DeviceTensor, DeviceInts, 
         return model;
     }
 
-    /** The gradients of the last step (for tests and diagnostics). */
-    public DeviceGrads gradientsOfLastStep() {
-        return grads;
-    }
-
     private TrainNetwork.Pass<DeviceTensor, DeviceGrads> linearize(DeviceTensor x, Shape shape, BnMode mode) {
         if (!x.shape().equals(shape)) {
             throw new IllegalArgumentException("training input " + x + " does not have the shape " + shape);
