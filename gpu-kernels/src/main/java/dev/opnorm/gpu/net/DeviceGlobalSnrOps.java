@@ -68,7 +68,8 @@ public final class DeviceGlobalSnrOps implements GlobalSnrOps<DeviceTensor, Devi
 
             @Override
             public double accumulate(DeviceTensor x, Shape s, DeviceInts labels, long seed,
-                                     TrainNetwork.Pass<DeviceTensor, Gradients<DeviceTensor>> train, Gradients<DeviceTensor> grads) {
+                                     TrainNetwork.Pass<DeviceTensor, Gradients<DeviceTensor>> train,
+                                     Gradients<DeviceTensor> grads) {
                 if (engine == null) {
                     engine = host.engine(new DeviceGlobalSnrOps(DeviceNetworks.runtime(model)));
                 }

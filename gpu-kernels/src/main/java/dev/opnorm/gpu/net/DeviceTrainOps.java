@@ -28,8 +28,8 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * robust's {@link TrainOps} on the OpenCL device for one {@link PlacedModel} on {@link OpenClOps}, and the device engine and
- * runners of training ({@code train --backend opencl}; library use: {@code trainer.runOn(DeviceTrainOps.runners(
+ * robust's {@link TrainOps} on the OpenCL device for one {@link PlacedModel} on {@link OpenClOps}, and the
+ * device engine and runners of training ({@code train --backend opencl}; library use: {@code trainer.runOn(DeviceTrainOps.runners(
  * OpenCl.shared()))}): the objective (written once, {@link Objective#on}) and the runner
  * ({@link StepRunner#of}) run here with the parameters, gradients and optimizer state on the device.
  *
@@ -82,7 +82,8 @@ public final class DeviceTrainOps implements TrainOps<DeviceTensor, DeviceInts, 
     }
 
     /** The training engine of a device model: its TRAIN/EVAL linearizations and these operations. */
-    public static TrainEngine<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> engine(PlacedModel<DeviceTensor, DeviceInts> model, Optimizer optimizer) {
+    public static TrainEngine<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> engine(
+            PlacedModel<DeviceTensor, DeviceInts> model, Optimizer optimizer) {
         DeviceTrainOps ops = new DeviceTrainOps(model, optimizer);
         return new TrainEngine<>(ops::linearize, ops);
     }
@@ -122,7 +123,8 @@ public final class DeviceTrainOps implements TrainOps<DeviceTensor, DeviceInts, 
         return model;
     }
 
-    private TrainNetwork.Pass<DeviceTensor, Gradients<DeviceTensor>> linearize(DeviceTensor x, Shape shape, BnMode mode) {
+    private TrainNetwork.Pass<DeviceTensor, Gradients<DeviceTensor>> linearize(DeviceTensor x, Shape shape,
+                                                                              BnMode mode) {
         if (!x.shape().equals(shape)) {
             throw new IllegalArgumentException("training input " + x + " does not have the shape " + shape);
         }
@@ -130,7 +132,8 @@ public final class DeviceTrainOps implements TrainOps<DeviceTensor, DeviceInts, 
     }
 
     /** A device linearization as the step sees it; closing it closes the linearization. */
-    record DevicePass(PlacedLinearization<DeviceTensor> lin) implements TrainNetwork.Pass<DeviceTensor, Gradients<DeviceTensor>> {
+    record DevicePass(PlacedLinearization<DeviceTensor> lin)
+            implements TrainNetwork.Pass<DeviceTensor, Gradients<DeviceTensor>> {
         @Override
         public DeviceTensor output() {
             return lin.output();
@@ -158,7 +161,8 @@ public final class DeviceTrainOps implements TrainOps<DeviceTensor, DeviceInts, 
     }
 
     /** The device linearization of a step's pass (null for null). */
-    static PlacedLinearization<DeviceTensor> linearization(TrainNetwork.Pass<DeviceTensor, Gradients<DeviceTensor>> pass) {
+    static PlacedLinearization<DeviceTensor> linearization(
+            TrainNetwork.Pass<DeviceTensor, Gradients<DeviceTensor>> pass) {
         if (pass == null) {
             return null;
         }

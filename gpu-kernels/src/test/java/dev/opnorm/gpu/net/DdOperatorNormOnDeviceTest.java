@@ -78,8 +78,8 @@ class DdOperatorNormOnDeviceTest {
         double penalty = host.penalties().get(hostReg.name());
         assertTrue(penalty > 0.01 * host.loss(), "the penalty is a visible part of the loss: " + host.breakdown());
 
-        try (DeviceTraining trainer = new DeviceTraining(new PlacedModel<>(cl.ops(), devNet), Objective.regularized(hostReg),
-                new Sgd(devNet.params(), SGD));
+        try (DeviceTraining trainer = new DeviceTraining(new PlacedModel<>(cl.ops(), devNet),
+                Objective.regularized(hostReg), new Sgd(devNet.params(), SGD));
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
             long up = cl.uploads(), upBytes = cl.uploadedBytes(), down = cl.downloads(),
                     downBytes = cl.downloadedBytes();

@@ -88,8 +88,8 @@ class InputGradientOnDeviceTest {
         new Sgd(hostNet.params(), SGD).step(grads);
         double penalty = host.penalties().get("input-grad");
         assertTrue(penalty > 0.01 * host.loss(), "the penalty is a visible part of the loss: " + host.breakdown());
-        try (DeviceTraining trainer = new DeviceTraining(new PlacedModel<>(cl.ops(), devNet), Objective.regularized(hostReg),
-                new Sgd(devNet.params(), SGD));
+        try (DeviceTraining trainer = new DeviceTraining(new PlacedModel<>(cl.ops(), devNet),
+                Objective.regularized(hostReg), new Sgd(devNet.params(), SGD));
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
             long up = cl.uploads(), down = cl.downloads(), downBytes = cl.downloadedBytes();
             StepResult dev = trainer.step(dx, dy, new Rng(STEP_SEED));

@@ -269,7 +269,8 @@ class OptimizerOnDeviceTest {
         }
 
         Optimizer devHost = make.apply(devNet.params());
-        try (DeviceTraining t = new DeviceTraining(new PlacedModel<>(cl.ops(), devNet), Objective.standard(), devHost)) {
+        try (DeviceTraining t = new DeviceTraining(new PlacedModel<>(cl.ops(), devNet), Objective.standard(),
+                devHost)) {
             StepRunner trainer = t.runner;
             for (int s = 0; s < STEPS; s++) {
                 StepResult r = trainer.step(xs[s], labels[s], new Rng(s), devHost.learningRate());

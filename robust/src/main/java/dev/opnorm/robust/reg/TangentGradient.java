@@ -106,7 +106,8 @@ public final class TangentGradient {
             throw new IllegalArgumentException("TangentGradient: " + name + " must not be null");
         }
         if (ops.length(v) < shape.size()) {
-            throw new IllegalArgumentException("TangentGradient: " + name + " " + v + " is shorter than shape " + shape);
+            throw new IllegalArgumentException("TangentGradient: " + name + " " + v + " is shorter than shape "
+                    + shape);
         }
     }
 
