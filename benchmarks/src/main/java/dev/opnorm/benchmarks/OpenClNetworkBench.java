@@ -9,16 +9,20 @@ import java.util.concurrent.TimeUnit;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.net.DeviceRegOps;
-import dev.opnorm.gpu.net.DeviceSgdTrainer;
+import dev.opnorm.gpu.net.DeviceTrainOps;
 import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.linalg.PowerMethod;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.Gradients;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
 import dev.opnorm.nn.optim.Sgd;
+import dev.opnorm.nn.util.Rng;
 import dev.opnorm.robust.reg.DdOperatorNorm;
+import dev.opnorm.robust.train.Objective;
+import dev.opnorm.robust.train.StepResult;
+import dev.opnorm.robust.train.TrainOps;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -48,7 +52,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *       per-example ||w||_2 and ||v||_inf, u = D_2(w), z = J^T u, ||z||_inf, v = N_inf(z) = sign(z), the
  *       best iterate's row copy, and one transfer (3 floats per example down);</li>
  *   <li>{@code ddSnrTrainingStep}: {@code trainingStep} plus the sum-of-squares d.d. SNR
- *       (robust's {@code DdOperatorNorm} on {@code DeviceRegOps}, 10 power iterations, TRAIN penalty mode)
+ *       (robust's {@code Objective} with its {@code DdOperatorNorm} on {@code DeviceTrainOps}, 10 power
+ *       iterations, TRAIN penalty mode)
  *       with its transfers (the start vectors up, per-example norms down).</li>
  * </ul>
  * All end in a blocking download, so the time covers the device work. Training steps change the
@@ -73,7 +78,9 @@ public class OpenClNetworkBench {
     private OpenCl cl;
     private PlacedModel<DeviceTensor, DeviceInts> model;
     private PlacedLinearization<DeviceTensor> lin;
-    private DeviceSgdTrainer trainer;
+    private DeviceTrainOps train;
+    private Sgd sgd;
+    private TrainOps.Step<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> standard, regularized;
     static final int ITERATIONS = 10;
 
     private DeviceTensor x;
@@ -100,18 +107,23 @@ public class OpenClNetworkBench {
         labels = DeviceInts.of(cl, y);
         lin = model.linearize(x, x.shape(), BnMode.EVAL);
         start = data.clone();
-        trainer = new DeviceSgdTrainer(model, Sgd.Config.of(0.01).withMomentum(0.9).withWeightDecay(5e-4));
+        sgd = new Sgd(net.params(), Sgd.Config.of(0.01).withMomentum(0.9).withWeightDecay(5e-4));
+        train = (DeviceTrainOps) DeviceTrainOps.engine(model, sgd).ops();
+        standard = train.step(Objective.standard());
+        regularized = train.step(Objective.regularized(ddSnr));
         cl.finish();
     }
 
     @TearDown
     public void tearDown() {
         cl.finish();
-        trainer.close();
+        standard.close();
+        regularized.close();
         lin.close();
         x.close();
         labels.close();
-        model.close();
+        train.close(); // and the model
+
     }
 
     @Benchmark
@@ -124,7 +136,7 @@ public class OpenClNetworkBench {
 
     @Benchmark
     public double trainingStep() {
-        return trainer.step(x, labels).loss();
+        return step(standard);
     }
 
     @Benchmark
@@ -138,6 +150,17 @@ public class OpenClNetworkBench {
 
     @Benchmark
     public double ddSnrTrainingStep() {
-        return trainer.step(x, labels, DeviceRegOps.term(ddSnr, model, ++regSeed)).loss();
+        return step(regularized);
+    }
+
+    /** A runner's step on the device batch: zero the gradients, the loss and its gradient, the update. */
+    private double step(TrainOps.Step<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> method) {
+        Gradients<DeviceTensor> g = train.gradients();
+        train.zero(g);
+        StepResult r = method.step(x, x.shape(), labels, new Rng(++regSeed), g);
+        if (r.finite()) {
+            train.update(sgd, g);
+        }
+        return r.loss();
     }
 }

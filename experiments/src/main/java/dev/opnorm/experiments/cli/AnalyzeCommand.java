@@ -213,7 +213,7 @@ public final class AnalyzeCommand implements Callable<Integer> {
     }
 
     private Integer analyze(Set<Integer> figs, double zTop) throws IOException {
-        Kernels kernels = engine.install();
+        Kernels kernels = engine.install().kernels();
         FiniteChecks.setEnabled(true);
         PrintWriter outw = spec.commandLine().getOut();
 

@@ -3,8 +3,6 @@ package dev.opnorm.experiments.cli;
 import dev.opnorm.experiments.report.MeanStderr;
 import dev.opnorm.experiments.run.RunFolder;
 import dev.opnorm.experiments.run.RunManifest;
-import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.net.DeviceNetworks;
 import dev.opnorm.gpu.net.DevicePgaOps;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.kernels.Kernels;
@@ -145,7 +143,8 @@ public final class AttackCommand implements Callable<Integer> {
     }
 
     private Integer attack(double pv, double a, AdversarialLoss lossFn) throws IOException {
-        Kernels kernels = engine.install();
+        ComputeBackend compute = engine.install();
+        Kernels kernels = compute.kernels();
         FiniteChecks.setEnabled(true);
         PrintWriter outw = spec.commandLine().getOut();
         Path dataDir = CliSupport.dataDir(data);
@@ -169,8 +168,7 @@ public final class AttackCommand implements Callable<Integer> {
         double[] lossAt = new double[count], norm = new double[count];
         long t0 = System.nanoTime();
         Progress progress = Progress.start("attack", count, "img", System.err);
-        boolean device = engine.backend == EngineOptions.Backend.opencl;
-        PgaBackend backend = device ? DevicePgaOps.backend(OpenCl.shared()) : PgaBackend.host();
+        PgaBackend backend = compute.pga();
         for (int from = 0; from < count; from += batch) {
             int b = Math.min(batch, count - from);
             Dataset part = points.slice(from, b);
@@ -197,9 +195,7 @@ public final class AttackCommand implements Callable<Integer> {
             progress.advance(b);
         }
         progress.finish();
-        if (device) {
-            DeviceNetworks.release(model); // the network's device copy is not needed any more
-        }
+        compute.release(model); // e.g. the network's device copy is not needed any more
         double seconds = (System.nanoTime() - t0) / 1e9;
 
         int clean = 0, robust = 0, successes = 0;

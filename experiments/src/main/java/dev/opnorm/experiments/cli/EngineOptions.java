@@ -2,11 +2,10 @@ package dev.opnorm.experiments.cli;
 
 import dev.opnorm.gpu.OpenClKernels;
 import dev.opnorm.nn.Engine;
-import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.kernels.VectorKernels;
 import picocli.CommandLine.Option;
 
-/** Options every compute command shares: backend, threads, seed. A picocli mixin. */
+/** Options every compute command shares: backend, threads, seed. A picocli mixin; {@link #install()} builds the backend. */
 public final class EngineOptions {
     public enum Backend { cpu, opencl }
 
@@ -22,15 +21,19 @@ public final class EngineOptions {
             description = "Seed that fixes every random choice (initialization, sampling, start vectors). Default: ${DEFAULT-VALUE}.")
     public long seed;
 
-    /** Validates the options and makes the chosen kernels the engine default; returns them. */
-    public Kernels install() {
+    /**
+     * Validates the options, makes the chosen kernels the engine default and returns the chosen backend: the
+     * one place that looks at {@code --backend}; commands ask the result for their engines.
+     */
+    public ComputeBackend install() {
         if (threads < 0) {
             throw new IllegalArgumentException("--threads must be >= 0 (0 = all cores), got " + threads);
         }
         int t = threads == 0 ? Runtime.getRuntime().availableProcessors() : threads;
-        Kernels k = backend == Backend.opencl ? new OpenClKernels() : new VectorKernels(t);
-        Engine.setKernels(k);
-        return k;
+        ComputeBackend b = backend == Backend.opencl ? ComputeBackend.opencl(new OpenClKernels())
+                : ComputeBackend.cpu(new VectorKernels(t));
+        Engine.setKernels(b.kernels());
+        return b;
     }
 
     /** The thread count in effect. */

@@ -5,9 +5,6 @@ import dev.opnorm.experiments.report.FigureFiles;
 import dev.opnorm.experiments.report.MeanStderr;
 import dev.opnorm.experiments.run.RunFolder;
 import dev.opnorm.experiments.run.RunManifest;
-import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.net.DeviceNetworks;
-import dev.opnorm.gpu.net.DevicePgaOps;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.kernels.Kernels;
@@ -63,6 +60,9 @@ public final class EvalCommand implements Callable<Integer> {
 
     @Mixin
     EngineOptions engine;
+
+    /** The chosen backend, set when the evaluation starts. */
+    private ComputeBackend compute;
 
     @Option(names = "--checkpoint", paramLabel = "[LABEL=]PATH", description = "A network's weights (safetensors), "
             + "repeatable; LABEL names its curve (default: the file name without .safetensors). Without any, the "
@@ -158,7 +158,8 @@ public final class EvalCommand implements Callable<Integer> {
 
     private Integer evaluate(List<Double> ps, List<double[]> radii, List<Entry> entries, AdversarialLoss lossFn,
             double trainPv) throws IOException {
-        Kernels kernels = engine.install();
+        compute = engine.install();
+        Kernels kernels = compute.kernels();
         FiniteChecks.setEnabled(true);
         PrintWriter outw = spec.commandLine().getOut();
         Path dataDir = CliSupport.dataDir(data);
@@ -380,9 +381,9 @@ public final class EvalCommand implements Callable<Integer> {
      * Example i's random start is drawn from the stream of test index offset + i.
      */
     private int robustCorrect(Sequential model, Dataset points, Pga attack, Progress progress) {
-        // --backend opencl: the whole attack on the device, only the per-example outcome comes back
-        boolean device = engine.backend == EngineOptions.Backend.opencl;
-        PgaBackend backend = device ? DevicePgaOps.backend(OpenCl.shared()) : PgaBackend.host();
+        // the chosen backend's PGA (on OpenCL the whole attack on the device, only the per-example outcome
+        // comes back)
+        PgaBackend backend = compute.pga();
         int correct = 0;
         for (int from = 0; from < points.size(); from += batch) {
             int b = Math.min(batch, points.size() - from);
@@ -394,9 +395,7 @@ public final class EvalCommand implements Callable<Integer> {
             }
             progress.advance(b);
         }
-        if (device) {
-            DeviceNetworks.release(model);
-        }
+        compute.release(model);
         return correct;
     }
 }

@@ -2,23 +2,16 @@ package dev.opnorm.experiments.cli;
 
 import dev.opnorm.experiments.run.RunFolder;
 import dev.opnorm.experiments.run.RunManifest;
-import dev.opnorm.linalg.BatchLinearMap;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.linalg.StartVectors;
-import dev.opnorm.gpu.DeviceTensor;
-import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.net.DeviceNetworks;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.data.FashionMnist;
 import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.layers.BatchNorm2d;
-import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.FiniteChecks;
-import dev.opnorm.nn.layers.Layer;
-import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
 import dev.opnorm.nn.models.WideResNet;
@@ -32,7 +25,6 @@ import picocli.CommandLine.Model.CommandSpec;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -133,23 +125,19 @@ public final class NormCommand implements Callable<Integer> {
         require(restarts > 0, "--restarts must be positive, got " + restarts);
         double alphaValue = CliSupport.alpha(alpha);
         require(!Double.isNaN(alphaValue), "--alpha must be a positive number or inf, got '" + alpha + "'");
-        // the device iteration (every target but the Wide ResNet's features) projects onto l_1, l_2, l_inf spheres only
-        boolean deviceIteration = engine.backend == EngineOptions.Backend.opencl
-                && !(target.equals("features") && modelSpec.startsWith("wrn"));
-        require(!deviceIteration || alphaValue == Double.POSITIVE_INFINITY || pv == 1 || pv == 2
-                        || pv == Double.POSITIVE_INFINITY,
-                "--alpha " + alpha + " with --p " + Norms.format(pv) + " on --backend opencl: the device projects onto the "
-                        + "l_p sphere for --p 1, 2 or inf only; use --alpha inf or --backend cpu for --p " + Norms.format(pv));
         require(calibrateBn >= 0, "--calibrate-bn must be >= 0, got " + calibrateBn);
         require(target.equals("logits") || target.equals("features"),
                 "--target must be logits or features, got '" + target + "'");
+        ComputeBackend compute = engine.install();
+        // e.g. the device iteration projects onto l_1, l_2, l_inf spheres only
+        compute.norms().check(pv, alphaValue, alpha, target.equals("features"), modelSpec);
         try (RunFolder folder = CliSupport.claimOut(spec, out, "norm", force)) {
-            return measure(pv, qv, alphaValue);
+            return measure(compute, pv, qv, alphaValue);
         }
     }
 
-    private Integer measure(double pv, double qv, double alphaValue) throws IOException {
-        Kernels kernels = engine.install();
+    private Integer measure(ComputeBackend compute, double pv, double qv, double alphaValue) throws IOException {
+        Kernels kernels = compute.kernels();
         FiniteChecks.setEnabled(true);
         PrintWriter outw = spec.commandLine().getOut();
 
@@ -176,13 +164,6 @@ public final class NormCommand implements Callable<Integer> {
         Progress progress = Progress.start("norm", count, "images", System.err);
         // the penultimate features phi^{L-1}: the prefix of the network up to this named part
         String featuresName = model.name().startsWith("wrn") ? WideResNet.FEATURES : Cnn7.FEATURES;
-        // On the OpenCL backend the whole (p,q) iteration runs on the device (only per-example norms come
-        // back each iteration), with the same start vectors, seeds and stopping rule as the host iteration
-        // below; the Wide ResNet's feature Jacobian (no named device prefix) runs the host iteration over
-        // the backend's kernels.
-        Layer deviceTarget = target.equals("logits") ? model
-                : model.name().startsWith("wrn") ? null : model.child(Cnn7.FEATURES);
-        boolean onDevice = engine.backend == EngineOptions.Backend.opencl && deviceTarget != null;
         for (int start = 0; start < count; start += batch) {
             int b = Math.min(batch, count - start);
             Tensor x = points.images().slice(start, b);
@@ -194,35 +175,17 @@ public final class NormCommand implements Callable<Integer> {
                 StartVectors.gaussian(StartVectors.exampleSeed(engine.seed, offset + start + i), startVectors,
                         i * inDim, inDim);
             }
-            if (onDevice) {
-                float[] logits = model.forward(x).data;
-                try (OperatorNorm.BatchResult<DeviceTensor> r = DeviceNetworks.operatorNorm(OpenCl.shared(), deviceTarget, x,
-                        pv, qv, opts.withSeed(engine.seed + start), startVectors)) {
-                    CliSupport.requireFiniteOutput(logits, b, logits.length / b, offset + start, modelText);
-                    for (int i = 0; i < b; i++) {
-                        requireValue(r.value()[i], offset + start + i, modelText);
-                        values[start + i] = r.value()[i];
-                        iters[start + i] = r.iterations()[i];
-                        conv[start + i] = r.converged()[i];
-                        pred[start + i] = argmax(logits, i * 10, 10);
-                    }
-                }
-                progress.advance(b);
-                continue;
-            }
-            Linearization lin = model.linearize(x, BnMode.EVAL);
-            Linearization j = target.equals("features") ? lin.upTo(featuresName) : lin;
-            BatchLinearMap map = j.asBatchLinearMap();
-            List<OperatorNorm.Result> res = OperatorNorm.estimate(map, pv, qv, opts.withSeed(engine.seed + start),
-                    startVectors);
-            float[] logits = lin.output().data;
+            // the backend's iteration (on OpenCL the whole iteration on the device, only per-example norms
+            // come back each iteration), the same start vectors, seeds and stopping rule on every backend
+            ComputeBackend.Batch r = compute.norms().estimate(model, target.equals("features") ? featuresName : null,
+                    x, pv, qv, opts.withSeed(engine.seed + start), startVectors);
+            float[] logits = r.logits();
             CliSupport.requireFiniteOutput(logits, b, logits.length / b, offset + start, modelText);
             for (int i = 0; i < b; i++) {
-                OperatorNorm.Result r = res.get(i);
-                requireValue(r.value(), offset + start + i, modelText);
-                values[start + i] = r.value();
-                iters[start + i] = r.iterations();
-                conv[start + i] = r.converged();
+                requireValue(r.value()[i], offset + start + i, modelText);
+                values[start + i] = r.value()[i];
+                iters[start + i] = r.iterations()[i];
+                conv[start + i] = r.converged()[i];
                 pred[start + i] = argmax(logits, i * 10, 10);
             }
             progress.advance(b);

@@ -115,7 +115,7 @@ public final class ReproduceCommand implements Callable<Integer> {
     }
 
     private Integer reproduce(Profile p, Path dir, RunFolder folder) throws IOException {
-        Kernels kernels = engine.install();
+        Kernels kernels = engine.install().kernels();
         FiniteChecks.setEnabled(true);
         PrintWriter err = spec.commandLine().getErr();
         PrintStream log = new PrintStream(new OutputStream() {

@@ -2,10 +2,6 @@ package dev.opnorm.experiments.cli;
 
 import dev.opnorm.experiments.run.RunFolder;
 import dev.opnorm.experiments.run.RunManifest;
-import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.net.DeviceMethod;
-import dev.opnorm.gpu.net.DeviceMethods;
-import dev.opnorm.gpu.net.DeviceStepRunner;
 import dev.opnorm.nn.checkpoint.Checkpoint;
 import dev.opnorm.nn.checkpoint.Json;
 import dev.opnorm.nn.data.Cifar10;
@@ -26,6 +22,7 @@ import dev.opnorm.robust.train.Objective;
 import dev.opnorm.robust.train.OptimizerSpec;
 import dev.opnorm.robust.train.ScheduleSpec;
 import dev.opnorm.robust.train.StepResult;
+import dev.opnorm.robust.train.StepRunner;
 import dev.opnorm.robust.train.TrainConfig;
 import dev.opnorm.robust.train.Trainer;
 import dev.opnorm.robust.train.TrainingDivergedException;
@@ -329,24 +326,26 @@ public final class TrainCommand implements Callable<Integer> {
         }
     }
 
-    /** The methods that --backend opencl trains on the device (others are an error, never a CPU fallback). */
-    static final Set<Kind> DEVICE_METHODS = EnumSet.of(Kind.STANDARD, Kind.AT, Kind.DD_SNR, Kind.DD_SNR_SQ,
-            Kind.DD_ONR, Kind.INPUT_GRAD, Kind.INTERP, Kind.GLOBAL_SNR, Kind.GLOBAL_CONV_NORM);
+    /**
+     * The methods that --backend opencl trains on the device: all of them (the objective and the step are
+     * written once, robust's Objective and step runner on the backend's engine).
+     */
+    static final Set<Kind> DEVICE_METHODS = EnumSet.allOf(Kind.class);
 
     /** Counted down when the command has written its last file: a shutdown hook waits for it. */
     private final java.util.concurrent.CountDownLatch settled = new java.util.concurrent.CountDownLatch(1);
 
-    /** The device runner of an --backend opencl run, closed when the command ends. */
-    private DeviceStepRunner deviceRunner;
+    /** The step runner of the run (its backend's buffers, e.g. a device model), closed when the command ends. */
+    private StepRunner runner;
 
     @Override
     public Integer call() throws IOException {
         try {
             return run();
         } finally {
-            if (deviceRunner != null) {
-                deviceRunner.close();
-                deviceRunner = null;
+            if (runner != null) {
+                runner.close();
+                runner = null;
             }
         }
     }
@@ -354,14 +353,6 @@ public final class TrainCommand implements Callable<Integer> {
     private Integer run() throws IOException {
         MethodSpec methodSpec = methodSpec();
         Kind m = methodSpec.kind();
-        boolean onDevice = engine.backend == EngineOptions.Backend.opencl;
-        if (onDevice && !DEVICE_METHODS.contains(m)) {
-            List<String> names = new ArrayList<>();
-            DEVICE_METHODS.forEach(d -> names.add(d.id()));
-            throw new IllegalArgumentException("--method " + m.id() + " has no OpenCL device implementation: "
-                    + "--backend opencl trains " + String.join(", ", names) + " on the device; --method " + m.id()
-                    + " runs with --backend cpu");
-        }
         require(epochs >= 1, "--epochs must be >= 1, got " + epochs);
         require(stopAfterEpoch == null || stopAfterEpoch >= 1, "--stop-after-epoch must be >= 1, got " + stopAfterEpoch);
         require(batch >= 2, "--batch must be >= 2 (TRAIN-mode BatchNorm needs two images), got " + batch);
@@ -390,19 +381,20 @@ public final class TrainCommand implements Callable<Integer> {
                 }
             }
             try {
-                return train(methodSpec, onDevice, opt, sched, ds, outDir, folder);
+                return train(methodSpec, opt, sched, ds, outDir, folder);
             } finally {
                 settled.countDown();
             }
         }
     }
 
-    private Integer train(MethodSpec methodSpec, boolean onDevice, OptimizerSpec opt, ScheduleSpec sched, String ds, Path outDir,
+    private Integer train(MethodSpec methodSpec, OptimizerSpec opt, ScheduleSpec sched, String ds, Path outDir,
             RunFolder folder) throws IOException {
         Kind m = methodSpec.kind();
         Path stateFile = outDir.resolve(STATE_FILE);
         boolean resuming = resume && Files.isRegularFile(stateFile);
-        Kernels kernels = engine.install();
+        ComputeBackend compute = engine.install();
+        Kernels kernels = compute.kernels();
         FiniteChecks.setEnabled(true);
         PrintWriter outw = spec.commandLine().getOut();
 
@@ -426,12 +418,8 @@ public final class TrainCommand implements Callable<Integer> {
         TrainConfig cfg = new TrainConfig(engine.seed, epochs, batch, opt, sched, aug ? 4 : 0, aug, checkpointEvery,
                 256, true);
         Trainer trainer = new Trainer(model, train, test, objective, cfg).checkpointTo(stateFile).log(System.err);
-        String backendText = kernels.name();
-        if (onDevice) {
-            DeviceMethod dm = DeviceMethods.of(objective);
-            trainer.runOn((net, meth, o) -> deviceRunner = new DeviceStepRunner(OpenCl.shared(), net, meth, o, dm));
-            backendText = "opencl (device-resident training on " + deviceRunner.device() + ")";
-        }
+        runner = trainer.runOn(compute.training()).runner();
+        String backendText = compute.trainingText();
         if (stopAfterEpoch != null) {
             trainer.stopAfterEpoch(stopAfterEpoch);
         }

@@ -1,8 +1,7 @@
 package dev.opnorm.experiments.cli;
 
 import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.net.DeviceStandardMethod;
-import dev.opnorm.gpu.net.DeviceStepRunner;
+import dev.opnorm.gpu.net.DeviceTrainOps;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
@@ -13,6 +12,7 @@ import dev.opnorm.nn.models.Models;
 import dev.opnorm.robust.train.Objective;
 import dev.opnorm.robust.train.OptimizerSpec;
 import dev.opnorm.robust.train.ScheduleSpec;
+import dev.opnorm.robust.train.StepRunner;
 import dev.opnorm.robust.train.TrainConfig;
 import dev.opnorm.robust.train.Trainer;
 import org.junit.jupiter.api.Test;
@@ -68,12 +68,11 @@ class DeviceStepRunnerTest {
         List<Double> host = new ArrayList<>(), device = new ArrayList<>();
         Trainer.Result h = new Trainer(model(), TRAIN, TEST, Objective.standard(), cfg).log(null)
                 .onStep((e, s, r) -> host.add(r.loss())).fit();
-        DeviceStepRunner[] runner = {null};
+        StepRunner[] runner = {null};
         Trainer.Result d;
         try {
             d = new Trainer(model(), TRAIN, TEST, Objective.standard(), cfg).log(null)
-                    .runOn((m, method, o) -> runner[0] = new DeviceStepRunner(OpenCl.shared(), m, method, o,
-                            new DeviceStandardMethod()))
+                    .runOn((m, method, o) -> runner[0] = DeviceTrainOps.runners(OpenCl.shared()).create(m, method, o))
                     .onStep((e, s, r) -> device.add(r.loss())).fit();
         } finally {
             if (runner[0] != null) {

@@ -1,15 +1,17 @@
 package dev.opnorm.gpu.net;
 
 import dev.opnorm.nn.layers.PlacedModel;
-import dev.opnorm.nn.layers.PlacedLinearization;
 import dev.opnorm.nn.layers.Gradients;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.OpenClOps;
+import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.kernels.Conv2dDims;
 import dev.opnorm.robust.reg.GlobalSnrOps;
 import dev.opnorm.robust.reg.GlobalSpectralNorm;
+import dev.opnorm.robust.train.TrainNetwork;
+import dev.opnorm.robust.train.TrainOps;
 
 /**
  * robust's {@link GlobalSnrOps} on the device, so that the global spectral norm regularizer's update
@@ -21,7 +23,7 @@ import dev.opnorm.robust.reg.GlobalSpectralNorm;
  * where the host sums in double: results agree with the host to rounding.
  *
  * <p>{@link #regularizer} is the device twin of a host {@code GlobalSpectralNorm} in a
- * {@link DeviceObjective}: u and v stay on the device; per update the sigmas come back in one download
+ * training step ({@link DeviceTrainOps}): u and v stay on the device; per update the sigmas come back in one download
  * (the gradients' scales are kernel arguments); the host regularizer's u, v arrays (its checkpointed
  * state) are synchronised only by {@code downloadState} (before a checkpoint) and {@code uploadState}
  * (after a resume: the next update uploads them). Not thread safe.
@@ -42,19 +44,21 @@ public final class DeviceGlobalSnrOps implements GlobalSnrOps<DeviceTensor, Devi
     }
 
     /**
-     * The device twin of {@code host} as a regularizer of a {@link DeviceObjective}: host's update on
+     * The device twin of {@code host} as a regularizer of a training step on {@code model}: host's update on
      * the device model's weights and gradients, its u, v arrays the host copies of the device state.
      *
-     * @throws IllegalArgumentException when host is null
+     * @throws IllegalArgumentException when host or model is null
      */
-    public static DeviceObjective.Regularizer regularizer(GlobalSpectralNorm host) {
-        if (host == null) {
-            throw new IllegalArgumentException("the device global spectral norm needs the host GlobalSpectralNorm");
+    public static TrainOps.Term<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> regularizer(
+            GlobalSpectralNorm host, PlacedModel<DeviceTensor, DeviceInts> model) {
+        if (host == null || model == null) {
+            throw new IllegalArgumentException("the device global spectral norm needs the host GlobalSpectralNorm "
+                    + "and a device model");
         }
         for (int i = 0; i < host.layers(); i++) {
             dims(host.operand(i)); // refuse a layer the device cannot run before any training
         }
-        return new DeviceObjective.Regularizer() {
+        return new TrainOps.Term<>() {
             private GlobalSpectralNorm.Engine<DeviceTensor, DeviceTensor> engine;
 
             @Override
@@ -63,8 +67,9 @@ public final class DeviceGlobalSnrOps implements GlobalSnrOps<DeviceTensor, Devi
             }
 
             @Override
-            public double accumulate(PlacedModel<DeviceTensor, DeviceInts> model, DeviceTensor x, DeviceInts labels, long seed,
-                                     PlacedLinearization<DeviceTensor> train, Gradients<DeviceTensor> grads) {
+            public double accumulate(DeviceTensor x, Shape s, DeviceInts labels, long seed,
+                                     TrainNetwork.Pass<DeviceTensor, Gradients<DeviceTensor>> train,
+                                     Gradients<DeviceTensor> grads) {
                 if (engine == null) {
                     engine = host.engine(new DeviceGlobalSnrOps(DeviceNetworks.runtime(model)));
                 }

@@ -16,13 +16,16 @@ import dev.opnorm.robust.reg.InputGradient;
 import dev.opnorm.robust.reg.RegEngine;
 import dev.opnorm.robust.reg.RegNetwork;
 import dev.opnorm.robust.reg.RegOps;
+import dev.opnorm.robust.reg.TangentGradient;
 import dev.opnorm.robust.reg.Regularizer;
+import dev.opnorm.robust.train.TrainNetwork;
+import dev.opnorm.robust.train.TrainOps;
 
 /**
  * robust's {@link RegOps} on the device, and the engine ({@link #engine}) that runs robust's data-dependent
  * regularizers (written once: {@code DdOperatorNorm}, {@code DdSpectralNorm}, {@code InputGradient}) on a
  * {@link PlacedModel}: its linearizations as the network (tangent gradients by
- * {@link PlacedLinearization#tangentGradient}), its {@link DeviceBatchOps} for the iterations, row norms and
+ * robust's {@link TangentGradient} on its parts), its {@link DeviceBatchOps} for the iterations, row norms and
  * reads, and these kernels for the rest. Everything stays on the device except what the algorithms read: the
  * start vectors go up once, the iterations read their per-example norms, and each penalty reads one float
  * per example (the sigma^2 form also sends its B cotangent coefficients up). Buffers come from the model's
@@ -102,7 +105,7 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
 
             @Override
             public void tangentGradient(DeviceTensor tangent, DeviceTensor cotangent, Gradients<DeviceTensor> grads) {
-                lin.tangentGradient(tangent, cotangent, grads);
+                TangentGradient.accumulate(lin, tangent, cotangent, grads);
             }
 
             @Override
@@ -115,51 +118,42 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
     }
 
     /**
-     * {@code r} as a regularizer of a {@link DeviceObjective}: robust's own {@code accumulate} on
+     * {@code r} as a regularizer of a training step on {@code model}: robust's own {@code accumulate} on
      * {@link #engine} (a {@code DdOperatorNorm} reuses the step's TRAIN linearization for f(x) when it is at x;
      * an {@code InputGradient} takes the step's labels).
      *
      * @throws IllegalArgumentException for a regularizer that does not run on a {@link RegEngine} (the message
      *                                  names it)
      */
-    public static DeviceObjective.Regularizer regularizer(Regularizer r) {
-        if (r == null) {
-            throw new IllegalArgumentException("a device regularizer needs a regularizer");
+    public static TrainOps.Term<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> regularizer(
+            Regularizer r, PlacedModel<DeviceTensor, DeviceInts> model) {
+        if (r == null || model == null) {
+            throw new IllegalArgumentException("a device regularizer needs a regularizer and a device model");
         }
         if (!(r instanceof DdOperatorNorm || r instanceof DdSpectralNorm || r instanceof InputGradient)) {
             throw new IllegalArgumentException("regularizer " + r.name() + " (" + r.getClass().getSimpleName()
                     + ") has no device implementation");
         }
-        return new DeviceObjective.Regularizer() {
+        return new TrainOps.Term<>() {
             @Override
             public String name() {
                 return r.name();
             }
 
             @Override
-            public double accumulate(PlacedModel<DeviceTensor, DeviceInts> model, DeviceTensor x, DeviceInts labels, long seed,
-                                     PlacedLinearization<DeviceTensor> train, Gradients<DeviceTensor> grads) {
+            public double accumulate(DeviceTensor x, Shape s, DeviceInts labels, long seed,
+                                     TrainNetwork.Pass<DeviceTensor, Gradients<DeviceTensor>> train,
+                                     Gradients<DeviceTensor> grads) {
                 var e = engine(model);
                 if (r instanceof DdOperatorNorm dd) {
-                    return dd.accumulate(e, x, x.shape(), seed, train(train, x), grads);
+                    return dd.accumulate(e, x, s, seed, train(DeviceTrainOps.linearization(train), x), grads);
                 }
                 if (r instanceof DdSpectralNorm sn) {
-                    return sn.accumulate(e, x, x.shape(), seed, grads);
+                    return sn.accumulate(e, x, s, seed, grads);
                 }
-                return ((InputGradient) r).accumulate(e, x, x.shape(), labels, grads);
+                return ((InputGradient) r).accumulate(e, x, s, labels, grads);
             }
         };
-    }
-
-    /**
-     * {@code r} as a {@link DeviceLossTerm} of a training step with the given seed (the step's TRAIN
-     * linearization is reused for f(x) in TRAIN penalty mode).
-     */
-    public static DeviceLossTerm term(DdOperatorNorm r, PlacedModel<DeviceTensor, DeviceInts> model, long seed) {
-        if (r == null) {
-            throw new IllegalArgumentException("a device loss term needs a regularizer");
-        }
-        return (train, x, grads) -> r.accumulate(engine(model), x, x.shape(), seed, train(train, x), grads);
     }
 
     @Override

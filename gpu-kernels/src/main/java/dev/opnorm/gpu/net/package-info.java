@@ -9,9 +9,10 @@
  * robust's PGA - the one implementation - on the device, moving only the start offsets and the per-example outcome,
  * {@link dev.opnorm.gpu.net.DeviceRegOps} (robust's {@code RegEngine} on a device model) runs robust's
  * d.d. regularizers - the one implementation - on the device, and {@link dev.opnorm.gpu.net.DeviceGlobalSnrOps}
- * (robust's {@code GlobalSnrOps}) runs robust's global spectral norm update, moving only the layer sigmas; {@link dev.opnorm.gpu.net.DeviceTrainer} runs a training step for a pluggable
- * {@link dev.opnorm.gpu.net.DeviceMethod} (standard: {@link dev.opnorm.gpu.net.DeviceStandardMethod}) and
- * an {@code nn.optim} optimizer (written once; its state on the device through
- * {@link dev.opnorm.gpu.net.DeviceUpdateOps}) moving only the loss; {@link dev.opnorm.gpu.net.DeviceSgdTrainer} is its SGD / standard form. The layer maths is the host layers' own code, written once over {@code nn.kernels.Ops}.
+ * (robust's {@code GlobalSnrOps}) runs robust's global spectral norm update, moving only the layer sigmas;
+ * {@link dev.opnorm.gpu.net.DeviceTrainOps} (robust's {@code TrainOps} on a placed model) runs robust's training objective and step runner - the one
+ * implementation - with an {@code nn.optim} optimizer (its state on the device through
+ * {@link dev.opnorm.gpu.net.DeviceUpdateOps}), moving only the batch and the step's loss. The layer maths is
+ * the host layers' own code, written once over {@code nn.kernels.Ops}.
  */
 package dev.opnorm.gpu.net;

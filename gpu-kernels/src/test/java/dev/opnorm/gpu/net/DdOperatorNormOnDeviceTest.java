@@ -77,15 +77,13 @@ class DdOperatorNormOnDeviceTest {
         new Sgd(hostNet.params(), SGD).step(grads);
         double penalty = host.penalties().get(hostReg.name());
         assertTrue(penalty > 0.01 * host.loss(), "the penalty is a visible part of the loss: " + host.breakdown());
-        // the seed Objective hands to its first regularizer
-        long regSeed = new Rng(STEP_SEED).fork("regularizer").fork(0).nextLong();
 
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
-             DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, SGD);
+        try (DeviceTraining trainer = new DeviceTraining(new PlacedModel<>(cl.ops(), devNet),
+                Objective.regularized(hostReg), new Sgd(devNet.params(), SGD));
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
             long up = cl.uploads(), upBytes = cl.uploadedBytes(), down = cl.downloads(),
                     downBytes = cl.downloadedBytes();
-            DeviceSgdTrainer.StepResult dev = trainer.step(dx, dy, DeviceRegOps.term(hostReg, model, regSeed));
+            StepResult dev = trainer.step(dx, dy, new Rng(STEP_SEED));
             if (checkTransfers) {
                 int n = 3 * 32 * 32, it = hostReg.iterations();
                 long ups = cl.uploads() - up;
@@ -97,10 +95,10 @@ class DdOperatorNormOnDeviceTest {
                         "upload bytes: the start vectors, then one int per example per flag upload");
             }
             assertEquals(host.loss(), dev.loss(), NetTesting.NET_REL * host.loss(), "loss (CE + penalty)");
-            model.downloadParameters();
+            trainer.ops.store();
             if (checkTransfers) {
                 long allocs = cl.allocations();
-                trainer.step(dx, dy, DeviceRegOps.term(hostReg, model, regSeed + 1));
+                trainer.step(dx, dy, new Rng(STEP_SEED + 1));
                 assertEquals(0, cl.allocations() - allocs, "device buffers created by a second regularized step (pooled)");
             }
         }

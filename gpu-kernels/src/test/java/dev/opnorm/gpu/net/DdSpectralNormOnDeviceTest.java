@@ -89,8 +89,8 @@ class DdSpectralNormOnDeviceTest {
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor dt = DeviceTensor.of(cl, t);
              DeviceTensor dc = DeviceTensor.of(cl, c); PlacedLinearization<DeviceTensor> dl = model.linearize(dx, dx.shape(), BnMode.EVAL)) {
             long up = cl.uploads(), down = cl.downloads();
-            dl.tangentGradient(dt, dc, grads);
-            dl.tangentGradient(dt, dc, grads); // accumulates: twice the host's
+            TangentGradient.accumulate(dl, dt, dc, grads);
+            TangentGradient.accumulate(dl, dt, dc, grads); // accumulates: twice the host's
             assertEquals(0, cl.uploads() - up, "uploads of the tangent gradient");
             assertEquals(0, cl.downloads() - down, "downloads of the tangent gradient");
             List<Param> hp = hostNet.params(), dp = devNet.params();
@@ -105,10 +105,10 @@ class DdSpectralNormOnDeviceTest {
             }
             assertTrue(someNonZero, "the gradient is not all zero");
             try (PlacedLinearization<DeviceTensor> train = model.linearize(dx, dx.shape(), BnMode.TRAIN)) {
-                assertThrows(IllegalArgumentException.class, () -> train.tangentGradient(dt, dc, grads),
+                assertThrows(IllegalArgumentException.class, () -> TangentGradient.accumulate(train, dt, dc, grads),
                         "TRAIN-mode BatchNorm");
             }
-            assertThrows(IllegalArgumentException.class, () -> dl.tangentGradient(dc, dt, grads),
+            assertThrows(IllegalArgumentException.class, () -> TangentGradient.accumulate(dl, dc, dt, grads),
                     "a tangent shorter than the input");
         }
     }
@@ -126,7 +126,7 @@ class DdSpectralNormOnDeviceTest {
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor dt = DeviceTensor.of(cl, t);
              DeviceTensor dc = DeviceTensor.of(cl, c); PlacedLinearization<DeviceTensor> dl = model.linearize(dx, dx.shape(), BnMode.EVAL)) {
             IllegalArgumentException dev = assertThrows(IllegalArgumentException.class,
-                    () -> dl.tangentGradient(dt, dc, grads));
+                    () -> TangentGradient.accumulate(dl, dt, dc, grads));
             assertEquals(host.getMessage(), dev.getMessage());
         }
     }
@@ -145,15 +145,13 @@ class DdSpectralNormOnDeviceTest {
         new Sgd(hostNet.params(), SGD).step(grads);
         double penalty = host.penalties().get("dd-snr");
         assertTrue(penalty > 0.01 * host.loss(), "the penalty is a visible part of the loss: " + host.breakdown());
-        long regSeed = new Rng(STEP_SEED).fork("regularizer").fork(0).nextLong();
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
-             DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, SGD);
+        try (DeviceTraining trainer = new DeviceTraining(new PlacedModel<>(cl.ops(), devNet),
+                Objective.regularized(hostReg), new Sgd(devNet.params(), SGD));
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
             long up = cl.uploads(), upBytes = cl.uploadedBytes(), down = cl.downloads(),
                     downBytes = cl.downloadedBytes();
-            double[] pen = new double[1];
-            DeviceSgdTrainer.StepResult dev = trainer.step(dx, dy,
-                    (train, xb, g) -> pen[0] = hostReg.accumulate(DeviceRegOps.engine(model), xb, xb.shape(), regSeed, g));
+            StepResult dev = trainer.step(dx, dy, new Rng(STEP_SEED));
+            double[] pen = {dev.penalties().get("dd-snr")};
             int n = 3 * 32 * 32;
             long ups = cl.uploads() - up;
             // the power method: start vectors, then flag uploads in iterations where an example stops;
@@ -167,9 +165,9 @@ class DdSpectralNormOnDeviceTest {
                     "download bytes: per-example scalars only, got " + (cl.downloadedBytes() - downBytes));
             assertEquals(penalty, pen[0], NetTesting.NET_REL * penalty, "penalty");
             assertEquals(host.loss(), dev.loss(), NetTesting.NET_REL * host.loss(), "loss (CE + penalty)");
-            model.downloadParameters();
+            trainer.ops.store();
             long allocs = cl.allocations();
-            trainer.step(dx, dy, (train, xb, g) -> hostReg.accumulate(DeviceRegOps.engine(model), xb, xb.shape(), regSeed + 1, g));
+            trainer.step(dx, dy, new Rng(STEP_SEED + 1));
             assertEquals(0, cl.allocations() - allocs, "device buffers created by a second regularized step (pooled)");
         }
         List<Param> want = hostNet.params(), got = devNet.params();

@@ -22,6 +22,7 @@ import dev.opnorm.nn.util.Rng;
 import dev.opnorm.robust.reg.GlobalSpectralNorm;
 import dev.opnorm.robust.train.Objective;
 import dev.opnorm.robust.train.StepResult;
+import dev.opnorm.robust.train.StepRunner;
 
 import java.util.List;
 import java.util.Random;
@@ -30,8 +31,8 @@ import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
- * robust's global spectral norm update on {@link DeviceGlobalSnrOps} ({@link DeviceGlobalSnrOps#regularizer} in a
- * {@link DeviceObjective}) against the host training step of
+ * robust's global spectral norm update on {@link DeviceGlobalSnrOps} ({@link DeviceGlobalSnrOps#regularizer} in
+ * robust's {@code Objective} on the device runner) against the host training step of
  * {@code Objective.regularized(GlobalSpectralNorm ...)} + {@code Sgd} on ScalarKernels, both forms (reshaped
  * kernels, true conv operator norms), 2 power steps per update, over 3 steps of the 7-layer CNN at width
  * 1/16: loss, penalty, every parameter and BN statistic, and every layer's u, v to 1e-4; the resume path (a
@@ -68,7 +69,7 @@ class DeviceGlobalSnrOpsTest {
 
     @Test
     void regularizer_nullHost_isRejected() {
-        assertThrows(IllegalArgumentException.class, () -> DeviceGlobalSnrOps.regularizer(null));
+        assertThrows(IllegalArgumentException.class, () -> DeviceGlobalSnrOps.regularizer(null, null));
         assertThrows(IllegalArgumentException.class, () -> new DeviceGlobalSnrOps(null));
     }
 
@@ -107,12 +108,12 @@ class DeviceGlobalSnrOpsTest {
 
         int layers = devHostReg.layers();
         Sgd devSgd = new Sgd(devNet.params(), SGD);
-        PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
-        DeviceTrainer t = new DeviceTrainer(model, objective(devHostReg), devSgd);
+        Objective devObjective = Objective.regularized(devHostReg);
+        StepRunner t = DeviceTrainOps.runners(cl).create(devNet, devObjective, devSgd);
         try {
             for (int s = 0; s < STEPS; s++) {
                 long up = cl.uploads(), down = cl.downloads();
-                DeviceStepResult r = t.step(xs[s], ys[s], new Rng(300 + s));
+                StepResult r = t.step(xs[s], ys[s], new Rng(300 + s), SGD.lr());
                 String what = name + (start != null ? " (last layer zero at first)" : "") + " step " + (s + 1);
                 assertEquals(want[s].loss(), r.loss(), NetTesting.NET_REL * want[s].loss(), what + " loss");
                 assertEquals(want[s].penalties().get(name), r.penalties().get(name),
@@ -124,30 +125,25 @@ class DeviceGlobalSnrOpsTest {
                 assertEquals(2, cl.downloads() - down, what + ": downloads are the step's scalars and the sigmas");
                 if (s == 0 && start != null) {
                     // A^T u = 0 at the first update: v keeps its start (as on the host), not 0
-                    t.method().downloadState();
+                    t.store();
                     org.junit.jupiter.api.Assertions.assertArrayEquals(start, devHostReg.v(last),
                             name + ": v of the zero layer after the first update");
                 }
                 if (s == 1) {
-                    // checkpoint and resume as the Trainer with DeviceStepRunner does: host copies out (the
+                    // checkpoint and resume as the Trainer with the device runner does: host copies out (the
                     // optimizer state exported from the device), a fresh device side in
-                    model.downloadParameters();
-                    t.method().downloadState();
+                    t.store();
                     OptimizerState saved = devSgd.exportState();
                     t.close();
-                    model.close();
-                    model = new PlacedModel<>(cl.ops(), devNet);
                     Sgd resumed = new Sgd(devNet.params(), SGD);
-                    t = new DeviceTrainer(model, objective(devHostReg), resumed);
+                    t = DeviceTrainOps.runners(cl).create(devNet, devObjective, resumed);
                     resumed.importState(saved);
-                    t.method().uploadState();
+                    t.load();
                 }
             }
-            model.downloadParameters();
-            t.method().downloadState();
+            t.store();
         } finally {
             t.close();
-            model.close();
         }
         List<Param> a = hostNet.params(), b = devNet.params();
         for (int i = 0; i < a.size(); i++) {
@@ -161,9 +157,5 @@ class DeviceGlobalSnrOpsTest {
             assertNear(hostReg.u(i), devHostReg.u(i), 1, name + ": u of " + hostReg.layerName(i));
             assertNear(hostReg.v(i), devHostReg.v(i), 1, name + ": v of " + hostReg.layerName(i));
         }
-    }
-
-    private static DeviceObjective objective(GlobalSpectralNorm reg) {
-        return new DeviceObjective(reg.name(), 1, null, 0, 0, List.of(DeviceGlobalSnrOps.regularizer(reg)));
     }
 }

@@ -5,6 +5,8 @@ import dev.opnorm.nn.layers.PlacedLinearization;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.opnorm.nn.util.Rng;
+import dev.opnorm.robust.train.Objective;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
@@ -59,13 +61,14 @@ class DeviceNetworkGpuTest {
                     assertEquals(want, dev.sigma()[i], NetTesting.NET_REL * want, "sigma of example " + i);
                 }
             }
-            try (DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, Sgd.Config.of(0.01).withMomentum(0.9));
+            try (DeviceTraining trainer = new DeviceTraining(model, Objective.standard(),
+                    new Sgd(net.params(), Sgd.Config.of(0.01).withMomentum(0.9)));
                  DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
-                double first = trainer.step(dx, dy).loss();
+                double first = trainer.step(dx, dy, new Rng(0)).loss();
                 double last = first;
                 for (int s = 0; s < 5; s++) {
                     long up = cl.uploads(), down = cl.downloadedBytes(), allocs = cl.allocations();
-                    last = trainer.step(dx, dy).loss();
+                    last = trainer.step(dx, dy, new Rng(s + 1)).loss();
                     assertEquals(0, cl.uploads() - up, "uploads of a step");
                     assertEquals(8, cl.downloadedBytes() - down, "bytes downloaded by a step");
                     assertEquals(0, cl.allocations() - allocs, "buffers created by a steady-state step");
@@ -114,11 +117,12 @@ class DeviceNetworkGpuTest {
                 }
             }
             DdOperatorNorm reg = DdOperatorNorm.sumOfSquares(0.1, 0.1, 5, BnMode.TRAIN);
-            try (DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, Sgd.Config.of(0.01).withMomentum(0.9));
+            try (DeviceTraining trainer = new DeviceTraining(model, Objective.regularized(reg),
+                    new Sgd(net.params(), Sgd.Config.of(0.01).withMomentum(0.9)));
                  DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
-                trainer.step(dx, dy, DeviceRegOps.term(reg, model, 1L));
+                trainer.step(dx, dy, new Rng(1));
                 long up = cl.uploadedBytes(), downBytes = cl.downloadedBytes(), allocs = cl.allocations();
-                double loss = trainer.step(dx, dy, DeviceRegOps.term(reg, model, 2L)).loss();
+                double loss = trainer.step(dx, dy, new Rng(2)).loss();
                 assertTrue(Double.isFinite(loss), "loss " + loss);
                 assertEquals(0, cl.allocations() - allocs, "buffers created by a steady-state regularized step");
                 assertTrue(cl.downloadedBytes() - downBytes <= 12L * batch * 5 + 4L * batch + 8,

@@ -8,10 +8,12 @@ import static dev.opnorm.gpu.net.NetTesting.maxAbs;
 import static dev.opnorm.gpu.net.NetTesting.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.ParamGrads;
@@ -23,17 +25,21 @@ import dev.opnorm.robust.attack.Pga;
 import dev.opnorm.robust.reg.DdOperatorNorm;
 import dev.opnorm.robust.train.Objective;
 import dev.opnorm.robust.train.StepResult;
+import dev.opnorm.robust.train.StepRunner;
+import dev.opnorm.robust.train.TrainingMethod;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 import org.junit.jupiter.api.Test;
 
 /**
- * {@link DeviceObjective} against the host {@code Objective} step (+ Sgd) over two steps: a weighted clean
- * cross-entropy, adversarial training with the clean term and part of the batch attacked (device PGA), the
- * AT / d.d. SNR interpolation, the d.d. ONR; loss and its parts, every parameter and BN statistic to 1e-4;
- * and the host Objective's argument checks.
+ * robust's {@code Objective} through the device runner ({@link DeviceTrainOps#runners}) against the host
+ * {@code Objective} step (+ Sgd) over two steps: a weighted clean cross-entropy, adversarial training with
+ * the clean term and part of the batch attacked (device PGA), the AT / d.d. SNR interpolation, the d.d. ONR;
+ * loss and its parts, every parameter and BN statistic to 1e-4; and the device's refusal of a method that
+ * is not an Objective.
  */
 class DeviceObjectiveTest {
     @Test
@@ -58,16 +64,15 @@ class DeviceObjectiveTest {
             hostSgd.step(grads);
             lin.commit();
         }
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
-             DeviceTrainer t = new DeviceTrainer(model, new DeviceObjective("half", 0.5, null, 0, 0, List.of()),
-                     new Sgd(devNet.params(), cfg))) {
+        try (StepRunner t = DeviceTrainOps.runners(cl).create(devNet, Objective.of("half", 0.5, null, 0, 0, List.of()),
+                new Sgd(devNet.params(), cfg))) {
             for (int s = 0; s < 2; s++) {
-                DeviceStepResult r = t.step(xs[s], ys[s], new Rng(s));
+                StepResult r = t.step(xs[s], ys[s], new Rng(s), 0.05);
                 assertEquals(want[s], r.loss(), NetTesting.NET_REL * want[s], "loss of step " + (s + 1));
                 assertEquals(2 * want[s], r.cleanLoss(), NetTesting.NET_REL * want[s], "clean loss of step " + (s + 1));
                 assertEquals(4, r.counted());
             }
-            model.downloadParameters();
+            t.store();
         }
         List<Param> a = hostNet.params(), b = devNet.params();
         for (int i = 0; i < a.size(); i++) {
@@ -76,13 +81,27 @@ class DeviceObjectiveTest {
     }
 
     @Test
-    void constructor_rejectsTheHostObjectivesBadCombinations() {
-        assertThrows(IllegalArgumentException.class, () -> new DeviceObjective("x", 0, null, 1, 1, List.of()));
-        assertThrows(IllegalArgumentException.class, () -> new DeviceObjective("x", -1, null, 0, 0, List.of()));
-        DeviceObjective.Attack none = (m, x, y, seed, out) -> { };
-        assertThrows(IllegalArgumentException.class, () -> new DeviceObjective("x", 1, none, 1, 0, List.of()));
-        assertEquals(3, new DeviceObjective("x", 1, none, 1, 0.75, List.of()).attacked(4));
-        assertEquals(0, new DeviceObjective("x", 1, none, 0, 0.75, List.of()).attacked(4));
+    void deviceRunner_rejectsAMethodThatIsNotAnObjective_namingIt() {
+        TrainingMethod custom = new TrainingMethod() {
+            @Override
+            public String name() {
+                return "my-method";
+            }
+
+            @Override
+            public StepResult step(Layer model, Tensor x, int[] labels, Rng rng, ParamGrads grads) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public Map<String, Object> config() {
+                return Map.of();
+            }
+        };
+        Sequential net = NetTesting.cnn7(50L);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DeviceTrainOps.runners(
+                NetTesting.runtime()).create(net, custom, new Sgd(net.params(), Sgd.Config.of(0.1))));
+        assertTrue(e.getMessage().contains("my-method"), e.getMessage());
     }
 
     private static Tensor uniform(Random rnd, int n) {
@@ -97,16 +116,14 @@ class DeviceObjectiveTest {
     @Test
     void adversarialObjective_cleanPlusAttackedFraction_matchesHostObjective() {
         Pga pga = Pga.l2(0.5).iterations(2);
-        compareWithHost(Objective.adversarial(pga, 1, 0.8, 0.75),
-                new DeviceObjective("at", 1, DeviceObjective.pga(pga), 0.8, 0.75, List.of()), 61L);
+        compareWithHost(Objective.adversarial(pga, 1, 0.8, 0.75), 61L);
     }
 
     /** Madry et al.'s form (no clean term, the whole batch attacked), the CLI's --clean-weight 0. */
     @Test
     void adversarialObjective_madryForm_matchesHostObjective() {
         Pga pga = Pga.l2(0.5).iterations(2).restarts(1);
-        compareWithHost(Objective.adversarial(pga, 0, 1, 1.0),
-                new DeviceObjective("at", 0, DeviceObjective.pga(pga), 1, 1.0, List.of()), 64L);
+        compareWithHost(Objective.adversarial(pga, 0, 1, 1.0), 64L);
     }
 
     /** Fig. 7's interpolation: clean CE + adversarial CE + the sum-of-squares d.d. SNR (TRAIN penalty mode). */
@@ -114,8 +131,7 @@ class DeviceObjectiveTest {
     void interpolationObjective_attackPlusDdSnr_matchesHostObjective() {
         Pga pga = Pga.l2(0.5).iterations(2);
         compareWithHost(Objective.interpolation(pga, 0.5, 1, DdOperatorNorm.sumOfSquares(0.5, 0.1, 2, BnMode.TRAIN)),
-                new DeviceObjective("at-dd-snr", 1, DeviceObjective.pga(pga), 0.5, 1, List.of(DeviceRegOps.regularizer(
-                        DdOperatorNorm.sumOfSquares(0.5, 0.1, 2, BnMode.TRAIN)))), 62L);
+                62L);
     }
 
     /**
@@ -125,12 +141,11 @@ class DeviceObjectiveTest {
     @Test
     void regularizedObjective_ddOnr_matchesHostObjective() {
         compareWithHost(Objective.regularized(new DdOperatorNorm(2, 1, 1, 0.05, 2, false,
-                        BnMode.EVAL)),
-                new DeviceObjective("dd-onr", 1, null, 0, 0, List.of(DeviceRegOps.regularizer(
-                        new DdOperatorNorm(2, 1, 1, 0.05, 2, false, BnMode.EVAL)))), 63L);
+                        BnMode.EVAL)), 63L);
     }
 
-    private static void compareWithHost(Objective host, DeviceObjective device, long seed) {
+    /** The same objective on the host and through the device runner (robust's one implementation). */
+    private static void compareWithHost(Objective host, long seed) {
         OpenCl cl = NetTesting.runtime();
         Sequential hostNet = NetTesting.cnn7(seed), devNet = NetTesting.cnn7(seed);
         Random rnd = new Random(seed);
@@ -144,10 +159,9 @@ class DeviceObjectiveTest {
             want[s] = host.step(hostNet, xs[s], ys[s], new Rng(200 + s), grads);
             sgd.step(grads);
         }
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
-             DeviceTrainer t = new DeviceTrainer(model, device, new Sgd(devNet.params(), cfg))) {
+        try (StepRunner t = DeviceTrainOps.runners(cl).create(devNet, host, new Sgd(devNet.params(), cfg))) {
             for (int s = 0; s < 2; s++) {
-                DeviceStepResult r = t.step(xs[s], ys[s], new Rng(200 + s));
+                StepResult r = t.step(xs[s], ys[s], new Rng(200 + s), 0.05);
                 String what = host.name() + " step " + (s + 1);
                 assertEquals(want[s].loss(), r.loss(), NetTesting.NET_REL * want[s].loss(), what + " loss");
                 assertEquals(want[s].cleanLoss(), r.cleanLoss(), NetTesting.NET_REL * want[s].loss(), what + " clean");
@@ -161,7 +175,7 @@ class DeviceObjectiveTest {
                 assertEquals(want[s].correct(), r.correct(), what + " correct");
                 assertEquals(want[s].counted(), r.counted(), what + " counted");
             }
-            model.downloadParameters();
+            t.store();
         }
         List<Param> a = hostNet.params(), b = devNet.params();
         for (int i = 0; i < a.size(); i++) {

@@ -19,6 +19,9 @@ import dev.opnorm.nn.optim.Adam;
 import dev.opnorm.nn.optim.OptimizerState;
 import dev.opnorm.nn.optim.Sgd;
 import dev.opnorm.nn.util.Rng;
+import dev.opnorm.robust.train.Objective;
+import dev.opnorm.robust.train.StepResult;
+import dev.opnorm.robust.train.StepRunner;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -48,37 +51,34 @@ class DeviceTrainerTest {
         Adam.Config cfg = Adam.Config.adam(1e-2).withWeightDecay(1e-3);
 
         Sequential a = NetTesting.cnn7(41L);
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), a);
-             DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
-                     new Adam(a.params(), cfg))) {
+        try (DeviceTraining t = new DeviceTraining(new PlacedModel<>(cl.ops(), a), Objective.standard(),
+                new Adam(a.params(), cfg))) {
             for (int s = 0; s < 3; s++) {
-                t.step(xs[s], ys[s], new Rng(s));
+                t.runner.step(xs[s], ys[s], new Rng(s), 1e-2);
             }
-            model.downloadParameters();
+            t.runner.store();
         }
 
         Sequential b = NetTesting.cnn7(41L);
         Adam hostB = new Adam(b.params(), cfg);
         OptimizerState saved;
         int stateBuffers = 2 * b.params().size(); // exp_avg, exp_avg_sq of every parameter
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), b);
-             DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(), hostB)) {
+        try (DeviceTraining t = new DeviceTraining(new PlacedModel<>(cl.ops(), b), Objective.standard(), hostB)) {
             for (int s = 0; s < 2; s++) {
-                t.step(xs[s], ys[s], new Rng(s));
+                t.runner.step(xs[s], ys[s], new Rng(s), 1e-2);
             }
-            model.downloadParameters();
+            t.runner.store();
             long down = cl.downloads();
             saved = hostB.exportState(); // a checkpoint, straight from the device
             assertEquals(stateBuffers, cl.downloads() - down, "export: one download per state buffer");
         }
         Adam resumed = new Adam(b.params(), cfg);
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), b);
-             DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(), resumed)) {
+        try (DeviceTraining t = new DeviceTraining(new PlacedModel<>(cl.ops(), b), Objective.standard(), resumed)) {
             long up = cl.uploads();
             resumed.importState(saved); // a resume, straight to the device
             assertEquals(stateBuffers, cl.uploads() - up, "import: one upload per state buffer");
-            t.step(xs[2], ys[2], new Rng(2));
-            model.downloadParameters();
+            t.runner.step(xs[2], ys[2], new Rng(2), 1e-2);
+            t.runner.store();
         }
         for (int i = 0; i < a.params().size(); i++) {
             assertArrayEquals(a.params().get(i).value, b.params().get(i).value, "resumed " + a.params().get(i).name());
@@ -99,19 +99,18 @@ class DeviceTrainerTest {
         for (Param p : all) {
             before.add(p.value.clone());
         }
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
-             DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
-                     new Sgd(net.params(), Sgd.Config.of(0.1).withMomentum(0.9)))) {
-            DeviceStepResult r;
+        Sgd sgd = new Sgd(net.params(), Sgd.Config.of(0.1).withMomentum(0.9));
+        try (DeviceTraining t = new DeviceTraining(new PlacedModel<>(cl.ops(), net), Objective.standard(), sgd)) {
+            StepResult r;
             // a label outside [0, 10) (only the device-batch entry point does not check them) gives a NaN loss;
             // a NaN pixel would not: train-mode BatchNorm spreads it over its channel and ReLU maps NaN to 0
             try (DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, new int[]{0, 1, 10, 3})) {
                 r = t.step(dx, dy, new Rng(0));
             }
             assertFalse(r.finite(), "loss " + r.loss());
-            assertEquals(null, t.nonFiniteParameter(), "no update ran");
-            model.downloadParameters();
-            assertTrue(t.optimizer().exportState().buffers().isEmpty(), "no momentum buffer was created");
+            assertEquals(null, t.runner.nonFiniteParameter(), "no update ran");
+            t.ops.store();
+            assertTrue(sgd.exportState().buffers().isEmpty(), "no momentum buffer was created");
         }
         for (int i = 0; i < all.size(); i++) {
             assertArrayEquals(before.get(i), all.get(i).value, all.get(i).name() + " unchanged");
@@ -134,10 +133,8 @@ class DeviceTrainerTest {
         }
         assertNotNull(firstHost, "the host update overflows");
         Sequential net = NetTesting.cnn7(43L);
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
-             DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
-                     new Sgd(net.params(), cfg))) {
-            DeviceStepResult r = t.step(batch(new Random(8)), new int[]{0, 1, 2, 3}, new Rng(0));
+        try (StepRunner t = DeviceTrainOps.runners(cl).create(net, Objective.standard(), new Sgd(net.params(), cfg))) {
+            StepResult r = t.step(batch(new Random(8)), new int[]{0, 1, 2, 3}, new Rng(0), 1000);
             assertTrue(r.finite(), "the loss before the update is finite");
             String msg = t.nonFiniteParameter();
             assertNotNull(msg);
@@ -173,10 +170,9 @@ class DeviceTrainerTest {
             labels[i] = i % 2 == 0 ? arg : (arg + 1) % 10; // about half right, by construction
             want += labels[i] == arg ? 1 : 0;
         }
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
-             DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
-                     new Sgd(net.params(), Sgd.Config.of(0.1)))) {
-            assertEquals(want, t.correct(x, labels));
+        try (DeviceTraining t = new DeviceTraining(new PlacedModel<>(cl.ops(), net), Objective.standard(),
+                new Sgd(net.params(), Sgd.Config.of(0.1)))) {
+            assertEquals(want, t.ops.correct(x, labels, 0));
         }
     }
 
@@ -191,20 +187,19 @@ class DeviceTrainerTest {
         Sequential net = NetTesting.cnn7(45L);
         Random rnd = new Random(10);
         int[] y = {0, 1, 2, 3};
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
-             DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(),
-                     new Adam(net.params(), Adam.Config.adam(1e-3)))) {
-            t.step(batch(rnd), y, new Rng(0));
-            t.nonFiniteParameter();
-            t.correct(batch(rnd), y);
+        try (DeviceTraining t = new DeviceTraining(new PlacedModel<>(cl.ops(), net), Objective.standard(),
+                new Adam(net.params(), Adam.Config.adam(1e-3)))) {
+            t.runner.step(batch(rnd), y, new Rng(0), 1e-3);
+            t.runner.nonFiniteParameter();
+            t.ops.correct(batch(rnd), y, 0);
             Tensor x = batch(rnd);
             long up = cl.uploads(), down = cl.downloads(), allocs = cl.allocations();
-            t.step(x, y, new Rng(1));
+            t.runner.step(x, y, new Rng(1), 1e-3);
             assertEquals(2, cl.uploads() - up, "uploads of a step: the batch and its labels");
             assertEquals(1, cl.downloads() - down, "downloads of a step: the loss and the correct count");
-            assertEquals(null, t.nonFiniteParameter());
+            assertEquals(null, t.runner.nonFiniteParameter());
             assertEquals(2, cl.downloads() - down, "the finiteness check: one download");
-            t.correct(x, y);
+            t.ops.correct(x, y, 0);
             assertEquals(4, cl.uploads() - up, "an evaluation batch: its images and labels");
             assertEquals(3, cl.downloads() - down, "an evaluation batch: the correct count");
             assertEquals(0, cl.allocations() - allocs, "device buffers created in steady state");

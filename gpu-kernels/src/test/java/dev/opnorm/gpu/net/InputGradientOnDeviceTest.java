@@ -88,26 +88,25 @@ class InputGradientOnDeviceTest {
         new Sgd(hostNet.params(), SGD).step(grads);
         double penalty = host.penalties().get("input-grad");
         assertTrue(penalty > 0.01 * host.loss(), "the penalty is a visible part of the loss: " + host.breakdown());
-        DeviceObjective.Regularizer devReg = DeviceRegOps.regularizer(hostReg);
-        assertEquals("input-grad", devReg.name());
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
-             DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, SGD);
+        try (DeviceTraining trainer = new DeviceTraining(new PlacedModel<>(cl.ops(), devNet),
+                Objective.regularized(hostReg), new Sgd(devNet.params(), SGD));
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts dy = DeviceInts.of(cl, labels)) {
             long up = cl.uploads(), down = cl.downloads(), downBytes = cl.downloadedBytes();
-            double[] pen = new double[1];
-            DeviceSgdTrainer.StepResult dev = trainer.step(dx, dy,
-                    (train, xb, g) -> pen[0] = devReg.accumulate(model, xb, dy, 0L, null, g));
+            StepResult dev = trainer.step(dx, dy, new Rng(STEP_SEED));
+            double[] pen = {dev.penalties().get("input-grad")};
             assertEquals(0, cl.uploads() - up, "uploads of a step (the batch is on the device)");
             assertEquals(2, cl.downloads() - down, "downloads: ||g_i||^2, the loss");
             assertEquals(4L * BATCH + 8, cl.downloadedBytes() - downBytes, "download bytes: per-example scalars");
             assertEquals(penalty, pen[0], NetTesting.NET_REL * penalty, "penalty");
             assertEquals(host.loss(), dev.loss(), NetTesting.NET_REL * host.loss(), "loss (CE + penalty)");
-            model.downloadParameters();
+            trainer.ops.store();
             long allocs = cl.allocations();
-            trainer.step(dx, dy, (train, xb, g) -> devReg.accumulate(model, xb, dy, 0L, null, g));
+            trainer.step(dx, dy, new Rng(STEP_SEED + 1));
             assertEquals(0, cl.allocations() - allocs, "device buffers created by a second regularized step (pooled)");
+            var devReg = DeviceRegOps.regularizer(hostReg, trainer.ops.model());
+            assertEquals("input-grad", devReg.name());
             try (Gradients<DeviceTensor> g = new Gradients<>(cl.ops())) {
-                assertThrows(IllegalArgumentException.class, () -> devReg.accumulate(model, dx, null, 0L, null, g),
+                assertThrows(IllegalArgumentException.class, () -> devReg.accumulate(dx, dx.shape(), null, 0L, null, g),
                         "no labels");
             }
         }

@@ -11,6 +11,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
+import dev.opnorm.robust.train.StepRunner;
+import dev.opnorm.robust.train.StepResult;
+import dev.opnorm.robust.train.Objective;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.nn.Tensor;
@@ -233,8 +236,7 @@ class OptimizerOnDeviceTest {
         OpenCl cl = NetTesting.runtime();
         Sequential net = NetTesting.cnn7(38L);
         Sgd sgd = new Sgd(net.params(), Sgd.Config.of(0.1).withMomentum(0.9));
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
-             DeviceTrainer t = new DeviceTrainer(model, new DeviceStandardMethod(), sgd)) {
+        try (DeviceTraining t = new DeviceTraining(new PlacedModel<>(cl.ops(), net), Objective.standard(), sgd)) {
             assertEquals(new DeviceUpdateOps(cl), sgd.backend());
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> sgd.step(new ParamGrads()));
             assertTrue(e.getMessage().contains("OpenCL device"), e.getMessage());
@@ -267,14 +269,15 @@ class OptimizerOnDeviceTest {
         }
 
         Optimizer devHost = make.apply(devNet.params());
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
-             DeviceTrainer trainer = new DeviceTrainer(model, new DeviceStandardMethod(), devHost)) {
+        try (DeviceTraining t = new DeviceTraining(new PlacedModel<>(cl.ops(), devNet), Objective.standard(),
+                devHost)) {
+            StepRunner trainer = t.runner;
             for (int s = 0; s < STEPS; s++) {
-                DeviceStepResult r = trainer.step(xs[s], labels[s], new Rng(s));
+                StepResult r = trainer.step(xs[s], labels[s], new Rng(s), devHost.learningRate());
                 assertEquals(hostLoss[s], r.loss(), NetTesting.NET_REL * hostLoss[s], devHost.describe() + ": loss of step " + (s + 1));
                 assertEquals(null, trainer.nonFiniteParameter());
             }
-            model.downloadParameters();
+            trainer.store();
         }
         assertSame(HostUpdateOps.INSTANCE, devHost.backend(), "closing the trainer brings the state home");
         String what = devHost.describe() + " after " + STEPS + " steps: ";

@@ -11,9 +11,10 @@ import java.util.List;
 /**
  * A {@link PlacedModel} linearized at an input batch x on its backend: the network's own
  * {@link Linearized} (the forward pass ran at construction; every residual stays on the backend) with the
- * argument checks of the entry point, the network-level tangent gradient, and views for linalg's
- * iterations. {@link #jvp}, {@link #vjp}, {@link #vjpParams} and {@link #vjpAll} only run kernels (on a
- * device: enqueue them, no transfer, no waiting).
+ * argument checks of the entry point and views for linalg's iterations (the network-level tangent
+ * gradient walks its {@link Linearized#chain()}: robust.reg.TangentGradient). {@link #jvp}, {@link #vjp},
+ * {@link #vjpParams} and {@link #vjpAll} only run kernels (on a device: enqueue them, no transfer, no
+ * waiting).
  *
  * <p>Conventions as {@link Linearization}: jvp / vjp OVERWRITE their output, parameter gradients
  * ACCUMULATE (+=); inputs are not modified; an output must not be its input. Buffers may be longer than
@@ -30,10 +31,7 @@ public final class PlacedLinearization<F> implements AutoCloseable {
     private final Linearized<F> root;
     private final F x;
     private final boolean ownsInput;
-    private final int maxSize; // the largest tensor of the chain (input included)
     private final List<F> mapBuffers = new ArrayList<>();
-    private F ping;
-    private F pong;
     private boolean committed;
     private boolean closed;
 
@@ -43,11 +41,6 @@ public final class PlacedLinearization<F> implements AutoCloseable {
         this.root = root;
         this.x = x;
         this.ownsInput = ownsInput;
-        int max = root.inShape().size();
-        for (Linearized<F> l : root.chain()) {
-            max = Math.max(max, l.outShape().size());
-        }
-        this.maxSize = max;
     }
 
     public Shape inShape() {
@@ -113,75 +106,6 @@ public final class PlacedLinearization<F> implements AutoCloseable {
         check("vjpAll", "gy", gy, outShape(), gx == null ? null : "gx", gx, inShape());
         if (gx != null || grads != null) {
             root.vjp(gy, gx, grads);
-        }
-    }
-
-    /**
-     * grads += d/d theta {@code <cotangent, J(theta) tangent>}, summed over the batch (accumulated): the
-     * backend form of {@code robust.reg.TangentGradient}, from the parts' own tangent rules
-     * ({@link Linearized#tangentRule}). With t_l the tangent entering part l of the chain and c_l the
-     * cotangent at its output, each part adds its rule at (t_l, c_l). One tangent pass keeps each part's
-     * input tangent in a pooled buffer, then one cotangent pass stops below the lowest part with parameters.
-     *
-     * @param tangent   inShape().size() elements, not modified
-     * @param cotangent outShape().size() elements, not modified; not the tangent
-     * @throws IllegalArgumentException for a TRAIN-mode linearization, null or short buffers, or a part with
-     *                                  parameters and no rule (a residual block; its name is given)
-     */
-    public void tangentGradient(F tangent, F cotangent, Grads<F> grads) {
-        if (mode() != BnMode.EVAL) {
-            throw new IllegalArgumentException("TangentGradient needs an EVAL-mode linearization (TRAIN-mode BatchNorm "
-                    + "makes J depend on the parameters through the batch statistics)");
-        }
-        if (grads == null) {
-            throw new IllegalArgumentException("TangentGradient needs gradient buffers");
-        }
-        check("TangentGradient", "tangent", tangent, inShape(), "cotangent", cotangent, outShape());
-        List<Linearized<F>> steps = root.chain();
-        int lowest = -1; // the lowest part with parameters
-        for (int i = 0; i < steps.size(); i++) { // input to output: the host names the same first layer
-            Linearized<F> s = steps.get(i);
-            Layer l = s.layer();
-            if (l.params().isEmpty()) {
-                continue;
-            }
-            if (!s.hasTangentRule()) {
-                throw new IllegalArgumentException("TangentGradient: layer '" + l.qualifiedName() + "' ("
-                        + l.getClass().getSimpleName() + ") has parameters but no tangent-gradient rule");
-            }
-            if (lowest < 0) {
-                lowest = i;
-            }
-        }
-        if (lowest < 0) {
-            return;
-        }
-        int k = steps.size();
-        BufferPool<F, ?> pool = model.pool();
-        List<F> ins = new ArrayList<>(k); // ins[i]: the tangent entering part i
-        ins.add(tangent);
-        try {
-            for (int i = 0; i < k - 1; i++) {
-                F next = pool.tensor(steps.get(i).outShape());
-                ins.add(next);
-                steps.get(i).jvp(ins.get(i), next);
-            }
-            F g = cotangent;
-            for (int i = k - 1; i >= lowest; i--) {
-                Linearized<F> s = steps.get(i);
-                if (s.hasTangentRule()) {
-                    s.tangentRule(ins.get(i), g, grads);
-                }
-                if (i > lowest) {
-                    F below = scratch(i); // g is scratch(i + 1) or the cotangent: never the same
-                    s.vjp(g, below, null);
-                    g = below;
-                }
-            }
-        } finally {
-            for (int i = 1; i < ins.size(); i++) {
-                pool.give(ins.get(i));
-            }
         }
     }
 
@@ -305,16 +229,6 @@ public final class PlacedLinearization<F> implements AutoCloseable {
         };
     }
 
-    /** The i-th part's intermediate buffer: ping-pong, so no part's input is its output. */
-    private F scratch(int i) {
-        checkOpen();
-        if (ping == null) {
-            ping = model.pool().tensor(Shape.features(1, maxSize));
-            pong = model.pool().tensor(Shape.features(1, maxSize));
-        }
-        return (i & 1) == 0 ? ping : pong;
-    }
-
     private void check(String op, String aName, F a, Shape aShape, String bName, F b, Shape bShape) {
         checkOpen();
         if (a == null) {
@@ -349,7 +263,7 @@ public final class PlacedLinearization<F> implements AutoCloseable {
         return root.toString() + " on " + ops.name();
     }
 
-    /** Gives the residuals and scratch buffers back to the model's pool; frees the input when it uploaded it. */
+    /** Gives the residuals back to the model's pool; frees the input when it uploaded it. */
     @Override
     public void close() {
         if (closed) {
@@ -357,16 +271,6 @@ public final class PlacedLinearization<F> implements AutoCloseable {
         }
         closed = true;
         root.close();
-        if (ping != null) {
-            BufferPool<F, ?> pool = model.isOpen() ? model.pool() : null;
-            if (pool != null) {
-                pool.give(ping);
-                pool.give(pong);
-            } else {
-                ops.release(ping);
-                ops.release(pong);
-            }
-        }
         mapBuffers.forEach(ops::release);
         if (ownsInput) {
             ops.release(x);

@@ -1,11 +1,17 @@
 package dev.opnorm.robust.reg;
 
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.kernels.Ops;
 import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.BufferPool;
+import dev.opnorm.nn.layers.Grads;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
+import dev.opnorm.nn.layers.Linearized;
 import dev.opnorm.nn.layers.ParamGrads;
-import dev.opnorm.nn.layers.TangentRule;
+import dev.opnorm.nn.layers.PlacedLinearization;
 
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -58,57 +64,233 @@ public final class TangentGradient {
             throw new IllegalArgumentException("TangentGradient: tangent has " + tangent.length + " elements for input "
                     + lin.inShape() + ", cotangent " + cotangent.length + " for output " + lin.outShape());
         }
-        List<ModelWalk.LeafLin> leaves = ModelWalk.leafLinearizations(model, lin);
-        int k = leaves.size();
+        accumulate(new HostChain(ModelWalk.leafLinearizations(model, lin)), tangent, cotangent, grads);
+    }
+
+    /**
+     * grads += d/d theta {@code <cotangent, J(theta) tangent>}, summed over the batch, for a placed model's
+     * linearization (on a device: kernels only, no transfer): the walk below on the parts' own tangent rules
+     * ({@link Linearized#tangentRule}); tangents in buffers of the model's pool, cotangents in two pooled
+     * scratch buffers.
+     *
+     * @param tangent   lin.inShape().size() elements, not modified
+     * @param cotangent lin.outShape().size() elements, not modified; not the tangent
+     * @throws IllegalArgumentException for a TRAIN-mode linearization, null or short buffers, or a part with
+     *                                  parameters and no rule (a residual block; its name is given), before
+     *                                  anything is accumulated
+     */
+    public static <F> void accumulate(PlacedLinearization<F> lin, F tangent, F cotangent, Grads<F> grads) {
+        if (lin.mode() != BnMode.EVAL) {
+            throw new IllegalArgumentException("TangentGradient needs an EVAL-mode linearization (TRAIN-mode BatchNorm "
+                    + "makes J depend on the parameters through the batch statistics)");
+        }
+        if (grads == null) {
+            throw new IllegalArgumentException("TangentGradient needs gradient buffers");
+        }
+        Ops<F, ?> ops = lin.model().ops();
+        check(ops, "tangent", tangent, lin.inShape());
+        check(ops, "cotangent", cotangent, lin.outShape());
+        if (tangent == cotangent) {
+            throw new IllegalArgumentException("TangentGradient: tangent and cotangent must not be the same tensor");
+        }
+        PlacedChain<F> chain = new PlacedChain<>(lin.linearized().chain(), lin.model().pool());
+        try {
+            accumulate(chain, tangent, cotangent, grads);
+        } finally {
+            chain.releaseScratch();
+        }
+    }
+
+    private static <F> void check(Ops<F, ?> ops, String name, F v, Shape shape) {
+        if (v == null) {
+            throw new IllegalArgumentException("TangentGradient: " + name + " must not be null");
+        }
+        if (ops.length(v) < shape.size()) {
+            throw new IllegalArgumentException("TangentGradient: " + name + " " + v + " is shorter than shape "
+                    + shape);
+        }
+    }
+
+    /**
+     * grads += d/d theta {@code <cotangent, J(theta) tangent>} along a chain on any backend (written once):
+     * one tangent pass keeps each link's input tangent, then one cotangent pass applies each rule and stops
+     * below the lowest link with parameters.
+     *
+     * @throws IllegalArgumentException for a link with parameters but no rule (named), before anything is
+     *                                  accumulated
+     */
+    public static <V, G> void accumulate(TangentChain<V, G> chain, V tangent, V cotangent, G grads) {
+        int k = chain.links(), lowest = -1;
         // every rule first, so that an unsupported layer fails before anything is accumulated
-        TangentRule[] rules = new TangentRule[k];
         for (int i = 0; i < k; i++) {
-            rules[i] = ruleOf(leaves.get(i));
+            if (!chain.hasParams(i)) {
+                continue;
+            }
+            if (!chain.hasRule(i)) {
+                throw new IllegalArgumentException("TangentGradient: layer " + chain.describe(i)
+                        + " has parameters but no tangent-gradient rule");
+            }
+            if (lowest < 0) {
+                lowest = i;
+            }
         }
-        // forward: ins[i] = tangent entering leaf i
-        float[][] ins = new float[k][];
-        ins[0] = tangent;
-        for (int i = 0; i < k - 1; i++) {
+        if (lowest < 0) {
+            return; // J does not depend on any parameter
+        }
+        List<V> ins = new ArrayList<>(k); // ins[i]: the tangent entering link i
+        ins.add(tangent);
+        try {
+            for (int i = 0; i < k - 1; i++) {
+                ins.add(chain.tangentOut(i));
+                chain.jvp(i, ins.get(i), ins.get(i + 1));
+            }
+            V g = cotangent; // the cotangent at the output of link i
+            for (int i = k - 1; i >= lowest; i--) {
+                if (chain.hasParams(i)) {
+                    chain.accumulate(i, ins.get(i), g, grads);
+                }
+                if (i > lowest) {
+                    g = chain.cotangentBelow(i, g);
+                }
+            }
+        } finally {
+            for (int i = 1; i < ins.size(); i++) {
+                chain.release(ins.get(i));
+            }
+        }
+    }
+
+    /** nn's leaf linearizations of a host model as a chain; buffers are fresh arrays. */
+    private record HostChain(List<ModelWalk.LeafLin> leaves) implements TangentChain<float[], ParamGrads> {
+        @Override
+        public int links() {
+            return leaves.size();
+        }
+
+        @Override
+        public boolean hasParams(int i) {
+            return !leaves.get(i).layer().params().isEmpty();
+        }
+
+        @Override
+        public boolean hasRule(int i) {
+            return leaves.get(i).lin().tangentRule() != null;
+        }
+
+        @Override
+        public String describe(int i) {
+            Layer l = leaves.get(i).layer();
+            return "'" + l.qualifiedName() + "' (" + l.getClass().getSimpleName() + ")";
+        }
+
+        @Override
+        public float[] tangentOut(int i) {
+            return new float[leaves.get(i).lin().outShape().size()];
+        }
+
+        @Override
+        public void release(float[] v) {
+        }
+
+        @Override
+        public void jvp(int i, float[] in, float[] out) {
+            leaves.get(i).lin().jvp(in, out);
+        }
+
+        @Override
+        public float[] cotangentBelow(int i, float[] g) {
             Linearization li = leaves.get(i).lin();
-            ins[i + 1] = new float[li.outShape().size()];
-            li.jvp(ins[i], ins[i + 1]);
+            float[] below = new float[li.inShape().size()];
+            li.vjp(g, below);
+            return below;
         }
-        // backward: g = cotangent at the output of leaf i
-        float[] g = cotangent;
-        for (int i = k - 1; i >= 0; i--) {
-            ModelWalk.LeafLin l = leaves.get(i);
-            if (rules[i] != null) {
-                rules[i].accumulate(ins[i], g, grads);
-            }
-            if (i > 0 && needsCotangentBelow(leaves, i)) {
-                float[] below = new float[l.lin().inShape().size()];
-                l.lin().vjp(g, below);
-                g = below;
-            } else if (i > 0) {
-                break; // no parameters further down
-            }
+
+        @Override
+        public void accumulate(int i, float[] t, float[] g, ParamGrads grads) {
+            leaves.get(i).lin().tangentRule().accumulate(t, g, grads);
         }
     }
 
-    /** The link's rule; null for a layer without parameters (J does not depend on any). */
-    private static TangentRule ruleOf(ModelWalk.LeafLin l) {
-        if (l.layer().params().isEmpty()) {
-            return null;
-        }
-        TangentRule r = l.lin().tangentRule();
-        if (r == null) {
-            throw new IllegalArgumentException("TangentGradient: layer '" + l.layer().qualifiedName() + "' ("
-                    + l.layer().getClass().getSimpleName() + ") has parameters but no tangent-gradient rule");
-        }
-        return r;
-    }
+    /**
+     * A placed linearization's parts as a chain: their JVP, VJP and tangent rules on the backend's buffers;
+     * tangents from the model's pool, each cotangent in one of two scratch buffers (ping-pong: a link's
+     * cotangent below is never the one at its output).
+     */
+    private static final class PlacedChain<F> implements TangentChain<F, Grads<F>> {
+        private final List<Linearized<F>> parts;
+        private final BufferPool<F, ?> pool;
+        private final Shape scratchShape; // the largest tensor of the chain
+        private F ping;
+        private F pong;
 
-    private static boolean needsCotangentBelow(List<ModelWalk.LeafLin> leaves, int i) {
-        for (int j = 0; j < i; j++) {
-            if (!leaves.get(j).layer().params().isEmpty()) {
-                return true;
+        PlacedChain(List<Linearized<F>> parts, BufferPool<F, ?> pool) {
+            this.parts = parts;
+            this.pool = pool;
+            int max = parts.get(0).inShape().size();
+            for (Linearized<F> l : parts) {
+                max = Math.max(max, l.outShape().size());
+            }
+            this.scratchShape = Shape.features(1, max);
+        }
+
+        @Override
+        public int links() {
+            return parts.size();
+        }
+
+        @Override
+        public boolean hasParams(int i) {
+            return !parts.get(i).layer().params().isEmpty();
+        }
+
+        @Override
+        public boolean hasRule(int i) {
+            return parts.get(i).hasTangentRule();
+        }
+
+        @Override
+        public String describe(int i) {
+            Layer l = parts.get(i).layer();
+            return "'" + l.qualifiedName() + "' (" + l.getClass().getSimpleName() + ")";
+        }
+
+        @Override
+        public F tangentOut(int i) {
+            return pool.tensor(parts.get(i).outShape());
+        }
+
+        @Override
+        public void release(F v) {
+            pool.give(v);
+        }
+
+        @Override
+        public void jvp(int i, F in, F out) {
+            parts.get(i).jvp(in, out);
+        }
+
+        @Override
+        public F cotangentBelow(int i, F g) {
+            if (ping == null) {
+                ping = pool.tensor(scratchShape);
+                pong = pool.tensor(scratchShape);
+            }
+            F below = (i & 1) == 0 ? ping : pong; // g is the other one or the caller's cotangent
+            parts.get(i).vjp(g, below, null);
+            return below;
+        }
+
+        @Override
+        public void accumulate(int i, F t, F g, Grads<F> grads) {
+            parts.get(i).tangentRule(t, g, grads);
+        }
+
+        void releaseScratch() {
+            if (ping != null) {
+                pool.give(ping);
+                pool.give(pong);
+                ping = pong = null;
             }
         }
-        return false;
     }
 }

@@ -1,16 +1,14 @@
 package dev.opnorm.robust.train;
 
+import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
-import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.ParamGrads;
-import dev.opnorm.nn.loss.SoftmaxCrossEntropy;
 import dev.opnorm.nn.util.Rng;
 import dev.opnorm.robust.attack.Pga;
 import dev.opnorm.robust.reg.DdOperatorNorm;
-import dev.opnorm.robust.reg.RegBatch;
 import dev.opnorm.robust.reg.Regularizer;
 
 import java.util.ArrayList;
@@ -188,65 +186,138 @@ public final class Objective implements TrainingMethod {
         return attack == null || adversarialWeight == 0 ? 0 : Math.max(1, (int) Math.round(fraction * n));
     }
 
+    /** The host step: {@link #on} the host engine of the model. */
     @Override
     public StepResult step(Layer model, Tensor x, int[] labels, Rng rng, ParamGrads grads) {
         int n = x.shape.n();
         if (labels.length != n) {
             throw new IllegalArgumentException(name + ": " + labels.length + " labels for a batch of " + x.shape);
         }
-        int k = attacked(n);
-        Tensor adv = null;
-        int[] advLabels = null;
-        if (k > 0) {
-            Tensor xs = k == n ? x : x.slice(0, k);
-            advLabels = java.util.Arrays.copyOf(labels, k);
-            adv = attack.seed(rng.fork("attack").nextLong()).attack(model, xs, advLabels).adversarial();
+        try (TrainOps.Step<float[], int[], ParamGrads> s = on(TrainEngine.host(model))) {
+            return s.step(x.data, x.shape, labels, rng, grads);
         }
-        boolean clean = cleanWeight > 0;
-        int nc = clean ? n : 0;
-        Tensor batch = adv == null ? x : (clean ? concat(x, adv) : adv);
-        Linearization lin = model.linearize(batch, BnMode.TRAIN);
-        Tensor logits = lin.output();
-        int classes = logits.shape.perExample();
-        if (logits.firstNonFinite() >= 0) {
-            return new StepResult(Double.NaN, Double.NaN, k > 0 ? Double.NaN : 0, Map.of(), 0, nc == 0 ? k : nc);
-        }
-        float[] gy = new float[logits.data.length];
-        double cleanLoss = 0, advLoss = 0;
-        if (clean) {
-            cleanLoss = part(logits, 0, n, labels, cleanWeight, gy);
-        }
-        if (k > 0) {
-            advLoss = part(logits, nc, k, advLabels, adversarialWeight, gy);
-        }
-        lin.vjpParams(gy, grads);
-        int correct = clean ? correct(logits.data, classes, labels, 0, n) : correct(logits.data, classes, advLabels, 0, k);
-        double total = cleanWeight * cleanLoss + adversarialWeight * advLoss;
-        Map<String, Double> penalties = new LinkedHashMap<>();
-        Rng regRng = rng.fork("regularizer");
-        for (int r = 0; r < regularizers.size(); r++) {
-            Regularizer reg = regularizers.get(r);
-            RegBatch rb = new RegBatch(model, x, labels, regRng.fork(r).nextLong(), batch == x ? lin : null);
-            double v = reg.accumulate(rb, grads);
-            penalties.put(reg.name(), v);
-            total += v;
-        }
-        if (Double.isFinite(total)) {
-            lin.commit();
-        }
-        return new StepResult(total, cleanLoss, advLoss, penalties, correct, clean ? n : k);
     }
 
-    /** Mean CE of examples [from, from + count) of the logits; gy rows += weight * its gradient. */
-    private static double part(Tensor logits, int from, int count, int[] labels, double weight, float[] gy) {
-        int classes = logits.shape.perExample();
-        float[] g = new float[count * classes];
-        double loss = SoftmaxCrossEntropy.lossAndGradient(logits.slice(from, count), labels, g);
-        float w = (float) weight;
-        for (int j = 0; j < g.length; j++) {
-            gy[from * classes + j] += w * g[j];
+    /**
+     * This objective's steps on an engine, written once: x* = the attack on the first k examples with seed
+     * {@code rng.fork("attack").nextLong()}; the clean batch and x* through the network as ONE TRAIN-mode
+     * batch; each part's cross-entropy gradient, weighted, into its rows; the parameter VJP; each regularizer
+     * with seed {@code rng.fork("regularizer").fork(r).nextLong()}; the BatchNorm commit when the loss is
+     * finite. The regularizers are bound to the engine once ({@link TrainOps#term}); closing the step frees
+     * them.
+     *
+     * @throws IllegalArgumentException for a regularizer the engine cannot run (named)
+     */
+    public <V, L, G> TrainOps.Step<V, L, G> on(TrainEngine<V, L, G> engine) {
+        List<TrainOps.Term<V, L, G>> terms = new ArrayList<>();
+        try {
+            for (Regularizer r : regularizers) {
+                terms.add(engine.ops().term(r));
+            }
+        } catch (RuntimeException e) {
+            terms.forEach(TrainOps.Term::close);
+            throw e;
         }
-        return loss;
+        return new TrainOps.Step<>() {
+            @Override
+            public StepResult step(V x, Shape s, L labels, Rng rng, G grads) {
+                return Objective.this.step(engine, terms, x, s, labels, rng, grads);
+            }
+
+            @Override
+            public boolean mirrorsState() {
+                return terms.stream().anyMatch(TrainOps.Term::mirrorsState);
+            }
+
+            @Override
+            public void uploadState() {
+                terms.forEach(TrainOps.Term::uploadState);
+            }
+
+            @Override
+            public void downloadState() {
+                terms.forEach(TrainOps.Term::downloadState);
+            }
+
+            @Override
+            public void close() {
+                terms.forEach(TrainOps.Term::close);
+            }
+        };
+    }
+
+    private <V, L, G> StepResult step(TrainEngine<V, L, G> engine, List<TrainOps.Term<V, L, G>> terms, V x, Shape s,
+            L labels, Rng rng, G grads) {
+        TrainOps<V, L, G> ops = engine.ops();
+        int n = s.n(), k = attacked(n), per = s.perExample();
+        boolean clean = cleanWeight > 0;
+        int nc = clean ? n : 0, rows = nc + k;
+        V prefix = null, adv = null, both = null, gy = null;
+        TrainNetwork.Pass<V, G> lin = null;
+        try {
+            V batch = x;
+            L advLabels = null;
+            if (k > 0) {
+                Shape ks = s.withBatch(k);
+                V xs = x;
+                if (k < n) {
+                    prefix = ops.allocate(ks);
+                    ops.copy(prefix, 0, x, 0, k * per);
+                    xs = prefix;
+                }
+                advLabels = ops.prefix(labels, k);
+                adv = ops.allocate(ks);
+                ops.attack(attack.seed(rng.fork("attack").nextLong()), xs, ks, advLabels, adv);
+                batch = adv;
+                if (clean) {
+                    both = ops.allocate(s.withBatch(rows));
+                    ops.copy(both, 0, x, 0, n * per);
+                    ops.copy(both, n * per, adv, 0, k * per);
+                    batch = both;
+                }
+            }
+            lin = engine.network().linearize(batch, s.withBatch(rows), BnMode.TRAIN);
+            Shape out = lin.outputShape();
+            int classes = out.perExample();
+            if (!ops.finite(lin.output(), out.size())) {
+                return new StepResult(Double.NaN, Double.NaN, k > 0 ? Double.NaN : 0, Map.of(), 0, nc == 0 ? k : nc);
+            }
+            gy = ops.allocate(out);
+            if (clean) {
+                ops.crossEntropy(gy, lin.output(), labels, 0, n, classes, cleanWeight, 0);
+            }
+            if (k > 0) {
+                ops.crossEntropy(gy, lin.output(), advLabels, nc, k, classes, adversarialWeight, 1);
+            }
+            lin.vjpParams(gy, grads);
+            double[] pen = new double[terms.size()];
+            Rng regRng = rng.fork("regularizer");
+            for (int r = 0; r < terms.size(); r++) {
+                pen[r] = terms.get(r).accumulate(x, s, labels, regRng.fork(r).nextLong(), batch == x ? lin : null,
+                        grads);
+            }
+            double[] parts = ops.results();
+            double cleanLoss = clean ? parts[0] : 0, advLoss = k > 0 ? parts[2] : 0;
+            int correct = (int) Math.round(clean ? parts[1] : parts[3]);
+            double total = cleanWeight * cleanLoss + adversarialWeight * advLoss;
+            Map<String, Double> penalties = new LinkedHashMap<>();
+            for (int r = 0; r < terms.size(); r++) {
+                penalties.put(terms.get(r).name(), pen[r]);
+                total += pen[r];
+            }
+            if (Double.isFinite(total)) {
+                lin.commit();
+            }
+            return new StepResult(total, cleanLoss, advLoss, penalties, correct, clean ? n : k);
+        } finally {
+            if (lin != null) {
+                lin.close();
+            }
+            ops.release(gy);
+            ops.release(both);
+            ops.release(adv);
+            ops.release(prefix);
+        }
     }
 
     /**
@@ -265,13 +336,6 @@ public final class Objective implements TrainingMethod {
             c += best == labels[labelFrom + i] ? 1 : 0;
         }
         return c;
-    }
-
-    private static Tensor concat(Tensor a, Tensor b) {
-        float[] d = new float[a.data.length + b.data.length];
-        System.arraycopy(a.data, 0, d, 0, a.data.length);
-        System.arraycopy(b.data, 0, d, a.data.length, b.data.length);
-        return new Tensor(a.shape.withBatch(a.shape.n() + b.shape.n()), d);
     }
 
     @Override

@@ -10,10 +10,10 @@ import dev.opnorm.nn.util.Rng;
  * Where a {@link Trainer}'s steps run: the pluggable part of the training loop. The {@link Trainer} keeps
  * everything else (epochs, batch order, augmentation, learning-rate schedule, progress, evaluation schedule,
  * checkpoints, resume, divergence stops) and calls a runner for the work that touches the parameters.
- * {@link #host} runs the step on the host ({@link TrainingMethod#step} then {@link Optimizer#step}); a
- * device runner (gpu-kernels' OpenCL runner) keeps the parameters and gradients on an accelerator and
- * copies them to the host objects only in {@link #store()}, and moves the optimizer's state there
- * ({@link Optimizer#moveTo}).
+ {@link #of} is the runner written once over a {@link TrainEngine}: {@link #host} runs the step on the host
+ * ({@link TrainingMethod#step} then {@link Optimizer#step}); on a device engine (gpu-kernels' OpenCL one) the
+ * parameters and gradients stay on the accelerator and are copied to the host objects only in
+ * {@link #store()}, and the optimizer's state moves there ({@link Optimizer#moveTo}).
  *
  * <p>The host objects (the model's parameters and buffers, the method's state) are the truth whenever the
  * trainer reads or writes them: it calls {@link #load()} after changing them (a fresh initialization, a
@@ -21,7 +21,7 @@ import dev.opnorm.nn.util.Rng;
  * state is read and written only through {@link Optimizer#exportState()} / {@link Optimizer#importState},
  * which transfer it from / to whichever backend holds it.
  */
-public interface StepRunner {
+public interface StepRunner extends AutoCloseable {
     /** Makes a runner for a trainer's model, method and optimizer (the trainer's own instances). */
     @FunctionalInterface
     interface Factory {
@@ -53,8 +53,23 @@ public interface StepRunner {
     /** Examples [from, from + count) of data that the model classifies correctly, BatchNorm in EVAL mode. */
     int correct(Dataset data, int from, int count);
 
+    /** Frees what the runner holds on its backend (nothing on the host); default: nothing. */
+    @Override
+    default void close() {
+    }
+
     /** The runner that steps on the host, as {@link Trainer} always did. */
     static StepRunner host(Layer model, TrainingMethod method, Optimizer optimizer) {
-        return new HostStepRunner(model, method, optimizer);
+        return of(TrainEngine.host(model), method, optimizer);
+    }
+
+    /**
+     * The runner on an engine (written once): its steps, updates and evaluations run on the engine's backend;
+     * the runner is {@link AutoCloseable} and closing it closes the engine's operations.
+     *
+     * @throws IllegalArgumentException for a method the engine cannot run (named)
+     */
+    static <V, L, G> StepRunner of(TrainEngine<V, L, G> engine, TrainingMethod method, Optimizer optimizer) {
+        return new EngineStepRunner<>(engine, method, optimizer);
     }
 }

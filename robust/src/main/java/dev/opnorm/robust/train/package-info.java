@@ -5,8 +5,11 @@
  * {@link dev.opnorm.robust.train.Trainer} (optimizers,
  * learning-rate schedules, augmentation, evaluation, progress, atomic checkpoints with bit-identical resume,
  * and a clear stop on a NaN/Inf loss). Where the steps run is a pluggable
- * {@link dev.opnorm.robust.train.StepRunner} (the host by default; {@code Trainer.runOn} plugs in a device
- * runner, e.g. the OpenCL one of {@code train --backend opencl}).
+ * {@link dev.opnorm.robust.train.StepRunner} (the host by default; {@code Trainer.runOn} plugs in another).
+ * The objective's step and the runner are written once over a {@link dev.opnorm.robust.train.TrainEngine}
+ * (a {@link dev.opnorm.robust.train.TrainNetwork} and {@link dev.opnorm.robust.train.TrainOps} on one backend's
+ * buffers): {@code TrainEngine.host} is the reference arithmetic, gpu-kernels supplies the OpenCL engine of
+ * {@code train --backend opencl}.
  *
  * <pre>{@code
  * Dataset train = FashionMnist.load(FashionMnist.DEBIAN_DIR, FashionMnist.Split.TRAIN, Domain.SYMMETRIC).padTo(32, 32);

@@ -19,6 +19,10 @@ import dev.opnorm.nn.layers.ParamGrads;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.loss.SoftmaxCrossEntropy;
 import dev.opnorm.nn.optim.Sgd;
+import dev.opnorm.nn.util.Rng;
+import dev.opnorm.robust.train.Objective;
+import dev.opnorm.robust.train.StepResult;
+import dev.opnorm.robust.train.StepRunner;
 
 import java.util.List;
 import java.util.Random;
@@ -26,12 +30,12 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The device training step (TRAIN forward, cross-entropy, backward, SGD with momentum and weight
- * decay, BatchNorm running statistics) against the host step on ScalarKernels, over two steps (the
- * second exercises the momentum buffer), for the 7-layer CNN and the Wide ResNet 10-1 (affine BN
- * parameters, residual blocks), and its transfers.
+ * The standard training step on the device (robust's {@code Objective.standard()} on {@link DeviceTrainOps}:
+ * TRAIN forward, cross-entropy, backward, SGD with momentum and weight decay, BatchNorm running statistics)
+ * against the host step on ScalarKernels, over two steps (the second exercises the momentum buffer), for the
+ * 7-layer CNN and the Wide ResNet 10-1 (affine BN parameters, residual blocks), and its transfers.
  */
-class DeviceSgdTrainerTest {
+class DeviceStandardStepTest {
     private static final int BATCH = 4;
     private static final Sgd.Config SGD = Sgd.Config.of(0.05).withMomentum(0.9).withWeightDecay(5e-4);
 
@@ -66,21 +70,21 @@ class DeviceSgdTrainerTest {
             lin.commit();
         }
 
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), devNet);
-             DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, SGD)) {
-            DeviceSgdTrainer.StepResult first = trainer.step(xs[0], labels[0]);
+        try (DeviceTraining trainer = new DeviceTraining(new PlacedModel<>(cl.ops(), devNet), Objective.standard(),
+                new Sgd(devNet.params(), SGD))) {
+            StepResult first = trainer.runner.step(xs[0], labels[0], new Rng(0), SGD.lr());
             assertEquals(hostLoss[0], first.loss(), NetTesting.NET_REL * hostLoss[0], "loss of step 1");
             try (DeviceTensor x = DeviceTensor.of(cl, xs[1]); DeviceInts y = DeviceInts.of(cl, labels[1])) {
                 long up = cl.uploads(), down = cl.downloads(), downBytes = cl.downloadedBytes();
                 long allocs = cl.allocations();
-                DeviceSgdTrainer.StepResult second = trainer.step(x, y);
+                StepResult second = trainer.step(x, y, new Rng(1));
                 assertEquals(0, cl.allocations() - allocs, "device buffers created by a second step (pooled)");
                 assertEquals(0, cl.uploads() - up, "uploads during a step with the batch on the device");
                 assertEquals(1, cl.downloads() - down, "downloads during a step");
                 assertEquals(8, cl.downloadedBytes() - downBytes, "bytes: the loss and the correct count");
                 assertEquals(hostLoss[1], second.loss(), NetTesting.NET_REL * hostLoss[1], "loss of step 2");
             }
-            model.downloadParameters();
+            trainer.runner.store();
         }
         float[] classifierAfter = devParams.get(devParams.size() - 2).value;
         double moved = 0;
@@ -102,11 +106,12 @@ class DeviceSgdTrainerTest {
     @Test
     void trainingStep_badLabel_isRejected() {
         OpenCl cl = NetTesting.runtime();
-        try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), NetTesting.cnn7(22L));
-             DeviceSgdTrainer trainer = new DeviceSgdTrainer(model, SGD)) {
+        Sequential net = NetTesting.cnn7(22L);
+        try (StepRunner trainer = DeviceTrainOps.runners(cl).create(net, Objective.standard(),
+                new Sgd(net.params(), SGD))) {
             Tensor x = Tensor.of(2, 3, 32, 32, randn(new Random(4), 2 * 3 * 32 * 32));
-            assertThrows(IllegalArgumentException.class, () -> trainer.step(x, new int[]{0, 10}));
-            assertThrows(IllegalArgumentException.class, () -> trainer.step(x, new int[]{0}));
+            assertThrows(IllegalArgumentException.class, () -> trainer.step(x, new int[]{0, 10}, new Rng(0), 0.05));
+            assertThrows(IllegalArgumentException.class, () -> trainer.step(x, new int[]{0}, new Rng(0), 0.05));
         }
     }
 }
