@@ -131,7 +131,7 @@ public final class CertifyCommand implements Callable<Integer> {
             spec.commandLine().getErr().flush();
             engine.backend = EngineOptions.Backend.cpu;
         }
-        Kernels kernels = engine.install();
+        Kernels kernels = engine.install().kernels();
         FiniteChecks.setEnabled(true);
         Path dataDir = CliSupport.dataDir(data);
         Dataset points = CliSupport.testPoints(data, offset, count);
