@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.opnorm.linalg.DualMaps;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.Projections;
+import dev.opnorm.nn.data.Domain;
 
 import java.util.Random;
 
@@ -20,7 +21,17 @@ import org.junit.jupiter.api.Test;
  */
 class AttackKernelsTest {
     private final OpenCl cl = OpenClTesting.runtime();
-    private final AttackOps aops = new AttackOps(cl);
+    private final OpenClOps ops = cl.ops();
+
+    /** The attack norm of a kernel code (1, 2, 3 = inf). */
+    private static double norm(int code) {
+        return code == 3 ? Double.POSITIVE_INFINITY : code;
+    }
+
+    /** The adversarial loss of a kernel code (0 = cross-entropy, NaN; else the logit loss's q). */
+    private static double loss(int code) {
+        return code == 0 ? Double.NaN : norm(code);
+    }
     private final int wg = cl.reduceWorkGroup();
 
     /** Rows of odd length (not a multiple of the work-group), one with a tie and one all-zero gradient row. */
@@ -63,7 +74,7 @@ class AttackKernelsTest {
                 float[] g = gradients(rnd);
                 try (DeviceTensor dxk = DeviceTensor.of(cl, xk); DeviceTensor dg = DeviceTensor.of(cl, g);
                      DeviceTensor dx = DeviceTensor.of(cl, x)) {
-                    aops.pgaStep(dxk, dg, dx, p, step, eps, infinite, lo, hi, N, PER);
+                    ops.pgaStep(dxk, dg, dx, norm(p), infinite ? Double.POSITIVE_INFINITY : step, eps, new Domain(lo, hi), N, PER);
                     AttackTwins.pgaStep(wg, xk, g, x, p, step, eps, infinite, lo, hi, N, PER);
                     assertClose(xk, dxk.download(), xk.length, GpuTolerances.TWIN_F32, 1,
                             "PGA step kernels p=" + p + " infinite=" + infinite);
@@ -131,16 +142,16 @@ class AttackKernelsTest {
         for (int code = 0; code <= 3; code++) {
             for (boolean targeted : new boolean[]{false, true}) {
                 float[] gy = new float[n * k];
-                float[] stats = new float[n * AttackOps.STATS];
+                float[] stats = new float[n * OpenClOps.PGA_STATS];
                 for (int i = 0; i < n; i++) {
-                    stats[i * AttackOps.STATS + 3] = i % 2;            // a kept success on odd examples
-                    stats[i * AttackOps.STATS + 4] = 1.5f;
+                    stats[i * OpenClOps.PGA_STATS + 3] = i % 2;            // a kept success on odd examples
+                    stats[i * OpenClOps.PGA_STATS + 4] = 1.5f;
                 }
                 try (DeviceTensor dz = DeviceTensor.of(cl, z); DeviceTensor dc = DeviceTensor.of(cl, clean);
                      DeviceInts dr = DeviceInts.of(cl, ref); DeviceTensor dgy = DeviceTensor.allocate(cl, n * k);
                      DeviceTensor ds = DeviceTensor.of(cl, stats)) {
-                    aops.lossGrad(dgy, dz, dc, dr, code, targeted, n, k);
-                    aops.keepBest(ds, dz, dc, dr, code, targeted, 1, n, k);
+                    ops.pgaLossGrad(dgy, dz, dc, dr, loss(code), targeted, n, k);
+                    ops.pgaKeepBest(ds, dz, dc, dr, loss(code), targeted, 1, n, k);
                     for (int i = 0; i < n; i++) {
                         AttackTwins.lossGradAt(i, gy, z, clean, ref, code, targeted, k);
                         AttackTwins.keepBestAt(i, stats, z, clean, ref, code, targeted, 1, k);
@@ -159,18 +170,18 @@ class AttackKernelsTest {
         int n = 3, k = 10, len = n * PER;
         float[] x = inDomain(rnd, len, 0f, 1f), off = randn(rnd, len), clean = randn(rnd, n * k);
         int[] ref = new int[n];
-        float[] xk = new float[len], stats = new float[n * AttackOps.STATS];
+        float[] xk = new float[len], stats = new float[n * OpenClOps.PGA_STATS];
         for (int i = 0; i < n; i++) {
-            stats[i * AttackOps.STATS + 7] = i == 1 ? 0f : 1f;
+            stats[i * OpenClOps.PGA_STATS + 7] = i == 1 ? 0f : 1f;
         }
         float[] dst = randn(rnd, len);
         try (DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor doff = DeviceTensor.of(cl, off);
              DeviceTensor dxk = DeviceTensor.allocate(cl, len); DeviceTensor dc = DeviceTensor.of(cl, clean);
              DeviceInts dr = DeviceInts.of(cl, ref); DeviceTensor ds = DeviceTensor.of(cl, stats);
              DeviceTensor ddst = DeviceTensor.of(cl, dst)) {
-            aops.start(dxk, dx, doff, 0f, 1f, len);
-            aops.initStats(ds, dr, dc, true, n, k);
-            aops.copyRowsWhereBetter(ddst, dxk, ds, n, PER);
+            ops.pgaStart(dxk, dx, doff, new Domain(0f, 1f), len);
+            ops.pgaInitStats(ds, dr, dc, true, n, k);
+            ops.pgaCopyRowsWhereBetter(ddst, dxk, ds, n, PER);
             for (int e = 0; e < len; e++) {
                 AttackTwins.startAt(e, xk, x, off, 0f, 1f);
             }
@@ -181,12 +192,12 @@ class AttackKernelsTest {
                 AttackTwins.copyRowsWhereBetterAt(e, dst, xk, stats, PER);
             }
             for (int p = 1; p <= 3; p++) {
-                aops.norms(ds, dxk, dx, p, n, PER);
+                ops.pgaNorms(ds, dxk, dx, norm(p), n, PER);
                 float[] got = ds.download();
                 for (int r = 0; r < n; r++) {
                     AttackTwins.normsGroup(r, wg, stats, xk, x, p, PER);
                     double host = Norms.lp(diff(xk, x, r), p == 3 ? Double.POSITIVE_INFINITY : p);
-                    assertEquals(host, stats[r * AttackOps.STATS + 5], GpuTolerances.NORM_F32 * host, "norm p=" + p + " row " + r);
+                    assertEquals(host, stats[r * OpenClOps.PGA_STATS + 5], GpuTolerances.NORM_F32 * host, "norm p=" + p + " row " + r);
                 }
                 assertClose(stats, got, stats.length, GpuTolerances.TWIN_F32, 1, "norms p=" + p);
             }
@@ -196,7 +207,7 @@ class AttackKernelsTest {
             dr.download(gotRef, n);
             OpenClTesting.assertSame(ref, gotRef, n, "predicted reference labels");
             // and without offsets: the clamped input itself
-            aops.start(dxk, dx, null, 0f, 1f, len);
+            ops.pgaStart(dxk, dx, null, new Domain(0f, 1f), len);
             assertClose(x, dxk.download(), len, GpuTolerances.TWIN_F32, 1, "attack_start without offsets");
         }
     }
@@ -206,13 +217,13 @@ class AttackKernelsTest {
         try (DeviceTensor a = DeviceTensor.allocate(cl, 8); DeviceTensor b = DeviceTensor.allocate(cl, 8);
              DeviceTensor c = DeviceTensor.allocate(cl, 8)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> aops.pgaStep(a, b, c, 4, 0.1, 0.1, false, -1f, 1f, 2, 4));
-            assertTrue(e.getMessage().contains("norm code 4"), e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> aops.pgaStep(a, a, c, 2, 0.1, 0.1, false, -1f, 1f, 2, 4));
+                    () -> ops.pgaStep(a, b, c, norm(4), 0.1, 0.1, new Domain(-1f, 1f), 2, 4));
+            assertTrue(e.getMessage().contains("p = 4"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> ops.pgaStep(a, a, c, norm(2), 0.1, 0.1, new Domain(-1f, 1f), 2, 4));
             assertTrue(e.getMessage().contains("different"), e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> aops.pgaStep(a, b, c, 2, 0.1, 0.1, false, -1f, 1f, 3, 4));
+            e = assertThrows(IllegalArgumentException.class, () -> ops.pgaStep(a, b, c, norm(2), 0.1, 0.1, new Domain(-1f, 1f), 3, 4));
             assertTrue(e.getMessage().contains("needs 12"), e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> AttackOps.normCode(3));
+            e = assertThrows(IllegalArgumentException.class, () -> OpenClOps.normCode(3));
             assertTrue(e.getMessage().contains("p = 3"), e.getMessage());
         }
     }
