@@ -227,4 +227,87 @@ class AttackKernelsTest {
             assertTrue(e.getMessage().contains("p = 3"), e.getMessage());
         }
     }
+
+    /**
+     * Each PGA op of OpenClOps against the host reference (ScalarKernels' AttackRows) on odd sizes (3 rows of
+     * 37, 7 classes), through pgaReadStats for the statistics: classes, success and restarts exactly, the
+     * continuous values (iterates, gradients, losses, norms) to 1e-4 relative.
+     */
+    @Test
+    void pgaOps_matchScalarKernels_onOddSizes() {
+        dev.opnorm.nn.kernels.ScalarKernels host = new dev.opnorm.nn.kernels.ScalarKernels();
+        Random rnd = new Random(65);
+        int n = 3, per = 37, k = 7, len = n * per;
+        Domain d = new Domain(-1f, 1f);
+        for (int p = 1; p <= 3; p++) {
+            for (double alpha : new double[]{0.2, Double.POSITIVE_INFINITY}) {
+                double eps = p == 1 ? 0.5 : p == 2 ? 0.3 : 0.05;
+                float[] x = inDomain(rnd, len, -1f, 1f), off = randn(rnd, len), g = randn(rnd, len);
+                for (int i = 0; i < len; i++) {
+                    off[i] *= 0.01f;
+                }
+                float[] xk = new float[len];
+                try (DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor doff = DeviceTensor.of(cl, off);
+                     DeviceTensor dg = DeviceTensor.of(cl, g); DeviceTensor dxk = DeviceTensor.allocate(cl, len)) {
+                    host.pgaStart(xk, x, off, d, len);
+                    ops.pgaStart(dxk, dx, doff, d, len);
+                    assertClose(xk, dxk.download(), len, 1e-4, 1, "pgaStart p=" + p);
+                    host.pgaStep(xk, g, x, norm(p), alpha, eps, d, n, per);
+                    ops.pgaStep(dxk, dg, dx, norm(p), alpha, eps, d, n, per);
+                    assertClose(xk, dxk.download(), len, 1e-4, 1, "pgaStep p=" + p + " alpha=" + alpha);
+                    float[] hs = new float[n * host.pgaStatsWidth()];
+                    try (DeviceTensor ds = DeviceTensor.allocate(cl, n * ops.pgaStatsWidth())) {
+                        ops.fill(ds, 0f, n * ops.pgaStatsWidth());
+                        host.pgaNorms(hs, xk, x, norm(p), n, per);
+                        ops.pgaNorms(ds, dxk, dx, norm(p), n, per);
+                        double[] want = host.pgaReadStats(hs, n), got = ops.pgaReadStats(ds, n);
+                        for (int r = 0; r < n; r++) {
+                            assertEquals(want[r * 7 + 5], got[r * 7 + 5], 1e-4 * want[r * 7 + 5], "pgaNorms p=" + p);
+                        }
+                    }
+                }
+            }
+        }
+        float[] z0 = randn(rnd, n * k), z1 = randn(rnd, n * k), clean = randn(rnd, n * k);
+        for (int code = 0; code <= 3; code++) {
+            for (boolean targeted : new boolean[]{false, true}) {
+                int[] ref = {6, 0, 3}, dref = new int[n];
+                float[] gy = new float[n * k], hs = new float[n * host.pgaStatsWidth()];
+                float[] rows = randn(rnd, n * per), best = new float[n * per];
+                try (DeviceTensor dz0 = DeviceTensor.of(cl, z0); DeviceTensor dz1 = DeviceTensor.of(cl, z1);
+                     DeviceTensor dc = DeviceTensor.of(cl, clean); DeviceInts dr = DeviceInts.allocate(cl, n);
+                     DeviceTensor dgy = DeviceTensor.allocate(cl, n * k); DeviceTensor drows = DeviceTensor.of(cl, rows);
+                     DeviceTensor dbest = DeviceTensor.of(cl, best);
+                     DeviceTensor ds = DeviceTensor.allocate(cl, n * ops.pgaStatsWidth())) {
+                    ops.uploadInts(dr, ref, n);
+                    ops.fill(ds, 0f, n * ops.pgaStatsWidth());
+                    boolean predicted = code == 1;
+                    host.pgaInitStats(hs, ref, clean, predicted, n, k);
+                    ops.pgaInitStats(ds, dr, dc, predicted, n, k);
+                    dr.download(dref, n);
+                    OpenClTesting.assertSame(ref, dref, n, "pgaInitStats reference");
+                    host.pgaLossGrad(gy, z0, clean, ref, loss(code), targeted, n, k);
+                    ops.pgaLossGrad(dgy, dz0, dc, dr, loss(code), targeted, n, k);
+                    String what = "loss code " + code + " targeted " + targeted;
+                    assertClose(gy, dgy.download(), gy.length, 1e-4, 1, what + " pgaLossGrad");
+                    for (int r = 0; r < 2; r++) {
+                        host.pgaKeepBest(hs, r == 0 ? z0 : z1, clean, ref, loss(code), targeted, r, n, k);
+                        ops.pgaKeepBest(ds, r == 0 ? dz0 : dz1, dc, dr, loss(code), targeted, r, n, k);
+                        host.pgaCopyRowsWhereBetter(best, rows, hs, n, per);
+                        ops.pgaCopyRowsWhereBetter(dbest, drows, ds, n, per);
+                        for (int i = 0; i < rows.length; i++) {
+                            rows[i] += 1f; // the next restart's rows differ
+                        }
+                        drows.upload(rows);
+                    }
+                    assertClose(best, dbest.download(), best.length, 0, 1, what + " pgaCopyRowsWhereBetter");
+                    double[] want = host.pgaReadStats(hs, n), got = ops.pgaReadStats(ds, n);
+                    for (int i = 0; i < n * 7; i++) {
+                        double tol = i % 7 == 4 ? 1e-4 * (1 + Math.abs(want[i])) : 0;
+                        assertEquals(want[i], got[i], tol, what + " statistic " + i % 7 + " of example " + i / 7);
+                    }
+                }
+            }
+        }
+    }
 }
