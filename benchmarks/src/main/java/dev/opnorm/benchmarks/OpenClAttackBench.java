@@ -7,7 +7,6 @@ import java.util.concurrent.TimeUnit;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.net.DevicePgaOps;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
@@ -28,7 +27,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * One whole l_p PGA attack (10 iterations, 1 random start, cross-entropy, BatchNorm EVAL) of a batch of
- * the 7-layer CNN (3x32x32, 10 classes) on the OpenCL device (robust's {@code Pga.run} on {@code DevicePgaOps}): the start's upload,
+ * the 7-layer CNN (3x32x32, 10 classes) on the OpenCL device (robust's {@code Pga.run} on {@code PgaBackend.placed}): the start's upload,
  * 11 forward passes, 10 VJPs and steps, and the statistics download that ends it (so the time covers
  * the device work). Divide by 10 for the cost of one PGA iteration.
  * Example: {@code java -cp ... org.openjdk.jmh.Main OpenClAttackBench -p width=0.25 -p p=2}
@@ -76,7 +75,7 @@ public class OpenClAttackBench {
         double pv = p.equals("inf") ? Double.POSITIVE_INFINITY : Double.parseDouble(p);
         double eps = pv == 1 ? 10 : pv == 2 ? 1 : 0.03;
         attack = Pga.lp(pv, eps).iterations(10).seed(1);
-        engine = DevicePgaOps.engine(model);
+        engine = PgaBackend.placed(model);
         cl.finish();
     }
 

@@ -1,6 +1,7 @@
 package dev.opnorm.gpu;
 
 import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.kernels.Conv2dDims;
 import dev.opnorm.nn.kernels.Ops;
 import dev.opnorm.nn.kernels.PoolDims;
@@ -840,5 +841,166 @@ public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
             throw new IllegalArgumentException("softmaxHessianRows: h must not alias s or w");
         }
         cl.launch(Family.TRAINING, "softmax_hessian_rows", new long[]{rows}, null, h, s, w, labels, rows, k, coef);
+    }
+
+    // ---- PGA attack (attack.cl; test twins AttackTwins) ------------------------------------------------------
+    // Statistics: n rows of PGA_STATS floats, 0 clean prediction, 1 reference label, 2 prediction at the kept
+    // point, 3 success (0 / 1), 4 loss at the kept point, 5 ||x* - x||_p, 6 restart of the kept point, 7 whether
+    // the last restart was better. Kernel codes: norm p = 1, 2 or 3 (inf); loss 0 = cross-entropy, 1 / 2 / 3 =
+    // the l_1 / l_2 / l_inf logit loss. Losses, norms and projections are computed in double (cl_khr_fp64).
+
+    /** Floats per example of the device's attack statistics. */
+    public static final int PGA_STATS = 8;
+
+    @Override
+    public void uploadInts(DeviceInts dst, int[] src, int length) {
+        need(dst, length, "uploadInts dst");
+        dst.upload(src, length);
+    }
+
+    @Override
+    public int pgaStatsWidth() {
+        return PGA_STATS;
+    }
+
+    @Override
+    public void pgaInitStats(DeviceTensor stats, DeviceInts ref, DeviceTensor clean, boolean usePredicted, int n,
+                             int k) {
+        need(stats, (long) n * PGA_STATS, "pgaInitStats stats");
+        need(ref, n, "pgaInitStats ref");
+        need(clean, (long) n * k, "pgaInitStats clean");
+        cl.launch(Family.ATTACK, "attack_init_stats", new long[]{n}, null, stats, ref, clean, usePredicted ? 1 : 0, n, k);
+    }
+
+    @Override
+    public void pgaLossGrad(DeviceTensor gy, DeviceTensor z, DeviceTensor clean, DeviceInts ref, double q,
+                            boolean targeted, int n, int k) {
+        need(gy, (long) n * k, "pgaLossGrad gy");
+        need(z, (long) n * k, "pgaLossGrad z");
+        need(clean, (long) n * k, "pgaLossGrad clean");
+        need(ref, n, "pgaLossGrad ref");
+        if (gy == z || gy == clean) {
+            throw new IllegalArgumentException("pgaLossGrad: gy must not alias the logits");
+        }
+        cl.launch(Family.ATTACK, "attack_loss_grad", new long[]{n}, null, gy, z, clean, ref, lossCode(q),
+                targeted ? 1 : 0, n, k);
+    }
+
+    @Override
+    public void pgaStart(DeviceTensor xk, DeviceTensor x, DeviceTensor off, Domain domain, int len) {
+        need(xk, len, "pgaStart xk");
+        need(x, len, "pgaStart x");
+        if (off != null) {
+            need(off, len, "pgaStart off");
+        }
+        cl.launch(Family.ATTACK, "attack_start", new long[]{len}, null, xk, x, off == null ? x : off,
+                off == null ? 0 : 1, domain.low(), domain.high(), len);
+    }
+
+    /**
+     * pga_direction, pga_offset and the projection of p in attack.cl; g overwritten with the direction, then
+     * the offsets.
+     */
+    @Override
+    public void pgaStep(DeviceTensor xk, DeviceTensor g, DeviceTensor x, double p, double alpha, double eps,
+                        Domain domain, int n, int per) {
+        long len = (long) n * per;
+        need(xk, len, "pgaStep xk");
+        need(g, len, "pgaStep g");
+        need(x, len, "pgaStep x");
+        int code = normCode(p);
+        if (xk == g || xk == x || g == x) {
+            throw new IllegalArgumentException("pgaStep: xk, g and x must be three different tensors");
+        }
+        boolean infinite = alpha == Double.POSITIVE_INFINITY;
+        double step = infinite ? 1 : alpha;
+        if (!(eps > 0) || !(step > 0)) {
+            throw new IllegalArgumentException("pgaStep: eps = " + eps + " and alpha = " + alpha + " must be > 0");
+        }
+        float lo = domain.low(), hi = domain.high();
+        int wg = cl.reduceWorkGroup();
+        long[] rows = {(long) n * wg}, group = {wg};
+        cl.launch(Family.ATTACK, "pga_direction", rows, group, g, xk, code, lo, hi, per);
+        cl.launch(Family.ATTACK, "pga_offset", new long[]{len}, null, xk, g, x, step, eps, infinite ? 1 : 0,
+                lo, hi, (int) len);
+        if (infinite) {
+            return;
+        }
+        if (code == 1) {
+            cl.launch(Family.ATTACK, "project_l1_clamp", rows, group, xk, g, x, eps, lo, hi, per);
+        } else if (code == 2) {
+            cl.launch(Family.ATTACK, "project_l2_clamp", rows, group, xk, g, x, eps, lo, hi, per);
+        } else {
+            cl.launch(Family.ATTACK, "project_linf_clamp", new long[]{len}, null, xk, g, x, eps, lo, hi, (int) len);
+        }
+    }
+
+    @Override
+    public void pgaKeepBest(DeviceTensor stats, DeviceTensor z, DeviceTensor clean, DeviceInts ref, double q,
+                            boolean targeted, int restart, int n, int k) {
+        need(stats, (long) n * PGA_STATS, "pgaKeepBest stats");
+        need(z, (long) n * k, "pgaKeepBest z");
+        need(clean, (long) n * k, "pgaKeepBest clean");
+        need(ref, n, "pgaKeepBest ref");
+        cl.launch(Family.ATTACK, "attack_keep_best", new long[]{n}, null, stats, z, clean, ref, lossCode(q),
+                targeted ? 1 : 0, restart, n, k);
+    }
+
+    @Override
+    public void pgaCopyRowsWhereBetter(DeviceTensor dst, DeviceTensor src, DeviceTensor stats, int n, int len) {
+        need(dst, (long) n * len, "pgaCopyRowsWhereBetter dst");
+        need(src, (long) n * len, "pgaCopyRowsWhereBetter src");
+        need(stats, (long) n * PGA_STATS, "pgaCopyRowsWhereBetter stats");
+        cl.launch(Family.ATTACK, "copy_rows_where_better", new long[]{(long) n * len}, null, dst, src, stats, n, len);
+    }
+
+    /** stats[r, 5] = ||a_r - b_r||_p (in double, then float). */
+    @Override
+    public void pgaNorms(DeviceTensor stats, DeviceTensor a, DeviceTensor b, double p, int n, int per) {
+        need(stats, (long) n * PGA_STATS, "pgaNorms stats");
+        need(a, (long) n * per, "pgaNorms a");
+        need(b, (long) n * per, "pgaNorms b");
+        int code = normCode(p);
+        int wg = cl.reduceWorkGroup();
+        cl.launch(Family.ATTACK, "attack_norms", new long[]{(long) n * wg}, new long[]{wg}, stats, a, b, code, per);
+    }
+
+    @Override
+    public double[] pgaReadStats(DeviceTensor stats, int n) {
+        float[] st = new float[n * PGA_STATS];
+        download(stats, st, st.length);
+        double[] out = new double[n * 7];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < 7; j++) {
+                out[i * 7 + j] = st[i * PGA_STATS + j];
+            }
+        }
+        return out;
+    }
+
+    /** The kernel code of an attack norm: 1, 2, or 3 for inf. */
+    static int normCode(double p) {
+        if (p == 1) {
+            return 1;
+        }
+        if (p == 2) {
+            return 2;
+        }
+        if (p == Double.POSITIVE_INFINITY) {
+            return 3;
+        }
+        throw new IllegalArgumentException("unknown attack norm p = " + p + ": supported are p in {1, 2, inf}");
+    }
+
+    /** The kernel code of an adversarial loss: 0 cross-entropy (q = NaN), 1 / 2 / 3 the l_1 / l_2 / l_inf logit loss. */
+    static int lossCode(double q) {
+        if (Double.isNaN(q)) {
+            return 0;
+        }
+        if (q == 1 || q == 2 || q == Double.POSITIVE_INFINITY) {
+            return normCode(q);
+        }
+        throw new IllegalArgumentException("unknown logit loss q = " + q + ": supported are q in {1, 2, inf} "
+                + "(NaN: cross-entropy)");
     }
 }

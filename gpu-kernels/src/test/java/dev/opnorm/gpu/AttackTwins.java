@@ -6,7 +6,7 @@ package dev.opnorm.gpu;
  * {@link Reductions}), the same formulas in the same order. Used by tests, never for speed.
  */
 public final class AttackTwins {
-    private static final int STATS = AttackOps.STATS;
+    private static final int STATS = OpenClOps.PGA_STATS;
 
 
     private AttackTwins() {
@@ -104,7 +104,7 @@ public final class AttackTwins {
     }
 
     /**
-     * One PGA step on n rows as AttackOps.pgaStep launches it: pga_direction per row, pga_offset per
+     * One PGA step on n rows as OpenClOps.pgaStep launches it: pga_direction per row, pga_offset per
      * element, then (finite step) the projection kernel of p. xk and g overwritten.
      */
     public static void pgaStep(int wg, float[] xk, float[] g, float[] x, int p, double step, double eps,

@@ -3,7 +3,6 @@ package dev.opnorm.experiments.cli;
 import dev.opnorm.experiments.report.MeanStderr;
 import dev.opnorm.experiments.run.RunFolder;
 import dev.opnorm.experiments.run.RunManifest;
-import dev.opnorm.gpu.net.DevicePgaOps;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.layers.FiniteChecks;
@@ -31,7 +30,7 @@ import java.util.concurrent.Callable;
  * (label, clean and adversarial prediction, success, loss, ||x* - x||_p) and run.json, and prints clean
  * and robust accuracy. Example i of the test set always gets the same random start for a given seed,
  * whatever --offset, --batch or --threads. With {@code --backend opencl} the same {@link Pga} runs on
- * the device ({@link DevicePgaOps}: per batch the images, labels and start offsets go up, 8 floats per
+ * the device ({@code PgaBackend.placed} on the OpenCL model: per batch the images, labels and start offsets go up, 8 floats per
  * example come back); losses and norms are then computed in float on the device, so they agree with the CPU
  * run to float rounding, not digit for digit.
  */

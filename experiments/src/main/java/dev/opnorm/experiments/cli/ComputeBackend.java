@@ -3,7 +3,6 @@ package dev.opnorm.experiments.cli;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
 import dev.opnorm.gpu.net.DeviceNetworks;
-import dev.opnorm.gpu.net.DevicePgaOps;
 import dev.opnorm.gpu.net.DeviceTrainOps;
 import dev.opnorm.linalg.HostBatchOps;
 import dev.opnorm.linalg.Norms;
@@ -139,7 +138,7 @@ public interface ComputeBackend {
 
             @Override
             public PgaBackend pga() {
-                return DevicePgaOps.backend(OpenCl.shared());
+                return net -> PgaBackend.placed(DeviceNetworks.model(OpenCl.shared(), net));
             }
 
             @Override

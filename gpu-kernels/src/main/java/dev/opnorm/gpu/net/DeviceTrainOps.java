@@ -14,6 +14,7 @@ import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.optim.HostUpdateOps;
 import dev.opnorm.nn.optim.Optimizer;
 import dev.opnorm.robust.attack.Pga;
+import dev.opnorm.robust.attack.PgaBackend;
 import dev.opnorm.robust.reg.GlobalSpectralNorm;
 import dev.opnorm.robust.reg.Regularizer;
 import dev.opnorm.robust.train.Objective;
@@ -35,7 +36,7 @@ import java.util.Locale;
  *
  * <p>Each part's cross-entropy is {@code softmax_xent_part} into the step's gradient rows and
  * {@code mean_and_count_part} into a four-float result that comes back in the step's one download
- * ({@link #results}); the attack is robust's PGA on {@link DevicePgaOps#engine}; the regularizers run on
+ * ({@link #results}); the attack is robust's PGA on {@code PgaBackend.placed}; the regularizers run on
  * {@link DeviceRegOps#engine} (the data-dependent ones) or {@link DeviceGlobalSnrOps} (the global one, whose u,
  * v mirror the host state). Per step: one upload of the batch and its labels, one download of the results, one
  * of the per-parameter NaN/Inf counts when asked; per evaluation batch: one upload, one download of the count.
@@ -194,10 +195,10 @@ public final class DeviceTrainOps implements TrainOps<DeviceTensor, DeviceInts, 
         return labels;
     }
 
-    /** robust's PGA on {@link DevicePgaOps#engine}: only the start offsets go up, the statistics come back. */
+    /** robust's PGA on {@code PgaBackend.placed}: only the start offsets go up, the statistics come back. */
     @Override
     public void attack(Pga pga, DeviceTensor x, Shape s, DeviceInts labels, DeviceTensor xAdv) {
-        pga.run(DevicePgaOps.engine(model), x, s, labels, Pga.Target.LABELS, 0, xAdv, null);
+        pga.run(PgaBackend.placed(model), x, s, labels, Pga.Target.LABELS, 0, xAdv, null);
     }
 
     /** Unknown without a download: a non-finite logit makes the loss non-finite instead. */

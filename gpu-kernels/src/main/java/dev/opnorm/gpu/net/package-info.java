@@ -5,7 +5,7 @@
  * parameter gradients, all residuals on the device); its {@code asBatchMap()} with
  * {@link dev.opnorm.gpu.net.DeviceBatchOps} (linalg's {@code BatchOps} on device buffers) runs linalg's batched
  * power method and (p,q) iteration - the one implementation - on the device, moving only per-example scalars
- * ({@link dev.opnorm.gpu.net.DeviceNetworks#sigmaMax}, {@link dev.opnorm.gpu.net.DeviceNetworks#operatorNorm}); likewise {@link dev.opnorm.gpu.net.DevicePgaOps} (robust's {@code PgaOps} on device buffers) runs
+ * ({@link dev.opnorm.gpu.net.DeviceNetworks#sigmaMax}, {@link dev.opnorm.gpu.net.DeviceNetworks#operatorNorm}); likewise robust's {@code PgaBackend.placed} (its one {@code PgaOps} over {@code OpenClOps}) runs
  * robust's PGA - the one implementation - on the device, moving only the start offsets and the per-example outcome,
  * {@link dev.opnorm.gpu.net.DeviceRegOps} (robust's {@code RegEngine} on a device model) runs robust's
  * d.d. regularizers - the one implementation - on the device, and {@link dev.opnorm.gpu.net.DeviceGlobalSnrOps}

@@ -136,7 +136,7 @@ class DeviceObjectiveTest {
 
     /**
      * The d.d. ONR alone ((2,1) norm form, EVAL penalty mode: the step's linearization is not reused). Not
-     * p = inf here: its maximizer takes signs, so a coordinate within rounding of 0 may flip (see DevicePgaOps).
+     * p = inf here: its maximizer takes signs, so a coordinate within rounding of 0 may flip (see PgaBackend.placed).
      */
     @Test
     void regularizedObjective_ddOnr_matchesHostObjective() {

@@ -24,6 +24,7 @@ import dev.opnorm.robust.attack.AdversarialLoss;
 import dev.opnorm.robust.attack.Attack;
 import dev.opnorm.robust.attack.AttackResult;
 import dev.opnorm.robust.attack.Pga;
+import dev.opnorm.robust.attack.PgaBackend;
 import dev.opnorm.robust.attack.RobustAccuracy;
 
 import java.util.Random;
@@ -32,11 +33,16 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * robust's PGA on the device ({@link DevicePgaOps}) against the same PGA on the host network
+ * robust's PGA on the device ({@code PgaBackend.placed} on a device model) against the same PGA on the host network
  * (ScalarKernels): l1, l2 and l_inf, restarts, targeted, predicted labels, the logit loss, alpha = inf; the
  * transfers of an attack (nothing per iteration); the robust accuracy on the device; iterates; bad input.
  */
 class DevicePgaOpsTest {
+    /** The OpenCL PGA backend: a host network runs as its cached device mirror. */
+    private static PgaBackend backend(OpenCl cl) {
+        return net -> PgaBackend.placed(DeviceNetworks.model(cl, net));
+    }
+
     private final OpenCl cl = NetTesting.runtime();
     private Sequential used;
 
@@ -116,7 +122,7 @@ class DevicePgaOpsTest {
         int[] labels = {1, 4, 7};
         Pga pga = Pga.l2(1.0).iterations(3).restarts(2).seed(5);
         AttackResult host = pga.attack(net, x, labels, 10);
-        AttackResult dev = pga.on(DevicePgaOps.backend(cl)).attack(net, x, labels, 10);
+        AttackResult dev = pga.on(backend(cl)).attack(net, x, labels, 10);
         assertAgrees(host, dev, 0, 1.0, "l2 cnn7");
     }
 
@@ -127,7 +133,7 @@ class DevicePgaOpsTest {
         int[] labels = {2, 9};
         Pga pga = Pga.linf(0.03).iterations(3).seed(6);
         AttackResult host = pga.attack(net, x, labels, 0);
-        AttackResult dev = pga.on(DevicePgaOps.backend(cl)).attack(net, x, labels, 0);
+        AttackResult dev = pga.on(backend(cl)).attack(net, x, labels, 0);
         // a gradient entry within float rounding of 0 may take the other sign
         assertAgrees(host, dev, (int) (NetTesting.LINF_MISMATCH_FRACTION * x.data.length), 0.03, "linf cnn7");
     }
@@ -144,7 +150,7 @@ class DevicePgaOpsTest {
         int[] labels = {0, 3, 5, 8};
         Pga pga = Pga.l1(2.0).iterations(5).restarts(2).seed(7).domain(Domain.UNIT);
         AttackResult host = pga.attack(net, x, labels, 3);
-        AttackResult dev = pga.on(DevicePgaOps.backend(cl)).attack(net, x, labels, 3);
+        AttackResult dev = pga.on(backend(cl)).attack(net, x, labels, 3);
         assertAgrees(host, dev, 0, 2.0, "l1 mlp");
     }
 
@@ -155,17 +161,17 @@ class DevicePgaOpsTest {
         int[] targets = {6, 6, 2};
         for (double p : new double[]{1, 2, Double.POSITIVE_INFINITY}) {
             Pga pga = Pga.lp(p, p == 1 ? 3 : p == 2 ? 1 : 0.1).iterations(4).seed(8);
-            Attack dev = pga.on(DevicePgaOps.backend(cl));
+            Attack dev = pga.on(backend(cl));
             int tol = p == Double.POSITIVE_INFINITY ? (int) Math.ceil(NetTesting.LINF_MISMATCH_FRACTION * x.data.length) : 0;
             assertAgrees(pga.attackTargeted(net, x, targets, 1), dev.attackTargeted(net, x, targets, 1), tol,
                     pga.eps(), "targeted p=" + p);
             assertAgrees(pga.attackPredicted(net, x, 2), dev.attackPredicted(net, x, 2), tol, pga.eps(),
                     "predicted p=" + p);
             Pga logit = pga.loss(AdversarialLoss.logitLq(2)).restarts(2);
-            assertAgrees(logit.attack(net, x, targets, 0), logit.on(DevicePgaOps.backend(cl)).attack(net, x, targets, 0), tol,
+            assertAgrees(logit.attack(net, x, targets, 0), logit.on(backend(cl)).attack(net, x, targets, 0), tol,
                     pga.eps(), "logit loss p=" + p);
             Pga inf = pga.alpha(Double.POSITIVE_INFINITY).randomStart(false);
-            assertAgrees(inf.attack(net, x, targets, 0), inf.on(DevicePgaOps.backend(cl)).attack(net, x, targets, 0), tol,
+            assertAgrees(inf.attack(net, x, targets, 0), inf.on(backend(cl)).attack(net, x, targets, 0), tol,
                     pga.eps(), "alpha inf p=" + p);
         }
     }
@@ -181,7 +187,7 @@ class DevicePgaOpsTest {
                 Pga pga = Pga.l2(0.5).iterations(iterations).restarts(2).seed(3);
                 long up = cl.uploads(), down = cl.downloads(), downBytes = cl.downloadedBytes();
                 long allocs = cl.allocations();
-                Pga.Outcome o = pga.run(DevicePgaOps.engine(model), dx, x.shape, labels, Pga.Target.LABELS, 0, xAdv, null);
+                Pga.Outcome o = pga.run(PgaBackend.placed(model), dx, x.shape, labels, Pga.Target.LABELS, 0, xAdv, null);
                 if (iterations > 1) {
                     assertEquals(0, cl.allocations() - allocs, "device buffers created by a second attack (pooled)");
                 }
@@ -192,11 +198,11 @@ class DevicePgaOpsTest {
                 // a clean start uploads nothing at all
                 Pga clean = Pga.l2(0.5).iterations(iterations).randomStart(false);
                 up = cl.uploads();
-                clean.run(DevicePgaOps.engine(model), dx, x.shape, labels, Pga.Target.LABELS, 0, null, null);
+                clean.run(PgaBackend.placed(model), dx, x.shape, labels, Pga.Target.LABELS, 0, null, null);
                 assertEquals(0, cl.uploads() - up, "clean start: no upload");
             }
             // the host entry point: x and labels up, the starts, stats + x* + logits down
-            Attack pga = Pga.linf(0.01).iterations(3).seed(2).on(DevicePgaOps.backend(cl));
+            Attack pga = Pga.linf(0.01).iterations(3).seed(2).on(backend(cl));
             long up = cl.uploads(), down = cl.downloads();
             pga.attack(net, x, new int[]{3, 1}, 0);
             assertEquals(3, cl.uploads() - up, "x, labels, one start");
@@ -204,7 +210,7 @@ class DevicePgaOpsTest {
             // the outcome alone: x, labels, one start up, the statistics down
             up = cl.uploads();
             down = cl.downloads();
-            Pga.linf(0.01).iterations(3).seed(2).outcome(DevicePgaOps.backend(cl), net, x, new int[]{3, 1},
+            Pga.linf(0.01).iterations(3).seed(2).outcome(backend(cl), net, x, new int[]{3, 1},
                     Pga.Target.LABELS, 0);
             assertEquals(3, cl.uploads() - up, "outcome: x, labels, one start");
             assertEquals(1, cl.downloads() - down, "outcome: the statistics only");
@@ -219,7 +225,7 @@ class DevicePgaOpsTest {
         java.util.List<float[]> host = new java.util.ArrayList<>(), dev = new java.util.ArrayList<>();
         Pga pga = Pga.l2(0.5).iterations(3).restarts(2).seed(9);
         pga.onIterate((r, k, xk) -> host.add(xk.data.clone())).attack(net, x, labels, 0);
-        Attack onDevice = pga.onIterate((r, k, xk) -> dev.add(xk.data.clone())).on(DevicePgaOps.backend(cl));
+        Attack onDevice = pga.onIterate((r, k, xk) -> dev.add(xk.data.clone())).on(backend(cl));
         DeviceNetworks.model(cl, net);
         long down = cl.downloads();
         onDevice.attack(net, x, labels, 0);
@@ -250,7 +256,7 @@ class DevicePgaOpsTest {
         RobustAccuracy host = RobustAccuracy.of(net, data, pga, 3);
         DeviceNetworks.model(cl, net);
         long up = cl.uploads(), down = cl.downloads();
-        RobustAccuracy dev = RobustAccuracy.of(net, data, pga, DevicePgaOps.backend(cl), 4);
+        RobustAccuracy dev = RobustAccuracy.of(net, data, pga, backend(cl), 4);
         // two batches (4 + 3): images, labels and two starts up, the statistics down, per batch
         assertEquals(2 * 4, cl.uploads() - up, "uploads of the device robust accuracy");
         assertEquals(2, cl.downloads() - down, "downloads of the device robust accuracy");
@@ -262,7 +268,7 @@ class DevicePgaOpsTest {
     void badInput_isClearError() {
         Sequential net = use(mlp(83L));
         Tensor x = uniform(84, 2, 3, 8, 8);
-        Attack pga = Pga.l2(0.5).on(DevicePgaOps.backend(cl));
+        Attack pga = Pga.l2(0.5).on(backend(cl));
         Tensor nan = uniform(84, 2, 3, 8, 8);
         nan.data[5] = Float.NaN;
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
@@ -277,7 +283,7 @@ class DevicePgaOpsTest {
         e = assertThrows(IllegalArgumentException.class, () -> pga.attack(net, x, new int[]{0}, 0));
         assertTrue(e.getMessage().contains("1 labels for a batch of 2"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Pga.l2(0.5).loss(AdversarialLoss.logitLq(2))
-                .on(DevicePgaOps.backend(cl)).attackTargeted(net, x, new int[]{0, 1}, 0));
+                .on(backend(cl)).attackTargeted(net, x, new int[]{0, 1}, 0));
         assertTrue(e.getMessage().contains("targeted attack needs the cross-entropy"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> pga.attack(net, uniform(85, 2, 3, 9, 9), new int[]{0, 1}, 0));
         assertTrue(e.getMessage().contains("Linear"), e.getMessage());

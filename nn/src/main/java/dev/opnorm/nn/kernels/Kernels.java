@@ -1,6 +1,7 @@
 package dev.opnorm.nn.kernels;
 
 import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.data.Domain;
 
 /**
  * The primitive operations on host arrays: {@link Ops} with {@code F = float[]}, {@code I = int[]}. Several
@@ -149,5 +150,62 @@ public interface Kernels extends Ops<float[], int[]> {
             }
             gGamma[ch] += (float) (sum * inv[ch]);
         }
+    }
+
+    // ---- PGA attack: the host arithmetic (AttackRows), the same for every host implementation ------------
+
+    @Override
+    default void uploadInts(int[] dst, int[] src, int length) {
+        if (dst != src) {
+            System.arraycopy(src, 0, dst, 0, length);
+        }
+    }
+
+    @Override
+    default int pgaStatsWidth() {
+        return AttackRows.STATS;
+    }
+
+    @Override
+    default void pgaInitStats(float[] stats, int[] ref, float[] clean, boolean usePredicted, int n, int classes) {
+        AttackRows.initStats(stats, ref, clean, usePredicted, n, classes);
+    }
+
+    @Override
+    default void pgaLossGrad(float[] gy, float[] z, float[] clean, int[] ref, double q, boolean targeted, int n,
+                             int classes) {
+        AttackRows.lossGrad(gy, z, clean, ref, q, targeted, n, classes);
+    }
+
+    @Override
+    default void pgaStart(float[] xk, float[] x, float[] off, Domain domain, int len) {
+        AttackRows.start(xk, x, off, domain, len);
+    }
+
+    @Override
+    default void pgaStep(float[] xk, float[] g, float[] x, double p, double alpha, double eps, Domain domain, int n,
+                         int per) {
+        AttackRows.step(xk, g, x, p, alpha, eps, domain, n, per);
+    }
+
+    @Override
+    default void pgaKeepBest(float[] stats, float[] z, float[] clean, int[] ref, double q, boolean targeted,
+                             int restart, int n, int classes) {
+        AttackRows.keepBest(stats, z, clean, ref, q, targeted, restart, n, classes);
+    }
+
+    @Override
+    default void pgaCopyRowsWhereBetter(float[] dst, float[] src, float[] stats, int n, int len) {
+        AttackRows.copyRowsWhereBetter(dst, src, stats, n, len);
+    }
+
+    @Override
+    default void pgaNorms(float[] stats, float[] a, float[] b, double p, int n, int per) {
+        AttackRows.norms(stats, a, b, p, n, per);
+    }
+
+    @Override
+    default double[] pgaReadStats(float[] stats, int n) {
+        return AttackRows.read(stats, n);
     }
 }

@@ -1,6 +1,7 @@
 package dev.opnorm.nn.kernels;
 
 import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.data.Domain;
 
 /**
  * The primitive operations every layer is built from, on buffers of one backend: {@code F} holds floats,
@@ -207,4 +208,54 @@ public interface Ops<F, I> {
      * {@code <g, diag(gamma inv) t>}, EVAL BatchNorm's tangent rule. Accumulates.
      */
     void bnGammaTangent(F gGamma, F g, F t, F inv, int n, int c, int hw);
+
+    // ---- PGA attack (robust.attack.Pga; host arithmetic: AttackRows) ---------------------------------------
+    // Per-example statistics live in a float buffer of pgaStatsWidth() values per example whose layout is the
+    // backend's own (the host keeps the loss and the norm in double); only pgaReadStats interprets it.
+    // q is the adversarial loss: NaN = softmax cross-entropy with the reference label, 1 / 2 / inf = the l_q
+    // logit loss ||z - clean||_q. p (1, 2, inf) is the attack norm.
+
+    /** dst[0, length) = src[0, length) (host to backend). */
+    void uploadInts(I dst, int[] src, int length);
+
+    /** Floats per example of the attack statistics; a statistics buffer starts all zero. */
+    int pgaStatsWidth();
+
+    /**
+     * The clean prediction (argmax of clean's row, first maximum) and the reference label of each example
+     * into stats; with usePredicted, ref is first overwritten with the clean predictions.
+     */
+    void pgaInitStats(F stats, I ref, F clean, boolean usePredicted, int n, int classes);
+
+    /** gy (n x classes) = dl/df at logits z (loss q), negated when targeted; gy must not alias z or clean. */
+    void pgaLossGrad(F gy, F z, F clean, I ref, double q, boolean targeted, int n, int classes);
+
+    /** xk = clamp_domain(x + off) elementwise (off null: clamp_domain(x)). */
+    void pgaStart(F xk, F x, F off, Domain domain, int len);
+
+    /**
+     * One PGA step on n rows of per values: xk = clamp_domain(x + Proj_eps(xk - x + alpha N_p(g))), or
+     * clamp_domain(x + eps N_p(g)) for alpha = inf (l1: coordinates on the boundary whose gradient points
+     * outward are left out of N_1); g is overwritten with scratch. xk, g and x are three different buffers.
+     */
+    void pgaStep(F xk, F g, F x, double p, double alpha, double eps, Domain domain, int n, int per);
+
+    /**
+     * The loss and prediction at logits z of restart {@code restart}: an example's kept point is replaced
+     * where this restart beats it (restart 0 always does: success first, then the higher loss, targeted the
+     * lower), and stats remember for {@link #pgaCopyRowsWhereBetter} whether it did.
+     */
+    void pgaKeepBest(F stats, F z, F clean, I ref, double q, boolean targeted, int restart, int n, int classes);
+
+    /** dst row r = src row r (rows of len) for the examples whose last {@link #pgaKeepBest} replaced the kept point. */
+    void pgaCopyRowsWhereBetter(F dst, F src, F stats, int n, int len);
+
+    /** The perturbation norm ||a_r - b_r||_p (in double) of every example into stats. */
+    void pgaNorms(F stats, F a, F b, double p, int n, int per);
+
+    /**
+     * The statistics on the host (one download): 7 values per example, clean prediction, reference label,
+     * prediction at the kept point, success (0 / 1), loss, perturbation norm, restart of the kept point.
+     */
+    double[] pgaReadStats(F stats, int n);
 }

@@ -689,4 +689,73 @@ public abstract class KernelsContractTest {
     private static void assertUnchanged(float[] before, float[] after, String name) {
         assertBits("input " + name + " was modified", before, after);
     }
+
+    // ---- PGA attack ----------------------------------------------------------------------------------
+
+    /**
+     * The PGA's row operations on odd sizes (3 rows of 37, 7 classes) against the reference: iterates and
+     * gradients as the other ops, the statistics through pgaReadStats (exact for bit-exact
+     * implementations, else the losses and norms to 1e-4 relative, the classes and flags exactly).
+     */
+    @Test
+    void pgaOps_matchReference_onOddSizes() {
+        Kernels k = kernels();
+        Random rnd = new Random(91);
+        int n = 3, per = 37, c = 7, len = n * per;
+        dev.opnorm.nn.data.Domain d = dev.opnorm.nn.data.Domain.SYMMETRIC;
+        int[] labels = {6, 0, 3};
+        for (double p : new double[] {1, 2, Double.POSITIVE_INFINITY}) {
+            for (double alpha : new double[] {0.2, Double.POSITIVE_INFINITY}) {
+                float[] x = uniform(rnd, len), off = uniform(rnd, len), g = uniform(rnd, len);
+                for (int i = 0; i < len; i++) {
+                    off[i] *= 0.05f;
+                }
+                float[] want = new float[len], got = new float[len], g2 = g.clone();
+                REF.pgaStart(want, x, off, d, len);
+                k.pgaStart(got, x, off, d, len);
+                assertMatches("pgaStart", want, got, abs(x));
+                REF.pgaStep(want, g, x, p, alpha, 0.3, d, n, per);
+                k.pgaStep(got, g2, x, p, alpha, 0.3, d, n, per);
+                assertMatches("pgaStep p=" + p + " alpha=" + alpha, want, got, abs(x));
+                float[] ws = new float[n * REF.pgaStatsWidth()], gs = new float[n * k.pgaStatsWidth()];
+                REF.pgaNorms(ws, want, x, p, n, per);
+                k.pgaNorms(gs, got, x, p, n, per);
+                assertStats("pgaNorms p=" + p, REF.pgaReadStats(ws, n), k.pgaReadStats(gs, n));
+            }
+        }
+        float[] z0 = uniform(rnd, n * c), z1 = uniform(rnd, n * c), clean = uniform(rnd, n * c);
+        for (double q : new double[] {Double.NaN, 1, 2, Double.POSITIVE_INFINITY}) {
+            for (boolean targeted : new boolean[] {false, true}) {
+                String what = "loss q=" + q + " targeted=" + targeted;
+                float[] want = new float[n * c], got = new float[n * c];
+                REF.pgaLossGrad(want, z0, clean, labels, q, targeted, n, c);
+                k.pgaLossGrad(got, z0, clean, labels, q, targeted, n, c);
+                assertMatches(what + " pgaLossGrad", want, got, abs(z0));
+                int[] wr = labels.clone(), gr = labels.clone();
+                float[] ws = new float[n * REF.pgaStatsWidth()], gs = new float[n * k.pgaStatsWidth()];
+                REF.pgaInitStats(ws, wr, clean, targeted, n, c);
+                k.pgaInitStats(gs, gr, clean, targeted, n, c);
+                assertArrayEquals(wr, gr, what + " pgaInitStats reference");
+                float[] rows = uniform(rnd, n * per), wb = new float[n * per], gb = new float[n * per];
+                for (int r = 0; r < 2; r++) {
+                    REF.pgaKeepBest(ws, r == 0 ? z0 : z1, clean, wr, q, targeted, r, n, c);
+                    k.pgaKeepBest(gs, r == 0 ? z0 : z1, clean, gr, q, targeted, r, n, c);
+                    REF.pgaCopyRowsWhereBetter(wb, rows, ws, n, per);
+                    k.pgaCopyRowsWhereBetter(gb, rows, gs, n, per);
+                    rows = uniform(rnd, n * per);
+                }
+                assertBits(what + " pgaCopyRowsWhereBetter", wb, gb);
+                assertStats(what + " pgaKeepBest", REF.pgaReadStats(ws, n), k.pgaReadStats(gs, n));
+            }
+        }
+    }
+
+    private void assertStats(String what, double[] want, double[] got) {
+        assertEquals(want.length, got.length, what + ": length");
+        for (int i = 0; i < want.length; i++) {
+            boolean continuous = i % 7 == 4 || i % 7 == 5; // the loss and the norm
+            double tol = bitExact() || !continuous ? 0 : 1e-4 * (1 + Math.abs(want[i]));
+            assertEquals(want[i], got[i], tol, what + ": statistic " + i % 7 + " of example " + i / 7);
+        }
+    }
 }

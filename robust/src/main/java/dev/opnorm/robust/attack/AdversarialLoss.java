@@ -1,7 +1,7 @@
 package dev.opnorm.robust.attack;
 
-import dev.opnorm.linalg.DualMaps;
 import dev.opnorm.linalg.Norms;
+import dev.opnorm.nn.kernels.AttackRows;
 
 /**
  * The objective l_adv an attack ascends, as a function of the adversarial logits f(x*) of one example:
@@ -57,46 +57,12 @@ public final class AdversarialLoss {
      * @param label  reference class (read by cross-entropy only)
      */
     double value(float[] logits, float[] clean, int off, int classes, int label) {
-        if (logit) {
-            double[] d = new double[classes];
-            for (int j = 0; j < classes; j++) {
-                d[j] = (double) logits[off + j] - clean[off + j];
-            }
-            return Norms.lp(d, q);
-        }
-        double m = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j < classes; j++) {
-            m = Math.max(m, logits[off + j]);
-        }
-        double s = 0;
-        for (int j = 0; j < classes; j++) {
-            s += Math.exp(logits[off + j] - m);
-        }
-        return m + Math.log(s) - logits[off + label];
+        return AttackRows.lossValue(logits, clean, off, classes, label, q);
     }
 
     /** gy[off, off+classes) = dl/df at the adversarial logits (overwritten). */
     void gradient(float[] logits, float[] clean, int off, int classes, int label, float[] gy) {
-        if (logit) {
-            float[] d = new float[classes];
-            for (int j = 0; j < classes; j++) {
-                d[j] = logits[off + j] - clean[off + j];
-            }
-            DualMaps.dual(d, 0, classes, q, gy, off);
-            return;
-        }
-        double m = Double.NEGATIVE_INFINITY;
-        for (int j = 0; j < classes; j++) {
-            m = Math.max(m, logits[off + j]);
-        }
-        double s = 0;
-        for (int j = 0; j < classes; j++) {
-            s += Math.exp(logits[off + j] - m);
-        }
-        for (int j = 0; j < classes; j++) {
-            double softmax = Math.exp(logits[off + j] - m) / s;
-            gy[off + j] = (float) (softmax - (j == label ? 1 : 0));
-        }
+        AttackRows.lossGradient(logits, clean, off, classes, label, q, gy);
     }
 
     @Override

@@ -6,6 +6,7 @@ import dev.opnorm.linalg.StartVectors;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Domain;
+import dev.opnorm.nn.kernels.AttackRows;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.util.Rng;
@@ -587,6 +588,6 @@ public final class Pga implements Attack {
 
     /** Index of the largest logit per example (first on ties). */
     static int[] argmax(float[] logits, int n, int classes) {
-        return HostPgaOps.argmax(logits, n, classes);
+        return AttackRows.argmax(logits, n, classes);
     }
 }

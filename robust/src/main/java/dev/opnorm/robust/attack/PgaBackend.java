@@ -1,6 +1,7 @@
 package dev.opnorm.robust.attack;
 
 import dev.opnorm.nn.layers.Layer;
+import dev.opnorm.nn.layers.PlacedModel;
 
 /**
  * An engine the PGA runs on: for a host network, its forward / VJP and the vector operations on that
@@ -32,6 +33,16 @@ public interface PgaBackend {
 
     /** The host engine: nn's layers on float arrays, the reference arithmetic. */
     static PgaBackend host() {
-        return HostPgaOps::engine;
+        return KernelPgaOps::host;
+    }
+
+    /**
+     * The engine of a model placed on a backend: its EVAL linearization as the network, the backend's
+     * {@code pga...} operations on buffers from the model's pool.
+     *
+     * @throws IllegalArgumentException for a null or closed model
+     */
+    static <F, I> Engine<F, I, F> placed(PlacedModel<F, I> model) {
+        return KernelPgaOps.placed(model);
     }
 }

@@ -6,7 +6,7 @@ import dev.opnorm.nn.data.Domain;
 
 /**
  * The operations of the PGA ({@link Pga#run}) on one backend, so that the attack is written once and runs
- * on host arrays ({@code HostPgaOps}) or on device buffers: float buffers {@code V} of examples row after
+ * on host arrays or on device buffers (one implementation over nn's {@code Ops}: {@code KernelPgaOps}): float buffers {@code V} of examples row after
  * row, reference labels {@code L}, and the per-example bookkeeping {@code S} (clean prediction, reference
  * label, the kept point's prediction, success, loss and restart, its perturbation norm, and whether the
  * last restart beat the kept one). Only {@link #upload}, {@link #uploadLabels}, {@link #download},

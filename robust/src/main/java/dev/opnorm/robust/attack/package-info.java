@@ -9,9 +9,11 @@
  * count.
  *
  * <p>The PGA is written once ({@code Pga.run}) on {@link dev.opnorm.robust.attack.PgaNetwork} (forward and VJP) and
- * {@link dev.opnorm.robust.attack.PgaOps} (the per-row loss, step, projection and bookkeeping); the host arrays are
- * one backend ({@link dev.opnorm.robust.attack.PgaBackend#host()}), gpu-kernels supplies the OpenCL one
- * ({@code Pga.on(backend)}, {@code Pga.outcome}, {@code RobustAccuracy.of(..., backend, ...)}).
+ * {@link dev.opnorm.robust.attack.PgaOps} (the per-row loss, step, projection and bookkeeping, one implementation
+ * over nn's {@code Ops}: the backend's {@code pga...} methods); the host arrays are one backend
+ * ({@link dev.opnorm.robust.attack.PgaBackend#host()}), any placed model another
+ * ({@link dev.opnorm.robust.attack.PgaBackend#placed}, e.g. on gpu-kernels' {@code OpenClOps}:
+ * {@code Pga.on(backend)}, {@code Pga.outcome}, {@code RobustAccuracy.of(..., backend, ...)}).
  *
  * <pre>
  *   AttackResult r = Pga.l2(1.75).iterations(10).restarts(1).seed(7).attack(model, x, labels);

@@ -19,17 +19,17 @@ import org.junit.jupiter.api.Test;
  * that every buffer goes back, and that {@link Pga#run} on it is the host attack bit for bit.
  */
 class PgaOpsContractTest {
-    /** HostPgaOps with counters on the calls a device backend pays a transfer for. */
-    static final class CountingOps implements PgaOps<float[], int[], HostPgaOps.Stats> {
-        final HostPgaOps host = HostPgaOps.INSTANCE;
+    /** The host KernelPgaOps with counters on the calls a device backend pays a transfer for. */
+    static final class CountingOps implements PgaOps<float[], int[], float[]> {
+        final KernelPgaOps<float[], int[]> host = KernelPgaOps.HOST;
         int uploads, labelUploads, downloads, views, reads, live, steps;
 
         @Override public float[] allocate(Shape shape) { live++; return host.allocate(shape); }
         @Override public void release(float[] v) { if (v != null) live--; }
         @Override public int[] labels(int n) { live++; return host.labels(n); }
         @Override public void releaseLabels(int[] l) { if (l != null) live--; }
-        @Override public HostPgaOps.Stats stats(int n) { live++; return host.stats(n); }
-        @Override public void releaseStats(HostPgaOps.Stats s) { if (s != null) live--; }
+        @Override public float[] stats(int n) { live++; return host.stats(n); }
+        @Override public void releaseStats(float[] s) { if (s != null) live--; }
         @Override public void upload(float[] src, float[] dst, int len) { uploads++; host.upload(src, dst, len); }
         @Override public void uploadLabels(int[] l, int[] dst, int n) { labelUploads++; host.uploadLabels(l, dst, n); }
         @Override public float[] download(float[] src, int len) { downloads++; return host.download(src, len); }
@@ -37,7 +37,7 @@ class PgaOpsContractTest {
         @Override public void copy(float[] dst, float[] src, int len) { host.copy(dst, src, len); }
 
         @Override
-        public void initStats(HostPgaOps.Stats s, int[] ref, float[] clean, boolean usePredicted, int n, int k) {
+        public void initStats(float[] s, int[] ref, float[] clean, boolean usePredicted, int n, int k) {
             host.initStats(s, ref, clean, usePredicted, n, k);
         }
 
@@ -56,27 +56,27 @@ class PgaOpsContractTest {
         }
 
         @Override
-        public void keepBest(HostPgaOps.Stats s, float[] z, float[] clean, int[] ref, AdversarialLoss loss,
+        public void keepBest(float[] s, float[] z, float[] clean, int[] ref, AdversarialLoss loss,
                              boolean targeted, int restart, int n, int k) {
             host.keepBest(s, z, clean, ref, loss, targeted, restart, n, k);
         }
 
         @Override
-        public void copyRowsWhereBetter(float[] dst, float[] src, HostPgaOps.Stats s, int n, int len) {
+        public void copyRowsWhereBetter(float[] dst, float[] src, float[] s, int n, int len) {
             host.copyRowsWhereBetter(dst, src, s, n, len);
         }
 
-        @Override public void norms(HostPgaOps.Stats s, float[] a, float[] b, double p, int n, int per) { host.norms(s, a, b, p, n, per); }
+        @Override public void norms(float[] s, float[] a, float[] b, double p, int n, int per) { host.norms(s, a, b, p, n, per); }
 
         @Override
-        public Pga.Outcome read(HostPgaOps.Stats s, int n) {
+        public Pga.Outcome read(float[] s, int n) {
             reads++;
             return host.read(s, n);
         }
     }
 
-    private static PgaBackend.Engine<float[], int[], HostPgaOps.Stats> counting(Sequential net, CountingOps ops) {
-        return new PgaBackend.Engine<>(HostPgaOps.engine(net).network(), ops);
+    private static PgaBackend.Engine<float[], int[], float[]> counting(Sequential net, CountingOps ops) {
+        return new PgaBackend.Engine<>(KernelPgaOps.host(net).network(), ops);
     }
 
     @Test
