@@ -22,10 +22,12 @@ import jdk.incubator.vector.VectorSpecies;
  *       (stride 1: a forward conv of padded gy with the flipped kernel, again via {@link DirectConv}
  *       as for the forward conv). Where im2colT would be mostly zeros (stride 2, "valid" padding on small
  *       maps) or too costly to pack for the work it feeds (few input channels), dcol = W^T * gy followed
- *       by a col2im gather per input plane instead ({@code ConvPack.preferCol2im});</li>
- *   <li>weight VJP: S = gy * im2col(x)^T, or for stride 1 on rows >= 16 wide (>= 8 with 16 vector
- *       registers) S^T = im2col(x) * gy^T with im2col read from padded x; then gw += S. Either way every
- *       element sums the batch in the contract's order.</li>
+ *       by a col2im gather per input plane instead ({@code ConvPack.preferCol2im}), with gy read in place
+ *       when a sample's grid is a whole number of vectors;</li>
+ *   <li>weight VJP: S = gy * im2col(x)^T; with few input channels ({@link #swapWeightGrad}) gy is read in
+ *       place and only im2col(x)^T packed; else for stride 1 on rows >= 16 wide (>= 8 with 16 vector
+ *       registers) S^T = im2col(x) * gy^T with im2col read from padded x; then gw += S. Every route sums
+ *       the batch in the contract's order.</li>
  * </ul>
  *
  * Elementwise, BatchNorm and pooling ops are simple vector loops (or scalar loops over independent
