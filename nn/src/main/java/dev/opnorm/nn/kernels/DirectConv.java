@@ -241,9 +241,12 @@ final class DirectConv {
         return all;
     }
 
-    /** As Sgemm's micro-kernel (the same MR x NV tile), with B vector v of row l at src[bv + lOff[l0 + l]]. */
-    private static void micro(int kc, float[] a, int aOff, float[] src, int b0o, int b1o, int b2o, int b3o,
-                              int[] lOff, int l0, float[] tile) {
+    /**
+     * As Sgemm's micro-kernel (the same MR x NV tile), with B vector v of row l at src[bv + lOff[l0 + l]];
+     * Sgemm also runs its packed slivers through it on 16 registers ({@code Sgemm.TABLE_MICRO}).
+     */
+    static void micro(int kc, float[] a, int aOff, float[] src, int b0o, int b1o, int b2o, int b3o,
+                      int[] lOff, int l0, float[] tile) {
         FloatVector c00 = FloatVector.zero(F), c01 = c00, c02 = c00, c03 = c00;
         FloatVector c10 = c00, c11 = c00, c12 = c00, c13 = c00;
         FloatVector c20 = c00, c21 = c00, c22 = c00, c23 = c00;
@@ -354,23 +357,25 @@ final class DirectConv {
     // ---- weight gradient ----------------------------------------------------------------------------
 
     /**
-     * gwT (CRS x K), overwritten, = im2col(x) (CRS x N*P*Q) * gy^T (N*P*Q x K) for a stride-1 conv, with
-     * A read by scalar broadcasts straight from the padded x (row (c, r, s) of im2col, along one output
-     * row, is a contiguous run of xp) and only gy^T packed (K*N*P*Q elements instead of the C*R*S*N*P*Q
-     * of im2col). Each gwT element sums N*P*Q terms in k-slices of KC, l ascending: fixed order, any
-     * thread count.
+     * out (m x n), overwritten, = A (m x depth) * B (depth x n), with A read by scalar broadcasts straight from
+     * a source tensor (row i, along one run of consecutive grid columns, is a contiguous run of the source at
+     * columnBase + lOff[i]) and only B packed. For a stride-1 conv's weight VJP: gwT (CRS x K) = im2col(x)
+     * * gy^T with A = padded x (lOff[(c, r, s)] = (c*hp + r)*wp + s) and B = gy^T ({@link ConvPack.NchwTB}),
+     * which packs K*N*P*Q elements instead of the C*R*S*N*P*Q of im2col; or, when C*R*S is the smaller
+     * side, gw (K x CRS) = gy * im2col(x)^T with A = gy in place (one row PQ wide per channel) and B =
+     * {@link ConvPack.Im2colTB}. Each out element sums its depth terms in k-slices of KC, l ascending: fixed
+     * order, any thread count (and fma's product is the same either way round).
      *
-     * @param gwT  output (crs x k), row-major, overwritten
-     * @param lOff     per im2col row (c, r, s): (c*hp + r)*wp + s
-     * @param geometry x padded as for the forward conv, and the output grid
-     * @param depth    N*P*Q
+     * @param out      output (m x n), row-major, overwritten
+     * @param lOff     per A row: its offset from a column's base in the source
+     * @param geometry the source of A and its grid of depth columns
+     * @param depth    the depth (N*P*Q)
      */
-    static void weightGrad(float[] gwT, int[] lOff, PaddedSource geometry, float[] gy, int kOut, int depth,
+    static void weightGrad(float[] out, int[] lOff, PaddedSource geometry, Sgemm.PackB b, int n, int depth,
                            int threads) {
-        int m = lOff.length, n = kOut, pq = geometry.gridP * geometry.gridQ;
+        int m = lOff.length;
         float[] xp = geometry.src;
-        Sgemm.PackB b = new ConvPack.NchwTB(gy, kOut, pq);
-        Sgemm.Sink c = new Sgemm.DenseC(gwT, 0, n, 1f, 0f);
+        Sgemm.Sink c = new Sgemm.DenseC(out, 0, n, 1f, 0f);
         boolean splitColumns = Sgemm.splitsColumns(m, n, threads);
         int units = splitColumns ? Sgemm.ceilDiv(n, NR) : Sgemm.ceilDiv(m, WR);
         int tasks = Sgemm.plannedTasks(m, n, depth, threads);

@@ -94,6 +94,9 @@ public abstract class KernelsContractTest {
         cases.add(new Conv2dDims(3, 3, 32, 32, 5, 3, 3, 1, 1));
         cases.add(new Conv2dDims(3, 8, 24, 32, 6, 3, 3, 1, 1));
         cases.add(new Conv2dDims(2, 5, 12, 12, 7, 3, 3, 1, 1));
+        // few input channels, many output channels, a grid of 64 pixels: the input VJP's dcol = W^T gy with gy
+        // read in place, and the weight VJP as gy * im2col(x)^T
+        cases.add(new Conv2dDims(2, 3, 8, 8, 40, 3, 3, 1, 1));
         cases.removeIf(d -> (long) d.n() * d.k() * d.p() * d.q() * d.c() * d.r() * d.s() > SMALL_CASE_MACS);
         return cases;
     }
