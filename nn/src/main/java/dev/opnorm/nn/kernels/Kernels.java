@@ -1,8 +1,7 @@
 package dev.opnorm.nn.kernels;
 
-import dev.opnorm.linalg.DualMaps;
+import dev.opnorm.linalg.HostBatchOps;
 import dev.opnorm.linalg.Norms;
-import dev.opnorm.linalg.Projections;
 import dev.opnorm.nn.Shape;
 
 /**
@@ -223,8 +222,8 @@ public interface Kernels extends Ops<float[], int[]> {
     }
 
     // ---- power method / (p,q) iteration (linalg BatchOps) -------------------------------------------
-    // Each row is linalg's method on one example's slice, as linalg's HostBatchOps, except that the
-    // per-row norms are kept as floats (the scalars of the contract are F buffers).
+    // linalg's HostBatchOps is the reference: the vector maps are its own methods (so bit for bit the
+    // same), the norms its Norms.lp per row kept as floats (the scalars of the contract are F buffers).
 
     @Override
     default void rowNorms(float[] out, int off, float[] a, int rows, int cols, double q) {
@@ -233,6 +232,7 @@ public interface Kernels extends Ops<float[], int[]> {
         }
     }
 
+    /** As HostBatchOps' division, by the float norms. */
     @Override
     default void divideRows(float[] y, float[] x, float[] norms, int off, int rows, int cols) {
         for (int r = 0; r < rows; r++) {
@@ -248,26 +248,17 @@ public interface Kernels extends Ops<float[], int[]> {
 
     @Override
     default void dualRows(float[] out, float[] a, int rows, int cols, double q) {
-        for (int r = 0; r < rows; r++) {
-            DualMaps.dual(a, r * cols, cols, q, out, r * cols);
-        }
+        HostBatchOps.INSTANCE.dualRows(out, a, rows, cols, q);
     }
 
     @Override
     default void sphereStep(float[] v, float[] z, double alpha, int rows, int cols, double p) {
-        float[] y = new float[cols];
-        for (int r = 0; r < rows; r++) {
-            for (int j = 0; j < cols; j++) {
-                y[j] = (float) (v[r * cols + j] + alpha * z[r * cols + j]);
-            }
-            Projections.ontoSphere(y, 0, cols, p, 1, v, r * cols);
-        }
+        HostBatchOps.INSTANCE.sphereStep(v, z, alpha, rows, cols, p);
     }
 
-    /** Every p &gt;= 1: {@code Projections.ontoSphere} handles them all. */
     @Override
     default void checkSphereStep(double p) {
-        Norms.checkP(p, "p");
+        HostBatchOps.INSTANCE.checkSphereStep(p);
     }
 
     @Override
