@@ -2,7 +2,7 @@ package dev.opnorm.benchmarks;
 
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.PlacedLinearization;
-import dev.opnorm.gpu.net.DeviceBatchOps;
+import dev.opnorm.nn.layers.PlacedBatchOps;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
@@ -41,7 +41,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * device-resident ({@code dev.opnorm.gpu.net}):
  * <ul>
  *   <li>{@code powerMethod10}: linalg's per-example (2,2) power method ({@code PowerMethod.sigmaMax} on
- *       {@code PlacedLinearization.asBatchMap()} and {@code DeviceBatchOps.of(PlacedModel)}), {@value #ITERATIONS}
+ *       {@code PlacedLinearization.asBatchMap()} and {@code PlacedBatchOps.of(PlacedModel)}), {@value #ITERATIONS}
  *       iterations from given start vectors - per iteration w = J v, per-example norms, u = w/||w||,
  *       z = J^T u, v = z/||z|| and one transfer (batch floats down); plus the start vectors' upload;</li>
  *   <li>{@code trainingStep}: one d.d. SGD training step (TRAIN forward, cross-entropy, backward,
@@ -128,7 +128,7 @@ public class OpenClNetworkBench {
 
     @Benchmark
     public double powerMethod10() {
-        try (PowerMethod.BatchResult<DeviceTensor> r = PowerMethod.sigmaMax(lin.asBatchMap(), DeviceBatchOps.of(model),
+        try (PowerMethod.BatchResult<DeviceTensor> r = PowerMethod.sigmaMax(lin.asBatchMap(), PlacedBatchOps.of(model),
                 new PowerMethod.Options(ITERATIONS, 0, 1L), start, false)) {
             return r.sigma()[0];
         }
@@ -142,7 +142,7 @@ public class OpenClNetworkBench {
     @Benchmark
     public double pqIteration10() {
         OperatorNorm.Options o = new OperatorNorm.Options(ITERATIONS, 0, Double.POSITIVE_INFINITY, 1, 1L);
-        try (OperatorNorm.BatchResult<DeviceTensor> r = OperatorNorm.estimate(lin.asBatchMap(), DeviceBatchOps.of(model),
+        try (OperatorNorm.BatchResult<DeviceTensor> r = OperatorNorm.estimate(lin.asBatchMap(), PlacedBatchOps.of(model),
                 Double.POSITIVE_INFINITY, 2, o, start, false)) {
             return r.value()[0];
         }

@@ -1,5 +1,6 @@
 package dev.opnorm.gpu;
 
+import dev.opnorm.linalg.Norms;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.kernels.Conv2dDims;
@@ -22,7 +23,7 @@ import dev.opnorm.gpu.OpenCl.Family;
  * inner products / squared norms, a deterministic tree reduction), {@link #scaleRowsInvSqrt} (normalize
  * rows by those), and the norm ops below ({@link #rowNorms}, {@link #divideRows}, {@link #dualRows},
  * {@link #sphereStep}, {@link #copyRowsWhere}) that linalg's power method and (p,q) iteration use through
- * {@code net.DeviceBatchOps}.
+ * {@code nn.layers.PlacedBatchOps}.
  *
  * <p>Each kernel's Java twin (the same index formulas in the same order) is in a {@code *Twins} class,
  * in the tests except for the two whose constants callers share. Results are deterministic: no atomics, fixed summation orders; the split of the weight
@@ -466,10 +467,11 @@ public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
     }
 
     /**
-     * One torch.optim.SGD update of len elements, as {@code nn.optim.HostUpdateOps.sgd}: p and (with
+     * One torch.optim.SGD update of len elements, as the host's {@code Kernels.sgdUpdate}: p and (with
      * momentum) buf overwritten. {@code first} marks the parameter's first step (buf = g); buf null: no
      * momentum (the host's rule, whatever the momentum factor).
      */
+    @Override
     public void sgdUpdate(DeviceTensor p, DeviceTensor grad, DeviceTensor buf, float weightDecay, float momentum,
                           float keep, float negLr, boolean first, boolean nesterov, int len) {
         need(p, len, "sgdUpdate p");
@@ -531,11 +533,12 @@ public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
     // ---- optimizers and checks of the device training loop (training.cl) ---------------------------
 
     /**
-     * One torch.optim.Adam / AdamW update of len elements, as {@code nn.optim.HostUpdateOps.adam}:
+     * One torch.optim.Adam / AdamW update of len elements, as the host's {@code Kernels.adamUpdate}:
      * p, m (exp_avg), v (exp_avg_sq) overwritten. The step's scalars
      * come from the host: {@code decay = 1 - lr wd} (AdamW), {@code w1 = 1 - beta1}, {@code w2 = 1 - beta2},
      * {@code negStep = -lr / (1 - beta1^t)}, {@code bc2Sqrt = sqrt(1 - beta2^t)}, each rounded to float.
      */
+    @Override
     public void adamUpdate(DeviceTensor p, DeviceTensor grad, DeviceTensor m, DeviceTensor v, float weightDecay,
                            float decay, boolean decoupled, float w1, float beta1, float w2, float beta2,
                            float negStep, float bc2Sqrt, float eps, int len) {
@@ -548,10 +551,11 @@ public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
     }
 
     /**
-     * One torch.optim.RMSprop update of len elements, as {@code nn.optim.HostUpdateOps.rmsprop}: p, sq
+     * One torch.optim.RMSprop update of len elements, as the host's {@code Kernels.rmspropUpdate}: p, sq
      * (square_avg) and, when given, ga (grad_avg: centered)
      * and buf (momentum_buffer: momentum &gt; 0) overwritten; {@code w = 1 - alpha}. ga / buf null = off.
      */
+    @Override
     public void rmspropUpdate(DeviceTensor p, DeviceTensor grad, DeviceTensor sq, DeviceTensor ga, DeviceTensor buf,
                               float weightDecay, float alpha, float w, float eps, float momentum, float negLr, int len) {
         need(p, len, "rmspropUpdate p");
@@ -703,6 +707,7 @@ public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
      *
      * @throws IllegalArgumentException for q &lt; 1 or NaN, short buffers, or out == a
      */
+    @Override
     public void rowNorms(DeviceTensor out, int outOff, DeviceTensor a, int rows, int cols, double q) {
         checkExponent(q, "rowNorms q");
         need(out, (long) outOff + rows, "rowNorms out");
@@ -724,6 +729,7 @@ public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
      *
      * @throws IllegalArgumentException for q &lt; 1 or NaN, or short buffers
      */
+    @Override
     public void dualRows(DeviceTensor out, DeviceTensor a, int rows, int cols, double q) {
         checkExponent(q, "dualRows q");
         need(out, (long) rows * cols, "dualRows out");
@@ -733,6 +739,7 @@ public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
     }
 
     /** dst[r, .] = src[r, .] for the rows with flags[r] != 0; other rows untouched. */
+    @Override
     public void copyRowsWhere(DeviceTensor dst, DeviceTensor src, DeviceInts flags, int rows, int cols) {
         need(dst, (long) rows * cols, "copyRowsWhere dst");
         need(src, (long) rows * cols, "copyRowsWhere src");
@@ -745,6 +752,7 @@ public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
      * &gt; 0; rows with n = 0 or NaN are left as they are. y may alias x: the row normalization of the
      * power method by norms from {@link #rowNorms}.
      */
+    @Override
     public void divideRows(DeviceTensor y, DeviceTensor x, DeviceTensor n, int nOff, int rows, int cols) {
         need(y, (long) rows * cols, "divideRows y");
         need(x, (long) rows * cols, "divideRows x");
@@ -802,6 +810,7 @@ public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
      * @throws IllegalArgumentException for p other than 1, 2, inf (naming p), alpha not finite and &gt; 0,
      *                                  or short buffers
      */
+    @Override
     public void sphereStep(DeviceTensor v, DeviceTensor z, double alpha, int rows, int cols, double p) {
         if (!(alpha > 0) || Double.isInfinite(alpha)) {
             throw new IllegalArgumentException("sphereStep: alpha must be finite and > 0, got " + alpha);
@@ -1002,5 +1011,28 @@ public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
         }
         throw new IllegalArgumentException("unknown logit loss q = " + q + ": supported are q in {1, 2, inf} "
                 + "(NaN: cross-entropy)");
+    }
+
+    // ---- optimizer updates (nn.optim; sgdUpdate, adamUpdate, rmspropUpdate are with training.cl above) ----
+
+    /** Names the device, for the optimizer's "state is on ..." messages ({@code nn.optim.KernelUpdateOps}). */
+    @Override
+    public String toString() {
+        return "the OpenCL device " + cl.device().name;
+    }
+
+    // ---- power method / (p,q) iteration (linalg BatchOps; the row kernels are with norms.cl above) ----
+
+    /**
+     * @throws IllegalArgumentException for p other than 1, 2, inf: the projection from outside other l_p balls
+     *                                  is a nested bisection / Newton solve the device does not implement
+     */
+    @Override
+    public void checkSphereStep(double p) {
+        Norms.checkP(p, "p");
+        if (!(p == 1 || p == 2 || p == Double.POSITIVE_INFINITY)) {
+            throw new IllegalArgumentException("the device (p,q) iteration with a finite alpha projects onto the l_p "
+                    + "sphere for p = 1, 2, inf only, got p = " + Norms.format(p) + " (use alpha = inf, or the CPU backend)");
+        }
     }
 }

@@ -3,7 +3,7 @@ package dev.opnorm.gpu;
 /**
  * Java twins of training.cl and of batchnorm.cl's coefficient kernels: one call = one work-item.
  * Used by tests, never for speed. The optimizer kernels have no twin here: their reference is the host
- * implementation itself, {@code nn.optim.HostUpdateOps}.
+ * implementation itself, the host {@code Kernels}' updates.
  */
 public final class TrainingTwins {
     private TrainingTwins() {

@@ -1,6 +1,6 @@
 /* training.cl: the loss and the optimizer update of a device-resident training step.
  * Java twins: TrainingTwins (the same formulas in the same order); for the optimizer updates the host
- * implementation nn.optim.HostUpdateOps, operation for operation. */
+ * implementation nn.kernels.Kernels (sgdUpdate, adamUpdate, rmspropUpdate), operation for operation. */
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 
 /* one row of softmax_xent_part (and of softmax_xent_rows = the part [0, n) with weight 1, which

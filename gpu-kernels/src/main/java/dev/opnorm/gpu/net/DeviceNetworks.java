@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedBatchOps;
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.PlacedLinearization;
 import dev.opnorm.gpu.DeviceInts;
@@ -59,7 +60,7 @@ public final class DeviceNetworks {
      * Per-example sigma_max (the (2,2) operator norm) of the input-output Jacobian of {@code net} at each
      * example of {@code x}, BatchNorm in EVAL mode, entirely on the device of {@code cl}: linalg's
      * {@code PowerMethod.sigmaMax} on {@link PlacedLinearization#asBatchMap()} and
-     * {@link DeviceBatchOps#of}, so the same start vectors and stopping rule as on the host. x and the
+     * {@link PlacedBatchOps#of}, so the same start vectors and stopping rule as on the host. x and the
      * start vectors are uploaded once, the parameters come from the cache, each iteration downloads one
      * float per example. The result holds no device buffers (no vectors kept).
      *
@@ -75,7 +76,7 @@ public final class DeviceNetworks {
             PowerMethod.Options options, float[] start) {
         PlacedModel<DeviceTensor, DeviceInts> m = model(cl, net);
         try (PlacedLinearization<DeviceTensor> lin = m.linearize(x, BnMode.EVAL)) {
-            return PowerMethod.sigmaMax(lin.asBatchMap(), DeviceBatchOps.of(m), options, start, false);
+            return PowerMethod.sigmaMax(lin.asBatchMap(), PlacedBatchOps.of(m), options, start, false);
         }
     }
 
@@ -88,7 +89,7 @@ public final class DeviceNetworks {
      * Per-example (p,q) operator norms (lower bounds) of the input-output Jacobian of {@code net} at each
      * example of {@code x}, BatchNorm in EVAL mode, on the device of {@code cl}: linalg's
      * {@code OperatorNorm.estimate} on {@link PlacedLinearization#asBatchMap()} and
-     * {@link DeviceBatchOps#of} (OperatorNorm's start vectors, stopping rule and restarts; a finite
+     * {@link PlacedBatchOps#of} (OperatorNorm's start vectors, stopping rule and restarts; a finite
      * alpha for p = 1, 2, inf). x is uploaded once, the parameters come from the cache. The caller closes
      * the result (its maximizers v stay on the device until then).
      *
@@ -101,7 +102,7 @@ public final class DeviceNetworks {
             double q, OperatorNorm.Options options, float[] start) {
         PlacedModel<DeviceTensor, DeviceInts> m = model(cl, net);
         try (PlacedLinearization<DeviceTensor> lin = m.linearize(x, BnMode.EVAL)) {
-            return OperatorNorm.estimate(lin.asBatchMap(), DeviceBatchOps.of(m), p, q, options, start, false);
+            return OperatorNorm.estimate(lin.asBatchMap(), PlacedBatchOps.of(m), p, q, options, start, false);
         }
     }
 }

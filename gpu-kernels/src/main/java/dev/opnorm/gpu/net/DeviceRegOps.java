@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedBatchOps;
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.PlacedLinearization;
 import dev.opnorm.nn.layers.BufferPool;
@@ -25,7 +26,7 @@ import dev.opnorm.robust.train.TrainOps;
  * robust's {@link RegOps} on the device, and the engine ({@link #engine}) that runs robust's data-dependent
  * regularizers (written once: {@code DdOperatorNorm}, {@code DdSpectralNorm}, {@code InputGradient}) on a
  * {@link PlacedModel}: its linearizations as the network (tangent gradients by
- * robust's {@link TangentGradient} on its parts), its {@link DeviceBatchOps} for the iterations, row norms and
+ * robust's {@link TangentGradient} on its parts), its {@link PlacedBatchOps} for the iterations, row norms and
  * reads, and these kernels for the rest. Everything stays on the device except what the algorithms read: the
  * start vectors go up once, the iterations read their per-example norms, and each penalty reads one float
  * per example (the sigma^2 form also sends its B cotangent coefficients up). Buffers come from the model's
@@ -50,7 +51,7 @@ public final class DeviceRegOps implements RegOps<DeviceTensor, DeviceTensor, De
             }
             return linearized(model.linearize(x, shape, mode), true);
         };
-        return new RegEngine<>(net, DeviceBatchOps.of(model), new DeviceRegOps(model));
+        return new RegEngine<>(net, PlacedBatchOps.of(model), new DeviceRegOps(model));
     }
 
     /**

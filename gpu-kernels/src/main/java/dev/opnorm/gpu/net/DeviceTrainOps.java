@@ -11,7 +11,7 @@ import dev.opnorm.nn.layers.Gradients;
 import dev.opnorm.nn.layers.PlacedLinearization;
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.Param;
-import dev.opnorm.nn.optim.HostUpdateOps;
+import dev.opnorm.nn.optim.KernelUpdateOps;
 import dev.opnorm.nn.optim.Optimizer;
 import dev.opnorm.robust.attack.Pga;
 import dev.opnorm.robust.attack.PgaBackend;
@@ -47,7 +47,7 @@ public final class DeviceTrainOps implements TrainOps<DeviceTensor, DeviceInts, 
     private final PlacedModel<DeviceTensor, DeviceInts> model;
     private final OpenCl cl;
     private final Optimizer optimizer;
-    private final DeviceUpdateOps updates;
+    private final KernelUpdateOps<DeviceTensor> updates;
     private final List<Param> params;
     private final Gradients<DeviceTensor> grads;
     private final DeviceTensor result;      // {clean loss, clean correct, adversarial loss, adversarial correct}
@@ -74,7 +74,7 @@ public final class DeviceTrainOps implements TrainOps<DeviceTensor, DeviceInts, 
         this.model = model;
         this.cl = DeviceNetworks.runtime(model);
         this.optimizer = optimizer;
-        this.updates = new DeviceUpdateOps(cl);
+        this.updates = KernelUpdateOps.on(cl.ops());
         this.params = model.params();
         this.grads = new Gradients<>(cl.ops());
         this.result = DeviceTensor.allocate(cl, 4);
@@ -396,7 +396,7 @@ public final class DeviceTrainOps implements TrainOps<DeviceTensor, DeviceInts, 
     @Override
     public void close() {
         try {
-            optimizer.moveTo(HostUpdateOps.INSTANCE);
+            optimizer.moveTo(KernelUpdateOps.HOST);
         } finally {
             grads.close();
             result.close();

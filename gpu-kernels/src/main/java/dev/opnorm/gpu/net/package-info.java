@@ -3,7 +3,7 @@
  * ({@link dev.opnorm.nn.layers.PlacedModel} over {@link dev.opnorm.gpu.OpenClOps}, parameters uploaded once) runs
  * the layers' own linearizations ({@link dev.opnorm.nn.layers.PlacedLinearization}: forward, jvp, vjp,
  * parameter gradients, all residuals on the device); its {@code asBatchMap()} with
- * {@link dev.opnorm.gpu.net.DeviceBatchOps} (linalg's {@code BatchOps} on device buffers) runs linalg's batched
+ * {@code nn.layers.PlacedBatchOps} (linalg's {@code BatchOps} on device buffers) runs linalg's batched
  * power method and (p,q) iteration - the one implementation - on the device, moving only per-example scalars
  * ({@link dev.opnorm.gpu.net.DeviceNetworks#sigmaMax}, {@link dev.opnorm.gpu.net.DeviceNetworks#operatorNorm}); likewise robust's {@code PgaBackend.placed} (its one {@code PgaOps} over {@code OpenClOps}) runs
  * robust's PGA - the one implementation - on the device, moving only the start offsets and the per-example outcome,
@@ -12,7 +12,7 @@
  * (robust's {@code GlobalSnrOps}) runs robust's global spectral norm update, moving only the layer sigmas;
  * {@link dev.opnorm.gpu.net.DeviceTrainOps} (robust's {@code TrainOps} on a placed model) runs robust's training objective and step runner - the one
  * implementation - with an {@code nn.optim} optimizer (its state on the device through
- * {@link dev.opnorm.gpu.net.DeviceUpdateOps}), moving only the batch and the step's loss. The layer maths is
+ * {@code nn.optim.KernelUpdateOps} on {@code OpenClOps}), moving only the batch and the step's loss. The layer maths is
  * the host layers' own code, written once over {@code nn.kernels.Ops}.
  */
 package dev.opnorm.gpu.net;

@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedBatchOps;
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.PlacedLinearization;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -53,7 +54,7 @@ class DeviceNetworkGpuTest {
             try (PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL)) {
                 List<PowerMethod.Result> viaMap = PowerMethod.sigmaMax(lin.asBatchLinearMap(), o);
                 long down = cl.downloadedBytes();
-                PowerMethod.BatchResult<DeviceTensor> dev = PowerMethod.sigmaMax(lin.asBatchMap(), DeviceBatchOps.of(model), o,
+                PowerMethod.BatchResult<DeviceTensor> dev = PowerMethod.sigmaMax(lin.asBatchMap(), PlacedBatchOps.of(model), o,
                         null, false);
                 assertEquals(4L * BATCH * k, cl.downloadedBytes() - down, "bytes downloaded by the device iteration");
                 for (int i = 0; i < BATCH; i++) {
@@ -105,7 +106,7 @@ class DeviceNetworkGpuTest {
             try (PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL)) {
                 List<OperatorNorm.Result> viaMap = OperatorNorm.estimate(lin.asBatchLinearMap(), Double.POSITIVE_INFINITY, 2, o);
                 long down = cl.downloads(), downBytes = cl.downloadedBytes();
-                try (OperatorNorm.BatchResult<DeviceTensor> dev = OperatorNorm.estimate(lin.asBatchMap(), DeviceBatchOps.of(model),
+                try (OperatorNorm.BatchResult<DeviceTensor> dev = OperatorNorm.estimate(lin.asBatchMap(), PlacedBatchOps.of(model),
                         Double.POSITIVE_INFINITY, 2, o, null, false)) {
                     int iters = java.util.Arrays.stream(dev.iterations()).max().orElseThrow();
                     assertEquals(iters, cl.downloads() - down, "downloads: one per iteration");

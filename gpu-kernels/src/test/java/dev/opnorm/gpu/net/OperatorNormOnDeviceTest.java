@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedBatchOps;
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.PlacedLinearization;
 import dev.opnorm.gpu.DeviceInts;
@@ -28,7 +29,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * linalg's (p,q) iteration run on the device (PlacedLinearization.asBatchMap with DeviceBatchOps) against
+ * linalg's (p,q) iteration run on the device (PlacedLinearization.asBatchMap with PlacedBatchOps) against
  * the same iteration on the host network (CNN7 width 1/16,
  * ScalarKernels) for every kind of exponent pair (alpha = inf, and finite alpha for p = 1, 2, inf), its device-resident maximizers (checked by
  * recomputing ||J v||_q on the host from the downloaded v), u = D_q(J v), restarts, its transfers, and
@@ -68,7 +69,7 @@ class OperatorNormOnDeviceTest {
                 double p = pq[0], q = pq[1];
                 String what = "(" + Norms.format(p) + "," + Norms.format(q) + ")";
                 List<OperatorNorm.Result> want = OperatorNorm.estimate(host, p, q, o);
-                try (OperatorNorm.BatchResult<DeviceTensor> got = OperatorNorm.estimate(lin.asBatchMap(), DeviceBatchOps.of(model), p, q,
+                try (OperatorNorm.BatchResult<DeviceTensor> got = OperatorNorm.estimate(lin.asBatchMap(), PlacedBatchOps.of(model), p, q,
                         o, null, true)) {
                     float[] v = got.v().download();
                     double[] recomputed = hostValues(host, v, p, q);
@@ -117,7 +118,7 @@ class OperatorNormOnDeviceTest {
                 OperatorNorm.Options o = new OperatorNorm.Options(10, 0, c[2], 2, 9L);
                 String what = "(" + Norms.format(p) + "," + Norms.format(q) + ") alpha " + c[2];
                 List<OperatorNorm.Result> want = OperatorNorm.estimate(host, p, q, o);
-                try (OperatorNorm.BatchResult<DeviceTensor> got = OperatorNorm.estimate(lin.asBatchMap(), DeviceBatchOps.of(model), p, q, o, null,
+                try (OperatorNorm.BatchResult<DeviceTensor> got = OperatorNorm.estimate(lin.asBatchMap(), PlacedBatchOps.of(model), p, q, o, null,
                         false)) {
                     float[] v = got.v().download();
                     double[] recomputed = hostValues(host, v, p, q);
@@ -159,7 +160,7 @@ class OperatorNormOnDeviceTest {
             for (double[] pq : new double[][]{{2, 2, INF}, {INF, 1, INF}, {1, 2, 0.5}, {INF, 2, 0.05}}) {
                 long up = cl.uploads(), upBytes = cl.uploadedBytes(), down = cl.downloads(),
                         downBytes = cl.downloadedBytes();
-                try (OperatorNorm.BatchResult<DeviceTensor> r = OperatorNorm.estimate(lin.asBatchMap(), DeviceBatchOps.of(model),
+                try (OperatorNorm.BatchResult<DeviceTensor> r = OperatorNorm.estimate(lin.asBatchMap(), PlacedBatchOps.of(model),
                         pq[0], pq[1], o.withAlpha(pq[2]), null, false)) {
                     // (inf,1) may stop early: its sign iterates repeat exactly, so relTol 0 is met
                     int iters = Arrays.stream(r.iterations()).max().orElseThrow();
@@ -190,7 +191,7 @@ class OperatorNormOnDeviceTest {
         float[] startCopy = start.clone();
         try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
              PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL);
-             OperatorNorm.BatchResult<DeviceTensor> got = OperatorNorm.estimate(lin.asBatchMap(), DeviceBatchOps.of(model), INF, 2, o,
+             OperatorNorm.BatchResult<DeviceTensor> got = OperatorNorm.estimate(lin.asBatchMap(), PlacedBatchOps.of(model), INF, 2, o,
                      start, false)) {
             assertTrue(Arrays.equals(startCopy, start), "start vectors are not modified");
             double[] recomputed = hostValues(host, got.v().download(), INF, 2);
@@ -214,18 +215,18 @@ class OperatorNormOnDeviceTest {
              PlacedLinearization<DeviceTensor> eval = model.linearize(x, BnMode.EVAL);
              PlacedLinearization<DeviceTensor> train = model.linearize(x, BnMode.TRAIN)) {
             OperatorNorm.Options o = OperatorNorm.Options.defaults().withMaxIterations(2);
-            assertThrows(IllegalArgumentException.class, () -> OperatorNorm.estimate(train.asBatchMap(), DeviceBatchOps.of(model), 2, 2, o,
+            assertThrows(IllegalArgumentException.class, () -> OperatorNorm.estimate(train.asBatchMap(), PlacedBatchOps.of(model), 2, 2, o,
                     null, false));
             IllegalArgumentException alpha = assertThrows(IllegalArgumentException.class,
-                    () -> OperatorNorm.estimate(eval.asBatchMap(), DeviceBatchOps.of(model), 3, 2, o.withAlpha(1), null, false));
+                    () -> OperatorNorm.estimate(eval.asBatchMap(), PlacedBatchOps.of(model), 3, 2, o.withAlpha(1), null, false));
             assertTrue(alpha.getMessage().contains("p = 3"), alpha.getMessage());
-            assertThrows(IllegalArgumentException.class, () -> OperatorNorm.estimate(eval.asBatchMap(), DeviceBatchOps.of(model), 0.5, 2, o,
+            assertThrows(IllegalArgumentException.class, () -> OperatorNorm.estimate(eval.asBatchMap(), PlacedBatchOps.of(model), 0.5, 2, o,
                     null, false));
             assertThrows(IllegalArgumentException.class,
-                    () -> OperatorNorm.estimate(eval.asBatchMap(), DeviceBatchOps.of(model), 2, 2, o, new float[3], false));
+                    () -> OperatorNorm.estimate(eval.asBatchMap(), PlacedBatchOps.of(model), 2, 2, o, new float[3], false));
             int len = eval.inShape().size();
             assertThrows(IllegalArgumentException.class,
-                    () -> OperatorNorm.estimate(eval.asBatchMap(), DeviceBatchOps.of(model), 2, 2, o, new float[len], false), "zero start vector");
+                    () -> OperatorNorm.estimate(eval.asBatchMap(), PlacedBatchOps.of(model), 2, 2, o, new float[len], false), "zero start vector");
         }
     }
 
@@ -239,7 +240,7 @@ class OperatorNormOnDeviceTest {
         List<PowerMethod.Result> want = PowerMethod.sigmaMax(host, o);
         try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
              PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL);
-             PowerMethod.BatchResult<DeviceTensor> got = PowerMethod.sigmaMax(lin.asBatchMap(), DeviceBatchOps.of(model), o, null,
+             PowerMethod.BatchResult<DeviceTensor> got = PowerMethod.sigmaMax(lin.asBatchMap(), PlacedBatchOps.of(model), o, null,
                      true)) {
             int n = host.inDim(), m = host.outDim();
             float[] v = got.v().download(), u = got.u().download();

@@ -24,7 +24,7 @@ import dev.opnorm.nn.layers.ParamGrads;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.loss.SoftmaxCrossEntropy;
 import dev.opnorm.nn.optim.Adam;
-import dev.opnorm.nn.optim.HostUpdateOps;
+import dev.opnorm.nn.optim.KernelUpdateOps;
 import dev.opnorm.nn.optim.Optimizer;
 import dev.opnorm.nn.optim.OptimizerState;
 import dev.opnorm.nn.optim.RmsProp;
@@ -41,10 +41,10 @@ import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
- * The nn.optim optimizers (written once) with their state on the device ({@link DeviceUpdateOps}).
+ * The nn.optim optimizers (written once) with their state on the device ({@link KernelUpdateOps} on {@code OpenClOps}).
  *
  * <p>Alone, on odd sizes: every option combination against the same optimizer on the host, element for
- * element - equal bit for bit on PoCL (the kernels are {@code HostUpdateOps}' loops operation for
+ * element - equal bit for bit on PoCL (the kernels are the host {@code Kernels}' loops operation for
  * operation), within a few float ulps elsewhere for the updates that divide or take a square root (Adam,
  * RMSprop); a step transfers nothing, creates the state on the device at a parameter's first gradient,
  * and the state crosses only on export (one download per buffer), import (one upload per buffer) and
@@ -160,7 +160,7 @@ class OptimizerOnDeviceTest {
     @Test
     void everyOption_equalsTheHostOptimizer_andTransfersOnlyItsState() {
         OpenCl cl = NetTesting.runtime();
-        DeviceUpdateOps ops = new DeviceUpdateOps(cl);
+        KernelUpdateOps<DeviceTensor> ops = KernelUpdateOps.on(cl.ops());
         for (Function<List<Param>, Optimizer> make : everyOption()) {
             List<Param> hostPs = oddParams(), devPs = oddParams();
             Optimizer host = make.apply(hostPs), dev = make.apply(devPs);
@@ -206,7 +206,7 @@ class OptimizerOnDeviceTest {
                         long before = cl.uploads();
                         fresh.importState(saved);
                         assertEquals(saved.buffers().size(), cl.uploads() - before, what + ": import uploads");
-                        dev.moveTo(HostUpdateOps.INSTANCE); // frees its device buffers
+                        dev.moveTo(KernelUpdateOps.HOST); // frees its device buffers
                         dev = fresh;
                     }
                     for (int i = 0; i < hostPs.size(); i++) {
@@ -215,7 +215,7 @@ class OptimizerOnDeviceTest {
                     }
                 }
                 long down = cl.downloads();
-                dev.moveTo(HostUpdateOps.INSTANCE);
+                dev.moveTo(KernelUpdateOps.HOST);
                 OptimizerState want = host.exportState(), got = dev.exportState();
                 assertEquals(want.buffers().size(), cl.downloads() - down, dev + ": moving home downloads each buffer");
                 assertEquals(want.buffers().keySet(), got.buffers().keySet(), dev + ": state names");
@@ -224,7 +224,7 @@ class OptimizerOnDeviceTest {
                     assertUpdated(want.buffers().get(k), got.buffers().get(k), tol, dev + " " + k);
                 }
             } finally {
-                dev.moveTo(HostUpdateOps.INSTANCE);
+                dev.moveTo(KernelUpdateOps.HOST);
                 values.values().forEach(DeviceTensor::close);
                 grads.values().forEach(DeviceTensor::close);
             }
@@ -237,11 +237,11 @@ class OptimizerOnDeviceTest {
         Sequential net = NetTesting.cnn7(38L);
         Sgd sgd = new Sgd(net.params(), Sgd.Config.of(0.1).withMomentum(0.9));
         try (DeviceTraining t = new DeviceTraining(new PlacedModel<>(cl.ops(), net), Objective.standard(), sgd)) {
-            assertEquals(new DeviceUpdateOps(cl), sgd.backend());
+            assertEquals(KernelUpdateOps.on(cl.ops()), sgd.backend());
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> sgd.step(new ParamGrads()));
             assertTrue(e.getMessage().contains("OpenCL device"), e.getMessage());
         }
-        assertSame(HostUpdateOps.INSTANCE, sgd.backend());
+        assertSame(KernelUpdateOps.HOST, sgd.backend());
         sgd.step(new ParamGrads()); // home again
     }
 
@@ -279,7 +279,7 @@ class OptimizerOnDeviceTest {
             }
             trainer.store();
         }
-        assertSame(HostUpdateOps.INSTANCE, devHost.backend(), "closing the trainer brings the state home");
+        assertSame(KernelUpdateOps.HOST, devHost.backend(), "closing the trainer brings the state home");
         String what = devHost.describe() + " after " + STEPS + " steps: ";
         List<Param> want = hostNet.params(), got = devNet.params();
         for (int i = 0; i < want.size(); i++) {

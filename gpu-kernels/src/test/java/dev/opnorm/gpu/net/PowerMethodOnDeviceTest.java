@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedBatchOps;
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.PlacedLinearization;
 import dev.opnorm.gpu.DeviceInts;
@@ -24,7 +25,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * linalg's per-example (2,2) power method run on the device (PlacedLinearization.asBatchMap with
- * DeviceBatchOps) against the same method on the host network, and its transfers: k iterations
+ * PlacedBatchOps) against the same method on the host network, and its transfers: k iterations
  * download k times b floats and upload nothing but the start vectors.
  */
 class PowerMethodOnDeviceTest {
@@ -45,14 +46,14 @@ class PowerMethodOnDeviceTest {
         try (PlacedModel<DeviceTensor, DeviceInts> model = new PlacedModel<>(cl.ops(), net);
              PlacedLinearization<DeviceTensor> lin = model.linearize(x, BnMode.EVAL)) {
             long up = cl.uploads(), down = cl.downloads(), downBytes = cl.downloadedBytes();
-            PowerMethod.BatchResult<DeviceTensor> dev = PowerMethod.sigmaMax(lin.asBatchMap(), DeviceBatchOps.of(model), o,
+            PowerMethod.BatchResult<DeviceTensor> dev = PowerMethod.sigmaMax(lin.asBatchMap(), PlacedBatchOps.of(model), o,
                     null, false);
             assertEquals(1, cl.uploads() - up, "uploads: the start vectors only");
             assertEquals(k, cl.downloads() - down, "downloads: one per iteration");
             assertEquals(4L * BATCH * k, cl.downloadedBytes() - downBytes, "bytes: one float per example per iteration");
             // the vectors kept: the same device iteration plus one upload of the stop flags (all stop at k)
             long up2 = cl.uploads(), down2 = cl.downloads();
-            try (PowerMethod.BatchResult<DeviceTensor> kept = PowerMethod.sigmaMax(lin.asBatchMap(), DeviceBatchOps.of(model),
+            try (PowerMethod.BatchResult<DeviceTensor> kept = PowerMethod.sigmaMax(lin.asBatchMap(), PlacedBatchOps.of(model),
                     o, null, true)) {
                 assertEquals(k, cl.downloads() - down2, "downloads with the vectors kept: one per iteration");
                 assertEquals(2, cl.uploads() - up2, "uploads with the vectors kept: start vectors and stop flags");

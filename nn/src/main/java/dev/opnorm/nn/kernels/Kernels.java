@@ -1,5 +1,7 @@
 package dev.opnorm.nn.kernels;
 
+import dev.opnorm.linalg.HostBatchOps;
+import dev.opnorm.linalg.Norms;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.data.Domain;
 
@@ -154,6 +156,123 @@ public interface Kernels extends Ops<float[], int[]> {
 
     // ---- PGA attack: the host arithmetic (AttackRows), the same for every host implementation ------------
 
+    // ---- optimizer updates (nn.optim) -------------------------------------------------------------------
+    // The reference arithmetic of the optimizers, the same for every host implementation: state and
+    // element-wise math in float, one line per libtorch tensor operation, with Math.fma exactly where
+    // libtorch's vectorized CPU kernels fuse (add(x, alpha), addcmul) and not where they do not (addcdiv).
+    // Element-wise, so the result does not depend on threads or vector width.
+
+    @Override
+    default void sgdUpdate(float[] p, float[] grad, float[] buf, float wd, float mom, float keep, float negLr,
+                           boolean first, boolean nesterov, int length) {
+        for (int j = 0; j < length; j++) {
+            float g = grad[j];
+            if (wd != 0) {
+                g = Math.fma(wd, p[j], g);
+            }
+            if (buf != null) {
+                float b = first ? g : Math.fma(keep, g, buf[j] * mom);
+                buf[j] = b;
+                g = nesterov ? Math.fma(mom, b, g) : b;
+            }
+            p[j] = Math.fma(negLr, g, p[j]);
+        }
+    }
+
+    @Override
+    default void adamUpdate(float[] p, float[] grad, float[] m, float[] v, float wd, float decay, boolean decoupled,
+                            float w1, float b1, float w2, float b2, float negStep, float bc2Sqrt, float eps,
+                            int length) {
+        for (int j = 0; j < length; j++) {
+            float g = grad[j];
+            if (wd != 0) {
+                if (decoupled) {
+                    p[j] = p[j] * decay;
+                } else {
+                    g = Math.fma(wd, p[j], g);
+                }
+            }
+            m[j] = Math.fma(w1, g, m[j] * b1);
+            v[j] = Math.fma(w2 * g, g, v[j] * b2);
+            float denom = (float) Math.sqrt(v[j]) / bc2Sqrt + eps;
+            p[j] = p[j] + negStep * m[j] / denom;
+        }
+    }
+
+    @Override
+    default void rmspropUpdate(float[] p, float[] grad, float[] sq, float[] ga, float[] buf, float wd, float alpha,
+                               float w, float eps, float mom, float negLr, int length) {
+        for (int j = 0; j < length; j++) {
+            float g = grad[j];
+            if (wd != 0) {
+                g = Math.fma(wd, p[j], g);
+            }
+            sq[j] = Math.fma(w * g, g, sq[j] * alpha);
+            float avg;
+            if (ga != null) {
+                ga[j] = Math.fma(w, g, ga[j] * alpha);
+                avg = (float) Math.sqrt(Math.fma(-ga[j], ga[j], sq[j])) + eps;
+            } else {
+                avg = (float) Math.sqrt(sq[j]) + eps;
+            }
+            if (buf != null) {
+                buf[j] = buf[j] * mom + g / avg;
+                p[j] = Math.fma(negLr, buf[j], p[j]);
+            } else {
+                p[j] = p[j] + negLr * g / avg;
+            }
+        }
+    }
+
+    // ---- power method / (p,q) iteration (linalg BatchOps) -------------------------------------------
+    // linalg's HostBatchOps is the reference: the vector maps are its own methods (so bit for bit the
+    // same), the norms its Norms.lp per row kept as floats (the scalars of the contract are F buffers).
+
+    @Override
+    default void rowNorms(float[] out, int off, float[] a, int rows, int cols, double q) {
+        for (int r = 0; r < rows; r++) {
+            out[off + r] = (float) Norms.lp(a, r * cols, cols, q);
+        }
+    }
+
+    /** As HostBatchOps' division, by the float norms. */
+    @Override
+    default void divideRows(float[] y, float[] x, float[] norms, int off, int rows, int cols) {
+        for (int r = 0; r < rows; r++) {
+            double n = norms[off + r];
+            if (!(n > 0)) {
+                continue;
+            }
+            for (int j = r * cols; j < (r + 1) * cols; j++) {
+                y[j] = (float) (x[j] / n);
+            }
+        }
+    }
+
+    @Override
+    default void dualRows(float[] out, float[] a, int rows, int cols, double q) {
+        HostBatchOps.INSTANCE.dualRows(out, a, rows, cols, q);
+    }
+
+    @Override
+    default void sphereStep(float[] v, float[] z, double alpha, int rows, int cols, double p) {
+        HostBatchOps.INSTANCE.sphereStep(v, z, alpha, rows, cols, p);
+    }
+
+    @Override
+    default void checkSphereStep(double p) {
+        HostBatchOps.INSTANCE.checkSphereStep(p);
+    }
+
+    @Override
+    default void copyRowsWhere(float[] dst, float[] src, int[] flags, int rows, int cols) {
+        for (int r = 0; r < rows; r++) {
+            if (flags[r] != 0) {
+                System.arraycopy(src, r * cols, dst, r * cols, cols);
+            }
+        }
+    }
+
     @Override
     default void uploadInts(int[] dst, int[] src, int length) {
         if (dst != src) {
@@ -208,4 +327,5 @@ public interface Kernels extends Ops<float[], int[]> {
     default double[] pgaReadStats(float[] stats, int n) {
         return AttackRows.read(stats, n);
     }
+
 }

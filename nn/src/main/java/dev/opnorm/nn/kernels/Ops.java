@@ -215,7 +215,7 @@ public interface Ops<F, I> {
     // q is the adversarial loss: NaN = softmax cross-entropy with the reference label, 1 / 2 / inf = the l_q
     // logit loss ||z - clean||_q. p (1, 2, inf) is the attack norm.
 
-    /** dst[0, length) = src[0, length) (host to backend). */
+    /** dst[0, length) = src[0, length) (host to backend; nothing happens on the host when dst is src). */
     void uploadInts(I dst, int[] src, int length);
 
     /** Floats per example of the attack statistics; a statistics buffer starts all zero. */
@@ -258,4 +258,63 @@ public interface Ops<F, I> {
      * prediction at the kept point, success (0 / 1), loss, perturbation norm, restart of the kept point.
      */
     double[] pgaReadStats(F stats, int n);
+
+    // ---- optimizer updates (nn.optim) -------------------------------------------------------------------
+
+    /**
+     * One torch.optim.SGD update of len elements: p and (with momentum) buf overwritten in place from grad
+     * (read only). {@code first} marks the parameter's first step (buf = g); buf null: no momentum, whatever
+     * the momentum factor. {@code keep = 1 - dampening}; the scalars are the step's, rounded to float.
+     */
+    void sgdUpdate(F p, F grad, F buf, float weightDecay, float momentum, float keep, float negLr, boolean first,
+                   boolean nesterov, int len);
+
+    /**
+     * One torch.optim.Adam / AdamW update of len elements: p, m (exp_avg) and v (exp_avg_sq) overwritten.
+     * The step's scalars come from the caller: {@code decay = 1 - lr wd} (AdamW, {@code decoupled}),
+     * {@code w1 = 1 - beta1}, {@code w2 = 1 - beta2}, {@code negStep = -lr / (1 - beta1^t)},
+     * {@code bc2Sqrt = sqrt(1 - beta2^t)}, each rounded to float.
+     */
+    void adamUpdate(F p, F grad, F m, F v, float weightDecay, float decay, boolean decoupled, float w1, float beta1,
+                    float w2, float beta2, float negStep, float bc2Sqrt, float eps, int len);
+
+    /**
+     * One torch.optim.RMSprop update of len elements: p, sq (square_avg) and, when given, ga (grad_avg:
+     * centered) and buf (momentum_buffer) overwritten; {@code w = 1 - alpha}. ga / buf null: off.
+     */
+    void rmspropUpdate(F p, F grad, F sq, F ga, F buf, float weightDecay, float alpha, float w, float eps,
+                       float momentum, float negLr, int len);
+
+    // ---- power method / (p,q) iteration (linalg BatchOps; rows r < rows of a rows x cols buffer) ---------
+
+    /**
+     * out[off + r] = ||a_r||_q for every row, as {@code linalg.Norms.lp} (sums in double, the norm rounded
+     * to float once). out must not alias a.
+     */
+    void rowNorms(F out, int off, F a, int rows, int cols, double q);
+
+    /**
+     * y_r = x_r / n_r (the quotient in double, rounded to float) with n_r = norms[off + r], for the rows
+     * whose n_r is &gt; 0; the other rows of y (norm 0 or NaN) are left as they are. y may alias x.
+     */
+    void divideRows(F y, F x, F norms, int off, int rows, int cols);
+
+    /** out_r = D_q(a_r) for every row, as {@code linalg.DualMaps.dual} with its tie rules; out may alias a. */
+    void dualRows(F out, F a, int rows, int cols, double q);
+
+    /**
+     * v_r = Proj_{||x||_p = 1}(v_r + alpha z_r) for every row, the sum rounded to float and projected as
+     * {@code linalg.Projections.ontoSphere}; z is not modified. {@link #checkSphereStep} says which p.
+     */
+    void sphereStep(F v, F z, double alpha, int rows, int cols, double p);
+
+    /**
+     * Fails early when {@link #sphereStep} does not support p on this backend.
+     *
+     * @throws IllegalArgumentException naming p
+     */
+    void checkSphereStep(double p);
+
+    /** dst_r = src_r for the rows with flags[r] != 0; other rows untouched. */
+    void copyRowsWhere(F dst, F src, I flags, int rows, int cols);
 }

@@ -21,13 +21,13 @@ import java.util.function.Function;
  * <p>Written once for every backend: a subclass is an algorithm - its state names, its per-step scalars
  * and which {@link UpdateOps} update it calls - and this class keeps the state, creates it, counts steps,
  * validates, imports and exports it. The state lives on one backend at a time: the host
- * ({@link HostUpdateOps}) from construction, or wherever {@link #moveTo} put it (e.g. an OpenCL device
+ * ({@link KernelUpdateOps#HOST}) from construction, or wherever {@link #moveTo} put it (e.g. an OpenCL device
  * beside the model's parameters); {@link #step(UpdateOps, Function, Function)} then updates that backend's
  * buffers with no transfer. State crosses between backends only through {@link #moveTo},
  * {@link #exportState()} (one download per buffer) and {@link #importState} (one upload per buffer), which
  * checkpoints use, so a checkpoint is the same file whichever backend trained.
  *
- * <p>Arithmetic: {@link HostUpdateOps}'s element-wise float updates, with the step's scalar factors (bias
+ * <p>Arithmetic: the host {@code Kernels}' element-wise float updates, with the step's scalar factors (bias
  * corrections, step sizes) computed here in double with {@link StrictMath}, then cast to float. Checked
  * against libtorch 2.10's C++ optimizers (SGD with momentum/dampening/Nesterov/weight decay, Adam, Adam with
  * L2, AdamW, RMSprop, RMSprop centered with momentum; through JavaCPP, x86-64 AVX-512, 257 elements x 20
@@ -84,7 +84,7 @@ public abstract class Optimizer {
             }
         }
         setLearningRate(lr);
-        this.state = new Placement<>(HostUpdateOps.INSTANCE, this.params.size());
+        this.state = new Placement<>(KernelUpdateOps.HOST, this.params.size());
     }
 
     /** "sgd", "adam", "adamw" or "rmsprop": the kind recorded in exported state. */
@@ -125,7 +125,7 @@ public abstract class Optimizer {
     protected abstract <B> void update(UpdateOps<B> ops, B value, B grad, List<B> state, boolean first, long step,
                                        int length);
 
-    /** Where the state lives: {@link HostUpdateOps#INSTANCE} or the backend of the last {@link #moveTo}. */
+    /** Where the state lives: {@link KernelUpdateOps#HOST} or the backend of the last {@link #moveTo}. */
     public final UpdateOps<?> backend() {
         return state.ops;
     }
@@ -137,7 +137,7 @@ public abstract class Optimizer {
      * @throws IllegalStateException when the state was moved to another backend
      */
     public final void step(ParamGrads grads) {
-        step(HostUpdateOps.INSTANCE, p -> p.value, p -> grads.has(p) ? grads.of(p) : null);
+        step(KernelUpdateOps.HOST, p -> p.value, p -> grads.has(p) ? grads.of(p) : null);
     }
 
     /**
@@ -173,7 +173,7 @@ public abstract class Optimizer {
     /**
      * Moves the state to {@code ops}' backend (one download and one upload per state buffer; nothing when
      * it is there already), where {@link #step(UpdateOps, Function, Function)} then updates it. Moving it
-     * back to {@link HostUpdateOps#INSTANCE} frees the backend's buffers. On failure the state stays where
+     * back to {@link KernelUpdateOps#HOST} frees the backend's buffers. On failure the state stays where
      * it was.
      */
     public final <B> void moveTo(UpdateOps<B> ops) {

@@ -3,13 +3,13 @@ package dev.opnorm.nn.optim;
 /**
  * The element-wise work of the optimizers on one backend, so that {@link Optimizer} and its algorithms
  * ({@link Sgd}, {@link Adam}, {@link RmsProp}: state layout, lazy state, step counts, per-step scalars,
- * checkpoint format) are written once and run on host arrays ({@link HostUpdateOps}) or on device buffers.
+ * checkpoint format) are written once and run on any backend ({@link KernelUpdateOps} over its {@code Ops}).
  * An update overwrites one parameter tensor and its state buffers in place from its gradient (read only)
  * and the step's scalars, which the algorithm computes on the host; nothing crosses the backend boundary
  * in an update. Only {@link #upload} and {@link #download} move data, and the optimizer calls them only to
  * import, export or move its state.
  *
- * <p>The updates are {@link HostUpdateOps}'s loops element for element; a backend may differ only where
+ * <p>The updates are the host {@code Kernels}' loops element for element; a backend may differ only where
  * its platform rounds float division or square root differently.
  *
  * @param <B> a buffer of floats

@@ -5,9 +5,10 @@
  * {@link dev.opnorm.nn.optim.Adam} (and AdamW) and {@link dev.opnorm.nn.optim.RmsProp} (momentum, centered)
  * follow the update formulas of {@code torch.optim}'s single-tensor implementations and update
  * the parameter values in place. Each is written once over {@link dev.opnorm.nn.optim.UpdateOps}, the
- * element-wise update of one parameter tensor on a backend: {@link dev.opnorm.nn.optim.HostUpdateOps} on
- * {@code float[]} (the reference arithmetic), or a device implementation after
- * {@link dev.opnorm.nn.optim.Optimizer#moveTo}, which keeps the state beside the device parameters.
+ * element-wise update of one parameter tensor on a backend, implemented once by
+ * {@link dev.opnorm.nn.optim.KernelUpdateOps} over the backend's kernel {@code Ops} (the host's
+ * {@code Kernels} hold the reference arithmetic); after {@link dev.opnorm.nn.optim.Optimizer#moveTo} a
+ * device backend keeps the state beside the device parameters.
  * Their complete state is exported and imported as an
  * {@link dev.opnorm.nn.optim.OptimizerState} (float buffers and counters named
  * {@code "<param>.<PyTorch state name>"}), which {@code dev.opnorm.nn.checkpoint.Checkpoint} stores, so a

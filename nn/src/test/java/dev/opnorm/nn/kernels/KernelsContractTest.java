@@ -561,6 +561,122 @@ public abstract class KernelsContractTest {
         assertFalse(kernels().name() == null || kernels().name().isBlank(), "Kernels.name() must be a short label");
     }
 
+    // ---- optimizer updates (nn.optim) -------------------------------------------------------------------
+
+    /**
+     * The three updates with every option (weight decay on / off, first step, Nesterov, AdamW, centered,
+     * momentum) from the same state: element-wise, so every implementation must equal the reference bit
+     * for bit; nothing past len changes and the gradient is read only.
+     */
+    @ParameterizedTest(name = "len={0}")
+    @MethodSource("lengths")
+    void optimizerUpdates_matchReferenceExactly(int len) {
+        Random rnd = new Random(len + 91);
+        float[] p0 = uniform(rnd, len + 2), g0 = withZeros(uniform(rnd, len + 2)), a0 = uniform(rnd, len + 2);
+        float[] sq0 = abs(uniform(rnd, len + 2)), ga0 = uniform(rnd, len + 2);
+        for (int i = 0; i < sq0.length; i++) {
+            sq0[i] += ga0[i] * ga0[i]; // centered: square_avg >= grad_avg^2, as the running means keep it
+        }
+        for (float wd : new float[] {0f, 0.01f}) {
+            for (int mode = 0; mode < 4; mode++) {
+                boolean first = (mode & 1) != 0, nesterov = (mode & 2) != 0;
+                float[][] want = {p0.clone(), a0.clone()}, got = {p0.clone(), a0.clone()};
+                REF.sgdUpdate(want[0], g0, want[1], wd, 0.9f, 0.75f, -0.1f, first, nesterov, len);
+                float[] g = g0.clone();
+                kernels().sgdUpdate(got[0], g, got[1], wd, 0.9f, 0.75f, -0.1f, first, nesterov, len);
+                assertUnchanged(g0, g, "grad");
+                assertStates("sgdUpdate wd=" + wd + " mode=" + mode, want, got);
+                float[] wantP = p0.clone(), gotP = p0.clone();
+                REF.sgdUpdate(wantP, g0, null, wd, 0.9f, 1f, -0.1f, first, false, len);
+                kernels().sgdUpdate(gotP, g0, null, wd, 0.9f, 1f, -0.1f, first, false, len);
+                assertBits("sgdUpdate without momentum", wantP, gotP);
+            }
+            for (boolean decoupled : new boolean[] {false, true}) {
+                float[][] want = {p0.clone(), a0.clone(), sq0.clone()}, got = {p0.clone(), a0.clone(), sq0.clone()};
+                REF.adamUpdate(want[0], g0, want[1], want[2], wd, 0.999f, decoupled, 0.1f, 0.9f, 0.001f, 0.999f, -0.01f,
+                        0.3f, 1e-8f, len);
+                kernels().adamUpdate(got[0], g0, got[1], got[2], wd, 0.999f, decoupled, 0.1f, 0.9f, 0.001f, 0.999f,
+                        -0.01f, 0.3f, 1e-8f, len);
+                assertStates("adamUpdate wd=" + wd + " decoupled=" + decoupled, want, got);
+            }
+            for (int mode = 0; mode < 4; mode++) {
+                boolean centered = (mode & 1) != 0, momentum = (mode & 2) != 0;
+                float[][] want = {p0.clone(), sq0.clone(), ga0.clone(), a0.clone()};
+                float[][] got = {p0.clone(), sq0.clone(), ga0.clone(), a0.clone()};
+                REF.rmspropUpdate(want[0], g0, want[1], centered ? want[2] : null, momentum ? want[3] : null, wd, 0.99f,
+                        0.01f, 1e-8f, 0.5f, -0.01f, len);
+                kernels().rmspropUpdate(got[0], g0, got[1], centered ? got[2] : null, momentum ? got[3] : null, wd,
+                        0.99f, 0.01f, 1e-8f, 0.5f, -0.01f, len);
+                assertStates("rmspropUpdate wd=" + wd + " mode=" + mode, want, got);
+            }
+        }
+        // the reference moves the parameter against the gradient (a wrong sign or a skipped update fails here)
+        float[] p = {1f}, buf = {0f};
+        REF.sgdUpdate(p, new float[] {2f}, buf, 0f, 0.9f, 1f, -0.25f, true, false, 1);
+        assertBits("sgd first step p - lr g", new float[] {0.5f}, p);
+        assertBits("sgd first step buf = g", new float[] {2f}, buf);
+    }
+
+    // ---- power method / (p,q) iteration (linalg BatchOps) -------------------------------------------
+
+    /**
+     * The row ops on odd row lengths (a zero row included): norms, division (rows with norm 0 or NaN left
+     * alone), dual maps, the sphere step and the flagged row copy equal the reference bit for bit (each row
+     * is linalg's method on its slice); the norms are linalg's {@code Norms.lp} rounded to float.
+     */
+    @ParameterizedTest(name = "cols={0}")
+    @MethodSource("lengths")
+    void rowOps_matchReferenceExactly(int cols) {
+        int rows = 3;
+        Random rnd = new Random(cols + 57);
+        float[] a = uniform(rnd, rows * cols), z = uniform(rnd, rows * cols);
+        Arrays.fill(a, cols, 2 * cols, 0f);
+        for (double p : new double[] {1, 1.5, 2, 3, Double.POSITIVE_INFINITY}) {
+            float[] want = nans(rows + 1), got = nans(rows + 1);
+            REF.rowNorms(want, 1, a, rows, cols, p);
+            kernels().rowNorms(got, 1, a, rows, cols, p);
+            assertBits("rowNorms p=" + p, want, got);
+            assertEquals((float) dev.opnorm.linalg.Norms.lp(a, 0, cols, p), got[1], "rowNorms p=" + p + " vs Norms.lp");
+            float[] wantD = withZeros(uniform(new Random(1), rows * cols)), gotD = wantD.clone();
+            REF.dualRows(wantD, a, rows, cols, p);
+            kernels().dualRows(gotD, a, rows, cols, p);
+            assertBits("dualRows q=" + p, wantD, gotD);
+            float[] wantS = a.clone(), gotS = a.clone();
+            REF.sphereStep(wantS, z, 0.5, rows, cols, p);
+            kernels().sphereStep(gotS, z, 0.5, rows, cols, p);
+            assertBits("sphereStep p=" + p, wantS, gotS);
+        }
+        float[] norms = {Float.NaN, 0.25f, 0f, 3f};
+        float[] want = z.clone(), got = z.clone();
+        REF.divideRows(want, a, norms, 1, rows, cols);
+        kernels().divideRows(got, a, norms, 1, rows, cols);
+        assertBits("divideRows", want, got);
+        assertEquals(a[0] / 0.25f, got[0], "divideRows row 0 by 0.25");
+        assertBits("divideRows leaves a zero-norm row", Arrays.copyOfRange(z, cols, 2 * cols),
+                Arrays.copyOfRange(got, cols, 2 * cols));
+        int[] flags = kernels().allocateInts(rows);
+        kernels().uploadInts(flags, new int[] {1, 0, 1}, rows);
+        float[] wantC = z.clone(), gotC = z.clone();
+        REF.copyRowsWhere(wantC, a, new int[] {1, 0, 1}, rows, cols);
+        kernels().copyRowsWhere(gotC, a, flags, rows, cols);
+        assertBits("copyRowsWhere", wantC, gotC);
+        assertBits("copyRowsWhere copies row 2", Arrays.copyOfRange(a, 2 * cols, 3 * cols),
+                Arrays.copyOfRange(gotC, 2 * cols, 3 * cols));
+    }
+
+    private static float[] withZeros(float[] a) {
+        for (int i = 0; i < a.length; i += 3) {
+            a[i] = 0f;
+        }
+        return a;
+    }
+
+    private static void assertStates(String what, float[][] want, float[][] got) {
+        for (int k = 0; k < want.length; k++) {
+            assertBits(what + " buffer " + k, want[k], got[k]);
+        }
+    }
+
     // ---- helpers (protected: subclasses such as a bit-identity test reuse them) ------------------------
 
     /** Uniform values in [-1, 1). */

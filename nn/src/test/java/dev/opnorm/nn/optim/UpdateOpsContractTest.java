@@ -28,9 +28,9 @@ class UpdateOpsContractTest {
     record Buf(float[] a) {
     }
 
-    /** HostUpdateOps' arithmetic on {@link Buf}s, with counters. */
+    /** The host's arithmetic on {@link Buf}s, with counters. */
     static final class CountingOps implements UpdateOps<Buf> {
-        final HostUpdateOps host = HostUpdateOps.INSTANCE;
+        final KernelUpdateOps<float[]> host = KernelUpdateOps.HOST;
         int uploads, downloads, updates;
         final Map<Buf, Boolean> live = new IdentityHashMap<>();
 
@@ -224,7 +224,7 @@ class UpdateOpsContractTest {
         CountingOps other = new CountingOps();
         assertThrows(IllegalStateException.class, () -> adam.step(other, p -> null, p -> null));
 
-        adam.moveTo(HostUpdateOps.INSTANCE);
+        adam.moveTo(KernelUpdateOps.HOST);
         assertEquals(buffers, ops.downloads, "moving back downloads every state buffer once");
         assertEquals(0, ops.live.size(), "and gives every backend buffer back");
         OptimizerState after = adam.exportState();
