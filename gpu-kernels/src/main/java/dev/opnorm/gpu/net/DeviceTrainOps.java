@@ -17,6 +17,8 @@ import dev.opnorm.robust.attack.Pga;
 import dev.opnorm.robust.reg.GlobalSpectralNorm;
 import dev.opnorm.robust.reg.Regularizer;
 import dev.opnorm.robust.train.Objective;
+import dev.opnorm.robust.train.PlacedPass;
+import dev.opnorm.robust.train.PlacedTerms;
 import dev.opnorm.robust.train.StepRunner;
 import dev.opnorm.robust.train.TrainEngine;
 import dev.opnorm.robust.train.TrainNetwork;
@@ -36,7 +38,7 @@ import java.util.Locale;
  * <p>Each part's cross-entropy is {@code softmax_xent_part} into the step's gradient rows and
  * {@code mean_and_count_part} into a four-float result that comes back in the step's one download
  * ({@link #results}); the attack is robust's PGA on {@link DevicePgaOps#engine}; the regularizers run on
- * {@link DeviceRegOps#engine} (the data-dependent ones) or {@link DeviceGlobalSnrOps} (the global one, whose u,
+ * {@link PlacedTerms#dataDependent} (the data-dependent ones) or {@link PlacedTerms#globalSpectralNorm} (the global one, whose u,
  * v mirror the host state). Per step: one upload of the batch and its labels, one download of the results, one
  * of the per-parameter NaN/Inf counts when asked; per evaluation batch: one upload, one download of the count.
  * {@link #store()} downloads parameters and buffers; the optimizer's state moves to the device when these
@@ -128,48 +130,7 @@ public final class DeviceTrainOps implements TrainOps<DeviceTensor, DeviceInts, 
         if (!x.shape().equals(shape)) {
             throw new IllegalArgumentException("training input " + x + " does not have the shape " + shape);
         }
-        return new DevicePass(model.linearize(x, shape, mode));
-    }
-
-    /** A device linearization as the step sees it; closing it closes the linearization. */
-    record DevicePass(PlacedLinearization<DeviceTensor> lin)
-            implements TrainNetwork.Pass<DeviceTensor, Gradients<DeviceTensor>> {
-        @Override
-        public DeviceTensor output() {
-            return lin.output();
-        }
-
-        @Override
-        public Shape outputShape() {
-            return lin.outShape();
-        }
-
-        @Override
-        public void vjpParams(DeviceTensor gy, Gradients<DeviceTensor> g) {
-            lin.vjpParams(gy, g);
-        }
-
-        @Override
-        public void commit() {
-            lin.commit();
-        }
-
-        @Override
-        public void close() {
-            lin.close();
-        }
-    }
-
-    /** The device linearization of a step's pass (null for null). */
-    static PlacedLinearization<DeviceTensor> linearization(
-            TrainNetwork.Pass<DeviceTensor, Gradients<DeviceTensor>> pass) {
-        if (pass == null) {
-            return null;
-        }
-        if (!(pass instanceof DevicePass d)) {
-            throw new IllegalArgumentException("a device regularizer got a pass of another backend: " + pass);
-        }
-        return d.lin();
+        return new PlacedPass<>(model.linearize(x, shape, mode));
     }
 
     @Override
@@ -236,9 +197,9 @@ public final class DeviceTrainOps implements TrainOps<DeviceTensor, DeviceInts, 
     @Override
     public Term<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> term(Regularizer r) {
         if (r instanceof GlobalSpectralNorm g) {
-            return DeviceGlobalSnrOps.regularizer(g, model);
+            return PlacedTerms.globalSpectralNorm(g, model);
         }
-        return DeviceRegOps.regularizer(r, model); // the data-dependent ones, robust's code on the device engine
+        return PlacedTerms.dataDependent(r, model, DeviceBatchOps.of(model)); // robust's code on the placed engine
     }
 
     /** An {@link Objective}'s generic step on this engine; other methods have no device implementation. */

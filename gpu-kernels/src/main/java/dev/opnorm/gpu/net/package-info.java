@@ -7,9 +7,9 @@
  * power method and (p,q) iteration - the one implementation - on the device, moving only per-example scalars
  * ({@link dev.opnorm.gpu.net.DeviceNetworks#sigmaMax}, {@link dev.opnorm.gpu.net.DeviceNetworks#operatorNorm}); likewise {@link dev.opnorm.gpu.net.DevicePgaOps} (robust's {@code PgaOps} on device buffers) runs
  * robust's PGA - the one implementation - on the device, moving only the start offsets and the per-example outcome,
- * {@link dev.opnorm.gpu.net.DeviceRegOps} (robust's {@code RegEngine} on a device model) runs robust's
- * d.d. regularizers - the one implementation - on the device, and {@link dev.opnorm.gpu.net.DeviceGlobalSnrOps}
- * (robust's {@code GlobalSnrOps}) runs robust's global spectral norm update, moving only the layer sigmas;
+ * robust's {@code RegEngine.placed} on a device model runs robust's
+ * d.d. regularizers - the one implementation - on the device, and robust's {@code KernelGlobalSnrOps}
+ * (on {@code OpenClOps}) runs robust's global spectral norm update, moving only the layer sigmas;
  * {@link dev.opnorm.gpu.net.DeviceTrainOps} (robust's {@code TrainOps} on a placed model) runs robust's training objective and step runner - the one
  * implementation - with an {@code nn.optim} optimizer (its state on the device through
  * {@link dev.opnorm.gpu.net.DeviceUpdateOps}), moving only the batch and the step's loss. The layer maths is
