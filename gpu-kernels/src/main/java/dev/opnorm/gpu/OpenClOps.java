@@ -908,4 +908,10 @@ public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
         softmaxXentRows(out, xentLoss, xentCorrect, z, labels, rows, cols);
         scale(out, (float) rows, out, rows * cols);
     }
+
+    /** One upload of src[0, length) into dst. */
+    @Override
+    public void uploadInts(DeviceInts dst, int[] src, int length) {
+        dst.upload(src, length);
+    }
 }

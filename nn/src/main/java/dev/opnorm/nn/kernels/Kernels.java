@@ -274,4 +274,67 @@ public interface Kernels extends Ops<float[], int[]> {
     private static double softmaxProb(float[] s, int[] y, int i, int j, int k) {
         return s[i * k + j] + (j == y[i] ? 1.0 : 0.0);
     }
+
+    @Override
+    default void copyRange(float[] dst, int dstOff, float[] src, int srcOff, int len) {
+        System.arraycopy(src, srcOff, dst, dstOff, len);
+    }
+
+    @Override
+    default void uploadInts(int[] dst, int[] src, int length) {
+        if (dst != src) {
+            System.arraycopy(src, 0, dst, 0, length);
+        }
+    }
+
+    @Override
+    default void countNonFinite(float[] out, int slot, float[] x, int len) {
+        int c = 0;
+        for (int i = 0; i < len; i++) {
+            c += Float.isFinite(x[i]) ? 0 : 1;
+        }
+        out[slot] = c;
+    }
+
+    @Override
+    default void softmaxXentPart(float[] grad, float[] lossRow, float[] correct, float[] z, int[] labels, int rowOff,
+                                 int count, int k, float weight) {
+        for (int i = 0; i < count; i++) {
+            int y = labels[i], r = rowOff + i, off = r * k;
+            double mx = Double.NEGATIVE_INFINITY;
+            int arg = 0;
+            boolean finite = true;
+            for (int j = 0; j < k; j++) {
+                float v = z[off + j];
+                finite &= Float.isFinite(v);
+                if (v > mx) {
+                    mx = v;
+                    arg = j;
+                }
+            }
+            double sum = 0;
+            for (int j = 0; j < k; j++) {
+                sum += Math.exp(z[off + j] - mx);
+            }
+            double lse = mx + Math.log(sum);
+            boolean ok = finite && y >= 0 && y < k;
+            lossRow[r] = ok ? (float) (lse - z[off + y]) : Float.NaN;
+            correct[r] = ok && arg == y ? 1f : 0f;
+            for (int j = 0; j < k; j++) {
+                double p = Math.exp(z[off + j] - lse);
+                grad[off + j] = weight * (float) ((p - (j == y ? 1.0 : 0.0)) / count);
+            }
+        }
+    }
+
+    @Override
+    default void meanAndCountPart(float[] out, int outOff, float[] lossRow, float[] correct, int rowOff, int count) {
+        double s = 0, c = 0;
+        for (int i = 0; i < count; i++) {
+            s += lossRow[rowOff + i];
+            c += correct[rowOff + i];
+        }
+        out[outOff] = (float) (s / count);
+        out[outOff + 1] = (float) c;
+    }
 }

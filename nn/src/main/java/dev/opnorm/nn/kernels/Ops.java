@@ -261,4 +261,28 @@ public interface Ops<F, I> {
      * logits. h must not alias s or w.
      */
     void softmaxHessianRows(F h, F s, F w, I labels, int rows, int cols, double coef);
+
+    /** dst[dstOff + i] = src[srcOff + i] for i &lt; len; dst must not be src. */
+    void copyRange(F dst, int dstOff, F src, int srcOff, int len);
+
+    /** dst[0, length) = src[0, length) (host to backend, one upload; nothing happens on the host when dst is src). */
+    void uploadInts(I dst, int[] src, int length);
+
+    /** out[slot] = the number of NaN / infinite values in x[0, len), as a float. */
+    void countNonFinite(F out, int slot, F x, int len);
+
+    /**
+     * The softmax cross-entropy of logit rows [rowOff, rowOff + count) of z (rows, k) against labels[0, count):
+     * those grad rows overwritten with {@code weight * (float) ((softmax - onehot) / count)} (the gradient of
+     * weight times the part's mean loss, softmax in double), lossRow[rowOff + i] with each example's loss
+     * (NaN for a non-finite logit or a bad label), correct[rowOff + i] with 1 where the first maximal logit is
+     * the label.
+     */
+    void softmaxXentPart(F grad, F lossRow, F correct, F z, I labels, int rowOff, int count, int k, float weight);
+
+    /**
+     * out[outOff] = the mean of lossRow over rows [rowOff, rowOff + count) (a double sum in order), out[outOff + 1]
+     * = the sum of correct over them; count &gt;= 1.
+     */
+    void meanAndCountPart(F out, int outOff, F lossRow, F correct, int rowOff, int count);
 }
