@@ -10,7 +10,7 @@
  * robust's {@code RegEngine.placed} on a device model runs robust's
  * d.d. regularizers - the one implementation - on the device, and robust's {@code KernelGlobalSnrOps}
  * (on {@code OpenClOps}) runs robust's global spectral norm update, moving only the layer sigmas;
- * {@link dev.opnorm.gpu.net.DeviceTrainOps} (robust's {@code TrainOps} on a placed model) runs robust's training objective and step runner - the one
+ * {@link dev.opnorm.gpu.net.DeviceTrainOps} (robust's {@code PlacedTrainOps} on a device model) runs robust's training objective and step runner - the one
  * implementation - with an {@code nn.optim} optimizer (its state on the device through
  * {@link dev.opnorm.gpu.net.DeviceUpdateOps}), moving only the batch and the step's loss. The layer maths is
  * the host layers' own code, written once over {@code nn.kernels.Ops}.
