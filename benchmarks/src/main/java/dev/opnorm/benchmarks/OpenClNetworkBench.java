@@ -52,7 +52,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *       per-example ||w||_2 and ||v||_inf, u = D_2(w), z = J^T u, ||z||_inf, v = N_inf(z) = sign(z), the
  *       best iterate's row copy, and one transfer (3 floats per example down);</li>
  *   <li>{@code ddSnrTrainingStep}: {@code trainingStep} plus the sum-of-squares d.d. SNR
- *       (robust's {@code Objective} with its {@code DdOperatorNorm} on {@code DeviceTrainOps}, 10 power
+ *       (robust's {@code Objective} with its {@code DdOperatorNorm} on {@code DeviceTrainOps.engine}, 10 power
  *       iterations, TRAIN penalty mode)
  *       with its transfers (the start vectors up, per-example norms down).</li>
  * </ul>
@@ -78,7 +78,7 @@ public class OpenClNetworkBench {
     private OpenCl cl;
     private PlacedModel<DeviceTensor, DeviceInts> model;
     private PlacedLinearization<DeviceTensor> lin;
-    private DeviceTrainOps train;
+    private TrainOps<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> train;
     private Sgd sgd;
     private TrainOps.Step<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> standard, regularized;
     static final int ITERATIONS = 10;
@@ -108,7 +108,7 @@ public class OpenClNetworkBench {
         lin = model.linearize(x, x.shape(), BnMode.EVAL);
         start = data.clone();
         sgd = new Sgd(net.params(), Sgd.Config.of(0.01).withMomentum(0.9).withWeightDecay(5e-4));
-        train = (DeviceTrainOps) DeviceTrainOps.engine(model, sgd).ops();
+        train = DeviceTrainOps.engine(model, sgd).ops();
         standard = train.step(Objective.standard());
         regularized = train.step(Objective.regularized(ddSnr));
         cl.finish();

@@ -41,6 +41,8 @@ public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
     private DeviceTensor splitScratch; // partial sums of conv2dVjpWeight; grows, reused (in-order queue)
     private DeviceTensor tangentScratch; // bnGammaTangent's scaled tangent; grows, reused
     private DeviceTensor sumsScratch;    // bnGammaTangent's unused channel sums; grows, reused
+    private DeviceTensor normScratch;    // normalizeL2's norm (1 float), reused
+    private DeviceTensor xentLoss, xentCorrect; // softmaxGradRows' unused per-row losses and flags; grow
 
     OpenClOps(OpenCl cl) {
         this.cl = cl;
@@ -585,7 +587,7 @@ public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
 
     /**
      * Softmax cross-entropy of logit rows [rowOff, rowOff + count) of z (rows, k) against labels[0, count)
-     * (twin {@link TrainingTwins#softmaxXentPartAt}): those grad rows overwritten with
+     * (twin {@code TrainingTwins.softmaxXentPartAt} in the tests): those grad rows overwritten with
      * {@code weight * (softmax - onehot) / count} (the gradient of weight times the part's mean loss), lossRow
      * and correct at rows rowOff + i. Objective's clean and adversarial parts of one concatenated batch.
      */
@@ -1035,4 +1037,71 @@ public final class OpenClOps implements Ops<DeviceTensor, DeviceInts> {
                     + "sphere for p = 1, 2, inf only, got p = " + Norms.format(p) + " (use alpha = inf, or the CPU backend)");
         }
     }
+
+    // ---- regularizers and training steps (robust.reg, robust.train) -----------------------------------
+
+    /** A gemm with one output column (float sums). */
+    @Override
+    public void matVec(DeviceTensor out, DeviceTensor w, DeviceTensor in, int rows, int cols) {
+        gemm(false, false, rows, 1, cols, 1f, w, 0, cols, in, 0, 1, 0f, out, 0, 1);
+    }
+
+    /** The transposed gemm with one output column (float sums). */
+    @Override
+    public void matTVec(DeviceTensor out, DeviceTensor w, DeviceTensor in, int rows, int cols) {
+        gemm(true, false, cols, 1, rows, 1f, w, 0, cols, in, 0, 1, 0f, out, 0, 1);
+    }
+
+    /** A rank-1 gemm into gW (beta = 1). */
+    @Override
+    public void outerAccumulate(DeviceTensor gW, float scale, DeviceTensor u, DeviceTensor v, int rows, int cols) {
+        gemm(false, true, rows, cols, 1, scale, u, 0, 1, v, 0, 1, 1f, gW, 0, cols);
+    }
+
+    /** {@link #rowNorms} of the one row into a scratch float, then {@link #divideRows} (zero norm: unchanged). */
+    @Override
+    public void normalizeL2(DeviceTensor dst, DeviceTensor src, int len) {
+        if (normScratch == null) {
+            normScratch = DeviceTensor.allocate(cl, 1);
+        }
+        rowNorms(normScratch, 0, src, 1, len, 2);
+        divideRows(dst, src, normScratch, 0, 1, len);
+    }
+
+    /** {@link #dotRows} of one row (a float tree reduction). */
+    @Override
+    public void innerProduct(DeviceTensor out, int outOff, DeviceTensor a, DeviceTensor b, int len) {
+        dotRows(out, outOff, a, b, 1, len);
+    }
+
+    /** s * b rounded to float, then a + it (an unfused a + s * b), as scale + add or copy + axpy. */
+    @Override
+    public void addScaled(DeviceTensor out, DeviceTensor a, float s, DeviceTensor b, int len) {
+        if (out == b && out != a) {
+            scale(out, s, b, len);
+            add(out, a, out, len);
+        } else {
+            if (out != a) {
+                copy(out, a, len);
+            }
+            axpy(out, s, b, len);
+        }
+    }
+
+    /** softmax_xent_rows (per-row loss and correct flags to scratch), then the gradient times rows. */
+    @Override
+    public void softmaxGradRows(DeviceTensor out, DeviceTensor z, DeviceInts labels, int rows, int cols) {
+        if (xentLoss == null || xentLoss.length() < rows) {
+            if (xentLoss != null) {
+                xentLoss.close(); // OpenCL defers the release until queued kernels are done with it
+                xentCorrect.close();
+            }
+            xentLoss = DeviceTensor.allocate(cl, rows);
+            xentCorrect = DeviceTensor.allocate(cl, rows);
+        }
+        softmaxXentRows(out, xentLoss, xentCorrect, z, labels, rows, cols);
+        scale(out, (float) rows, out, rows * cols);
+    }
+
+    /** One upload of src[0, length) into dst. */
 }

@@ -7,8 +7,7 @@
  * <p><b>Internal / advanced.</b> {@link dev.opnorm.gpu.OpenClOps}, {@link dev.opnorm.gpu.DeviceTensor} and
  * {@link dev.opnorm.gpu.DeviceInts} run chains of kernels on device-resident data (for code that wants the GPU's
  * speed without host transfers); their API may still change. Plain-Java twins of the OpenCL kernels
- * (the same formulas in the same order) live in the tests; the few kept here ({@code TrainingTwins},
- * whose constants the kernels' callers share, {@link dev.opnorm.gpu.Tiled} and
- * {@link dev.opnorm.gpu.Reductions}) are public only for the tests; never use them for computation.
+ * (the same formulas in the same order) live in the tests; the one kept here ({@link dev.opnorm.gpu.Tiled}) is
+ * public only for the tests; never use it for computation.
  */
 package dev.opnorm.gpu;

@@ -7,10 +7,10 @@
  * power method and (p,q) iteration - the one implementation - on the device, moving only per-example scalars
  * ({@link dev.opnorm.gpu.net.DeviceNetworks#sigmaMax}, {@link dev.opnorm.gpu.net.DeviceNetworks#operatorNorm}); likewise robust's {@code PgaBackend.placed} (its one {@code PgaOps} over {@code OpenClOps}) runs
  * robust's PGA - the one implementation - on the device, moving only the start offsets and the per-example outcome,
- * {@link dev.opnorm.gpu.net.DeviceRegOps} (robust's {@code RegEngine} on a device model) runs robust's
- * d.d. regularizers - the one implementation - on the device, and {@link dev.opnorm.gpu.net.DeviceGlobalSnrOps}
- * (robust's {@code GlobalSnrOps}) runs robust's global spectral norm update, moving only the layer sigmas;
- * {@link dev.opnorm.gpu.net.DeviceTrainOps} (robust's {@code TrainOps} on a placed model) runs robust's training objective and step runner - the one
+ * robust's {@code RegEngine.placed} on a device model runs robust's
+ * d.d. regularizers - the one implementation - on the device, and robust's {@code KernelGlobalSnrOps}
+ * (on {@code OpenClOps}) runs robust's global spectral norm update, moving only the layer sigmas;
+ * {@link dev.opnorm.gpu.net.DeviceTrainOps} (robust's {@code PlacedTrainOps} on a device model) runs robust's training objective and step runner - the one
  * implementation - with an {@code nn.optim} optimizer (its state on the device through
  * {@code nn.optim.KernelUpdateOps} on {@code OpenClOps}), moving only the batch and the step's loss. The layer maths is
  * the host layers' own code, written once over {@code nn.kernels.Ops}.

@@ -1,5 +1,7 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.robust.reg.RegEngine;
+import dev.opnorm.nn.layers.PlacedBatchOps;
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.PlacedLinearization;
 import dev.opnorm.nn.layers.Gradients;
@@ -32,7 +34,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * robust's finite-difference d.d. regularizer ({@code DdOperatorNorm}, written once) on the device engine
- * ({@link DeviceRegOps}) against the same regularizer on the host engine. One regularized training step on the
+ * ({@link RegEngine#placed}) against the same regularizer on the host engine. One regularized training step on the
  * device (cross-entropy + the regularizer,
  * SGD with momentum and weight decay, BatchNorm commit) against the host training step of
  * {@code Objective.regularized(DdOperatorNorm ...)} + {@code Sgd} on ScalarKernels (what the host Trainer
@@ -126,12 +128,12 @@ class DdOperatorNormOnDeviceTest {
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor other = DeviceTensor.of(cl, x);
              PlacedLinearization<DeviceTensor> eval = model.linearize(dx, dx.shape(), BnMode.EVAL);
              PlacedLinearization<DeviceTensor> trainElsewhere = model.linearize(other, other.shape(), BnMode.TRAIN)) {
-            var e = DeviceRegOps.engine(model);
+            var e = RegEngine.placed(model, PlacedBatchOps.of(model));
             IllegalArgumentException notTrain = assertThrows(IllegalArgumentException.class,
-                    () -> reg.penalty(e, dx, dx.shape(), dx, DeviceRegOps.train(eval, dx), grads),
+                    () -> reg.penalty(e, dx, dx.shape(), dx, RegEngine.train(eval, dx), grads),
                     "an EVAL linearization as the TRAIN one");
             assertTrue(notTrain.getMessage().contains("TRAIN-mode"), notTrain.getMessage());
-            assertThrows(IllegalArgumentException.class, () -> DeviceRegOps.train(trainElsewhere, dx),
+            assertThrows(IllegalArgumentException.class, () -> RegEngine.train(trainElsewhere, dx),
                     "a TRAIN linearization at another batch");
             assertThrows(IllegalArgumentException.class,
                     () -> reg.accumulate(e, dx, x.shape.withBatch(2), 1L, null, grads), "a shape that is not x's");
@@ -155,12 +157,12 @@ class DdOperatorNormOnDeviceTest {
             double value;
             if (reuseTrain) {
                 try (PlacedLinearization<DeviceTensor> train = model.linearize(dx, dx.shape(), BnMode.TRAIN)) {
-                    value = reg.accumulate(DeviceRegOps.engine(model), dx, dx.shape(), 9L,
-                            DeviceRegOps.train(train, dx), grads);
+                    value = reg.accumulate(RegEngine.placed(model, PlacedBatchOps.of(model)), dx, dx.shape(), 9L,
+                            RegEngine.train(train, dx), grads);
                     assertEquals(BATCH, train.output().shape().n(), "the step's linearization is left open");
                 }
             } else {
-                value = reg.accumulate(DeviceRegOps.engine(model), dx, dx.shape(), 9L, null, grads);
+                value = reg.accumulate(RegEngine.placed(model, PlacedBatchOps.of(model)), dx, dx.shape(), 9L, null, grads);
             }
             assertEquals(hostValue, value, NetTesting.NET_REL * hostValue, what + " penalty value");
             List<Param> hp = hostNet.params(), dp = devNet.params();

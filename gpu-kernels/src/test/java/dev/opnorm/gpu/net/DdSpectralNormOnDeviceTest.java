@@ -1,5 +1,7 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.robust.reg.RegEngine;
+import dev.opnorm.nn.layers.PlacedBatchOps;
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.PlacedLinearization;
 import dev.opnorm.nn.layers.Gradients;
@@ -183,7 +185,7 @@ class DdSpectralNormOnDeviceTest {
              DeviceTensor dx = DeviceTensor.of(cl, x); DeviceTensor u = DeviceTensor.of(cl, new float[BATCH * 10]);
              PlacedLinearization<DeviceTensor> train = model.linearize(dx, dx.shape(), BnMode.TRAIN)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> hostReg.penalty(DeviceRegOps.engine(model), DeviceRegOps.view(train), u, dx, g));
+                    () -> hostReg.penalty(RegEngine.placed(model, PlacedBatchOps.of(model)), RegEngine.view(train), u, dx, g));
             assertTrue(e.getMessage().contains("EVAL"), e.getMessage());
         }
     }

@@ -20,6 +20,8 @@ import dev.opnorm.nn.optim.OptimizerState;
 import dev.opnorm.nn.optim.Sgd;
 import dev.opnorm.nn.util.Rng;
 import dev.opnorm.robust.reg.GlobalSpectralNorm;
+import dev.opnorm.robust.reg.KernelGlobalSnrOps;
+import dev.opnorm.robust.train.PlacedTerms;
 import dev.opnorm.robust.train.Objective;
 import dev.opnorm.robust.train.StepResult;
 import dev.opnorm.robust.train.StepRunner;
@@ -31,7 +33,7 @@ import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
- * robust's global spectral norm update on {@link DeviceGlobalSnrOps} ({@link DeviceGlobalSnrOps#regularizer} in
+ * robust's global spectral norm update on {@link KernelGlobalSnrOps} ({@link PlacedTerms#globalSpectralNorm} in
  * robust's {@code Objective} on the device runner) against the host training step of
  * {@code Objective.regularized(GlobalSpectralNorm ...)} + {@code Sgd} on ScalarKernels, both forms (reshaped
  * kernels, true conv operator norms), 2 power steps per update, over 3 steps of the 7-layer CNN at width
@@ -69,8 +71,8 @@ class DeviceGlobalSnrOpsTest {
 
     @Test
     void regularizer_nullHost_isRejected() {
-        assertThrows(IllegalArgumentException.class, () -> DeviceGlobalSnrOps.regularizer(null, null));
-        assertThrows(IllegalArgumentException.class, () -> new DeviceGlobalSnrOps(null));
+        assertThrows(IllegalArgumentException.class, () -> PlacedTerms.globalSpectralNorm(null, null));
+        assertThrows(IllegalArgumentException.class, () -> new KernelGlobalSnrOps<>(null));
     }
 
     private static void compare(Function<Sequential, GlobalSpectralNorm> make, long seed, boolean zeroLast) {

@@ -6,6 +6,7 @@ import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.nn.optim.Optimizer;
 import dev.opnorm.nn.util.Rng;
+import dev.opnorm.robust.train.PlacedTrainOps;
 import dev.opnorm.robust.train.StepResult;
 import dev.opnorm.robust.train.StepRunner;
 import dev.opnorm.robust.train.TrainEngine;
@@ -14,19 +15,19 @@ import dev.opnorm.robust.train.TrainingMethod;
 
 /**
  * A training run on a device model for the tests: robust's runner ({@link StepRunner#of}) on
- * {@link DeviceTrainOps}, and the same step on a batch that is already on the device (as the runner does it:
+ * {@link DeviceTrainOps#engine}, and the same step on a batch that is already on the device (as the runner does it:
  * zero the gradients, the method's step, the optimizer update for a finite loss), so that a test can count
  * the transfers of a step without the batch's upload. Closing it closes the engine and the model.
  */
 final class DeviceTraining implements AutoCloseable {
-    final DeviceTrainOps ops;
+    final PlacedTrainOps<DeviceTensor, DeviceInts> ops;
     final StepRunner runner;
     private final TrainOps.Step<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> step;
     private final Optimizer optimizer;
 
     DeviceTraining(PlacedModel<DeviceTensor, DeviceInts> model, TrainingMethod method, Optimizer optimizer) {
         TrainEngine<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> e = DeviceTrainOps.engine(model, optimizer);
-        this.ops = (DeviceTrainOps) e.ops();
+        this.ops = (PlacedTrainOps<DeviceTensor, DeviceInts>) e.ops();
         this.optimizer = optimizer;
         this.runner = StepRunner.of(e, method, optimizer);
         this.step = ops.step(method);

@@ -1,5 +1,7 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.robust.train.PlacedTerms;
+import dev.opnorm.nn.layers.PlacedBatchOps;
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.Gradients;
 import static dev.opnorm.gpu.net.NetTesting.assertNear;
@@ -103,7 +105,7 @@ class InputGradientOnDeviceTest {
             long allocs = cl.allocations();
             trainer.step(dx, dy, new Rng(STEP_SEED + 1));
             assertEquals(0, cl.allocations() - allocs, "device buffers created by a second regularized step (pooled)");
-            var devReg = DeviceRegOps.regularizer(hostReg, trainer.ops.model());
+            var devReg = PlacedTerms.dataDependent(hostReg, trainer.ops.model(), PlacedBatchOps.of(trainer.ops.model()));
             assertEquals("input-grad", devReg.name());
             try (Gradients<DeviceTensor> g = new Gradients<>(cl.ops())) {
                 assertThrows(IllegalArgumentException.class, () -> devReg.accumulate(dx, dx.shape(), null, 0L, null, g),

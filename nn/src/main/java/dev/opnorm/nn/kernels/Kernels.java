@@ -3,7 +3,11 @@ package dev.opnorm.nn.kernels;
 import dev.opnorm.linalg.HostBatchOps;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Domain;
+import dev.opnorm.nn.loss.SoftmaxCrossEntropy;
+
+import java.util.Arrays;
 
 /**
  * The primitive operations on host arrays: {@link Ops} with {@code F = float[]}, {@code I = int[]}. Several
@@ -328,4 +332,178 @@ public interface Kernels extends Ops<float[], int[]> {
         return AttackRows.read(stats, n);
     }
 
+    // ---- regularizers and training steps (robust.reg, robust.train) -----------------------------------
+    // The reference arithmetic of the regularizers and the training step, moved here unchanged from robust's
+    // host operations: every host implementation computes exactly these loops.
+
+    @Override
+    default void matVec(float[] out, float[] w, float[] in, int rows, int cols) {
+        for (int r = 0; r < rows; r++) {
+            double s = 0;
+            int off = r * cols;
+            for (int c = 0; c < cols; c++) {
+                s += (double) w[off + c] * in[c];
+            }
+            out[r] = (float) s;
+        }
+    }
+
+    @Override
+    default void matTVec(float[] out, float[] w, float[] in, int rows, int cols) {
+        double[] acc = new double[cols];
+        for (int r = 0; r < rows; r++) {
+            double ur = in[r];
+            int off = r * cols;
+            for (int c = 0; c < cols; c++) {
+                acc[c] += ur * w[off + c];
+            }
+        }
+        for (int c = 0; c < cols; c++) {
+            out[c] = (float) acc[c];
+        }
+    }
+
+    @Override
+    default void outerAccumulate(float[] gW, float scale, float[] u, float[] v, int rows, int cols) {
+        for (int r = 0; r < rows; r++) {
+            float su = scale * u[r];
+            int off = r * cols;
+            for (int c = 0; c < cols; c++) {
+                gW[off + c] += su * v[c];
+            }
+        }
+    }
+
+    @Override
+    default void normalizeL2(float[] dst, float[] src, int len) {
+        double n = Norms.lp(src, 0, len, 2);
+        if (n > 0) {
+            for (int j = 0; j < len; j++) {
+                dst[j] = (float) (src[j] / n);
+            }
+        }
+    }
+
+    @Override
+    default void innerProduct(float[] out, int outOff, float[] a, float[] b, int len) {
+        out[outOff] = (float) Norms.dot(a, 0, b, 0, len);
+    }
+
+    @Override
+    default void addScaled(float[] out, float[] a, float s, float[] b, int len) {
+        for (int j = 0; j < len; j++) {
+            out[j] = a[j] + s * b[j];
+        }
+    }
+
+    @Override
+    default void scaleDouble(float[] y, double alpha, float[] x, int len) {
+        for (int j = 0; j < len; j++) {
+            y[j] = (float) (alpha * x[j]);
+        }
+    }
+
+    @Override
+    default void qPowerGrad(float[] out, float[] a, double coef, double q, int len) {
+        for (int j = 0; j < len; j++) {
+            double d = a[j];
+            out[j] = (float) (coef * Math.signum(d) * (q == 2 ? Math.abs(d) : StrictMath.pow(Math.abs(d), q - 1)));
+        }
+    }
+
+    @Override
+    default void dotRows(float[] out, int outOff, float[] a, float[] b, int rows, int cols) {
+        for (int r = 0; r < rows; r++) {
+            out[outOff + r] = (float) Norms.dot(a, r * cols, b, r * cols, cols);
+        }
+    }
+
+    /** nn's {@link SoftmaxCrossEntropy} in double; a batch with a non-finite logit gives all NaN (nn refuses it). */
+    @Override
+    default void softmaxGradRows(float[] out, float[] z, int[] labels, int rows, int cols) {
+        Tensor logits = new Tensor(Shape.features(rows, cols), z.length == rows * cols ? z : Arrays.copyOf(z, rows * cols));
+        if (logits.firstNonFinite() >= 0) {
+            Arrays.fill(out, 0, rows * cols, Float.NaN);
+            return;
+        }
+        SoftmaxCrossEntropy.lossAndGradient(logits, labels, out);
+        for (int j = 0; j < rows * cols; j++) {
+            out[j] *= rows;
+        }
+    }
+
+    @Override
+    default void softmaxHessianRows(float[] h, float[] s, float[] w, int[] labels, int rows, int cols, double coef) {
+        for (int i = 0; i < rows; i++) {
+            int off = i * cols;
+            double pw = 0;
+            for (int j = 0; j < cols; j++) {
+                pw += softmaxProb(s, labels, i, j, cols) * w[off + j];
+            }
+            for (int j = 0; j < cols; j++) {
+                h[off + j] = (float) (coef * softmaxProb(s, labels, i, j, cols) * (w[off + j] - pw));
+            }
+        }
+    }
+
+    /** softmax(f_i)_j recovered from s_i = softmax(f_i) - onehot(y_i). */
+    private static double softmaxProb(float[] s, int[] y, int i, int j, int k) {
+        return s[i * k + j] + (j == y[i] ? 1.0 : 0.0);
+    }
+
+    @Override
+    default void copyRange(float[] dst, int dstOff, float[] src, int srcOff, int len) {
+        System.arraycopy(src, srcOff, dst, dstOff, len);
+    }
+
+    @Override
+    default void countNonFinite(float[] out, int slot, float[] x, int len) {
+        int c = 0;
+        for (int i = 0; i < len; i++) {
+            c += Float.isFinite(x[i]) ? 0 : 1;
+        }
+        out[slot] = c;
+    }
+
+    @Override
+    default void softmaxXentPart(float[] grad, float[] lossRow, float[] correct, float[] z, int[] labels, int rowOff,
+                                 int count, int k, float weight) {
+        for (int i = 0; i < count; i++) {
+            int y = labels[i], r = rowOff + i, off = r * k;
+            double mx = Double.NEGATIVE_INFINITY;
+            int arg = 0;
+            boolean finite = true;
+            for (int j = 0; j < k; j++) {
+                float v = z[off + j];
+                finite &= Float.isFinite(v);
+                if (v > mx) {
+                    mx = v;
+                    arg = j;
+                }
+            }
+            double sum = 0;
+            for (int j = 0; j < k; j++) {
+                sum += Math.exp(z[off + j] - mx);
+            }
+            double lse = mx + Math.log(sum);
+            boolean ok = finite && y >= 0 && y < k;
+            lossRow[r] = ok ? (float) (lse - z[off + y]) : Float.NaN;
+            correct[r] = ok && arg == y ? 1f : 0f;
+            for (int j = 0; j < k; j++) {
+                double p = Math.exp(z[off + j] - lse);
+                grad[off + j] = weight * (float) ((p - (j == y ? 1.0 : 0.0)) / count);
+            }
+        }
+    }
+
+    @Override
+    default void meanAndCountPart(float[] out, int outOff, float[] lossRow, float[] correct, int rowOff, int count) {
+        double s = 0, c = 0;
+        for (int i = 0; i < count; i++) {
+            s += lossRow[rowOff + i];
+            c += correct[rowOff + i];
+        }
+        out[outOff] = (float) (s / count);
+        out[outOff + 1] = (float) c;
+    }
 }

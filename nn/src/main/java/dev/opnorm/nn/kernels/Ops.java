@@ -317,4 +317,79 @@ public interface Ops<F, I> {
 
     /** dst_r = src_r for the rows with flags[r] != 0; other rows untouched. */
     void copyRowsWhere(F dst, F src, I flags, int rows, int cols);
+
+    // ---- regularizers and training steps (robust.reg, robust.train) -----------------------------------
+
+    /**
+     * out = W in for W read as a row-major rows x cols matrix (a weight as the global spectral norm sees it),
+     * overwritten. The host sums each output in double and rounds once; another backend may sum in float.
+     */
+    void matVec(F out, F w, F in, int rows, int cols);
+
+    /** out = W^T in (in: rows, out: cols) for W as in {@link #matVec}, overwritten; the same sums. */
+    void matTVec(F out, F w, F in, int rows, int cols);
+
+    /** gW[r, c] += (scale * u[r]) * v[c] for the row-major rows x cols matrix gW, in float. Accumulates. */
+    void outerAccumulate(F gW, float scale, F u, F v, int rows, int cols);
+
+    /**
+     * dst = src / ||src||_2 over [0, len) (the norm in double on the host, the quotient in double rounded to
+     * float) where the norm is &gt; 0; a zero (or NaN) norm leaves dst as it is. dst may be src.
+     */
+    void normalizeL2(F dst, F src, int len);
+
+    /** out[outOff] = sum_i a[i] b[i] over [0, len), summed in double on the host and rounded once. */
+    void innerProduct(F out, int outOff, F a, F b, int len);
+
+    /** out[i] = a[i] + s * b[i] for i &lt; len, in float (s = -1 gives a - b exactly). out may alias a or b. */
+    void addScaled(F out, F a, float s, F b, int len);
+
+    /** y[i] = (float) (alpha * x[i]) for i &lt; len, the product in double. y may alias x. */
+    void scaleDouble(F y, double alpha, F x, int len);
+
+    /**
+     * out[i] = (float) (coef * sign(a[i]) |a[i]|^(q-1)) for i &lt; len, in double (q = 2: coef * a): the gradient
+     * of (coef / q) ||a||_q^q, q finite. out may alias a.
+     */
+    void qPowerGrad(F out, F a, double coef, double q, int len);
+
+    /**
+     * out[outOff + r] = sum_j a[r, j] b[r, j] for each of {@code rows} rows of length {@code cols}: the host
+     * sums in double and rounds once, another backend may sum in float (a fixed tree).
+     */
+    void dotRows(F out, int outOff, F a, F b, int rows, int cols);
+
+    /**
+     * out = softmax(z_r) - onehot(labels[r]) for every row r (rows x cols): the mean cross-entropy's gradient
+     * times rows. A batch (host) or a row (another backend) with a non-finite logit or a bad label gives NaN.
+     */
+    void softmaxGradRows(F out, F z, I labels, int rows, int cols);
+
+    /**
+     * h[r, j] = (float) (coef * p_rj * (w_rj - sum_l p_rl w_rl)) in double, p_r = s_r + onehot(labels[r]) (s
+     * from {@link #softmaxGradRows}, so p is the softmax): coef H_r w_r for the cross-entropy's Hessian in the
+     * logits. h must not alias s or w.
+     */
+    void softmaxHessianRows(F h, F s, F w, I labels, int rows, int cols, double coef);
+
+    /** dst[dstOff + i] = src[srcOff + i] for i &lt; len; dst must not be src. */
+    void copyRange(F dst, int dstOff, F src, int srcOff, int len);
+
+    /** out[slot] = the number of NaN / infinite values in x[0, len), as a float. */
+    void countNonFinite(F out, int slot, F x, int len);
+
+    /**
+     * The softmax cross-entropy of logit rows [rowOff, rowOff + count) of z (rows, k) against labels[0, count):
+     * those grad rows overwritten with {@code weight * (float) ((softmax - onehot) / count)} (the gradient of
+     * weight times the part's mean loss, softmax in double), lossRow[rowOff + i] with each example's loss
+     * (NaN for a non-finite logit or a bad label), correct[rowOff + i] with 1 where the first maximal logit is
+     * the label.
+     */
+    void softmaxXentPart(F grad, F lossRow, F correct, F z, I labels, int rowOff, int count, int k, float weight);
+
+    /**
+     * out[outOff] = the mean of lossRow over rows [rowOff, rowOff + count) (a double sum in order), out[outOff + 1]
+     * = the sum of correct over them; count &gt;= 1.
+     */
+    void meanAndCountPart(F out, int outOff, F lossRow, F correct, int rowOff, int count);
 }

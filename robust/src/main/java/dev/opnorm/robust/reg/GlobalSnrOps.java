@@ -6,8 +6,8 @@ import dev.opnorm.nn.layers.WeightOperator;
 /**
  * The operations of the global spectral norm regularizer ({@link GlobalSpectralNorm.Engine}, written once)
  * on one backend: float vectors and weights {@code V}, and a small array of per-layer scalars {@code S}
- * (the sigmas). {@link HostGlobalSnrOps} is the host, the reference arithmetic; gpu-kernels supplies the
- * OpenCL one. Only {@link #upload}, {@link #download} and {@link #read} move data between the host and
+ * (the sigmas). {@link HostGlobalSnrOps} is the host, the reference arithmetic; {@link KernelGlobalSnrOps}
+ * runs it on any backend's kernels (the OpenCL device). Only {@link #upload}, {@link #download} and {@link #read} move data between the host and
  * the backend.
  *
  * <p>Arithmetic contract: the host sums matrix products, norms and the bilinear form u^T A v in double and

@@ -1,16 +1,21 @@
 package dev.opnorm.robust.reg;
 
 import dev.opnorm.linalg.Norms;
+import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.kernels.ScalarKernels;
 
 /**
  * {@link GlobalSnrOps} on host arrays: the reference arithmetic of the global spectral norm regularizer.
- * Matrix products and norms are summed in double ({@link Norms}) and rounded to float on store; an
- * operator layer runs its own {@code WeightOperator}. State buffers are the host copies themselves, so
+ * Matrix products and norms are the host kernels' (summed in double, rounded to float on store), the
+ * sigmas double dot products ({@link Norms}); an operator layer runs its own {@code WeightOperator}. Every
+ * other backend runs {@link KernelGlobalSnrOps}. State buffers are the host copies themselves, so
  * {@link #upload} and {@link #download} of the state move nothing. Stateless.
  */
 public final class HostGlobalSnrOps implements GlobalSnrOps<float[], double[]> {
     /** The one instance (the operations keep no state). */
     public static final HostGlobalSnrOps INSTANCE = new HostGlobalSnrOps();
+    /** The host kernels' reference loops (the same in every host implementation). */
+    private static final Kernels K = new ScalarKernels();
 
     private HostGlobalSnrOps() {
     }
@@ -49,15 +54,7 @@ public final class HostGlobalSnrOps implements GlobalSnrOps<float[], double[]> {
             a.operator().apply(in, out);
             return;
         }
-        int rows = a.rows(), cols = a.cols();
-        for (int r = 0; r < rows; r++) {
-            double s = 0;
-            int off = r * cols;
-            for (int c = 0; c < cols; c++) {
-                s += (double) w[off + c] * in[c];
-            }
-            out[r] = (float) s;
-        }
+        K.matVec(out, w, in, a.rows(), a.cols());
     }
 
     @Override
@@ -66,28 +63,12 @@ public final class HostGlobalSnrOps implements GlobalSnrOps<float[], double[]> {
             a.operator().applyTranspose(in, out);
             return;
         }
-        int rows = a.rows(), cols = a.cols();
-        double[] acc = new double[cols];
-        for (int r = 0; r < rows; r++) {
-            double ur = in[r];
-            int off = r * cols;
-            for (int c = 0; c < cols; c++) {
-                acc[c] += ur * w[off + c];
-            }
-        }
-        for (int c = 0; c < cols; c++) {
-            out[c] = (float) acc[c];
-        }
+        K.matTVec(out, w, in, a.rows(), a.cols());
     }
 
     @Override
     public void normalize(float[] dst, float[] src) {
-        double n = Norms.lp(src, 2);
-        if (n > 0) {
-            for (int j = 0; j < dst.length; j++) {
-                dst[j] = (float) (src[j] / n);
-            }
-        }
+        K.normalizeL2(dst, src, src.length);
     }
 
     @Override
@@ -120,13 +101,6 @@ public final class HostGlobalSnrOps implements GlobalSnrOps<float[], double[]> {
             a.operator().accumulateWeightGradient(gW, scaledU, v);
             return;
         }
-        int rows = a.rows(), cols = a.cols();
-        for (int r = 0; r < rows; r++) {
-            float su = scale * u[r];
-            int off = r * cols;
-            for (int c = 0; c < cols; c++) {
-                gW[off + c] += su * v[c];
-            }
-        }
+        K.outerAccumulate(gW, scale, u, v, a.rows(), a.cols());
     }
 }

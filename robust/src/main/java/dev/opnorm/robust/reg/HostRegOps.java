@@ -8,18 +8,19 @@ import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.ParamGrads;
-import dev.opnorm.nn.loss.SoftmaxCrossEntropy;
-
-import java.util.Arrays;
+import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.kernels.ScalarKernels;
 
 /**
- * {@link RegOps} on host arrays, the reference arithmetic: each operation is the plain loop over the
- * elements (linalg's {@link Norms#dot} for the row products, nn's {@link SoftmaxCrossEntropy} for the loss
- * gradient), and the network is nn's {@link Layer#linearize} with {@link TangentGradient} (buffers wrapped,
- * not copied).
+ * {@link RegOps} on host arrays, the reference arithmetic: the host kernels' loops (nn's
+ * {@code SoftmaxCrossEntropy} for the loss gradient) with double row products (linalg's {@link Norms#dot}),
+ * and the network is nn's {@link Layer#linearize} with {@link TangentGradient} (buffers wrapped, not copied).
+ * Every other backend runs {@link KernelRegOps}.
  */
 final class HostRegOps implements RegOps<float[], double[], int[]> {
     static final HostRegOps INSTANCE = new HostRegOps();
+    /** The host kernels' reference loops (the same in every host implementation). */
+    private static final Kernels K = new ScalarKernels();
 
     private HostRegOps() {
     }
@@ -79,33 +80,25 @@ final class HostRegOps implements RegOps<float[], double[], int[]> {
 
     @Override
     public void addScaled(float[] out, float[] a, float s, float[] b, int len) {
-        for (int j = 0; j < len; j++) {
-            out[j] = a[j] + s * b[j];
-        }
+        K.addScaled(out, a, s, b, len);
     }
 
     @Override
     public void scale(float[] out, float[] a, float c, int len) {
-        for (int j = 0; j < len; j++) {
-            out[j] = c * a[j];
-        }
+        K.scale(out, c, a, len);
     }
 
     @Override
     public void scaleDouble(float[] out, float[] a, double c, int len) {
-        for (int j = 0; j < len; j++) {
-            out[j] = (float) (c * a[j]);
-        }
+        K.scaleDouble(out, c, a, len);
     }
 
     @Override
     public void qPowerGrad(float[] out, float[] a, double coef, double q, int len) {
-        for (int j = 0; j < len; j++) {
-            double d = a[j];
-            out[j] = (float) (coef * Math.signum(d) * (q == 2 ? Math.abs(d) : StrictMath.pow(Math.abs(d), q - 1)));
-        }
+        K.qPowerGrad(out, a, coef, q, len);
     }
 
+    /** Double scalars: the host's iterations keep their row norms and products in double. */
     @Override
     public void dotRows(double[] out, float[] a, float[] b, int rows, int cols) {
         for (int r = 0; r < rows; r++) {
@@ -122,36 +115,13 @@ final class HostRegOps implements RegOps<float[], double[], int[]> {
         }
     }
 
-    /** A batch with a non-finite logit gives all NaN (nn's cross-entropy refuses it). */
     @Override
     public void softmaxGradRows(float[] out, float[] z, int[] labels, int rows, int cols) {
-        Tensor logits = new Tensor(Shape.features(rows, cols), z.length == rows * cols ? z : Arrays.copyOf(z, rows * cols));
-        if (logits.firstNonFinite() >= 0) {
-            Arrays.fill(out, 0, rows * cols, Float.NaN);
-            return;
-        }
-        SoftmaxCrossEntropy.lossAndGradient(logits, labels, out);
-        for (int j = 0; j < rows * cols; j++) {
-            out[j] *= rows;
-        }
+        K.softmaxGradRows(out, z, labels, rows, cols);
     }
 
     @Override
     public void softmaxHessianRows(float[] h, float[] s, float[] w, int[] labels, int rows, int cols, double coef) {
-        for (int i = 0; i < rows; i++) {
-            int off = i * cols;
-            double pw = 0;
-            for (int j = 0; j < cols; j++) {
-                pw += prob(s, labels, i, j, cols) * w[off + j];
-            }
-            for (int j = 0; j < cols; j++) {
-                h[off + j] = (float) (coef * prob(s, labels, i, j, cols) * (w[off + j] - pw));
-            }
-        }
-    }
-
-    /** softmax(f_i)_j recovered from s_i = softmax(f_i) - onehot(y_i). */
-    private static double prob(float[] s, int[] y, int i, int j, int k) {
-        return s[i * k + j] + (j == y[i] ? 1.0 : 0.0);
+        K.softmaxHessianRows(h, s, w, labels, rows, cols, coef);
     }
 }

@@ -1,16 +1,22 @@
 package dev.opnorm.robust.reg;
 
+import dev.opnorm.linalg.BatchMap;
 import dev.opnorm.linalg.BatchOps;
 import dev.opnorm.linalg.HostBatchOps;
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.Gradients;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.ParamGrads;
+import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.nn.layers.PlacedModel;
 
 /**
  * An engine the data-dependent regularizers run on: a network on that engine's buffers, linalg's vector
  * operations of the power method and (p,q) iteration, and the regularizers' own ({@link RegOps}).
- * {@link #host} is the JVM (nn's layers on float arrays, the reference arithmetic); gpu-kernels supplies the
- * OpenCL one.
+ * {@link #host} is the JVM (nn's layers on float arrays, the reference arithmetic); {@link #placed} a model
+ * placed on any backend's kernels (the OpenCL device).
  *
  * @param network  forward passes, per-example Jacobians, parameter VJPs and tangent gradients
  * @param batchOps the row operations of the iterations, also the regularizers' row norms and reads
@@ -42,5 +48,93 @@ public record RegEngine<V, S, L, G>(RegNetwork<V, G> network, BatchOps<V, S> bat
      */
     public static RegNetwork.Linearized<float[], ParamGrads> host(Layer model, Linearization lin) {
         return lin == null ? null : HostRegOps.linearized(model, lin);
+    }
+
+    /**
+     * The engine of a placed model (any backend): its linearizations as the network (tangent gradients by
+     * {@link TangentGradient} on their parts), {@code batchOps} for the iterations, row norms and reads, and
+     * {@link KernelRegOps} for the rest; buffers come from the model's pool.
+     *
+     * @throws IllegalArgumentException when model or batchOps is null, or the model is closed
+     */
+    public static <F, I> RegEngine<F, F, I, Gradients<F>> placed(PlacedModel<F, I> model, BatchOps<F, F> batchOps) {
+        if (model == null || batchOps == null) {
+            throw new IllegalArgumentException("a placed regularizer engine needs a placed model and its batch operations");
+        }
+        model.checkOpen();
+        RegNetwork<F, Gradients<F>> net = (x, shape, mode) -> {
+            // a placed batch is exactly its shape's size (uploads and pooled buffers are), so a length that
+            // differs is a shape that is not the batch's
+            if (x != null && shape != null && model.ops().length(x) != shape.size()) {
+                throw new IllegalArgumentException("regularizer input of " + model.ops().length(x)
+                        + " floats does not have the shape " + shape);
+            }
+            return linearized(model.linearize(x, shape, mode), true);
+        };
+        return new RegEngine<>(net, batchOps, new KernelRegOps<>(model));
+    }
+
+    /**
+     * A training step's placed linearization as the engine sees it (closing the view leaves it open: the step
+     * owns it), or null for null.
+     *
+     * @param x the batch the regularizer is called with
+     * @throws IllegalArgumentException when lin is not at exactly x
+     */
+    public static <F> RegNetwork.Linearized<F, Gradients<F>> train(PlacedLinearization<F> lin, F x) {
+        if (lin == null) {
+            return null;
+        }
+        if (lin.input() != x) {
+            throw new IllegalArgumentException("the step's linearization at " + lin.inShape()
+                    + " is not at the regularizer's batch " + x);
+        }
+        return view(lin);
+    }
+
+    /** A placed linearization as the engine sees it, or null for null; closing the view leaves it open. */
+    public static <F> RegNetwork.Linearized<F, Gradients<F>> view(PlacedLinearization<F> lin) {
+        return lin == null ? null : linearized(lin, false);
+    }
+
+    private static <F> RegNetwork.Linearized<F, Gradients<F>> linearized(PlacedLinearization<F> lin, boolean owned) {
+        return new RegNetwork.Linearized<>() {
+            @Override
+            public BnMode mode() {
+                return lin.mode();
+            }
+
+            @Override
+            public F output() {
+                return lin.output();
+            }
+
+            @Override
+            public Shape outputShape() {
+                return lin.outShape();
+            }
+
+            @Override
+            public BatchMap<F> asBatchMap() {
+                return lin.asBatchMap();
+            }
+
+            @Override
+            public void vjpParams(F gy, Gradients<F> grads) {
+                lin.vjpParams(gy, grads);
+            }
+
+            @Override
+            public void tangentGradient(F tangent, F cotangent, Gradients<F> grads) {
+                TangentGradient.accumulate(lin, tangent, cotangent, grads);
+            }
+
+            @Override
+            public void close() {
+                if (owned) {
+                    lin.close();
+                }
+            }
+        };
     }
 }

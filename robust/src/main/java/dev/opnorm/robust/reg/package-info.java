@@ -15,7 +15,8 @@
  * </ul>
  * The three data-dependent ones are written once on a {@link dev.opnorm.robust.reg.RegEngine} (a network on
  * one backend's buffers, linalg's {@code BatchOps}, {@link dev.opnorm.robust.reg.RegOps}): the host engine
- * ({@code RegEngine.host}) is the reference arithmetic, gpu-kernels supplies the OpenCL one.
+ * ({@code RegEngine.host}) is the reference arithmetic, {@code RegEngine.placed} runs them on a model placed on
+ * any backend's kernels (the OpenCL device).
  * Data-dependent power iterations run with BatchNorm in EVAL mode, on the logits. Every regularizer exposes
  * a way to evaluate its penalty with its internal vectors held fixed, which the gradient tests use.
  */

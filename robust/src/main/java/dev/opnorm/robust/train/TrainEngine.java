@@ -5,8 +5,8 @@ import dev.opnorm.nn.layers.ParamGrads;
 
 /**
  * A backend a training run steps on: the network on that backend's buffers and the step's operations.
- * {@link #host} is the JVM (nn's layers on float arrays, the reference arithmetic); gpu-kernels supplies the
- * OpenCL one.
+ * {@link #host} is the JVM (nn's layers on float arrays, the reference arithmetic); {@link PlacedTrainOps#engine}
+ * a model placed on any backend's kernels (the OpenCL device).
  *
  * @param network forward passes, parameter VJPs and BatchNorm commits
  * @param ops     the step's and the runner's other operations
