@@ -76,5 +76,9 @@ class CertifyCommandTest {
         Run badQ = run("certify", "--data", data.toString(), "--eps", "0", "--q", "3", "--out", tmp.resolve("q").toString());
         assertNotEquals(0, badQ.code());
         assertTrue(badQ.err().contains("--q"), badQ.err());
+        Run badBounds = run("certify", "--data", data.toString(), "--eps", "0", "--bounds", "crown", "--out",
+                tmp.resolve("b").toString());
+        assertNotEquals(0, badBounds.code());
+        assertTrue(badBounds.err().contains("--bounds"), badBounds.err());
     }
 }

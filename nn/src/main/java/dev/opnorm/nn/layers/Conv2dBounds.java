@@ -1,11 +1,13 @@
 package dev.opnorm.nn.layers;
 
 import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.bounds.Backsub;
 import dev.opnorm.nn.bounds.BoundRule;
 import dev.opnorm.nn.bounds.BoundStep;
 import dev.opnorm.nn.bounds.Box;
 import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
+import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
 
 import java.util.Arrays;
@@ -24,7 +26,7 @@ final class Conv2dBounds implements BoundRule {
     }
 
     @Override
-    public BoundStep over(Box in) {
+    public BoundStep over(Box in, Backsub before) {
         Shape inShape = in.shape();
         Shape outShape = layer.outputShape(inShape);
         int ic = layer.inChannels(), oc = layer.outChannels(), kh = layer.kernelHeight(), kw = layer.kernelWidth();
@@ -89,6 +91,16 @@ final class Conv2dBounds implements BoundRule {
             @Override
             public Box output() {
                 return out;
+            }
+
+            private Box offset; // the layer's output at input 0, the offset of the affine map
+
+            @Override
+            public LinearRows pullLower(LinearRows f) {
+                if (offset == null) {
+                    offset = over(new Box(in.shape(), new double[in.size()], new double[in.size()])).output();
+                }
+                return LinearRows.affine(pullback(f.coef()), f, offset);
             }
 
             @Override
