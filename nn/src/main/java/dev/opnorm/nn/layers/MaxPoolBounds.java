@@ -19,8 +19,8 @@ import dev.opnorm.nn.bounds.Outward;
  *
  * <p>Linear relaxation: a fixed selection is exact (m = x_j). Otherwise, for a coefficient a &gt;= 0,
  * m &gt;= x_j for the candidate with the largest lower bound; for a &lt;= 0, m &lt;= max hi, a constant;
- * an interval coefficient straddling 0 takes the constant min of a m over the box. Not tightened itself:
- * max pooling over boxes tightened at the ReLUs before it.
+ * an interval coefficient straddling 0 takes the constant min of a m over the box. With a back-substitution
+ * context, the inputs of every window with several candidates are first tightened (+-e_j pulled back).
  */
 final class MaxPoolBounds implements BoundRule {
     private final MaxPool2d layer;
@@ -31,6 +31,29 @@ final class MaxPoolBounds implements BoundRule {
 
     @Override
     public BoundStep over(Box in, Backsub before) {
+        if (before == Backsub.NONE) {
+            return step(in);
+        }
+        // tighten the inputs of the windows whose selection the box leaves open: fewer candidates, and
+        // a smaller max hi in the relaxation of negative coefficients
+        boolean[] open = new boolean[in.size()];
+        step(in, open);
+        int[] units = new int[in.size()];
+        int m = 0;
+        for (int j = 0; j < open.length; j++) {
+            if (open[j]) {
+                units[m++] = j;
+            }
+        }
+        return step(before.tighten(in, units, m));
+    }
+
+    private BoundStep step(Box in) {
+        return step(in, null);
+    }
+
+    /** The step over the box; when {@code open} is given, marks the inputs of windows with several candidates. */
+    private BoundStep step(Box in, boolean[] open) {
         Shape inShape = in.shape(), outShape = layer.outputShape(inShape);
         int ch = inShape.c(), h = inShape.h(), w = inShape.w(), oh = outShape.h(), ow = outShape.w();
         int k = layer.kernel(), s = layer.stride(), pad = layer.padding();
@@ -73,6 +96,15 @@ final class MaxPoolBounds implements BoundRule {
             }
         }
         start[nOut] = used;
+        if (open != null) {
+            for (int o = 0; o < nOut; o++) {
+                if (start[o + 1] - start[o] > 1) {
+                    for (int t = start[o]; t < start[o + 1]; t++) {
+                        open[cand[t]] = true;
+                    }
+                }
+            }
+        }
         int[] best = new int[nOut]; // the candidate with the largest lower bound (the lower line)
         for (int o = 0; o < nOut; o++) {
             best[o] = cand[start[o]];

@@ -27,9 +27,6 @@ import dev.opnorm.nn.bounds.Outward;
  * coefficient that straddles 0 (only rounding makes one) uses a y &gt;= a_lo y (y &gt;= 0), then the upper line.
  */
 final class ReluBounds implements BoundRule {
-    /** Rows pulled back per batch when tightening (bounds the memory of the dense row matrices). */
-    private static final int BATCH = 64;
-
     private final ReLU layer;
 
     ReluBounds(ReLU layer) {
@@ -112,31 +109,13 @@ final class ReluBounds implements BoundRule {
 
     /** The box with each unstable unit's bounds intersected with its back-substituted ones. */
     private static Box tighten(Box in, Backsub before) {
-        int n = in.size();
-        double[] lo = in.lo().clone(), hi = in.hi().clone();
-        int[] unstable = new int[n];
+        int[] unstable = new int[in.size()];
         int m = 0;
-        for (int j = 0; j < n; j++) {
-            if (lo[j] < 0 && hi[j] > 0) {
+        for (int j = 0; j < in.size(); j++) {
+            if (in.lo()[j] < 0 && in.hi()[j] > 0) {
                 unstable[m++] = j;
             }
         }
-        for (int from = 0; from < m; from += BATCH) {
-            int units = Math.min(BATCH, m - from);
-            double[] rlo = new double[2 * units * n];
-            for (int t = 0; t < units; t++) {
-                int j = unstable[from + t];
-                rlo[(2 * t) * n + j] = 1;      // target z_j
-                rlo[(2 * t + 1) * n + j] = -1; // target -z_j: its lower bound is minus an upper bound of z_j
-            }
-            LinearRows f = new LinearRows(new IntervalRows(2 * units, n, rlo, rlo.clone()), new double[2 * units]);
-            double[] l = before.lower(f);
-            for (int t = 0; t < units; t++) {
-                int j = unstable[from + t];
-                lo[j] = Math.max(lo[j], l[2 * t]);
-                hi[j] = Math.min(hi[j], -l[2 * t + 1]);
-            }
-        }
-        return new Box(in.shape(), lo, hi);
+        return before.tighten(in, unstable, m);
     }
 }

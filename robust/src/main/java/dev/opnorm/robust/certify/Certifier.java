@@ -29,7 +29,8 @@ import org.ejml.data.DMatrixRMaj;
  * <p><b>Upper bounds</b> by bound propagation ({@link Layer#bounds()}): the box [x - eps, x + eps] (the
  * smallest box holding the l_r ball for every r, clipped to the domain) goes forward through the layers'
  * interval rules. With {@link Options#linear} (the default) each ReLU first tightens the bounds of the
- * units the box leaves unstable by linear back-substitution (CROWN / DeepPoly style): the rows +-e_j
+ * units the box leaves unstable, and each max pool those of the inputs of windows whose selection is
+ * open, by linear back-substitution (CROWN / DeepPoly style): the rows +-e_j
  * are pulled back to the input through the earlier layers' linear relaxations ({@link
  * dev.opnorm.nn.bounds.BoundStep#pullLower}) and minimized over the ball exactly for its dual norm
  * (a . x0 - eps ||a||_{r*}) and over the domain box, the best of these and the interval bound kept. That
