@@ -26,7 +26,7 @@ class CertifyCommandTest {
         Path data = writeFashion(tmp.resolve("data"), 4);
         Path out = tmp.resolve("c");
         Run r = run("certify", "--data", data.toString(), "--model", MODEL, "--count", "2", "--eps", "0.002,0",
-                "--samples", "2", "--ascent", "2", "--out", out.toString());
+                "--samples", "2", "--ascent", "2", "--bounds", "interval", "--out", out.toString()); // linear: minutes
         assertEquals(0, r.code(), r.err());
         List<String> lines = Files.readAllLines(out.resolve("certify.csv"));
         assertEquals("index,label,prediction,eps,lower,upper,upper_monotone,gap,estimate,margin_lower,certified,methods",
@@ -76,5 +76,9 @@ class CertifyCommandTest {
         Run badQ = run("certify", "--data", data.toString(), "--eps", "0", "--q", "3", "--out", tmp.resolve("q").toString());
         assertNotEquals(0, badQ.code());
         assertTrue(badQ.err().contains("--q"), badQ.err());
+        Run badBounds = run("certify", "--data", data.toString(), "--eps", "0", "--bounds", "crown", "--out",
+                tmp.resolve("b").toString());
+        assertNotEquals(0, badBounds.code());
+        assertTrue(badBounds.err().contains("--bounds"), badBounds.err());
     }
 }

@@ -11,4 +11,11 @@ public interface BoundStep {
      * over the input box (g.cols() = input size). Rounded outward.
      */
     IntervalRows pullback(IntervalRows g);
+
+    /**
+     * Given linear lower bounds on targets in terms of this layer's output, linear lower bounds in terms
+     * of its input, valid for every input in the step's box: exact for affine layers (their offset added
+     * with downward rounding), a sound linear relaxation over the input box for nonlinear ones.
+     */
+    LinearRows pullLower(LinearRows f);
 }

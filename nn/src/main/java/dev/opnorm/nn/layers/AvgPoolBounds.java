@@ -1,11 +1,13 @@
 package dev.opnorm.nn.layers;
 
 import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.bounds.Backsub;
 import dev.opnorm.nn.bounds.BoundRule;
 import dev.opnorm.nn.bounds.BoundStep;
 import dev.opnorm.nn.bounds.Box;
 import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
+import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
 
 import java.util.Arrays;
@@ -23,7 +25,7 @@ final class AvgPoolBounds implements BoundRule {
     }
 
     @Override
-    public BoundStep over(Box in) {
+    public BoundStep over(Box in, Backsub before) {
         Shape inShape = in.shape(), outShape = layer.outputShape(inShape);
         int ch = inShape.c(), h = inShape.h(), w = inShape.w();
         int kh = layer.isGlobal() ? h : layer.kernel(), kw = layer.isGlobal() ? w : layer.kernel();
@@ -60,6 +62,16 @@ final class AvgPoolBounds implements BoundRule {
             @Override
             public Box output() {
                 return out;
+            }
+
+            private Box offset; // the layer's output at input 0, the offset of the affine map
+
+            @Override
+            public LinearRows pullLower(LinearRows f) {
+                if (offset == null) {
+                    offset = over(new Box(in.shape(), new double[in.size()], new double[in.size()])).output();
+                }
+                return LinearRows.affine(pullback(f.coef()), f, offset);
             }
 
             @Override

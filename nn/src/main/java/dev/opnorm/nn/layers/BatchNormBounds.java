@@ -1,11 +1,13 @@
 package dev.opnorm.nn.layers;
 
 import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.bounds.Backsub;
 import dev.opnorm.nn.bounds.BoundRule;
 import dev.opnorm.nn.bounds.BoundStep;
 import dev.opnorm.nn.bounds.Box;
 import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
+import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
 
 /**
@@ -23,7 +25,7 @@ final class BatchNormBounds implements BoundRule {
     }
 
     @Override
-    public BoundStep over(Box in) {
+    public BoundStep over(Box in, Backsub before) {
         Shape shape = layer.outputShape(in.shape());
         int ch = layer.channels(), plane = shape.h() * shape.w();
         double[] sl = new double[ch], sh = new double[ch], tl = new double[ch], th = new double[ch];
@@ -51,6 +53,16 @@ final class BatchNormBounds implements BoundRule {
             @Override
             public Box output() {
                 return out;
+            }
+
+            private Box offset; // the layer's output at input 0, the offset of the affine map
+
+            @Override
+            public LinearRows pullLower(LinearRows f) {
+                if (offset == null) {
+                    offset = over(new Box(in.shape(), new double[in.size()], new double[in.size()])).output();
+                }
+                return LinearRows.affine(pullback(f.coef()), f, offset);
             }
 
             @Override

@@ -1,16 +1,19 @@
 package dev.opnorm.nn.layers;
 
+import dev.opnorm.nn.bounds.Backsub;
 import dev.opnorm.nn.bounds.BoundRule;
 import dev.opnorm.nn.bounds.BoundStep;
 import dev.opnorm.nn.bounds.Box;
 import dev.opnorm.nn.bounds.IntervalRows;
+import dev.opnorm.nn.bounds.LinearRows;
 
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * Interval rule of a chain of layers ({@link Sequential}, {@link Flatten}'s reshape is a chain of
- * none): boxes go forward through each layer's rule in order, rows come back in reverse.
+ * none): boxes go forward through each layer's rule in order, each rule given the back-substitution
+ * through the steps before it; rows and linear bounds come back in reverse.
  */
 final class ChainBounds implements BoundRule {
     private final List<BoundRule> rules;
@@ -32,9 +35,15 @@ final class ChainBounds implements BoundRule {
 
     /** Flatten: the same values, read with another shape; the Jacobian is the identity. */
     static BoundRule reshape(Layer layer) {
-        return in -> {
+        return (in, before) -> {
             Box out = new Box(layer.outputShape(in.shape()), in.lo(), in.hi());
             return new BoundStep() {
+                @Override
+                public dev.opnorm.nn.bounds.LinearRows pullLower(dev.opnorm.nn.bounds.LinearRows f) {
+                    dev.opnorm.nn.bounds.Intervals.checkCols(f.coef(), out.size(), layer.qualifiedName());
+                    return f;
+                }
+
                 @Override
                 public Box output() {
                     return out;
@@ -50,19 +59,30 @@ final class ChainBounds implements BoundRule {
     }
 
     @Override
-    public BoundStep over(Box in) {
+    public BoundStep over(Box in, Backsub before) {
         List<BoundStep> steps = new ArrayList<>(rules.size());
         Box x = in;
+        Backsub here = before;
         for (BoundRule r : rules) {
-            BoundStep s = r.over(x);
+            BoundStep s = r.over(x, here);
             steps.add(s);
             x = s.output();
+            here = here.after(s);
         }
         Box out = x;
         return new BoundStep() {
             @Override
             public Box output() {
                 return out;
+            }
+
+            @Override
+            public LinearRows pullLower(LinearRows f) {
+                LinearRows r = f;
+                for (int i = steps.size() - 1; i >= 0; i--) {
+                    r = steps.get(i).pullLower(r);
+                }
+                return r;
             }
 
             @Override

@@ -1,11 +1,13 @@
 package dev.opnorm.nn.layers;
 
 import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.bounds.Backsub;
 import dev.opnorm.nn.bounds.BoundRule;
 import dev.opnorm.nn.bounds.BoundStep;
 import dev.opnorm.nn.bounds.Box;
 import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
+import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
 
 import java.util.Arrays;
@@ -24,7 +26,7 @@ final class Conv2dBounds implements BoundRule {
     }
 
     @Override
-    public BoundStep over(Box in) {
+    public BoundStep over(Box in, Backsub before) {
         Shape inShape = in.shape();
         Shape outShape = layer.outputShape(inShape);
         int ic = layer.inChannels(), oc = layer.outChannels(), kh = layer.kernelHeight(), kw = layer.kernelWidth();
@@ -91,6 +93,16 @@ final class Conv2dBounds implements BoundRule {
                 return out;
             }
 
+            private Box offset; // the layer's output at input 0, the offset of the affine map
+
+            @Override
+            public LinearRows pullLower(LinearRows f) {
+                if (offset == null) {
+                    offset = over(new Box(in.shape(), new double[in.size()], new double[in.size()])).output();
+                }
+                return LinearRows.affine(pullback(f.coef()), f, offset);
+            }
+
             @Override
             public IntervalRows pullback(IntervalRows g) {
                 Intervals.checkCols(g, nOut, layer.describe());
@@ -98,6 +110,7 @@ final class Conv2dBounds implements BoundRule {
                 double[] glo = new double[rows * nIn], ghi = new double[rows * nIn];
                 double[] sc = new double[nIn], sr = new double[nIn], sa = new double[nIn];
                 double[] gc = new double[nOut], gr = new double[nOut], ga = new double[nOut];
+                int[] yLo = new int[oc], yHi = new int[oc], xLo = new int[oc], xHi = new int[oc];
                 long terms = (long) oc * kh * kw;
                 for (int row = 0; row < rows; row++) {
                     Arrays.fill(sc, 0);
@@ -110,8 +123,30 @@ final class Conv2dBounds implements BoundRule {
                         gr[q] = Outward.radius(l, u, gc[q]);
                         ga[q] = Math.abs(gc[q]) + gr[q];
                     }
+                    // the rectangle of each output channel's nonzero entries: rows from back-substitution are
+                    // local (a unit's receptive field), and the loops below skip the zeros outside it, which
+                    // would add exact zeros (same sums)
+                    java.util.Arrays.fill(yLo, Integer.MAX_VALUE);
+                    java.util.Arrays.fill(yHi, -1);
+                    java.util.Arrays.fill(xLo, Integer.MAX_VALUE);
+                    java.util.Arrays.fill(xHi, -1);
+                    for (int o = 0, q = 0; o < oc; o++) {
+                        for (int oy = 0; oy < oh; oy++) {
+                            for (int ox = 0; ox < ow; ox++, q++) {
+                                if (ga[q] != 0) {
+                                    yLo[o] = Math.min(yLo[o], oy);
+                                    yHi[o] = Math.max(yHi[o], oy);
+                                    xLo[o] = Math.min(xLo[o], ox);
+                                    xHi[o] = Math.max(xHi[o], ox);
+                                }
+                            }
+                        }
+                    }
                     // the transposed convolution, weight-outer like the forward pass
                     for (int o = 0; o < oc; o++) {
+                        if (yHi[o] < 0) {
+                            continue;
+                        }
                         for (int i = 0; i < ic; i++) {
                             for (int ky = 0; ky < kh; ky++) {
                                 for (int kx = 0; kx < kw; kx++) {
@@ -119,8 +154,9 @@ final class Conv2dBounds implements BoundRule {
                                     if (wk == 0) {
                                         continue;
                                     }
-                                    int ox0 = firstInside(kx, s, pad), ox1 = lastInside(kx, s, pad, wd, ow);
-                                    for (int oy = 0; oy < oh; oy++) {
+                                    int ox0 = Math.max(xLo[o], firstInside(kx, s, pad));
+                                    int ox1 = Math.min(xHi[o], lastInside(kx, s, pad, wd, ow));
+                                    for (int oy = yLo[o]; oy <= yHi[o]; oy++) {
                                         int iy = oy * s - pad + ky;
                                         if (iy < 0 || iy >= h) {
                                             continue;

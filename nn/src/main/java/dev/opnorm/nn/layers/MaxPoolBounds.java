@@ -1,11 +1,14 @@
 package dev.opnorm.nn.layers;
 
 import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.bounds.Backsub;
 import dev.opnorm.nn.bounds.BoundRule;
 import dev.opnorm.nn.bounds.BoundStep;
 import dev.opnorm.nn.bounds.Box;
 import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
+import dev.opnorm.nn.bounds.LinearRows;
+import dev.opnorm.nn.bounds.Outward;
 
 /**
  * Interval rule of {@link MaxPool2d}: a window's maximum lies in [max lo, max hi] (exact). Its
@@ -13,6 +16,11 @@ import dev.opnorm.nn.bounds.Intervals;
  * the largest lo of the window (ties included, whatever the tie rule). With one such candidate the
  * selection is fixed ({1} on it); with several, each candidate's derivative is taken in [0, 1] (the
  * hull of the one-hot choices). Padding counts as -infinity and is never chosen.
+ *
+ * <p>Linear relaxation: a fixed selection is exact (m = x_j). Otherwise, for a coefficient a &gt;= 0,
+ * m &gt;= x_j for the candidate with the largest lower bound; for a &lt;= 0, m &lt;= max hi, a constant;
+ * an interval coefficient straddling 0 takes the constant min of a m over the box. With a back-substitution
+ * context, the inputs of every window with several candidates are first tightened (+-e_j pulled back).
  */
 final class MaxPoolBounds implements BoundRule {
     private final MaxPool2d layer;
@@ -22,7 +30,30 @@ final class MaxPoolBounds implements BoundRule {
     }
 
     @Override
-    public BoundStep over(Box in) {
+    public BoundStep over(Box in, Backsub before) {
+        if (before == Backsub.NONE) {
+            return step(in);
+        }
+        // tighten the inputs of the windows whose selection the box leaves open: fewer candidates, and
+        // a smaller max hi in the relaxation of negative coefficients
+        boolean[] open = new boolean[in.size()];
+        step(in, open);
+        int[] units = new int[in.size()];
+        int m = 0;
+        for (int j = 0; j < open.length; j++) {
+            if (open[j]) {
+                units[m++] = j;
+            }
+        }
+        return step(before.tighten(in, units, m));
+    }
+
+    private BoundStep step(Box in) {
+        return step(in, null);
+    }
+
+    /** The step over the box; when {@code open} is given, marks the inputs of windows with several candidates. */
+    private BoundStep step(Box in, boolean[] open) {
         Shape inShape = in.shape(), outShape = layer.outputShape(inShape);
         int ch = inShape.c(), h = inShape.h(), w = inShape.w(), oh = outShape.h(), ow = outShape.w();
         int k = layer.kernel(), s = layer.stride(), pad = layer.padding();
@@ -65,12 +96,57 @@ final class MaxPoolBounds implements BoundRule {
             }
         }
         start[nOut] = used;
+        if (open != null) {
+            for (int o = 0; o < nOut; o++) {
+                if (start[o + 1] - start[o] > 1) {
+                    for (int t = start[o]; t < start[o + 1]; t++) {
+                        open[cand[t]] = true;
+                    }
+                }
+            }
+        }
+        int[] best = new int[nOut]; // the candidate with the largest lower bound (the lower line)
+        for (int o = 0; o < nOut; o++) {
+            best[o] = cand[start[o]];
+            for (int t = start[o] + 1; t < start[o + 1]; t++) {
+                if (in.lo()[cand[t]] > in.lo()[best[o]]) {
+                    best[o] = cand[t];
+                }
+            }
+        }
         Box out = new Box(outShape, lo, hi);
         int nIn = inShape.size();
         return new BoundStep() {
             @Override
             public Box output() {
                 return out;
+            }
+
+            @Override
+            public LinearRows pullLower(LinearRows f) {
+                IntervalRows g = f.coef();
+                Intervals.checkCols(g, nOut, layer.describe());
+                double[] glo = new double[g.rows() * nIn], ghi = new double[glo.length];
+                double[] c = f.c().clone();
+                for (int row = 0; row < g.rows(); row++) {
+                    double cr = c[row];
+                    for (int o = 0; o < nOut; o++) {
+                        double l = g.lo()[row * nOut + o], u = g.hi()[row * nOut + o];
+                        if (l == 0 && u == 0) {
+                            continue;
+                        }
+                        if (start[o + 1] - start[o] == 1 || l >= 0) {
+                            int q = row * nIn + best[o]; // the fixed selection, or the lower line m >= x_best
+                            glo[q] = Intervals.sumDown(glo[q], l);
+                            ghi[q] = Intervals.sumUp(ghi[q], u);
+                        } else {
+                            double mLo = u <= 0 ? hi[o] : lo[o];
+                            cr = Intervals.sumDown(cr, Outward.mulLo(l, u, mLo, hi[o]));
+                        }
+                    }
+                    c[row] = cr;
+                }
+                return new LinearRows(new IntervalRows(g.rows(), nIn, glo, ghi), c);
             }
 
             @Override

@@ -1,10 +1,12 @@
 package dev.opnorm.nn.layers;
 
+import dev.opnorm.nn.bounds.Backsub;
 import dev.opnorm.nn.bounds.BoundRule;
 import dev.opnorm.nn.bounds.BoundStep;
 import dev.opnorm.nn.bounds.Box;
 import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
+import dev.opnorm.nn.bounds.LinearRows;
 
 import java.util.List;
 
@@ -28,15 +30,28 @@ final class PreActBlockBounds implements BoundRule {
     }
 
     @Override
-    public BoundStep over(Box in) {
-        BoundStep sPre = pre.over(in);
-        BoundStep sMain = main.over(sPre.output());
-        BoundStep sShort = shortcut == null ? null : shortcut.over(sPre.output());
+    public BoundStep over(Box in, Backsub before) {
+        BoundStep sPre = pre.over(in, before);
+        Backsub atA = before.after(sPre);
+        BoundStep sMain = main.over(sPre.output(), atA);
+        BoundStep sShort = shortcut == null ? null : shortcut.over(sPre.output(), atA);
         Box out = Intervals.add(sMain.output(), sShort == null ? in : sShort.output(), block.outputShape(in.shape()));
         return new BoundStep() {
             @Override
             public Box output() {
                 return out;
+            }
+
+            @Override
+            public LinearRows pullLower(LinearRows f) {
+                Intervals.checkCols(f.coef(), out.size(), block.describe());
+                // a . y = a . main(a') + a . shortcut: lower bounds of the two paths add (constant counted once)
+                LinearRows ga = sMain.pullLower(f);
+                if (sShort != null) {
+                    ga = LinearRows.add(ga, sShort.pullLower(f.withoutConstant()));
+                }
+                LinearRows gx = sPre.pullLower(ga);
+                return sShort == null ? LinearRows.add(gx, f.withoutConstant()) : gx;
             }
 
             @Override

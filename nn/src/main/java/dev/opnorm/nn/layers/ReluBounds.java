@@ -1,16 +1,30 @@
 package dev.opnorm.nn.layers;
 
+import dev.opnorm.nn.bounds.Backsub;
 import dev.opnorm.nn.bounds.BoundRule;
 import dev.opnorm.nn.bounds.BoundStep;
 import dev.opnorm.nn.bounds.Box;
 import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
+import dev.opnorm.nn.bounds.LinearRows;
+import dev.opnorm.nn.bounds.Outward;
 
 /**
  * Interval rule of {@link ReLU}: the output box is [max(lo, 0), max(hi, 0)] (exact, no rounding); the
  * derivative of unit j over the box is {1} when lo &gt; 0, {0} when hi &lt;= 0 (ReLU'(0) = 0, as the
  * layer), else anything in [0, 1], so a row entry [l, u] pulls back as itself, 0, or
  * [min(l, 0), max(u, 0)] (the hull of [l, u] x [0, 1]).
+ *
+ * <p>With a {@link Backsub} of the earlier layers, the input bounds of every unit the box leaves
+ * unstable (lo &lt; 0 &lt; hi) are first tightened: rows +e_j and -e_j are pulled back to the network
+ * input and minimized there, and the results intersected with the box. Fewer units stay unstable, which
+ * narrows both the boxes after this layer and the interval Jacobian.
+ *
+ * <p>Linear relaxation of an unstable unit over [l, u] (the standard triangle, adaptive lower line):
+ * y &gt;= alpha x with alpha = 1 when u &gt; -l, else 0 (exact, no rounding), and y &lt;= s (x - l) with
+ * s = u / (u - l) rounded up, which keeps the line above (u, u) and so above the ReLU on [l, u]
+ * (convexity). A coefficient a &gt;= 0 takes the lower line, a &lt;= 0 the upper one; an interval
+ * coefficient that straddles 0 (only rounding makes one) uses a y &gt;= a_lo y (y &gt;= 0), then the upper line.
  */
 final class ReluBounds implements BoundRule {
     private final ReLU layer;
@@ -20,14 +34,16 @@ final class ReluBounds implements BoundRule {
     }
 
     @Override
-    public BoundStep over(Box in) {
-        int n = in.size();
+    public BoundStep over(Box in, Backsub before) {
+        Box tight = before == Backsub.NONE ? in : tighten(in, before);
+        int n = tight.size();
+        double[] inLo = tight.lo(), inHi = tight.hi();
         double[] lo = new double[n], hi = new double[n];
         byte[] state = new byte[n]; // 0: off, 1: on, 2: either
         for (int j = 0; j < n; j++) {
-            lo[j] = Math.max(in.lo()[j], 0);
-            hi[j] = Math.max(in.hi()[j], 0);
-            state[j] = (byte) (in.lo()[j] > 0 ? 1 : in.hi()[j] <= 0 ? 0 : 2);
+            lo[j] = Math.max(inLo[j], 0);
+            hi[j] = Math.max(inHi[j], 0);
+            state[j] = (byte) (inLo[j] > 0 ? 1 : inHi[j] <= 0 ? 0 : 2);
         }
         Box out = new Box(layer.outputShape(in.shape()), lo, hi);
         return new BoundStep() {
@@ -53,7 +69,53 @@ final class ReluBounds implements BoundRule {
                 }
                 return new IntervalRows(g.rows(), n, glo, ghi);
             }
+
+            @Override
+            public LinearRows pullLower(LinearRows f) {
+                IntervalRows g = f.coef();
+                Intervals.checkCols(g, n, layer.describe());
+                double[] glo = new double[g.lo().length], ghi = new double[glo.length];
+                double[] c = f.c().clone();
+                for (int row = 0, q = 0; row < g.rows(); row++) {
+                    double cr = c[row];
+                    for (int j = 0; j < n; j++, q++) {
+                        double al = g.lo()[q], ah = g.hi()[q];
+                        if (state[j] == 1) {
+                            glo[q] = al;
+                            ghi[q] = ah;
+                        } else if (state[j] == 2 && (al != 0 || ah != 0)) {
+                            double l = inLo[j], u = inHi[j];
+                            if (al >= 0) {
+                                if (u > -l) { // alpha = 1; alpha = 0 leaves the entry 0
+                                    glo[q] = al;
+                                    ghi[q] = ah;
+                                }
+                            } else {
+                                double top = ah <= 0 ? ah : al; // straddling: a y >= a_lo y first
+                                double s = Math.nextUp(u / Math.nextDown(u - l)); // >= u / (u - l)
+                                glo[q] = Outward.mulDown(al, s);
+                                ghi[q] = Outward.mulUp(top, s);
+                                // a s (x - l) = a s x + a s (-l), a <= 0, -l >= 0: smallest at a = a_lo
+                                cr = Intervals.sumDown(cr, Outward.mulDown(al, Outward.mulUp(s, -l)));
+                            }
+                        }
+                    }
+                    c[row] = cr;
+                }
+                return new LinearRows(new IntervalRows(g.rows(), n, glo, ghi), c);
+            }
         };
     }
 
+    /** The box with each unstable unit's bounds intersected with its back-substituted ones. */
+    private static Box tighten(Box in, Backsub before) {
+        int[] unstable = new int[in.size()];
+        int m = 0;
+        for (int j = 0; j < in.size(); j++) {
+            if (in.lo()[j] < 0 && in.hi()[j] > 0) {
+                unstable[m++] = j;
+            }
+        }
+        return before.tighten(in, unstable, m);
+    }
 }

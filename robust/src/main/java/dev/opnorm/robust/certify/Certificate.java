@@ -8,7 +8,7 @@ package dev.opnorm.robust.certify;
  * @param eps         ball radius
  * @param marginLower min over j != y of the margin's lower bound over the ball
  * @param certified   marginLower &gt; 0
- * @param byLipschitz whether the mean-value bound (margin at x minus eps sup ||grad||) gave a better
- *                    bound than the interval logits for the binding class
+ * @param method      which bound gave marginLower for the binding class: "linear" (back-substitution to
+ *                    the ball), "mean value" (margin at x minus eps sup ||grad||) or "interval" (logit boxes)
  */
-public record Certificate(int label, double eps, double marginLower, boolean certified, boolean byLipschitz) {}
+public record Certificate(int label, double eps, double marginLower, boolean certified, String method) {}

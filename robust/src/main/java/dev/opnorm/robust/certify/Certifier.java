@@ -7,11 +7,13 @@ import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.linalg.Projections;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.bounds.Backsub;
 import dev.opnorm.nn.bounds.BoundRule;
 import dev.opnorm.nn.bounds.BoundStep;
 import dev.opnorm.nn.bounds.Box;
 import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
+import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
@@ -26,8 +28,14 @@ import org.ejml.data.DMatrixRMaj;
  *
  * <p><b>Upper bounds</b> by bound propagation ({@link Layer#bounds()}): the box [x - eps, x + eps] (the
  * smallest box holding the l_r ball for every r, clipped to the domain) goes forward through the layers'
- * interval rules, fixing each ReLU's derivative to {0}, {1} or [0,1] and each max-pool window's possible
- * choices; the rows e_1..e_k of the logits' Jacobian then come back as an interval matrix [C - R, C + R]
+ * interval rules. With {@link Options#linear} (the default) each ReLU first tightens the bounds of the
+ * units the box leaves unstable, and each max pool those of the inputs of windows whose selection is
+ * open, by linear back-substitution (CROWN / DeepPoly style): the rows +-e_j
+ * are pulled back to the input through the earlier layers' linear relaxations ({@link
+ * dev.opnorm.nn.bounds.BoundStep#pullLower}) and minimized over the ball exactly for its dual norm
+ * (a . x0 - eps ||a||_{r*}) and over the domain box, the best of these and the interval bound kept. That
+ * fixes each ReLU's derivative to {0}, {1} or [0,1] and each max-pool window's possible choices; the rows
+ * e_1..e_k of the logits' Jacobian then come back as an interval matrix [C - R, C + R]
  * holding J_f(x') for every x' in the box. For any such J, ||J|| &lt;= min(||(|C| + R)||, ||C|| + ||R||)
  * (|J| &lt;= |C| + R entrywise and the norms are monotone on nonnegative matrices; J = C + D with |D| &lt;= R),
  * each norm bounded above by {@link NormBounds#upper}. At eps = 0 the same computation is the point
@@ -45,7 +53,8 @@ import org.ejml.data.DMatrixRMaj;
  * rounding: it may exceed an upper bound by that much ({@link Bracket} allows 1e-5 relative).
  *
  * <p><b>Certification</b> of label y at eps: each margin m_j = z_y - z_j must stay positive over the
- * ball. Two sound lower bounds, the larger used: lo(z_y) - hi(z_j) from the interval logits, and
+ * ball. Three sound lower bounds, the largest used: the row e_y - e_j back-substituted to the ball (with
+ * {@link Options#linear}; the standard linear certificate), lo(z_y) - hi(z_j) from the logit boxes, and
  * m_j(x) - eps sup ||grad m_j||_{r*} (mean value theorem along the segment from x, which stays in the
  * ball; the gradient bound from pulling the row e_y - e_j back through the same interval rules).
  *
@@ -53,8 +62,8 @@ import org.ejml.data.DMatrixRMaj;
  * uncertain, after which radii grow with |W| rather than W at every layer, so ball uppers are loose by
  * orders of magnitude on deep networks that were not trained for such bounds (a 7-layer CNN trained
  * for two epochs: (inf,1) point bracket tight, ball upper 1e7 times the lower at l_inf eps = 3e-5).
- * Linear relaxations (CROWN-style) and an l_1 / l_2 ball handled by dual norms in the first layer,
- * instead of its enclosing box, would tighten them; neither is done here.
+ * Tightened pre-activation bounds (linear back-substitution) leave fewer ReLUs unstable, but the
+ * Jacobian itself is still propagated by intervals.
  *
  * <p>Not thread-safe to share while {@link Options#seed} drives the search: one instance per thread.
  */
@@ -70,9 +79,11 @@ public final class Certifier {
      * @param ascent     random steps of the ascent from the best sample
      * @param power      power-iteration settings for the search
      * @param seed       seed of the samples and steps
+     * @param linear     tighten pre-activation, logit and margin bounds by linear back-substitution over
+     *                   the ball (false: plain interval propagation over its box)
      */
     public record Options(double ballP, double domainLow, double domainHigh, int samples, int ascent,
-                          OperatorNorm.Options power, long seed) {
+                          OperatorNorm.Options power, long seed, boolean linear) {
         public Options {
             if (ballP != 1 && ballP != 2 && ballP != Double.POSITIVE_INFINITY) {
                 throw new IllegalArgumentException("ball norm must be 1, 2 or inf, got " + ballP);
@@ -85,22 +96,26 @@ public final class Certifier {
             }
         }
 
-        /** Ball norm r, no domain, 16 samples, 32 ascent steps, 100 power iterations, seed 0. */
+        /** Ball norm r, no domain, 16 samples, 32 ascent steps, 100 power iterations, seed 0, linear bounds. */
         public static Options defaults(double ballP) {
             return new Options(ballP, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, 16, 32,
-                    OperatorNorm.Options.defaults().withMaxIterations(100).withRelTol(1e-6), 0);
+                    OperatorNorm.Options.defaults().withMaxIterations(100).withRelTol(1e-6), 0, true);
         }
 
         public Options withDomain(double low, double high) {
-            return new Options(ballP, low, high, samples, ascent, power, seed);
+            return new Options(ballP, low, high, samples, ascent, power, seed, linear);
         }
 
         public Options withSearch(int samples, int ascent) {
-            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed);
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear);
         }
 
         public Options withSeed(long s) {
-            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, s);
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, s, linear);
+        }
+
+        public Options withLinear(boolean on) {
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, on);
         }
     }
 
@@ -111,8 +126,10 @@ public final class Certifier {
      * @param jacobian k x n interval matrix holding J_f(x') for every x' in the box
      * @param margins  when a label y was given: (k-1) x n rows bounding grad (z_y - z_j), j != y in order;
      *                 else null
+     * @param marginLower when a label was given and {@link Options#linear}: a lower bound on each margin
+     *                 z_y - z_j over the ball by linear back-substitution (same order); else null
      */
-    public record Propagation(Box logits, IntervalRows jacobian, IntervalRows margins) {}
+    public record Propagation(Box logits, IntervalRows jacobian, IntervalRows margins, double[] marginLower) {}
 
     private final Layer model;
     private final Shape inShape;
@@ -156,7 +173,8 @@ public final class Certifier {
     public Propagation propagate(float[] x, double eps, int label) {
         checkInput(x);
         Box box = Box.around(inShape, x, eps, options.domainLow(), options.domainHigh());
-        BoundStep step = rule.over(box);
+        Backsub atInput = ball(x, eps, box);
+        BoundStep step = rule.over(box, atInput);
         int k = step.output().size();
         if (label >= k) {
             throw new IllegalArgumentException("label " + label + " out of range for " + k + " logits");
@@ -176,7 +194,91 @@ public final class Certifier {
         IntervalRows all = step.pullback(IntervalRows.exact(g));
         int n = all.cols();
         IntervalRows jac = slice(all, 0, k, n);
-        return new Propagation(step.output(), jac, label < 0 ? null : slice(all, k, k - 1, n));
+        IntervalRows margins = label < 0 ? null : slice(all, k, k - 1, n);
+        if (!options.linear()) {
+            return new Propagation(step.output(), jac, margins, null);
+        }
+        // rows +e_i, -e_i (logit bounds), then e_y - e_j (margins), pulled back and minimized over the ball
+        double[][] f = new double[2 * k + (label < 0 ? 0 : k - 1)][];
+        for (int i = 0; i < k; i++) {
+            f[2 * i] = new double[k];
+            f[2 * i][i] = 1;
+            f[2 * i + 1] = new double[k];
+            f[2 * i + 1][i] = -1;
+        }
+        for (int r = k; r < g.length; r++) {
+            f[k + r] = g[r];
+        }
+        Backsub atOutput = atInput.after(step);
+        double[] l = atOutput.lower(LinearRows.exact(f));
+        double[] lo = step.output().lo().clone(), hi = step.output().hi().clone();
+        for (int i = 0; i < k; i++) {
+            lo[i] = Math.max(lo[i], l[2 * i]);
+            hi[i] = Math.min(hi[i], -l[2 * i + 1]);
+        }
+        double[] marginLower = label < 0 ? null : java.util.Arrays.copyOfRange(l, 2 * k, 2 * k + k - 1);
+        return new Propagation(new Box(step.output().shape(), lo, hi), jac, margins, marginLower);
+    }
+
+    /**
+     * The end of back-substitution over B_r(x, eps) intersected with the domain ({@link Backsub#NONE}
+     * when {@link Options#linear} is off): what every rule's {@code over} is given at the network input.
+     */
+    public Backsub backsub(float[] x, double eps) {
+        checkInput(x);
+        return ball(x, eps, Box.around(inShape, x, eps, options.domainLow(), options.domainHigh()));
+    }
+
+    /**
+     * Back-substitution ends here: a . x + c (a in interval rows) minimized over B_r(x0, eps) intersected
+     * with the domain box {@code box}. Two lower bounds, the larger kept: over the box, sum_j min(a_j lo_j,
+     * a_j hi_j) (exact for r = inf, where the box is the ball clipped to the domain), each product and
+     * addition rounded down; over the ball, with a = a_c + d, |d| &lt;= a_r: a_c . x0 - eps ||a_c||_{r*}
+     * - sum_j a_r,j max(|lo_j|, |hi_j|), the dot product widened by {@link Outward#dotError} and the norms
+     * rounded up.
+     */
+    private Backsub ball(float[] x0, double eps, Box box) {
+        if (!options.linear()) {
+            return Backsub.NONE;
+        }
+        double dual = Norms.conjugate(options.ballP());
+        boolean boxOnly = options.ballP() == Double.POSITIVE_INFINITY;
+        return f -> {
+            IntervalRows a = f.coef();
+            int n = a.cols();
+            double[] out = new double[a.rows()];
+            double[] ac = new double[n];
+            for (int i = 0; i < a.rows(); i++) {
+                double byBox = 0, dot = 0, abs = 0, spread = 0;
+                for (int j = 0, q = i * n; j < n; j++, q++) {
+                    double al = a.lo()[q], ah = a.hi()[q];
+                    if (al == 0 && ah == 0) {
+                        ac[j] = 0;
+                        continue;
+                    }
+                    byBox = Intervals.sumDown(byBox, Outward.mulLo(al, ah, box.lo()[j], box.hi()[j]));
+                    if (!boxOnly) {
+                        double c = Outward.centre(al, ah), r = Outward.radius(al, ah, c);
+                        ac[j] = c;
+                        dot += c * x0[j];
+                        abs += Math.abs(c * x0[j]);
+                        if (r > 0) {
+                            spread = Outward.addUp(spread, Outward.mulUp(r, Math.max(Math.abs(box.lo()[j]),
+                                    Math.abs(box.hi()[j]))));
+                        }
+                    }
+                }
+                double best = byBox;
+                if (!boxOnly) {
+                    double centre = Math.nextDown(dot - Outward.dotError(n, abs));
+                    double byBall = Outward.addDown(Outward.addDown(centre, -Outward.mulUp(eps, NormBounds.lpUp(ac, dual))),
+                            -spread);
+                    best = Math.max(byBox, byBall);
+                }
+                out[i] = Intervals.sumDown(best, f.c()[i]);
+            }
+            return out;
+        };
     }
 
     private static IntervalRows slice(IntervalRows a, int from, int rows, int n) {
@@ -338,7 +440,7 @@ public final class Certifier {
         double dual = Norms.conjugate(options.ballP());
         int k = over.logits().size(), n = over.margins().cols();
         double worst = Double.POSITIVE_INFINITY;
-        boolean lipschitzWorst = false;
+        String how = "interval";
         for (int j = 0, row = 0; j < k; j++) {
             if (j == label) {
                 continue;
@@ -351,14 +453,15 @@ public final class Certifier {
                 g[t] = Math.max(Math.abs(over.margins().lo()[idx]), Math.abs(over.margins().hi()[idx]));
             }
             double byLip = Outward.addDown(at, -Outward.mulUp(eps, NormBounds.lpUp(g, dual)));
-            double m = Math.max(byBox, byLip);
+            double byLinear = over.marginLower() == null ? Double.NEGATIVE_INFINITY : over.marginLower()[row];
+            double m = Math.max(byBox, Math.max(byLip, byLinear));
             if (m < worst) {
                 worst = m;
-                lipschitzWorst = byLip > byBox;
+                how = byLinear >= m ? "linear" : byLip >= m ? "mean value" : "interval";
             }
             row++;
         }
-        return new Certificate(label, eps, worst, worst > 0, lipschitzWorst);
+        return new Certificate(label, eps, worst, worst > 0, how);
     }
 
     /**

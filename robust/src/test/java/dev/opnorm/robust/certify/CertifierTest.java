@@ -221,7 +221,7 @@ class CertifierTest {
         Shape in = CertifyFixtures.CONV_IN;
         int n = 24;
         for (double ballP : PS) {
-            double[] epsList = ballP == 1 ? new double[]{0.05, 0.4} : ballP == 2 ? new double[]{0.02, 0.15}
+            double[] epsList = ballP == 1 ? new double[]{0.05, 0.4, 3} : ballP == 2 ? new double[]{0.02, 0.15, 1.5}
                     : new double[]{0.005, 0.3};
             int certified = 0, notCertified = 0;
             for (double eps : epsList) {

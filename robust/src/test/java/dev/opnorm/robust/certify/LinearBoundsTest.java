@@ -1,0 +1,221 @@
+package dev.opnorm.robust.certify;
+
+import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.bounds.Backsub;
+import dev.opnorm.nn.bounds.BoundStep;
+import dev.opnorm.nn.bounds.Box;
+import dev.opnorm.nn.bounds.IntervalRows;
+import dev.opnorm.nn.bounds.LinearRows;
+import dev.opnorm.nn.layers.Layer;
+import dev.opnorm.nn.layers.Linear;
+import dev.opnorm.nn.layers.ReLU;
+import dev.opnorm.nn.layers.Sequential;
+import dev.opnorm.nn.util.Rng;
+import dev.opnorm.robust.attack.BallSampling;
+import dev.opnorm.robust.attack.Pga;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Linear back-substitution bounds (CROWN style) over l_1, l_2 and l_inf balls. */
+class LinearBoundsTest {
+    static final double INF = Double.POSITIVE_INFINITY;
+
+    /**
+     * At the output of every layer of the chain (pre-activations included), the back-substituted bounds
+     * +-e_j and the propagated box hold the values of every test point of the ball: uniform samples,
+     * extreme points (corners of the l_inf ball, vertices of the l_1 ball, points of the l_2 sphere) and
+     * PGA's adversarial points; the margins' linear lower bounds hold at each point too.
+     */
+    @Test
+    void boundsHoldEveryPointOfTheBall() {
+        check(CertifyFixtures.convNet(21), CertifyFixtures.CONV_IN, new double[]{0.3, 0.1, 0.03}, 31);
+        check(CertifyFixtures.blockNet(22), CertifyFixtures.BLOCK_IN, new double[]{0.4, 0.15, 0.05}, 32);
+        check(deepPlane(23), new Shape(1, 2, 1, 1), new double[]{0.8, 0.6, 0.5}, 33);
+    }
+
+    private static void check(Sequential net, Shape in, double[] epsByP, long seed) {
+        double[] ps = {1, 2, INF};
+        for (int pi = 0; pi < ps.length; pi++) {
+            double ballP = ps[pi], eps = epsByP[pi];
+            float[] x = CertifyFixtures.point(in.size(), seed);
+            Certifier c = new Certifier(net, in, 2, 2, Certifier.Options.defaults(ballP));
+            List<float[]> pts = points(net, in, x, ballP, eps, seed);
+            List<Layer> chain = net.chain();
+            Backsub back = c.backsub(x, eps);
+            Box box = Box.around(in, x, eps, Double.NEGATIVE_INFINITY, INF);
+            List<float[]> acts = new ArrayList<>(pts);
+            String what = net.name() + " l" + ballP + " eps " + eps;
+            for (int li = 0; li < chain.size(); li++) {
+                Layer layer = chain.get(li);
+                BoundStep step = layer.bounds().over(box, back);
+                back = back.after(step);
+                box = step.output();
+                int n = box.size();
+                Shape shape = box.shape();
+                for (int t = 0; t < acts.size(); t++) {
+                    acts.set(t, layer.forward(new Tensor(acts.get(t) == pts.get(t) ? in : prevShape(chain, li, in),
+                            acts.get(t).clone())).data);
+                }
+                double[][] rows = new double[2 * n][n];
+                for (int j = 0; j < n; j++) {
+                    rows[2 * j][j] = 1;
+                    rows[2 * j + 1][j] = -1;
+                }
+                double[] l = back.lower(LinearRows.exact(rows));
+                for (int t = 0; t < acts.size(); t++) {
+                    float[] a = acts.get(t);
+                    for (int j = 0; j < n; j++) {
+                        double tol = 1e-5 * (1 + Math.abs(a[j])); // float network vs exact arithmetic
+                        assertTrue(a[j] >= l[2 * j] - tol && a[j] <= -l[2 * j + 1] + tol, what + " layer " + li + " ("
+                                + layer.name() + ", " + shape + ") unit " + j + " point " + t + ": " + a[j] + " not in ["
+                                + l[2 * j] + ", " + -l[2 * j + 1] + "]");
+                        assertTrue(a[j] >= box.lo()[j] - tol && a[j] <= box.hi()[j] + tol, what + " layer " + li + " box");
+                    }
+                }
+            }
+            Certifier.Propagation over = c.propagate(x, eps, 0);
+            for (int t = 0; t < acts.size(); t++) {
+                float[] z = acts.get(t);
+                for (int j = 1, row = 0; j < z.length; j++, row++) {
+                    double m = (double) z[0] - z[j];
+                    assertTrue(m >= over.marginLower()[row] - 1e-5 * (1 + Math.abs(m)), what + " margin " + j + " point " + t);
+                }
+            }
+        }
+    }
+
+    /** The input shape of chain element li (the output shape of the one before it). */
+    private static Shape prevShape(List<Layer> chain, int li, Shape in) {
+        Shape s = in;
+        for (int i = 0; i < li; i++) {
+            s = chain.get(i).outputShape(s);
+        }
+        return s;
+    }
+
+    /** Uniform samples, extreme points and PGA's points of B_r(x, eps) (no domain). */
+    private static List<float[]> points(Sequential net, Shape in, float[] x, double ballP, double eps, long seed) {
+        int n = x.length;
+        List<float[]> out = new ArrayList<>();
+        Rng rng = new Rng(seed);
+        for (int s = 0; s < 150; s++) {
+            float[] y = new float[n];
+            BallSampling.uniform(ballP, eps, n, rng, y, 0);
+            out.add(shift(x, y, 1));
+        }
+        java.util.SplittableRandom r = new java.util.SplittableRandom(seed);
+        for (int s = 0; s < 150; s++) {
+            float[] d = new float[n];
+            if (ballP == INF) {
+                for (int i = 0; i < n; i++) {
+                    d[i] = (float) (r.nextBoolean() ? eps : -eps);
+                }
+            } else if (ballP == 1) {
+                d[r.nextInt(n)] = (float) (r.nextBoolean() ? eps : -eps);
+            } else {
+                double norm = 0;
+                for (int i = 0; i < n; i++) {
+                    d[i] = (float) r.nextGaussian();
+                    norm += (double) d[i] * d[i];
+                }
+                for (int i = 0; i < n; i++) {
+                    d[i] = (float) (d[i] * eps / Math.sqrt(norm));
+                }
+            }
+            out.add(shift(x, d, 1 - 1e-6)); // just inside, so float rounding stays in the ball
+        }
+        Tensor xs = new Tensor(in, x.clone());
+        for (int restart = 0; restart < 4; restart++) {
+            float[] adv = Pga.lp(ballP, eps * (1 - 1e-6)).iterations(30).restarts(1).seed(seed + restart)
+                    .attackPredicted(net, xs, 0).adversarial().data;
+            out.add(adv.clone());
+        }
+        return out;
+    }
+
+    private static float[] shift(float[] x, float[] d, double scale) {
+        float[] y = new float[x.length];
+        for (int i = 0; i < y.length; i++) {
+            y[i] = (float) (x[i] + scale * d[i]);
+        }
+        return y;
+    }
+
+    /** 2-5-5-3 ReLU network on the plane. */
+    static Sequential deepPlane(long seed) {
+        Sequential net = new Sequential("plane", new Linear("0", 2, 5, true, CertifyFixtures.K), new ReLU("1", CertifyFixtures.K),
+                new Linear("2", 5, 5, true, CertifyFixtures.K), new ReLU("3", CertifyFixtures.K),
+                new Linear("4", 5, 3, true, CertifyFixtures.K));
+        CertifyFixtures.randomize(net, seed);
+        return net;
+    }
+
+    /** A deep random MLP: 20 inputs, six hidden ReLU layers of 24, 5 logits. */
+    static Sequential deepMlp(long seed) {
+        List<Layer> layers = new ArrayList<>();
+        int w = 20;
+        for (int i = 0; i < 6; i++) {
+            layers.add(new Linear(String.valueOf(2 * i), w, 24, true, CertifyFixtures.K));
+            layers.add(new ReLU(String.valueOf(2 * i + 1), CertifyFixtures.K));
+            w = 24;
+        }
+        layers.add(new Linear("12", 24, 5, true, CertifyFixtures.K));
+        Sequential net = new Sequential("mlp", layers);
+        CertifyFixtures.randomize(net, seed);
+        return net;
+    }
+
+    /**
+     * Linear bounds are never looser than the interval ones (logits, Jacobian rows, margins, the
+     * certificate, the ball upper bound), on the fixtures and a deep random MLP; on the MLP they are
+     * strictly tighter: narrower logit boxes, a smaller ball upper bound, a larger margin bound.
+     */
+    @Test
+    void neverLooserAndStrictlyTighterOnADeepNetwork() {
+        record Case(Sequential net, Shape in, double eps) {}
+        List<Case> cases = List.of(new Case(CertifyFixtures.convNet(41), CertifyFixtures.CONV_IN, 0.05),
+                new Case(CertifyFixtures.blockNet(42), CertifyFixtures.BLOCK_IN, 0.05),
+                new Case(deepMlp(43), new Shape(1, 20, 1, 1), 0.05));
+        for (Case k : cases) {
+            for (double ballP : new double[]{1, 2, INF}) {
+                float[] x = CertifyFixtures.point(k.in().size(), 44);
+                Certifier lin = new Certifier(k.net(), k.in(), 2, 2, Certifier.Options.defaults(ballP));
+                Certifier box = new Certifier(k.net(), k.in(), 2, 2, Certifier.Options.defaults(ballP).withLinear(false));
+                Certifier.Propagation pl = lin.propagate(x, k.eps(), 0), pb = box.propagate(x, k.eps(), 0);
+                String what = k.net().name() + " l" + ballP;
+                double widthL = 0, widthB = 0;
+                for (int j = 0; j < pl.logits().size(); j++) {
+                    assertTrue(pl.logits().lo()[j] >= pb.logits().lo()[j] && pl.logits().hi()[j] <= pb.logits().hi()[j],
+                            what + " logit " + j);
+                    widthL += pl.logits().hi()[j] - pl.logits().lo()[j];
+                    widthB += pb.logits().hi()[j] - pb.logits().lo()[j];
+                }
+                assertNested(pl.jacobian(), pb.jacobian(), what + " jacobian");
+                assertNested(pl.margins(), pb.margins(), what + " margins");
+                double upL = lin.upper(pl.jacobian()).value(), upB = box.upper(pb.jacobian()).value();
+                assertTrue(upL <= upB * (1 + 1e-12), what + ": upper " + upL + " > interval " + upB);
+                Certifier.Propagation zl = lin.propagate(x, 0, 0), zb = box.propagate(x, 0, 0);
+                Certificate cl = lin.certify(x, 0, k.eps(), zl, pl), cb = box.certify(x, 0, k.eps(), zb, pb);
+                assertTrue(cl.marginLower() >= cb.marginLower(), what + ": margin " + cl.marginLower() + " < " + cb.marginLower());
+                if (k.net().name().equals("mlp")) {
+                    assertTrue(widthL < 0.5 * widthB, what + ": logit widths " + widthL + " vs interval " + widthB);
+                    assertTrue(upL < upB, what + ": upper " + upL + " not below interval " + upB);
+                    assertTrue(cl.marginLower() > cb.marginLower() && cl.method().equals("linear"),
+                            what + ": margin " + cl.marginLower() + " (" + cl.method() + ") vs " + cb.marginLower());
+                }
+            }
+        }
+    }
+
+    private static void assertNested(IntervalRows inner, IntervalRows outer, String what) {
+        for (int t = 0; t < inner.lo().length; t++) {
+            double slack = 1e-12 * Math.max(Math.abs(outer.lo()[t]), Math.abs(outer.hi()[t])) + 1e-300;
+            assertTrue(outer.lo()[t] <= inner.lo()[t] + slack && inner.hi()[t] <= outer.hi()[t] + slack, what + " entry " + t);
+        }
+    }
+}
