@@ -9,7 +9,7 @@ import java.util.concurrent.TimeUnit;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.net.DeviceTrainOps;
+import dev.opnorm.robust.train.PlacedTrainOps;
 import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.linalg.PowerMethod;
 import dev.opnorm.nn.Tensor;
@@ -38,7 +38,7 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Whole-network work on the OpenCL device with the 7-layer CNN (CIFAR shape 3x32x32, 10 classes),
- * device-resident ({@code dev.opnorm.gpu.net}):
+ * device-resident (nn's {@code PlacedModel} on {@code OpenClOps}):
  * <ul>
  *   <li>{@code powerMethod10}: linalg's per-example (2,2) power method ({@code PowerMethod.sigmaMax} on
  *       {@code PlacedLinearization.asBatchMap()} and {@code PlacedBatchOps.of(PlacedModel)}), {@value #ITERATIONS}
@@ -52,7 +52,7 @@ import org.openjdk.jmh.annotations.Warmup;
  *       per-example ||w||_2 and ||v||_inf, u = D_2(w), z = J^T u, ||z||_inf, v = N_inf(z) = sign(z), the
  *       best iterate's row copy, and one transfer (3 floats per example down);</li>
  *   <li>{@code ddSnrTrainingStep}: {@code trainingStep} plus the sum-of-squares d.d. SNR
- *       (robust's {@code Objective} with its {@code DdOperatorNorm} on {@code DeviceTrainOps.engine}, 10 power
+ *       (robust's {@code Objective} with its {@code DdOperatorNorm} on {@code PlacedTrainOps.engine}, 10 power
  *       iterations, TRAIN penalty mode)
  *       with its transfers (the start vectors up, per-example norms down).</li>
  * </ul>
@@ -108,7 +108,7 @@ public class OpenClNetworkBench {
         lin = model.linearize(x, x.shape(), BnMode.EVAL);
         start = data.clone();
         sgd = new Sgd(net.params(), Sgd.Config.of(0.01).withMomentum(0.9).withWeightDecay(5e-4));
-        train = DeviceTrainOps.engine(model, sgd).ops();
+        train = PlacedTrainOps.engine(model, sgd).ops();
         standard = train.step(Objective.standard());
         regularized = train.step(Objective.regularized(ddSnr));
         cl.finish();

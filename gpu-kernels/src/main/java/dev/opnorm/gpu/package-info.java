@@ -9,5 +9,13 @@
  * speed without host transfers); their API may still change. Plain-Java twins of the OpenCL kernels
  * (the same formulas in the same order) live in the tests; the one kept here ({@link dev.opnorm.gpu.Tiled}) is
  * public only for the tests; never use it for computation.
+ *
+ * <p>This module is a pure backend: its code needs nn only. Whole networks run on the device through nn's
+ * {@code PlacedModel} over {@link dev.opnorm.gpu.OpenClOps} (parameters uploaded once; the layers' own
+ * linearizations, written once over {@code nn.kernels.Ops}; {@code nn.layers.PlacedModels} keeps one copy per
+ * network between calls and runs linalg's power method and (p,q) iteration on it), and robust's PGA
+ * ({@code PgaBackend.placed}), regularizers ({@code RegEngine.placed}, {@code KernelGlobalSnrOps}) and training
+ * ({@code PlacedTrainOps.runners(cl.ops())}, the optimizer state through {@code nn.optim.KernelUpdateOps}) run on
+ * the same contract - the one implementation each, moving only batches and per-example scalars.
  */
 package dev.opnorm.gpu;

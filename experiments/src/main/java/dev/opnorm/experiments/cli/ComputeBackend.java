@@ -2,8 +2,6 @@ package dev.opnorm.experiments.cli;
 
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.net.DeviceNetworks;
-import dev.opnorm.gpu.net.DeviceTrainOps;
 import dev.opnorm.linalg.HostBatchOps;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.OperatorNorm;
@@ -12,8 +10,10 @@ import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
+import dev.opnorm.nn.layers.PlacedModels;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.robust.attack.PgaBackend;
+import dev.opnorm.robust.train.PlacedTrainOps;
 import dev.opnorm.robust.train.StepRunner;
 
 /**
@@ -124,8 +124,8 @@ public interface ComputeBackend {
                     return hostNorms(model, prefix, x, p, q, o, start);
                 }
                 float[] logits = model.forward(x).data;
-                try (OperatorNorm.BatchResult<DeviceTensor> r = DeviceNetworks.operatorNorm(OpenCl.shared(), target, x,
-                        p, q, o, start)) {
+                try (OperatorNorm.BatchResult<DeviceTensor> r = PlacedModels.operatorNorm(
+                        PlacedModels.model(OpenCl.shared().ops(), target), x, p, q, o, start)) {
                     return new Batch(r.value().clone(), r.iterations().clone(), r.converged().clone(), logits);
                 }
             }
@@ -138,12 +138,12 @@ public interface ComputeBackend {
 
             @Override
             public PgaBackend pga() {
-                return net -> PgaBackend.placed(DeviceNetworks.model(OpenCl.shared(), net));
+                return net -> PgaBackend.placed(PlacedModels.model(OpenCl.shared().ops(), net));
             }
 
             @Override
             public StepRunner.Factory training() {
-                return DeviceTrainOps.runners(OpenCl.shared());
+                return PlacedTrainOps.runners(OpenCl.shared().ops());
             }
 
             @Override
@@ -158,7 +158,7 @@ public interface ComputeBackend {
 
             @Override
             public void release(Layer net) {
-                DeviceNetworks.release(net);
+                PlacedModels.release(net);
             }
         };
     }

@@ -1,7 +1,7 @@
 package dev.opnorm.experiments.cli;
 
 import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.gpu.net.DeviceTrainOps;
+import dev.opnorm.robust.train.PlacedTrainOps;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
@@ -72,7 +72,7 @@ class DeviceStepRunnerTest {
         Trainer.Result d;
         try {
             d = new Trainer(model(), TRAIN, TEST, Objective.standard(), cfg).log(null)
-                    .runOn((m, method, o) -> runner[0] = DeviceTrainOps.runners(OpenCl.shared()).create(m, method, o))
+                    .runOn((m, method, o) -> runner[0] = PlacedTrainOps.runners(OpenCl.shared().ops()).create(m, method, o))
                     .onStep((e, s, r) -> device.add(r.loss())).fit();
         } finally {
             if (runner[0] != null) {

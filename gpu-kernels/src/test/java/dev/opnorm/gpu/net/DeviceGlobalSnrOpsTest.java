@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.robust.train.PlacedTrainOps;
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.DeviceInts;
@@ -111,7 +112,7 @@ class DeviceGlobalSnrOpsTest {
         int layers = devHostReg.layers();
         Sgd devSgd = new Sgd(devNet.params(), SGD);
         Objective devObjective = Objective.regularized(devHostReg);
-        StepRunner t = DeviceTrainOps.runners(cl).create(devNet, devObjective, devSgd);
+        StepRunner t = PlacedTrainOps.runners(cl.ops()).create(devNet, devObjective, devSgd);
         try {
             for (int s = 0; s < STEPS; s++) {
                 long up = cl.uploads(), down = cl.downloads();
@@ -138,7 +139,7 @@ class DeviceGlobalSnrOpsTest {
                     OptimizerState saved = devSgd.exportState();
                     t.close();
                     Sgd resumed = new Sgd(devNet.params(), SGD);
-                    t = DeviceTrainOps.runners(cl).create(devNet, devObjective, resumed);
+                    t = PlacedTrainOps.runners(cl.ops()).create(devNet, devObjective, resumed);
                     resumed.importState(saved);
                     t.load();
                 }

@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.robust.train.PlacedTrainOps;
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.DeviceInts;
@@ -35,7 +36,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * robust's {@code Objective} through the device runner ({@link DeviceTrainOps#runners}) against the host
+ * robust's {@code Objective} through the device runner ({@link PlacedTrainOps#runners}) against the host
  * {@code Objective} step (+ Sgd) over two steps: a weighted clean cross-entropy, adversarial training with
  * the clean term and part of the batch attacked (device PGA), the AT / d.d. SNR interpolation, the d.d. ONR;
  * loss and its parts, every parameter and BN statistic to 1e-4; and the device's refusal of a method that
@@ -64,7 +65,7 @@ class DeviceObjectiveTest {
             hostSgd.step(grads);
             lin.commit();
         }
-        try (StepRunner t = DeviceTrainOps.runners(cl).create(devNet, Objective.of("half", 0.5, null, 0, 0, List.of()),
+        try (StepRunner t = PlacedTrainOps.runners(cl.ops()).create(devNet, Objective.of("half", 0.5, null, 0, 0, List.of()),
                 new Sgd(devNet.params(), cfg))) {
             for (int s = 0; s < 2; s++) {
                 StepResult r = t.step(xs[s], ys[s], new Rng(s), 0.05);
@@ -99,8 +100,8 @@ class DeviceObjectiveTest {
             }
         };
         Sequential net = NetTesting.cnn7(50L);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DeviceTrainOps.runners(
-                NetTesting.runtime()).create(net, custom, new Sgd(net.params(), Sgd.Config.of(0.1))));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> PlacedTrainOps.runners(
+                NetTesting.runtime().ops()).create(net, custom, new Sgd(net.params(), Sgd.Config.of(0.1))));
         assertTrue(e.getMessage().contains("my-method"), e.getMessage());
     }
 
@@ -159,7 +160,7 @@ class DeviceObjectiveTest {
             want[s] = host.step(hostNet, xs[s], ys[s], new Rng(200 + s), grads);
             sgd.step(grads);
         }
-        try (StepRunner t = DeviceTrainOps.runners(cl).create(devNet, host, new Sgd(devNet.params(), cfg))) {
+        try (StepRunner t = PlacedTrainOps.runners(cl.ops()).create(devNet, host, new Sgd(devNet.params(), cfg))) {
             for (int s = 0; s < 2; s++) {
                 StepResult r = t.step(xs[s], ys[s], new Rng(200 + s), 0.05);
                 String what = host.name() + " step " + (s + 1);

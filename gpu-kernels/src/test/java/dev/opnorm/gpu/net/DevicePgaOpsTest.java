@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModels;
 import dev.opnorm.nn.layers.PlacedModel;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -40,7 +41,7 @@ import org.junit.jupiter.api.Test;
 class DevicePgaOpsTest {
     /** The OpenCL PGA backend: a host network runs as its cached device mirror. */
     private static PgaBackend backend(OpenCl cl) {
-        return net -> PgaBackend.placed(DeviceNetworks.model(cl, net));
+        return net -> PgaBackend.placed(PlacedModels.model(cl.ops(), net));
     }
 
     private final OpenCl cl = NetTesting.runtime();
@@ -49,7 +50,7 @@ class DevicePgaOpsTest {
     @AfterEach
     void release() {
         if (used != null) {
-            DeviceNetworks.release(used);
+            PlacedModels.release(used);
         }
     }
 
@@ -180,7 +181,7 @@ class DevicePgaOpsTest {
     void run_movesNothingPerIteration_onlyStartsAndOneStatsDownload() {
         Sequential net = use(NetTesting.cnn7(79L));
         Tensor x = uniform(80, 2, 3, 32, 32);
-        PlacedModel<DeviceTensor, DeviceInts> model = DeviceNetworks.model(cl, net);
+        PlacedModel<DeviceTensor, DeviceInts> model = PlacedModels.model(cl.ops(), net);
         try (DeviceTensor dx = DeviceTensor.of(cl, x); DeviceInts labels = DeviceInts.of(cl, new int[]{3, 1});
              DeviceTensor xAdv = DeviceTensor.allocate(cl, x.shape)) {
             for (int iterations : new int[]{1, 4}) {
@@ -226,7 +227,7 @@ class DevicePgaOpsTest {
         Pga pga = Pga.l2(0.5).iterations(3).restarts(2).seed(9);
         pga.onIterate((r, k, xk) -> host.add(xk.data.clone())).attack(net, x, labels, 0);
         Attack onDevice = pga.onIterate((r, k, xk) -> dev.add(xk.data.clone())).on(backend(cl));
-        DeviceNetworks.model(cl, net);
+        PlacedModels.model(cl.ops(), net);
         long down = cl.downloads();
         onDevice.attack(net, x, labels, 0);
         assertEquals(2 * 4, dev.size(), "iterates 0..3 of two restarts");
@@ -254,7 +255,7 @@ class DevicePgaOpsTest {
         Dataset data = new Dataset("tiny", x, labels, 10, Domain.SYMMETRIC);
         Pga pga = Pga.l2(0.5).iterations(3).restarts(2).seed(4);
         RobustAccuracy host = RobustAccuracy.of(net, data, pga, 3);
-        DeviceNetworks.model(cl, net);
+        PlacedModels.model(cl.ops(), net);
         long up = cl.uploads(), down = cl.downloads();
         RobustAccuracy dev = RobustAccuracy.of(net, data, pga, backend(cl), 4);
         // two batches (4 + 3): images, labels and two starts up, the statistics down, per batch

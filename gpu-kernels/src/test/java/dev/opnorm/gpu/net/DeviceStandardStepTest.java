@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.robust.train.PlacedTrainOps;
 import dev.opnorm.nn.layers.PlacedModel;
 import static dev.opnorm.gpu.net.NetTesting.assertNear;
 import static dev.opnorm.gpu.net.NetTesting.maxAbs;
@@ -30,7 +31,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 
 /**
- * The standard training step on the device (robust's {@code Objective.standard()} on {@link DeviceTrainOps}:
+ * The standard training step on the device (robust's {@code Objective.standard()} on {@link PlacedTrainOps}:
  * TRAIN forward, cross-entropy, backward, SGD with momentum and weight decay, BatchNorm running statistics)
  * against the host step on ScalarKernels, over two steps (the second exercises the momentum buffer), for the
  * 7-layer CNN and the Wide ResNet 10-1 (affine BN parameters, residual blocks), and its transfers.
@@ -107,7 +108,7 @@ class DeviceStandardStepTest {
     void trainingStep_badLabel_isRejected() {
         OpenCl cl = NetTesting.runtime();
         Sequential net = NetTesting.cnn7(22L);
-        try (StepRunner trainer = DeviceTrainOps.runners(cl).create(net, Objective.standard(),
+        try (StepRunner trainer = PlacedTrainOps.runners(cl.ops()).create(net, Objective.standard(),
                 new Sgd(net.params(), SGD))) {
             Tensor x = Tensor.of(2, 3, 32, 32, randn(new Random(4), 2 * 3 * 32 * 32));
             assertThrows(IllegalArgumentException.class, () -> trainer.step(x, new int[]{0, 10}, new Rng(0), 0.05));

@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.robust.train.PlacedTrainOps;
 import dev.opnorm.nn.layers.PlacedModel;
 import static dev.opnorm.gpu.net.NetTesting.randn;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -133,7 +134,7 @@ class DeviceTrainerTest {
         }
         assertNotNull(firstHost, "the host update overflows");
         Sequential net = NetTesting.cnn7(43L);
-        try (StepRunner t = DeviceTrainOps.runners(cl).create(net, Objective.standard(), new Sgd(net.params(), cfg))) {
+        try (StepRunner t = PlacedTrainOps.runners(cl.ops()).create(net, Objective.standard(), new Sgd(net.params(), cfg))) {
             StepResult r = t.step(batch(new Random(8)), new int[]{0, 1, 2, 3}, new Rng(0), 1000);
             assertTrue(r.finite(), "the loss before the update is finite");
             String msg = t.nonFiniteParameter();

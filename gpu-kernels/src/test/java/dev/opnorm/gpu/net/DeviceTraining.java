@@ -15,7 +15,7 @@ import dev.opnorm.robust.train.TrainingMethod;
 
 /**
  * A training run on a device model for the tests: robust's runner ({@link StepRunner#of}) on
- * {@link DeviceTrainOps#engine}, and the same step on a batch that is already on the device (as the runner does it:
+ * {@link PlacedTrainOps#engine(PlacedModel, Optimizer)}, and the same step on a batch that is already on the device (as the runner does it:
  * zero the gradients, the method's step, the optimizer update for a finite loss), so that a test can count
  * the transfers of a step without the batch's upload. Closing it closes the engine and the model.
  */
@@ -26,7 +26,7 @@ final class DeviceTraining implements AutoCloseable {
     private final Optimizer optimizer;
 
     DeviceTraining(PlacedModel<DeviceTensor, DeviceInts> model, TrainingMethod method, Optimizer optimizer) {
-        TrainEngine<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> e = DeviceTrainOps.engine(model, optimizer);
+        TrainEngine<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> e = PlacedTrainOps.engine(model, optimizer);
         this.ops = (PlacedTrainOps<DeviceTensor, DeviceInts>) e.ops();
         this.optimizer = optimizer;
         this.runner = StepRunner.of(e, method, optimizer);

@@ -1,5 +1,6 @@
 package dev.opnorm.gpu.net;
 
+import dev.opnorm.nn.layers.PlacedModels;
 import dev.opnorm.nn.layers.PlacedBatchOps;
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.PlacedLinearization;
@@ -96,13 +97,13 @@ class PowerMethodOnDeviceTest {
         Tensor x = input(31);
         PowerMethod.Options o = new PowerMethod.Options(200, 1e-5, 2L);
         List<PowerMethod.Result> host = PowerMethod.sigmaMax(net.linearize(x, BnMode.EVAL).asBatchLinearMap(), o);
-        PowerMethod.BatchResult<DeviceTensor> dev = DeviceNetworks.sigmaMax(cl, net, x, o);
-        PlacedModel<DeviceTensor, DeviceInts> cached = DeviceNetworks.model(cl, net);
-        assertTrue(cached == DeviceNetworks.model(cl, net), "the device model is cached");
-        DeviceNetworks.release(net);
+        PowerMethod.BatchResult<DeviceTensor> dev = PlacedModels.sigmaMax(PlacedModels.model(cl.ops(), net), x, o, null);
+        PlacedModel<DeviceTensor, DeviceInts> cached = PlacedModels.model(cl.ops(), net);
+        assertTrue(cached == PlacedModels.model(cl.ops(), net), "the device model is cached");
+        PlacedModels.release(net);
         assertThrows(IllegalStateException.class, () -> cached.value(net.params().get(0)), "released: closed");
-        assertTrue(cached != DeviceNetworks.model(cl, net), "a fresh model after release");
-        DeviceNetworks.release(net);
+        assertTrue(cached != PlacedModels.model(cl.ops(), net), "a fresh model after release");
+        PlacedModels.release(net);
         for (int i = 0; i < BATCH; i++) {
             assertTrue(host.get(i).converged() && dev.converged()[i], "example " + i + " converged");
             double want = host.get(i).sigma();

@@ -7,6 +7,7 @@ import dev.opnorm.nn.kernels.Ops;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Gradients;
 import dev.opnorm.nn.layers.Param;
+import dev.opnorm.nn.layers.PlacedBatchOps;
 import dev.opnorm.nn.layers.PlacedLinearization;
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.optim.KernelUpdateOps;
@@ -25,7 +26,9 @@ import java.util.function.Supplier;
 /**
  * {@link TrainOps} for one {@link PlacedModel} on any backend's kernels (the OpenCL device): the objective
  * (written once, {@link Objective#on}) and the runner ({@link StepRunner#of}) run with the parameters,
- * gradients and optimizer state in the backend's buffers. {@link TrainEngine#host} keeps the host's own
+ * gradients and optimizer state in the backend's buffers. {@link #engine(PlacedModel, Optimizer)} and
+ * {@link #runners(Ops)} build them from the backend's {@link Ops} alone (library use:
+ * {@code trainer.runOn(PlacedTrainOps.runners(OpenCl.shared().ops()))}). {@link TrainEngine#host} keeps the host's own
  * reference arithmetic (nn's layers, the double-precision cross-entropy).
  *
  * <p>Each part's cross-entropy is {@link Ops#softmaxXentPart} into the step's gradient rows and
@@ -90,6 +93,52 @@ public final class PlacedTrainOps<F, I> implements TrainOps<F, I, Gradients<F>> 
         this.result = ops.allocate(Shape.features(1, 4));
         this.nonFinite = ops.allocate(Shape.features(1, Math.max(1, params.size())));
         optimizer.moveTo(updates); // last: nothing after it can fail and strand the state on the backend
+    }
+
+    /**
+     * The training engine of a placed model on its backend's kernel contract: the optimizer updates
+     * {@link KernelUpdateOps#on} the model's ops, robust's PGA {@link PgaBackend#placed} on the model and the
+     * iteration row operations {@code PlacedBatchOps.of(model)}; closing the engine's ops closes the model.
+     *
+     * @throws IllegalArgumentException for a null argument or a parameter of the optimizer that the model does
+     *                                  not hold
+     */
+    public static <F, I> TrainEngine<F, I, Gradients<F>> engine(PlacedModel<F, I> model, Optimizer optimizer) {
+        if (model == null || optimizer == null) {
+            throw new IllegalArgumentException("placed training needs a placed model and an optimizer");
+        }
+        return new PlacedTrainOps<>(model, optimizer, KernelUpdateOps.on(model.ops()), () -> PgaBackend.placed(model),
+                PlacedBatchOps.of(model)).engine();
+    }
+
+    /**
+     * The runners on {@code ops}' backend for {@link Trainer#runOn}: each run gets a placed copy of its model
+     * and {@link StepRunner#of} on its {@link #engine(PlacedModel, Optimizer)} (closing the runner frees the
+     * copy and brings the optimizer state back).
+     *
+     * @throws IllegalArgumentException for null ops; (when the Trainer calls it) for a method or model the
+     *                                  backend cannot run, naming it
+     */
+    public static <F, I> StepRunner.Factory runners(Ops<F, I> ops) {
+        if (ops == null) {
+            throw new IllegalArgumentException("placed training needs a backend's ops");
+        }
+        return (net, method, optimizer) -> {
+            PlacedModel<F, I> m = new PlacedModel<>(ops, net);
+            TrainEngine<F, I, Gradients<F>> e;
+            try {
+                e = engine(m, optimizer);
+            } catch (RuntimeException ex) {
+                m.close();
+                throw ex;
+            }
+            try {
+                return StepRunner.of(e, method, optimizer);
+            } catch (RuntimeException ex) {
+                e.ops().close();
+                throw ex;
+            }
+        };
     }
 
     /** The training engine of these operations: the model's TRAIN/EVAL linearizations and these operations. */
