@@ -96,29 +96,30 @@ class GlobalSpectralNormBitsTest {
         assertEquals(want, run(net, reg, updates), reg.name() + " on " + net.name());
     }
 
+    // the digests pin the one engine's host arithmetic (KernelGlobalSnrOps on the host's kernels, float sigmas)
     @Test
     void reshaped_cnn_oneStep() {
-        check(7835519179622703148L, GlobalSpectralNormBitsTest::cnn, n -> GlobalSpectralNorm.reshaped(n, 0.3), 4);
+        check(5068556855034574658L, GlobalSpectralNormBitsTest::cnn, n -> GlobalSpectralNorm.reshaped(n, 0.3), 4);
     }
 
     @Test
     void reshaped_cnn_twoSteps() {
-        check(8127284310979398774L, GlobalSpectralNormBitsTest::cnn, n -> GlobalSpectralNorm.reshaped(n, 0.2, 2), 3);
+        check(-3025393989131220394L, GlobalSpectralNormBitsTest::cnn, n -> GlobalSpectralNorm.reshaped(n, 0.2, 2), 3);
     }
 
     @Test
     void convolution_cnn_twoSteps() {
-        check(-6995194914487847676L, GlobalSpectralNormBitsTest::cnn, n -> GlobalSpectralNorm.convolution(n, CNN_IN, 0.2, 2), 3);
+        check(6941217303578226544L, GlobalSpectralNormBitsTest::cnn, n -> GlobalSpectralNorm.convolution(n, CNN_IN, 0.2, 2), 3);
     }
 
     @Test
     void reshaped_wideResNet() {
-        check(-940481531782606980L, GlobalSpectralNormBitsTest::wrn, n -> GlobalSpectralNorm.reshaped(n, 0.05, 1), 2);
+        check(44779114557133934L, GlobalSpectralNormBitsTest::wrn, n -> GlobalSpectralNorm.reshaped(n, 0.05, 1), 2);
     }
 
     @Test
     void convolution_wideResNet() {
-        check(2314746168460924916L, GlobalSpectralNormBitsTest::wrn, n -> GlobalSpectralNorm.convolution(n, WRN_IN, 0.05, 1), 2);
+        check(-6549727761487549571L, GlobalSpectralNormBitsTest::wrn, n -> GlobalSpectralNorm.convolution(n, WRN_IN, 0.05, 1), 2);
     }
 
     /** A layer with all-zero weights: A v = 0 leaves u = 0, A^T u = 0 leaves v at its start (both forms). */
@@ -137,7 +138,7 @@ class GlobalSpectralNormBitsTest {
                 assertEquals(0f, x, reg.name() + ": u of the zero layer");
             }
             assertEquals(Arrays.toString(start), Arrays.toString(reg.v(1)), reg.name() + ": v of the zero layer");
-            assertEquals(conv ? -1868981783162732223L : -7144717137271826844L, h, reg.name() + " with a zero layer");
+            assertEquals(conv ? 7733323497136004605L : 560534973749099213L, h, reg.name() + " with a zero layer");
         }
     }
 }

@@ -64,6 +64,7 @@ class JacobianRegBitsTest {
         }
     }
 
-    private static final long[] BITS = {462627346609354805L, 6658242556100358638L, 7579758739090664882L,
-            3538201959632256229L, 3759545264501624000L};
+    // the values pin the one engine's host arithmetic (RegEngine.placed on PlacedModel.host, float scalars)
+    private static final long[] BITS = {-8293156004211351999L, -5755777218567952623L, 1505729291942908231L,
+            13965351852734146L, 5318334919404062578L};
 }
