@@ -7,6 +7,8 @@ import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
+import dev.opnorm.nn.layers.PlacedBatchOps;
+import dev.opnorm.nn.layers.PlacedModel;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -204,7 +206,10 @@ public final class OperatorNorms {
         int n = x.shape.n();
         List<OperatorNorm.Result> results;
         if (mode == BnMode.EVAL) {
-            results = OperatorNorm.estimate(lin.asBatchLinearMap(), p, q, options);
+            // the host's batch operations of a placed model, as every backend iterates a network
+            try (PlacedModel<float[], int[]> m = PlacedModel.host(model)) {
+                results = OperatorNorm.estimate(lin.asBatchLinearMap(), PlacedBatchOps.of(m), p, q, options, null);
+            }
         } else {
             results = new ArrayList<>(n);
             for (int i = 0; i < n; i++) {

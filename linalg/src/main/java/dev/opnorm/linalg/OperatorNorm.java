@@ -109,8 +109,21 @@ public final class OperatorNorm {
     }
 
     private static List<Result> run(BatchLinearMap a, double p, double q, Options o, float[] start) {
+        return estimate(a, HostBatchOps.INSTANCE, p, q, o, start);
+    }
+
+    /**
+     * Per-example ||A_i||_{p,q} lower bounds of a batch of host arrays with the row operations {@code ops}
+     * (e.g. a network's host backend's), the first run from the given start vectors (batch*inDim, not
+     * modified) or Gaussian ones (null).
+     */
+    public static <S> List<Result> estimate(BatchLinearMap a, BatchOps<float[], S> ops, double p, double q, Options o,
+                                            float[] start) {
+        if (start != null && start.length != a.batch() * a.inDim()) {
+            throw new IllegalArgumentException("start vectors length " + start.length + ", expected batch*inDim " + a.batch() * a.inDim());
+        }
         int b = a.batch(), n = a.inDim();
-        try (BatchResult<float[]> r = estimate(a, HostBatchOps.INSTANCE, p, q, o, start, false)) {
+        try (BatchResult<float[]> r = estimate(a, ops, p, q, o, start, false)) {
             List<Result> out = new ArrayList<>(b);
             for (int i = 0; i < b; i++) {
                 // value -1: no iterate of any run had a value (all NaN), so there is no maximizer

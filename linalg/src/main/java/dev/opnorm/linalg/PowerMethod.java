@@ -114,8 +114,19 @@ public final class PowerMethod {
     }
 
     private static List<Result> run(BatchLinearMap a, Options o, float[] start) {
+        return sigmaMax(a, HostBatchOps.INSTANCE, o, start);
+    }
+
+    /**
+     * Per-example sigma_max of a batch of host arrays with the row operations {@code ops} (e.g. a network's
+     * host backend's), from the given start vectors (batch*inDim, not modified) or Gaussian ones (null).
+     */
+    public static <S> List<Result> sigmaMax(BatchLinearMap a, BatchOps<float[], S> ops, Options o, float[] start) {
+        if (start != null && start.length != a.batch() * a.inDim()) {
+            throw new IllegalArgumentException("start vectors length " + start.length + ", expected batch*inDim " + a.batch() * a.inDim());
+        }
         int b = a.batch(), n = a.inDim(), m = a.outDim();
-        try (BatchResult<float[]> r = sigmaMax(a, HostBatchOps.INSTANCE, o, start, true)) {
+        try (BatchResult<float[]> r = sigmaMax(a, ops, o, start, true)) {
             List<Result> out = new ArrayList<>(b);
             for (int i = 0; i < b; i++) {
                 out.add(new Result(r.sigma()[i], Arrays.copyOfRange(r.u(), i * m, (i + 1) * m),

@@ -110,7 +110,8 @@ public final class PlacedModel<F, I> implements AutoCloseable {
      * at input x (its {@link PlacedLinearization#input()}; the array lin was computed at, or null when not
      * known); closing the result leaves {@code lin} as it is.
      *
-     * @throws IllegalArgumentException for a model not made by {@link #host}, a null lin, or an x of another size
+     * @throws IllegalArgumentException for a model not made by {@link #host}, a null lin, a lin of another
+     *                                  network's structure, or an x of another size
      */
     public PlacedLinearization<F> view(Linearization lin, float[] x) {
         checkOpen();
@@ -119,6 +120,16 @@ public final class PlacedModel<F, I> implements AutoCloseable {
         }
         if (lin == null || (x != null && x.length != lin.inShape().size())) {
             throw new IllegalArgumentException("view: a linearization of " + model.qualifiedName() + " at x is needed");
+        }
+        List<Layer> layers = model.chain();
+        List<Linearization> parts = lin.chain();
+        for (int i = 0; i < parts.size(); i++) {
+            Linearization p = parts.get(i);
+            if (layers.size() != parts.size() || !layers.get(i).outputShape(p.inShape()).equals(p.outShape())) {
+                throw new IllegalArgumentException(lin + " is not a linearization of '" + model.qualifiedName()
+                        + "': " + parts.size() + " parts for " + layers.size() + " layers, part " + i + " maps "
+                        + p.inShape() + " to " + p.outShape());
+            }
         }
         Linearized<float[]> root = lin instanceof HostLinearization h ? h.step
                 : Linearized.wrap(model, (Backend<float[], int[]>) (Backend<?, ?>) backend, lin);
