@@ -241,9 +241,17 @@ public final class Reproduction {
             interp.add(unit);
         }
         u.add(new Unit("train-interpolation", interp));
-        // the further seeds retrain the five methods at seed 0's eps_train and lambdas; the figures of
-        // several seeds read them
-        u.add(new Unit("train-seeds", List.copyOf(trained)));
+        // the further seeds retrain the five methods at seed 0's eps_train and lambdas, one unit per network (so a
+        // cluster trains them at the same time); the figures of several seeds read them
+        List<String> seedUnits = new ArrayList<>();
+        for (int k = 1; k < profile.seeds(); k++) {
+            for (String m : METHODS) {
+                String unit = MODEL_UNIT + seedName(m, k);
+                u.add(new Unit(unit, List.of(seedInput(m))));
+                seedUnits.add(unit);
+            }
+        }
+        u.add(new Unit("train-seeds", seedUnits.isEmpty() ? List.copyOf(trained) : seedUnits));
         trained.add("train-seeds");
         List<String> all = new ArrayList<>(trained);
         all.add("train-interpolation");
@@ -293,6 +301,14 @@ public final class Reproduction {
                 if (interpolationName(t).equals(id)) {
                     train(id, interpolationSpec(profile, t, store.number("train-dd-snr", "lambda"), eps()));
                     return true;
+                }
+            }
+            for (int k = 1; k < profile.seeds(); k++) {
+                for (String m : METHODS) {
+                    if (seedName(m, k).equals(id)) {
+                        trainSeed(m, k);
+                        return true;
+                    }
                 }
             }
             throw new IllegalArgumentException("no unit " + name + " in this reproduction");
@@ -721,13 +737,25 @@ public final class Reproduction {
         Map<String, String> v = new LinkedHashMap<>();
         for (int k = 1; k < profile.seeds(); k++) {
             for (String m : METHODS) {
-                double lambda = m.equals("standard") || m.equals("at") ? 0 : store.number("train-" + m, "lambda");
-                Sequential net = train(seedName(m, k), methodSpec(profile, m, lambda, eps(), inputDim()), runSeed(k));
-                v.put("clean_accuracy_" + seedName(m, k), num(accuracy(net, tableSet())));
+                v.put("clean_accuracy_" + seedName(m, k), num(accuracy(trainSeed(m, k), tableSet())));
             }
         }
         v.put("seeds", String.valueOf(profile.seeds()));
         return v;
+    }
+
+    /** Method {@code m} trained with run seed k at seed 0's eps_train and chosen lambda (or loaded when done). */
+    private Sequential trainSeed(String m, int k) throws IOException {
+        double lambda = m.equals("standard") || m.equals("at") ? 0 : store.number("train-" + m, "lambda");
+        return train(seedName(m, k), methodSpec(profile, m, lambda, eps(), inputDim()), runSeed(k));
+    }
+
+    /** The unit a further seed's training of method {@code m} needs: eps_train, or the method's chosen lambda. */
+    private static String seedInput(String m) {
+        return switch (m) {
+            case "standard", "at" -> "choose-eps";
+            default -> "train-" + m;
+        };
     }
 
     static String interpolationName(double t) {

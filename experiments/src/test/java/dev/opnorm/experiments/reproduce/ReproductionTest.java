@@ -58,6 +58,42 @@ class ReproductionTest {
     }
 
     @Test
+    void furtherSeeds_areOneUnitPerNetwork_andTrainingThemAsUnitsEqualsThePhase() throws IOException {
+        Path data = ReproduceCommandTest.writeFashion(tmp.resolve("data"), 60, 30);
+        Profile twoSeeds = Profile.SMOKE.with(Map.of("seeds", "2"));
+        Kernels k = new VectorKernels(2);
+        Engine.setKernels(k);
+        Reproduction units = new Reproduction(twoSeeds, tmp.resolve("units"), data, 0, k, 2, QUIET);
+        Map<String, List<String>> graph = new java.util.LinkedHashMap<>();
+        for (Reproduction.Unit u : units.units()) {
+            graph.put(u.name(), u.inputs());
+        }
+        for (String m : Reproduction.METHODS) {
+            List<String> in = graph.get(Reproduction.MODEL_UNIT + m + "-seed1");
+            assertEquals(List.of(m.equals("standard") || m.equals("at") ? "choose-eps" : "train-" + m), in, m);
+        }
+        assertEquals(Reproduction.METHODS.stream().map(m -> Reproduction.MODEL_UNIT + m + "-seed1").toList(),
+                graph.get("train-seeds"));
+
+        // the seed units each train their network; the phase then only loads them and writes the same values
+        for (Reproduction.Unit u : units.units()) {
+            units.runUnit(u.name());
+            if (u.name().equals("train-seeds")) {
+                break;
+            }
+        }
+        Reproduction phases = new Reproduction(twoSeeds, tmp.resolve("phases"), data, 0, k, 2, QUIET);
+        phases.stopAfter("train-seeds").run();
+        for (String m : Reproduction.METHODS) {
+            String f = "models/" + m + "-seed1.safetensors";
+            assertArrayEquals(Files.readAllBytes(tmp.resolve("phases").resolve(f)),
+                    Files.readAllBytes(tmp.resolve("units").resolve(f)), f);
+        }
+        assertEquals(phases.store().values("train-seeds").get("clean_accuracy_dd-onr-seed1"),
+                units.store().values("train-seeds").get("clean_accuracy_dd-onr-seed1"));
+    }
+
+    @Test
     void profile_overrides_replaceNamedSizes_andRejectUnknownKeys() {
         Profile p = Profile.QUICK.with(Map.of("epochs", "7", "epsGrid", "0.5,1"));
         assertEquals(7, p.epochs());
