@@ -94,12 +94,12 @@ public final class PowerMethod {
      */
     public static Result sigmaMax(LinearMap a, Options options, float[] start) {
         if (start.length != a.inDim()) throw new IllegalArgumentException("start vector length " + start.length + ", expected inDim " + a.inDim());
-        return run(BatchLinearMaps.single(a), options, start).get(0);
+        return sigmaMax(BatchLinearMaps.single(a), HostBatchOps.INSTANCE, options, start).get(0);
     }
 
     /** Per-example sigma_max of a batch, one apply/applyTranspose pair per iteration for all examples. */
     public static List<Result> sigmaMax(BatchLinearMap a, Options options) {
-        return run(a, options, null);
+        return sigmaMax(a, HostBatchOps.INSTANCE, options, null);
     }
 
     /**
@@ -107,14 +107,7 @@ public final class PowerMethod {
      * batch*inDim; not modified).
      */
     public static List<Result> sigmaMax(BatchLinearMap a, Options options, float[] start) {
-        if (start.length != a.batch() * a.inDim()) {
-            throw new IllegalArgumentException("start vectors length " + start.length + ", expected batch*inDim " + a.batch() * a.inDim());
-        }
-        return run(a, options, start);
-    }
-
-    private static List<Result> run(BatchLinearMap a, Options o, float[] start) {
-        return sigmaMax(a, HostBatchOps.INSTANCE, o, start);
+        return sigmaMax(a, HostBatchOps.INSTANCE, options, start); // checks the start's length
     }
 
     /**
