@@ -7,7 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.kernels.ScalarKernels;
+import dev.opnorm.nn.kernels.VectorKernels;
 import dev.opnorm.nn.layers.Conv2d;
 import dev.opnorm.nn.layers.Flatten;
 import dev.opnorm.nn.layers.Layer;
@@ -21,13 +23,14 @@ import dev.opnorm.nn.models.WideResNet;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 
 import org.junit.jupiter.api.Test;
 
 /**
- * The exact bits of the host global spectral norm regularizer on fixed networks (ScalarKernels, so no
- * vector width enters): a digest of every update's penalty and weight gradients and of the state (names,
+ * The exact bits of the host global spectral norm regularizer on fixed networks (ScalarKernels and
+ * VectorKernels, which give the same bits at every vector width and thread count): a digest of every update's penalty and weight gradients and of the state (names,
  * u and v: what a checkpoint stores) after each update, while the weights move between updates, against
  * the digest the reference host code produced. Cases: both forms, 1 and 2 power steps per update, a plain
  * CNN and a Wide ResNet (residual blocks), and a layer with all-zero weights (A v = 0 and A^T u = 0: u
@@ -38,9 +41,8 @@ class GlobalSpectralNormBitsTest {
     private static final Shape CNN_IN = new Shape(1, 2, 7, 7);
     private static final Shape WRN_IN = new Shape(1, 3, 12, 12);
 
-    /** conv 3x3 pad 1 -> ReLU -> conv 3x3 stride 2 -> flatten -> linear -> ReLU -> linear (ScalarKernels). */
-    private static Sequential cnn(long seed) {
-        ScalarKernels k = new ScalarKernels();
+    /** conv 3x3 pad 1 -> ReLU -> conv 3x3 stride 2 -> flatten -> linear -> ReLU -> linear on kernels k. */
+    private static Sequential cnn(long seed, Kernels k) {
         Sequential net = new Sequential("cnn", new Conv2d("0", 2, 3, 3, 3, 1, 1, true, k), new ReLU("1"),
                 new Conv2d("2", 3, 4, 3, 3, 2, 0, true, k), new Flatten("3"), new Linear("4", 36, 5, true, k),
                 new ReLU("5"), new Linear("6", 5, 3, true, k));
@@ -48,8 +50,8 @@ class GlobalSpectralNormBitsTest {
         return net;
     }
 
-    private static Sequential wrn(long seed) {
-        return WideResNet.create(10, 1, 3, 4, seed, new ScalarKernels());
+    private static Sequential wrn(long seed, Kernels k) {
+        return WideResNet.create(10, 1, 3, 4, seed, k);
     }
 
     /**
@@ -89,11 +91,15 @@ class GlobalSpectralNormBitsTest {
         return h;
     }
 
-    private static void check(long want, Function<Long, Layer> model, Function<Layer, GlobalSpectralNorm> make,
-                              int updates) {
-        Layer net = model.apply(3L);
-        GlobalSpectralNorm reg = make.apply(net);
-        assertEquals(want, run(net, reg, updates), reg.name() + " on " + net.name());
+    /** The scalar reference kernels and the vector ones (at this JVM's width and threads) give the same bits. */
+    private static void check(long want, BiFunction<Long, Kernels, Layer> model,
+                              Function<Layer, GlobalSpectralNorm> make, int updates) {
+        for (Kernels k : new Kernels[]{new ScalarKernels(), new VectorKernels(3)}) {
+            Layer net = model.apply(3L, k);
+            GlobalSpectralNorm reg = make.apply(net);
+            assertEquals(want, run(net, reg, updates), reg.name() + " on " + net.name() + ", "
+                    + k.getClass().getSimpleName());
+        }
     }
 
     // the digests pin the one engine's host arithmetic (KernelGlobalSnrOps on the host's kernels, float sigmas)
@@ -126,7 +132,7 @@ class GlobalSpectralNormBitsTest {
     @Test
     void zeroWeightLayer_keepsItsStartVector() {
         for (boolean conv : new boolean[]{false, true}) {
-            Sequential net = cnn(5);
+            Sequential net = cnn(5, new ScalarKernels());
             Arrays.fill(net.params().get(2).value, 0f); // the second conv's kernel
             GlobalSpectralNorm reg = conv ? GlobalSpectralNorm.convolution(net, CNN_IN, 0.2, 2)
                     : GlobalSpectralNorm.reshaped(net, 0.2, 2);
