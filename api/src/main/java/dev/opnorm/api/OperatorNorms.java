@@ -1,5 +1,6 @@
 package dev.opnorm.api;
 
+import dev.opnorm.linalg.BatchLinearMaps;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.linalg.StartVectors;
@@ -205,17 +206,19 @@ public final class OperatorNorms {
         Linearization lin = target.select(model, model.linearize(x, mode));
         int n = x.shape.n();
         List<OperatorNorm.Result> results;
-        if (mode == BnMode.EVAL) {
-            // the host's batch operations of a placed model, as every backend iterates a network
-            try (PlacedModel<float[], int[]> m = PlacedModel.host(model)) {
-                results = OperatorNorm.estimate(lin.asBatchLinearMap(), PlacedBatchOps.of(m), p, q, options, null);
-            }
-        } else {
-            results = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                // same start vectors as the batched EVAL run: seed exampleSeed(seed, i)
-                OperatorNorm.Options oi = options.withSeed(StartVectors.exampleSeed(options.seed(), i));
-                results.add(OperatorNorm.estimate(lin.asLinearMap(i), p, q, oi));
+        // the host's batch operations of a placed model, as every backend iterates a network
+        try (PlacedModel<float[], int[]> m = PlacedModel.host(model)) {
+            PlacedBatchOps<float[], int[]> ops = PlacedBatchOps.of(m);
+            if (mode == BnMode.EVAL) {
+                results = OperatorNorm.estimate(lin.asBatchLinearMap(), ops, p, q, options, null);
+            } else {
+                results = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    // same start vectors as the batched EVAL run: seed exampleSeed(seed, i)
+                    OperatorNorm.Options oi = options.withSeed(StartVectors.exampleSeed(options.seed(), i));
+                    results.add(OperatorNorm.estimate(BatchLinearMaps.single(lin.asLinearMap(i)), ops, p, q, oi, null)
+                            .get(0));
+                }
             }
         }
         return new NormResults(p, q, mode, target, options, results);
