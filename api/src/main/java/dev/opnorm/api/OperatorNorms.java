@@ -1,5 +1,6 @@
 package dev.opnorm.api;
 
+import dev.opnorm.linalg.BatchLinearMaps;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.linalg.StartVectors;
@@ -7,6 +8,8 @@ import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
+import dev.opnorm.nn.layers.PlacedBatchOps;
+import dev.opnorm.nn.layers.PlacedModel;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -203,14 +206,19 @@ public final class OperatorNorms {
         Linearization lin = target.select(model, model.linearize(x, mode));
         int n = x.shape.n();
         List<OperatorNorm.Result> results;
-        if (mode == BnMode.EVAL) {
-            results = OperatorNorm.estimate(lin.asBatchLinearMap(), p, q, options);
-        } else {
-            results = new ArrayList<>(n);
-            for (int i = 0; i < n; i++) {
-                // same start vectors as the batched EVAL run: seed exampleSeed(seed, i)
-                OperatorNorm.Options oi = options.withSeed(StartVectors.exampleSeed(options.seed(), i));
-                results.add(OperatorNorm.estimate(lin.asLinearMap(i), p, q, oi));
+        // the host's batch operations of a placed model, as every backend iterates a network
+        try (PlacedModel<float[], int[]> m = PlacedModel.host(model)) {
+            PlacedBatchOps<float[], int[]> ops = PlacedBatchOps.of(m);
+            if (mode == BnMode.EVAL) {
+                results = OperatorNorm.estimate(lin.asBatchLinearMap(), ops, p, q, options, null);
+            } else {
+                results = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    // same start vectors as the batched EVAL run: seed exampleSeed(seed, i)
+                    OperatorNorm.Options oi = options.withSeed(StartVectors.exampleSeed(options.seed(), i));
+                    results.add(OperatorNorm.estimate(BatchLinearMaps.single(lin.asLinearMap(i)), ops, p, q, oi, null)
+                            .get(0));
+                }
             }
         }
         return new NormResults(p, q, mode, target, options, results);

@@ -14,7 +14,7 @@ import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.linalg.PowerMethod;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
-import dev.opnorm.nn.layers.Gradients;
+import dev.opnorm.nn.layers.Grads;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
 import dev.opnorm.nn.optim.Sgd;
@@ -78,9 +78,9 @@ public class OpenClNetworkBench {
     private OpenCl cl;
     private PlacedModel<DeviceTensor, DeviceInts> model;
     private PlacedLinearization<DeviceTensor> lin;
-    private TrainOps<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> train;
+    private TrainOps<DeviceTensor, DeviceInts, Grads<DeviceTensor>> train;
     private Sgd sgd;
-    private TrainOps.Step<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> standard, regularized;
+    private TrainOps.Step<DeviceTensor, DeviceInts, Grads<DeviceTensor>> standard, regularized;
     static final int ITERATIONS = 10;
 
     private DeviceTensor x;
@@ -154,8 +154,8 @@ public class OpenClNetworkBench {
     }
 
     /** A runner's step on the device batch: zero the gradients, the loss and its gradient, the update. */
-    private double step(TrainOps.Step<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> method) {
-        Gradients<DeviceTensor> g = train.gradients();
+    private double step(TrainOps.Step<DeviceTensor, DeviceInts, Grads<DeviceTensor>> method) {
+        Grads<DeviceTensor> g = train.gradients();
         train.zero(g);
         StepResult r = method.step(x, x.shape(), labels, new Rng(++regSeed), g);
         if (r.finite()) {

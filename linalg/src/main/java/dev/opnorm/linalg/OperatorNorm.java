@@ -86,31 +86,37 @@ public final class OperatorNorm {
 
     /** ||A||_{p,q} lower bound of a single map. */
     public static Result estimate(LinearMap a, double p, double q, Options o) {
-        return run(BatchLinearMaps.single(a), p, q, o, null).get(0);
+        return estimate(BatchLinearMaps.single(a), HostBatchOps.INSTANCE, p, q, o, null).get(0);
     }
 
     /** As {@link #estimate(LinearMap, double, double, Options)}, the first run starting from {@code start} (not modified). */
     public static Result estimate(LinearMap a, double p, double q, Options o, float[] start) {
         if (start.length != a.inDim()) throw new IllegalArgumentException("start vector length " + start.length + ", expected inDim " + a.inDim());
-        return run(BatchLinearMaps.single(a), p, q, o, start).get(0);
+        return estimate(BatchLinearMaps.single(a), HostBatchOps.INSTANCE, p, q, o, start).get(0);
     }
 
     /** Per-example ||A_i||_{p,q} lower bounds of a batch; one apply/applyTranspose pair per iteration. */
     public static List<Result> estimate(BatchLinearMap a, double p, double q, Options o) {
-        return run(a, p, q, o, null);
+        return estimate(a, HostBatchOps.INSTANCE, p, q, o, null);
     }
 
     /** As {@link #estimate(BatchLinearMap, double, double, Options)}, the first run starting from {@code start} (batch*inDim). */
     public static List<Result> estimate(BatchLinearMap a, double p, double q, Options o, float[] start) {
-        if (start.length != a.batch() * a.inDim()) {
-            throw new IllegalArgumentException("start vectors length " + start.length + ", expected batch*inDim " + a.batch() * a.inDim());
-        }
-        return run(a, p, q, o, start);
+        return estimate(a, HostBatchOps.INSTANCE, p, q, o, start); // checks the start's length
     }
 
-    private static List<Result> run(BatchLinearMap a, double p, double q, Options o, float[] start) {
+    /**
+     * Per-example ||A_i||_{p,q} lower bounds of a batch of host arrays with the row operations {@code ops}
+     * (e.g. a network's host backend's), the first run from the given start vectors (batch*inDim, not
+     * modified) or Gaussian ones (null).
+     */
+    public static <S> List<Result> estimate(BatchLinearMap a, BatchOps<float[], S> ops, double p, double q, Options o,
+                                            float[] start) {
+        if (start != null && start.length != a.batch() * a.inDim()) {
+            throw new IllegalArgumentException("start vectors length " + start.length + ", expected batch*inDim " + a.batch() * a.inDim());
+        }
         int b = a.batch(), n = a.inDim();
-        try (BatchResult<float[]> r = estimate(a, HostBatchOps.INSTANCE, p, q, o, start, false)) {
+        try (BatchResult<float[]> r = estimate(a, ops, p, q, o, start, false)) {
             List<Result> out = new ArrayList<>(b);
             for (int i = 0; i < b; i++) {
                 // value -1: no iterate of any run had a value (all NaN), so there is no maximizer

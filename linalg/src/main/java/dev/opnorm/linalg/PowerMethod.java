@@ -94,12 +94,12 @@ public final class PowerMethod {
      */
     public static Result sigmaMax(LinearMap a, Options options, float[] start) {
         if (start.length != a.inDim()) throw new IllegalArgumentException("start vector length " + start.length + ", expected inDim " + a.inDim());
-        return run(BatchLinearMaps.single(a), options, start).get(0);
+        return sigmaMax(BatchLinearMaps.single(a), HostBatchOps.INSTANCE, options, start).get(0);
     }
 
     /** Per-example sigma_max of a batch, one apply/applyTranspose pair per iteration for all examples. */
     public static List<Result> sigmaMax(BatchLinearMap a, Options options) {
-        return run(a, options, null);
+        return sigmaMax(a, HostBatchOps.INSTANCE, options, null);
     }
 
     /**
@@ -107,15 +107,19 @@ public final class PowerMethod {
      * batch*inDim; not modified).
      */
     public static List<Result> sigmaMax(BatchLinearMap a, Options options, float[] start) {
-        if (start.length != a.batch() * a.inDim()) {
-            throw new IllegalArgumentException("start vectors length " + start.length + ", expected batch*inDim " + a.batch() * a.inDim());
-        }
-        return run(a, options, start);
+        return sigmaMax(a, HostBatchOps.INSTANCE, options, start); // checks the start's length
     }
 
-    private static List<Result> run(BatchLinearMap a, Options o, float[] start) {
+    /**
+     * Per-example sigma_max of a batch of host arrays with the row operations {@code ops} (e.g. a network's
+     * host backend's), from the given start vectors (batch*inDim, not modified) or Gaussian ones (null).
+     */
+    public static <S> List<Result> sigmaMax(BatchLinearMap a, BatchOps<float[], S> ops, Options o, float[] start) {
+        if (start != null && start.length != a.batch() * a.inDim()) {
+            throw new IllegalArgumentException("start vectors length " + start.length + ", expected batch*inDim " + a.batch() * a.inDim());
+        }
         int b = a.batch(), n = a.inDim(), m = a.outDim();
-        try (BatchResult<float[]> r = sigmaMax(a, HostBatchOps.INSTANCE, o, start, true)) {
+        try (BatchResult<float[]> r = sigmaMax(a, ops, o, start, true)) {
             List<Result> out = new ArrayList<>(b);
             for (int i = 0; i < b; i++) {
                 out.add(new Result(r.sigma()[i], Arrays.copyOfRange(r.u(), i * m, (i + 1) * m),

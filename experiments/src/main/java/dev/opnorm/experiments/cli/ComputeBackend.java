@@ -2,7 +2,6 @@ package dev.opnorm.experiments.cli;
 
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.gpu.OpenCl;
-import dev.opnorm.linalg.HostBatchOps;
 import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.nn.Tensor;
@@ -10,6 +9,8 @@ import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
+import dev.opnorm.nn.layers.PlacedBatchOps;
+import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.PlacedModels;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.robust.attack.PgaBackend;
@@ -67,7 +68,10 @@ public interface ComputeBackend {
     record Batch(double[] value, int[] iterations, boolean[] converged, float[] logits) {
     }
 
-    /** The JVM with {@code kernels}: the host iteration on nn's linearization ({@code HostBatchOps}). */
+    /**
+     * The JVM with {@code kernels}: the same engines as on a device, on models placed on the host
+     * ({@code PlacedModel.host}: each layer its own kernels, nothing copied).
+     */
     static ComputeBackend cpu(Kernels kernels) {
         NormEngine host = ComputeBackend::hostNorms;
         return new ComputeBackend() {
@@ -83,7 +87,7 @@ public interface ComputeBackend {
 
             @Override
             public StepRunner.Factory training() {
-                return StepRunner::host;
+                return PlacedTrainOps.runners(PlacedModel::host);
             }
 
             @Override
@@ -167,8 +171,10 @@ public interface ComputeBackend {
                                    OperatorNorm.Options o, float[] start) {
         Linearization lin = model.linearize(x, BnMode.EVAL);
         Linearization j = prefix != null ? lin.upTo(prefix) : lin;
-        try (OperatorNorm.BatchResult<float[]> r = OperatorNorm.estimate(j.asBatchLinearMap(), HostBatchOps.INSTANCE,
-                p, q, o, start, false)) {
+        // the host's batch operations of a placed model (PlacedBatchOps), on the Jacobian of the prefix
+        try (PlacedModel<float[], int[]> m = PlacedModel.host(model);
+             OperatorNorm.BatchResult<float[]> r = OperatorNorm.estimate(j.asBatchLinearMap(), PlacedBatchOps.of(m),
+                     p, q, o, start, false)) {
             return new Batch(r.value().clone(), r.iterations().clone(), r.converged().clone(), lin.output().data);
         }
     }

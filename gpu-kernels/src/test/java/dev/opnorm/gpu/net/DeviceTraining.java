@@ -1,7 +1,7 @@
 package dev.opnorm.gpu.net;
 
 import dev.opnorm.nn.layers.PlacedModel;
-import dev.opnorm.nn.layers.Gradients;
+import dev.opnorm.nn.layers.Grads;
 import dev.opnorm.gpu.DeviceInts;
 import dev.opnorm.gpu.DeviceTensor;
 import dev.opnorm.nn.optim.Optimizer;
@@ -22,11 +22,11 @@ import dev.opnorm.robust.train.TrainingMethod;
 final class DeviceTraining implements AutoCloseable {
     final PlacedTrainOps<DeviceTensor, DeviceInts> ops;
     final StepRunner runner;
-    private final TrainOps.Step<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> step;
+    private final TrainOps.Step<DeviceTensor, DeviceInts, Grads<DeviceTensor>> step;
     private final Optimizer optimizer;
 
     DeviceTraining(PlacedModel<DeviceTensor, DeviceInts> model, TrainingMethod method, Optimizer optimizer) {
-        TrainEngine<DeviceTensor, DeviceInts, Gradients<DeviceTensor>> e = PlacedTrainOps.engine(model, optimizer);
+        TrainEngine<DeviceTensor, DeviceInts, Grads<DeviceTensor>> e = PlacedTrainOps.engine(model, optimizer);
         this.ops = (PlacedTrainOps<DeviceTensor, DeviceInts>) e.ops();
         this.optimizer = optimizer;
         this.runner = StepRunner.of(e, method, optimizer);
@@ -35,7 +35,7 @@ final class DeviceTraining implements AutoCloseable {
 
     /** One step on a device batch (labels not checked: a bad one gives a NaN loss and no update). */
     StepResult step(DeviceTensor x, DeviceInts labels, Rng rng) {
-        Gradients<DeviceTensor> g = ops.gradients();
+        Grads<DeviceTensor> g = ops.gradients();
         ops.zero(g);
         StepResult r = step.step(x, x.shape(), labels, rng, g);
         if (r.finite()) {

@@ -1,7 +1,9 @@
 package dev.opnorm.nn.layers;
 
 import dev.opnorm.nn.Shape;
+import dev.opnorm.nn.Engine;
 import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.kernels.Ops;
 
 import java.util.ArrayList;
@@ -21,6 +23,11 @@ import java.util.function.Supplier;
  * parameters (an optimizer step on the host, a checkpoint load) call {@link #uploadParameters()}; after
  * training on the backend call {@link #downloadParameters()} to bring the values back into the host
  * {@link Param} arrays. On the host backend the copies are the Param arrays themselves.
+ *
+ * <p>{@link #host} places a network on the host so that the algorithms written over a placed model run there
+ * as on a device: its layers run their own host linearizations (each with its own {@link Kernels}, so the
+ * network computes exactly the bits of {@link Layer#linearize}, and a layer with only a host linearization
+ * takes part), the algorithms' row operations use the network's kernels.
  *
  * <p>Not thread safe. {@link #close()} frees everything.
  *
@@ -44,13 +51,19 @@ public final class PlacedModel<F, I> implements AutoCloseable {
      *                                  linearization on this backend
      */
     public PlacedModel(Ops<F, I> ops, Layer model) {
+        this(ops, model, false);
+    }
+
+    @SuppressWarnings("unchecked")
+    private PlacedModel(Ops<F, I> ops, Layer model, boolean host) {
         if (ops == null || model == null) {
             throw new IllegalArgumentException("a placed model needs a backend and a model");
         }
         this.ops = ops;
         this.model = model;
         this.pool = new BufferPool<>(ops);
-        this.backend = Backend.of(ops, this::value, pool);
+        // host: F, I are float[], int[] (ops is the Kernels given to the host factory)
+        this.backend = host ? (Backend<F, I>) Backend.host((Kernels) ops) : Backend.of(ops, this::value, pool);
         Layer bad = unsupported(model);
         if (bad != null) { // checked before anything is allocated on the backend
             throw new IllegalArgumentException("layer '" + bad.qualifiedName() + "' (" + bad.getClass().getSimpleName()
@@ -67,6 +80,63 @@ public final class PlacedModel<F, I> implements AutoCloseable {
             values.values().forEach(ops::release);
             throw e;
         }
+    }
+
+    /**
+     * {@code net} on the host: the parameters are the Param arrays themselves (nothing is copied, so
+     * {@link #uploadParameters} and {@link #downloadParameters} move nothing), each layer linearizes with its
+     * own kernels, and {@link #ops()} is {@link #hostKernels(Layer) the network's kernels}.
+     *
+     * @throws IllegalArgumentException for a null network
+     */
+    public static PlacedModel<float[], int[]> host(Layer net) {
+        if (net == null) {
+            throw new IllegalArgumentException("a placed model needs a model");
+        }
+        return new PlacedModel<>(hostKernels(net), net, true);
+    }
+
+    /**
+     * The kernels a host network computes with: its own ({@link AbstractLayer#kernels()}), else the default
+     * ({@link Engine#kernels()}). The row operations of the algorithms are the same loops on every host
+     * {@link Kernels}; only the layers' own kernels differ between implementations and vector widths.
+     */
+    public static Kernels hostKernels(Layer net) {
+        return net instanceof AbstractLayer a ? a.kernels() : Engine.kernels();
+    }
+
+    /**
+     * A host linearization of this host model's network (e.g. a training step's TRAIN one) as a placed one
+     * at input x (its {@link PlacedLinearization#input()}; the array lin was computed at, or null when not
+     * known); closing the result leaves {@code lin} as it is.
+     *
+     * @throws IllegalArgumentException for a model not made by {@link #host}, a null lin, a lin of another
+     *                                  network's structure, or an x of another size
+     */
+    public PlacedLinearization<F> view(Linearization lin, float[] x) {
+        checkOpen();
+        if (!backend.isHost()) {
+            throw new IllegalArgumentException("only a host placed model views host linearizations");
+        }
+        if (lin == null || (x != null && x.length != lin.inShape().size())) {
+            throw new IllegalArgumentException("view: a linearization of " + model.qualifiedName() + " at x is needed");
+        }
+        List<Layer> layers = model.chain();
+        List<Linearization> parts = lin.chain();
+        for (int i = 0; i < parts.size(); i++) {
+            Linearization p = parts.get(i);
+            if (layers.size() != parts.size() || !layers.get(i).outputShape(p.inShape()).equals(p.outShape())) {
+                throw new IllegalArgumentException(lin + " is not a linearization of '" + model.qualifiedName()
+                        + "': " + parts.size() + " parts for " + layers.size() + " layers, part " + i + " maps "
+                        + p.inShape() + " to " + p.outShape());
+            }
+        }
+        Linearized<float[]> root = lin instanceof HostLinearization h ? h.step
+                : Linearized.wrap(model, (Backend<float[], int[]>) (Backend<?, ?>) backend, lin);
+        @SuppressWarnings("unchecked")
+        PlacedLinearization<F> p = new PlacedLinearization<>(this, (Linearized<F>) (Linearized<?>) root, (F) x,
+                false);
+        return p;
     }
 
     /** The first layer (depth first) that cannot run on this backend, or null. */

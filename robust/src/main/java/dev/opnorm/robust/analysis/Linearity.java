@@ -4,6 +4,8 @@ import dev.opnorm.linalg.PowerMethod;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
+import dev.opnorm.nn.layers.PlacedBatchOps;
+import dev.opnorm.nn.layers.PlacedModel;
 
 import java.util.List;
 
@@ -59,7 +61,11 @@ public final class Linearity {
 
     /** Per example sigma_max(J_phi(x)) by the batched power method (one JVP and one VJP per iteration). */
     public static double[] sigmaMax(Layer model, String upTo, Tensor x, PowerMethod.Options options) {
-        List<PowerMethod.Result> r = PowerMethod.sigmaMax(Features.linearize(model, upTo, x).asBatchLinearMap(), options);
+        List<PowerMethod.Result> r;
+        try (PlacedModel<float[], int[]> m = PlacedModel.host(model)) { // the host's row operations of a network
+            r = PowerMethod.sigmaMax(Features.linearize(model, upTo, x).asBatchLinearMap(), PlacedBatchOps.of(m), options,
+                    null);
+        }
         double[] out = new double[r.size()];
         for (int i = 0; i < out.length; i++) {
             out[i] = r.get(i).sigma();
@@ -144,8 +150,10 @@ public final class Linearity {
                 xz.data[j] = x.data[j] + t * d.data[j];
             }
             var map = Features.linearize(model, upTo, xz).asBatchLinearMap();
-            List<PowerMethod.Result> r = from == null ? PowerMethod.sigmaMax(map, options)
-                    : PowerMethod.sigmaMax(map, options, from);
+            List<PowerMethod.Result> r;
+            try (PlacedModel<float[], int[]> m = PlacedModel.host(model)) { // the host's row operations of a network
+                r = PowerMethod.sigmaMax(map, PlacedBatchOps.of(m), options, from);
+            }
             int in = map.inDim();
             from = new float[n * in];
             for (int i = 0; i < n; i++) {

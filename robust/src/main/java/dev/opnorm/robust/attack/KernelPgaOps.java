@@ -4,10 +4,7 @@ import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.kernels.Ops;
-import dev.opnorm.nn.kernels.ScalarKernels;
 import dev.opnorm.nn.layers.BnMode;
-import dev.opnorm.nn.layers.Layer;
-import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.PlacedLinearization;
 import dev.opnorm.nn.layers.PlacedModel;
 
@@ -15,60 +12,18 @@ import dev.opnorm.nn.layers.PlacedModel;
  * {@link PgaOps} on any backend's {@link Ops}: the statistics are a float buffer in the backend's own layout
  * ({@link Ops#pgaStatsWidth}), every row operation is the backend's {@code pga...} method (on the host the
  * reference arithmetic of {@code nn.kernels.AttackRows}, the loss and the norm kept in double; on a device its
- * kernels). Buffers come from a placed model's pool when there is one, else from the ops.
+ * kernels). Buffers come from the placed model's pool.
  *
  * @param <F> the backend's float buffer
  * @param <I> the backend's int buffer
  */
 final class KernelPgaOps<F, I> implements PgaOps<F, I, F> {
-    /** The host row operations (every host {@code Kernels} has the same ones). */
-    static final KernelPgaOps<float[], int[]> HOST = new KernelPgaOps<>(new ScalarKernels(), null);
-
     private final Ops<F, I> ops;
-    private final PlacedModel<F, I> model; // null: allocate from ops
+    private final PlacedModel<F, I> model;
 
     private KernelPgaOps(Ops<F, I> ops, PlacedModel<F, I> model) {
         this.ops = ops;
         this.model = model;
-    }
-
-    /** The host engine: net's EVAL linearization on float arrays. */
-    static PgaBackend.Engine<float[], int[], float[]> host(Layer net) {
-        if (net == null) {
-            throw new IllegalArgumentException("model must not be null");
-        }
-        return new PgaBackend.Engine<>(new PgaNetwork<>() {
-            @Override
-            public Shape outputShape(Shape in) {
-                return net.outputShape(in);
-            }
-
-            @Override
-            public Linearized<float[]> linearize(float[] x, Shape shape) {
-                Linearization lin = net.linearize(new Tensor(shape, x), BnMode.EVAL);
-                return new Linearized<>() {
-                    @Override
-                    public float[] output() {
-                        return lin.output().data;
-                    }
-
-                    @Override
-                    public Shape outputShape() {
-                        return lin.output().shape;
-                    }
-
-                    @Override
-                    public void vjp(float[] gy, float[] gx) {
-                        lin.vjp(gy, gx);
-                    }
-
-                    @Override
-                    public void close() {
-                        // garbage collected
-                    }
-                };
-            }
-        }, HOST);
     }
 
     /** The engine of a placed model: its EVAL linearization and its backend's row operations on its pool. */
@@ -113,42 +68,26 @@ final class KernelPgaOps<F, I> implements PgaOps<F, I, F> {
 
     @Override
     public F allocate(Shape shape) {
-        if (model == null) {
-            return ops.allocate(shape);
-        }
         model.checkOpen();
         return model.pool().tensor(shape);
     }
 
     @Override
     public void release(F v) {
-        if (v == null) {
-            return;
-        }
-        if (model == null) {
-            ops.release(v);
-        } else {
+        if (v != null) {
             model.pool().give(v);
         }
     }
 
     @Override
     public I labels(int n) {
-        if (model == null) {
-            return ops.allocateInts(n);
-        }
         model.checkOpen();
         return model.pool().ints(n);
     }
 
     @Override
     public void releaseLabels(I labels) {
-        if (labels == null) {
-            return;
-        }
-        if (model == null) {
-            ops.releaseInts(labels);
-        } else {
+        if (labels != null) {
             model.pool().giveInts(labels);
         }
     }

@@ -5,7 +5,8 @@ import dev.opnorm.nn.layers.PlacedModel;
 
 /**
  * An engine the PGA runs on: for a host network, its forward / VJP and the vector operations on that
- * engine's buffers ({@link Engine}). {@link #host()} is the JVM; gpu-kernels supplies the OpenCL one.
+ * engine's buffers ({@link Engine}), one implementation ({@link #placed}) for every backend: {@link #host()}
+ * on the JVM, a model placed on OpenCL's ops on the device.
  * {@link Pga#on} turns a backend into an {@link Attack}.
  */
 @FunctionalInterface
@@ -31,9 +32,12 @@ public interface PgaBackend {
         }
     }
 
-    /** The host engine: nn's layers on float arrays, the reference arithmetic. */
+    /**
+     * The host: the network {@link PlacedModel#host placed on the host} (its layers' own kernels, nothing
+     * copied) and {@link #placed} on it, the same engine as on a device.
+     */
     static PgaBackend host() {
-        return KernelPgaOps::host;
+        return net -> placed(PlacedModel.host(net));
     }
 
     /**

@@ -7,7 +7,9 @@ import dev.opnorm.linalg.OperatorNorm;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
+import dev.opnorm.nn.layers.Grads;
 import dev.opnorm.nn.layers.ParamGrads;
+import dev.opnorm.nn.layers.PlacedModel;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -129,7 +131,7 @@ public final class DdOperatorNorm implements Regularizer {
      * (B, input per example), each of unit l_p norm.
      */
     public float[] directions(RegBatch batch) {
-        RegEngine<float[], double[], int[], ParamGrads> e = RegEngine.host(batch.model());
+        var e = RegEngine.onHost(PlacedModel.host(batch.model()));
         try (OperatorNorm.BatchResult<float[]> r = directions(e, batch.x().data, batch.x().shape, batch.seed())) {
             return e.batchOps().download(r.v(), batch.n(), batch.x().shape.perExample());
         }
@@ -149,8 +151,13 @@ public final class DdOperatorNorm implements Regularizer {
 
     @Override
     public double accumulate(RegBatch batch, ParamGrads grads) {
-        return accumulate(RegEngine.host(batch.model()), batch.x().data, batch.x().shape, batch.seed(),
-                RegEngine.host(batch.model(), batch.train()), grads);
+        PlacedModel<float[], int[]> m = PlacedModel.host(batch.model());
+        return accumulate(RegEngine.onHost(m), batch.x().data, batch.x().shape, batch.seed(), train(m, batch), grads);
+    }
+
+    /** The batch's TRAIN linearization, if any, as the host engine sees it. */
+    private static RegNetwork.Linearized<float[], Grads<float[]>> train(PlacedModel<float[], int[]> m, RegBatch batch) {
+        return batch.train() == null ? null : RegEngine.train(m.view(batch.train(), batch.x().data), batch.x().data);
     }
 
     /**
@@ -179,7 +186,8 @@ public final class DdOperatorNorm implements Regularizer {
             throw new IllegalArgumentException(name + ": directions have " + v.length + " elements, the batch "
                     + x.shape + " needs " + x.shape.size());
         }
-        return penalty(RegEngine.host(batch.model()), x.data, x.shape, v, RegEngine.host(batch.model(), batch.train()), grads);
+        PlacedModel<float[], int[]> m = PlacedModel.host(batch.model());
+        return penalty(RegEngine.onHost(m), x.data, x.shape, v, train(m, batch), grads);
     }
 
     /**

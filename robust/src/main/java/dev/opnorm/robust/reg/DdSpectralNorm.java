@@ -6,6 +6,7 @@ import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.ParamGrads;
+import dev.opnorm.nn.layers.PlacedModel;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -57,7 +58,8 @@ public final class DdSpectralNorm implements Regularizer {
     /** Runs the power method at the batch (EVAL mode), then returns {@link #penalty} at its vectors. */
     @Override
     public double accumulate(RegBatch batch, ParamGrads grads) {
-        return accumulate(RegEngine.host(batch.model()), batch.x().data, batch.x().shape, batch.seed(), grads);
+        return accumulate(RegEngine.onHost(PlacedModel.host(batch.model())), batch.x().data, batch.x().shape,
+                batch.seed(), grads);
     }
 
     /**
@@ -83,7 +85,9 @@ public final class DdSpectralNorm implements Regularizer {
      * @param v       (B, input per example) right vectors, not modified
      */
     public double penalty(Layer model, Linearization evalLin, float[] u, float[] v, ParamGrads grads) {
-        return penalty(RegEngine.host(model), RegEngine.host(model, evalLin), u, v, grads);
+        PlacedModel<float[], int[]> m = PlacedModel.host(model);
+        return penalty(RegEngine.onHost(m), evalLin == null ? null : RegEngine.view(m.view(evalLin, null)), u, v,
+                grads);
     }
 
     /**

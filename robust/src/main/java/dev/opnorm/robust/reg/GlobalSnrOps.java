@@ -6,13 +6,13 @@ import dev.opnorm.nn.layers.WeightOperator;
 /**
  * The operations of the global spectral norm regularizer ({@link GlobalSpectralNorm.Engine}, written once)
  * on one backend: float vectors and weights {@code V}, and a small array of per-layer scalars {@code S}
- * (the sigmas). {@link HostGlobalSnrOps} is the host, the reference arithmetic; {@link KernelGlobalSnrOps}
- * runs it on any backend's kernels (the OpenCL device). Only {@link #upload}, {@link #download} and {@link #read} move data between the host and
- * the backend.
+ * (the sigmas). {@link KernelGlobalSnrOps} is the implementation on any backend's kernels (the host's,
+ * OpenCL's). Only {@link #upload}, {@link #download} and {@link #read} move data between the host and the
+ * backend.
  *
- * <p>Arithmetic contract: the host sums matrix products, norms and the bilinear form u^T A v in double and
- * rounds to float where it stores; another backend may sum in float (in any fixed order), so results
- * agree with the host to rounding (~1e-6 relative per step). The zero rule is exact on every backend:
+ * <p>Arithmetic contract: the sigmas are floats on every backend; the host's kernels sum matrix products,
+ * norms and u^T A v in double and round once, another backend may sum in float (in any fixed order), so
+ * results agree with the host to rounding (~1e-6 relative per step). The zero rule is exact on every backend:
  * {@link #normalize} leaves dst untouched where ||src||_2 = 0 (so a layer whose A^T u is 0 keeps its v).
  * Outputs are overwritten unless a method says it accumulates; inputs do not alias outputs unless a
  * method says so.

@@ -4,6 +4,8 @@ import dev.opnorm.linalg.Norms;
 import dev.opnorm.linalg.StartVectors;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.kernels.Conv2dDims;
+import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.kernels.ScalarKernels;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.LinearWeight;
 import dev.opnorm.nn.layers.Param;
@@ -45,9 +47,9 @@ import java.util.function.Function;
  * They are part of {@link #state()} so a resumed run continues the same iteration.
  *
  * <p>The update is written once, in {@link Engine}, on the operations of a backend ({@link GlobalSnrOps}):
- * this regularizer runs it on host arrays ({@link HostGlobalSnrOps}, where u and v are the state arrays
- * themselves); {@link #engine} runs it on another backend's buffers, with this regularizer's configuration
- * and its u, v arrays as the host copies of the state.
+ * this regularizer runs it on the host's kernels ({@link KernelGlobalSnrOps}, where u and v are the state
+ * arrays themselves); {@link #engine} runs it on another backend's buffers, with this regularizer's
+ * configuration and its u, v arrays as the host copies of the state.
  */
 public final class GlobalSpectralNorm implements Regularizer {
     /** Which operator of a conv layer is normalized. */
@@ -59,6 +61,8 @@ public final class GlobalSpectralNorm implements Regularizer {
     }
 
     private static final Function<Param, float[]> HOST_VALUES = p -> p.value;
+    /** The host's matrix and vector loops (the same in every host Kernels; operator layers use their own). */
+    private static final Kernels HOST_KERNELS = new ScalarKernels();
 
     private final Operator operator;
     private final double lambda;
@@ -67,7 +71,8 @@ public final class GlobalSpectralNorm implements Regularizer {
     private final float[][] u;
     private final float[][] v;
     private final List<Param> state;
-    private final Engine<float[], double[]> host;
+    private final KernelGlobalSnrOps<float[], int[]> hostOps = new KernelGlobalSnrOps<>(HOST_KERNELS);
+    private final Engine<float[], float[]> host;
 
     private GlobalSpectralNorm(Operator operator, List<Operand> operands, double lambda, int stepsPerUpdate) {
         Checks.lambda(name(operator), lambda);
@@ -93,7 +98,7 @@ public final class GlobalSpectralNorm implements Regularizer {
             s.add(new Param(base + "v", v[i], v[i].length));
         }
         this.state = List.copyOf(s);
-        this.host = engine(HostGlobalSnrOps.INSTANCE);
+        this.host = engine(hostOps);
     }
 
     /**
@@ -208,9 +213,10 @@ public final class GlobalSpectralNorm implements Regularizer {
     /** The current estimate u_i^T A_i v_i of layer i's largest singular value, from the current weights. */
     public double sigma(int i) {
         Operand op = operands.get(i);
-        float[] av = new float[op.rows()];
-        HostGlobalSnrOps.INSTANCE.apply(op, op.weight().value, v[i], av);
-        return Norms.dot(u[i], av);
+        float[] av = new float[op.rows()], s = new float[1];
+        hostOps.apply(op, op.weight().value, v[i], av);
+        hostOps.dot(s, 0, u[i], av);
+        return s[0];
     }
 
     /** True once every layer's v has been drawn (or loaded). */
@@ -227,7 +233,7 @@ public final class GlobalSpectralNorm implements Regularizer {
     public void initialize(long seed) {
         for (int i = 0; i < v.length; i++) {
             StartVectors.gaussian(StartVectors.exampleSeed(seed, i), v[i], 0, v[i].length);
-            HostGlobalSnrOps.INSTANCE.normalize(v[i], v[i]);
+            hostOps.normalize(v[i], v[i]);
             Arrays.fill(u[i], 0f);
         }
     }

@@ -4,6 +4,7 @@ import dev.opnorm.linalg.BatchMap;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.ParamGrads;
+import dev.opnorm.nn.layers.PlacedModel;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -49,7 +50,8 @@ public final class InputGradient implements Regularizer {
      */
     @Override
     public double accumulate(RegBatch batch, ParamGrads grads) {
-        return accumulate(RegEngine.host(batch.model()), batch.x().data, batch.x().shape, batch.labels(), grads);
+        return accumulate(RegEngine.onHost(PlacedModel.host(batch.model())), batch.x().data, batch.x().shape,
+                batch.labels(), grads);
     }
 
     /**

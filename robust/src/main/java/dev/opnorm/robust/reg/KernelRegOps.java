@@ -8,7 +8,7 @@ import dev.opnorm.nn.layers.PlacedModel;
  * {@link RegOps} on a placed model's kernels ({@link PlacedModel#ops()}, any backend) with per-row scalars
  * in the backend's float buffers: each operation is the {@link Ops} method of the same name, the row
  * scaling a channel affine map (the examples as channels) with its coefficients uploaded once. Buffers come
- * from the model's pool and go back to it. {@link HostRegOps} is the host's reference with double scalars.
+ * from the model's pool and go back to it.
  * Not thread safe (as the model).
  *
  * @param <F> the backend's float buffer

@@ -2,21 +2,17 @@ package dev.opnorm.robust.reg;
 
 import dev.opnorm.linalg.BatchMap;
 import dev.opnorm.linalg.BatchOps;
-import dev.opnorm.linalg.HostBatchOps;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.layers.BnMode;
-import dev.opnorm.nn.layers.Gradients;
-import dev.opnorm.nn.layers.Layer;
-import dev.opnorm.nn.layers.Linearization;
-import dev.opnorm.nn.layers.ParamGrads;
+import dev.opnorm.nn.layers.Grads;
 import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.nn.layers.PlacedBatchOps;
 import dev.opnorm.nn.layers.PlacedModel;
 
 /**
  * An engine the data-dependent regularizers run on: a network on that engine's buffers, linalg's vector
  * operations of the power method and (p,q) iteration, and the regularizers' own ({@link RegOps}).
- * {@link #host} is the JVM (nn's layers on float arrays, the reference arithmetic); {@link #placed} a model
- * placed on any backend's kernels (the OpenCL device).
+ * One implementation, {@link #placed}: a model placed on any backend's kernels (the host's, OpenCL's).
  *
  * @param network  forward passes, per-example Jacobians, parameter VJPs and tangent gradients
  * @param batchOps the row operations of the iterations, also the regularizers' row norms and reads
@@ -34,20 +30,13 @@ public record RegEngine<V, S, L, G>(RegNetwork<V, G> network, BatchOps<V, S> bat
         }
     }
 
-    /** The host engine of {@code model}: its linearizations on float arrays, gradients into a ParamGrads. */
-    public static RegEngine<float[], double[], int[], ParamGrads> host(Layer model) {
-        if (model == null) {
-            throw new IllegalArgumentException("model must not be null");
-        }
-        return new RegEngine<>(HostRegOps.network(model), HostBatchOps.INSTANCE, HostRegOps.INSTANCE);
-    }
-
     /**
-     * A host linearization of {@code model} (e.g. a training step's TRAIN one) as this engine sees it, or null
-     * for null; closing it does nothing.
+     * The engine of {@code model} on the host: {@link #placed} on {@link PlacedModel#host} (its layers' own
+     * kernels, nothing copied) with its {@link PlacedBatchOps}; gradients go into any host {@link Grads}
+     * (a {@code ParamGrads}).
      */
-    public static RegNetwork.Linearized<float[], ParamGrads> host(Layer model, Linearization lin) {
-        return lin == null ? null : HostRegOps.linearized(model, lin);
+    static RegEngine<float[], float[], int[], Grads<float[]>> onHost(PlacedModel<float[], int[]> model) {
+        return placed(model, PlacedBatchOps.of(model));
     }
 
     /**
@@ -57,12 +46,12 @@ public record RegEngine<V, S, L, G>(RegNetwork<V, G> network, BatchOps<V, S> bat
      *
      * @throws IllegalArgumentException when model or batchOps is null, or the model is closed
      */
-    public static <F, I> RegEngine<F, F, I, Gradients<F>> placed(PlacedModel<F, I> model, BatchOps<F, F> batchOps) {
+    public static <F, I> RegEngine<F, F, I, Grads<F>> placed(PlacedModel<F, I> model, BatchOps<F, F> batchOps) {
         if (model == null || batchOps == null) {
             throw new IllegalArgumentException("a placed regularizer engine needs a placed model and its batch operations");
         }
         model.checkOpen();
-        RegNetwork<F, Gradients<F>> net = (x, shape, mode) -> {
+        RegNetwork<F, Grads<F>> net = (x, shape, mode) -> {
             // a placed batch is exactly its shape's size (uploads and pooled buffers are), so a length that
             // differs is a shape that is not the batch's
             if (x != null && shape != null && model.ops().length(x) != shape.size()) {
@@ -81,7 +70,7 @@ public record RegEngine<V, S, L, G>(RegNetwork<V, G> network, BatchOps<V, S> bat
      * @param x the batch the regularizer is called with
      * @throws IllegalArgumentException when lin is not at exactly x
      */
-    public static <F> RegNetwork.Linearized<F, Gradients<F>> train(PlacedLinearization<F> lin, F x) {
+    public static <F> RegNetwork.Linearized<F, Grads<F>> train(PlacedLinearization<F> lin, F x) {
         if (lin == null) {
             return null;
         }
@@ -93,11 +82,11 @@ public record RegEngine<V, S, L, G>(RegNetwork<V, G> network, BatchOps<V, S> bat
     }
 
     /** A placed linearization as the engine sees it, or null for null; closing the view leaves it open. */
-    public static <F> RegNetwork.Linearized<F, Gradients<F>> view(PlacedLinearization<F> lin) {
+    public static <F> RegNetwork.Linearized<F, Grads<F>> view(PlacedLinearization<F> lin) {
         return lin == null ? null : linearized(lin, false);
     }
 
-    private static <F> RegNetwork.Linearized<F, Gradients<F>> linearized(PlacedLinearization<F> lin, boolean owned) {
+    private static <F> RegNetwork.Linearized<F, Grads<F>> linearized(PlacedLinearization<F> lin, boolean owned) {
         return new RegNetwork.Linearized<>() {
             @Override
             public BnMode mode() {
@@ -120,12 +109,12 @@ public record RegEngine<V, S, L, G>(RegNetwork<V, G> network, BatchOps<V, S> bat
             }
 
             @Override
-            public void vjpParams(F gy, Gradients<F> grads) {
+            public void vjpParams(F gy, Grads<F> grads) {
                 lin.vjpParams(gy, grads);
             }
 
             @Override
-            public void tangentGradient(F tangent, F cotangent, Gradients<F> grads) {
+            public void tangentGradient(F tangent, F cotangent, Grads<F> grads) {
                 TangentGradient.accumulate(lin, tangent, cotangent, grads);
             }
 

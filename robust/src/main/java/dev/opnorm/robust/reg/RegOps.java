@@ -5,8 +5,8 @@ import dev.opnorm.nn.Shape;
 /**
  * The operations the data-dependent regularizers need beyond linalg's {@code BatchOps} (row norms, dual maps,
  * scalar reads), on one backend's float buffers {@code V}, per-row scalars {@code S} (those of the engine's
- * {@code BatchOps}) and class labels {@code L}, so that the regularizers are written once and run on host
- * arrays ({@link RegEngine#host}) or on device buffers. Outputs are overwritten and may alias an input unless
+ * {@code BatchOps}) and class labels {@code L}, so that the regularizers are written once and run on any
+ * backend's buffers ({@link KernelRegOps}, {@link RegEngine#placed}). Outputs are overwritten and may alias an input unless
  * a method says otherwise. Only {@link #scaleRows} moves data (its coefficients, host to backend).
  *
  * @param <V> a float buffer

@@ -3,11 +3,9 @@ package dev.opnorm.robust.reg;
 /**
  * A model's chain of links (its leaf layers, input to output) at one linearization, as
  * {@link TangentGradient} walks it on one backend's buffers {@code V} with parameter gradients {@code G}: each
- * link's JVP and VJP and its tangent-gradient rule. The host chain is nn's leaf linearizations
- * ({@link TangentGradient#accumulate(dev.opnorm.nn.layers.Layer, dev.opnorm.nn.layers.Linearization, float[],
- * float[], dev.opnorm.nn.layers.ParamGrads)}), a placed model's is its linearization's parts on the backend
+ * link's JVP and VJP and its tangent-gradient rule: a placed model's linearization's parts on its backend
  * ({@link TangentGradient#accumulate(dev.opnorm.nn.layers.PlacedLinearization, Object, Object,
- * dev.opnorm.nn.layers.Grads)}).
+ * dev.opnorm.nn.layers.Grads)}; on the host the model placed there).
  *
  * @param <V> the backend's buffer type
  * @param <G> the backend's parameter gradients

@@ -10,6 +10,7 @@ import dev.opnorm.nn.layers.Linearization;
 import dev.opnorm.nn.layers.Linearized;
 import dev.opnorm.nn.layers.ParamGrads;
 import dev.opnorm.nn.layers.PlacedLinearization;
+import dev.opnorm.nn.layers.PlacedModel;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -56,15 +57,10 @@ public final class TangentGradient {
      */
     public static void accumulate(Layer model, Linearization lin, float[] tangent, float[] cotangent,
             ParamGrads grads) {
-        if (lin.mode() != BnMode.EVAL) {
-            throw new IllegalArgumentException("TangentGradient needs an EVAL-mode linearization (TRAIN-mode BatchNorm "
-                    + "makes J depend on the parameters through the batch statistics)");
+        if (model == null || lin == null) {
+            throw new IllegalArgumentException("TangentGradient needs a model and its linearization");
         }
-        if (tangent.length < lin.inShape().size() || cotangent.length < lin.outShape().size()) {
-            throw new IllegalArgumentException("TangentGradient: tangent has " + tangent.length + " elements for input "
-                    + lin.inShape() + ", cotangent " + cotangent.length + " for output " + lin.outShape());
-        }
-        accumulate(new HostChain(ModelWalk.leafLinearizations(model, lin)), tangent, cotangent, grads);
+        accumulate(PlacedModel.host(model).view(lin, null), tangent, cotangent, grads); // the one walk, on the host
     }
 
     /**
@@ -157,57 +153,6 @@ public final class TangentGradient {
             for (int i = 1; i < ins.size(); i++) {
                 chain.release(ins.get(i));
             }
-        }
-    }
-
-    /** nn's leaf linearizations of a host model as a chain; buffers are fresh arrays. */
-    private record HostChain(List<ModelWalk.LeafLin> leaves) implements TangentChain<float[], ParamGrads> {
-        @Override
-        public int links() {
-            return leaves.size();
-        }
-
-        @Override
-        public boolean hasParams(int i) {
-            return !leaves.get(i).layer().params().isEmpty();
-        }
-
-        @Override
-        public boolean hasRule(int i) {
-            return leaves.get(i).lin().tangentRule() != null;
-        }
-
-        @Override
-        public String describe(int i) {
-            Layer l = leaves.get(i).layer();
-            return "'" + l.qualifiedName() + "' (" + l.getClass().getSimpleName() + ")";
-        }
-
-        @Override
-        public float[] tangentOut(int i) {
-            return new float[leaves.get(i).lin().outShape().size()];
-        }
-
-        @Override
-        public void release(float[] v) {
-        }
-
-        @Override
-        public void jvp(int i, float[] in, float[] out) {
-            leaves.get(i).lin().jvp(in, out);
-        }
-
-        @Override
-        public float[] cotangentBelow(int i, float[] g) {
-            Linearization li = leaves.get(i).lin();
-            float[] below = new float[li.inShape().size()];
-            li.vjp(g, below);
-            return below;
-        }
-
-        @Override
-        public void accumulate(int i, float[] t, float[] g, ParamGrads grads) {
-            leaves.get(i).lin().tangentRule().accumulate(t, g, grads);
         }
     }
 

@@ -4,8 +4,8 @@
  * <ul>
  *   <li>{@link dev.opnorm.robust.reg.GlobalSpectralNorm}: global (data-independent) spectral norm
  *       regularization, Yoshida and Miyato's reshaped-kernel approximation or the true operator norm of each
- *       convolution, its update written once on {@link dev.opnorm.robust.reg.GlobalSnrOps} (host:
- *       {@link dev.opnorm.robust.reg.HostGlobalSnrOps});</li>
+ *       convolution, its update written once on {@link dev.opnorm.robust.reg.GlobalSnrOps}
+ *       ({@link dev.opnorm.robust.reg.KernelGlobalSnrOps} on any backend's kernels);</li>
  *   <li>{@link dev.opnorm.robust.reg.DdSpectralNorm}: data-dependent spectral norm regularization, sigma^2
  *       form, with the exact parameter gradient of u^T J v ({@link dev.opnorm.robust.reg.TangentGradient});</li>
  *   <li>{@link dev.opnorm.robust.reg.DdOperatorNorm}: data-dependent (p,q) operator norm regularization
@@ -14,9 +14,10 @@
  *       for piecewise-linear networks), a baseline.</li>
  * </ul>
  * The three data-dependent ones are written once on a {@link dev.opnorm.robust.reg.RegEngine} (a network on
- * one backend's buffers, linalg's {@code BatchOps}, {@link dev.opnorm.robust.reg.RegOps}): the host engine
- * ({@code RegEngine.host}) is the reference arithmetic, {@code RegEngine.placed} runs them on a model placed on
- * any backend's kernels (the OpenCL device).
+ * one backend's buffers, linalg's {@code BatchOps}, {@link dev.opnorm.robust.reg.RegOps}), the one engine
+ * {@code RegEngine.placed} on a model placed on any backend's kernels: the host entry points
+ * ({@code accumulate(RegBatch, ParamGrads)}) run it on the host placed model ({@code PlacedModel.host}), a
+ * training step on the device on the OpenCL one.
  * Data-dependent power iterations run with BatchNorm in EVAL mode, on the logits. Every regularizer exposes
  * a way to evaluate its penalty with its internal vectors held fixed, which the gradient tests use.
  */

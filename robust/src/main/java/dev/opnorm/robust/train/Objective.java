@@ -4,8 +4,10 @@ import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
+import dev.opnorm.nn.layers.Grads;
 import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.ParamGrads;
+import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.util.Rng;
 import dev.opnorm.robust.attack.Pga;
 import dev.opnorm.robust.reg.DdOperatorNorm;
@@ -186,14 +188,15 @@ public final class Objective implements TrainingMethod {
         return attack == null || adversarialWeight == 0 ? 0 : Math.max(1, (int) Math.round(fraction * n));
     }
 
-    /** The host step: {@link #on} the host engine of the model. */
+    /** The host step: {@link #on} the steps of the model {@link PlacedModel#host placed on the host}. */
     @Override
     public StepResult step(Layer model, Tensor x, int[] labels, Rng rng, ParamGrads grads) {
         int n = x.shape.n();
         if (labels.length != n) {
             throw new IllegalArgumentException(name + ": " + labels.length + " labels for a batch of " + x.shape);
         }
-        try (TrainOps.Step<float[], int[], ParamGrads> s = on(TrainEngine.host(model))) {
+        try (PlacedTrainOps<float[], int[]> ops = PlacedTrainOps.steps(PlacedModel.host(model));
+             TrainOps.Step<float[], int[], Grads<float[]>> s = on(ops.engine())) {
             return s.step(x.data, x.shape, labels, rng, grads);
         }
     }
@@ -279,9 +282,6 @@ public final class Objective implements TrainingMethod {
             lin = engine.network().linearize(batch, s.withBatch(rows), BnMode.TRAIN);
             Shape out = lin.outputShape();
             int classes = out.perExample();
-            if (!ops.finite(lin.output(), out.size())) {
-                return new StepResult(Double.NaN, Double.NaN, k > 0 ? Double.NaN : 0, Map.of(), 0, nc == 0 ? k : nc);
-            }
             gy = ops.allocate(out);
             if (clean) {
                 ops.crossEntropy(gy, lin.output(), labels, 0, n, classes, cleanWeight, 0);
@@ -318,24 +318,6 @@ public final class Objective implements TrainingMethod {
             ops.release(adv);
             ops.release(prefix);
         }
-    }
-
-    /**
-     * The number of rows i in [0, count) of the (rows, classes) logits whose largest logit (first on ties) is
-     * labels[labelFrom + i].
-     */
-    static int correct(float[] logits, int classes, int[] labels, int labelFrom, int count) {
-        int c = 0;
-        for (int i = 0; i < count; i++) {
-            int off = i * classes, best = 0;
-            for (int j = 1; j < classes; j++) {
-                if (logits[off + j] > logits[off + best]) {
-                    best = j;
-                }
-            }
-            c += best == labels[labelFrom + i] ? 1 : 0;
-        }
-        return c;
     }
 
     @Override

@@ -1,7 +1,7 @@
 package dev.opnorm.robust.train;
 
 import dev.opnorm.nn.Shape;
-import dev.opnorm.nn.layers.Gradients;
+import dev.opnorm.nn.layers.Grads;
 import dev.opnorm.nn.layers.PlacedLinearization;
 
 /**
@@ -10,13 +10,13 @@ import dev.opnorm.nn.layers.PlacedLinearization;
  * @param lin the linearization (owned)
  * @param <F> the backend's float buffer
  */
-public record PlacedPass<F>(PlacedLinearization<F> lin) implements TrainNetwork.Pass<F, Gradients<F>> {
+public record PlacedPass<F>(PlacedLinearization<F> lin) implements TrainNetwork.Pass<F, Grads<F>> {
     /**
      * The placed linearization of a step's pass (null for null).
      *
      * @throws IllegalArgumentException for a pass of another backend
      */
-    public static <F> PlacedLinearization<F> of(TrainNetwork.Pass<F, Gradients<F>> pass) {
+    public static <F> PlacedLinearization<F> of(TrainNetwork.Pass<F, Grads<F>> pass) {
         if (pass == null) {
             return null;
         }
@@ -37,7 +37,7 @@ public record PlacedPass<F>(PlacedLinearization<F> lin) implements TrainNetwork.
     }
 
     @Override
-    public void vjpParams(F gy, Gradients<F> g) {
+    public void vjpParams(F gy, Grads<F> g) {
         lin.vjpParams(gy, g);
     }
 

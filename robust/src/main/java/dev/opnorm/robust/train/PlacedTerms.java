@@ -1,7 +1,7 @@
 package dev.opnorm.robust.train;
 
 import dev.opnorm.nn.Shape;
-import dev.opnorm.nn.layers.Gradients;
+import dev.opnorm.nn.layers.Grads;
 import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.linalg.BatchOps;
 import dev.opnorm.robust.reg.DdOperatorNorm;
@@ -29,14 +29,14 @@ public final class PlacedTerms {
      *
      * @throws IllegalArgumentException when host or model is null, or for a layer the kernels cannot run
      */
-    public static <F, I> TrainOps.Term<F, I, Gradients<F>> globalSpectralNorm(GlobalSpectralNorm host,
+    public static <F, I> TrainOps.Term<F, I, Grads<F>> globalSpectralNorm(GlobalSpectralNorm host,
                                                                             PlacedModel<F, I> model) {
         if (host == null || model == null) {
             throw new IllegalArgumentException("the placed global spectral norm needs the host GlobalSpectralNorm "
                     + "and a placed model");
         }
         for (int i = 0; i < host.layers(); i++) {
-            KernelGlobalSnrOps.dims(host.operand(i)); // refuse a layer the kernels cannot run before any training
+            KernelGlobalSnrOps.check(model.ops(), host.operand(i)); // refuse a layer the kernels cannot run before training
         }
         return new TrainOps.Term<>() {
             private GlobalSpectralNorm.Engine<F, F> engine;
@@ -47,8 +47,8 @@ public final class PlacedTerms {
             }
 
             @Override
-            public double accumulate(F x, Shape s, I labels, long seed, TrainNetwork.Pass<F, Gradients<F>> train,
-                                     Gradients<F> grads) {
+            public double accumulate(F x, Shape s, I labels, long seed, TrainNetwork.Pass<F, Grads<F>> train,
+                                     Grads<F> grads) {
                 if (engine == null) {
                     engine = host.engine(new KernelGlobalSnrOps<>(model.ops()));
                 }
@@ -92,7 +92,7 @@ public final class PlacedTerms {
      * @throws IllegalArgumentException for a null argument or a regularizer that does not run on a
      *                                  {@link RegEngine} (the message names it)
      */
-    public static <F, I> TrainOps.Term<F, I, Gradients<F>> dataDependent(Regularizer r, PlacedModel<F, I> model,
+    public static <F, I> TrainOps.Term<F, I, Grads<F>> dataDependent(Regularizer r, PlacedModel<F, I> model,
                                                                        BatchOps<F, F> batchOps) {
         if (r == null || model == null || batchOps == null) {
             throw new IllegalArgumentException("a placed regularizer needs a regularizer, a placed model and its "
@@ -109,8 +109,8 @@ public final class PlacedTerms {
             }
 
             @Override
-            public double accumulate(F x, Shape s, I labels, long seed, TrainNetwork.Pass<F, Gradients<F>> train,
-                                     Gradients<F> grads) {
+            public double accumulate(F x, Shape s, I labels, long seed, TrainNetwork.Pass<F, Grads<F>> train,
+                                     Grads<F> grads) {
                 var e = RegEngine.placed(model, batchOps);
                 if (r instanceof DdOperatorNorm dd) {
                     return dd.accumulate(e, x, s, seed, RegEngine.train(PlacedPass.of(train), x), grads);

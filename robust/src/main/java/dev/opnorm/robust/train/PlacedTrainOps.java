@@ -6,6 +6,8 @@ import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.kernels.Ops;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Gradients;
+import dev.opnorm.nn.layers.Grads;
+import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.PlacedBatchOps;
 import dev.opnorm.nn.layers.PlacedLinearization;
@@ -21,15 +23,16 @@ import dev.opnorm.robust.reg.Regularizer;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * {@link TrainOps} for one {@link PlacedModel} on any backend's kernels (the OpenCL device): the objective
+ * {@link TrainOps} for one {@link PlacedModel} on any backend's kernels (the host's, the OpenCL device's): the objective
  * (written once, {@link Objective#on}) and the runner ({@link StepRunner#of}) run with the parameters,
  * gradients and optimizer state in the backend's buffers. {@link #engine(PlacedModel, Optimizer)} and
  * {@link #runners(Ops)} build them from the backend's {@link Ops} alone (library use:
- * {@code trainer.runOn(PlacedTrainOps.runners(OpenCl.shared().ops()))}). {@link TrainEngine#host} keeps the host's own
- * reference arithmetic (nn's layers, the double-precision cross-entropy).
+ * {@code trainer.runOn(PlacedTrainOps.runners(OpenCl.shared().ops()))}); the host runs the same operations on
+ * {@link PlacedModel#host} ({@code runners(PlacedModel::host)}, the {@link Trainer}'s default).
  *
  * <p>Each part's cross-entropy is {@link Ops#softmaxXentPart} into the step's gradient rows and
  * {@link Ops#meanAndCountPart} into a four-float result that comes back in the step's one download
@@ -42,10 +45,10 @@ import java.util.function.Supplier;
  * @param <F> the backend's float buffer
  * @param <I> the backend's int buffer
  */
-public final class PlacedTrainOps<F, I> implements TrainOps<F, I, Gradients<F>> {
+public final class PlacedTrainOps<F, I> implements TrainOps<F, I, Grads<F>> {
     private final PlacedModel<F, I> model;
     private final Ops<F, I> ops;
-    private final Optimizer optimizer;
+    private final Optimizer optimizer; // null: steps only, no updates
     private final UpdateOps<F> updates;
     private final Supplier<? extends PgaBackend.Engine<F, I, ?>> attacks;
     private final BatchOps<F, F> batchOps;
@@ -75,12 +78,21 @@ public final class PlacedTrainOps<F, I> implements TrainOps<F, I, Gradients<F>> 
      */
     public PlacedTrainOps(PlacedModel<F, I> model, Optimizer optimizer, UpdateOps<F> updates,
                           Supplier<? extends PgaBackend.Engine<F, I, ?>> attacks, BatchOps<F, F> batchOps) {
-        if (model == null || optimizer == null || updates == null || attacks == null || batchOps == null) {
+        this(model, optimizer, updates, attacks, batchOps, true);
+    }
+
+    private PlacedTrainOps(PlacedModel<F, I> model, Optimizer optimizer, UpdateOps<F> updates,
+                           Supplier<? extends PgaBackend.Engine<F, I, ?>> attacks, BatchOps<F, F> batchOps,
+                           boolean updating) {
+        if (model == null || (updating && optimizer == null) || updates == null || attacks == null
+                || batchOps == null) {
             throw new IllegalArgumentException("placed training needs a placed model, an optimizer, its updates, "
                     + "the attack engine and the batch operations");
         }
-        for (Param p : optimizer.params()) {
-            model.value(p); // throws naming a parameter that the model does not hold
+        if (optimizer != null) {
+            for (Param p : optimizer.params()) {
+                model.value(p); // throws naming a parameter that the model does not hold
+            }
         }
         this.model = model;
         this.ops = model.ops();
@@ -92,7 +104,9 @@ public final class PlacedTrainOps<F, I> implements TrainOps<F, I, Gradients<F>> 
         this.grads = new Gradients<>(ops);
         this.result = ops.allocate(Shape.features(1, 4));
         this.nonFinite = ops.allocate(Shape.features(1, Math.max(1, params.size())));
-        optimizer.moveTo(updates); // last: nothing after it can fail and strand the state on the backend
+        if (optimizer != null) {
+            optimizer.moveTo(updates); // last: nothing after it can fail and strand the state on the backend
+        }
     }
 
     /**
@@ -103,12 +117,29 @@ public final class PlacedTrainOps<F, I> implements TrainOps<F, I, Gradients<F>> 
      * @throws IllegalArgumentException for a null argument or a parameter of the optimizer that the model does
      *                                  not hold
      */
-    public static <F, I> TrainEngine<F, I, Gradients<F>> engine(PlacedModel<F, I> model, Optimizer optimizer) {
+    public static <F, I> TrainEngine<F, I, Grads<F>> engine(PlacedModel<F, I> model, Optimizer optimizer) {
         if (model == null || optimizer == null) {
             throw new IllegalArgumentException("placed training needs a placed model and an optimizer");
         }
+        return of(model, optimizer).engine();
+    }
+
+    private static <F, I> PlacedTrainOps<F, I> of(PlacedModel<F, I> model, Optimizer optimizer) {
         return new PlacedTrainOps<>(model, optimizer, KernelUpdateOps.on(model.ops()), () -> PgaBackend.placed(model),
-                PlacedBatchOps.of(model)).engine();
+                PlacedBatchOps.of(model), optimizer != null);
+    }
+
+    /**
+     * The steps alone (no optimizer: {@link #update} refuses) on a placed model, for a method's step outside a
+     * run ({@link Objective#step}); closing them closes the model.
+     *
+     * @throws IllegalArgumentException for a null model
+     */
+    public static <F, I> PlacedTrainOps<F, I> steps(PlacedModel<F, I> model) {
+        if (model == null) {
+            throw new IllegalArgumentException("placed steps need a placed model");
+        }
+        return of(model, null);
     }
 
     /**
@@ -123,9 +154,22 @@ public final class PlacedTrainOps<F, I> implements TrainOps<F, I, Gradients<F>> 
         if (ops == null) {
             throw new IllegalArgumentException("placed training needs a backend's ops");
         }
+        return runners(net -> new PlacedModel<>(ops, net));
+    }
+
+    /**
+     * The runners of {@code place}'s placed models: {@link #runners(Ops)} with the model of each run made by
+     * {@code place} (e.g. {@code PlacedModel::host}, the {@link Trainer}'s default: the host).
+     *
+     * @throws IllegalArgumentException for a null place
+     */
+    public static <F, I> StepRunner.Factory runners(Function<Layer, PlacedModel<F, I>> place) {
+        if (place == null) {
+            throw new IllegalArgumentException("placed training needs a way to place the model");
+        }
         return (net, method, optimizer) -> {
-            PlacedModel<F, I> m = new PlacedModel<>(ops, net);
-            TrainEngine<F, I, Gradients<F>> e;
+            PlacedModel<F, I> m = place.apply(net);
+            TrainEngine<F, I, Grads<F>> e;
             try {
                 e = engine(m, optimizer);
             } catch (RuntimeException ex) {
@@ -142,7 +186,7 @@ public final class PlacedTrainOps<F, I> implements TrainOps<F, I, Gradients<F>> 
     }
 
     /** The training engine of these operations: the model's TRAIN/EVAL linearizations and these operations. */
-    public TrainEngine<F, I, Gradients<F>> engine() {
+    public TrainEngine<F, I, Grads<F>> engine() {
         return new TrainEngine<>(this::linearize, this);
     }
 
@@ -151,7 +195,7 @@ public final class PlacedTrainOps<F, I> implements TrainOps<F, I, Gradients<F>> 
         return model;
     }
 
-    private TrainNetwork.Pass<F, Gradients<F>> linearize(F x, Shape shape, BnMode mode) {
+    private TrainNetwork.Pass<F, Grads<F>> linearize(F x, Shape shape, BnMode mode) {
         // a placed batch is exactly its shape's size, so a length that differs is a shape that is not the batch's
         if (x != null && shape != null && ops.length(x) != shape.size()) {
             throw new IllegalArgumentException("training input of " + ops.length(x) + " floats does not have the shape "
@@ -186,12 +230,6 @@ public final class PlacedTrainOps<F, I> implements TrainOps<F, I, Gradients<F>> 
     @Override
     public void attack(Pga pga, F x, Shape s, I labels, F xAdv) {
         pga.run(attacks.get(), x, s, labels, Pga.Target.LABELS, 0, xAdv, null);
-    }
-
-    /** Unknown without a download: a non-finite logit makes the loss non-finite instead. */
-    @Override
-    public boolean finite(F logits, int len) {
-        return true;
     }
 
     @Override
@@ -234,7 +272,7 @@ public final class PlacedTrainOps<F, I> implements TrainOps<F, I, Gradients<F>> 
     }
 
     @Override
-    public Term<F, I, Gradients<F>> term(Regularizer r) {
+    public Term<F, I, Grads<F>> term(Regularizer r) {
         if (r instanceof GlobalSpectralNorm g) {
             return PlacedTerms.globalSpectralNorm(g, model);
         }
@@ -243,13 +281,13 @@ public final class PlacedTrainOps<F, I> implements TrainOps<F, I, Gradients<F>> 
 
     /** An {@link Objective}'s generic step on this engine; other methods have no placed implementation. */
     @Override
-    public Step<F, I, Gradients<F>> step(TrainingMethod method) {
+    public Step<F, I, Grads<F>> step(TrainingMethod method) {
         if (!(method instanceof Objective o)) {
             throw new IllegalArgumentException("training method " + method.name() + " ("
                     + method.getClass().getSimpleName() + ") has no device implementation: only robust.train.Objective "
                     + "methods run on the device");
         }
-        Step<F, I, Gradients<F>> s = o.on(engine());
+        Step<F, I, Grads<F>> s = o.on(engine());
         if (!method.state().isEmpty() && !s.mirrorsState()) {
             s.close();
             throw new IllegalArgumentException("method " + method.name() + " keeps state between steps ("
@@ -283,19 +321,34 @@ public final class PlacedTrainOps<F, I> implements TrainOps<F, I, Gradients<F>> 
     }
 
     @Override
-    public Gradients<F> gradients() {
+    public Grads<F> gradients() {
         return grads;
     }
 
     @Override
-    public void zero(Gradients<F> g) {
-        g.zero();
+    public void zero(Grads<F> g) {
+        own(g).zero();
     }
 
-    /** The optimizer's update on the backend, then the per-parameter NaN/Inf counts (no transfer). */
+    private Gradients<F> own(Grads<F> g) {
+        if (g != grads) {
+            throw new IllegalArgumentException("placed training: gradients that are not this run's");
+        }
+        return grads;
+    }
+
+    /**
+     * The optimizer's update on the backend, then the per-parameter NaN/Inf counts (no transfer).
+     *
+     * @throws IllegalStateException for {@link #steps} (no optimizer)
+     */
     @Override
-    public void update(Optimizer o, Gradients<F> g) {
-        o.step(updates, model::value, p -> g.has(p) ? g.of(p) : null);
+    public void update(Optimizer o, Grads<F> g) {
+        if (optimizer == null) {
+            throw new IllegalStateException("placed steps without an optimizer make no updates");
+        }
+        Gradients<F> d = own(g);
+        o.step(updates, model::value, p -> d.has(p) ? d.of(p) : null);
         for (int i = 0; i < params.size(); i++) {
             Param p = params.get(i);
             ops.countNonFinite(nonFinite, i, model.value(p), p.size());
@@ -395,7 +448,9 @@ public final class PlacedTrainOps<F, I> implements TrainOps<F, I, Gradients<F>> 
     @Override
     public void close() {
         try {
-            optimizer.moveTo(KernelUpdateOps.HOST);
+            if (optimizer != null) {
+                optimizer.moveTo(KernelUpdateOps.HOST);
+            }
         } finally {
             grads.close();
             ops.release(result);

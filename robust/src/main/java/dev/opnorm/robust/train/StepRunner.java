@@ -10,9 +10,9 @@ import dev.opnorm.nn.util.Rng;
  * Where a {@link Trainer}'s steps run: the pluggable part of the training loop. The {@link Trainer} keeps
  * everything else (epochs, batch order, augmentation, learning-rate schedule, progress, evaluation schedule,
  * checkpoints, resume, divergence stops) and calls a runner for the work that touches the parameters.
- {@link #of} is the runner written once over a {@link TrainEngine}: {@link #host} runs the step on the host
- * ({@link TrainingMethod#step} then {@link Optimizer#step}); on a device engine (gpu-kernels' OpenCL one) the
- * parameters and gradients stay on the accelerator and are copied to the host objects only in
+ * {@link #of} is the runner written once over a {@link TrainEngine} ({@link PlacedTrainOps#runners}): on the
+ * host placed model (the {@link Trainer}'s default) the parameters are the host objects themselves; on a
+ * device the parameters and gradients stay on the accelerator and are copied to the host objects only in
  * {@link #store()}, and the optimizer's state moves there ({@link Optimizer#moveTo}).
  *
  * <p>The host objects (the model's parameters and buffers, the method's state) are the truth whenever the
@@ -56,11 +56,6 @@ public interface StepRunner extends AutoCloseable {
     /** Frees what the runner holds on its backend (nothing on the host); default: nothing. */
     @Override
     default void close() {
-    }
-
-    /** The runner that steps on the host, as {@link Trainer} always did. */
-    static StepRunner host(Layer model, TrainingMethod method, Optimizer optimizer) {
-        return of(TrainEngine.host(model), method, optimizer);
     }
 
     /**

@@ -10,8 +10,8 @@ import dev.opnorm.robust.reg.Regularizer;
 /**
  * The operations of a training step and of its runner on one backend's float buffers {@code V}, class labels
  * {@code L} and parameter gradients {@code G}, so that {@link Objective} and the runner
- * ({@link StepRunner#of}) are written once and run on host arrays ({@link TrainEngine#host}) or on device
- * buffers. One instance serves one model (the one of its engine's network) and one run; it keeps its scratch
+ * ({@link StepRunner#of}) are written once ({@link PlacedTrainOps} on any backend's kernels, the host's
+ * included). One instance serves one model (the one of its engine's network) and one run; it keeps its scratch
  * buffers between steps and {@link #close()} frees them.
  *
  * @param <V> a float buffer
@@ -38,12 +38,6 @@ public interface TrainOps<V, L, G> extends AutoCloseable {
      * modified) against labels[0, n), BatchNorm in EVAL mode, the first example index 0.
      */
     void attack(Pga pga, V x, Shape s, L labels, V xAdv);
-
-    /**
-     * False when the backend sees that the logits hold a NaN/Inf without a transfer (the host); a backend
-     * that would have to download them answers true and lets the loss become non-finite instead.
-     */
-    boolean finite(V logits, int len);
 
     /**
      * The cross-entropy of logit rows [from, from + count) of logits (rows, classes) against labels[0, count):
@@ -140,8 +134,8 @@ public interface TrainOps<V, L, G> extends AutoCloseable {
     int correct(Tensor x, int[] labels, int labelFrom);
 
     /**
-     * The steps of {@code method} on this backend (the host: the method's own {@link TrainingMethod#step}; a
-     * device: an {@link Objective}'s generic step, {@link Objective#on}); the runner closes it.
+     * The steps of {@code method} on this backend (an {@link Objective}'s generic step, {@link Objective#on});
+     * the runner closes it.
      *
      * @throws IllegalArgumentException for a method (or a part of it) the backend cannot run, naming it
      */

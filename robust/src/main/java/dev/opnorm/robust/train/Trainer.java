@@ -11,6 +11,7 @@ import dev.opnorm.nn.data.MiniBatches;
 import dev.opnorm.nn.data.Shuffle;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Param;
+import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.optim.LrSchedule;
 import dev.opnorm.nn.optim.Optimizer;
 import dev.opnorm.nn.util.Progress;
@@ -50,7 +51,8 @@ import java.util.SplittableRandom;
  * then rename).
  *
  * <p><b>Where the steps run.</b> A {@link StepRunner} does the work on the parameters (step, update,
- * finiteness check, evaluation); by default {@link StepRunner#host}. {@link #runOn} plugs in another (e.g.
+ * finiteness check, evaluation); by default the host's ({@code PlacedTrainOps.runners(PlacedModel::host)}).
+ * {@link #runOn} plugs in another (e.g.
  * the OpenCL device's): the loop above, the data order, augmentation, schedule, checkpoint format and resume
  * stay this class's, whichever runner steps.
  */
@@ -150,12 +152,12 @@ public final class Trainer {
         this.config = config;
         this.optimizer = config.optimizer().create(model.params());
         this.root = new Rng(config.seed());
-        this.runner = StepRunner.host(model, method, optimizer);
+        this.runner = PlacedTrainOps.runners(PlacedModel::host).create(model, method, optimizer);
     }
 
     /**
      * Runs the steps, updates and evaluations through the runner {@code factory} makes for this trainer's
-     * model, method and optimizer (instead of {@link StepRunner#host}). Call before {@link #resumeFrom} and
+     * model, method and optimizer (instead of the host's). Call before {@link #resumeFrom} and
      * {@link #fit()}.
      *
      * @throws IllegalArgumentException for a null factory or a factory that returns null

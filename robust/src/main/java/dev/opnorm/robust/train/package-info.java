@@ -8,8 +8,8 @@
  * {@link dev.opnorm.robust.train.StepRunner} (the host by default; {@code Trainer.runOn} plugs in another).
  * The objective's step and the runner are written once over a {@link dev.opnorm.robust.train.TrainEngine}
  * (a {@link dev.opnorm.robust.train.TrainNetwork} and {@link dev.opnorm.robust.train.TrainOps} on one backend's
- * buffers): {@code TrainEngine.host} is the reference arithmetic, {@code PlacedTrainOps} runs them on a model
- * placed on any backend's kernels (gpu-kernels wires it to the OpenCL device for {@code train --backend opencl}).
+ * buffers), with one implementation, {@code PlacedTrainOps}, on a model placed on any backend's kernels: the
+ * host placed model ({@code PlacedModel.host}) by default, OpenCL's for {@code train --backend opencl}.
  *
  * <pre>{@code
  * Dataset train = FashionMnist.load(FashionMnist.DEBIAN_DIR, FashionMnist.Split.TRAIN, Domain.SYMMETRIC).padTo(32, 32);

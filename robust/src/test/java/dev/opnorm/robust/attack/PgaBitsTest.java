@@ -8,13 +8,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Domain;
+import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.kernels.ScalarKernels;
+import dev.opnorm.nn.kernels.VectorKernels;
 import dev.opnorm.nn.layers.Sequential;
 
 import org.junit.jupiter.api.Test;
 
 /**
- * The exact bits of the host PGA on a fixed network (ScalarKernels, so no vector width enters): a digest
+ * The exact bits of the host PGA on a fixed network (ScalarKernels and VectorKernels, which give the same
+ * bits at every vector width and thread count): a digest
  * of every result field (x*, logits, predictions, labels, success, loss, norm, restart) and of every
  * iterate, against the digest the reference host code produced. The cases cover l1 / l2 / l_inf, restarts,
  * targeted and predicted labels, the cross-entropy and the l_q logit losses, alpha = inf, the [0, 1] domain,
@@ -44,8 +47,8 @@ class PgaBitsTest {
         return u;
     }
 
-    private static long[] run() {
-        Sequential net = AttackFixtures.mlp(31, new ScalarKernels());
+    private static long[] run(Kernels kernels) {
+        Sequential net = AttackFixtures.mlp(31, kernels);
         Tensor x = AttackFixtures.inputs(N, 32);
         Tensor xu = unit(x);
         int[] labels = AttackFixtures.labels(N, 33);
@@ -78,13 +81,15 @@ class PgaBitsTest {
 
     @Test
     void hostPga_bitsArePinned() {
-        long[] got = run();
-        StringBuilder all = new StringBuilder();
-        for (long g : got) {
-            all.append(g).append("L, ");
-        }
-        for (int c = 0; c < got.length; c++) {
-            assertEquals(BITS[c], got[c], "case " + c + "; all: " + all);
+        for (Kernels k : new Kernels[]{new ScalarKernels(), new VectorKernels(3)}) {
+            long[] got = run(k);
+            StringBuilder all = new StringBuilder();
+            for (long g : got) {
+                all.append(g).append("L, ");
+            }
+            for (int c = 0; c < got.length; c++) {
+                assertEquals(BITS[c], got[c], k.getClass().getSimpleName() + ", case " + c + "; all: " + all);
+            }
         }
     }
 

@@ -9,6 +9,7 @@ import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.data.Domain;
+import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.Sequential;
 
 import org.junit.jupiter.api.Test;
@@ -19,9 +20,9 @@ import org.junit.jupiter.api.Test;
  * that every buffer goes back, and that {@link Pga#run} on it is the host attack bit for bit.
  */
 class PgaOpsContractTest {
-    /** The host KernelPgaOps with counters on the calls a device backend pays a transfer for. */
+    /** The host KernelPgaOps (on a host placed model's pool) with counters on the calls a device backend pays a transfer for. */
     static final class CountingOps implements PgaOps<float[], int[], float[]> {
-        final KernelPgaOps<float[], int[]> host = KernelPgaOps.HOST;
+        final PgaOps<float[], int[], float[]> host = PgaBackend.placed(PlacedModel.host(AttackFixtures.mlp(0))).ops();
         int uploads, labelUploads, downloads, views, reads, live, steps;
 
         @Override public float[] allocate(Shape shape) { live++; return host.allocate(shape); }
@@ -76,7 +77,7 @@ class PgaOpsContractTest {
     }
 
     private static PgaBackend.Engine<float[], int[], float[]> counting(Sequential net, CountingOps ops) {
-        return new PgaBackend.Engine<>(KernelPgaOps.host(net).network(), ops);
+        return new PgaBackend.Engine<>(PgaBackend.placed(PlacedModel.host(net)).network(), ops);
     }
 
     @Test

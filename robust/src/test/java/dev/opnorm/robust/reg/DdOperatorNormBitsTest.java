@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.kernels.ScalarKernels;
+import dev.opnorm.nn.kernels.VectorKernels;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.ParamGrads;
@@ -16,8 +18,9 @@ import dev.opnorm.nn.layers.Sequential;
 import org.junit.jupiter.api.Test;
 
 /**
- * The exact bits of the host finite-difference regularizer on a small CNN with BatchNorm (ScalarKernels, so
- * no vector width enters): a digest of the directions, the value and every accumulated parameter gradient,
+ * The exact bits of the host finite-difference regularizer on a small CNN with BatchNorm (ScalarKernels and
+ * VectorKernels, which give the same bits at every vector width and thread count): a digest of the
+ * directions, the value and every accumulated parameter gradient,
  * against the digest the reference host code produced. The cases cover the sum-of-squares form in TRAIN and
  * EVAL penalty mode, the step's TRAIN linearization reused for f(x), the norm form (q = 1, 2, inf) and the
  * q-power form with a general q, and gradients accumulated onto earlier ones. Any change of the host
@@ -27,8 +30,8 @@ class DdOperatorNormBitsTest {
     private static final double INF = Double.POSITIVE_INFINITY;
 
     /** The directions, the value and the gradients (after {@code pre} accumulated ones) of one call. */
-    private static long digest(DdOperatorNorm reg, boolean reuseTrain, boolean preAccumulated) {
-        Sequential net = RegTestSupport.bitsNetwork(41);
+    private static long digest(DdOperatorNorm reg, boolean reuseTrain, boolean preAccumulated, Kernels k) {
+        Sequential net = RegTestSupport.bitsNetwork(41, k);
         Tensor x = RegTestSupport.gaussian(new Shape(3, 2, 4, 4), 42);
         RegBatch batch = new RegBatch(net, x, null, 43, reuseTrain ? net.linearize(x, BnMode.TRAIN) : null);
         ParamGrads grads = new ParamGrads();
@@ -48,31 +51,34 @@ class DdOperatorNormBitsTest {
         return h;
     }
 
-    private static long[] run() {
+    private static long[] run(Kernels k) {
         return new long[]{
-                digest(DdOperatorNorm.sumOfSquares(3.0, 0.1, 4, BnMode.TRAIN), false, false),
-                digest(DdOperatorNorm.sumOfSquares(3.0, 0.1, 4, BnMode.TRAIN), true, true),
-                digest(DdOperatorNorm.sumOfSquares(2.0, 0.2, 3, BnMode.EVAL), true, false),
-                digest(new DdOperatorNorm(2, 1, 5.0, 0.3, 3, false, BnMode.EVAL), false, true),
-                digest(new DdOperatorNorm(INF, 2, 4.0, 0.1, 5, false, BnMode.TRAIN), true, false),
-                digest(new DdOperatorNorm(1, INF, 4.0, 0.2, 3, false, BnMode.EVAL), false, false),
-                digest(new DdOperatorNorm(3, 1.5, 7.0, 0.25, 3, true, BnMode.TRAIN), false, false),
-                digest(new DdOperatorNorm(1.5, 3, 7.0, 0.25, 2, true, BnMode.EVAL), false, true)};
+                digest(DdOperatorNorm.sumOfSquares(3.0, 0.1, 4, BnMode.TRAIN), false, false, k),
+                digest(DdOperatorNorm.sumOfSquares(3.0, 0.1, 4, BnMode.TRAIN), true, true, k),
+                digest(DdOperatorNorm.sumOfSquares(2.0, 0.2, 3, BnMode.EVAL), true, false, k),
+                digest(new DdOperatorNorm(2, 1, 5.0, 0.3, 3, false, BnMode.EVAL), false, true, k),
+                digest(new DdOperatorNorm(INF, 2, 4.0, 0.1, 5, false, BnMode.TRAIN), true, false, k),
+                digest(new DdOperatorNorm(1, INF, 4.0, 0.2, 3, false, BnMode.EVAL), false, false, k),
+                digest(new DdOperatorNorm(3, 1.5, 7.0, 0.25, 3, true, BnMode.TRAIN), false, false, k),
+                digest(new DdOperatorNorm(1.5, 3, 7.0, 0.25, 2, true, BnMode.EVAL), false, true, k)};
     }
 
     @Test
     void hostDdOperatorNorm_bitsArePinned() {
-        long[] got = run();
-        StringBuilder all = new StringBuilder();
-        for (long g : got) {
-            all.append(g).append("L, ");
-        }
-        for (int c = 0; c < got.length; c++) {
-            assertEquals(BITS[c], got[c], "case " + c + "; all: " + all);
+        for (Kernels k : new Kernels[]{new ScalarKernels(), new VectorKernels(3)}) {
+            long[] got = run(k);
+            StringBuilder all = new StringBuilder();
+            for (long g : got) {
+                all.append(g).append("L, ");
+            }
+            for (int c = 0; c < got.length; c++) {
+                assertEquals(BITS[c], got[c], k.getClass().getSimpleName() + ", case " + c + "; all: " + all);
+            }
         }
     }
 
-    private static final long[] BITS = {1694542509922512009L, 1748099172325790124L, -1333831256914688836L,
-            -7982120410288893316L, 8249370322503344783L, -2190053920398707093L, 227769907270719777L,
-            -8575728745431520794L};
+    // the values pin the one engine's host arithmetic (RegEngine.placed on PlacedModel.host, float scalars)
+    private static final long[] BITS = {-4155561578261939757L, -1671849475804088951L, 3476493391578877063L,
+            6288906570080155714L, 7558752071741467532L, -2190053920398707093L, 4115075559596970573L,
+            2098688144273215602L};
 }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
+import dev.opnorm.nn.kernels.ScalarKernels;
 import dev.opnorm.nn.layers.Conv2d;
 import dev.opnorm.nn.layers.Flatten;
 import dev.opnorm.nn.layers.Linear;
@@ -31,8 +32,8 @@ class GlobalSnrOpsContractTest {
     private static final Shape IN = new Shape(1, 2, 6, 6);
 
     /** Host arithmetic on separate buffers, counting the transfers. */
-    private static final class Copying implements GlobalSnrOps<float[], double[]> {
-        private final HostGlobalSnrOps h = HostGlobalSnrOps.INSTANCE;
+    private static final class Copying implements GlobalSnrOps<float[], float[]> {
+        private final KernelGlobalSnrOps<float[], int[]> h = new KernelGlobalSnrOps<>(new ScalarKernels());
         int uploads, downloads, reads;
         boolean closed;
 
@@ -78,23 +79,23 @@ class GlobalSnrOpsContractTest {
         }
 
         @Override
-        public double[] scalars(int n) {
-            return new double[n];
+        public float[] scalars(int n) {
+            return new float[n];
         }
 
         @Override
-        public void releaseScalars(double[] s) {
+        public void releaseScalars(float[] s) {
         }
 
         @Override
-        public void dot(double[] dst, int i, float[] a, float[] b) {
+        public void dot(float[] dst, int i, float[] a, float[] b) {
             h.dot(dst, i, a, b);
         }
 
         @Override
-        public double[] read(double[] s, int n) {
+        public double[] read(float[] s, int n) {
             reads++;
-            return s.clone();
+            return h.read(s, n);
         }
 
         @Override
@@ -141,7 +142,7 @@ class GlobalSnrOpsContractTest {
         GlobalSpectralNorm host = make.apply(a), twin = make.apply(b);
         int layers = twin.layers();
         Copying ops = new Copying();
-        GlobalSpectralNorm.Engine<float[], double[]> engine = twin.engine(ops);
+        GlobalSpectralNorm.Engine<float[], float[]> engine = twin.engine(ops);
         Tensor x = new Tensor(new Shape(1, 1, 1, 1));
         for (int t = 0; t < 4; t++) {
             ParamGrads ga = new ParamGrads(), gb = new ParamGrads();
@@ -177,7 +178,7 @@ class GlobalSnrOpsContractTest {
                 engine.downloadState();
                 engine.close();
                 assertEquals(true, ops.closed, "the engine closes its operations");
-                GlobalSpectralNorm.Engine<float[], double[]> closed = engine;
+                GlobalSpectralNorm.Engine<float[], float[]> closed = engine;
                 assertThrows(IllegalStateException.class, () -> closed.accumulate(0, p -> p.value, new ParamGrads()::of));
                 ops = new Copying();
                 engine = twin.engine(ops);

@@ -1,6 +1,5 @@
 package dev.opnorm.robust.reg;
 
-import dev.opnorm.nn.kernels.ScalarKernels;
 import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
@@ -259,11 +258,11 @@ final class RegTestSupport {
     }
 
     /**
-     * The fixed network of the regularizers' bit-pinning tests (ScalarKernels, so no vector width enters):
+     * The fixed network of the regularizers' bit-pinning tests on kernels k (ScalarKernels and VectorKernels
+     * give the same bits, at every vector width and thread count):
      * conv - BatchNorm (random affine and running statistics) - ReLU - max pool - conv - ReLU - flatten - linear.
      */
-    static Sequential bitsNetwork(long seed) {
-        Kernels k = new ScalarKernels();
+    static Sequential bitsNetwork(long seed, Kernels k) {
         Sequential net = new Sequential("cnn", new Sequential("features",
                 new Conv2d("0", 2, 4, 3, 3, 1, 1, true, k), new BatchNorm2d("1", 4, true, k), new ReLU("2", k),
                 new MaxPool2d("3", 2, 2, 0, k), new Conv2d("4", 4, 6, 3, 3, 1, 1, true, k), new ReLU("5", k),

@@ -5,6 +5,7 @@ import dev.opnorm.nn.checkpoint.Checkpoint;
 import dev.opnorm.nn.data.Dataset;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Param;
+import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.optim.Optimizer;
 import dev.opnorm.nn.util.Rng;
@@ -43,7 +44,7 @@ class StepRunnerTest {
             this.host = host;
             this.hostOptimizer = optimizer;
             this.shadowOptimizer = spec.create(shadow.params());
-            this.inner = StepRunner.host(shadow, method, shadowOptimizer);
+            this.inner = PlacedTrainOps.runners(PlacedModel::host).create(shadow, method, shadowOptimizer);
         }
 
         private static void copy(List<Param> from, List<Param> to) {

@@ -10,12 +10,14 @@ import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.kernels.ScalarKernels;
+import dev.opnorm.nn.kernels.VectorKernels;
 import dev.opnorm.nn.layers.BatchNorm2d;
 import dev.opnorm.nn.layers.Conv2d;
 import dev.opnorm.nn.layers.Flatten;
 import dev.opnorm.nn.layers.Linear;
 import dev.opnorm.nn.layers.MaxPool2d;
 import dev.opnorm.nn.layers.Param;
+import dev.opnorm.nn.layers.PlacedModel;
 import dev.opnorm.nn.layers.ReLU;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.layers.BnMode;
@@ -34,16 +36,16 @@ import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
- * The exact bits of the host training step (the {@link StepRunner#host} runner: the objective's loss and
+ * The exact bits of the host training step (the host runner, PlacedTrainOps on PlacedModel.host: the objective's loss and
  * gradient, then Sgd with momentum and weight decay) for every training method of the paper, on a small CNN
- * with BatchNorm (ScalarKernels, so no vector width enters): three steps, a digest of each step's result
+ * with BatchNorm, once with ScalarKernels and once with VectorKernels (which the Kernels contract holds to
+ * the same bits at every vector width and thread count): three steps, a digest of each step's result
  * (loss, its parts, penalties, correct, counted) and of every parameter and BatchNorm statistic afterwards,
  * against the digests the reference host code produced. Any change of the host arithmetic changes a
  * digest, so it must be deliberate.
  */
 class TrainStepBitsTest {
-    private static Sequential network(long seed) {
-        Kernels k = new ScalarKernels();
+    private static Sequential network(long seed, Kernels k) {
         Sequential net = new Sequential("cnn", new Sequential("features",
                 new Conv2d("0", 2, 4, 3, 3, 1, 1, true, k), new BatchNorm2d("1", 4, true, k), new ReLU("2", k),
                 new MaxPool2d("3", 2, 2, 0, k), new Conv2d("4", 4, 3, 3, 3, 1, 1, true, k), new ReLU("5", k),
@@ -61,10 +63,10 @@ class TrainStepBitsTest {
         return new Tensor(new Shape(n, 2, 4, 4), a);
     }
 
-    private static long digest(Function<Sequential, TrainingMethod> method, long seed) {
-        Sequential net = network(seed);
+    private static long digest(Function<Sequential, TrainingMethod> method, long seed, Kernels k) {
+        Sequential net = network(seed, k);
         TrainingMethod m = method.apply(net);
-        StepRunner runner = StepRunner.host(net, m, new Sgd(net.params(),
+        StepRunner runner = PlacedTrainOps.runners(PlacedModel::host).create(net, m, new Sgd(net.params(),
                 Sgd.Config.of(0.05).withMomentum(0.9).withWeightDecay(5e-4)));
         long h = 17;
         int[][] labels = {{1, 4, 0, 2}, {3, 3, 1, 0}, {2, 0, 4, 1}};
@@ -84,36 +86,40 @@ class TrainStepBitsTest {
         return h;
     }
 
-    private static long[] run() {
+    private static long[] run(Kernels k) {
         Pga pga = Pga.l2(0.5).iterations(2);
         return new long[]{
-                digest(n -> Objective.standard(), 1),
-                digest(n -> Objective.adversarial(pga, 1, 0.8, 0.75), 2),
-                digest(n -> Objective.adversarial(Pga.linf(0.1).iterations(2).restarts(2), 0, 1, 1.0), 3),
+                digest(n -> Objective.standard(), 1, k),
+                digest(n -> Objective.adversarial(pga, 1, 0.8, 0.75), 2, k),
+                digest(n -> Objective.adversarial(Pga.linf(0.1).iterations(2).restarts(2), 0, 1, 1.0), 3, k),
                 digest(n -> Objective.interpolation(pga, 0.5, 1, DdOperatorNorm.sumOfSquares(0.5, 0.1, 2,
-                        BnMode.TRAIN)), 4),
-                digest(n -> Objective.regularized(new DdOperatorNorm(2, 1, 1, 0.05, 2, false, BnMode.EVAL)), 5),
-                digest(n -> Objective.regularized(DdOperatorNorm.sumOfSquares(0.3, 0.1, 2, BnMode.TRAIN)), 6),
-                digest(n -> Objective.regularized(new DdSpectralNorm(0.7, 3)), 7),
-                digest(n -> Objective.regularized(new InputGradient(0.4)), 8),
-                digest(n -> Objective.regularized(GlobalSpectralNorm.reshaped(n, 0.1)), 9),
+                        BnMode.TRAIN)), 4, k),
+                digest(n -> Objective.regularized(new DdOperatorNorm(2, 1, 1, 0.05, 2, false, BnMode.EVAL)), 5, k),
+                digest(n -> Objective.regularized(DdOperatorNorm.sumOfSquares(0.3, 0.1, 2, BnMode.TRAIN)), 6, k),
+                digest(n -> Objective.regularized(new DdSpectralNorm(0.7, 3)), 7, k),
+                digest(n -> Objective.regularized(new InputGradient(0.4)), 8, k),
+                digest(n -> Objective.regularized(GlobalSpectralNorm.reshaped(n, 0.1)), 9, k),
                 digest(n -> Objective.regularized(GlobalSpectralNorm.convolution(n, new Shape(1, 2, 4, 4), 0.1, 1)),
-                        10)};
+                        10, k)};
     }
 
+    /** The scalar reference kernels and the vector ones (at this JVM's width and threads) give the same bits. */
     @Test
     void hostTrainingSteps_bitsArePinned() {
-        long[] got = run();
-        StringBuilder all = new StringBuilder();
-        for (long g : got) {
-            all.append(g).append("L, ");
-        }
-        for (int c = 0; c < got.length; c++) {
-            assertEquals(BITS[c], got[c], "case " + c + "; all: " + all);
+        for (Kernels k : new Kernels[]{new ScalarKernels(), new VectorKernels(3)}) {
+            long[] got = run(k);
+            StringBuilder all = new StringBuilder();
+            for (long g : got) {
+                all.append(g).append("L, ");
+            }
+            for (int c = 0; c < got.length; c++) {
+                assertEquals(BITS[c], got[c], k.getClass().getSimpleName() + ", case " + c + "; all: " + all);
+            }
         }
     }
 
-    private static final long[] BITS = {2380473341423971681L, 7222020182686515662L, 4600161480092665888L,
-            3393470877718043707L, 6520047352570237252L, 4376664929704202465L, 2336872916291400851L,
-            8202108328781314981L, -7230322948431303363L, 1655463991823701662L};
+    // the values pin the one engine's host arithmetic (PlacedTrainOps on PlacedModel.host, float loss sums)
+    private static final long[] BITS = {-7653509360213368559L, -5355056975382546053L, -2946493913308619622L,
+            -2889930085902451374L, -9010712866620340143L, 1041335740804965022L, 7640378297445152649L,
+            -8581729356497408809L, -8252819726285770825L, -2798244774374427701L};
 }
