@@ -48,7 +48,9 @@ import static dev.opnorm.experiments.reproduce.Reproduction.putFigure;
  *       ({@code certified_not_robust}, 0 when the bounds are sound; the report shows the count).</li>
  *   <li>Brackets on sup ||J_f(x')||_{2,2} over the ball for the first {@link Profile#certifyBracketImages()}
  *       images at every radius of the profile's grid (not eps_train, where the interval bound is useless): the upper bound of the ball's propagation (made non-increasing as eps shrinks),
- *       the lower bound ||J_f(x)|| of the point bracket (x lies in every ball), their ratio; and the upper bound
+ *       the lower bound ||J_f(x)|| of the point bracket (x lies in every ball), their ratio (at eps 0 it may fall
+ *       below 1 by float rounding: the upper bound is for the network in exact arithmetic, the lower for the float
+ *       network the kernels compute); and the upper bound
  *       over the global bound, the product of the layers' l2 operator norms (convolutions as maps on the shapes
  *       they see, power iteration as for global SNR) and of each BatchNorm's largest scale (ReLU and 2x2 max
  *       pooling are 1-Lipschitz in l2): where the ratio passes 1 the ball bound says less than the global one.</li>
