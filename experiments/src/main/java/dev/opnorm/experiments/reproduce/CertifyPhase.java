@@ -47,7 +47,8 @@ import static dev.opnorm.experiments.reproduce.Reproduction.putFigure;
  *       that PGA breaks would be a wrong bound: the phase logs and counts such images
  *       ({@code certified_not_robust}, 0 when the bounds are sound; the report shows the count).</li>
  *   <li>Brackets on sup ||J_f(x')||_{2,2} over the ball for the first {@link Profile#certifyBracketImages()}
- *       images at every radius of the profile's grid (not eps_train, where the interval bound is useless): the upper bound of the ball's propagation (made non-increasing as eps shrinks),
+ *       images at every radius of the profile's grid (not eps_train, where the interval bound is useless): the
+ *       upper bound of the ball's propagation (made non-increasing as eps shrinks),
  *       the lower bound ||J_f(x)|| of the point bracket (x lies in every ball), their ratio (at eps 0 it may fall
  *       below 1 by float rounding: the upper bound is for the network in exact arithmetic, the lower for the float
  *       network the kernels compute); and the upper bound

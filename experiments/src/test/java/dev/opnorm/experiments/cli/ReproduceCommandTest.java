@@ -47,8 +47,8 @@ public class ReproduceCommandTest {
             "fig5_shared_near_data.csv", "fig5_shared_near_data.png", "fig5_shared_random_inputs.csv",
             "fig5_shared_random_inputs.png", "fig7_interpolation.csv", "fig7_interpolation.png",
             "table2_clean_accuracy.csv", "table2_clean_accuracy.png", "certified.csv", "certify-bracket.csv",
-            "certified-accuracy.csv", "certified-accuracy.png", "certify-bracket-width.csv", "certify-bracket-width.png",
-            "claims.json", "report.html", "run.json");
+            "certified-accuracy.csv", "certified-accuracy.png", "certify-bracket-width.csv",
+            "certify-bracket-width.png", "claims.json", "report.html", "run.json");
 
     record Run(int code, String out, String err) {
     }
