@@ -82,7 +82,7 @@ public final class ReproduceCommand implements Callable<Integer> {
 
     @Option(names = "--stop-after", paramLabel = "PHASE", description = "Stop after this phase (one of: data, "
             + "train-standard, choose-eps, train-at, train-global-snr, train-dd-snr, train-dd-onr, "
-            + "train-interpolation, train-seeds, fig3, fig2, fig4, fig5, fig7, table2, report).")
+            + "train-interpolation, train-seeds, fig3, fig2, fig4, fig5, fig7, table2, certify, report).")
     String stopAfter;
 
     @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Override one size of the profile "

@@ -42,17 +42,52 @@ import java.util.Map;
  * @param seeds            training seeds of the headline comparisons (Fig. 3, Fig. 2, Table 2): seed 0 runs
  *                         every phase, seeds 1 .. seeds - 1 retrain the five methods at seed 0's eps and lambdas,
  *                         and the claims' intervals resample the seeds
+ * @param certifyImages    test images of the certify phase (the first of the curve images, the same for every
+ *                         network)
+ * @param certifyEps       l2 radii of the certify phase, increasing from 0 (eps_train is added as the last)
+ * @param certifyBracketImages images (of the certify ones) whose ball brackets on sup ||J||_{2,2} the certify
+ *                         phase records at every radius
+ * @param certifyBounds    bounds of the certify phase: "interval" (interval propagation over the ball's box) or
+ *                         "linear" (pre-activation, logit and margin bounds tightened by linear back-substitution)
  */
 public record Profile(String name, String dataset, double width, int trainPerClass, int epochs, int batch, double lr,
                       int atIterations, int evalIterations, int ddIterations, int tablePerClass, int curvePerClass,
                       int pointsPerClass, double[] epsGrid, double foolFraction, double[] lambdaGlobal,
                       double[] lambdaDdSnr, double[] lambdaDdOnr, double[] interpolation, int curveSteps,
-                      int noiseSamples, int powerIterations, int checkpointEvery, int seeds) {
+                      int noiseSamples, int powerIterations, int checkpointEvery, int seeds, int certifyImages,
+                      double[] certifyEps, int certifyBracketImages, String certifyBounds) {
 
-    /** A tiny run for tests: a few seconds on synthetic data. */
+    /**
+     * Images of the quick profile's certify phase. Its cost is the interval propagation of the balls (the logits'
+     * Jacobian rows and the label's margin rows pulled back through every layer, one thread each), about 2.5-3
+     * CPU-seconds per image and radius on the width-0.25 CNN (AVX2): measured on the five quick networks, 5 images
+     * took 185 CPU-seconds, 4 images 148, so 4 images on 2 threads keep the phase under 2 minutes on 2 idle cores
+     * (the machine was loaded: 296 s of wall time at load 8-10). Their Wilson intervals are wide (3 of 4:
+     * [0.30, 0.95]); the figure shows them.
+     */
+    static final int QUICK_CERTIFY_IMAGES = 4;
+
+    /**
+     * The l2 radii of the certify phase on the Fashion-MNIST CNNs (inputs in [-1, 1], eps_train about 5): interval
+     * bounds over the ball's box certify no image of any of the five quick networks at 1e-4 (nor at 3e-4), AT's up
+     * to 3e-5, d.d. ONR's at 1e-5, the others' none beyond the point, so the grid sits there; eps_train is added as
+     * the last radius (where PGA robust accuracy comes from Fig. 3's curves). Linear back-substitution
+     * ({@code certifyBounds = linear}) took over 7 minutes for one image at three radii on a quick network: too slow
+     * for any profile today; switch the field when it gets faster.
+     */
+    static final double[] QUICK_CERTIFY_EPS = {0, 1e-5, 3e-5, 1e-4};
+
+    /** The prefix of the keys of {@link #describe()} that hold the certify phase's settings. */
+    static final String CERTIFY_PREFIX = "certify_";
+
+    /**
+     * A tiny run for tests: a few seconds on synthetic data. The certify radii are where interval bounds still
+     * certify the barely trained smoke networks (all five at 1e-6, fewer at 1e-5).
+     */
     public static final Profile SMOKE = new Profile("smoke", "fashion-mnist", 0.0625, 3, 1, 10, 0.05, 2, 2, 2, 2, 1,
             1, new double[]{0.5, 1, 2}, 0.9, new double[]{1e-3, 1e-2}, new double[]{0.05, 0.2},
-            new double[]{0.05}, new double[]{0.5}, 3, 2, 5, 1, 1);
+            new double[]{0.05}, new double[]{0.5}, 3, 2, 5, 1, 1, 3, new double[]{0, 1e-7, 1e-6, 1e-5}, 1,
+            "interval");
 
     /**
      * Fashion-MNIST, the CNN at width 0.25, 200 training images per class (2000), 2 epochs, with the paper's
@@ -66,33 +101,48 @@ public record Profile(String name, String dataset, double width, int trainPerCla
      */
     public static final Profile QUICK = new Profile("quick", "fashion-mnist", 0.25, 200, 2, 64, 0.05, 10, 10, 10,
             1000, 100, 5, new double[]{0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 6}, 0.9, new double[]{0.03, 0.3},
-            new double[]{0.2, 1}, new double[]{0.3, 1}, new double[]{0.5}, 5, 4, 20, 10, 1);
+            new double[]{0.2, 1}, new double[]{0.3, 1}, new double[]{0.5}, 5, 4, 20, 10, 1, QUICK_CERTIFY_IMAGES,
+            QUICK_CERTIFY_EPS, 1, "interval");
 
     /**
      * Fashion-MNIST at full size: all 60,000 training images, the CNN at width 0.25, 15 epochs (expected to bring
      * the standard network to about 91-93 % clean accuracy; not run yet), the paper's algorithm settings (10 PGA
      * iterations, 10 power iterations, eps_train by the paper's rule), 3 lambda candidates per regularized method
      * around the quick profile's choices, Table 2 on all 10,000 test images, the curves on 2000 (as the paper's
-     * Fig. 3), the analyses on 200 points, and 3 seeds for the headline comparisons (Fig. 3, Fig. 2, Table 2).
+     * Fig. 3), the analyses on 200 points, and 3 seeds for the headline comparisons (Fig. 3, Fig. 2, Table 2);
+     * the certify phase on 50 images (about 20 minutes of the run, scaled from the quick profile's cost).
      * Days on 2 cores: docs/reproduce-quick gives the estimate and how it was derived.
      */
     public static final Profile FULL = new Profile("full", "fashion-mnist", 0.25, 6000, 15, 64, 0.05,
             MethodSpec.DEFAULT_ATTACK_ITERATIONS, 10, MethodSpec.DEFAULT_DD_ITERATIONS, 1000, 200, 20,
             new double[]{0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 6}, 0.9, new double[]{0.01, 0.03, 0.3},
-            new double[]{0.2, 0.5, 1}, new double[]{0.3, 0.6, 1}, new double[]{0.25, 0.5, 0.75}, 9, 10, 30, 200, 3);
+            new double[]{0.2, 0.5, 1}, new double[]{0.3, 0.6, 1}, new double[]{0.25, 0.5, 0.75}, 9, 10, 30, 200, 3,
+            50, QUICK_CERTIFY_EPS, 3, "interval");
 
     /**
      * CIFAR-10, the CNN at width 1.0, the paper's sizes: the full training set (5000 per class), 50 epochs,
      * AT and d.d. regularizers at the method catalogue's (the paper's) 10 PGA / power iterations, Table 2 on the
-     * full test set, Fig. 3 on 2000 points, the analyses on 200.
+     * full test set, Fig. 3 on 2000 points, the analyses on 200; the certify phase on 20 images (a propagation at
+     * width 1.0 costs about 16 times one at 0.25: a few hours; its radii are the quick ones, not tuned for CIFAR).
      */
     public static final Profile PAPER = new Profile("paper", "cifar10", 1.0, 5000, 50, 128, 0.05,
             MethodSpec.DEFAULT_ATTACK_ITERATIONS, 10, MethodSpec.DEFAULT_DD_ITERATIONS, 1000,
             200, 20, new double[]{0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2, 2.5, 3}, 0.9,
             new double[]{1e-4, 3e-4, 1e-3}, new double[]{0.01, 0.02, 0.05}, new double[]{0.01, 0.02, 0.05},
-            new double[]{0.25, 0.5, 0.75}, 9, 10, 100, 100, 1);
+            new double[]{0.25, 0.5, 0.75}, 9, 10, 100, 100, 1, 20, QUICK_CERTIFY_EPS, 3, "interval");
 
     public Profile {
+        require(certifyImages >= 1, "profile " + name + ": certifyImages must be >= 1");
+        require(certifyBracketImages >= 0 && certifyBracketImages <= certifyImages, "profile " + name
+                + ": certifyBracketImages must be in [0, certifyImages]");
+        require(certifyEps != null && certifyEps.length >= 1 && certifyEps[0] == 0, "profile " + name
+                + ": certifyEps must start at 0");
+        for (int i = 1; i < certifyEps.length; i++) {
+            require(certifyEps[i] > certifyEps[i - 1] && Double.isFinite(certifyEps[i]), "profile " + name
+                    + ": certifyEps must be finite and increasing");
+        }
+        require("interval".equals(certifyBounds) || "linear".equals(certifyBounds), "profile " + name
+                + ": certifyBounds must be interval or linear, got " + certifyBounds);
         require(name != null && !name.isBlank(), "profile name must not be blank");
         require("fashion-mnist".equals(dataset) || "cifar10".equals(dataset),
                 "profile " + name + ": dataset must be fashion-mnist or cifar10, got " + dataset);
@@ -244,6 +294,20 @@ public record Profile(String name, String dataset, double width, int trainPerCla
         m.put("sigma_power_iterations", powerIterations);
         m.put("checkpoint_every_steps", checkpointEvery);
         m.put("seeds", seeds);
+        m.put(CERTIFY_PREFIX + "images", certifyImages);
+        m.put(CERTIFY_PREFIX + "eps_l2", list(certifyEps));
+        m.put(CERTIFY_PREFIX + "bracket_images", certifyBracketImages);
+        m.put(CERTIFY_PREFIX + "bounds", certifyBounds);
+        return m;
+    }
+
+    /**
+     * {@link #describe()} without the certify phase's settings: what a folder written before the certify phase
+     * existed recorded as its run (phases/run-id.txt), so such a folder still resumes.
+     */
+    Map<String, Object> describeBeforeCertify() {
+        Map<String, Object> m = describe();
+        m.keySet().removeIf(k -> k.startsWith(CERTIFY_PREFIX));
         return m;
     }
 

@@ -127,6 +127,9 @@ final class ReproduceReport {
         }
         html.table("Training eps and regularization constants (searches)", choices);
         html.table("Table 2: clean test accuracy [95 % interval]", table2(r));
+        if (st.done("certify")) {
+            certified(r, html);
+        }
         html.claims(claims);
         for (String p : Reproduction.PHASES) {
             if (!st.done(p)) {
@@ -201,6 +204,64 @@ final class ReproduceReport {
                     seeds > 1 && everySeed ? " (mean of " + seeds + " seeds)" : ""));
         }
         return rows;
+    }
+
+    /**
+     * The certify phase's numbers as a measurement (the paper makes no claim about certification): certified and
+     * PGA robust accuracy per method and radius, AT against d.d. SNR, and the ball upper bound over the global one.
+     */
+    static void certified(Reproduction r, HtmlReport html) throws IOException {
+        Map<String, String> cv = r.store().values("certify");
+        Map<String, List<double[]>> rows = CertifyPhase.read(r.out().resolve(CertifyPhase.CSV));
+        Map<String, String> t = new LinkedHashMap<>();
+        for (var e : rows.entrySet()) {
+            for (double[] row : e.getValue()) {
+                t.put(e.getKey() + ", l2 eps " + Profile.fmt(row[0]), String.format(Locale.ROOT,
+                        "%.3f [%.3f, %.3f]; PGA %.3f", row[1], row[3], row[4], row[5]));
+            }
+        }
+        double[] eps = Reproduction.nums(cv.get("eps"));
+        Map<String, String> g = new LinkedHashMap<>();
+        for (String m : Reproduction.METHODS) {
+            String global = cv.get("global_bound_" + m);
+            if (global == null) {
+                continue;
+            }
+            StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "global %.3g; ball upper / global:",
+                    Double.parseDouble(global)));
+            for (double e : eps) {
+                String ratio = cv.get("upper_over_global_" + m + "_" + Profile.fmt(e));
+                if (ratio != null) {
+                    b.append(String.format(Locale.ROOT, " %s: %.3g", Profile.fmt(e), Double.parseDouble(ratio)));
+                }
+            }
+            g.put(m, b.toString());
+        }
+        html.section("Certified robustness: does d.d. SNR or AT certify more?", "A measurement; the paper makes "
+                + "no claim about it. On the first " + cv.get("images") + " curve test images, " + cv.get("bound")
+                + " bounds of the label's margins over l2 balls (" + cv.get("settings") + "): certified accuracy "
+                + "[95 % Wilson interval] beside the PGA robust accuracy of the same network and images. "
+                + certifyLine(cv, eps) + " Certified images that PGA broke (a wrong bound, must be 0): "
+                + cv.get("certified_not_robust") + ".");
+        html.table("Certified accuracy [95 % interval] and PGA robust accuracy", t);
+        if (!g.isEmpty()) {
+            html.table("Bounds on sup ||J_f||_{2,2} over the ball: upper bound over the global bound (product of "
+                    + "the layers' operator norms), mean over " + cv.get("bracket_images") + " image(s)", g);
+        }
+    }
+
+    /** AT's and d.d. SNR's certified fractions side by side at every radius. */
+    private static String certifyLine(Map<String, String> cv, double[] eps) {
+        StringBuilder b = new StringBuilder("Certified, AT vs d.d. SNR:");
+        for (double e : eps) {
+            String at = cv.get("certified_at_" + Profile.fmt(e)), snr = cv.get("certified_dd-snr_" + Profile.fmt(e));
+            if (at != null && snr != null) {
+                b.append(String.format(Locale.ROOT, " eps %s: %.3f vs %.3f;", Profile.fmt(e), Double.parseDouble(at),
+                        Double.parseDouble(snr)));
+            }
+        }
+        b.setCharAt(b.length() - 1, '.');
+        return b.toString();
     }
 
     /** Every claim, from the per-image results and numbers the figure phases stored. */

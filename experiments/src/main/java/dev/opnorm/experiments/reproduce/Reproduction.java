@@ -63,6 +63,8 @@ import java.util.Map;
  *   <li>{@code fig3}, {@code fig2}, {@code fig4}, {@code fig5}, {@code fig7}, {@code table2}: CSV + PNG each, and
  *       the per-image results (0/1 correctness under attack, per-point norms) the report's intervals resample;
  *       Fig. 3, Fig. 2 and Table 2 for every seed;</li>
+ *   <li>{@code certify}: certified accuracy against the l2 radius of the five methods ({@link CertifyPhase}):
+ *       certified.csv, certify-bracket.csv, certified-accuracy.png;</li>
  *   <li>{@code report}: claims.json, report.html, run.json.</li>
  * </ol>
  * A phase's outputs are written before its marker ({@link PhaseStore}); finished phases are skipped on the
@@ -74,7 +76,7 @@ public final class Reproduction {
     public static final List<String> PHASES = List.of("data", "train-standard", "choose-eps", "train-at",
             "train-global-snr", "train-dd-snr", "train-dd-onr", "train-interpolation", "train-seeds", "fig3", "fig2",
             "fig4",
-            "fig5", "fig7", "table2", "report");
+            "fig5", "fig7", "table2", "certify", "report");
 
     /** The trained methods (model file names under models/) in figure order. */
     static final List<String> METHODS = List.of("standard", "at", "global-snr", "dd-snr", "dd-onr");
@@ -261,6 +263,10 @@ public final class Reproduction {
         for (String fig : List.of("fig7", "table2")) {
             u.add(new Unit(fig, all));
         }
+        // the certify phase reads Fig. 3's per-image PGA results at eps_train
+        List<String> certify = new ArrayList<>(trained);
+        certify.add("fig3");
+        u.add(new Unit("certify", certify));
         List<String> report = new ArrayList<>(PHASES.subList(0, PHASES.indexOf("report")));
         u.add(new Unit("report", report));
         return u;
@@ -362,10 +368,15 @@ public final class Reproduction {
     /** A folder holds one run: its profile and seed are recorded once and must match later invocations. */
     private void checkSameRun() throws IOException {
         Path id = out.resolve(RUN_ID);
-        String mine = "profile=" + profile.describe() + "\nseed=" + seed + "\ndata=" + dataDir.toAbsolutePath() + "\n";
+        String mine = runId(profile.describe());
         if (Files.exists(id)) {
             String stored = Files.readString(id);
-            if (!stored.equals(mine)) {
+            if (!stored.equals(mine) && stored.equals(runId(profile.describeBeforeCertify()))
+                    && !store.done("certify")) {
+                // a folder from before the certify phase existed: same run, now with the phase's settings
+                RunManifest.AtomicFiles.writeString(id, mine);
+                log.println("[reproduce] " + id + ": recorded the certify settings of this run");
+            } else if (!stored.equals(mine)) {
                 throw new IllegalArgumentException("--out " + out + " holds a reproduction with other settings; "
                         + "use another --out or delete it.\n  stored:\n" + stored + "  this run:\n" + mine);
             }
@@ -373,6 +384,10 @@ public final class Reproduction {
             Files.createDirectories(id.getParent());
             RunManifest.AtomicFiles.writeString(id, mine);
         }
+    }
+
+    private String runId(Map<String, Object> describe) {
+        return "profile=" + describe + "\nseed=" + seed + "\ndata=" + dataDir.toAbsolutePath() + "\n";
     }
 
     private Map<String, String> runPhase(String phase) throws IOException {
@@ -392,6 +407,7 @@ public final class Reproduction {
             case "fig5" -> Figures.fig5(this);
             case "fig7" -> Figures.fig7(this);
             case "table2" -> Figures.table2(this);
+            case "certify" -> CertifyPhase.run(this);
             case "report" -> ReproduceReport.write(this);
             default -> throw new IllegalStateException("unknown phase " + phase);
         };

@@ -46,7 +46,9 @@ public class ReproduceCommandTest {
             "fig4_sigma_random.png", "fig4_sigma_adversarial.csv", "fig4_sigma_adversarial.png",
             "fig5_shared_near_data.csv", "fig5_shared_near_data.png", "fig5_shared_random_inputs.csv",
             "fig5_shared_random_inputs.png", "fig7_interpolation.csv", "fig7_interpolation.png",
-            "table2_clean_accuracy.csv", "table2_clean_accuracy.png", "claims.json", "report.html", "run.json");
+            "table2_clean_accuracy.csv", "table2_clean_accuracy.png", "certified.csv", "certify-bracket.csv",
+            "certified-accuracy.csv", "certified-accuracy.png", "certify-bracket-width.csv",
+            "certify-bracket-width.png", "claims.json", "report.html", "run.json");
 
     record Run(int code, String out, String err) {
     }
@@ -119,7 +121,8 @@ public class ReproduceCommandTest {
         assertTrue(html.contains("Phase wall times"), "phase times");
         String manifest = Files.readString(full.resolve("run.json"));
         for (String key : List.of("\"seed\"", "\"git_commit\"", "\"backend\"", "\"jdk\"", "\"cpu\"", "\"eps_train_l2\"",
-                "\"fig3_accuracy_l2.csv\"")) {
+                "\"fig3_accuracy_l2.csv\"", "\"certified.csv\"", "\"certify_images\"", "\"certify_bounds\"",
+                "\"seconds_certify\"")) {
             assertTrue(manifest.contains(key), key + " in run.json");
         }
         List<String> rows = dataRows(full.resolve("fig3_accuracy_l2.csv"));
@@ -152,6 +155,7 @@ public class ReproduceCommandTest {
         Map<?, ?> summary = (Map<?, ?>) cj.get("summary");
         assertEquals(20L, summary.get("total"));
         assertTrue(html.contains("Table 2: clean test accuracy [95 % interval]"), "Table 2 with its intervals");
+        assertTrue(html.contains("does d.d. SNR or AT certify more?"), "the certify section");
         assertTrue(fullRun.out().contains("ran data, train-standard"), fullRun.out());
     }
 
@@ -220,7 +224,8 @@ public class ReproduceCommandTest {
         assertEquals(0, r.code());
         assertTrue(r.out().contains("quick") && r.out().contains("full") && r.out().contains("paper")
                 && r.out().contains("--stop-after"), r.out());
-        assertEquals(16, Reproduction.PHASES.size());
+        assertEquals(17, Reproduction.PHASES.size());
+        assertTrue(r.out().contains("table2, certify, report"), r.out());
     }
 
     static List<String> dataRows(Path csv) throws IOException {

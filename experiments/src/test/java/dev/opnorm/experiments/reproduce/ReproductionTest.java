@@ -93,6 +93,145 @@ class ReproductionTest {
                 units.store().values("train-seeds").get("clean_accuracy_dd-onr-seed1"));
     }
 
+
+    @Test
+    void certifyPhase_afterTheTrainedNetworks_certifiedNeverAbovePgaAndNonIncreasing_sameForAnyThreadCount()
+            throws IOException {
+        Path data = ReproduceCommandTest.writeFashion(tmp.resolve("data"), 60, 30);
+        Path out = tmp.resolve("certify");
+        Reproduction r = repro(data, out);
+
+        // the unit graph: certify after every trained network and Fig. 3 (its PGA results), before the report
+        List<Reproduction.Unit> units = r.units();
+        List<String> order = units.stream().map(Reproduction.Unit::name).toList();
+        Reproduction.Unit certify = units.get(order.indexOf("certify"));
+        for (String in : List.of("train-standard", "choose-eps", "train-at", "train-global-snr", "train-dd-snr",
+                "train-dd-onr", "train-seeds", "fig3")) {
+            assertTrue(certify.inputs().contains(in), "certify needs " + in + ": " + certify.inputs());
+            assertTrue(order.indexOf(in) < order.indexOf("certify"), in);
+        }
+        assertTrue(units.get(order.indexOf("report")).inputs().contains("certify"));
+
+        r.stopAfter("certify").run();
+        assertTrue(r.store().done("certify"));
+        assertFalse(r.store().done("report"));
+        for (String f : List.of(CertifyPhase.CSV, CertifyPhase.BRACKET_CSV, "certified-accuracy.png",
+                "certified-accuracy.csv")) {
+            assertTrue(Files.isRegularFile(out.resolve(f)) && Files.size(out.resolve(f)) > 0, f);
+        }
+        List<String> lines = Files.readAllLines(out.resolve(CertifyPhase.CSV));
+        assertEquals(CertifyPhase.CSV_HEADER, lines.get(0), "header row first");
+        List<String> bracket = Files.readAllLines(out.resolve(CertifyPhase.BRACKET_CSV));
+        assertEquals(CertifyPhase.BRACKET_HEADER, bracket.get(0), "header row first");
+
+        Map<String, String> v = r.store().values("certify");
+        assertEquals("0", v.get("certified_not_robust"));
+        double epsTrain = r.eps();
+        Map<String, List<double[]>> rows = CertifyPhase.read(out.resolve(CertifyPhase.CSV));
+        assertEquals(Reproduction.METHODS, List.copyOf(rows.keySet()));
+        double[] eps = CertifyPhase.radii(Profile.SMOKE, epsTrain);
+        int certifiedAtX = 0, certifiedBall = 0;
+        for (String m : Reproduction.METHODS) {
+            List<double[]> mr = rows.get(m);
+            assertEquals(eps.length, mr.size(), m);
+            boolean[] clean = Reproduction.correct(r.model(m), r.curveSet().slice(0, Profile.SMOKE.certifyImages()));
+            String before = null;
+            for (int j = 0; j < mr.size(); j++) {
+                double[] row = mr.get(j);
+                int n = (int) row[2], k = (int) Math.round(row[1] * n);
+                assertEquals(eps[j], row[0], m);
+                assertTrue(row[1] <= row[5], m + " eps " + row[0] + ": certified " + row[1] + " above PGA " + row[5]);
+                assertEquals(dev.opnorm.experiments.report.Estimate.wilson(k, n).low(), row[3], 1e-12);
+                assertEquals(dev.opnorm.experiments.report.Estimate.wilson(k, n).high(), row[4], 1e-12);
+                String bits = v.get("certified_bits_" + m + "_" + Profile.fmt(row[0]));
+                assertEquals(k, bits.chars().filter(c -> c == '1').count(), m);
+                for (int i = 0; i < bits.length(); i++) {
+                    // per image: certified only where correctly classified, and never again after a failure
+                    assertTrue(bits.charAt(i) == '0' || clean[i], m + " image " + i);
+                    assertTrue(before == null || bits.charAt(i) == '0' || before.charAt(i) == '1', m + " " + i);
+                }
+                if (j > 0) {
+                    assertTrue(row[1] <= mr.get(j - 1)[1], m + ": certified accuracy rises at eps " + row[0]);
+                }
+                before = bits;
+            }
+            certifiedAtX += (int) Math.round(mr.get(0)[1] * mr.get(0)[2]);
+            certifiedBall += (int) Math.round(mr.get(1)[1] * mr.get(1)[2]);
+        }
+        assertTrue(certifiedAtX > 0, "some image is classified correctly and certified at eps 0");
+        assertTrue(certifiedBall > 0, "the smoke radii certify some image: the checks above compare something");
+        // bracket rows: lower <= upper, the upper bound grows with the ball, the ratio to the global bound
+        double[] previous = null;
+        for (String line : bracket.subList(1, bracket.size())) {
+            String[] c = line.split(",");
+            double e = Double.parseDouble(c[2]), lo = Double.parseDouble(c[3]), up = Double.parseDouble(c[4]);
+            double global = Double.parseDouble(c[6]);
+            // the upper bound is for the network in exact arithmetic, the lower for the float one: equal up to float
+            // rounding at a point
+            assertTrue(lo > 0 && up >= lo * (1 - 1e-5), line);
+            assertEquals(up / lo, Double.parseDouble(c[5]), 1e-12 * up / lo, line);
+            assertEquals(up / global, Double.parseDouble(c[7]), 1e-12 * up / global, line);
+            assertTrue(global > 0 && Double.isFinite(global), line);
+            if (previous != null && e > previous[0]) {
+                assertTrue(up >= previous[1], "upper bound shrinks with a larger ball: " + line);
+            }
+            previous = new double[]{e, up};
+        }
+        assertEquals(1 + Reproduction.METHODS.size() * Profile.SMOKE.certifyBracketImages()
+                * Profile.SMOKE.certifyEps().length, bracket.size());
+
+        // the same phase on one thread writes the same files
+        Path one = tmp.resolve("certify-one-thread");
+        copy(out, one);
+        Files.delete(one.resolve("phases/certify.done"));
+        Kernels k = new VectorKernels(1);
+        Engine.setKernels(k);
+        Reproduction single = new Reproduction(Profile.SMOKE, one, data, 0, k, 1, QUIET);
+        single.prepare();
+        assertTrue(single.runUnit("certify"));
+        for (String f : List.of(CertifyPhase.CSV, CertifyPhase.BRACKET_CSV)) {
+            assertEquals(Files.readString(out.resolve(f)), Files.readString(one.resolve(f)), f);
+        }
+    }
+
+    @Test
+    void runId_aFolderFromBeforeTheCertifyPhaseResumes_otherCertifySettingsAreRejected() throws IOException {
+        Path data = ReproduceCommandTest.writeFashion(tmp.resolve("data"), 60, 30);
+        Path out = tmp.resolve("legacy");
+        Files.createDirectories(out.resolve("phases"));
+        String legacy = "profile=" + Profile.SMOKE.describeBeforeCertify() + "\nseed=0\ndata=" + data.toAbsolutePath()
+                + "\n";
+        Files.writeString(out.resolve(Reproduction.RUN_ID), legacy);
+        repro(data, out).prepare();
+        String now = Files.readString(out.resolve(Reproduction.RUN_ID));
+        assertTrue(now.contains("certify_images=" + Profile.SMOKE.certifyImages()), now);
+
+        Profile other = Profile.SMOKE.with(Map.of("certifyImages", "2"));
+        Kernels k = new VectorKernels(2);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> new Reproduction(other, out, data, 0, k, 2, QUIET).prepare());
+        assertTrue(e.getMessage().contains("other settings"), e.getMessage());
+        for (String key : List.of("certify_images=3", "certify_eps_l2=0,", "certify_bracket_images=1",
+                "certify_bounds=interval")) {
+            assertTrue(Profile.SMOKE.toString().contains(key), key + " in " + Profile.SMOKE);
+        }
+        assertThrows(IllegalArgumentException.class, () -> Profile.SMOKE.with(Map.of("certifyBounds", "box")));
+        assertThrows(IllegalArgumentException.class, () -> Profile.SMOKE.with(Map.of("certifyEps", "1e-3,1e-2")));
+    }
+
+    private static void copy(Path from, Path to) throws IOException {
+        try (var files = Files.walk(from)) {
+            for (Path f : files.toList()) {
+                Path t = to.resolve(from.relativize(f).toString());
+                if (Files.isDirectory(f)) {
+                    Files.createDirectories(t);
+                } else {
+                    Files.copy(f, t);
+                }
+            }
+        }
+    }
+
     @Test
     void profile_overrides_replaceNamedSizes_andRejectUnknownKeys() {
         Profile p = Profile.QUICK.with(Map.of("epochs", "7", "epsGrid", "0.5,1"));
