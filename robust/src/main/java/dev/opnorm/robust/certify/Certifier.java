@@ -44,6 +44,12 @@ import org.ejml.data.DMatrixRMaj;
  * every max-pool tie or ReLU kink that rounding cannot resolve (constant image borders make exact ties).
  * {@link #point} is the bracket of the float network's extracted Jacobian.
  *
+ * <p>Cost of the linear bounds ({@link Options#windowed}, the default): only units the box leaves
+ * unstable are back-substituted, each row held on the window of values it reaches ({@link
+ * dev.opnorm.nn.bounds.RowWindow}: a 3x3 convolution's unit reaches 3x3 positions of the layer below),
+ * units in parallel; max pools right after a ReLU are not tightened again. Rows may stop at an
+ * intermediate layer's box ({@link Options#maxRowSize}), which is much looser on deep networks.
+ *
  * <p><b>Lower bounds</b>: ||J_f(x*)|| for points x* of the ball, found by search: x, uniform samples of
  * the ball, then a random-step ascent from the best one with shrinking steps (projected back into the
  * ball and domain). J_f is piecewise constant for ReLU/max-pool networks, so the gradient of its norm is
@@ -413,7 +419,7 @@ public final class Certifier {
     /**
      * The bracket at x on ||J_f(x)||_{p,q} for the float network's extracted Jacobian: {@link NormBounds}
      * on that dense matrix, its own rounding bounded (exact cells: zero width up to rounding; (2,2):
-     * sigma_max proved by congruence; (inf,2): the gap of the bound). The bound for the network in exact
+     * sigma_max by Gram iteration; (inf,2): the gap of the bound). The bound for the network in exact
      * arithmetic, which also covers max-pool ties and ReLU kinks within rounding, is {@code ball(x, 0)}'s
      * upper.
      */
