@@ -76,7 +76,8 @@ public class CertifyBench {
         x = Arrays.copyOf(test.images().data, one.size());
         label = test.labels()[0];
         certifier = new Certifier(model, one, 2, 2, Certifier.Options.defaults(2).withDomain(-1, 1).withLinear(false));
-        linearL2 = new Certifier(model, one, 2, 2, Certifier.Options.defaults(2).withDomain(-1, 1).withMaxRowSize(maxRowSize));
+        linearL2 = new Certifier(model, one, 2, 2,
+                Certifier.Options.defaults(2).withDomain(-1, 1).withMaxRowSize(maxRowSize));
         linearLinf = new Certifier(model, one, 2, 2, Certifier.Options.defaults(Double.POSITIVE_INFINITY)
                 .withDomain(-1, 1).withMaxRowSize(maxRowSize));
         jacobian = model.linearize(new Tensor(one, x.clone()), BnMode.EVAL).asLinearMap(0);

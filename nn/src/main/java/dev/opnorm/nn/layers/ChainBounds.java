@@ -71,14 +71,8 @@ final class ChainBounds implements BoundRule {
         List<BoundStep> steps = new ArrayList<>(rules.size());
         Box x = in;
         Backsub here = before;
-        BoundRule last = null;
         for (BoundRule r : rules) {
-            // a max pool right after a ReLU gets no back-substitution of its own (the cost of a whole layer's
-            // rows): for the ReLU's unstable units, already back-substituted, pulling +-e_j through the
-            // relaxation again gives nothing tighter (its lines reach the box's ends); the stable ones keep
-            // the bounds that decided them (sound, possibly more open windows)
-            BoundStep s = r.over(x, r instanceof MaxPoolBounds && last instanceof ReluBounds ? Backsub.NONE : here);
-            last = r;
+            BoundStep s = r.over(x, here);
             steps.add(s);
             here = here.after(s, x);
             x = s.output();

@@ -123,7 +123,8 @@ final class ReluBounds implements BoundRule {
      * The relaxation of one unstable unit over [l, u] for the coefficient [al, ah] (see the class
      * comment): writes the input coefficient to glo[q], ghi[q], returns the constant cr plus its share.
      */
-    private static double relax(double al, double ah, double l, double u, double[] glo, double[] ghi, int q, double cr) {
+    private static double relax(double al, double ah, double l, double u, double[] glo, double[] ghi, int q,
+                                double cr) {
         if (al >= 0) {
             if (u > -l) { // alpha = 1; alpha = 0 leaves the entry 0
                 glo[q] = al;

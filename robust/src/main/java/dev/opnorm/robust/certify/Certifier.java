@@ -47,7 +47,7 @@ import org.ejml.data.DMatrixRMaj;
  * <p>Cost of the linear bounds ({@link Options#windowed}, the default): only units the box leaves
  * unstable are back-substituted, each row held on the window of values it reaches ({@link
  * dev.opnorm.nn.bounds.RowWindow}: a 3x3 convolution's unit reaches 3x3 positions of the layer below),
- * units in parallel; max pools right after a ReLU are not tightened again. Rows may stop at an
+ * units in parallel. Rows may stop at an
  * intermediate layer's box ({@link Options#maxRowSize}), which is much looser on deep networks.
  *
  * <p><b>Lower bounds</b>: ||J_f(x*)|| for points x* of the ball, found by search: x, uniform samples of
@@ -133,24 +133,29 @@ public final class Certifier {
         }
 
         public Options withDomain(double low, double high) {
-            return new Options(ballP, low, high, samples, ascent, power, seed, linear, windowed, maxRowSize, probeRowSize);
+            return new Options(ballP, low, high, samples, ascent, power, seed, linear, windowed, maxRowSize,
+                    probeRowSize);
         }
 
         public Options withSearch(int samples, int ascent) {
-            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize, probeRowSize);
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
+                    probeRowSize);
         }
 
         public Options withSeed(long s) {
-            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, s, linear, windowed, maxRowSize, probeRowSize);
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, s, linear, windowed, maxRowSize,
+                    probeRowSize);
         }
 
         public Options withLinear(boolean on) {
-            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, on, windowed, maxRowSize, probeRowSize);
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, on, windowed, maxRowSize,
+                    probeRowSize);
         }
 
         /** Windowed rows on or off (off: the dense reference). */
         public Options withWindowed(boolean on) {
-            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, on, maxRowSize, probeRowSize);
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, on, maxRowSize,
+                    probeRowSize);
         }
 
         /** The first pass of pre-activation bounds stops rows past this many entries (0: no first pass). */
@@ -161,7 +166,8 @@ public final class Certifier {
 
         /** Windowed rows stop early past this many entries ({@link Integer#MAX_VALUE}: never). */
         public Options withMaxRowSize(int entries) {
-            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, entries, probeRowSize);
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, entries,
+                    probeRowSize);
         }
     }
 

@@ -15,7 +15,8 @@ import org.ejml.data.DMatrixRMaj;
  *   <li>p = 1 (max column q-norm) and q = inf (max row p*-norm): closed forms, bracket of zero width up
  *       to rounding.</li>
  *   <li>(2,2) in {@link #upper}: Gram iteration ({@link #gramUp}), no decomposition. {@link #spectralUp}
- *       (sigma_max for the bounds of other cells): sigma_max from the Gram matrix G of the smaller side, computed in double with an
+ *       (sigma_max for the bounds of other cells): sigma_max from the Gram matrix G of the smaller side,
+ *       computed in double with an
  *       entrywise error bound E; lambda_max(G) &lt; t is proved by congruence: with V the eigenvectors
  *       EJML returns, if V^T (G - t I) V is negative definite by Gershgorin's theorem (with the rounding
  *       of that product bounded entrywise), so is G - t I (Sylvester's law of inertia; V is then
@@ -355,7 +356,8 @@ public final class NormBounds {
                         sa += Math.abs(x * y);
                         sr += Math.abs(x) * ry + rx * Math.abs(y) + rx * ry;
                     }
-                    double rad = Outward.addUp(Math.nextUp(sr * growth + 3 * d * Double.MIN_VALUE), Outward.dotError(d, sa));
+                    double rad = Outward.addUp(Math.nextUp(sr * growth + 3 * d * Double.MIN_VALUE),
+                            Outward.dotError(d, sa));
                     g2[i * d + j] = s;
                     g2[j * d + i] = s;
                     r2[i * d + j] = rad;
