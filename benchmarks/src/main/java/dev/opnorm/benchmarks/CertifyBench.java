@@ -20,6 +20,7 @@ import org.openjdk.jmh.annotations.Fork;
 import org.openjdk.jmh.annotations.Measurement;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -31,10 +32,12 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Certification on the quick profile's network (the 7-layer CNN at width 0.25, BatchNorm statistics
- * calibrated on 64 Fashion-MNIST test images) at the first test image, (2,2), l_2 ball of radius 0.01:
- * the interval bound over the ball (propagation with the 10 logit rows, then the norm bound) and with
- * the 9 margin rows of certification added, next to one power-iteration step (a JVP and a VJP of the
- * linearization), a whole power iteration and the point bracket (extraction + {@link NormBounds}).
+ * calibrated on 64 Fashion-MNIST test images) at the first test image, (2,2): the upper bound over the
+ * ball with linear back-substitution (windowed rows; l_2 radius {@code eps2}, l_inf radius
+ * {@code epsInf}; rows stopped past {@code maxRowSize} entries), the interval-only bound (l_2), the
+ * interval propagation with the 9 margin rows of certification, next to one power-iteration step (a JVP
+ * and a VJP of the linearization: the cost unit), a whole power iteration and the point bracket
+ * (extraction + {@link NormBounds}, the (2,2) upper by Gram iteration).
  *
  * <pre>
  * ./bench CertifyBench      (see BENCHMARKS.md)
@@ -45,7 +48,19 @@ import java.util.concurrent.TimeUnit;
 @Warmup(iterations = 1, time = 2)
 @Measurement(iterations = 3, time = 2)
 public class CertifyBench {
-    private Certifier certifier;
+    /** l_2 radius of the linear bound. */
+    @Param({"0.01"})
+    public double eps2;
+
+    /** l_inf radius of the linear bound. */
+    @Param({"0.001"})
+    public double epsInf;
+
+    /** Entries past which a windowed row stops at the layer it has reached (2147483647: never). */
+    @Param({"2147483647"})
+    public int maxRowSize;
+
+    private Certifier certifier, linearL2, linearLinf;
     private float[] x;
     private int label;
     private LinearMap jacobian;
@@ -60,7 +75,11 @@ public class CertifyBench {
         Shape one = test.images().shape.withBatch(1);
         x = Arrays.copyOf(test.images().data, one.size());
         label = test.labels()[0];
-        certifier = new Certifier(model, one, 2, 2, Certifier.Options.defaults(2).withDomain(-1, 1));
+        certifier = new Certifier(model, one, 2, 2, Certifier.Options.defaults(2).withDomain(-1, 1).withLinear(false));
+        linearL2 = new Certifier(model, one, 2, 2,
+                Certifier.Options.defaults(2).withDomain(-1, 1).withMaxRowSize(maxRowSize));
+        linearLinf = new Certifier(model, one, 2, 2, Certifier.Options.defaults(Double.POSITIVE_INFINITY)
+                .withDomain(-1, 1).withMaxRowSize(maxRowSize));
         jacobian = model.linearize(new Tensor(one, x.clone()), BnMode.EVAL).asLinearMap(0);
         v = new float[one.size()];
         Arrays.fill(v, 1f / (float) Math.sqrt(v.length));
@@ -77,13 +96,21 @@ public class CertifyBench {
     @Benchmark @BenchmarkMode(Mode.AverageTime) @OutputTimeUnit(TimeUnit.MILLISECONDS)
     public OperatorNorm.Result powerIteration() { return certifier.estimate(x); }
 
-    /** The upper bound over the l_2 ball of radius 0.01: interval propagation with 10 rows, then the norm bound. */
+    /** The upper bound over the l_2 ball of radius eps2: interval propagation with 10 rows, then the norm bound. */
     @Benchmark @BenchmarkMode(Mode.AverageTime) @OutputTimeUnit(TimeUnit.MILLISECONDS)
-    public NormBounds.Bound ballUpper() { return certifier.upper(certifier.propagate(x, 0.01, -1).jacobian()); }
+    public NormBounds.Bound ballUpper() { return certifier.upper(certifier.propagate(x, eps2, -1).jacobian()); }
+
+    /** The same with linear back-substitution over the l_2 ball of radius eps2. */
+    @Benchmark @BenchmarkMode(Mode.SingleShotTime) @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public NormBounds.Bound ballUpperLinearL2() { return linearL2.upper(linearL2.propagate(x, eps2, -1).jacobian()); }
+
+    /** The same over the l_inf ball of radius epsInf. */
+    @Benchmark @BenchmarkMode(Mode.SingleShotTime) @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public NormBounds.Bound ballUpperLinearLinf() { return linearLinf.upper(linearLinf.propagate(x, epsInf, -1).jacobian()); }
 
     /** The propagation certification needs: 10 logit rows and 9 margin rows. */
     @Benchmark @BenchmarkMode(Mode.AverageTime) @OutputTimeUnit(TimeUnit.MILLISECONDS)
-    public Certifier.Propagation ballWithMargins() { return certifier.propagate(x, 0.01, label); }
+    public Certifier.Propagation ballWithMargins() { return certifier.propagate(x, eps2, label); }
 
     /** The point bracket: power iteration, extraction of the 10 x 1024 Jacobian, NormBounds. */
     @Benchmark @BenchmarkMode(Mode.AverageTime) @OutputTimeUnit(TimeUnit.MILLISECONDS)

@@ -1,10 +1,20 @@
 package dev.opnorm.nn.bounds;
 
+import java.util.stream.IntStream;
+
 /**
  * Everything before one point of the network, as seen by back-substitution: given linear lower bounds
  * on targets in terms of the values at that point, a lower bound on each target over the region of
  * network inputs (pulled back through the earlier layers, then minimized over the input region).
  * {@link #NONE} knows nothing: rules then keep their plain interval bounds.
+ *
+ * <p>Two ways to pull rows back, with the same bounds up to rounding: dense batches of rows over every
+ * value of each layer ({@link #lower(LinearRows)}, the reference), and single rows held on the spatial
+ * window they reach ({@link #lower(RowWindow)}, used by {@link #tighten} when {@link #windowed()}): a
+ * unit's row through a 3x3 convolution touches 9 positions of the layer below, not all of them. A
+ * windowed row may also stop early: once its window holds more than {@link #maxRowSize()} entries it is
+ * minimized over the box of the layer it has reached (sound, those bounds hold over the region; looser
+ * than going on to the input).
  */
 @FunctionalInterface
 public interface Backsub {
@@ -18,17 +28,80 @@ public interface Backsub {
     /** A lower bound on each row's target over the region (-infinity where nothing is known). */
     double[] lower(LinearRows f);
 
+    /** A lower bound on one windowed row's target over the region, stopping past {@link #maxRowSize()} entries. */
+    default double lower(RowWindow f) {
+        return lower(f, maxRowSize());
+    }
+
+    /** As {@link #lower(RowWindow)}, stopping past {@code max} entries; by default through the dense form. */
+    default double lower(RowWindow f, int max) {
+        return lower(f.toLinearRows())[0];
+    }
+
+    /**
+     * Entries of the cheap first pass of {@link #tighten} (0: none): every unit is first bounded with rows
+     * stopped past this many entries, and only the units that pass leaves unstable (lo &lt; 0 &lt; hi) are
+     * pulled back in full. The units the first pass decides keep its (sound, looser) bounds.
+     */
+    default int probeRowSize() {
+        return 0;
+    }
+
+    /** Whether {@link #tighten} pulls windowed rows (the fast path) instead of dense batches. */
+    default boolean windowed() {
+        return false;
+    }
+
+    /** Entries a windowed row may hold before it is bounded over the box it has reached (see the class comment). */
+    default int maxRowSize() {
+        return Integer.MAX_VALUE;
+    }
+
+    /** Layers between this point and the network input (0: the input). */
+    default int depth() {
+        return 0;
+    }
+
     /**
      * The box with the bounds of the listed values (indices units[0..count)) intersected with their
-     * back-substituted ones: rows +e_j and -e_j, pulled back and minimized over the region, in batches
-     * that bound the memory of the dense row matrices. {@link #NONE} returns the box itself.
+     * back-substituted ones: rows +e_j and -e_j, pulled back and minimized over the region. Dense: in
+     * batches that bound the memory of the row matrices; windowed: one unit at a time, units in parallel
+     * (each writes only its own bounds, so the result does not depend on the schedule). {@link #NONE}
+     * returns the box itself.
      */
     default Box tighten(Box in, int[] units, int count) {
+        return tighten(in, units, count, true);
+    }
+
+    /**
+     * As {@link #tighten(Box, int[], int)}; {@code probe}: whether the first pass ({@link #probeRowSize()})
+     * may decide units, which is right only where a unit is done once its sign is known (ReLU inputs).
+     */
+    default Box tighten(Box in, int[] units, int count, boolean probe) {
         if (this == NONE || count == 0) {
             return in;
         }
-        int n = in.size(), batch = 64;
+        int n = in.size();
         double[] lo = in.lo().clone(), hi = in.hi().clone();
+        if (windowed()) {
+            int first = probe ? probeRowSize() : 0, max = maxRowSize();
+            int[] todo = units;
+            int left = count;
+            if (first > 0 && first < max) {
+                IntStream.range(0, count).parallel().forEach(t -> bound(in, units[t], first, lo, hi));
+                todo = new int[count];
+                left = 0;
+                for (int t = 0; t < count; t++) {
+                    if (lo[units[t]] < 0 && hi[units[t]] > 0) {
+                        todo[left++] = units[t];
+                    }
+                }
+            }
+            int[] rest = todo;
+            IntStream.range(0, left).parallel().forEach(t -> bound(in, rest[t], max, lo, hi));
+            return new Box(in.shape(), lo, hi);
+        }
+        int batch = 64;
         for (int from = 0; from < count; from += batch) {
             int m = Math.min(batch, count - from);
             double[] rows = new double[2 * m * n];
@@ -47,11 +120,65 @@ public interface Backsub {
         return new Box(in.shape(), lo, hi);
     }
 
+    /** Intersects unit j's bounds with those of the windowed rows +e_j and -e_j (stopped past max entries). */
+    private void bound(Box in, int j, int max, double[] lo, double[] hi) {
+        lo[j] = Math.max(lo[j], lower(RowWindow.unit(in.shape(), j, 1), max));
+        hi[j] = Math.min(hi[j], -lower(RowWindow.unit(in.shape(), j, -1), max));
+    }
+
     /** This context after one more step: bounds at the step's output are pulled back through it first. */
     default Backsub after(BoundStep step) {
+        return after(step, null);
+    }
+
+    /**
+     * As {@link #after(BoundStep)}, with {@code in}, the box of the step's input (where a windowed row
+     * that has grown past {@link #maxRowSize()} stops; null: never stop there).
+     */
+    default Backsub after(BoundStep step, Box in) {
         if (this == NONE) {
             return NONE;
         }
-        return f -> lower(step.pullLower(f));
+        Backsub prev = this;
+        boolean windowed = windowed();
+        int maxSize = maxRowSize(), probe = probeRowSize(), depth = depth() + 1;
+        return new Backsub() {
+            @Override
+            public double[] lower(LinearRows f) {
+                return prev.lower(step.pullLower(f));
+            }
+
+            @Override
+            public double lower(RowWindow f, int max) {
+                RowWindow p = step.pullLowerWindow(f);
+                if (p == null) { // no windowed form here: dense from this layer on
+                    return prev.lower(step.pullLower(f.toLinearRows()))[0];
+                }
+                if (in != null && p.size() > max && prev.depth() > 0) {
+                    return p.lowerOver(in);
+                }
+                return prev.lower(p, max);
+            }
+
+            @Override
+            public boolean windowed() {
+                return windowed;
+            }
+
+            @Override
+            public int maxRowSize() {
+                return maxSize;
+            }
+
+            @Override
+            public int probeRowSize() {
+                return probe;
+            }
+
+            @Override
+            public int depth() {
+                return depth;
+            }
+        };
     }
 }

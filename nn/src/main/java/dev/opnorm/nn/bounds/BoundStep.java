@@ -18,4 +18,14 @@ public interface BoundStep {
      * with downward rounding), a sound linear relaxation over the input box for nonlinear ones.
      */
     LinearRows pullLower(LinearRows f);
+
+    /**
+     * {@link #pullLower} for one row held on a spatial window of this layer's output: the pulled-back row
+     * on the window of the input it reaches, or null when this layer has no windowed form (the caller
+     * then goes on with the dense rows). Sound in the same sense as {@link #pullLower}; the work is
+     * proportional to the window, not to the layer.
+     */
+    default RowWindow pullLowerWindow(RowWindow f) {
+        return null;
+    }
 }

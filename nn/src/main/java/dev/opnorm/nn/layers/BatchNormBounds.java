@@ -9,6 +9,7 @@ import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
 import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
+import dev.opnorm.nn.bounds.RowWindow;
 
 /**
  * Interval rule of {@link BatchNorm2d} in EVAL mode, the per-channel affine map y = s x + t with
@@ -66,16 +67,39 @@ final class BatchNormBounds implements BoundRule {
             }
 
             @Override
+            public RowWindow pullLowerWindow(RowWindow f) {
+                if (f.c() != ch || f.h() * f.w() != plane) {
+                    throw new IllegalArgumentException(layer.describe() + ": row window over (" + f.c() + ", " + f.h()
+                            + ", " + f.w() + ") where the layer has shape " + shape);
+                }
+                int fp = f.wh() * f.ww();
+                double[] glo = new double[f.size()], ghi = new double[glo.length];
+                double k = f.k();
+                for (int c = 0, q = 0; c < ch; c++) {
+                    for (int t = 0; t < fp; t++, q++) {
+                        double l = f.lo()[q], u = f.hi()[q];
+                        if (l != 0 || u != 0) {
+                            glo[q] = Outward.mulLo(l, u, sl[c], sh[c]);
+                            ghi[q] = Outward.mulHi(l, u, sl[c], sh[c]);
+                            k = Intervals.sumDown(k, Outward.mulLo(l, u, tl[c], th[c])); // the offset t in [tl, th]
+                        }
+                    }
+                }
+                return new RowWindow(f.c(), f.h(), f.w(), f.y0(), f.y1(), f.x0(), f.x1(), glo, ghi, k);
+            }
+
+            @Override
             public IntervalRows pullback(IntervalRows g) {
                 Intervals.checkCols(g, n, layer.describe());
                 double[] glo = new double[g.lo().length], ghi = new double[glo.length];
                 for (int row = 0, q = 0; row < g.rows(); row++) {
-                    for (int j = 0; j < n; j++, q++) {
-                        int c = j / plane;
-                        double l = g.lo()[q], u = g.hi()[q];
-                        if (l != 0 || u != 0) {
-                            glo[q] = Outward.mulLo(l, u, sl[c], sh[c]);
-                            ghi[q] = Outward.mulHi(l, u, sl[c], sh[c]);
+                    for (int c = 0; c < ch; c++) { // channel-outer: no division per entry
+                        for (int t = 0; t < plane; t++, q++) {
+                            double l = g.lo()[q], u = g.hi()[q];
+                            if (l != 0 || u != 0) {
+                                glo[q] = Outward.mulLo(l, u, sl[c], sh[c]);
+                                ghi[q] = Outward.mulHi(l, u, sl[c], sh[c]);
+                            }
                         }
                     }
                 }

@@ -50,6 +50,14 @@ final class ChainBounds implements BoundRule {
                 }
 
                 @Override
+                public dev.opnorm.nn.bounds.RowWindow pullLowerWindow(dev.opnorm.nn.bounds.RowWindow f) {
+                    if (!f.isFull() || f.size() != out.size()) { // output and input share the NCHW order
+                        return null;
+                    }
+                    return dev.opnorm.nn.bounds.RowWindow.full(in.shape(), f.lo(), f.hi(), f.k());
+                }
+
+                @Override
                 public IntervalRows pullback(IntervalRows g) {
                     dev.opnorm.nn.bounds.Intervals.checkCols(g, out.size(), layer.qualifiedName());
                     return g;
@@ -66,8 +74,8 @@ final class ChainBounds implements BoundRule {
         for (BoundRule r : rules) {
             BoundStep s = r.over(x, here);
             steps.add(s);
+            here = here.after(s, x);
             x = s.output();
-            here = here.after(s);
         }
         Box out = x;
         return new BoundStep() {

@@ -9,6 +9,7 @@ import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
 import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
+import dev.opnorm.nn.bounds.RowWindow;
 
 import java.util.Arrays;
 
@@ -87,6 +88,7 @@ final class Conv2dBounds implements BoundRule {
             Outward.closeSum(sc[q], sr[q], sa[q], taps, lo, hi, q);
         }
         Box out = new Box(outShape, lo, hi);
+        double[] absIn = absPerInputChannel(w, oc, ic, kh * kw);
         return new BoundStep() {
             @Override
             public Box output() {
@@ -101,6 +103,86 @@ final class Conv2dBounds implements BoundRule {
                     offset = over(new Box(in.shape(), new double[in.size()], new double[in.size()])).output();
                 }
                 return LinearRows.affine(pullback(f.coef()), f, offset);
+            }
+
+            @Override
+            public RowWindow pullLowerWindow(RowWindow f) {
+                if (f.c() != oc || f.h() != oh || f.w() != ow) {
+                    throw new IllegalArgumentException(layer.describe() + ": row window over (" + f.c() + ", " + f.h()
+                            + ", " + f.w() + ") where the output is " + outShape);
+                }
+                int wy0 = f.y0(), wy1 = f.y1(), wx0 = f.x0(), wx1 = f.x1(), fh = f.wh(), fw = f.ww(), fp = fh * fw;
+                // the input window every tap of the output window reaches (clipped to the input)
+                int iy0 = Math.max(0, wy0 * s - pad), iy1 = Math.min(h - 1, wy1 * s - pad + kh - 1);
+                int ix0 = Math.max(0, wx0 * s - pad), ix1 = Math.min(wd - 1, wx1 * s - pad + kw - 1);
+                if (iy0 > iy1 || ix0 > ix1) { // every tap in the padding: the row has no input term
+                    iy0 = iy1 = ix0 = ix1 = 0;
+                }
+                int nh = iy1 - iy0 + 1, nw = ix1 - ix0 + 1, plane = nh * nw;
+                // only the centres are convolved: the radii are rounding-sized (and the absolute sums that
+                // bound the rounding of the centres are needed only roughly), so both are bounded per input
+                // channel by the row's largest entry times the channel's total |W|: a third of the work
+                double[] sc = new double[ic * plane];
+                double[] gc = new double[fp];
+                double k = f.k(), rMax = 0, aMax = 0;
+                for (int o = 0; o < oc; o++) {
+                    double bias = b == null ? 0 : b[o];
+                    boolean any = false;
+                    for (int t = 0, q = o * fp; t < fp; t++, q++) {
+                        double l = f.lo()[q], u = f.hi()[q];
+                        if (l == 0 && u == 0) {
+                            gc[t] = 0;
+                            continue;
+                        }
+                        any = true;
+                        gc[t] = Outward.centre(l, u);
+                        double r = Outward.radius(l, u, gc[t]);
+                        rMax = Math.max(rMax, r);
+                        aMax = Math.max(aMax, Outward.addUp(Math.abs(gc[t]), r));
+                        if (bias != 0) { // the affine offset: the bias, exact in double
+                            k = Intervals.sumDown(k, Outward.mulLo(l, u, bias, bias));
+                        }
+                    }
+                    if (!any) { // a unit's row is one channel until the first relaxation
+                        continue;
+                    }
+                    for (int i = 0; i < ic; i++) {
+                        for (int ky = 0; ky < kh; ky++) {
+                            for (int kx = 0; kx < kw; kx++) {
+                                double wk = w[((o * ic + i) * kh + ky) * kw + kx];
+                                if (wk == 0) {
+                                    continue;
+                                }
+                                int ox0 = Math.max(wx0, firstInside(kx, s, pad));
+                                int ox1 = Math.min(wx1, lastInside(kx, s, pad, wd, ow));
+                                for (int oy = wy0; oy <= wy1; oy++) {
+                                    int iy = oy * s - pad + ky;
+                                    if (iy < 0 || iy >= h) {
+                                        continue;
+                                    }
+                                    int src = (oy - wy0) * fw - wx0, dst = i * plane + (iy - iy0) * nw - ix0 - pad + kx;
+                                    if (s == 1) {
+                                        axpy(sc, dst, gc, src, wk, ox0, ox1);
+                                        continue;
+                                    }
+                                    for (int ox = ox0; ox <= ox1; ox++) {
+                                        sc[dst + ox * s] += gc[src + ox] * wk;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                double[] lo = new double[sc.length], hi = new double[sc.length];
+                long terms = (long) oc * kh * kw;
+                for (int i = 0; i < ic; i++) {
+                    // radius sum_q r_q |w| <= rMax sum |w|; absolute terms likewise with aMax
+                    double rad = Outward.mulUp(rMax, absIn[i]), abs = Outward.mulUp(aMax, absIn[i]);
+                    for (int j = i * plane; j < (i + 1) * plane; j++) { // products may underflow: every entry widened
+                        Outward.closeSum(sc[j], rad, abs, terms, lo, hi, j);
+                    }
+                }
+                return new RowWindow(ic, h, wd, iy0, iy1, ix0, ix1, lo, hi, k);
             }
 
             @Override
@@ -119,6 +201,12 @@ final class Conv2dBounds implements BoundRule {
                     int base = row * nOut;
                     for (int q = 0; q < nOut; q++) {
                         double l = g.lo()[base + q], u = g.hi()[base + q];
+                        if (l == 0 && u == 0) { // most entries of a back-substituted row: skip the rounding work
+                            gc[q] = 0;
+                            gr[q] = 0;
+                            ga[q] = 0;
+                            continue;
+                        }
                         gc[q] = Outward.centre(l, u);
                         gr[q] = Outward.radius(l, u, gc[q]);
                         ga[q] = Math.abs(gc[q]) + gr[q];
@@ -179,13 +267,52 @@ final class Conv2dBounds implements BoundRule {
                             }
                         }
                     }
-                    for (int j = 0; j < nIn; j++) {
-                        Outward.closeSum(sc[j], sr[j], sa[j], terms, glo, ghi, row * nIn + j);
+                    // inputs no tap of a nonzero entry reaches got no term at all: their sums are exact zeros
+                    // and stay 0 (closing them would give every entry a subnormal width, making the row
+                    // dense for every layer below and the arithmetic on it slow)
+                    int iy0 = h, iy1 = -1, ix0 = wd, ix1 = -1;
+                    for (int o = 0; o < oc; o++) {
+                        if (yHi[o] >= 0) {
+                            iy0 = Math.min(iy0, yLo[o] * s - pad);
+                            iy1 = Math.max(iy1, yHi[o] * s - pad + kh - 1);
+                            ix0 = Math.min(ix0, xLo[o] * s - pad);
+                            ix1 = Math.max(ix1, xHi[o] * s - pad + kw - 1);
+                        }
+                    }
+                    iy0 = Math.max(iy0, 0);
+                    ix0 = Math.max(ix0, 0);
+                    iy1 = Math.min(iy1, h - 1);
+                    ix1 = Math.min(ix1, wd - 1);
+                    for (int i = 0; i < ic; i++) {
+                        for (int iy = iy0; iy <= iy1; iy++) {
+                            for (int ix = ix0, j = (i * h + iy) * wd + ix0; ix <= ix1; ix++, j++) {
+                                Outward.closeSum(sc[j], sr[j], sa[j], terms, glo, ghi, row * nIn + j);
+                            }
+                        }
                     }
                 }
                 return new IntervalRows(rows, nIn, glo, ghi);
             }
         };
+    }
+
+    /**
+     * For each input channel i, an upper bound of sum over output channels and taps of |w[o, i, ., .]|:
+     * the most any one input value's pulled-back entry can collect per unit of the row's entries.
+     */
+    private static double[] absPerInputChannel(float[] w, int oc, int ic, int taps) {
+        double[] a = new double[ic];
+        for (int o = 0; o < oc; o++) {
+            for (int i = 0; i < ic; i++) {
+                for (int t = 0, at = (o * ic + i) * taps; t < taps; t++, at++) {
+                    a[i] += Math.abs((double) w[at]);
+                }
+            }
+        }
+        for (int i = 0; i < ic; i++) {
+            a[i] = Math.nextUp(a[i] * (1 + Outward.gamma((long) oc * taps + 1)));
+        }
+        return a;
     }
 
     /** The first output column whose tap kx lands inside the input (ox s - pad + kx >= 0). */

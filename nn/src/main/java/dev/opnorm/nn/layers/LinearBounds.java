@@ -9,6 +9,7 @@ import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
 import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
+import dev.opnorm.nn.bounds.RowWindow;
 
 /**
  * Interval rule of {@link Linear}: y = W x + b applied to a box in centre-radius form, y in
@@ -57,6 +58,11 @@ final class LinearBounds implements BoundRule {
                     offset = over(new Box(in.shape(), new double[in.size()], new double[in.size()])).output();
                 }
                 return LinearRows.affine(pullback(f.coef()), f, offset);
+            }
+
+            @Override
+            public RowWindow pullLowerWindow(RowWindow f) { // dense in, dense out: the window is everything
+                return RowWindow.ofRow(pullLower(f.toLinearRows()), 0, in.shape());
             }
 
             @Override

@@ -9,6 +9,7 @@ import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
 import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
+import dev.opnorm.nn.bounds.RowWindow;
 
 /**
  * Interval rule of {@link MaxPool2d}: a window's maximum lies in [max lo, max hi] (exact). Its
@@ -45,7 +46,7 @@ final class MaxPoolBounds implements BoundRule {
                 units[m++] = j;
             }
         }
-        return step(before.tighten(in, units, m));
+        return step(before.tighten(in, units, m, false)); // both ends of each value matter here
     }
 
     private BoundStep step(Box in) {
@@ -147,6 +148,39 @@ final class MaxPoolBounds implements BoundRule {
                     c[row] = cr;
                 }
                 return new LinearRows(new IntervalRows(g.rows(), nIn, glo, ghi), c);
+            }
+
+            @Override
+            public RowWindow pullLowerWindow(RowWindow f) {
+                if (f.c() != ch || f.h() != oh || f.w() != ow) {
+                    throw new IllegalArgumentException(layer.describe() + ": row window over (" + f.c() + ", " + f.h()
+                            + ", " + f.w() + ") where the output is " + outShape);
+                }
+                int iy0 = Math.max(0, f.y0() * s - pad), iy1 = Math.min(h - 1, f.y1() * s - pad + k - 1);
+                int ix0 = Math.max(0, f.x0() * s - pad), ix1 = Math.min(w - 1, f.x1() * s - pad + k - 1);
+                int nh = iy1 - iy0 + 1, nw = ix1 - ix0 + 1;
+                double[] glo = new double[ch * nh * nw], ghi = new double[glo.length];
+                double cr = f.k();
+                for (int c = 0, q = 0; c < ch; c++) {
+                    for (int oy = f.y0(); oy <= f.y1(); oy++) {
+                        for (int ox = f.x0(), o = f.global(c, oy, ox); ox <= f.x1(); ox++, o++, q++) {
+                            double l = f.lo()[q], u = f.hi()[q];
+                            if (l == 0 && u == 0) {
+                                continue;
+                            }
+                            if (start[o + 1] - start[o] == 1 || l >= 0) {
+                                int at = best[o], iy = (at / w) % h, ix = at % w; // best[o] is in channel c
+                                int t = (c * nh + iy - iy0) * nw + ix - ix0;
+                                glo[t] = Intervals.sumDown(glo[t], l);
+                                ghi[t] = Intervals.sumUp(ghi[t], u);
+                            } else {
+                                double mLo = u <= 0 ? hi[o] : lo[o];
+                                cr = Intervals.sumDown(cr, Outward.mulLo(l, u, mLo, hi[o]));
+                            }
+                        }
+                    }
+                }
+                return new RowWindow(ch, h, w, iy0, iy1, ix0, ix1, glo, ghi, cr);
             }
 
             @Override

@@ -32,7 +32,7 @@ final class PreActBlockBounds implements BoundRule {
     @Override
     public BoundStep over(Box in, Backsub before) {
         BoundStep sPre = pre.over(in, before);
-        Backsub atA = before.after(sPre);
+        Backsub atA = before.after(sPre, in);
         BoundStep sMain = main.over(sPre.output(), atA);
         BoundStep sShort = shortcut == null ? null : shortcut.over(sPre.output(), atA);
         Box out = Intervals.add(sMain.output(), sShort == null ? in : sShort.output(), block.outputShape(in.shape()));

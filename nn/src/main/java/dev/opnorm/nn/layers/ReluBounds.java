@@ -8,6 +8,7 @@ import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
 import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
+import dev.opnorm.nn.bounds.RowWindow;
 
 /**
  * Interval rule of {@link ReLU}: the output box is [max(lo, 0), max(hi, 0)] (exact, no rounding); the
@@ -71,6 +72,30 @@ final class ReluBounds implements BoundRule {
             }
 
             @Override
+            public RowWindow pullLowerWindow(RowWindow f) {
+                if (f.c() * f.h() * f.w() != n) {
+                    throw new IllegalArgumentException(layer.describe() + ": row window over (" + f.c() + ", " + f.h()
+                            + ", " + f.w() + ") for " + n + " units");
+                }
+                double[] glo = new double[f.size()], ghi = new double[glo.length];
+                double cr = f.k();
+                for (int c = 0, q = 0; c < f.c(); c++) {
+                    for (int y = f.y0(); y <= f.y1(); y++) {
+                        for (int x = f.x0(), j = f.global(c, y, x); x <= f.x1(); x++, j++, q++) {
+                            double al = f.lo()[q], ah = f.hi()[q];
+                            if (state[j] == 1) {
+                                glo[q] = al;
+                                ghi[q] = ah;
+                            } else if (state[j] == 2 && (al != 0 || ah != 0)) {
+                                cr = relax(al, ah, inLo[j], inHi[j], glo, ghi, q, cr);
+                            }
+                        }
+                    }
+                }
+                return new RowWindow(f.c(), f.h(), f.w(), f.y0(), f.y1(), f.x0(), f.x1(), glo, ghi, cr);
+            }
+
+            @Override
             public LinearRows pullLower(LinearRows f) {
                 IntervalRows g = f.coef();
                 Intervals.checkCols(g, n, layer.describe());
@@ -84,20 +109,7 @@ final class ReluBounds implements BoundRule {
                             glo[q] = al;
                             ghi[q] = ah;
                         } else if (state[j] == 2 && (al != 0 || ah != 0)) {
-                            double l = inLo[j], u = inHi[j];
-                            if (al >= 0) {
-                                if (u > -l) { // alpha = 1; alpha = 0 leaves the entry 0
-                                    glo[q] = al;
-                                    ghi[q] = ah;
-                                }
-                            } else {
-                                double top = ah <= 0 ? ah : al; // straddling: a y >= a_lo y first
-                                double s = Math.nextUp(u / Math.nextDown(u - l)); // >= u / (u - l)
-                                glo[q] = Outward.mulDown(al, s);
-                                ghi[q] = Outward.mulUp(top, s);
-                                // a s (x - l) = a s x + a s (-l), a <= 0, -l >= 0: smallest at a = a_lo
-                                cr = Intervals.sumDown(cr, Outward.mulDown(al, Outward.mulUp(s, -l)));
-                            }
+                            cr = relax(al, ah, inLo[j], inHi[j], glo, ghi, q, cr);
                         }
                     }
                     c[row] = cr;
@@ -105,6 +117,27 @@ final class ReluBounds implements BoundRule {
                 return new LinearRows(new IntervalRows(g.rows(), n, glo, ghi), c);
             }
         };
+    }
+
+    /**
+     * The relaxation of one unstable unit over [l, u] for the coefficient [al, ah] (see the class
+     * comment): writes the input coefficient to glo[q], ghi[q], returns the constant cr plus its share.
+     */
+    private static double relax(double al, double ah, double l, double u, double[] glo, double[] ghi, int q,
+                                double cr) {
+        if (al >= 0) {
+            if (u > -l) { // alpha = 1; alpha = 0 leaves the entry 0
+                glo[q] = al;
+                ghi[q] = ah;
+            }
+            return cr;
+        }
+        double top = ah <= 0 ? ah : al; // straddling: a y >= a_lo y first
+        double s = Math.nextUp(u / Math.nextDown(u - l)); // >= u / (u - l)
+        glo[q] = Outward.mulDown(al, s);
+        ghi[q] = Outward.mulUp(top, s);
+        // a s (x - l) = a s x + a s (-l), a <= 0, -l >= 0: smallest at a = a_lo
+        return Intervals.sumDown(cr, Outward.mulDown(al, Outward.mulUp(s, -l)));
     }
 
     /** The box with each unstable unit's bounds intersected with its back-substituted ones. */

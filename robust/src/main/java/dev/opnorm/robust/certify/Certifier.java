@@ -15,6 +15,7 @@ import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
 import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
+import dev.opnorm.nn.bounds.RowWindow;
 import dev.opnorm.nn.layers.BnMode;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.util.Rng;
@@ -42,6 +43,12 @@ import org.ejml.data.DMatrixRMaj;
  * bound of the network in exact arithmetic: R is then the rounding of the double computation, plus
  * every max-pool tie or ReLU kink that rounding cannot resolve (constant image borders make exact ties).
  * {@link #point} is the bracket of the float network's extracted Jacobian.
+ *
+ * <p>Cost of the linear bounds ({@link Options#windowed}, the default): only units the box leaves
+ * unstable are back-substituted, each row held on the window of values it reaches ({@link
+ * dev.opnorm.nn.bounds.RowWindow}: a 3x3 convolution's unit reaches 3x3 positions of the layer below),
+ * units in parallel. Rows may stop at an
+ * intermediate layer's box ({@link Options#maxRowSize}), which is much looser on deep networks.
  *
  * <p><b>Lower bounds</b>: ||J_f(x*)|| for points x* of the ball, found by search: x, uniform samples of
  * the ball, then a random-step ascent from the best one with shrinking steps (projected back into the
@@ -81,10 +88,32 @@ public final class Certifier {
      * @param seed       seed of the samples and steps
      * @param linear     tighten pre-activation, logit and margin bounds by linear back-substitution over
      *                   the ball (false: plain interval propagation over its box)
+     * @param windowed   pull the pre-activation rows back one unit at a time on the window of values they
+     *                   reach (fast; false: dense batches over whole layers, the reference; same bounds up
+     *                   to rounding)
+     * @param maxRowSize a windowed row holding more entries than this stops at the layer it has reached and
+     *                   is bounded over that layer's box (sound, looser; {@link Integer#MAX_VALUE}: always
+     *                   back to the input)
+     * @param probeRowSize the cheap first pass of pre-activation bounds stops rows past this many entries,
+     *                   and only the units it leaves unstable are bounded in full (0: no first pass)
      */
     public record Options(double ballP, double domainLow, double domainHigh, int samples, int ascent,
-                          OperatorNorm.Options power, long seed, boolean linear) {
+                          OperatorNorm.Options power, long seed, boolean linear, boolean windowed, int maxRowSize,
+                          int probeRowSize) {
+        /** Windowed rows, never stopped early, with the default first pass. */
+        public Options(double ballP, double domainLow, double domainHigh, int samples, int ascent,
+                       OperatorNorm.Options power, long seed, boolean linear) {
+            this(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, true, Integer.MAX_VALUE, PROBE);
+        }
+
+        /** Default entries of the first pass ({@link #probeRowSize}). */
+        public static final int PROBE = 0;
+
         public Options {
+            if (maxRowSize < 1 || probeRowSize < 0) {
+                throw new IllegalArgumentException("maxRowSize must be >= 1 and probeRowSize >= 0, got " + maxRowSize
+                        + " and " + probeRowSize);
+            }
             if (ballP != 1 && ballP != 2 && ballP != Double.POSITIVE_INFINITY) {
                 throw new IllegalArgumentException("ball norm must be 1, 2 or inf, got " + ballP);
             }
@@ -99,23 +128,46 @@ public final class Certifier {
         /** Ball norm r, no domain, 16 samples, 32 ascent steps, 100 power iterations, seed 0, linear bounds. */
         public static Options defaults(double ballP) {
             return new Options(ballP, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, 16, 32,
-                    OperatorNorm.Options.defaults().withMaxIterations(100).withRelTol(1e-6), 0, true);
+                    OperatorNorm.Options.defaults().withMaxIterations(100).withRelTol(1e-6), 0, true, true,
+                    Integer.MAX_VALUE, PROBE);
         }
 
         public Options withDomain(double low, double high) {
-            return new Options(ballP, low, high, samples, ascent, power, seed, linear);
+            return new Options(ballP, low, high, samples, ascent, power, seed, linear, windowed, maxRowSize,
+                    probeRowSize);
         }
 
         public Options withSearch(int samples, int ascent) {
-            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear);
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
+                    probeRowSize);
         }
 
         public Options withSeed(long s) {
-            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, s, linear);
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, s, linear, windowed, maxRowSize,
+                    probeRowSize);
         }
 
         public Options withLinear(boolean on) {
-            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, on);
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, on, windowed, maxRowSize,
+                    probeRowSize);
+        }
+
+        /** Windowed rows on or off (off: the dense reference). */
+        public Options withWindowed(boolean on) {
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, on, maxRowSize,
+                    probeRowSize);
+        }
+
+        /** The first pass of pre-activation bounds stops rows past this many entries (0: no first pass). */
+        public Options withProbeRowSize(int entries) {
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
+                    entries);
+        }
+
+        /** Windowed rows stop early past this many entries ({@link Integer#MAX_VALUE}: never). */
+        public Options withMaxRowSize(int entries) {
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, entries,
+                    probeRowSize);
         }
     }
 
@@ -243,7 +295,7 @@ public final class Certifier {
         }
         double dual = Norms.conjugate(options.ballP());
         boolean boxOnly = options.ballP() == Double.POSITIVE_INFINITY;
-        return f -> {
+        Backsub dense = f -> {
             IntervalRows a = f.coef();
             int n = a.cols();
             double[] out = new double[a.rows()];
@@ -278,6 +330,60 @@ public final class Certifier {
                 out[i] = Intervals.sumDown(best, f.c()[i]);
             }
             return out;
+        };
+        return new Backsub() {
+            @Override
+            public double[] lower(LinearRows f) {
+                return dense.lower(f);
+            }
+
+            /** As the dense rows, over the window's entries only (the rest are zero). */
+            @Override
+            public double lower(RowWindow f, int max) {
+                double byBox = f.lowerOver(box);
+                if (boxOnly) {
+                    return byBox;
+                }
+                double[] ac = new double[f.size()];
+                double dot = 0, abs = 0, spread = 0;
+                for (int ch = 0, q = 0; ch < f.c(); ch++) {
+                    for (int y = f.y0(); y <= f.y1(); y++) {
+                        for (int x = f.x0(), j = f.global(ch, y, x); x <= f.x1(); x++, j++, q++) {
+                            double al = f.lo()[q], ah = f.hi()[q];
+                            if (al == 0 && ah == 0) {
+                                continue;
+                            }
+                            double c = Outward.centre(al, ah), r = Outward.radius(al, ah, c);
+                            ac[q] = c;
+                            dot += c * x0[j];
+                            abs += Math.abs(c * x0[j]);
+                            if (r > 0) {
+                                spread = Outward.addUp(spread, Outward.mulUp(r, Math.max(Math.abs(box.lo()[j]),
+                                        Math.abs(box.hi()[j]))));
+                            }
+                        }
+                    }
+                }
+                double centre = Math.nextDown(dot - Outward.dotError(f.size(), abs));
+                double byBall = Outward.addDown(Outward.addDown(centre, -Outward.mulUp(eps, NormBounds.lpUp(ac, dual))),
+                        -spread);
+                return Math.max(byBox, Intervals.sumDown(byBall, f.k()));
+            }
+
+            @Override
+            public boolean windowed() {
+                return options.windowed();
+            }
+
+            @Override
+            public int maxRowSize() {
+                return options.maxRowSize();
+            }
+
+            @Override
+            public int probeRowSize() {
+                return options.probeRowSize();
+            }
         };
     }
 
@@ -319,7 +425,7 @@ public final class Certifier {
     /**
      * The bracket at x on ||J_f(x)||_{p,q} for the float network's extracted Jacobian: {@link NormBounds}
      * on that dense matrix, its own rounding bounded (exact cells: zero width up to rounding; (2,2):
-     * sigma_max proved by congruence; (inf,2): the gap of the bound). The bound for the network in exact
+     * sigma_max by Gram iteration; (inf,2): the gap of the bound). The bound for the network in exact
      * arithmetic, which also covers max-pool ties and ReLU kinks within rounding, is {@code ball(x, 0)}'s
      * upper.
      */

@@ -14,7 +14,9 @@ import org.ejml.data.DMatrixRMaj;
  * <ul>
  *   <li>p = 1 (max column q-norm) and q = inf (max row p*-norm): closed forms, bracket of zero width up
  *       to rounding.</li>
- *   <li>(2,2): sigma_max from the Gram matrix G of the smaller side, computed in double with an
+ *   <li>(2,2) in {@link #upper}: Gram iteration ({@link #gramUp}), no decomposition. {@link #spectralUp}
+ *       (sigma_max for the bounds of other cells): sigma_max from the Gram matrix G of the smaller side,
+ *       computed in double with an
  *       entrywise error bound E; lambda_max(G) &lt; t is proved by congruence: with V the eigenvectors
  *       EJML returns, if V^T (G - t I) V is negative definite by Gershgorin's theorem (with the rounding
  *       of that product bounded entrywise), so is G - t I (Sylvester's law of inertia; V is then
@@ -112,7 +114,7 @@ public final class NormBounds {
             return new Bound(maxRow(a, Norms.conjugate(p)), "closed form: max row l" + Norms.format(Norms.conjugate(p)));
         }
         if (p == 2 && q == 2) {
-            return spectralUp(a);
+            return gramOrFallback(a);
         }
         if (q == 1 && enumDim(a, p, q) <= MAX_SIGNS) {
             return new Bound(signs(a, p, q)[1], "exact: " + signMethod(a, p, q));
@@ -235,6 +237,151 @@ public final class NormBounds {
             hi = Math.max(hi, Outward.addUp(lpUp(y, r), e));
         }
         return new double[]{Math.max(0, lo), hi};
+    }
+
+    /** Gram iterations {@link #upper} runs for (2,2). */
+    public static final int GRAM_ITERATIONS = 40;
+
+    /** The (2,2) upper bound of {@link #upper}: Gram iteration, or the Frobenius / mixed bound where smaller. */
+    private static Bound gramOrFallback(Dense a) {
+        double fro = frobeniusUp(a.a), mixed = Outward.sqrtUp(Outward.mulUp(maxColumn(a, 1), maxRow(a, 1)));
+        Bound best = fro <= mixed ? new Bound(fro, "Frobenius norm") : new Bound(mixed, "sqrt(||A||_1 ||A||_inf)");
+        if (Math.min(a.rows, a.cols) <= MAX_GRAM) {
+            Bound g = gramUp(a, GRAM_ITERATIONS);
+            if (g.value() < best.value()) {
+                best = g;
+            }
+        }
+        return best;
+    }
+
+    /** Largest side of the Gram matrix {@link #upper} iterates on (each iteration costs d^3). */
+    public static final int MAX_GRAM = 512;
+
+    private static double frobeniusUp(double[] v) {
+        double s = 0;
+        for (double x : v) {
+            s += x * x;
+        }
+        return Outward.sqrtUp(Math.nextUp(s * (1 + Outward.gamma(v.length + 1))));
+    }
+
+    /**
+     * An upper bound on sigma_max(A) by Gram iteration, no eigen- or singular value decomposition: with
+     * G_0 = A A^T (or A^T A, the smaller side d) and G_{k+1} = G_k^2, sigma_max^(2^(k+1)) = lambda_max(G_k)
+     * &lt;= ||G_k||_F, so sigma_max &lt;= ||G_k||_F^(1/2^(k+1)), which falls to sigma_max (at most d^(1/2^(k+1))
+     * above it). Each G_k is held as an interval matrix, centre and radius, the radius bounding every
+     * rounding so far (products by {@link Outward#dotError}, |G| R + R |G| + R R for the radius carried
+     * through a squaring, rounded up); before each squaring the matrix is scaled by a power of two (exact
+     * but for subnormal entries, whose rounding joins the radius), the exponent kept as an integer. The
+     * 2^(k+1)-th root is taken by repeated upward square roots and an upward power of two.
+     *
+     * @param iterations squarings (the best of the bounds after 0..iterations squarings is returned)
+     */
+    public static Bound gramUp(Dense a, int iterations) {
+        if (iterations < 0 || iterations > 60) { // 60: the exponent of G_k (2^k times sigma's) stays a long
+            throw new IllegalArgumentException("Gram iterations must be in [0, 60], got " + iterations);
+        }
+        boolean byRows = a.rows <= a.cols;
+        int d = byRows ? a.rows : a.cols, m = byRows ? a.cols : a.rows;
+        // A = 2^e0 A' with the largest |entry| of A' in [1, 2): A A^T cannot overflow; entries that the
+        // scaling makes subnormal move by at most MIN_VALUE / 2, which changes each entry of A' A'^T by
+        // less than 3 m MIN_VALUE (|A'| < 2), added to the radius
+        double amax = 0;
+        for (double v : a.a) {
+            amax = Math.max(amax, Math.abs(v));
+        }
+        if (amax == 0) {
+            return new Bound(0, "Gram iteration (zero matrix)");
+        }
+        int e0 = Math.getExponent(amax);
+        double[] sa0 = new double[a.a.length];
+        for (int t = 0; t < sa0.length; t++) {
+            sa0[t] = Math.scalb(a.a[t], -e0);
+        }
+        Dense as = new Dense(a.rows, a.cols, sa0);
+        double shift = Math.nextUp(3.0 * m * Double.MIN_VALUE);
+        double[] g = new double[d * d], r = new double[d * d];
+        for (int i = 0; i < d; i++) {
+            for (int j = i; j < d; j++) {
+                double s = 0, sa = 0;
+                for (int t = 0; t < m; t++) {
+                    double x = byRows ? as.at(i, t) : as.at(t, i), y = byRows ? as.at(j, t) : as.at(t, j);
+                    s += x * y;
+                    sa += Math.abs(x * y);
+                }
+                g[i * d + j] = s;
+                g[j * d + i] = s;
+                r[i * d + j] = Outward.addUp(Outward.dotError(m, sa), shift);
+                r[j * d + i] = r[i * d + j];
+            }
+        }
+        long scale = 2L * e0; // the true G_k lies in 2^scale [g - r, g + r]
+        double best = Double.POSITIVE_INFINITY;
+        int used = 0;
+        for (int k = 0; ; k++) {
+            double f = Outward.addUp(frobeniusUp(g), frobeniusUp(r));
+            if (f == 0) {
+                return new Bound(0, "Gram iteration (zero matrix)");
+            }
+            double bound = root(f, scale, k + 1);
+            if (bound < best) {
+                best = bound;
+                used = k;
+            }
+            if (k == iterations || !Double.isFinite(f)) {
+                break;
+            }
+            int e = Math.getExponent(f);
+            scale += e;
+            for (int t = 0; t < g.length; t++) { // divide by 2^e: exact unless the result is subnormal
+                double gs = Math.scalb(g[t], -e), rs = Math.scalb(r[t], -e);
+                if (Math.scalb(rs, e) < r[t]) {
+                    rs = Math.nextUp(rs);
+                }
+                if (Math.scalb(gs, e) != g[t]) {
+                    rs = Outward.addUp(rs, Double.MIN_VALUE); // a subnormal result is within MIN_VALUE / 2
+                }
+                g[t] = gs;
+                r[t] = rs;
+            }
+            double[] g2 = new double[d * d], r2 = new double[d * d];
+            double growth = 1 + Outward.gamma(3L * d + 2);
+            for (int i = 0; i < d; i++) {
+                for (int j = i; j < d; j++) {
+                    double s = 0, sa = 0, sr = 0;
+                    for (int t = 0; t < d; t++) {
+                        double x = g[i * d + t], y = g[t * d + j], rx = r[i * d + t], ry = r[t * d + j];
+                        s += x * y;
+                        sa += Math.abs(x * y);
+                        sr += Math.abs(x) * ry + rx * Math.abs(y) + rx * ry;
+                    }
+                    double rad = Outward.addUp(Math.nextUp(sr * growth + 3 * d * Double.MIN_VALUE),
+                            Outward.dotError(d, sa));
+                    g2[i * d + j] = s;
+                    g2[j * d + i] = s;
+                    r2[i * d + j] = rad;
+                    r2[j * d + i] = rad;
+                }
+            }
+            g = g2;
+            r = r2;
+            scale *= 2;
+        }
+        return new Bound(best, "Gram iteration, " + used + " squarings");
+    }
+
+    /** An upper bound of (2^scale f)^(1 / 2^t), f &gt; 0. */
+    static double root(double f, long scale, int t) {
+        double v = f;
+        for (int i = 0; i < t; i++) {
+            v = Outward.sqrtUp(v);
+        }
+        long q = Math.floorDiv(scale, 1L << t), rem = scale - q * (1L << t); // 2^scale = 2^(q 2^t) 2^rem
+        // 2^(rem / 2^t) with rem / 2^t in [0, 1) exact; Math.pow is within 1 ulp, two steps up cover it
+        double frac = Math.nextUp(Math.nextUp(Math.pow(2, (double) rem / (double) (1L << t))));
+        double out = Math.scalb(Outward.mulUp(v, frac), (int) Math.max(-4096, Math.min(4096, q)));
+        return out < Double.MIN_NORMAL ? Math.nextUp(out) : out; // a subnormal result is rounded to nearest
     }
 
     /** A sound upper bound on sigma_max(A) (see the class comment). */

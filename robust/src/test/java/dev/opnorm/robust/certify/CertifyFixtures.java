@@ -40,6 +40,26 @@ final class CertifyFixtures {
         return net;
     }
 
+    /** Input shape of {@link #cnnNet}: one 12 x 12 channel. */
+    static final Shape CNN_IN = new Shape(1, 1, 12, 12);
+
+    /**
+     * The 7-layer CNN's pattern, small: (conv 3x3 pad 1 - BN - ReLU) x 2 (1->3->4) - maxpool 2 - conv(4->4,
+     * 3x3, pad 1) - BN - ReLU - maxpool 2 - conv(4->5, 3x3, pad 0) - ReLU - flatten - linear(5->4): rows
+     * pulled back from its units stay inside windows smaller than the layers.
+     */
+    static Sequential cnnNet(long seed) {
+        Sequential net = new Sequential("cnn",
+                new Conv2d("0", 1, 3, 3, 3, 1, 1, true, K), new BatchNorm2d("1", 3, true, K), new ReLU("2", K),
+                new Conv2d("3", 3, 4, 3, 3, 1, 1, true, K), new BatchNorm2d("4", 4, true, K), new ReLU("5", K),
+                new MaxPool2d("6", 2, 2, 0, K), new Conv2d("7", 4, 4, 3, 3, 1, 1, true, K),
+                new BatchNorm2d("8", 4, true, K), new ReLU("9", K), new MaxPool2d("10", 2, 2, 0, K),
+                new Conv2d("11", 4, 5, 3, 3, 1, 0, true, K), new ReLU("12", K), new Flatten("13", K),
+                new Linear("14", 5, 4, true, K));
+        randomize(net, seed);
+        return net;
+    }
+
     /** Input shape of {@link #blockNet}: two 4 x 4 channels. */
     static final Shape BLOCK_IN = new Shape(1, 2, 4, 4);
 

@@ -65,6 +65,42 @@ class NormBoundsTest {
         }
     }
 
+    /**
+     * Gram iteration never falls below sigma_max (EJML SVD) and closes in on it: after 3 squarings within
+     * the factor d^(1/16) it guarantees, after 40 to 1e-9; entries spread over 2^-600..2^600 (the rescaling)
+     * and a repeated top singular value included.
+     */
+    @Test
+    void gramIterationIsAboveTheSvdAndConverges() {
+        SplittableRandom rnd = new SplittableRandom(17);
+        for (int trial = 0; trial < 12; trial++) {
+            int rows = 1 + rnd.nextInt(12), cols = 1 + rnd.nextInt(40);
+            NormBounds.Dense a = gaussian(rows, cols, 1000 + trial);
+            double[] v = a.a().clone();
+            double scale = Math.scalb(1.0, trial % 3 == 0 ? 600 : trial % 3 == 1 ? -600 : 0);
+            for (int t = 0; t < v.length; t++) {
+                v[t] *= scale;
+            }
+            a = new NormBounds.Dense(rows, cols, v);
+            double sigma = Svd.values(new DMatrixRMaj(rows, cols, true, v))[0];
+            int d = Math.min(rows, cols);
+            double few = NormBounds.gramUp(a, 3).value(), many = NormBounds.gramUp(a, 40).value();
+            assertTrue(few >= sigma && many >= sigma, rows + "x" + cols + ": " + few + ", " + many + " vs " + sigma);
+            assertTrue(few <= sigma * Math.pow(d, 1.0 / 16) * (1 + 1e-12), few + " vs " + sigma);
+            assertEquals(sigma, many, 1e-9 * sigma, rows + "x" + cols);
+        }
+        NormBounds.Dense twice = new NormBounds.Dense(3, 3, new double[]{2, 0, 0, 0, -2, 0, 0, 0, 1});
+        double g = NormBounds.gramUp(twice, 40).value();
+        assertTrue(g >= 2 && g <= 2 * (1 + 1e-9), "repeated top value: " + g);
+        assertEquals(0, NormBounds.gramUp(new NormBounds.Dense(2, 2, new double[4]), 5).value());
+        // the (2,2) point upper bound goes through it, not through a decomposition
+        NormBounds.Dense j = gaussian(10, 200, 3);
+        NormBounds.Bound up = NormBounds.upper(j, 2, 2);
+        assertTrue(up.method().startsWith("Gram iteration"), up.method());
+        double s = Svd.values(new DMatrixRMaj(10, 200, true, j.a()))[0];
+        assertTrue(up.value() >= s && up.value() <= s * (1 + 1e-9), up.value() + " vs " + s);
+    }
+
     /** A rank-one matrix with a double top eigenvalue gap of zero elsewhere: the proof still closes. */
     @Test
     void spectralUpperOnRepeatedSingularValues() {
