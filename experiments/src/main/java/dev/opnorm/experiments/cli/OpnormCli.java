@@ -16,6 +16,7 @@ import picocli.CommandLine.Command;
                 DevicesCommand.class,
                 NormCommand.class,
                 CompareCommand.class,
+                SeedsCommand.class,
                 MatrixNormCommand.class,
                 AttackCommand.class,
                 CertifyCommand.class,
