@@ -1,5 +1,13 @@
 package dev.opnorm.robust;
 
+import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.kernels.ScalarKernels;
+import dev.opnorm.nn.kernels.VectorKernels;
+
+import java.util.function.Function;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 /**
  * A 64-bit digest of exact bits for the tests that pin an algorithm's arithmetic (the *BitsTest classes):
  * an FNV-style multiply and an xor-shift per word, the length after each array. Changing it changes every
@@ -7,6 +15,28 @@ package dev.opnorm.robust;
  */
 public final class Digest {
     private Digest() {
+    }
+
+    /** The kernels every pinned digest is computed with: the scalar reference and the vector kernels (this JVM's
+     * width, 3 threads); both must give the same bits. */
+    public static Kernels[] pinnedKernels() {
+        return new Kernels[]{new ScalarKernels(), new VectorKernels(3)};
+    }
+
+    /** Asserts that {@code run} gives the digests {@code want} on every one of {@link #pinnedKernels()}; a failure
+     * lists all digests of that run, ready to paste after a deliberate change of the arithmetic. */
+    public static void assertPinned(long[] want, Function<Kernels, long[]> run) {
+        for (Kernels k : pinnedKernels()) {
+            long[] got = run.apply(k);
+            StringBuilder all = new StringBuilder();
+            for (long g : got) {
+                all.append(g).append("L, ");
+            }
+            assertEquals(want.length, got.length, k.getClass().getSimpleName() + "; all: " + all);
+            for (int c = 0; c < got.length; c++) {
+                assertEquals(want[c], got[c], k.getClass().getSimpleName() + ", case " + c + "; all: " + all);
+            }
+        }
     }
 
     public static long mix(long h, long x) {

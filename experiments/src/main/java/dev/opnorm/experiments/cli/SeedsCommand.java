@@ -181,9 +181,7 @@ public final class SeedsCommand implements Callable<Integer> {
             for (Verdicts v : all) {
                 b.append("<td>").append(escape(v.byClaim().get(id))).append("</td>");
             }
-            String mine = self.byClaim().get(id);
-            boolean same = all.stream().allMatch(v -> v.byClaim().get(id).equals(mine));
-            b.append("<td>").append(same ? "yes" : "no").append("</td></tr>\n");
+            b.append("<td>").append(agrees(all, id) ? "yes" : "no").append("</td></tr>\n");
         }
         return b.append("</table>\n").append(END).toString();
     }

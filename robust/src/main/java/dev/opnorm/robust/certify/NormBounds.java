@@ -301,20 +301,10 @@ public final class NormBounds {
         }
         Dense as = new Dense(a.rows, a.cols, sa0);
         double shift = Math.nextUp(3.0 * m * Double.MIN_VALUE);
-        double[] g = new double[d * d], r = new double[d * d];
-        for (int i = 0; i < d; i++) {
-            for (int j = i; j < d; j++) {
-                double s = 0, sa = 0;
-                for (int t = 0; t < m; t++) {
-                    double x = byRows ? as.at(i, t) : as.at(t, i), y = byRows ? as.at(j, t) : as.at(t, j);
-                    s += x * y;
-                    sa += Math.abs(x * y);
-                }
-                g[i * d + j] = s;
-                g[j * d + i] = s;
-                r[i * d + j] = Outward.addUp(Outward.dotError(m, sa), shift);
-                r[j * d + i] = r[i * d + j];
-            }
+        double[][] ge = gram(as, byRows);
+        double[] g = ge[0], r = ge[1];
+        for (int t = 0; t < r.length; t++) {
+            r[t] = Outward.addUp(r[t], shift);
         }
         long scale = 2L * e0; // the true G_k lies in 2^scale [g - r, g + r]
         double best = Double.POSITIVE_INFINITY;
@@ -384,23 +374,13 @@ public final class NormBounds {
         return out < Double.MIN_NORMAL ? Math.nextUp(out) : out; // a subnormal result is rounded to nearest
     }
 
-    /** A sound upper bound on sigma_max(A) (see the class comment). */
-    public static Bound spectralUp(Dense a) {
-        double fro = 0, n1 = maxColumn(a, 1), nInf = maxRow(a, 1);
-        for (double v : a.a) {
-            fro += v * v;
-        }
-        fro = Outward.sqrtUp(Math.nextUp(fro * (1 + Outward.gamma(a.a.length + 1))));
-        double mixed = Outward.sqrtUp(Outward.mulUp(n1, nInf));
-        Bound fallback = fro <= mixed ? new Bound(fro, "Frobenius norm") : new Bound(mixed, "sqrt(||A||_1 ||A||_inf)");
-        boolean byRows = a.rows <= a.cols;
+    /**
+     * {G, E}: G = A A^T (byRows) or A^T A, d x d row-major, exactly symmetric by construction (each pair summed
+     * once), and E_ij &gt;= |G_ij - exact| (the dot product's rounding error, {@link Outward#dotError}).
+     */
+    private static double[][] gram(Dense a, boolean byRows) {
         int d = byRows ? a.rows : a.cols, m = byRows ? a.cols : a.rows;
-        if (d > 2000) {
-            return fallback;
-        }
-        // G = A A^T (or A^T A), exactly symmetric by construction; E_ij bounds |G_ij - (exact)|.
-        double[] g = new double[d * d];
-        double efro = 0;
+        double[] g = new double[d * d], e = new double[d * d];
         for (int i = 0; i < d; i++) {
             for (int j = i; j < d; j++) {
                 double s = 0, sa = 0;
@@ -411,7 +391,33 @@ public final class NormBounds {
                 }
                 g[i * d + j] = s;
                 g[j * d + i] = s;
-                double e = Outward.dotError(m, sa);
+                e[i * d + j] = Outward.dotError(m, sa);
+                e[j * d + i] = e[i * d + j];
+            }
+        }
+        return new double[][]{g, e};
+    }
+
+    /** A sound upper bound on sigma_max(A) (see the class comment). */
+    public static Bound spectralUp(Dense a) {
+        double fro = 0, n1 = maxColumn(a, 1), nInf = maxRow(a, 1);
+        for (double v : a.a) {
+            fro += v * v;
+        }
+        fro = Outward.sqrtUp(Math.nextUp(fro * (1 + Outward.gamma(a.a.length + 1))));
+        double mixed = Outward.sqrtUp(Outward.mulUp(n1, nInf));
+        Bound fallback = fro <= mixed ? new Bound(fro, "Frobenius norm") : new Bound(mixed, "sqrt(||A||_1 ||A||_inf)");
+        boolean byRows = a.rows <= a.cols;
+        int d = byRows ? a.rows : a.cols;
+        if (d > 2000) {
+            return fallback;
+        }
+        double[][] ge = gram(a, byRows);
+        double[] g = ge[0], err = ge[1];
+        double efro = 0;
+        for (int i = 0; i < d; i++) {
+            for (int j = i; j < d; j++) {
+                double e = err[i * d + j];
                 efro = Outward.addUp(efro, Outward.mulUp(i == j ? 1 : 2, Outward.mulUp(e, e)));
             }
         }

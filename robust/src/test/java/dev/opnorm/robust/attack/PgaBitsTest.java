@@ -1,10 +1,10 @@
 package dev.opnorm.robust.attack;
 
+import dev.opnorm.robust.Digest;
 import static dev.opnorm.robust.Digest.mix;
 import static dev.opnorm.robust.Digest.floats;
 import static dev.opnorm.robust.Digest.ints;
 import static dev.opnorm.robust.Digest.doubles;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.data.Domain;
@@ -81,16 +81,7 @@ class PgaBitsTest {
 
     @Test
     void hostPga_bitsArePinned() {
-        for (Kernels k : new Kernels[]{new ScalarKernels(), new VectorKernels(3)}) {
-            long[] got = run(k);
-            StringBuilder all = new StringBuilder();
-            for (long g : got) {
-                all.append(g).append("L, ");
-            }
-            for (int c = 0; c < got.length; c++) {
-                assertEquals(BITS[c], got[c], k.getClass().getSimpleName() + ", case " + c + "; all: " + all);
-            }
-        }
+        Digest.assertPinned(BITS, PgaBitsTest::run);
     }
 
     private static final long[] BITS = {1085163766746739137L, -2195625778992245451L, -2184272730673204587L,

@@ -1,8 +1,8 @@
 package dev.opnorm.robust.reg;
 
+import dev.opnorm.robust.Digest;
 import static dev.opnorm.robust.Digest.mix;
 import static dev.opnorm.robust.Digest.floats;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
@@ -65,16 +65,7 @@ class DdOperatorNormBitsTest {
 
     @Test
     void hostDdOperatorNorm_bitsArePinned() {
-        for (Kernels k : new Kernels[]{new ScalarKernels(), new VectorKernels(3)}) {
-            long[] got = run(k);
-            StringBuilder all = new StringBuilder();
-            for (long g : got) {
-                all.append(g).append("L, ");
-            }
-            for (int c = 0; c < got.length; c++) {
-                assertEquals(BITS[c], got[c], k.getClass().getSimpleName() + ", case " + c + "; all: " + all);
-            }
-        }
+        Digest.assertPinned(BITS, DdOperatorNormBitsTest::run);
     }
 
     // the values pin the one engine's host arithmetic (RegEngine.placed on PlacedModel.host, float scalars)

@@ -1,5 +1,6 @@
 package dev.opnorm.robust.reg;
 
+import dev.opnorm.robust.Digest;
 import static dev.opnorm.robust.Digest.mix;
 import static dev.opnorm.robust.Digest.floats;
 import static dev.opnorm.robust.Digest.string;
@@ -94,7 +95,7 @@ class GlobalSpectralNormBitsTest {
     /** The scalar reference kernels and the vector ones (at this JVM's width and threads) give the same bits. */
     private static void check(long want, BiFunction<Long, Kernels, Layer> model,
                               Function<Layer, GlobalSpectralNorm> make, int updates) {
-        for (Kernels k : new Kernels[]{new ScalarKernels(), new VectorKernels(3)}) {
+        for (Kernels k : Digest.pinnedKernels()) {
             Layer net = model.apply(3L, k);
             GlobalSpectralNorm reg = make.apply(net);
             assertEquals(want, run(net, reg, updates), reg.name() + " on " + net.name() + ", "

@@ -1,10 +1,10 @@
 package dev.opnorm.robust.train;
 
+import dev.opnorm.robust.Digest;
 import static dev.opnorm.robust.Digest.doubles;
 import static dev.opnorm.robust.Digest.floats;
 import static dev.opnorm.robust.Digest.mix;
 import static dev.opnorm.robust.Digest.string;
-import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
@@ -106,16 +106,7 @@ class TrainStepBitsTest {
     /** The scalar reference kernels and the vector ones (at this JVM's width and threads) give the same bits. */
     @Test
     void hostTrainingSteps_bitsArePinned() {
-        for (Kernels k : new Kernels[]{new ScalarKernels(), new VectorKernels(3)}) {
-            long[] got = run(k);
-            StringBuilder all = new StringBuilder();
-            for (long g : got) {
-                all.append(g).append("L, ");
-            }
-            for (int c = 0; c < got.length; c++) {
-                assertEquals(BITS[c], got[c], k.getClass().getSimpleName() + ", case " + c + "; all: " + all);
-            }
-        }
+        Digest.assertPinned(BITS, TrainStepBitsTest::run);
     }
 
     // the values pin the one engine's host arithmetic (PlacedTrainOps on PlacedModel.host, float loss sums)
