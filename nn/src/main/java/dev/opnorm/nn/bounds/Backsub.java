@@ -62,12 +62,27 @@ public interface Backsub {
         return 0;
     }
 
+    /** ReLU layers between this point and the network input ({@link BoundStep#reluLayers()} summed). */
+    default int reluLayers() {
+        return 0;
+    }
+
+    /**
+     * The budget of {@link #tighten}: bounds are tightened only at points with fewer ReLU layers than
+     * this before them ({@link #reluLayers()}), i.e. the inputs of the first {@code tightenLayers()} ReLU
+     * layers and the max pools among them; later points keep their interval bounds (sound, looser, and
+     * no rows pulled back for them). {@link Integer#MAX_VALUE}: everywhere; 0: nowhere.
+     */
+    default int tightenLayers() {
+        return Integer.MAX_VALUE;
+    }
+
     /**
      * The box with the bounds of the listed values (indices units[0..count)) intersected with their
      * back-substituted ones: rows +e_j and -e_j, pulled back and minimized over the region. Dense: in
      * batches that bound the memory of the row matrices; windowed: one unit at a time, units in parallel
      * (each writes only its own bounds, so the result does not depend on the schedule). {@link #NONE}
-     * returns the box itself.
+     * returns the box itself, and so does a point past the budget ({@link #tightenLayers()}).
      */
     default Box tighten(Box in, int[] units, int count) {
         return tighten(in, units, count, true);
@@ -78,7 +93,7 @@ public interface Backsub {
      * may decide units, which is right only where a unit is done once its sign is known (ReLU inputs).
      */
     default Box tighten(Box in, int[] units, int count, boolean probe) {
-        if (this == NONE || count == 0) {
+        if (this == NONE || count == 0 || reluLayers() >= tightenLayers()) {
             return in;
         }
         int n = in.size();
@@ -142,6 +157,7 @@ public interface Backsub {
         Backsub prev = this;
         boolean windowed = windowed();
         int maxSize = maxRowSize(), probe = probeRowSize(), depth = depth() + 1;
+        int relus = reluLayers() + step.reluLayers(), budget = tightenLayers();
         return new Backsub() {
             @Override
             public double[] lower(LinearRows f) {
@@ -178,6 +194,16 @@ public interface Backsub {
             @Override
             public int depth() {
                 return depth;
+            }
+
+            @Override
+            public int reluLayers() {
+                return relus;
+            }
+
+            @Override
+            public int tightenLayers() {
+                return budget;
             }
         };
     }

@@ -28,4 +28,12 @@ public interface BoundStep {
     default RowWindow pullLowerWindow(RowWindow f) {
         return null;
     }
+
+    /**
+     * ReLU layers inside this step (1 for a ReLU, the sum along the deepest path for a chain or block):
+     * what {@link Backsub#tightenLayers()} counts.
+     */
+    default int reluLayers() {
+        return 0;
+    }
 }

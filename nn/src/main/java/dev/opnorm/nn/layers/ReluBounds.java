@@ -54,6 +54,11 @@ final class ReluBounds implements BoundRule {
             }
 
             @Override
+            public int reluLayers() {
+                return 1;
+            }
+
+            @Override
             public IntervalRows pullback(IntervalRows g) {
                 Intervals.checkCols(g, n, layer.describe());
                 double[] glo = new double[g.lo().length], ghi = new double[glo.length];
