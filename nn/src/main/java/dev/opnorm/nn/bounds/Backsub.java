@@ -80,9 +80,9 @@ public interface Backsub {
 
     /**
      * The budget of {@link #tighten}: bounds are tightened only at points with fewer ReLU layers than
-     * this before them ({@link #reluLayers()}), i.e. the inputs of the first {@code tightenLayers()} ReLU
-     * layers and the max pools among them; later points keep their interval bounds (sound, looser, and
-     * no rows pulled back for them). {@link Integer#MAX_VALUE}: everywhere; 0: nowhere.
+     * this before them ({@link #reluLayers()}): the inputs of the first {@code tightenLayers()} ReLU
+     * layers and of the max pools before the last of them. Later points keep their interval bounds
+     * (sound, looser, and no rows pulled back for them). {@link Integer#MAX_VALUE}: everywhere; 0: nowhere.
      */
     default int tightenLayers() {
         return Integer.MAX_VALUE;

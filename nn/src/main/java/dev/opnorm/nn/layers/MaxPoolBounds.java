@@ -22,7 +22,8 @@ import dev.opnorm.nn.bounds.RowWindow;
  * <p>Linear relaxation: a fixed selection is exact (m = x_j). Otherwise, for a coefficient a &gt;= 0,
  * m &gt;= x_j for the candidate with the largest lower bound; for a &lt;= 0, m &lt;= max hi, a constant;
  * an interval coefficient straddling 0 takes the constant min of a m over the box. With a back-substitution
- * context, the inputs of every window with several candidates are first tightened (+-e_j pulled back).
+ * context, the inputs of every window with several candidates are first tightened (+-e_j pulled back),
+ * but for inputs that are already points (ties of ReLUs that are off, exactly 0, are common).
  */
 final class MaxPoolBounds implements BoundRule {
     private final MaxPool2d layer;
@@ -43,7 +44,7 @@ final class MaxPoolBounds implements BoundRule {
         int[] units = new int[in.size()];
         int m = 0;
         for (int j = 0; j < open.length; j++) {
-            if (open[j]) {
+            if (open[j] && in.lo()[j] < in.hi()[j]) { // a point (a ReLU that is off: exactly 0) cannot narrow
                 units[m++] = j;
             }
         }

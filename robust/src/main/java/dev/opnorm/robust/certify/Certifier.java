@@ -46,9 +46,17 @@ import org.ejml.data.DMatrixRMaj;
  *
  * <p>Cost of the linear bounds ({@link Options#windowed}, the default): only units the box leaves
  * unstable are back-substituted, each row held on the window of values it reaches ({@link
- * dev.opnorm.nn.bounds.RowWindow}: a 3x3 convolution's unit reaches 3x3 positions of the layer below),
- * units in parallel. Rows may stop at an
- * intermediate layer's box ({@link Options#maxRowSize}), which is much looser on deep networks.
+ * dev.opnorm.nn.bounds.RowWindow}: a 3x3 convolution's unit reaches 3x3 positions of the layer below);
+ * the rows of the units at one spatial position share their windows and are pulled back together
+ * ({@link dev.opnorm.nn.bounds.RowBatch}, vectorized over the rows), batches in parallel. The work grows
+ * with depth (each deeper layer has more unstable units, each reaching a larger window), so
+ * {@link Options#tightenLayers} bounds it: pre-activations are tightened in the first few ReLU layers
+ * only (default {@link Options#TIGHTEN}), the later ones keep interval bounds, and the logit and margin
+ * rows are still back-substituted through every layer (with 0 layers: CROWN-IBP). Rows may also stop at
+ * an intermediate layer's box ({@link Options#maxRowSize}), which is much looser on deep networks.
+ * Where a network's interval bounds blow up layer by layer (BatchNorm scales, wide convolutions), only
+ * tightening the deep layers too ({@link Options#ALL_LAYERS}) certifies more than interval bounds, at a
+ * cost that grows with the radius: see BENCHMARKS.md, "Certification cost".
  *
  * <p><b>Lower bounds</b>: ||J_f(x*)|| for points x* of the ball, found by search: x, uniform samples of
  * the ball, then a random-step ascent from the best one with shrinking steps (projected back into the
@@ -97,9 +105,10 @@ public final class Certifier {
      * @param probeRowSize the cheap first pass of pre-activation bounds stops rows past this many entries,
      *                   and only the units it leaves unstable are bounded in full (0: no first pass)
      * @param tightenLayers pre-activation bounds are tightened by back-substitution at the inputs of the
-     *                   first this many ReLU layers (and the max pools among them); later layers keep their
-     *                   interval bounds, and the logit and margin rows are still back-substituted through
-     *                   every layer (0: CROWN-IBP; {@link #ALL_LAYERS}: the full linear bounds)
+     *                   first this many ReLU layers (and of the max pools before the last of them); later
+     *                   layers keep their interval bounds, and the logit and margin rows are still
+     *                   back-substituted through every layer (0: CROWN-IBP; {@link #ALL_LAYERS}: the full
+     *                   linear bounds)
      */
     public record Options(double ballP, double domainLow, double domainHigh, int samples, int ascent,
                           OperatorNorm.Options power, long seed, boolean linear, boolean windowed, int maxRowSize,
@@ -126,10 +135,10 @@ public final class Certifier {
         public static final int ALL_LAYERS = Integer.MAX_VALUE;
 
         /**
-         * Default {@link #tightenLayers}: the first two ReLU layers, chosen by measurement on the
+         * Default {@link #tightenLayers}: the first three ReLU layers, chosen by measurement on the
          * quick profile's network (see BENCHMARKS.md, "Certification cost").
          */
-        public static final int TIGHTEN = 2;
+        public static final int TIGHTEN = 3;
 
         public Options {
             if (maxRowSize < 1 || probeRowSize < 0 || tightenLayers < 0) {
