@@ -159,6 +159,37 @@ class TightenBudgetTest {
         }
     }
 
+    /**
+     * The (2,2) upper bound over the ball holds at every budget: no uniform sample of the l_2 ball of the
+     * small CNN, nor the search's best point, has a larger power-iteration norm (1e-5 for the float
+     * network's rounding), and tightening more layers never raises the upper bound.
+     */
+    @Test
+    void jacobianUpperHoldsAtEveryBudget() {
+        Sequential net = CertifyFixtures.cnnNet(59);
+        Shape in = CertifyFixtures.CNN_IN;
+        float[] x = CertifyFixtures.point(in.size(), 60);
+        double eps = 0.1, last = Double.POSITIVE_INFINITY;
+        for (int b : new int[]{0, 1, 3, Certifier.Options.ALL_LAYERS}) {
+            Certifier c = new Certifier(net, in, 2, 2, Certifier.Options.defaults(2).withSearch(6, 12).withTightenLayers(b));
+            Bracket br = c.ball(x, eps);
+            String what = "budget " + b;
+            assertTrue(br.estimate() <= br.upper() * (1 + 1e-5), what + ": search " + br.estimate() + " > " + br.upper());
+            assertTrue(br.upper() <= last * (1 + 1e-12), what + ": upper " + br.upper() + " above the smaller budget's " + last);
+            last = br.upper();
+            dev.opnorm.nn.util.Rng rng = new dev.opnorm.nn.util.Rng(61 + b);
+            float[] y = new float[x.length];
+            for (int s = 0; s < 100; s++) {
+                dev.opnorm.robust.attack.BallSampling.uniform(2, eps, x.length, rng, y, 0);
+                for (int i = 0; i < y.length; i++) {
+                    y[i] += x[i];
+                }
+                double est = c.estimate(y).value();
+                assertTrue(est <= br.upper() * (1 + 1e-5), what + ": sample " + s + " has " + est + " > " + br.upper());
+            }
+        }
+    }
+
     @Test
     void negativeBudgetIsRejected() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
