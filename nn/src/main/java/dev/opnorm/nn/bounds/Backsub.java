@@ -146,7 +146,10 @@ public interface Backsub {
         return new Box(in.shape(), lo, hi);
     }
 
-    /** Units per batch of {@link #boundAll}: 2 rows each; enough to fill vector lanes, small enough to spread over threads. */
+    /**
+     * Units per batch of {@link #tighten}'s windowed rows (2 rows each): enough to fill vector lanes,
+     * few enough to spread over threads.
+     */
     int BATCH_UNITS = 32;
 
     /**

@@ -17,8 +17,8 @@ public record RowBatch(int rows, int c, int h, int w, int y0, int y1, int x0, in
         }
         long size = (long) c * (y1 - y0 + 1) * (x1 - x0 + 1) * rows;
         if (lo.length != size || hi.length != size || k.length != rows) {
-            throw new IllegalArgumentException("row batch of " + rows + " rows x " + size / rows + " entries with arrays of"
-                    + " length " + lo.length + ", " + hi.length + " and " + k.length + " constants");
+            throw new IllegalArgumentException("row batch of " + rows + " rows x " + size / rows
+                    + " entries with arrays of length " + lo.length + ", " + hi.length + " and " + k.length + " constants");
         }
     }
 
@@ -29,7 +29,8 @@ public record RowBatch(int rows, int c, int h, int w, int y0, int y1, int x0, in
         for (int t = 0; t < count; t++) {
             int j = units[t];
             if ((j % plane) / w != y || j % w != x) {
-                throw new IllegalArgumentException("batched units " + units[0] + " and " + j + " lie at different positions");
+                throw new IllegalArgumentException("batched units " + units[0] + " and " + j
+                        + " lie at different positions");
             }
             v[(j / plane) * count + t] = signs[t];
         }

@@ -264,8 +264,10 @@ final class Conv2dBounds implements BoundRule {
                         rad[r] = Outward.mulUp(rMax[r], absIn[i]);
                         abs[r] = Outward.mulUp(aMax[r], absIn[i]);
                     }
-                    for (int j = i * plane * rows, r = 0; j < (i + 1) * plane * rows; j++, r = r + 1 == rows ? 0 : r + 1) {
-                        Outward.closeSum(sc[j], rad[r], abs[r], terms, lo, hi, j);
+                    for (int j = i * plane * rows, end = (i + 1) * plane * rows; j < end; j += rows) {
+                        for (int r = 0; r < rows; r++) {
+                            Outward.closeSum(sc[j + r], rad[r], abs[r], terms, lo, hi, j + r);
+                        }
                     }
                 }
                 return new RowBatch(rows, ic, h, wd, iy0, iy1, ix0, ix1, lo, hi, k);

@@ -29,11 +29,12 @@ import org.ejml.data.DMatrixRMaj;
  *
  * <p><b>Upper bounds</b> by bound propagation ({@link Layer#bounds()}): the box [x - eps, x + eps] (the
  * smallest box holding the l_r ball for every r, clipped to the domain) goes forward through the layers'
- * interval rules. With {@link Options#linear} (the default) each ReLU first tightens the bounds of the
- * units the box leaves unstable, and each max pool those of the inputs of windows whose selection is
- * open, by linear back-substitution (CROWN / DeepPoly style): the rows +-e_j
- * are pulled back to the input through the earlier layers' linear relaxations ({@link
- * dev.opnorm.nn.bounds.BoundStep#pullLower}) and minimized over the ball exactly for its dual norm
+ * interval rules. With {@link Options#linear} (the default) each ReLU of the first {@link
+ * Options#tightenLayers} first tightens the bounds of the units the box leaves unstable, and each max
+ * pool before them those of the inputs of windows whose selection is open, by linear back-substitution
+ * (CROWN / DeepPoly style): the rows +-e_j are pulled back to the input through the earlier layers'
+ * linear relaxations ({@link dev.opnorm.nn.bounds.BoundStep#pullLower}) and minimized over the ball
+ * exactly for its dual norm
  * (a . x0 - eps ||a||_{r*}) and over the domain box, the best of these and the interval bound kept. That
  * fixes each ReLU's derivative to {0}, {1} or [0,1] and each max-pool window's possible choices; the rows
  * e_1..e_k of the logits' Jacobian then come back as an interval matrix [C - R, C + R]
