@@ -28,7 +28,8 @@ import java.util.Locale;
  * found by search.
  *
  * <pre>
- * java -cp benchmarks/target/benchmarks.jar dev.opnorm.benchmarks.CertifyCost MODEL.safetensors \
+ * java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar \
+ *     dev.opnorm.benchmarks.CertifyCost MODEL.safetensors \
  *     [--model cnn7-w0.25] [--image 0] [--eps 0.001,0.01] [--bounds interval,0,3,all] [--label predicted]
  * </pre>
  * Bounds: "interval", a number of tightened ReLU layers ({@link Certifier.Options#tightenLayers}) or
