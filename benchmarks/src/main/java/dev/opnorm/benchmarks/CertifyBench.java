@@ -34,8 +34,9 @@ import java.util.concurrent.TimeUnit;
  * Certification on the quick profile's network (the 7-layer CNN at width 0.25, BatchNorm statistics
  * calibrated on 64 Fashion-MNIST test images) at the first test image, (2,2): the upper bound over the
  * ball with linear back-substitution (windowed rows; l_2 radius {@code eps2}, l_inf radius
- * {@code epsInf}; rows stopped past {@code maxRowSize} entries), the interval-only bound (l_2), the
- * interval propagation with the 9 margin rows of certification, next to one power-iteration step (a JVP
+ * {@code epsInf}; pre-activations tightened in the first {@code tightenLayers} ReLU layers, rows stopped
+ * past {@code maxRowSize} entries), the interval-only bound (l_2), the interval and the linear
+ * propagation with the 9 margin rows of certification, next to one power-iteration step (a JVP
  * and a VJP of the linearization: the cost unit), a whole power iteration and the point bracket
  * (extraction + {@link NormBounds}, the (2,2) upper by Gram iteration).
  *
@@ -60,6 +61,10 @@ public class CertifyBench {
     @Param({"2147483647"})
     public int maxRowSize;
 
+    /** ReLU layers whose pre-activation bounds are back-substituted (Certifier's default; 2147483647: all). */
+    @Param({"3"})
+    public int tightenLayers;
+
     private Certifier certifier, linearL2, linearLinf;
     private float[] x;
     private int label;
@@ -76,10 +81,10 @@ public class CertifyBench {
         x = Arrays.copyOf(test.images().data, one.size());
         label = test.labels()[0];
         certifier = new Certifier(model, one, 2, 2, Certifier.Options.defaults(2).withDomain(-1, 1).withLinear(false));
-        linearL2 = new Certifier(model, one, 2, 2,
-                Certifier.Options.defaults(2).withDomain(-1, 1).withMaxRowSize(maxRowSize));
+        linearL2 = new Certifier(model, one, 2, 2, Certifier.Options.defaults(2).withDomain(-1, 1)
+                .withMaxRowSize(maxRowSize).withTightenLayers(tightenLayers));
         linearLinf = new Certifier(model, one, 2, 2, Certifier.Options.defaults(Double.POSITIVE_INFINITY)
-                .withDomain(-1, 1).withMaxRowSize(maxRowSize));
+                .withDomain(-1, 1).withMaxRowSize(maxRowSize).withTightenLayers(tightenLayers));
         jacobian = model.linearize(new Tensor(one, x.clone()), BnMode.EVAL).asLinearMap(0);
         v = new float[one.size()];
         Arrays.fill(v, 1f / (float) Math.sqrt(v.length));
@@ -111,6 +116,10 @@ public class CertifyBench {
     /** The propagation certification needs: 10 logit rows and 9 margin rows. */
     @Benchmark @BenchmarkMode(Mode.AverageTime) @OutputTimeUnit(TimeUnit.MILLISECONDS)
     public Certifier.Propagation ballWithMargins() { return certifier.propagate(x, eps2, label); }
+
+    /** The same with linear bounds (tightenLayers ReLU layers tightened; logit and margin rows back-substituted). */
+    @Benchmark @BenchmarkMode(Mode.AverageTime) @OutputTimeUnit(TimeUnit.MILLISECONDS)
+    public Certifier.Propagation ballWithMarginsLinear() { return linearL2.propagate(x, eps2, label); }
 
     /** The point bracket: power iteration, extraction of the 10 x 1024 Jacobian, NormBounds. */
     @Benchmark @BenchmarkMode(Mode.AverageTime) @OutputTimeUnit(TimeUnit.MILLISECONDS)

@@ -28,4 +28,20 @@ public interface BoundStep {
     default RowWindow pullLowerWindow(RowWindow f) {
         return null;
     }
+
+    /**
+     * {@link #pullLowerWindow} for a batch of rows on one window, each row's result the same bit for bit
+     * as its own window's; null when this layer has no batched form (the caller goes on row by row).
+     */
+    default RowBatch pullLowerBatch(RowBatch f) {
+        return null;
+    }
+
+    /**
+     * ReLU layers inside this step (1 for a ReLU, the sum along the deepest path for a chain or block):
+     * what {@link Backsub#tightenLayers()} counts.
+     */
+    default int reluLayers() {
+        return 0;
+    }
 }

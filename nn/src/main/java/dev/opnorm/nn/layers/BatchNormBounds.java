@@ -9,6 +9,7 @@ import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
 import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
+import dev.opnorm.nn.bounds.RowBatch;
 import dev.opnorm.nn.bounds.RowWindow;
 
 /**
@@ -86,6 +87,30 @@ final class BatchNormBounds implements BoundRule {
                     }
                 }
                 return new RowWindow(f.c(), f.h(), f.w(), f.y0(), f.y1(), f.x0(), f.x1(), glo, ghi, k);
+            }
+
+            @Override
+            public RowBatch pullLowerBatch(RowBatch f) {
+                if (f.c() != ch || f.h() * f.w() != plane) {
+                    throw new IllegalArgumentException(layer.describe() + ": row batch over (" + f.c() + ", " + f.h()
+                            + ", " + f.w() + ") where the layer has shape " + shape);
+                }
+                int rows = f.rows(), fp = f.wh() * f.ww();
+                double[] glo = new double[f.lo().length], ghi = new double[glo.length];
+                double[] k = f.k().clone();
+                for (int c = 0, q = 0; c < ch; c++) {
+                    for (int t = 0; t < fp; t++) {
+                        for (int r = 0; r < rows; r++, q++) {
+                            double l = f.lo()[q], u = f.hi()[q];
+                            if (l != 0 || u != 0) {
+                                glo[q] = Outward.mulLo(l, u, sl[c], sh[c]);
+                                ghi[q] = Outward.mulHi(l, u, sl[c], sh[c]);
+                                k[r] = Intervals.sumDown(k[r], Outward.mulLo(l, u, tl[c], th[c]));
+                            }
+                        }
+                    }
+                }
+                return new RowBatch(rows, f.c(), f.h(), f.w(), f.y0(), f.y1(), f.x0(), f.x1(), glo, ghi, k);
             }
 
             @Override

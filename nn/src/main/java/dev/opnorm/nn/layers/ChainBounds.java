@@ -6,6 +6,7 @@ import dev.opnorm.nn.bounds.BoundStep;
 import dev.opnorm.nn.bounds.Box;
 import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.LinearRows;
+import dev.opnorm.nn.bounds.RowWindow;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -78,10 +79,37 @@ final class ChainBounds implements BoundRule {
             x = s.output();
         }
         Box out = x;
+        int relus = steps.stream().mapToInt(BoundStep::reluLayers).sum();
         return new BoundStep() {
             @Override
             public Box output() {
                 return out;
+            }
+
+            @Override
+            public int reluLayers() {
+                return relus;
+            }
+
+            /**
+             * Through each step's windowed form in reverse; from the first step without one, the dense
+             * rows through the rest (the same bound), returned as a window over all of the chain's input.
+             */
+            @Override
+            public RowWindow pullLowerWindow(RowWindow f) {
+                RowWindow r = f;
+                for (int i = steps.size() - 1; i >= 0; i--) {
+                    RowWindow p = steps.get(i).pullLowerWindow(r);
+                    if (p == null) {
+                        LinearRows d = r.toLinearRows();
+                        for (int j = i; j >= 0; j--) {
+                            d = steps.get(j).pullLower(d);
+                        }
+                        return RowWindow.ofRow(d, 0, in.shape());
+                    }
+                    r = p;
+                }
+                return r;
             }
 
             @Override

@@ -9,6 +9,7 @@ import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
 import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
+import dev.opnorm.nn.bounds.RowBatch;
 import dev.opnorm.nn.bounds.RowWindow;
 
 import java.util.Arrays;
@@ -183,6 +184,93 @@ final class Conv2dBounds implements BoundRule {
                     }
                 }
                 return new RowWindow(ic, h, wd, iy0, iy1, ix0, ix1, lo, hi, k);
+            }
+
+            /**
+             * {@link #pullLowerWindow} for every row of the batch at once: the same sums in the same order
+             * per row, the rows innermost (one weight tap updates all of them in one contiguous loop).
+             */
+            @Override
+            public RowBatch pullLowerBatch(RowBatch f) {
+                if (f.c() != oc || f.h() != oh || f.w() != ow) {
+                    throw new IllegalArgumentException(layer.describe() + ": row batch over (" + f.c() + ", " + f.h()
+                            + ", " + f.w() + ") where the output is " + outShape);
+                }
+                int rows = f.rows();
+                int wy0 = f.y0(), wy1 = f.y1(), wx0 = f.x0(), wx1 = f.x1(), fh = f.wh(), fw = f.ww(), fp = fh * fw;
+                int iy0 = Math.max(0, wy0 * s - pad), iy1 = Math.min(h - 1, wy1 * s - pad + kh - 1);
+                int ix0 = Math.max(0, wx0 * s - pad), ix1 = Math.min(wd - 1, wx1 * s - pad + kw - 1);
+                if (iy0 > iy1 || ix0 > ix1) {
+                    iy0 = iy1 = ix0 = ix1 = 0;
+                }
+                int nh = iy1 - iy0 + 1, nw = ix1 - ix0 + 1, plane = nh * nw;
+                double[] sc = new double[ic * plane * rows];
+                double[] gc = new double[fp * rows];
+                double[] k = f.k().clone(), rMax = new double[rows], aMax = new double[rows];
+                for (int o = 0; o < oc; o++) {
+                    double bias = b == null ? 0 : b[o];
+                    boolean any = false;
+                    for (int t = 0, q = o * fp * rows, g = 0; t < fp; t++) {
+                        for (int r = 0; r < rows; r++, q++, g++) {
+                            double l = f.lo()[q], u = f.hi()[q];
+                            if (l == 0 && u == 0) {
+                                gc[g] = 0;
+                                continue;
+                            }
+                            any = true;
+                            gc[g] = Outward.centre(l, u);
+                            double rad = Outward.radius(l, u, gc[g]);
+                            rMax[r] = Math.max(rMax[r], rad);
+                            aMax[r] = Math.max(aMax[r], Outward.addUp(Math.abs(gc[g]), rad));
+                            if (bias != 0) {
+                                k[r] = Intervals.sumDown(k[r], Outward.mulLo(l, u, bias, bias));
+                            }
+                        }
+                    }
+                    if (!any) {
+                        continue;
+                    }
+                    for (int i = 0; i < ic; i++) {
+                        for (int ky = 0; ky < kh; ky++) {
+                            for (int kx = 0; kx < kw; kx++) {
+                                double wk = w[((o * ic + i) * kh + ky) * kw + kx];
+                                if (wk == 0) {
+                                    continue;
+                                }
+                                int ox0 = Math.max(wx0, firstInside(kx, s, pad));
+                                int ox1 = Math.min(wx1, lastInside(kx, s, pad, wd, ow));
+                                for (int oy = wy0; oy <= wy1; oy++) {
+                                    int iy = oy * s - pad + ky;
+                                    if (iy < 0 || iy >= h) {
+                                        continue;
+                                    }
+                                    int src = (oy - wy0) * fw - wx0, dst = i * plane + (iy - iy0) * nw - ix0 - pad + kx;
+                                    for (int ox = ox0; ox <= ox1; ox++) {
+                                        int from = (src + ox) * rows, to = (dst + ox * s) * rows;
+                                        for (int r = 0; r < rows; r++) {
+                                            sc[to + r] += gc[from + r] * wk;
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                double[] lo = new double[sc.length], hi = new double[sc.length];
+                long terms = (long) oc * kh * kw;
+                double[] rad = new double[rows], abs = new double[rows];
+                for (int i = 0; i < ic; i++) {
+                    for (int r = 0; r < rows; r++) {
+                        rad[r] = Outward.mulUp(rMax[r], absIn[i]);
+                        abs[r] = Outward.mulUp(aMax[r], absIn[i]);
+                    }
+                    for (int j = i * plane * rows, end = (i + 1) * plane * rows; j < end; j += rows) {
+                        for (int r = 0; r < rows; r++) {
+                            Outward.closeSum(sc[j + r], rad[r], abs[r], terms, lo, hi, j + r);
+                        }
+                    }
+                }
+                return new RowBatch(rows, ic, h, wd, iy0, iy1, ix0, ix1, lo, hi, k);
             }
 
             @Override

@@ -9,6 +9,7 @@ import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
 import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
+import dev.opnorm.nn.bounds.RowBatch;
 import dev.opnorm.nn.bounds.RowWindow;
 
 /**
@@ -21,7 +22,8 @@ import dev.opnorm.nn.bounds.RowWindow;
  * <p>Linear relaxation: a fixed selection is exact (m = x_j). Otherwise, for a coefficient a &gt;= 0,
  * m &gt;= x_j for the candidate with the largest lower bound; for a &lt;= 0, m &lt;= max hi, a constant;
  * an interval coefficient straddling 0 takes the constant min of a m over the box. With a back-substitution
- * context, the inputs of every window with several candidates are first tightened (+-e_j pulled back).
+ * context, the inputs of every window with several candidates are first tightened (+-e_j pulled back),
+ * but for inputs that are already points (ties of ReLUs that are off, exactly 0, are common).
  */
 final class MaxPoolBounds implements BoundRule {
     private final MaxPool2d layer;
@@ -42,7 +44,7 @@ final class MaxPoolBounds implements BoundRule {
         int[] units = new int[in.size()];
         int m = 0;
         for (int j = 0; j < open.length; j++) {
-            if (open[j]) {
+            if (open[j] && in.lo()[j] < in.hi()[j]) { // a point (a ReLU that is off: exactly 0) cannot narrow
                 units[m++] = j;
             }
         }
@@ -181,6 +183,43 @@ final class MaxPoolBounds implements BoundRule {
                     }
                 }
                 return new RowWindow(ch, h, w, iy0, iy1, ix0, ix1, glo, ghi, cr);
+            }
+
+            @Override
+            public RowBatch pullLowerBatch(RowBatch f) {
+                if (f.c() != ch || f.h() != oh || f.w() != ow) {
+                    throw new IllegalArgumentException(layer.describe() + ": row batch over (" + f.c() + ", " + f.h()
+                            + ", " + f.w() + ") where the output is " + outShape);
+                }
+                int rows = f.rows();
+                int iy0 = Math.max(0, f.y0() * s - pad), iy1 = Math.min(h - 1, f.y1() * s - pad + k - 1);
+                int ix0 = Math.max(0, f.x0() * s - pad), ix1 = Math.min(w - 1, f.x1() * s - pad + k - 1);
+                int nh = iy1 - iy0 + 1, nw = ix1 - ix0 + 1;
+                double[] glo = new double[ch * nh * nw * rows], ghi = new double[glo.length];
+                double[] kr = f.k().clone();
+                for (int c = 0, q = 0; c < ch; c++) {
+                    for (int oy = f.y0(); oy <= f.y1(); oy++) {
+                        for (int ox = f.x0(), o = f.global(c, oy, ox); ox <= f.x1(); ox++, o++) {
+                            int at = best[o], iy = (at / w) % h, ix = at % w;
+                            int t = ((c * nh + iy - iy0) * nw + ix - ix0) * rows;
+                            boolean fixed = start[o + 1] - start[o] == 1;
+                            for (int r = 0; r < rows; r++, q++) {
+                                double l = f.lo()[q], u = f.hi()[q];
+                                if (l == 0 && u == 0) {
+                                    continue;
+                                }
+                                if (fixed || l >= 0) {
+                                    glo[t + r] = Intervals.sumDown(glo[t + r], l);
+                                    ghi[t + r] = Intervals.sumUp(ghi[t + r], u);
+                                } else {
+                                    double mLo = u <= 0 ? hi[o] : lo[o];
+                                    kr[r] = Intervals.sumDown(kr[r], Outward.mulLo(l, u, mLo, hi[o]));
+                                }
+                            }
+                        }
+                    }
+                }
+                return new RowBatch(rows, ch, h, w, iy0, iy1, ix0, ix1, glo, ghi, kr);
             }
 
             @Override

@@ -43,6 +43,11 @@ final class PreActBlockBounds implements BoundRule {
             }
 
             @Override
+            public int reluLayers() { // the deepest path: pre-activation, then the longer branch
+                return sPre.reluLayers() + Math.max(sMain.reluLayers(), sShort == null ? 0 : sShort.reluLayers());
+            }
+
+            @Override
             public LinearRows pullLower(LinearRows f) {
                 Intervals.checkCols(f.coef(), out.size(), block.describe());
                 // a . y = a . main(a') + a . shortcut: lower bounds of the two paths add (constant counted once)

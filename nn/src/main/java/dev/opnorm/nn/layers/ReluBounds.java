@@ -8,6 +8,7 @@ import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.Intervals;
 import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
+import dev.opnorm.nn.bounds.RowBatch;
 import dev.opnorm.nn.bounds.RowWindow;
 
 /**
@@ -54,6 +55,11 @@ final class ReluBounds implements BoundRule {
             }
 
             @Override
+            public int reluLayers() {
+                return 1;
+            }
+
+            @Override
             public IntervalRows pullback(IntervalRows g) {
                 Intervals.checkCols(g, n, layer.describe());
                 double[] glo = new double[g.lo().length], ghi = new double[glo.length];
@@ -93,6 +99,36 @@ final class ReluBounds implements BoundRule {
                     }
                 }
                 return new RowWindow(f.c(), f.h(), f.w(), f.y0(), f.y1(), f.x0(), f.x1(), glo, ghi, cr);
+            }
+
+            @Override
+            public RowBatch pullLowerBatch(RowBatch f) {
+                if (f.c() * f.h() * f.w() != n) {
+                    throw new IllegalArgumentException(layer.describe() + ": row batch over (" + f.c() + ", " + f.h()
+                            + ", " + f.w() + ") for " + n + " units");
+                }
+                int rows = f.rows();
+                double[] glo = new double[f.lo().length], ghi = new double[glo.length];
+                double[] k = f.k().clone();
+                for (int c = 0, q = 0; c < f.c(); c++) {
+                    for (int y = f.y0(); y <= f.y1(); y++) {
+                        for (int x = f.x0(), j = f.global(c, y, x); x <= f.x1(); x++, j++) {
+                            if (state[j] == 1) {
+                                System.arraycopy(f.lo(), q, glo, q, rows);
+                                System.arraycopy(f.hi(), q, ghi, q, rows);
+                                q += rows;
+                                continue;
+                            }
+                            for (int r = 0; r < rows; r++, q++) {
+                                double al = f.lo()[q], ah = f.hi()[q];
+                                if (state[j] == 2 && (al != 0 || ah != 0)) {
+                                    k[r] = relax(al, ah, inLo[j], inHi[j], glo, ghi, q, k[r]);
+                                }
+                            }
+                        }
+                    }
+                }
+                return new RowBatch(rows, f.c(), f.h(), f.w(), f.y0(), f.y1(), f.x0(), f.x1(), glo, ghi, k);
             }
 
             @Override

@@ -29,11 +29,12 @@ import org.ejml.data.DMatrixRMaj;
  *
  * <p><b>Upper bounds</b> by bound propagation ({@link Layer#bounds()}): the box [x - eps, x + eps] (the
  * smallest box holding the l_r ball for every r, clipped to the domain) goes forward through the layers'
- * interval rules. With {@link Options#linear} (the default) each ReLU first tightens the bounds of the
- * units the box leaves unstable, and each max pool those of the inputs of windows whose selection is
- * open, by linear back-substitution (CROWN / DeepPoly style): the rows +-e_j
- * are pulled back to the input through the earlier layers' linear relaxations ({@link
- * dev.opnorm.nn.bounds.BoundStep#pullLower}) and minimized over the ball exactly for its dual norm
+ * interval rules. With {@link Options#linear} (the default) each ReLU of the first {@link
+ * Options#tightenLayers} first tightens the bounds of the units the box leaves unstable, and each max
+ * pool before them those of the inputs of windows whose selection is open, by linear back-substitution
+ * (CROWN / DeepPoly style): the rows +-e_j are pulled back to the input through the earlier layers'
+ * linear relaxations ({@link dev.opnorm.nn.bounds.BoundStep#pullLower}) and minimized over the ball
+ * exactly for its dual norm
  * (a . x0 - eps ||a||_{r*}) and over the domain box, the best of these and the interval bound kept. That
  * fixes each ReLU's derivative to {0}, {1} or [0,1] and each max-pool window's possible choices; the rows
  * e_1..e_k of the logits' Jacobian then come back as an interval matrix [C - R, C + R]
@@ -46,9 +47,17 @@ import org.ejml.data.DMatrixRMaj;
  *
  * <p>Cost of the linear bounds ({@link Options#windowed}, the default): only units the box leaves
  * unstable are back-substituted, each row held on the window of values it reaches ({@link
- * dev.opnorm.nn.bounds.RowWindow}: a 3x3 convolution's unit reaches 3x3 positions of the layer below),
- * units in parallel. Rows may stop at an
- * intermediate layer's box ({@link Options#maxRowSize}), which is much looser on deep networks.
+ * dev.opnorm.nn.bounds.RowWindow}: a 3x3 convolution's unit reaches 3x3 positions of the layer below);
+ * the rows of the units at one spatial position share their windows and are pulled back together
+ * ({@link dev.opnorm.nn.bounds.RowBatch}, vectorized over the rows), batches in parallel. The work grows
+ * with depth (each deeper layer has more unstable units, each reaching a larger window), so
+ * {@link Options#tightenLayers} bounds it: pre-activations are tightened in the first few ReLU layers
+ * only (default {@link Options#TIGHTEN}), the later ones keep interval bounds, and the logit and margin
+ * rows are still back-substituted through every layer (with 0 layers: CROWN-IBP). Rows may also stop at
+ * an intermediate layer's box ({@link Options#maxRowSize}), which is much looser on deep networks.
+ * Where a network's interval bounds blow up layer by layer (BatchNorm scales, wide convolutions), only
+ * tightening the deep layers too ({@link Options#ALL_LAYERS}) certifies more than interval bounds, at a
+ * cost that grows with the radius: see BENCHMARKS.md, "Certification cost".
  *
  * <p><b>Lower bounds</b>: ||J_f(x*)|| for points x* of the ball, found by search: x, uniform samples of
  * the ball, then a random-step ascent from the best one with shrinking steps (projected back into the
@@ -96,23 +105,46 @@ public final class Certifier {
      *                   back to the input)
      * @param probeRowSize the cheap first pass of pre-activation bounds stops rows past this many entries,
      *                   and only the units it leaves unstable are bounded in full (0: no first pass)
+     * @param tightenLayers pre-activation bounds are tightened by back-substitution at the inputs of the
+     *                   first this many ReLU layers (and of the max pools before the last of them); later
+     *                   layers keep their interval bounds, and the logit and margin rows are still
+     *                   back-substituted through every layer (0: CROWN-IBP; {@link #ALL_LAYERS}: the full
+     *                   linear bounds)
      */
     public record Options(double ballP, double domainLow, double domainHigh, int samples, int ascent,
                           OperatorNorm.Options power, long seed, boolean linear, boolean windowed, int maxRowSize,
-                          int probeRowSize) {
-        /** Windowed rows, never stopped early, with the default first pass. */
+                          int probeRowSize, int tightenLayers) {
+        /** Windowed rows, never stopped early, the default first pass and {@link #TIGHTEN} tightened ReLU layers. */
         public Options(double ballP, double domainLow, double domainHigh, int samples, int ascent,
                        OperatorNorm.Options power, long seed, boolean linear) {
-            this(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, true, Integer.MAX_VALUE, PROBE);
+            this(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, true, Integer.MAX_VALUE, PROBE,
+                    TIGHTEN);
+        }
+
+        /** The row settings given, pre-activation bounds tightened at every layer (the full linear bounds). */
+        public Options(double ballP, double domainLow, double domainHigh, int samples, int ascent,
+                       OperatorNorm.Options power, long seed, boolean linear, boolean windowed, int maxRowSize,
+                       int probeRowSize) {
+            this(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
+                    probeRowSize, ALL_LAYERS);
         }
 
         /** Default entries of the first pass ({@link #probeRowSize}). */
         public static final int PROBE = 0;
 
+        /** {@link #tightenLayers} for every layer: the full linear bounds (slow on deep networks). */
+        public static final int ALL_LAYERS = Integer.MAX_VALUE;
+
+        /**
+         * Default {@link #tightenLayers}: the first three ReLU layers, chosen by measurement on the
+         * quick profile's network (see BENCHMARKS.md, "Certification cost").
+         */
+        public static final int TIGHTEN = 3;
+
         public Options {
-            if (maxRowSize < 1 || probeRowSize < 0) {
-                throw new IllegalArgumentException("maxRowSize must be >= 1 and probeRowSize >= 0, got " + maxRowSize
-                        + " and " + probeRowSize);
+            if (maxRowSize < 1 || probeRowSize < 0 || tightenLayers < 0) {
+                throw new IllegalArgumentException("maxRowSize must be >= 1, probeRowSize and tightenLayers >= 0, got "
+                        + maxRowSize + ", " + probeRowSize + " and " + tightenLayers);
             }
             if (ballP != 1 && ballP != 2 && ballP != Double.POSITIVE_INFINITY) {
                 throw new IllegalArgumentException("ball norm must be 1, 2 or inf, got " + ballP);
@@ -125,49 +157,61 @@ public final class Certifier {
             }
         }
 
-        /** Ball norm r, no domain, 16 samples, 32 ascent steps, 100 power iterations, seed 0, linear bounds. */
+        /**
+         * Ball norm r, no domain, 16 samples, 32 ascent steps, 100 power iterations, seed 0, linear bounds
+         * (pre-activations tightened in the first {@link #TIGHTEN} ReLU layers).
+         */
         public static Options defaults(double ballP) {
             return new Options(ballP, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, 16, 32,
                     OperatorNorm.Options.defaults().withMaxIterations(100).withRelTol(1e-6), 0, true, true,
-                    Integer.MAX_VALUE, PROBE);
+                    Integer.MAX_VALUE, PROBE, TIGHTEN);
         }
 
         public Options withDomain(double low, double high) {
             return new Options(ballP, low, high, samples, ascent, power, seed, linear, windowed, maxRowSize,
-                    probeRowSize);
+                    probeRowSize, tightenLayers);
         }
 
         public Options withSearch(int samples, int ascent) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
-                    probeRowSize);
+                    probeRowSize, tightenLayers);
         }
 
         public Options withSeed(long s) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, s, linear, windowed, maxRowSize,
-                    probeRowSize);
+                    probeRowSize, tightenLayers);
         }
 
         public Options withLinear(boolean on) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, on, windowed, maxRowSize,
-                    probeRowSize);
+                    probeRowSize, tightenLayers);
         }
 
         /** Windowed rows on or off (off: the dense reference). */
         public Options withWindowed(boolean on) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, on, maxRowSize,
-                    probeRowSize);
+                    probeRowSize, tightenLayers);
         }
 
         /** The first pass of pre-activation bounds stops rows past this many entries (0: no first pass). */
         public Options withProbeRowSize(int entries) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
-                    entries);
+                    entries, tightenLayers);
         }
 
         /** Windowed rows stop early past this many entries ({@link Integer#MAX_VALUE}: never). */
         public Options withMaxRowSize(int entries) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, entries,
-                    probeRowSize);
+                    probeRowSize, tightenLayers);
+        }
+
+        /**
+         * Pre-activation bounds tightened by back-substitution in the first {@code layers} ReLU layers only
+         * (0: none, CROWN-IBP style; {@link #ALL_LAYERS}: every layer).
+         */
+        public Options withTightenLayers(int layers) {
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
+                    probeRowSize, layers);
         }
     }
 
@@ -262,7 +306,16 @@ public final class Certifier {
             f[k + r] = g[r];
         }
         Backsub atOutput = atInput.after(step);
-        double[] l = atOutput.lower(LinearRows.exact(f));
+        double[] l;
+        if (options.windowed()) { // each row on the windows it reaches (convolutions: centres only), rows in parallel
+            Shape outShape = step.output().shape();
+            double[] lw = new double[f.length];
+            java.util.stream.IntStream.range(0, f.length).parallel().forEach(i -> lw[i] = atOutput.lower(
+                    RowWindow.full(outShape, f[i].clone(), f[i].clone(), 0), Integer.MAX_VALUE));
+            l = lw;
+        } else {
+            l = atOutput.lower(LinearRows.exact(f));
+        }
         double[] lo = step.output().lo().clone(), hi = step.output().hi().clone();
         for (int i = 0; i < k; i++) {
             lo[i] = Math.max(lo[i], l[2 * i]);
@@ -383,6 +436,11 @@ public final class Certifier {
             @Override
             public int probeRowSize() {
                 return options.probeRowSize();
+            }
+
+            @Override
+            public int tightenLayers() {
+                return options.tightenLayers();
             }
         };
     }
