@@ -108,82 +108,9 @@ final class Conv2dBounds implements BoundRule {
 
             @Override
             public RowWindow pullLowerWindow(RowWindow f) {
-                if (f.c() != oc || f.h() != oh || f.w() != ow) {
-                    throw new IllegalArgumentException(layer.describe() + ": row window over (" + f.c() + ", " + f.h()
-                            + ", " + f.w() + ") where the output is " + outShape);
-                }
-                int wy0 = f.y0(), wy1 = f.y1(), wx0 = f.x0(), wx1 = f.x1(), fh = f.wh(), fw = f.ww(), fp = fh * fw;
-                // the input window every tap of the output window reaches (clipped to the input)
-                int iy0 = Math.max(0, wy0 * s - pad), iy1 = Math.min(h - 1, wy1 * s - pad + kh - 1);
-                int ix0 = Math.max(0, wx0 * s - pad), ix1 = Math.min(wd - 1, wx1 * s - pad + kw - 1);
-                if (iy0 > iy1 || ix0 > ix1) { // every tap in the padding: the row has no input term
-                    iy0 = iy1 = ix0 = ix1 = 0;
-                }
-                int nh = iy1 - iy0 + 1, nw = ix1 - ix0 + 1, plane = nh * nw;
-                // only the centres are convolved: the radii are rounding-sized (and the absolute sums that
-                // bound the rounding of the centres are needed only roughly), so both are bounded per input
-                // channel by the row's largest entry times the channel's total |W|: a third of the work
-                double[] sc = new double[ic * plane];
-                double[] gc = new double[fp];
-                double k = f.k(), rMax = 0, aMax = 0;
-                for (int o = 0; o < oc; o++) {
-                    double bias = b == null ? 0 : b[o];
-                    boolean any = false;
-                    for (int t = 0, q = o * fp; t < fp; t++, q++) {
-                        double l = f.lo()[q], u = f.hi()[q];
-                        if (l == 0 && u == 0) {
-                            gc[t] = 0;
-                            continue;
-                        }
-                        any = true;
-                        gc[t] = Outward.centre(l, u);
-                        double r = Outward.radius(l, u, gc[t]);
-                        rMax = Math.max(rMax, r);
-                        aMax = Math.max(aMax, Outward.addUp(Math.abs(gc[t]), r));
-                        if (bias != 0) { // the affine offset: the bias, exact in double
-                            k = Intervals.sumDown(k, Outward.mulLo(l, u, bias, bias));
-                        }
-                    }
-                    if (!any) { // a unit's row is one channel until the first relaxation
-                        continue;
-                    }
-                    for (int i = 0; i < ic; i++) {
-                        for (int ky = 0; ky < kh; ky++) {
-                            for (int kx = 0; kx < kw; kx++) {
-                                double wk = w[((o * ic + i) * kh + ky) * kw + kx];
-                                if (wk == 0) {
-                                    continue;
-                                }
-                                int ox0 = Math.max(wx0, firstInside(kx, s, pad));
-                                int ox1 = Math.min(wx1, lastInside(kx, s, pad, wd, ow));
-                                for (int oy = wy0; oy <= wy1; oy++) {
-                                    int iy = oy * s - pad + ky;
-                                    if (iy < 0 || iy >= h) {
-                                        continue;
-                                    }
-                                    int src = (oy - wy0) * fw - wx0, dst = i * plane + (iy - iy0) * nw - ix0 - pad + kx;
-                                    if (s == 1) {
-                                        axpy(sc, dst, gc, src, wk, ox0, ox1);
-                                        continue;
-                                    }
-                                    for (int ox = ox0; ox <= ox1; ox++) {
-                                        sc[dst + ox * s] += gc[src + ox] * wk;
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                double[] lo = new double[sc.length], hi = new double[sc.length];
-                long terms = (long) oc * kh * kw;
-                for (int i = 0; i < ic; i++) {
-                    // radius sum_q r_q |w| <= rMax sum |w|; absolute terms likewise with aMax
-                    double rad = Outward.mulUp(rMax, absIn[i]), abs = Outward.mulUp(aMax, absIn[i]);
-                    for (int j = i * plane; j < (i + 1) * plane; j++) { // products may underflow: every entry widened
-                        Outward.closeSum(sc[j], rad, abs, terms, lo, hi, j);
-                    }
-                }
-                return new RowWindow(ic, h, wd, iy0, iy1, ix0, ix1, lo, hi, k);
+                // one row is a batch of one: the same sums in the same order
+                return pullLowerBatch(new RowBatch(1, f.c(), f.h(), f.w(), f.y0(), f.y1(), f.x0(), f.x1(), f.lo(),
+                        f.hi(), new double[]{f.k()})).row(0);
             }
 
             /**
@@ -204,6 +131,9 @@ final class Conv2dBounds implements BoundRule {
                     iy0 = iy1 = ix0 = ix1 = 0;
                 }
                 int nh = iy1 - iy0 + 1, nw = ix1 - ix0 + 1, plane = nh * nw;
+                // only the centres are convolved: the radii are rounding-sized (and the absolute sums that
+                // bound the rounding of the centres are needed only roughly), so both are bounded per input
+                // channel by the row's largest entry times the channel's total |W|: a third of the work
                 double[] sc = new double[ic * plane * rows];
                 double[] gc = new double[fp * rows];
                 double[] k = f.k().clone(), rMax = new double[rows], aMax = new double[rows];
