@@ -89,7 +89,6 @@ final class Conv2dBounds implements BoundRule {
             Outward.closeSum(sc[q], sr[q], sa[q], taps, lo, hi, q);
         }
         Box out = new Box(outShape, lo, hi);
-        double[] absIn = absPerInputChannel(w, oc, ic, kh * kw);
         return new BoundStep() {
             @Override
             public Box output() {
@@ -131,12 +130,16 @@ final class Conv2dBounds implements BoundRule {
                     iy0 = iy1 = ix0 = ix1 = 0;
                 }
                 int nh = iy1 - iy0 + 1, nw = ix1 - ix0 + 1, plane = nh * nw;
-                // only the centres are convolved: the radii are rounding-sized (and the absolute sums that
-                // bound the rounding of the centres are needed only roughly), so both are bounded per input
-                // channel by the row's largest entry times the channel's total |W|: a third of the work
-                double[] sc = new double[ic * plane * rows];
-                double[] gc = new double[fp * rows];
-                double[] k = f.k().clone(), rMax = new double[rows], aMax = new double[rows];
+                // two sums per entry: the centre with W, and with |W| each row entry's radius plus a bound on
+                // the rounding its centre term can contribute (gamma_n |centre|, Higham), so the centre's
+                // rounding needs no separate absolute sum. Bounding radii by the row's largest entry instead
+                // (a cheaper single sum) widens every entry by the whole window's magnitude at every layer,
+                // which compounds with depth into bounds far looser than interval ones.
+                long terms = (long) oc * kh * kw;
+                double gam = Outward.gamma(terms);
+                double[] sc = new double[ic * plane * rows], sh = new double[sc.length];
+                double[] gc = new double[fp * rows], gh = new double[gc.length];
+                double[] k = f.k().clone();
                 for (int o = 0; o < oc; o++) {
                     double bias = b == null ? 0 : b[o];
                     boolean any = false;
@@ -145,13 +148,12 @@ final class Conv2dBounds implements BoundRule {
                             double l = f.lo()[q], u = f.hi()[q];
                             if (l == 0 && u == 0) {
                                 gc[g] = 0;
+                                gh[g] = 0;
                                 continue;
                             }
                             any = true;
                             gc[g] = Outward.centre(l, u);
-                            double rad = Outward.radius(l, u, gc[g]);
-                            rMax[r] = Math.max(rMax[r], rad);
-                            aMax[r] = Math.max(aMax[r], Outward.addUp(Math.abs(gc[g]), rad));
+                            gh[g] = Outward.addUp(Outward.radius(l, u, gc[g]), Outward.mulUp(gam, Math.abs(gc[g])));
                             if (bias != 0) {
                                 k[r] = Intervals.sumDown(k[r], Outward.mulLo(l, u, bias, bias));
                             }
@@ -163,7 +165,7 @@ final class Conv2dBounds implements BoundRule {
                     for (int i = 0; i < ic; i++) {
                         for (int ky = 0; ky < kh; ky++) {
                             for (int kx = 0; kx < kw; kx++) {
-                                double wk = w[((o * ic + i) * kh + ky) * kw + kx];
+                                double wk = w[((o * ic + i) * kh + ky) * kw + kx], aw = Math.abs(wk);
                                 if (wk == 0) {
                                     continue;
                                 }
@@ -179,6 +181,7 @@ final class Conv2dBounds implements BoundRule {
                                         int from = (src + ox) * rows, to = (dst + ox * s) * rows;
                                         for (int r = 0; r < rows; r++) {
                                             sc[to + r] += gc[from + r] * wk;
+                                            sh[to + r] += gh[from + r] * aw;
                                         }
                                     }
                                 }
@@ -186,19 +189,11 @@ final class Conv2dBounds implements BoundRule {
                         }
                     }
                 }
+                // sh bounds the radius and the centre's rounding; closeSum adds the rounding of sh itself
+                // (its terms are sh's own) and underflow
                 double[] lo = new double[sc.length], hi = new double[sc.length];
-                long terms = (long) oc * kh * kw;
-                double[] rad = new double[rows], abs = new double[rows];
-                for (int i = 0; i < ic; i++) {
-                    for (int r = 0; r < rows; r++) {
-                        rad[r] = Outward.mulUp(rMax[r], absIn[i]);
-                        abs[r] = Outward.mulUp(aMax[r], absIn[i]);
-                    }
-                    for (int j = i * plane * rows, end = (i + 1) * plane * rows; j < end; j += rows) {
-                        for (int r = 0; r < rows; r++) {
-                            Outward.closeSum(sc[j + r], rad[r], abs[r], terms, lo, hi, j + r);
-                        }
-                    }
+                for (int j = 0; j < sc.length; j++) {
+                    Outward.closeSum(sc[j], sh[j], sh[j], terms, lo, hi, j);
                 }
                 return new RowBatch(rows, ic, h, wd, iy0, iy1, ix0, ix1, lo, hi, k);
             }
@@ -312,25 +307,6 @@ final class Conv2dBounds implements BoundRule {
                 return new IntervalRows(rows, nIn, glo, ghi);
             }
         };
-    }
-
-    /**
-     * For each input channel i, an upper bound of sum over output channels and taps of |w[o, i, ., .]|:
-     * the most any one input value's pulled-back entry can collect per unit of the row's entries.
-     */
-    private static double[] absPerInputChannel(float[] w, int oc, int ic, int taps) {
-        double[] a = new double[ic];
-        for (int o = 0; o < oc; o++) {
-            for (int i = 0; i < ic; i++) {
-                for (int t = 0, at = (o * ic + i) * taps; t < taps; t++, at++) {
-                    a[i] += Math.abs((double) w[at]);
-                }
-            }
-        }
-        for (int i = 0; i < ic; i++) {
-            a[i] = Math.nextUp(a[i] * (1 + Outward.gamma((long) oc * taps + 1)));
-        }
-        return a;
     }
 
     /** The first output column whose tap kx lands inside the input (ox s - pad + kx >= 0). */
