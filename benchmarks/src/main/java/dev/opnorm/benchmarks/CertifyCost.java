@@ -31,9 +31,11 @@ import java.util.Locale;
  * java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar \
  *     dev.opnorm.benchmarks.CertifyCost MODEL.safetensors \
  *     [--model cnn7-w0.25] [--image 0] [--eps 0.001,0.01] [--bounds interval,0,3,all] [--label predicted]
+ *     [--probe ENTRIES]
  * </pre>
  * Bounds: "interval", a number of tightened ReLU layers ({@link Certifier.Options#tightenLayers}) or
- * "all". The label certified is the network's prediction unless {@code --label} names one.
+ * "all". The label certified is the network's prediction unless {@code --label} names one; {@code --probe}
+ * sets {@link Certifier.Options#probeRowSize} (the cheap first pass; default none).
  */
 public final class CertifyCost {
     private CertifyCost() {
@@ -42,10 +44,10 @@ public final class CertifyCost {
     public static void main(String[] args) throws Exception {
         if (args.length == 0 || args[0].startsWith("--")) {
             throw new IllegalArgumentException("usage: CertifyCost MODEL.safetensors [--model M] [--image I] [--eps E,..]"
-                    + " [--bounds interval,0,3,all] [--label predicted|L]");
+                    + " [--bounds interval,0,3,all] [--label predicted|L] [--probe ENTRIES]");
         }
         String spec = "cnn7-w0.25", epsList = "0.001,0.01", bounds = "interval,3", labelArg = "predicted";
-        int image = 0;
+        int image = 0, probe = Certifier.Options.PROBE;
         for (int i = 1; i < args.length; i += 2) {
             if (i + 1 >= args.length) {
                 throw new IllegalArgumentException("option " + args[i] + " needs a value");
@@ -56,6 +58,7 @@ public final class CertifyCost {
                 case "--eps" -> epsList = args[i + 1];
                 case "--bounds" -> bounds = args[i + 1];
                 case "--label" -> labelArg = args[i + 1];
+                case "--probe" -> probe = Integer.parseInt(args[i + 1]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -73,7 +76,8 @@ public final class CertifyCost {
         int label = labelArg.equals("predicted") ? predicted : Integer.parseInt(labelArg);
         System.out.printf(Locale.ROOT, "image %d: true label %d, predicted %d; certifying %d%n", image,
                 test.labels()[0], predicted, label);
-        Certifier.Options base = Certifier.Options.defaults(2).withDomain(Domain.SYMMETRIC.low(), Domain.SYMMETRIC.high());
+        Certifier.Options base = Certifier.Options.defaults(2).withDomain(Domain.SYMMETRIC.low(), Domain.SYMMETRIC.high())
+                .withProbeRowSize(probe);
         for (String e : epsList.split(",")) {
             double eps = Double.parseDouble(e);
             long t = System.nanoTime();

@@ -104,6 +104,12 @@ public final class CertifyCommand implements Callable<Integer> {
             + "propagation; faster, looser). Default: ${DEFAULT-VALUE}.")
     String bounds;
 
+    @Option(names = "--tighten", defaultValue = "3", paramLabel = "N|all", description = "With --bounds linear: "
+            + "pre-activation bounds tightened by back-substitution in the first N ReLU layers (interval bounds "
+            + "after them; 0: only the margins are back-substituted), or all of them (tightest; its cost grows "
+            + "with the depth and the radius). Default: ${DEFAULT-VALUE}.")
+    String tighten;
+
     @Option(names = "--data", description = "Folder with the Fashion-MNIST files (default: /usr/share/datasets/fashion-mnist).")
     Path data;
 
@@ -114,6 +120,22 @@ public final class CertifyCommand implements Callable<Integer> {
     @Option(names = "--force", description = "Write into an --out that already holds results, replacing them.")
     boolean force;
 
+    private int tightenLayers;
+
+    /** --tighten's value as {@link Certifier.Options#tightenLayers}: a count >= 0 or "all". */
+    static int tightenLayers(String v) {
+        if (v.equalsIgnoreCase("all")) {
+            return Certifier.Options.ALL_LAYERS;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            CliSupport.require(n >= 0, "--tighten must be a number of ReLU layers >= 0 or 'all', got " + v);
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--tighten must be a number of ReLU layers >= 0 or 'all', got '" + v + "'");
+        }
+    }
+
     @Override
     public Integer call() throws IOException {
         double pv = CliSupport.attackNorm(p, "--p");
@@ -123,6 +145,7 @@ public final class CertifyCommand implements Callable<Integer> {
         CliSupport.require(ascent >= 0, "--ascent must be >= 0, got " + ascent);
         CliSupport.require(bounds.equals("linear") || bounds.equals("interval"),
                 "--bounds must be linear or interval, got " + bounds);
+        tightenLayers = tightenLayers(tighten);
         for (double e : eps) {
             CliSupport.require(e >= 0 && Double.isFinite(e), "--eps values must be >= 0 and finite, got " + e);
         }
@@ -153,7 +176,7 @@ public final class CertifyCommand implements Callable<Integer> {
         try {
             certifier = new Certifier(model, one, pv, qv, Certifier.Options.defaults(rv)
                     .withDomain(points.domain().low(), points.domain().high()).withSearch(samples, ascent)
-                    .withSeed(engine.seed).withLinear(bounds.equals("linear")));
+                    .withSeed(engine.seed).withLinear(bounds.equals("linear")).withTightenLayers(tightenLayers));
         } catch (UnsupportedOperationException e) {
             throw new IllegalArgumentException("--model " + modelSpec + ": " + e.getMessage());
         }
@@ -200,7 +223,7 @@ public final class CertifyCommand implements Callable<Integer> {
                         + "point's interval Jacobian")
                 .option("p", pn).option("q", qn).option("ball", rn).option("eps", Arrays.toString(radii))
                 .option("model", modelSpec).option("checkpoint", checkpoint).option("count", count)
-                .option("offset", offset).option("bounds", bounds).option("samples", samples).option("ascent", ascent).option("data", dataDir);
+                .option("offset", offset).option("bounds", bounds).option("tighten", tighten).option("samples", samples).option("ascent", ascent).option("data", dataDir);
 
         StringBuilder csv = new StringBuilder("index,label,prediction,eps,lower,upper,upper_monotone,gap,estimate,"
                 + "margin_lower,certified,methods\n");

@@ -61,10 +61,12 @@ class CertifyCommandTest {
     void certify_openclRunsOnTheCpuAndSaysSo() throws IOException {
         Path data = writeFashion(tmp.resolve("data"), 2);
         Run r = run("certify", "--data", data.toString(), "--model", MODEL, "--count", "1", "--eps", "0",
-                "--backend", "opencl", "--out", tmp.resolve("o").toString());
+                "--backend", "opencl", "--tighten", "all", "--out", tmp.resolve("o").toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("runs on the CPU"), r.err());
-        assertTrue(Files.readString(tmp.resolve("o/run.json")).contains("certification runs on the CPU"));
+        String manifest = Files.readString(tmp.resolve("o/run.json"));
+        assertTrue(manifest.contains("certification runs on the CPU"), manifest);
+        assertTrue(manifest.matches("(?s).*\"tighten\"\\s*:\\s*\"all\".*"), manifest);
     }
 
     @Test
@@ -80,5 +82,11 @@ class CertifyCommandTest {
                 tmp.resolve("b").toString());
         assertNotEquals(0, badBounds.code());
         assertTrue(badBounds.err().contains("--bounds"), badBounds.err());
+        for (String bad : new String[]{"-1", "three"}) {
+            Run badTighten = run("certify", "--data", data.toString(), "--eps", "0", "--tighten", bad, "--out",
+                    tmp.resolve("t" + bad).toString());
+            assertNotEquals(0, badTighten.code());
+            assertTrue(badTighten.err().contains("--tighten") && badTighten.err().contains(bad), badTighten.err());
+        }
     }
 }
