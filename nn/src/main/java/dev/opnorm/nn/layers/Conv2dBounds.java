@@ -89,6 +89,17 @@ final class Conv2dBounds implements BoundRule {
             Outward.closeSum(sc[q], sr[q], sa[q], taps, lo, hi, q);
         }
         Box out = new Box(outShape, lo, hi);
+        // W as (tap, o, i) in double, and |W|: input channels innermost for the batched row pullback
+        double[] wt = new double[w.length], wa = new double[w.length];
+        for (int o = 0; o < oc; o++) {
+            for (int i = 0; i < ic; i++) {
+                for (int tap = 0; tap < kh * kw; tap++) {
+                    double v = w[(o * ic + i) * kh * kw + tap];
+                    wt[(tap * oc + o) * ic + i] = v;
+                    wa[(tap * oc + o) * ic + i] = Math.abs(v);
+                }
+            }
+        }
         return new BoundStep() {
             @Override
             public Box output() {
@@ -113,8 +124,11 @@ final class Conv2dBounds implements BoundRule {
             }
 
             /**
-             * {@link #pullLowerWindow} for every row of the batch at once: the same sums in the same order
-             * per row, the rows innermost (one weight tap updates all of them in one contiguous loop).
+             * {@link #pullLowerWindow} for every row of the batch at once, each row's sums in the same order
+             * whatever the batch (window position, tap, output channel). Computed with input channels
+             * innermost: for each row entry, one contiguous, vectorizable pass over a weight row, and
+             * entries that are exactly zero (units a ReLU switched off) skipped; a row's bias term is
+             * summed over output channels, then window positions.
              */
             @Override
             public RowBatch pullLowerBatch(RowBatch f) {
@@ -123,7 +137,7 @@ final class Conv2dBounds implements BoundRule {
                             + ", " + f.w() + ") where the output is " + outShape);
                 }
                 int rows = f.rows();
-                int wy0 = f.y0(), wy1 = f.y1(), wx0 = f.x0(), wx1 = f.x1(), fh = f.wh(), fw = f.ww(), fp = fh * fw;
+                int wy0 = f.y0(), wy1 = f.y1(), wx0 = f.x0(), wx1 = f.x1(), fw = f.ww(), fp = f.wh() * fw;
                 int iy0 = Math.max(0, wy0 * s - pad), iy1 = Math.min(h - 1, wy1 * s - pad + kh - 1);
                 int ix0 = Math.max(0, wx0 * s - pad), ix1 = Math.min(wd - 1, wx1 * s - pad + kw - 1);
                 if (iy0 > iy1 || ix0 > ix1) {
@@ -132,26 +146,22 @@ final class Conv2dBounds implements BoundRule {
                 int nh = iy1 - iy0 + 1, nw = ix1 - ix0 + 1, plane = nh * nw;
                 // two sums per entry: the centre with W, and with |W| each row entry's radius plus a bound on
                 // the rounding its centre term can contribute (gamma_n |centre|, Higham), so the centre's
-                // rounding needs no separate absolute sum. Bounding radii by the row's largest entry instead
-                // (a cheaper single sum) widens every entry by the whole window's magnitude at every layer,
-                // which compounds with depth into bounds far looser than interval ones.
+                // rounding needs no separate absolute sum. (Bounding radii by the row's largest entry instead
+                // widens every entry by the whole window's magnitude at every layer, which compounds with
+                // depth into bounds far looser than interval ones.)
                 long terms = (long) oc * kh * kw;
                 double gam = Outward.gamma(terms);
-                double[] sc = new double[ic * plane * rows], sh = new double[sc.length];
-                double[] gc = new double[fp * rows], gh = new double[gc.length];
+                double[] gc = new double[fp * rows * oc], gh = new double[gc.length]; // (position, row, o)
                 double[] k = f.k().clone();
-                for (int o = 0; o < oc; o++) {
+                for (int o = 0, q = 0; o < oc; o++) {
                     double bias = b == null ? 0 : b[o];
-                    boolean any = false;
-                    for (int t = 0, q = o * fp * rows, g = 0; t < fp; t++) {
-                        for (int r = 0; r < rows; r++, q++, g++) {
+                    for (int t = 0; t < fp; t++) {
+                        for (int r = 0; r < rows; r++, q++) {
                             double l = f.lo()[q], u = f.hi()[q];
                             if (l == 0 && u == 0) {
-                                gc[g] = 0;
-                                gh[g] = 0;
                                 continue;
                             }
-                            any = true;
+                            int g = (t * rows + r) * oc + o;
                             gc[g] = Outward.centre(l, u);
                             gh[g] = Outward.addUp(Outward.radius(l, u, gc[g]), Outward.mulUp(gam, Math.abs(gc[g])));
                             if (bias != 0) {
@@ -159,30 +169,29 @@ final class Conv2dBounds implements BoundRule {
                             }
                         }
                     }
-                    if (!any) {
-                        continue;
-                    }
-                    for (int i = 0; i < ic; i++) {
+                }
+                double[] sc = new double[plane * rows * ic], sh = new double[sc.length]; // (position, row, i)
+                for (int oy = wy0, t = 0; oy <= wy1; oy++) {
+                    for (int ox = wx0; ox <= wx1; ox++, t++) {
                         for (int ky = 0; ky < kh; ky++) {
+                            int iy = oy * s - pad + ky;
+                            if (iy < 0 || iy >= h) {
+                                continue;
+                            }
                             for (int kx = 0; kx < kw; kx++) {
-                                double wk = w[((o * ic + i) * kh + ky) * kw + kx], aw = Math.abs(wk);
-                                if (wk == 0) {
+                                int ix = ox * s - pad + kx;
+                                if (ix < 0 || ix >= wd) {
                                     continue;
                                 }
-                                int ox0 = Math.max(wx0, firstInside(kx, s, pad));
-                                int ox1 = Math.min(wx1, lastInside(kx, s, pad, wd, ow));
-                                for (int oy = wy0; oy <= wy1; oy++) {
-                                    int iy = oy * s - pad + ky;
-                                    if (iy < 0 || iy >= h) {
-                                        continue;
-                                    }
-                                    int src = (oy - wy0) * fw - wx0, dst = i * plane + (iy - iy0) * nw - ix0 - pad + kx;
-                                    for (int ox = ox0; ox <= ox1; ox++) {
-                                        int from = (src + ox) * rows, to = (dst + ox * s) * rows;
-                                        for (int r = 0; r < rows; r++) {
-                                            sc[to + r] += gc[from + r] * wk;
-                                            sh[to + r] += gh[from + r] * aw;
+                                int tap = ky * kw + kx, at = (iy - iy0) * nw + ix - ix0;
+                                for (int r = 0; r < rows; r++) {
+                                    int g = (t * rows + r) * oc, d = (at * rows + r) * ic;
+                                    for (int o = 0; o < oc; o++) {
+                                        double c = gc[g + o], e = gh[g + o];
+                                        if (c == 0 && e == 0) {
+                                            continue;
                                         }
+                                        axpy2(sc, sh, d, wt, wa, (tap * oc + o) * ic, c, e, ic);
                                     }
                                 }
                             }
@@ -192,8 +201,16 @@ final class Conv2dBounds implements BoundRule {
                 // sh bounds the radius and the centre's rounding; closeSum adds the rounding of sh itself
                 // (its terms are sh's own) and underflow
                 double[] lo = new double[sc.length], hi = new double[sc.length];
-                for (int j = 0; j < sc.length; j++) {
-                    Outward.closeSum(sc[j], sh[j], sh[j], terms, lo, hi, j);
+                double[] cl = new double[1], ch = new double[1];
+                for (int at = 0; at < plane; at++) {
+                    for (int r = 0; r < rows; r++) {
+                        for (int i = 0, j = (at * rows + r) * ic; i < ic; i++, j++) {
+                            Outward.closeSum(sc[j], sh[j], sh[j], terms, cl, ch, 0);
+                            int q = (i * plane + at) * rows + r;
+                            lo[q] = cl[0];
+                            hi[q] = ch[0];
+                        }
+                    }
                 }
                 return new RowBatch(rows, ic, h, wd, iy0, iy1, ix0, ix1, lo, hi, k);
             }
@@ -307,6 +324,15 @@ final class Conv2dBounds implements BoundRule {
                 return new IntervalRows(rows, nIn, glo, ghi);
             }
         };
+    }
+
+    /** sc[d + i] += c w[from + i] and sh[d + i] += e aw[from + i] for i &lt; n (one contiguous pass). */
+    private static void axpy2(double[] sc, double[] sh, int d, double[] w, double[] aw, int from, double c, double e,
+                              int n) {
+        for (int i = 0; i < n; i++) {
+            sc[d + i] += c * w[from + i];
+            sh[d + i] += e * aw[from + i];
+        }
     }
 
     /** The first output column whose tap kx lands inside the input (ox s - pad + kx >= 0). */
