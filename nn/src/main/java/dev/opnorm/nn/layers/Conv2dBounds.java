@@ -170,6 +170,21 @@ final class Conv2dBounds implements BoundRule {
                         }
                     }
                 }
+                // each (position, row)'s nonzero output channels, in order: the inner loop takes four at a time
+                // (one load and store of the sums per four weight rows; the same additions in the same order)
+                int[] nzAt = new int[fp * rows + 1], nzO = new int[gc.length];
+                double[] nzC = new double[gc.length], nzE = new double[gc.length];
+                for (int tr = 0, z = 0; tr < fp * rows; tr++) {
+                    nzAt[tr] = z;
+                    for (int o = 0, g = tr * oc; o < oc; o++, g++) {
+                        if (gc[g] != 0 || gh[g] != 0) {
+                            nzO[z] = o;
+                            nzC[z] = gc[g];
+                            nzE[z++] = gh[g];
+                        }
+                    }
+                    nzAt[tr + 1] = z;
+                }
                 double[] sc = new double[plane * rows * ic], sh = new double[sc.length]; // (position, row, i)
                 for (int oy = wy0, t = 0; oy <= wy1; oy++) {
                     for (int ox = wx0; ox <= wx1; ox++, t++) {
@@ -185,13 +200,14 @@ final class Conv2dBounds implements BoundRule {
                                 }
                                 int tap = ky * kw + kx, at = (iy - iy0) * nw + ix - ix0;
                                 for (int r = 0; r < rows; r++) {
-                                    int g = (t * rows + r) * oc, d = (at * rows + r) * ic;
-                                    for (int o = 0; o < oc; o++) {
-                                        double c = gc[g + o], e = gh[g + o];
-                                        if (c == 0 && e == 0) {
-                                            continue;
-                                        }
-                                        axpy2(sc, sh, d, wt, wa, (tap * oc + o) * ic, c, e, ic);
+                                    int d = (at * rows + r) * ic, base = tap * oc * ic;
+                                    int z = nzAt[t * rows + r], end = nzAt[t * rows + r + 1];
+                                    for (; z + 4 <= end; z += 4) {
+                                        axpy2x4(sc, sh, d, wt, wa, base + nzO[z] * ic, base + nzO[z + 1] * ic,
+                                                base + nzO[z + 2] * ic, base + nzO[z + 3] * ic, nzC, nzE, z, ic);
+                                    }
+                                    for (; z < end; z++) {
+                                        axpy2(sc, sh, d, wt, wa, base + nzO[z] * ic, nzC[z], nzE[z], ic);
                                     }
                                 }
                             }
@@ -332,6 +348,30 @@ final class Conv2dBounds implements BoundRule {
         for (int i = 0; i < n; i++) {
             sc[d + i] += c * w[from + i];
             sh[d + i] += e * aw[from + i];
+        }
+    }
+
+    /**
+     * {@link #axpy2} for the four weight rows at f0..f3 with coefficients c[z..z+4) and e[z..z+4), added
+     * to each sum one after the other (the same order as four calls).
+     */
+    private static void axpy2x4(double[] sc, double[] sh, int d, double[] w, double[] aw, int f0, int f1, int f2,
+                                int f3, double[] c, double[] e, int z, int n) {
+        double c0 = c[z], c1 = c[z + 1], c2 = c[z + 2], c3 = c[z + 3];
+        double e0 = e[z], e1 = e[z + 1], e2 = e[z + 2], e3 = e[z + 3];
+        for (int i = 0; i < n; i++) {
+            double a = sc[d + i];
+            a += c0 * w[f0 + i];
+            a += c1 * w[f1 + i];
+            a += c2 * w[f2 + i];
+            a += c3 * w[f3 + i];
+            sc[d + i] = a;
+            double b = sh[d + i];
+            b += e0 * aw[f0 + i];
+            b += e1 * aw[f1 + i];
+            b += e2 * aw[f2 + i];
+            b += e3 * aw[f3 + i];
+            sh[d + i] = b;
         }
     }
 
