@@ -104,10 +104,10 @@ public final class CertifyCommand implements Callable<Integer> {
             + "propagation; faster, looser). Default: ${DEFAULT-VALUE}.")
     String bounds;
 
-    @Option(names = "--tighten", defaultValue = "3", paramLabel = "N|all", description = "With --bounds linear: "
-            + "pre-activation bounds tightened by back-substitution in the first N ReLU layers (interval bounds "
-            + "after them; 0: only the margins are back-substituted), or all of them (tightest; its cost grows "
-            + "with the depth and the radius). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--tighten", defaultValue = "all", paramLabel = "N|all", description = "With --bounds linear: "
+            + "pre-activation bounds tightened by back-substitution in all ReLU layers (tightest; the cost grows "
+            + "with the depth and the radius), or in the first N only (interval bounds after them, faster, looser; "
+            + "0: only the margins are back-substituted). Default: ${DEFAULT-VALUE}.")
     String tighten;
 
     @Option(names = "--data", description = "Folder with the Fashion-MNIST files (default: /usr/share/datasets/fashion-mnist).")

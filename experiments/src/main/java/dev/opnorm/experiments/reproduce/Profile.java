@@ -72,9 +72,9 @@ public record Profile(String name, String dataset, double width, int trainPerCla
      * bounds over the ball's box certify no image of any of the five quick networks at 1e-4 (nor at 3e-4), AT's up
      * to 3e-5, d.d. ONR's at 1e-5, the others' none beyond the point, so the grid sits there; eps_train is added as
      * the last radius (where PGA robust accuracy comes from Fig. 3's curves). Linear back-substitution
-     * ({@code certifyBounds = linear}, by default in the first three ReLU layers) costs 1.5-2x the interval bounds
-     * per propagation on a quick network and certifies radii about 10% larger (BENCHMARKS.md, "Certification
-     * cost"); back-substitution in every layer takes minutes per propagation.
+     * ({@code certifyBounds = linear}, in every ReLU layer by default) certifies the standard network's image 0 at
+     * 1e-4 where interval bounds stop at 1e-6, but takes 30-110 s per propagation on a quick network at these
+     * radii against 3-5 s (BENCHMARKS.md, "Certification cost").
      */
     static final double[] QUICK_CERTIFY_EPS = {0, 1e-5, 3e-5, 1e-4};
 
