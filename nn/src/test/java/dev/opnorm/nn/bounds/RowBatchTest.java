@@ -51,6 +51,45 @@ class RowBatchTest {
                 "layers with a batched form: " + batched);
     }
 
+    /**
+     * Each windowed pullback (the batched code) against the dense reference {@link BoundStep#pullLower} of
+     * the same row, for every layer with a windowed form (strided, padded and 1x1 convolutions included):
+     * zero outside its window, and the same coefficient intervals and constant up to rounding (1e-12 of
+     * the row's scale). A radius bounded more loosely than the dense one (as by the row's largest entry)
+     * fails here.
+     */
+    @Test
+    void windowedPullbackMatchesTheDenseReference() {
+        SplittableRandom r = new SplittableRandom(12);
+        int compared = 0;
+        for (BoundRulesTest.Case c : BoundRulesTest.cases()) {
+            for (int trial = 0; trial < 4; trial++) {
+                Box in = randomBox(c.in(), r, trial);
+                BoundStep step = c.layer().bounds().over(in);
+                RowBatch f = randomBatch(step.output().shape(), r);
+                for (int row = 0; row < f.rows(); row++) {
+                    RowWindow w = step.pullLowerWindow(f.row(row));
+                    if (w == null) {
+                        continue;
+                    }
+                    compared++;
+                    LinearRows win = w.toLinearRows(), dense = step.pullLower(f.row(row).toLinearRows());
+                    double scale = 1e-12;
+                    for (int j = 0; j < dense.coef().cols(); j++) {
+                        scale = Math.max(scale, 1e-12 * Math.max(Math.abs(dense.coef().lo()[j]), Math.abs(dense.coef().hi()[j])));
+                    }
+                    String what = c.layer().name() + " trial " + trial + " row " + row;
+                    for (int j = 0; j < dense.coef().cols(); j++) {
+                        assertEquals(dense.coef().lo()[j], win.coef().lo()[j], scale, what + " lo " + j);
+                        assertEquals(dense.coef().hi()[j], win.coef().hi()[j], scale, what + " hi " + j);
+                    }
+                    assertEquals(dense.c()[0], win.c()[0], 1e-12 * (1 + Math.abs(dense.c()[0])), what + " constant");
+                }
+            }
+        }
+        assertTrue(compared > 20, "windowed rows compared: " + compared);
+    }
+
     @Test
     void unitsAtDifferentPositionsAreRejected() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
