@@ -177,14 +177,18 @@ final class DirectConv {
         float[] ap = s[0], tile = s[1];
         int[] base = new int[4]; // entries past NV stay unused
         int step = NR;
-        // with many column panels and an A that fits in L2, A is packed once for all of them (measured: +10-20%
-        // on 32x32 maps with 128 channels, none on larger A): slice pc at pc * rowsPad, block ic at
-        // (ic - i0) * kc inside it (MC is a multiple of MR)
+        // with many column panels A is packed once for all of them: slice pc at pc * rowsPad, block ic at
+        // (ic - i0) * kc inside it (MC is a multiple of MR). Measured +10-20% on 32x32 maps with 128 channels;
+        // on 16 registers, with A up to 16 MiB and panels of ONCE_PANEL columns, also +6-20% on 8x8 and 16x16
+        // maps with 256-512 channels: each k-slice then adds its tiles into a C panel (M x 256) that is still
+        // in L2, where NC-wide panels of 512 rows left it in L3, and the strided weight gather of the input
+        // VJP runs once per call instead of once per panel
         int rowsPad = Sgemm.ceilDiv(i1 - i0, MR) * MR;
-        boolean once = j1 - j0 > 2 * NC && (long) rowsPad * k <= PACK_ONCE_MAX_FLOATS;
+        boolean once = j1 - j0 > 2 * ONCE_PANEL && (long) rowsPad * k <= PACK_ONCE_MAX_FLOATS;
         float[] all = once ? packAll(a, ap, i0, i1, k, rowsPad) : null;
-        for (int jc = j0; jc < j1; jc += NC) {
-            int nc = Math.min(NC, j1 - jc);
+        int panel = once ? ONCE_PANEL : NC;
+        for (int jc = j0; jc < j1; jc += panel) {
+            int nc = Math.min(panel, j1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 boolean first = pc == 0;
@@ -216,8 +220,13 @@ final class DirectConv {
     }
 
     private static final ThreadLocal<float[][]> PACKED_A = ThreadLocal.withInitial(() -> new float[1][0]);
-    /** The largest A (1 MiB) {@link #block} packs once for all column panels. */
-    private static final long PACK_ONCE_MAX_FLOATS = 1L << 18;
+    /**
+     * The largest A {@link #block} packs once for all column panels: 16 MiB on 16 registers (measured), 1 MiB
+     * on 32 (as before the 16-register change; not measured there).
+     */
+    private static final long PACK_ONCE_MAX_FLOATS = Simd.REGISTERS < 32 ? 1L << 22 : 1L << 18;
+    /** Columns of a panel when A is packed once (a multiple of NR): 256 on 16 registers, NC on 32 (as above). */
+    private static final int ONCE_PANEL = Simd.REGISTERS < 32 ? Math.max(NR, 256 - 256 % NR) : NC;
 
     /** A rows [i0, i1) x depth [0, k) packed slice by slice and block by block, as {@link #block} reads it. */
     private static float[] packAll(Sgemm.PackA a, float[] ap, int i0, int i1, int k, int rowsPad) {
