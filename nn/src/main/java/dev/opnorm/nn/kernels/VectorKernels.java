@@ -286,8 +286,8 @@ public final class VectorKernels implements Kernels {
     }
 
     /**
-     * lOff[(c, r, s)] = s*plane + (c*hp + r)*Q: the offset of tap (c, r, s) in {@link DirectConv#shifted} copies
-     * of x padded to hp rows, plane = N*C*hp*Q floats per copy.
+     * lOff[(c, r, s)] = s*plane + (c*hp + r)*Q: the offset of tap (c, r, s) in {@link DirectConv#shiftedSize
+     * shifted} copies of x padded to hp rows, plane = N*C*hp*Q floats per copy.
      */
     static int[] shiftedOffsets(Conv2dDims d, int hp) {
         int plane = d.n() * d.c() * hp * d.q();
@@ -725,16 +725,30 @@ public final class VectorKernels implements Kernels {
     /** The caller thread's padded-source buffer for {@link DirectConv}, grown as needed and reused. */
     private static final ThreadLocal<float[][]> PAD_SCRATCH = ThreadLocal.withInitial(() -> new float[1][0]);
 
-    private static float[] paddedScratch(float[] x, int n, int c, int h, int w, int padH, int padW, int tail) {
-        float[][] holder = PAD_SCRATCH.get();
-        holder[0] = DirectConv.pad(holder[0], x, n, c, h, w, padH, padW, tail);
-        return holder[0];
+    private float[] paddedScratch(float[] x, int n, int c, int h, int w, int padH, int padW, int tail) {
+        int wp = w + 2 * padW, hp = h + 2 * padH;
+        int size = (int) DirectConv.paddedSize(n, c, h, padH, wp, tail);
+        float[] dst = grownScratch(size);
+        // a pure copy, split over planes: no arithmetic, so any split gives the same buffer
+        forRange(n * c, (long) hp * wp, (u0, u1) -> DirectConv.padPlanes(dst, x, h, w, padH, padW, wp, u0, u1));
+        java.util.Arrays.fill(dst, size - tail, size, 0f);
+        return dst;
     }
 
-    private static float[] shiftedScratch(float[] x, int n, int c, int h, int w, int padH, int padW, int shifts,
-                                          int outW) {
+    private float[] shiftedScratch(float[] x, int n, int c, int h, int w, int padH, int padW, int shifts, int outW) {
+        int size = (int) DirectConv.shiftedSize(n, c, h, padH, shifts, outW, 0);
+        float[] dst = grownScratch(size);
+        forRange(n * c, (long) shifts * (h + 2 * padH) * outW,
+                (u0, u1) -> DirectConv.shiftedPlanes(dst, x, n * c, h, w, padH, padW, shifts, outW, u0, u1));
+        return dst;
+    }
+
+    /** The caller thread's {@link #PAD_SCRATCH} buffer, at least {@code size} floats. */
+    private static float[] grownScratch(int size) {
         float[][] holder = PAD_SCRATCH.get();
-        holder[0] = DirectConv.shifted(holder[0], x, n, c, h, w, padH, padW, shifts, outW, 0);
+        if (holder[0].length < size) {
+            holder[0] = new float[size];
+        }
         return holder[0];
     }
 
