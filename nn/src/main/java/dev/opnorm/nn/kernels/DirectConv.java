@@ -21,8 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Used by {@link VectorKernels} for the forward conv and the stride-1 input VJP (a forward conv of
  * gy padded by R-1-pad with the kernel flipped, channels swapped) when the output width is a multiple
- * of the vector length, or, from {@link #shiftedSize shifted} copies, when only the output grid of a sample is (8x8
- * maps on 16 lanes); other shapes take the packed im2col route. The loop nest and the per-element
+ * of the vector length, or, from {@link #shiftedSize shifted} copies, when only the output grid of a
+ * sample is (8x8 maps on 16 lanes); other shapes take the packed im2col route. The loop nest and the per-element
  * summation order (k-slices of {@link Sgemm#KC}, l ascending in each) are those of {@link Sgemm}, so the
  * route never changes a result; threads split columns at sliver boundaries (or rows at MR boundaries).
  */
@@ -48,8 +48,8 @@ final class DirectConv {
     }
 
     /**
-     * Whether a stride-1 conv with a P x Q output grid can run on a {@link #shiftedSize shifted} source: rows narrower
-     * than a vector (8x8 maps on 16 lanes) are fine as long as no vector straddles two samples.
+     * Whether a stride-1 conv with a P x Q output grid can run on a {@link #shiftedSize shifted} source: rows
+     * narrower than a vector (8x8 maps on 16 lanes) are fine as long as no vector straddles two samples.
      */
     static boolean applicableShifted(int outHeight, int outWidth) {
         return Simd.ENABLED && (outHeight * outWidth) % L == 0;
