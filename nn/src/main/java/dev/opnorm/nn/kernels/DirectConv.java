@@ -21,8 +21,8 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Used by {@link VectorKernels} for the forward conv and the stride-1 input VJP (a forward conv of
  * gy padded by R-1-pad with the kernel flipped, channels swapped) when the output width is a multiple
- * of the vector length, or, from {@link #shifted} copies, when only the output grid of a sample is (8x8
- * maps on 16 lanes); other shapes take the packed im2col route. The loop nest and the per-element
+ * of the vector length, or, from {@link #shiftedSize shifted} copies, when only the output grid of a
+ * sample is (8x8 maps on 16 lanes); other shapes take the packed im2col route. The loop nest and the per-element
  * summation order (k-slices of {@link Sgemm#KC}, l ascending in each) are those of {@link Sgemm}, so the
  * route never changes a result; threads split columns at sliver boundaries (or rows at MR boundaries).
  */
@@ -48,8 +48,8 @@ final class DirectConv {
     }
 
     /**
-     * Whether a stride-1 conv with a P x Q output grid can run on a {@link #shifted} source: rows narrower
-     * than a vector (8x8 maps on 16 lanes) are fine as long as no vector straddles two samples.
+     * Whether a stride-1 conv with a P x Q output grid can run on a {@link #shiftedSize shifted} source: rows
+     * narrower than a vector (8x8 maps on 16 lanes) are fine as long as no vector straddles two samples.
      */
     static boolean applicableShifted(int outHeight, int outWidth) {
         return Simd.ENABLED && (outHeight * outWidth) % L == 0;
@@ -61,33 +61,55 @@ final class DirectConv {
      * dst[(((t*n + b)*c + ch)*hp + i)*outW + q] = xpadded[b, ch, i, q + t]; then {@code tail} zeros. Rows are
      * exactly outW wide, so the output pixels (p, q) of one sample are consecutive for every tap: a vector
      * of L output pixels spanning several output rows is one contiguous load at base(j) + lOff(c, r, s),
-     * lOff = s*n*c*hp*outW + (c*hp + r)*outW. Returns dst (grown if needed).
+     * lOff = s*n*c*hp*outW + (c*hp + r)*outW. Its length, an error past the largest array.
      */
-    static float[] shifted(float[] dst, float[] x, int n, int c, int h, int w, int padH, int padW, int shifts,
-                           int outW, int tail) {
-        int hp = h + 2 * padH, planes = n * c;
-        long size = (long) shifts * planes * hp * outW + tail;
+    static long shiftedSize(int n, int c, int h, int padH, int shifts, int outW, int tail) {
+        long size = (long) shifts * n * c * (h + 2 * padH) * outW + tail;
         if (size > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("conv2d shifted source of " + size + " floats exceeds an array");
         }
-        if (dst.length < size) {
-            dst = new float[(int) size];
-        }
-        Arrays.fill(dst, 0, (int) size, 0f);
+        return size;
+    }
+
+    /**
+     * Planes [u0, u1) of a {@link #shiftedSize shifted} copy of x ({@code planes} = n*c of them), every element
+     * written (pads as zeros), so that threads can fill disjoint plane ranges of one buffer.
+     */
+    static void shiftedPlanes(float[] dst, float[] x, int planes, int h, int w, int padH, int padW, int shifts,
+                              int outW, int u0, int u1) {
+        int hp = h + 2 * padH;
         for (int t = 0; t < shifts; t++) {
             // columns q with 0 <= q + t - padW < w come from x
-            int q0 = Math.max(0, padW - t), q1 = Math.min(outW, w + padW - t);
-            if (q1 <= q0) {
-                continue;
-            }
-            for (int u = 0; u < planes; u++) {
-                for (int i = 0; i < h; i++) {
-                    System.arraycopy(x, (u * h + i) * w + q0 + t - padW, dst,
-                            ((t * planes + u) * hp + i + padH) * outW + q0, q1 - q0);
+            int q0 = Math.min(outW, Math.max(0, padW - t)), q1 = Math.max(q0, Math.min(outW, w + padW - t));
+            for (int u = u0; u < u1; u++) {
+                int d = (t * planes + u) * hp * outW, top = d + padH * outW, bottom = top + h * outW;
+                Arrays.fill(dst, d, top, 0f);
+                Arrays.fill(dst, bottom, d + hp * outW, 0f);
+                if (outW == w && q1 > q0) {
+                    // rows as wide as x's: dst[top + k] = x[u*h*w + k + t - padW] for the flat k of every copied
+                    // column, so one copy moves the plane; the q < q0 and q >= q1 columns it filled from the
+                    // neighbouring row (or left alone at the ends) are zeroed after it
+                    System.arraycopy(x, u * h * w + q0 + t - padW, dst, top + q0, (h - 1) * w + q1 - q0);
+                    for (int row = top; row < bottom; row += w) {
+                        for (int q = 0; q < q0; q++) {
+                            dst[row + q] = 0f;
+                        }
+                        for (int q = q1; q < w; q++) {
+                            dst[row + q] = 0f;
+                        }
+                    }
+                } else {
+                    for (int i = 0; i < h; i++) {
+                        int row = top + i * outW;
+                        Arrays.fill(dst, row, row + q0, 0f);
+                        if (q1 > q0) {
+                            System.arraycopy(x, (u * h + i) * w + q0 + t - padW, dst, row + q0, q1 - q0);
+                        }
+                        Arrays.fill(dst, row + q1, row + outW, 0f);
+                    }
                 }
             }
         }
-        return dst;
     }
 
     /**
@@ -127,30 +149,37 @@ final class DirectConv {
     }
 
     /**
-     * Copies x (n, c, h, w) into dst as (n, c, h + padTop + padBottom, w + padLeft + padRight) with zero
-     * borders, followed by {@code tail} zeros. Returns dst (grown if needed).
+     * Copies x (n, c, h, w) into dst as (n, c, h + 2 padH, wp) with zero borders (wp >= w + 2 padW: zeros
+     * past the right pad too), followed by {@code tail} zeros. Its length, an error past the largest array.
      */
-    static float[] pad(float[] dst, float[] x, int n, int c, int h, int w, int padH, int padW, int tail) {
-        return pad(dst, x, n, c, h, w, padH, padW, w + 2 * padW, tail);
+    static long paddedSize(int n, int c, int h, int padH, int wp, int tail) {
+        long size = (long) n * c * (h + 2 * padH) * wp + tail;
+        if (size > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("conv2d padded source of " + size + " floats exceeds an array");
+        }
+        return size;
     }
 
     /**
-     * As {@link #pad(float[], float[], int, int, int, int, int, int, int)} with rows {@code wp >= w + 2 padW}
-     * wide (zeros past the right pad).
+     * Planes [u0, u1) of a {@link #paddedSize padded} copy, every element written (borders as zeros), so that
+     * threads can fill disjoint plane ranges of one buffer.
      */
-    static float[] pad(float[] dst, float[] x, int n, int c, int h, int w, int padH, int padW, int wp, int tail) {
+    static void padPlanes(float[] dst, float[] x, int h, int w, int padH, int padW, int wp, int u0, int u1) {
         int hp = h + 2 * padH;
-        int size = n * c * hp * wp + tail;
-        if (dst.length < size) {
-            dst = new float[size];
-        }
-        Arrays.fill(dst, 0, size, 0f);
-        for (int plane = 0; plane < n * c; plane++) {
-            for (int i = 0; i < h; i++) {
-                System.arraycopy(x, (plane * h + i) * w, dst, (plane * hp + i + padH) * wp + padW, w);
+        for (int u = u0; u < u1; u++) {
+            int d = u * hp * wp, top = d + padH * wp, bottom = top + h * wp;
+            Arrays.fill(dst, d, top, 0f);
+            Arrays.fill(dst, bottom, d + hp * wp, 0f);
+            for (int row = top, from = u * h * w; row < bottom; row += wp, from += w) {
+                for (int q = 0; q < padW; q++) {
+                    dst[row + q] = 0f;
+                }
+                System.arraycopy(x, from, dst, row + padW, w);
+                for (int q = padW + w; q < wp; q++) {
+                    dst[row + q] = 0f;
+                }
             }
         }
-        return dst;
     }
 
     /** C (m x cols) = A (m x k) * B with B read from {@code b}; the sink receives tiles as in Sgemm. */
@@ -158,18 +187,28 @@ final class DirectConv {
         boolean splitColumns = Sgemm.splitsColumns(m, cols, threads);
         int units = splitColumns ? Sgemm.ceilDiv(cols, NR) : Sgemm.ceilDiv(m, MR);
         int tasks = Sgemm.plannedTasks(m, cols, k, threads);
+        // tasks that split the columns would each pack all of A once: pack it once for all of them instead,
+        // each task packing a share of the k-slices (the same floats in the same places)
+        float[] shared = splitColumns && tasks > 1 && packsOnce(0, m, (units / tasks) * NR, k)
+                ? packShared(a, m, k, tasks) : null;
         Parallel.run(tasks, t -> {
             int u0 = Parallel.chunkStart(units, tasks, t), u1 = Parallel.chunkStart(units, tasks, t + 1);
             if (splitColumns) {
-                block(0, m, u0 * NR, Math.min(cols, u1 * NR), cols, k, a, b, c);
+                block(0, m, u0 * NR, Math.min(cols, u1 * NR), cols, k, a, b, c, shared);
             } else {
-                block(u0 * MR, Math.min(m, u1 * MR), 0, cols, cols, k, a, b, c);
+                block(u0 * MR, Math.min(m, u1 * MR), 0, cols, cols, k, a, b, c, null);
             }
         });
     }
 
+    /** Whether {@link #block} packs A rows [i0, i1) once for a range of {@code columns} columns. */
+    private static boolean packsOnce(int i0, int i1, int columns, int k) {
+        return columns > 2 * ONCE_PANEL && (long) Sgemm.ceilDiv(i1 - i0, MR) * MR * k <= PACK_ONCE_MAX_FLOATS;
+    }
+
+    /** The loop nest over C rows [i0, i1) and columns [j0, j1); {@code packed}: all of A packed, or null. */
     private static void block(int i0, int i1, int j0, int j1, int cols, int k, Sgemm.PackA a, PaddedSource b,
-                              Sgemm.Sink c) {
+                              Sgemm.Sink c, float[] packed) {
         if (i0 >= i1 || j0 >= j1) {
             return;
         }
@@ -177,14 +216,20 @@ final class DirectConv {
         float[] ap = s[0], tile = s[1];
         int[] base = new int[4]; // entries past NV stay unused
         int step = NR;
-        // with many column panels and an A that fits in L2, A is packed once for all of them (measured: +10-20%
-        // on 32x32 maps with 128 channels, none on larger A): slice pc at pc * rowsPad, block ic at
-        // (ic - i0) * kc inside it (MC is a multiple of MR)
+        // with many column panels A is packed once for all of them: slice pc at pc * rowsPad, block ic at
+        // (ic - i0) * kc inside it (MC is a multiple of MR). Measured +10-20% on 32x32 maps with 128 channels;
+        // on 16 registers, with A up to 16 MiB and panels of ONCE_PANEL columns, also +6-20% on 8x8 and 16x16
+        // maps with 256-512 channels: each k-slice then adds its tiles into a C panel (M x 256) that is still
+        // in L2, where NC-wide panels of 512 rows left it in L3, and the strided weight gather of the input
+        // VJP runs once per call instead of once per panel
         int rowsPad = Sgemm.ceilDiv(i1 - i0, MR) * MR;
-        boolean once = j1 - j0 > 2 * NC && (long) rowsPad * k <= PACK_ONCE_MAX_FLOATS;
-        float[] all = once ? packAll(a, ap, i0, i1, k, rowsPad) : null;
-        for (int jc = j0; jc < j1; jc += NC) {
-            int nc = Math.min(NC, j1 - jc);
+        float[] all = packed;
+        if (all == null && packsOnce(i0, i1, j1 - j0, k)) {
+            all = packAll(a, ap, i0, i1, k, rowsPad);
+        }
+        int panel = all != null ? ONCE_PANEL : NC;
+        for (int jc = j0; jc < j1; jc += panel) {
+            int nc = Math.min(panel, j1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
                 int kc = Math.min(KC, k - pc);
                 boolean first = pc == 0;
@@ -216,29 +261,57 @@ final class DirectConv {
     }
 
     private static final ThreadLocal<float[][]> PACKED_A = ThreadLocal.withInitial(() -> new float[1][0]);
-    /** The largest A (1 MiB) {@link #block} packs once for all column panels. */
-    private static final long PACK_ONCE_MAX_FLOATS = 1L << 18;
+    /**
+     * The largest A {@link #block} packs once for all column panels: 16 MiB on 16 registers (measured), 1 MiB
+     * on 32 (as before the 16-register change; not measured there).
+     */
+    private static final long PACK_ONCE_MAX_FLOATS = Simd.REGISTERS < 32 ? 1L << 22 : 1L << 18;
+    /** Columns of a panel when A is packed once (a multiple of NR): 256 on 16 registers, NC on 32 (as above). */
+    private static final int ONCE_PANEL = Simd.REGISTERS < 32 ? Math.max(NR, 256 - 256 % NR) : NC;
 
     /** A rows [i0, i1) x depth [0, k) packed slice by slice and block by block, as {@link #block} reads it. */
     private static float[] packAll(Sgemm.PackA a, float[] ap, int i0, int i1, int k, int rowsPad) {
-        float[][] holder = PACKED_A.get();
-        long size = (long) rowsPad * k;
+        float[] all = packedBuffer((long) rowsPad * k);
+        packSlices(a, ap, all, i0, i1, 0, k, rowsPad);
+        return all;
+    }
+
+    /** As {@link #packAll} for rows [0, m), the slices split over {@code tasks} tasks. */
+    private static float[] packShared(Sgemm.PackA a, int m, int k, int tasks) {
+        int rowsPad = Sgemm.ceilDiv(m, MR) * MR, slices = Sgemm.ceilDiv(k, KC);
+        float[] all = packedBuffer((long) rowsPad * k);
+        Parallel.run(Math.min(tasks, slices), t -> {
+            int parts = Math.min(tasks, slices);
+            int l0 = Parallel.chunkStart(slices, parts, t) * KC;
+            int l1 = Math.min(k, Parallel.chunkStart(slices, parts, t + 1) * KC);
+            packSlices(a, SCRATCH.get()[0], all, 0, m, l0, l1, rowsPad);
+        });
+        return all;
+    }
+
+    /** The calling thread's buffer for all of A, at least {@code size} floats. */
+    private static float[] packedBuffer(long size) {
         if (size > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("conv2d packed weights of " + size + " floats exceed an array");
         }
+        float[][] holder = PACKED_A.get();
         if (holder[0].length < size) {
             holder[0] = new float[(int) size];
         }
-        float[] all = holder[0];
-        for (int pc = 0; pc < k; pc += KC) {
-            int kc = Math.min(KC, k - pc);
+        return holder[0];
+    }
+
+    /** Packs the k-slices starting in [l0, l1) (l0 a multiple of KC) of A rows [i0, i1) into all, via ap. */
+    private static void packSlices(Sgemm.PackA a, float[] ap, float[] all, int i0, int i1, int l0, int l1,
+                                   int rowsPad) {
+        for (int pc = l0; pc < l1; pc += KC) {
+            int kc = Math.min(KC, l1 - pc);
             for (int ic = i0; ic < i1; ic += MC) {
                 int mc = Math.min(MC, i1 - ic);
                 a.pack(ap, ic, mc, pc, kc);
                 System.arraycopy(ap, 0, all, pc * rowsPad + (ic - i0) * kc, Sgemm.ceilDiv(mc, MR) * MR * kc);
             }
         }
-        return all;
     }
 
     /**
