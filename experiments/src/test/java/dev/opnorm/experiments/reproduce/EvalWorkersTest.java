@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -93,8 +94,6 @@ class EvalWorkersTest {
         Arrays.fill(all, true);
         boolean[] robustSerial = Reproduction.robust(net, d, pga, all);
         assertArrayEquals(robustSerial, Reproduction.robust(w, net, d, pga, all));
-        int broken = d.size() - Reproduction.count(robustSerial);
-        assertTrue(broken > 0 && broken < d.size(), "the radius breaks some images and not all: " + broken);
         // a subset of the images: the batches are taken from the alive images, with their own start indices
         boolean[] some = new boolean[d.size()];
         for (int i = 0; i < some.length; i += 3) {
@@ -114,6 +113,8 @@ class EvalWorkersTest {
         });
         for (int b = 0; b < batches; b++) {
             assertArrayEquals(advSerial[b], advSpread[b], "adversarial points of batch " + b);
+            float[] x = d.images().slice(b * 50, advSerial[b].length / d.images().shape.perExample()).data;
+            assertFalse(Arrays.equals(x, advSerial[b]), "the attack moves the points of batch " + b);
         }
     }
 
