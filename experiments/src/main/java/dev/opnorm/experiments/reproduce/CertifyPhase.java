@@ -128,10 +128,23 @@ final class CertifyPhase {
         });
         Progress progress = Progress.start("certify", (long) METHODS.size() * n, "img", r.log());
         try {
+            // every network's images go to the pool at once, so a thread that is done with one network's images
+            // goes on with the next network's instead of waiting for the other thread's last image
+            List<Sequential> models = new ArrayList<>();
+            List<boolean[]> cleans = new ArrayList<>();
+            List<List<Future<ImageResult>>> pending = new ArrayList<>();
             for (String m : METHODS) {
                 Sequential model = r.model(m);
                 boolean[] clean = Reproduction.correct(model, imgs);
-                List<ImageResult> res = certifyAll(pool, model, imgs, clean, eps, brackets, p, r.seed(),
+                models.add(model);
+                cleans.add(clean);
+                pending.add(submitAll(pool, model, imgs, clean, eps, brackets, p, r.seed()));
+            }
+            for (int mi = 0; mi < METHODS.size(); mi++) {
+                String m = METHODS.get(mi);
+                Sequential model = models.get(mi);
+                boolean[] clean = cleans.get(mi);
+                List<ImageResult> res = collect(pending.get(mi), model, imgs, brackets, p, r.seed(),
                         () -> progress.field("net", m).advance(1));
                 boolean[][] cert = new boolean[eps.length][n];
                 for (int i = 0; i < n; i++) {
@@ -234,18 +247,16 @@ final class CertifyPhase {
     }
 
     /**
-     * Every image's certification and brackets, the images spread over the pool (one {@link Certifier} per thread:
-     * its propagations touch only the network's weights; the answers do not depend on the thread count). The
-     * point brackets' lower bounds (the network's Jacobian through the engine's kernels) are computed here, on the
-     * calling thread.
+     * Every image's certification and brackets, submitted to the pool (one {@link Certifier} per thread and network:
+     * its propagations touch only the network's weights; the answers do not depend on the thread count or on which
+     * thread takes an image).
      */
-    private static List<ImageResult> certifyAll(ExecutorService pool, Sequential model, Dataset imgs,
-            boolean[] clean, double[] eps, int brackets, Profile p, long seed, Runnable done) throws IOException {
+    private static List<Future<ImageResult>> submitAll(ExecutorService pool, Sequential model, Dataset imgs,
+            boolean[] clean, double[] eps, int brackets, Profile p, long seed) {
         int drawn = p.certifyEps().length;
         Shape one = imgs.images().shape.withBatch(1);
         int per = one.size();
-        Certifier.Options opt = Certifier.Options.defaults(2).withDomain(Domain.SYMMETRIC.low(),
-                Domain.SYMMETRIC.high()).withSearch(0, 0).withSeed(seed).withLinear(p.certifyBounds().equals("linear"));
+        Certifier.Options opt = options(p, seed);
         ThreadLocal<Certifier> certifiers = ThreadLocal.withInitial(() -> new Certifier(model, one, 2, 2, opt));
         List<Future<ImageResult>> futures = new ArrayList<>();
         for (int i = 0; i < imgs.size(); i++) {
@@ -254,7 +265,23 @@ final class CertifyPhase {
             boolean bracket = i < brackets, ok = clean[i];
             futures.add(pool.submit(() -> image(certifiers.get(), x, y, ok, bracket, eps, drawn)));
         }
-        Certifier here = new Certifier(model, one, 2, 2, opt);
+        return futures;
+    }
+
+    private static Certifier.Options options(Profile p, long seed) {
+        return Certifier.Options.defaults(2).withDomain(Domain.SYMMETRIC.low(), Domain.SYMMETRIC.high())
+                .withSearch(0, 0).withSeed(seed).withLinear(p.certifyBounds().equals("linear"));
+    }
+
+    /**
+     * The results of {@link #submitAll} in image order. The point brackets' lower bounds (the network's Jacobian
+     * through the engine's kernels) are computed here, on the calling thread.
+     */
+    private static List<ImageResult> collect(List<Future<ImageResult>> futures, Sequential model, Dataset imgs,
+            int brackets, Profile p, long seed, Runnable done) throws IOException {
+        Shape one = imgs.images().shape.withBatch(1);
+        int per = one.size();
+        Certifier here = new Certifier(model, one, 2, 2, options(p, seed));
         List<ImageResult> out = new ArrayList<>();
         for (int i = 0; i < futures.size(); i++) {
             ImageResult res;
@@ -331,7 +358,7 @@ final class CertifyPhase {
                     ok[j][i] = ok[j - 1][i] && fig3Bits.charAt(i) == '1';
                 }
             } else {
-                ok[j] = Reproduction.robust(model, imgs, r.attack(2, eps[j]), ok[j - 1]);
+                ok[j] = Reproduction.robust(r.workers(), model, imgs, r.attack(2, eps[j]), ok[j - 1]);
             }
         }
         return ok;

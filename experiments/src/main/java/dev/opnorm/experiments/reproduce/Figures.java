@@ -76,7 +76,7 @@ final class Figures {
         for (int k = 0; k < seeds; k++) {
             for (String m : METHODS) {
                 Sequential model = r.model(m, k);
-                boolean[] clean = Reproduction.correct(model, curve);
+                boolean[] clean = r.clean(model, curve);
                 if (k == 0) {
                     v.put("clean_" + m, num(Reproduction.count(clean) / (double) curve.size()));
                 }
@@ -88,7 +88,7 @@ final class Figures {
                     for (int j = 0; j < radii.length; j++) {
                         if (radii[j] > 0) {
                             progress.field("net", Reproduction.seedName(m, k)).field("eps", tag + " " + radii[j]);
-                            alive = Reproduction.robust(model, curve, r.attack(n == 0 ? 2 : Double.POSITIVE_INFINITY,
+                            alive = Reproduction.robust(r.workers(), model, curve, r.attack(n == 0 ? 2 : Double.POSITIVE_INFINITY,
                                     radii[j]), alive);
                             progress.advance(1);
                         }
@@ -140,43 +140,59 @@ final class Figures {
                 .caption("|cos| between the adversarial perturbation and the right singular vectors v_r of "
                         + "J_phi(x), in rank order; " + where);
         Progress progress = Progress.start("fig2", (long) seeds * nets.size() * 3L, "step", r.log());
+        // one job per network (seed-major, as the keys are written): each on its own worker, whose SVDs and
+        // Jacobian passes are the serial ones; only the per-point numbers come back
+        List<String[]> jobs = new ArrayList<>();
         for (int k = 0; k < seeds; k++) {
             for (String m : nets) {
-                Sequential model = r.model(m, k);
-                Tensor x = pts.images();
-                progress.field("net", Reproduction.seedName(m, k));
+                jobs.add(new String[]{m, String.valueOf(k)});
+            }
+        }
+        Tensor x = pts.images();
+        List<Fig2Net> results = r.workers().map(jobs.size(), r.kernels(), (i, kernels) -> {
+            String m = jobs.get(i)[0];
+            int k = Integer.parseInt(jobs.get(i)[1]);
+            try {
+                Sequential model = r.model(m, k, kernels);
                 Tensor xa = r.adversarial(model, pts);
-                progress.advance(1);
+                step(progress, Reproduction.seedName(m, k));
                 Svd.Result[] sc = Spectra.svds(model, Cnn7.FEATURES, x);
-                progress.advance(1);
-                Svd.Result[] sa = k == 0 ? Spectra.svds(model, Cnn7.FEATURES, xa) : null;
-                progress.advance(1);
-                double[][] svClean = Reproduction.singularValues(sc);
+                step(progress, Reproduction.seedName(m, k));
+                double[][] svAdv = k == 0 ? Reproduction.singularValues(Spectra.svds(model, Cnn7.FEATURES, xa)) : null;
+                step(progress, Reproduction.seedName(m, k));
                 Tensor delta = new Tensor(x.shape);
-                for (int i = 0; i < delta.data.length; i++) {
-                    delta.data[i] = xa.data[i] - x.data[i];
+                for (int j = 0; j < delta.data.length; j++) {
+                    delta.data[j] = xa.data[j] - x.data[j];
                 }
-                double[][] cos = Spectra.alignments(sc, delta);
-                int ranks = svClean[0].length;
-                double[] sigma1 = new double[pts.size()], top = new double[pts.size()], tail = new double[pts.size()];
-                for (int i = 0; i < pts.size(); i++) {
-                    sigma1[i] = svClean[i][0];
-                    top[i] = meanOver(new double[][]{cos[i]}, 0, Math.min(TOP_RANKS, ranks));
-                    tail[i] = meanOver(new double[][]{cos[i]}, ranks / 2, ranks);
-                }
-                v.put("sigma1_points_" + m + sfx(k), Reproduction.nums(sigma1));
-                v.put("cos_top_points_" + m + sfx(k), Reproduction.nums(top));
-                v.put("cos_tail_points_" + m + sfx(k), Reproduction.nums(tail));
-                if (k == 0) {
-                    double[][] svAdv = Reproduction.singularValues(sa);
-                    addCurve(clean.series(m), svClean);
-                    addCurve(adv.series(m), svAdv);
-                    addCurve(align.series(m), cos);
-                    v.put("sigma1_clean_" + m, num(Reproduction.column(svClean, 0).mean()));
-                    v.put("sigma1_adv_" + m, num(Reproduction.column(svAdv, 0).mean()));
-                    v.put("cos_top_" + m, num(meanOver(cos, 0, Math.min(TOP_RANKS, ranks))));
-                    v.put("cos_tail_" + m, num(meanOver(cos, ranks / 2, ranks)));
-                }
+                return new Fig2Net(Reproduction.singularValues(sc), svAdv, Spectra.alignments(sc, delta));
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        for (int i = 0; i < jobs.size(); i++) {
+            String m = jobs.get(i)[0];
+            int k = Integer.parseInt(jobs.get(i)[1]);
+            Fig2Net res = results.get(i);
+            double[][] svClean = res.svClean(), cos = res.cos();
+            int ranks = svClean[0].length;
+            double[] sigma1 = new double[pts.size()], top = new double[pts.size()], tail = new double[pts.size()];
+            for (int p = 0; p < pts.size(); p++) {
+                sigma1[p] = svClean[p][0];
+                top[p] = meanOver(new double[][]{cos[p]}, 0, Math.min(TOP_RANKS, ranks));
+                tail[p] = meanOver(new double[][]{cos[p]}, ranks / 2, ranks);
+            }
+            v.put("sigma1_points_" + m + sfx(k), Reproduction.nums(sigma1));
+            v.put("cos_top_points_" + m + sfx(k), Reproduction.nums(top));
+            v.put("cos_tail_points_" + m + sfx(k), Reproduction.nums(tail));
+            if (k == 0) {
+                double[][] svAdv = res.svAdv();
+                addCurve(clean.series(m), svClean);
+                addCurve(adv.series(m), svAdv);
+                addCurve(align.series(m), cos);
+                v.put("sigma1_clean_" + m, num(Reproduction.column(svClean, 0).mean()));
+                v.put("sigma1_adv_" + m, num(Reproduction.column(svAdv, 0).mean()));
+                v.put("cos_top_" + m, num(meanOver(cos, 0, Math.min(TOP_RANKS, ranks))));
+                v.put("cos_tail_" + m, num(meanOver(cos, ranks / 2, ranks)));
             }
         }
         progress.finish();
@@ -184,6 +200,17 @@ final class Figures {
         putFigure(v, "fig2_spectrum_adversarial", adv.write(r.out(), "fig2_spectrum_adversarial"));
         putFigure(v, "fig2_alignment", align.write(r.out(), "fig2_alignment"));
         return v;
+    }
+
+    /** Fig. 2's per-point numbers of one network: clean and adversarial spectra (the latter seed 0 only), |cos|. */
+    private record Fig2Net(double[][] svClean, double[][] svAdv, double[][] cos) {
+    }
+
+    /** One step of a progress shared by workers. */
+    private static void step(Progress progress, String net) {
+        synchronized (progress) {
+            progress.field("net", net).advance(1);
+        }
     }
 
     /** Fig. 4: deviation from linearity and sigma_max(J_phi(x + z)) against ||z||_2, random and adversarial z. */
@@ -210,28 +237,42 @@ final class Figures {
         }
         Tensor random = Directions.randomUnit(x.shape, r.seed(), 0);
         Progress progress = Progress.start("fig4", METHODS.size() * 5L, "step", r.log());
-        for (String m : METHODS) {
-            Sequential model = r.model(m);
-            progress.field("net", m);
-            Tensor advDir = Directions.unitDifference(r.adversarial(model, pts), x);
-            progress.advance(1);
-            for (int k = 0; k < 2; k++) {
-                Tensor d = k == 0 ? random : advDir;
-                double[][] dev = Linearity.deviationCurve(model, Cnn7.FEATURES, x, d, norms);
-                progress.advance(1);
-                double[][] sig = Linearity.sigmaMaxCurve(model, Cnn7.FEATURES, x, d, norms, r.powerOptions());
-                progress.advance(1);
-                addCurve(figs[k].series(m), norms, dev);
-                addCurve(figs[2 + k].series(m), norms, sig);
-                String tag = k == 0 ? "rand_" : "adv_";
-                v.put("dev_" + tag + m, num(Reproduction.column(dev, mid).mean()));
-                v.put("sigma_" + tag + m, num(Reproduction.column(sig, mid).mean()));
+        // one job per network and direction (the adversarial one attacks first), spread over the workers; the
+        // values are then stored in the order of the serial loop
+        int jobs = METHODS.size() * 2;
+        List<double[][][]> curves = r.workers().map(jobs, r.kernels(), (i, kernels) -> {
+            String m = METHODS.get(i / 2);
+            int k = i % 2;
+            try {
+                Sequential model = r.model(m, 0, kernels);
+                Tensor d = random;
                 if (k == 1) {
-                    v.put("dev_adv_points_" + m, Reproduction.nums(column(dev, mid)));
-                    v.put("sigma_adv_points_" + m, Reproduction.nums(column(sig, mid)));
+                    d = Directions.unitDifference(r.adversarial(model, pts), x);
+                    step(progress, m);
                 }
-                v.put("sigma0_" + m, num(Reproduction.column(sig, 0).mean()));
+                double[][] dev = Linearity.deviationCurve(model, Cnn7.FEATURES, x, d, norms);
+                step(progress, m);
+                double[][] sig = Linearity.sigmaMaxCurve(model, Cnn7.FEATURES, x, d, norms, r.powerOptions());
+                step(progress, m);
+                return new double[][][]{dev, sig};
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
             }
+        });
+        for (int i = 0; i < jobs; i++) {
+            String m = METHODS.get(i / 2);
+            int k = i % 2;
+            double[][] dev = curves.get(i)[0], sig = curves.get(i)[1];
+            addCurve(figs[k].series(m), norms, dev);
+            addCurve(figs[2 + k].series(m), norms, sig);
+            String tag = k == 0 ? "rand_" : "adv_";
+            v.put("dev_" + tag + m, num(Reproduction.column(dev, mid).mean()));
+            v.put("sigma_" + tag + m, num(Reproduction.column(sig, mid).mean()));
+            if (k == 1) {
+                v.put("dev_adv_points_" + m, Reproduction.nums(column(dev, mid)));
+                v.put("sigma_adv_points_" + m, Reproduction.nums(column(sig, mid)));
+            }
+            v.put("sigma0_" + m, num(Reproduction.column(sig, 0).mean()));
         }
         progress.finish();
         String[] names = {"fig4_linearity_random", "fig4_linearity_adversarial", "fig4_sigma_random",
@@ -305,9 +346,9 @@ final class Figures {
         Progress progress = Progress.start("fig7", nets.size(), "net", r.log());
         for (int i = 0; i < nets.size(); i++) {
             Sequential model = r.model(nets.get(i));
-            boolean[] ok = Reproduction.correct(model, curve);
+            boolean[] ok = r.clean(model, curve);
             int cleanCorrect = Reproduction.count(ok);
-            boolean[] rob = Reproduction.robust(model, curve, r.attack(2, eps), ok);
+            boolean[] rob = Reproduction.robust(r.workers(), model, curve, r.attack(2, eps), ok);
             int robustCorrect = Reproduction.count(rob);
             double t = ts.get(i)[0];
             clean.add(t, MeanStderr.proportion(cleanCorrect, curve.size()), Estimate.wilson(cleanCorrect, curve.size()));
@@ -344,7 +385,7 @@ final class Figures {
         Progress progress = Progress.start("table2", nets.size() + (long) (seeds - 1) * (METHODS.size() + 1), "net",
                 r.log());
         for (int i = 0; i < nets.size(); i++) {
-            boolean[] ok = Reproduction.correct(r.model(nets.get(i), 0), table);
+            boolean[] ok = r.clean(r.model(nets.get(i), 0), table);
             int correct = Reproduction.count(ok);
             f.series(nets.get(i)).add(i, MeanStderr.proportion(correct, table.size()),
                     Estimate.wilson(correct, table.size()));
@@ -356,7 +397,7 @@ final class Figures {
             List<String> again = new ArrayList<>(METHODS);
             again.add(RANDOM);
             for (String m : again) {
-                v.put("correct_" + m + sfx(k), Reproduction.bits(Reproduction.correct(r.model(m, k), table)));
+                v.put("correct_" + m + sfx(k), Reproduction.bits(r.clean(r.model(m, k), table)));
                 progress.field("net", Reproduction.seedName(m, k)).advance(1);
             }
         }

@@ -15,6 +15,7 @@ import dev.opnorm.nn.data.Domain;
 import dev.opnorm.nn.data.FashionMnist;
 import dev.opnorm.nn.data.Subsets;
 import dev.opnorm.nn.kernels.Kernels;
+import dev.opnorm.nn.layers.Param;
 import dev.opnorm.nn.layers.Sequential;
 import dev.opnorm.nn.models.Cnn7;
 import dev.opnorm.nn.models.Models;
@@ -38,12 +39,19 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The paper's experiments end to end, as a sequence of resumable phases writing into one folder:
@@ -70,6 +78,11 @@ import java.util.Map;
  * A phase's outputs are written before its marker ({@link PhaseStore}); finished phases are skipped on the
  * next run, and a training interrupted inside a phase resumes from the {@link Trainer}'s checkpoint. Everything
  * is seeded, so an interrupted and resumed run writes the same numbers as an uninterrupted one.
+ *
+ * <p>On the vector kernels with several threads, independent work runs side by side on single-threaded kernels
+ * instead of splitting each layer over the threads ({@link EvalWorkers}): the batches of the clean and PGA
+ * evaluations, the networks of Fig. 2 and Fig. 4, the lambda candidates of a search. The numbers are the same as
+ * on one thread; a network's clean results on a split are computed once per process ({@link #clean}).
  */
 public final class Reproduction {
     /** The phases, in order. */
@@ -96,6 +109,10 @@ public final class Reproduction {
     private String killUnit;
     private long killStep;
     private Runnable afterEachStep;
+    private EvalWorkers workers;
+    /** Per data set (the run's own split objects) and network weights: its per-image clean correctness. */
+    private final Map<Dataset, Map<String, boolean[]>> cleanResults = new IdentityHashMap<>();
+    private int cleanPasses;
 
     /** The data of the run (loaded lazily, from the indices stored by the data phase). */
     private record Splits(Dataset train, Dataset table, Dataset curve, Dataset points) {
@@ -340,7 +357,8 @@ public final class Reproduction {
     }
 
     private volatile boolean stopRequested;
-    private volatile Trainer training;
+    /** The trainings in progress (several when a phase trains its networks side by side). */
+    private final Set<Trainer> training = ConcurrentHashMap.newKeySet();
 
     /**
      * Asks the run to stop (from another thread, e.g. a SIGTERM hook): a training in progress stops at its next step
@@ -349,8 +367,7 @@ public final class Reproduction {
      */
     public void requestStop() {
         stopRequested = true;
-        Trainer t = training;
-        if (t != null) {
+        for (Trainer t : training) {
             t.requestStop();
         }
     }
@@ -483,7 +500,73 @@ public final class Reproduction {
 
     /** A freshly initialized network of the profile, initialized from {@code initSeed}. */
     Sequential newModel(long initSeed) {
-        return Models.create(profile.modelSpec(), profile.dataset().equals("cifar10") ? 3 : 1, 10, initSeed, kernels);
+        return newModel(initSeed, kernels);
+    }
+
+    private Sequential newModel(long initSeed, Kernels on) {
+        return Models.create(profile.modelSpec(), profile.dataset().equals("cifar10") ? 3 : 1, 10, initSeed, on);
+    }
+
+    /** The workers the evaluation batches of this run are spread over ({@link EvalWorkers}). */
+    EvalWorkers workers() {
+        if (workers == null) {
+            workers = EvalWorkers.of(kernels, threads, k -> newModel(seed, k));
+        }
+        return workers;
+    }
+
+    /**
+     * Per image of {@code data} (one of the run's splits): whether {@code model} classifies it correctly. The
+     * answer is kept for the life of this object, keyed by the network's weights, so a network evaluated again on
+     * the same split (the table images after each training, then Table 2; the curve images in choose-eps, Fig. 3,
+     * Fig. 7) costs no second pass; a resumed run computes it afresh, with the same bits.
+     */
+    boolean[] clean(Sequential model, Dataset data) {
+        Map<String, boolean[]> known = cleanResults.computeIfAbsent(data, d -> new HashMap<>());
+        String key = fingerprint(model);
+        boolean[] ok = known.get(key);
+        if (ok == null) {
+            ok = correct(workers(), model, data);
+            known.put(key, ok);
+            cleanPasses++;
+        }
+        return ok.clone();
+    }
+
+    /** How many evaluations {@link #clean} computed rather than remembered (for tests). */
+    int cleanPasses() {
+        return cleanPasses;
+    }
+
+    /** SHA-256 over the names, shapes and float bits of a network's parameters and buffers. */
+    static String fingerprint(Sequential model) {
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK lacks SHA-256", e);
+        }
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(1 << 16);
+        for (List<Param> group : List.of(model.params(), model.buffers())) {
+            md.update((byte) '|');
+            for (Param p : group) {
+                md.update(p.name().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                md.update((byte) 0);
+                for (int d : p.dims()) {
+                    md.update(java.nio.ByteBuffer.allocate(4).putInt(d).array());
+                }
+                for (float f : p.value) {
+                    if (buf.remaining() < 4) {
+                        md.update(buf.array(), 0, buf.position());
+                        buf.clear();
+                    }
+                    buf.putInt(Float.floatToRawIntBits(f));
+                }
+                md.update(buf.array(), 0, buf.position());
+                buf.clear();
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
     }
 
     /** The seed of training run k (0 = the run's seed): seed + k. */
@@ -498,12 +581,21 @@ public final class Reproduction {
 
     /** The network of {@code method} for seed k: the trained one, or for "random" the initialization of seed k. */
     Sequential model(String method, int k) throws IOException {
-        return method.equals(RANDOM) ? newModel(runSeed(k)) : model(seedName(method, k));
+        return model(method, k, kernels);
+    }
+
+    /** {@link #model(String, int)} computing with {@code on} (e.g. a worker's single-threaded kernels). */
+    Sequential model(String method, int k, Kernels on) throws IOException {
+        return method.equals(RANDOM) ? newModel(runSeed(k), on) : model(seedName(method, k), on);
     }
 
     /** The final weights of a trained method (models/NAME.safetensors), or the random network for "random". */
     Sequential model(String name) throws IOException {
-        Sequential m = newModel();
+        return model(name, kernels);
+    }
+
+    private Sequential model(String name, Kernels on) throws IOException {
+        Sequential m = newModel(seed, on);
         if (!name.equals(RANDOM)) {
             Path f = modelFile(name);
             if (!Files.isRegularFile(f)) {
@@ -533,7 +625,12 @@ public final class Reproduction {
 
     /** As {@link #train(String, MethodSpec)}, initialized and trained with {@code runSeed}. */
     private Sequential train(String id, MethodSpec method, long runSeed) throws IOException {
-        Sequential model = newModel(runSeed);
+        return train(id, method, runSeed, kernels);
+    }
+
+    /** As {@link #train(String, MethodSpec, long)}, computing with {@code on}. */
+    private Sequential train(String id, MethodSpec method, long runSeed, Kernels on) throws IOException {
+        Sequential model = newModel(runSeed, on);
         Path fin = modelFile(id);
         if (Files.isRegularFile(fin)) {
             Checkpoint.load(fin).loadInto(model);
@@ -561,14 +658,14 @@ public final class Reproduction {
         }
         log.println("[reproduce] training " + id + " (" + profile.epochs() + " epochs, " + trainSet().size()
                 + " images)");
-        training = t;
+        training.add(t);
         try {
             if (stopRequested) {
                 t.requestStop(); // asked before this training started: it checkpoints at its first step boundary
             }
             t.fit();
         } finally {
-            training = null;
+            training.remove(t);
         }
         if (t.interrupted()) {
             throw new Stopped("stopped on request while training " + id + " (checkpoint " + ck + " at step " + t.step()
@@ -581,7 +678,7 @@ public final class Reproduction {
 
     private Map<String, String> trainStandard() throws IOException {
         Sequential m = train("standard", methodSpec(profile, "standard", 0, 0, 0));
-        return Map.of("clean_accuracy", num(accuracy(m, tableSet())));
+        return Map.of("clean_accuracy", num(accuracyOf(m, tableSet())));
     }
 
     /** The l2 training radius chosen by the choose-eps phase. */
@@ -613,11 +710,11 @@ public final class Reproduction {
         Progress progress = Progress.start("choose-eps", grid.length, "eps", log);
         double chosen = Double.NaN;
         Map<String, String> v = new LinkedHashMap<>();
-        boolean[] alive = correct(std, curve);
+        boolean[] alive = clean(std, curve);
         int cleanCorrect = count(alive);
         v.put("clean_correct", String.valueOf(cleanCorrect));
         for (double e : grid) {
-            alive = robust(std, curve, attack(2, e), alive);
+            alive = robust(workers(), std, curve, attack(2, e), alive);
             int fooled = cleanCorrect - count(alive);
             MeanStderr m = MeanStderr.proportion(fooled, Math.max(1, cleanCorrect));
             s.add(e, m, cleanCorrect == 0 ? new Estimate(Double.NaN, Double.NaN,
@@ -649,7 +746,7 @@ public final class Reproduction {
 
     private Map<String, String> trainAt() throws IOException {
         Sequential m = train("at", methodSpec(profile, "at", 0, eps(), inputDim()));
-        return Map.of("clean_accuracy", num(accuracy(m, tableSet())));
+        return Map.of("clean_accuracy", num(accuracyOf(m, tableSet())));
     }
 
     /**
@@ -706,11 +803,13 @@ public final class Reproduction {
         StringBuilder csv = new StringBuilder("lambda,clean_accuracy,at_accuracy\n");
         int best = -1;
         double bestGap = Double.POSITIVE_INFINITY, bestAcc = Double.NaN;
+        double eps = eps();
+        int inputs = inputDim();
+        List<Sequential> nets = trainSideBySide(lambdas.length, (k, on) -> train(lambdaName(method, lambdas[k]),
+                methodSpec(profile, method, lambdas[k], eps, inputs), seed, on));
         for (int k = 0; k < lambdas.length; k++) {
             double l = lambdas[k];
-            Sequential m = train(lambdaName(method, l), methodSpec(profile, method, l, eps(),
-                    inputDim()));
-            double acc = accuracy(m, tableSet());
+            double acc = accuracyOf(nets.get(k), tableSet());
             log.printf(Locale.ROOT, "[reproduce] %s lambda %s: clean accuracy %.4f (AT %.4f)%n", method,
                     Profile.fmt(l), acc, target);
             csv.append(Profile.fmt(l)).append(',').append(num(acc)).append(',').append(num(target)).append('\n');
@@ -733,13 +832,42 @@ public final class Reproduction {
         return v;
     }
 
+    /** The training of network i of a phase on the given kernels. */
+    @FunctionalInterface
+    private interface Training {
+        Sequential train(int i, Kernels on) throws IOException;
+    }
+
+    /**
+     * Trains a phase's n independent networks (the lambda candidates of a search), side by side on the workers
+     * ({@link EvalWorkers#map}), each on single-threaded kernels: an SGD step is sequential, and the layers of a
+     * batch of 64 small images keep two threads busy only part of the time, while two trainings keep both busy.
+     * The weights are those of one training after the other (the kernels give the same bits on any thread count;
+     * each training reads only the shared training images). With a step hook ({@link #afterEachStep}) the networks
+     * are trained one after the other on the run's kernels, as the hook expects.
+     */
+    private List<Sequential> trainSideBySide(int n, Training t) throws IOException {
+        EvalWorkers w = afterEachStep == null ? workers() : EvalWorkers.serial();
+        try {
+            return w.map(n, kernels, (i, on) -> {
+                try {
+                    return t.train(i, on);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        } catch (java.io.UncheckedIOException e) {
+            throw e.getCause();
+        }
+    }
+
     private Map<String, String> trainInterpolation() throws IOException {
         double eps = eps();
         double lambdaSnr = store.number("train-dd-snr", "lambda");
         Map<String, String> v = new LinkedHashMap<>();
         for (double t : profile.interpolation()) {
             Sequential m = train(interpolationName(t), interpolationSpec(profile, t, lambdaSnr, eps));
-            v.put("clean_accuracy_t" + Profile.fmt(t), num(accuracy(m, tableSet())));
+            v.put("clean_accuracy_t" + Profile.fmt(t), num(accuracyOf(m, tableSet())));
         }
         return v;
     }
@@ -753,7 +881,7 @@ public final class Reproduction {
         Map<String, String> v = new LinkedHashMap<>();
         for (int k = 1; k < profile.seeds(); k++) {
             for (String m : METHODS) {
-                v.put("clean_accuracy_" + seedName(m, k), num(accuracy(trainSeed(m, k), tableSet())));
+                v.put("clean_accuracy_" + seedName(m, k), num(accuracyOf(trainSeed(m, k), tableSet())));
             }
         }
         v.put("seeds", String.valueOf(profile.seeds()));
@@ -790,6 +918,11 @@ public final class Reproduction {
         return attack(2, eps()).attack(model, data.images(), data.labels(), 0).adversarial();
     }
 
+    /** Clean accuracy on one of the run's splits ({@link #clean}). */
+    double accuracyOf(Sequential model, Dataset data) {
+        return count(clean(model, data)) / (double) data.size();
+    }
+
     /** Clean accuracy (BatchNorm EVAL). */
     static double accuracy(Sequential model, Dataset data) {
         return count(correct(model, data)) / (double) data.size();
@@ -797,10 +930,17 @@ public final class Reproduction {
 
     /** Per image: whether the network classifies it correctly (BatchNorm EVAL). */
     static boolean[] correct(Sequential model, Dataset data) {
+        return correct(EvalWorkers.serial(), model, data);
+    }
+
+    /** {@link #correct(Sequential, Dataset)} with the batches spread over {@code workers}. */
+    static boolean[] correct(EvalWorkers workers, Sequential model, Dataset data) {
         boolean[] ok = new boolean[data.size()];
-        for (int from = 0; from < data.size(); from += EVAL_BATCH) {
+        int batches = (data.size() + EVAL_BATCH - 1) / EVAL_BATCH;
+        workers.run(model, batches, (net, batch) -> {
+            int from = batch * EVAL_BATCH;
             int b = Math.min(EVAL_BATCH, data.size() - from);
-            Tensor logits = model.forward(data.images().slice(from, b));
+            Tensor logits = net.forward(data.images().slice(from, b));
             int classes = logits.data.length / b;
             for (int i = 0; i < b; i++) {
                 int best = 0;
@@ -811,7 +951,7 @@ public final class Reproduction {
                 }
                 ok[from + i] = best == data.labels()[from + i];
             }
-        }
+        });
         return ok;
     }
 
@@ -823,6 +963,14 @@ public final class Reproduction {
      * the images that can still count. The attacked subset is deterministic, and so are its random starts.
      */
     static boolean[] robust(Sequential model, Dataset data, Pga attack, boolean[] alive) {
+        return robust(EvalWorkers.serial(), model, data, attack, alive);
+    }
+
+    /**
+     * {@link #robust(Sequential, Dataset, Pga, boolean[])} with the batches spread over {@code workers} (each batch
+     * keeps its images and its first example index, so its random starts and results are the same).
+     */
+    static boolean[] robust(EvalWorkers workers, Sequential model, Dataset data, Pga attack, boolean[] alive) {
         int[] idx = new int[count(alive)];
         for (int i = 0, j = 0; i < alive.length; i++) {
             if (alive[i]) {
@@ -834,13 +982,15 @@ public final class Reproduction {
             return ok;
         }
         Dataset sub = data.select(idx);
-        for (int from = 0; from < sub.size(); from += EVAL_BATCH) {
+        int batches = (sub.size() + EVAL_BATCH - 1) / EVAL_BATCH;
+        workers.run(model, batches, (net, batch) -> {
+            int from = batch * EVAL_BATCH;
             Dataset b = sub.slice(from, Math.min(EVAL_BATCH, sub.size() - from));
-            int[] pred = attack.attack(model, b.images(), b.labels(), from).predictions();
+            int[] pred = attack.attack(net, b.images(), b.labels(), from).predictions();
             for (int i = 0; i < b.size(); i++) {
                 ok[idx[from + i]] = pred[i] == b.labels()[i];
             }
-        }
+        });
         return ok;
     }
 

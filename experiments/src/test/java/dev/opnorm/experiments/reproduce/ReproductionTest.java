@@ -89,6 +89,18 @@ class ReproductionTest {
             assertArrayEquals(Files.readAllBytes(tmp.resolve("phases").resolve(f)),
                     Files.readAllBytes(tmp.resolve("units").resolve(f)), f);
         }
+        // the searches train their lambda candidates side by side, on single-threaded kernels: the same weights as
+        // the candidates trained one by one as units on the run's kernels
+        int candidates = 0;
+        for (Reproduction.Unit u : units.units()) {
+            if (u.name().startsWith(Reproduction.MODEL_UNIT) && u.name().contains("-lambda")) {
+                String f = "models/" + u.name().substring(Reproduction.MODEL_UNIT.length()) + ".safetensors";
+                assertArrayEquals(Files.readAllBytes(tmp.resolve("phases").resolve(f)),
+                        Files.readAllBytes(tmp.resolve("units").resolve(f)), f);
+                candidates++;
+            }
+        }
+        assertEquals(5, candidates);
         assertEquals(phases.store().values("train-seeds").get("clean_accuracy_dd-onr-seed1"),
                 units.store().values("train-seeds").get("clean_accuracy_dd-onr-seed1"));
     }
