@@ -4,10 +4,10 @@ import dev.opnorm.nn.checkpoint.Checkpoint;
 import dev.opnorm.nn.kernels.Kernels;
 import dev.opnorm.nn.kernels.VectorKernels;
 import dev.opnorm.nn.layers.Sequential;
+import dev.opnorm.nn.util.Join;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -159,29 +159,7 @@ final class EvalWorkers {
             failure = e;
             next.set(units); // the other workers stop after their current unit
         }
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (failure == null) {
-                    failure = new IllegalStateException("interrupted while waiting for evaluation workers", e);
-                }
-            }
-        }
-        if (failure instanceof RuntimeException re) {
-            throw re;
-        }
-        if (failure instanceof Error err) {
-            throw err;
-        }
-        if (failure != null) {
-            throw new IllegalStateException("evaluation worker failed", failure);
-        }
+        Join.all(failure, futures, "evaluation worker");
     }
 
     private static void drain(int worker, int units, AtomicInteger next, Unit body) {

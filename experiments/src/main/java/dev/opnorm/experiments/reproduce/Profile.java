@@ -97,7 +97,7 @@ public record Profile(String name, String dataset, double width, int trainPerCla
      * correct points; 2 lambda candidates per regularized method (from the earlier quick runs: smaller ones left
      * the clean accuracy 5-8 points above AT's). Table 2 on all 10,000 test images, the curves (Fig. 3, Fig. 7,
      * the eps search) on 1000, the analyses (Fig. 2, 4, 5) on 50 points, 5 radii per curve, 20 power iterations
-     * for Fig. 4's sigma_max. 31 minutes on 2 idle AVX2 cores (seed 0; phase times in docs/reproduce-quick/README.md).
+     * for Fig. 4's sigma_max. 29 minutes on 2 idle AVX2 cores (seed 0; phase times in docs/reproduce-quick/README.md).
      */
     public static final Profile QUICK = new Profile("quick", "fashion-mnist", 0.25, 200, 2, 64, 0.05, 10, 10, 10,
             1000, 100, 5, new double[]{0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 6}, 0.9, new double[]{0.03, 0.3},

@@ -148,13 +148,18 @@ class EvalWorkersTest {
         assertThrows(IllegalArgumentException.class, () -> EvalWorkers.of(k, 2, null));
     }
 
-    @Test
-    void clean_remembersPerWeightsAndSplit_equalToAFreshEvaluation() throws IOException {
-        Path data = ReproduceCommandTest.writeFashion(tmp.resolve("data"), 60, 130);
+    /** A smoke-profile reproduction on 60 written training images and {@code test} test images, 2 threads. */
+    private Reproduction smoke(int test, String out) throws IOException {
+        Path data = ReproduceCommandTest.writeFashion(tmp.resolve("data"), 60, test);
         Kernels k = new VectorKernels(2);
         Engine.setKernels(k);
-        Reproduction r = new Reproduction(Profile.SMOKE, tmp.resolve("out"), data, 0, k, 2,
+        return new Reproduction(Profile.SMOKE, tmp.resolve(out), data, 0, k, 2,
                 new PrintStream(OutputStream.nullOutputStream()));
+    }
+
+    @Test
+    void clean_remembersPerWeightsAndSplit_equalToAFreshEvaluation() throws IOException {
+        Reproduction r = smoke(130, "out");
         r.stopAfter("data").run();
         Sequential a = r.newModel(1), b = r.newModel(2);
         Dataset curve = r.curveSet();
@@ -179,11 +184,7 @@ class EvalWorkersTest {
 
     @Test
     void straightRun_table2ReusesTheTrainingPhasesAnswers_andStoresTheBitsOfAFreshEvaluation() throws IOException {
-        Path data = ReproduceCommandTest.writeFashion(tmp.resolve("data"), 60, 30);
-        Kernels k = new VectorKernels(2);
-        Engine.setKernels(k);
-        Reproduction r = new Reproduction(Profile.SMOKE, tmp.resolve("straight"), data, 0, k, 2,
-                new PrintStream(OutputStream.nullOutputStream()));
+        Reproduction r = smoke(30, "straight");
         r.stopAfter("fig7").run();
         int before = r.cleanPasses();
         r.stopAfter("table2").run();

@@ -2,11 +2,12 @@ package dev.opnorm.nn.kernels;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.IntConsumer;
+
+import dev.opnorm.nn.util.Join;
 
 /**
  * Runs a fixed number of independent tasks, task 0 on the calling thread and the rest on a shared
@@ -43,29 +44,7 @@ final class Parallel {
         } catch (RuntimeException | Error e) {
             failure = e;
         }
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause();
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (failure == null) {
-                    failure = new IllegalStateException("interrupted while waiting for kernel tasks", e);
-                }
-            }
-        }
-        if (failure instanceof RuntimeException re) {
-            throw re;
-        }
-        if (failure instanceof Error err) {
-            throw err;
-        }
-        if (failure != null) {
-            throw new IllegalStateException("kernel task failed", failure);
-        }
+        Join.all(failure, futures, "kernel task");
     }
 
     /** Start of chunk t when [0, units) is split into {@code tasks} nearly equal contiguous chunks. */

@@ -7,6 +7,8 @@
  *       {@code fork("attack")}; forking never advances the parent.</li>
  *   <li>{@link dev.opnorm.nn.util.Progress}: a terminal progress line (rate, ETA, loss fields) that redraws in
  *       place on a console and prints every N% in logs.</li>
+ *   <li>{@link dev.opnorm.nn.util.Join}: waits for tasks submitted beside the calling thread's own share and
+ *       rethrows the first failure, after every task has stopped.</li>
  * </ul>
  */
 package dev.opnorm.nn.util;
