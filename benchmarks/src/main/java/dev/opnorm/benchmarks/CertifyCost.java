@@ -30,11 +30,12 @@ import java.util.Locale;
  * <pre>
  * java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar \
  *     dev.opnorm.benchmarks.CertifyCost MODEL.safetensors \
- *     [--model cnn7-w0.25] [--image 0] [--eps 0.001,0.01] [--bounds interval,0,3,all] [--label predicted]
+ *     [--model cnn7-w0.25] [--image 0] [--eps 0.001,0.01] [--bounds interval,0,3,all,all-full] [--label predicted]
  *     [--probe ENTRIES]
  * </pre>
  * Bounds: "interval", a number of tightened ReLU layers ({@link Certifier.Options#tightenLayers}) or
- * "all". The label certified is the network's prediction unless {@code --label} names one; {@code --probe}
+ * "all"; with "-full" appended ("all-full"), both rows of every unit go back in full instead of ReLU
+ * signs first ({@link Certifier.Options#signsFirst}). The label certified is the network's prediction unless {@code --label} names one; {@code --probe}
  * sets {@link Certifier.Options#probeRowSize} (the cheap first pass; default none).
  */
 public final class CertifyCost {
@@ -44,7 +45,7 @@ public final class CertifyCost {
     public static void main(String[] args) throws Exception {
         if (args.length == 0 || args[0].startsWith("--")) {
             throw new IllegalArgumentException("usage: CertifyCost MODEL.safetensors [--model M] [--image I] [--eps E,..]"
-                    + " [--bounds interval,0,3,all] [--label predicted|L] [--probe ENTRIES]");
+                    + " [--bounds interval,0,3,all,all-full] [--label predicted|L] [--probe ENTRIES]");
         }
         String spec = "cnn7-w0.25", epsList = "0.001,0.01", bounds = "interval,3", labelArg = "predicted";
         int image = 0, probe = Certifier.Options.PROBE;
@@ -86,8 +87,10 @@ public final class CertifyCost {
                     (System.nanoTime() - t) / 1e9);
             for (String b : bounds.split(",")) {
                 Certifier.Options o = base.withSearch(0, 0);
+                String layers = b.endsWith("-full") ? b.substring(0, b.length() - 5) : b;
                 o = b.equals("interval") ? o.withLinear(false)
-                        : o.withTightenLayers(b.equals("all") ? Certifier.Options.ALL_LAYERS : Integer.parseInt(b));
+                        : o.withTightenLayers(layers.equals("all") ? Certifier.Options.ALL_LAYERS
+                        : Integer.parseInt(layers)).withSignsFirst(!b.endsWith("-full"));
                 Certifier c = new Certifier(model, one, 2, 2, o);
                 long t0 = System.nanoTime();
                 Certifier.Propagation over = c.propagate(x, eps, label);

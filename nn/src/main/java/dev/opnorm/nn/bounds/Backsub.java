@@ -50,6 +50,30 @@ public interface Backsub {
     }
 
     /**
+     * As {@link #lower(RowBatch, int)}, except that row r stops as soon as its bound over the box of a layer
+     * it has reached is at least {@code stop[r]} (that bound is returned for it: sound, and enough when only
+     * the bound's sign matters). By default no row stops early; {@link #after} checks at every step that
+     * knows its input box.
+     */
+    default double[] lower(RowBatch f, int max, double[] stop) {
+        return lower(f, max);
+    }
+
+    /**
+     * Whether {@link #tighten} fixes ReLU signs first (the cheap path for deep networks): each unit's row
+     * on the side its box's midpoint predicts (+e_j when the midpoint is &gt;= 0, else -e_j) goes back only
+     * until its bound over a layer's box proves the unit stable ({@link #lower(RowBatch, int, double[])});
+     * only units still unstable get the other row, which stops likewise. A stable unit's other end keeps
+     * its interval bound: a ReLU's relaxation needs only its sign, and an unstable unit's two ends are the
+     * full back-substituted ones, so the relaxations, and the logit and margin bounds, are those of the
+     * full pass up to the looser boxes of stable units (these widen later interval boxes, which only
+     * decides which units are tried).
+     */
+    default boolean signsFirst() {
+        return false;
+    }
+
+    /**
      * Entries of the cheap first pass of {@link #tighten} (0: none): every unit is first bounded with rows
      * stopped past this many entries, and only the units that pass leaves unstable (lo &lt; 0 &lt; hi) are
      * pulled back in full. The units the first pass decides keep its (sound, looser) bounds.
@@ -124,7 +148,11 @@ public interface Backsub {
                     }
                 }
             }
-            boundAll(in, todo, left, max, lo, hi);
+            if (probe && signsFirst()) {
+                boundSigns(in, todo, left, max, lo, hi);
+            } else {
+                boundAll(in, todo, left, max, lo, hi);
+            }
             return new Box(in.shape(), lo, hi);
         }
         int batch = 64;
@@ -159,19 +187,93 @@ public interface Backsub {
      * schedule).
      */
     private void boundAll(Box in, int[] units, int count, int max, double[] lo, double[] hi) {
+        int[] rowUnits = new int[2 * count];
+        double[] signs = new double[2 * count];
+        for (int t = 0; t < count; t++) {
+            rowUnits[2 * t] = units[t];
+            rowUnits[2 * t + 1] = units[t];
+            signs[2 * t] = 1;
+            signs[2 * t + 1] = -1; // -z_j: minus its lower bound is an upper bound of z_j
+        }
+        boundRows(in, rowUnits, signs, 2 * count, max, false, lo, hi);
+    }
+
+    /**
+     * {@link #signsFirst()}'s tightening of units[0..count): the predicted side's rows, stopped once they
+     * fix a sign, then the other side's rows of the units still unstable.
+     */
+    private void boundSigns(Box in, int[] units, int count, int max, double[] lo, double[] hi) {
+        double[] signs = new double[count];
+        for (int t = 0; t < count; t++) {
+            int j = units[t];
+            signs[t] = in.lo()[j] + in.hi()[j] >= 0 ? 1 : -1; // the midpoint's side (no overflow: lo < 0 < hi)
+        }
+        boundRows(in, units, signs, count, max, true, lo, hi);
+        int[] left = new int[count];
+        double[] other = new double[count];
+        int m = 0;
+        for (int t = 0; t < count; t++) {
+            int j = units[t];
+            if (lo[j] < 0 && hi[j] > 0) {
+                left[m] = j;
+                other[m++] = -signs[t];
+            }
+        }
+        boundRows(in, left, other, m, max, true, lo, hi);
+    }
+
+    /** Rows per batch of {@link #tighten}'s windowed rows. */
+    int BATCH_ROWS = 2 * BATCH_UNITS;
+
+    /**
+     * Intersects unit rowUnits[t]'s lower bound (signs[t] = 1) or upper bound (-1) with that of the windowed
+     * row signs[t] e_j, t &lt; count ({@link #lowerUnits}). {@code decide}: each row stops once its bound over
+     * a layer's box fixes the unit's sign: lo &gt; 0 or hi &lt;= 0, the states of a ReLU.
+     */
+    private void boundRows(Box in, int[] rowUnits, double[] signs, int count, int max, boolean decide,
+                           double[] lo, double[] hi) {
+        double[] stop = null;
+        if (decide) {
+            stop = new double[count];
+            for (int t = 0; t < count; t++) {
+                stop[t] = signs[t] > 0 ? Double.MIN_VALUE : 0; // lo > 0: on; -hi >= 0: off
+            }
+        }
+        double[] l = lowerUnits(in, rowUnits, signs, stop, count, max);
+        for (int t = 0; t < count; t++) {
+            int j = rowUnits[t];
+            if (signs[t] > 0) {
+                lo[j] = Math.max(lo[j], l[t]);
+            } else {
+                hi[j] = Math.min(hi[j], -l[t]); // -z_j >= l: z_j <= -l
+            }
+        }
+    }
+
+    /**
+     * Lower bounds of the windowed rows signs[t] e_{units[t]} (t &lt; count) of values with box {@code in},
+     * pulled back in batches of rows at one spatial position ({@link RowBatch}), batches in parallel (each
+     * writes only its own rows' bounds: the result does not depend on the schedule). Row t stops past
+     * {@code max} entries, and, when {@code stop} is given, once its bound over a layer's box is at least
+     * stop[t] ({@link #lower(RowBatch, int, double[])}; {@link Double#POSITIVE_INFINITY}: never).
+     */
+    default double[] lowerUnits(Box in, int[] units, double[] signs, double[] stop, int count, int max) {
         dev.opnorm.nn.Shape shape = in.shape();
         int plane = shape.h() * shape.w();
-        // by position, then channel: the units of one position are consecutive
+        // by position, then unit, then sign: the rows of one position are consecutive
         Integer[] order = new Integer[count];
         for (int t = 0; t < count; t++) {
-            order[t] = units[t];
+            order[t] = t;
         }
-        java.util.Arrays.sort(order, (a, b) -> a % plane != b % plane ? Integer.compare(a % plane, b % plane)
-                : Integer.compare(a, b));
+        java.util.Arrays.sort(order, (a, b) -> {
+            int ua = units[a], ub = units[b];
+            return ua % plane != ub % plane ? Integer.compare(ua % plane, ub % plane)
+                    : ua != ub ? Integer.compare(ua, ub) : Double.compare(signs[b], signs[a]);
+        });
         java.util.List<int[]> groups = new java.util.ArrayList<>();
         for (int t = 0; t < count; ) {
             int e = t;
-            while (e < count && e - t < BATCH_UNITS && order[e] % plane == order[t] % plane) {
+            while (e < count && e - t < BATCH_ROWS && units[order[e]] % plane == units[order[t]] % plane) {
                 e++;
             }
             int[] g = new int[e - t];
@@ -181,22 +283,25 @@ public interface Backsub {
             groups.add(g);
             t = e;
         }
+        double[] out = new double[count];
         groups.parallelStream().forEach(g -> {
             int m = g.length;
-            int[] rowsUnits = new int[2 * m];
-            double[] signs = new double[2 * m];
+            int[] us = new int[m];
+            double[] ss = new double[m], st = stop == null ? null : new double[m];
             for (int t = 0; t < m; t++) {
-                rowsUnits[2 * t] = g[t];
-                rowsUnits[2 * t + 1] = g[t];
-                signs[2 * t] = 1;
-                signs[2 * t + 1] = -1; // -z_j: minus its lower bound is an upper bound of z_j
+                us[t] = units[g[t]];
+                ss[t] = signs[g[t]];
+                if (st != null) {
+                    st[t] = stop[g[t]];
+                }
             }
-            double[] l = lower(RowBatch.units(shape.c(), shape.h(), shape.w(), rowsUnits, signs, 2 * m), max);
+            RowBatch rows = RowBatch.units(shape.c(), shape.h(), shape.w(), us, ss, m);
+            double[] l = st == null ? lower(rows, max) : lower(rows, max, st);
             for (int t = 0; t < m; t++) {
-                lo[g[t]] = Math.max(lo[g[t]], l[2 * t]);
-                hi[g[t]] = Math.min(hi[g[t]], -l[2 * t + 1]);
+                out[g[t]] = l[t];
             }
         });
+        return out;
     }
 
     /** This context after one more step: bounds at the step's output are pulled back through it first. */
@@ -215,6 +320,7 @@ public interface Backsub {
         Backsub prev = this;
         boolean windowed = windowed();
         int maxSize = maxRowSize(), probe = probeRowSize(), depth = depth() + 1;
+        boolean signs = signsFirst();
         int relus = reluLayers() + step.reluLayers(), budget = tightenLayers();
         return new Backsub() {
             @Override
@@ -255,8 +361,47 @@ public interface Backsub {
             }
 
             @Override
+            public double[] lower(RowBatch f, int max, double[] stop) {
+                if (stop == null || in == null || prev.depth() == 0) {
+                    return lower(f, max);
+                }
+                RowBatch p = step.pullLowerBatch(f);
+                if (p == null) { // no batched form here: row by row, without stopping
+                    return lower(f, max);
+                }
+                double[] b = p.lowerOver(in); // each row's RowWindow.lowerOver, as lower(f, max) does past max
+                if (p.size() > max) {
+                    return b;
+                }
+                int[] keep = new int[b.length];
+                int m = 0;
+                for (int r = 0; r < b.length; r++) {
+                    if (!(b[r] >= stop[r])) {
+                        keep[m++] = r;
+                    }
+                }
+                if (m == 0) {
+                    return b;
+                }
+                double[] subStop = new double[m];
+                for (int t = 0; t < m; t++) {
+                    subStop[t] = stop[keep[t]];
+                }
+                double[] deeper = prev.lower(m == b.length ? p : p.select(keep, m), max, subStop);
+                for (int t = 0; t < m; t++) {
+                    b[keep[t]] = Math.max(b[keep[t]], deeper[t]);
+                }
+                return b;
+            }
+
+            @Override
             public boolean windowed() {
                 return windowed;
+            }
+
+            @Override
+            public boolean signsFirst() {
+                return signs;
             }
 
             @Override

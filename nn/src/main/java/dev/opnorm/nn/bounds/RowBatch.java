@@ -67,4 +67,45 @@ public record RowBatch(int rows, int c, int h, int w, int y0, int y1, int x0, in
         }
         return new RowWindow(c, h, w, y0, y1, x0, x1, l, u, k[r]);
     }
+
+    /**
+     * Each row's {@link RowWindow#lowerOver}: a lower bound of a . z + k over every z in the box, each
+     * product's minimum rounded down, the sum rounded down (the same sums in the same order).
+     */
+    public double[] lowerOver(Box box) {
+        if (box.size() != c * h * w) {
+            throw new IllegalArgumentException("row batch over " + c * h * w + " values, box of shape " + box.shape());
+        }
+        double[] s = k.clone();
+        for (int ch = 0, q = 0; ch < c; ch++) {
+            for (int y = y0; y <= y1; y++) {
+                for (int x = x0, g = global(ch, y, x0); x <= x1; x++, q++, g++) {
+                    double bl = box.lo()[g], bh = box.hi()[g];
+                    for (int r = 0, at = q * rows; r < rows; r++, at++) {
+                        double al = lo[at], ah = hi[at];
+                        if (al != 0 || ah != 0) {
+                            s[r] = Intervals.sumDown(s[r], Outward.mulLo(al, ah, bl, bh));
+                        }
+                    }
+                }
+            }
+        }
+        return s;
+    }
+
+    /** The rows keep[0..count), in that order, on the same window (copied). */
+    public RowBatch select(int[] keep, int count) {
+        int n = size();
+        double[] l = new double[n * count], u = new double[n * count], kk = new double[count];
+        for (int t = 0; t < count; t++) {
+            kk[t] = k[keep[t]];
+        }
+        for (int q = 0; q < n; q++) {
+            for (int t = 0; t < count; t++) {
+                l[q * count + t] = lo[q * rows + keep[t]];
+                u[q * count + t] = hi[q * rows + keep[t]];
+            }
+        }
+        return new RowBatch(count, c, h, w, y0, y1, x0, x1, l, u, kk);
+    }
 }

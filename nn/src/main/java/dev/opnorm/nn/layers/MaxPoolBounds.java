@@ -37,6 +37,9 @@ final class MaxPoolBounds implements BoundRule {
         if (before == Backsub.NONE) {
             return step(in);
         }
+        if (before.signsFirst() && before.windowed() && before.reluLayers() < before.tightenLayers()) {
+            return step(leadersFirst(in, before));
+        }
         // tighten the inputs of the windows whose selection the box leaves open: fewer candidates, and
         // a smaller max hi in the relaxation of negative coefficients
         boolean[] open = new boolean[in.size()];
@@ -53,6 +56,148 @@ final class MaxPoolBounds implements BoundRule {
 
     private BoundStep step(Box in) {
         return step(in, null);
+    }
+
+    /**
+     * The box with the inputs of open windows tightened selection first ({@link Backsub#signsFirst()}): in each
+     * window with several candidates, the candidate with the largest midpoint (the likely maximum) gets its
+     * lower bound in full; each other candidate's upper row then stops once it falls below that bound
+     * (no longer a candidate). Only windows still open get the remaining ends in full, as the plain
+     * tightening does. A window closed this way keeps its maximum's interval upper end (its selection is
+     * what the relaxation needs).
+     */
+    private Box leadersFirst(Box in, Backsub before) {
+        double[] lo = in.lo().clone(), hi = in.hi().clone();
+        int[][] open = openWindows(in.shape(), lo, hi);
+        int n = open.length;
+        int[] lead = new int[n];
+        int[] units = new int[in.size()];
+        double[] signs = new double[in.size()];
+        boolean[] taken = new boolean[in.size()];
+        int m = 0;
+        for (int o = 0; o < n; o++) {
+            int best = open[o][0];
+            for (int j : open[o]) {
+                if (lo[j] + hi[j] > lo[best] + hi[best]) { // finite: candidates of a window with a finite max lo
+                    best = j;
+                }
+            }
+            lead[o] = best;
+            if (lo[best] < hi[best] && !taken[best]) {
+                taken[best] = true;
+                units[m] = best;
+                signs[m++] = 1;
+            }
+        }
+        double[] l = before.lowerUnits(in, units, signs, null, m, before.maxRowSize());
+        for (int t = 0; t < m; t++) {
+            lo[units[t]] = Math.max(lo[units[t]], l[t]);
+        }
+        // the other candidates' upper ends, each stopping once below its leader's lower end (hi < max lo);
+        // an input of two windows (overlapping pools) goes back in full
+        int[] windows = new int[in.size()];
+        for (int o = 0; o < n; o++) {
+            windows[lead[o]]++;
+        }
+        m = 0;
+        java.util.Arrays.fill(taken, false);
+        double[] stop = new double[in.size()];
+        for (int o = 0; o < n; o++) {
+            for (int j : open[o]) {
+                if (j != lead[o] && lo[j] < hi[j] && hi[j] >= lo[lead[o]]) {
+                    windows[j]++;
+                    if (!taken[j]) {
+                        taken[j] = true;
+                        units[m] = j;
+                        signs[m] = -1;
+                        stop[m++] = Math.nextUp(-lo[lead[o]]); // -z_j >= l > -lo_lead: z_j < lo_lead
+                    }
+                }
+            }
+        }
+        for (int t = 0; t < m; t++) {
+            if (windows[units[t]] > 1) {
+                stop[t] = Double.POSITIVE_INFINITY;
+            }
+        }
+        l = before.lowerUnits(in, units, signs, stop, m, before.maxRowSize());
+        for (int t = 0; t < m; t++) {
+            hi[units[t]] = Math.min(hi[units[t]], -l[t]);
+        }
+        // windows still open: the ends not bounded yet, in full
+        int[][] still = openWindows(in.shape(), lo, hi);
+        boolean[] lower = new boolean[in.size()], upper = new boolean[in.size()];
+        for (int t = 0; t < m; t++) {
+            upper[units[t]] = true;
+        }
+        for (int o = 0; o < n; o++) {
+            lower[lead[o]] = true;
+        }
+        m = 0;
+        int[] rows = new int[2 * in.size()];
+        double[] rowSigns = new double[rows.length];
+        for (int[] win : still) {
+            for (int j : win) {
+                if (lo[j] < hi[j]) {
+                    if (!lower[j]) {
+                        lower[j] = true;
+                        rows[m] = j;
+                        rowSigns[m++] = 1;
+                    }
+                    if (!upper[j]) {
+                        upper[j] = true;
+                        rows[m] = j;
+                        rowSigns[m++] = -1;
+                    }
+                }
+            }
+        }
+        l = before.lowerUnits(in, rows, rowSigns, null, m, before.maxRowSize());
+        for (int t = 0; t < m; t++) {
+            int j = rows[t];
+            if (rowSigns[t] > 0) {
+                lo[j] = Math.max(lo[j], l[t]);
+            } else {
+                hi[j] = Math.min(hi[j], -l[t]);
+            }
+        }
+        return new Box(in.shape(), lo, hi);
+    }
+
+    /** The candidates (inputs whose hi reaches the window's largest lo) of each window with several. */
+    private int[][] openWindows(Shape inShape, double[] lo, double[] hi) {
+        Shape outShape = layer.outputShape(inShape);
+        int ch = inShape.c(), h = inShape.h(), w = inShape.w(), oh = outShape.h(), ow = outShape.w();
+        int k = layer.kernel(), s = layer.stride(), pad = layer.padding();
+        java.util.List<int[]> open = new java.util.ArrayList<>();
+        int[] cand = new int[k * k];
+        for (int c = 0; c < ch; c++) {
+            for (int oy = 0; oy < oh; oy++) {
+                for (int ox = 0; ox < ow; ox++) {
+                    double ml = Double.NEGATIVE_INFINITY;
+                    for (int pass = 0, used = 0; pass < 2; pass++) {
+                        for (int ky = 0; ky < k; ky++) {
+                            int iy = oy * s - pad + ky;
+                            for (int kx = 0; kx < k && iy >= 0 && iy < h; kx++) {
+                                int ix = ox * s - pad + kx;
+                                if (ix >= 0 && ix < w) {
+                                    int at = (c * h + iy) * w + ix;
+                                    if (pass == 0) {
+                                        ml = Math.max(ml, lo[at]);
+                                    } else if (hi[at] >= ml) {
+                                        cand[used++] = at;
+                                    }
+                                }
+                            }
+                        }
+                        if (pass == 1 && used > 1) {
+                            open.add(java.util.Arrays.copyOf(cand, used));
+                        }
+                    }
+                }
+            }
+        }
+        return open.toArray(new int[0][]);
     }
 
     /** The step over the box; when {@code open} is given, marks the inputs of windows with several candidates. */

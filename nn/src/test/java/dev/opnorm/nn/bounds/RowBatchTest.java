@@ -15,6 +15,33 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RowBatchTest {
 
     /**
+     * A batch's bounds over a box are its rows' {@link RowWindow#lowerOver} bit for bit, and a selection of
+     * rows is those rows, in the order asked (what a row that stops early, and the rows left, are made of).
+     */
+    @Test
+    void lowerOverAndSelectAreTheRowsOwn() {
+        SplittableRandom r = new SplittableRandom(12);
+        for (BoundRulesTest.Case c : BoundRulesTest.cases()) {
+            Box in = randomBox(c.in(), r, 1);
+            RowBatch f = randomBatch(c.in(), r);
+            double[] b = f.lowerOver(in);
+            int[] keep = {f.rows() - 1, 0};
+            RowBatch sel = f.select(keep, keep.length);
+            for (int row = 0; row < f.rows(); row++) {
+                assertEquals(f.row(row).lowerOver(in), b[row], 0, c.layer().name() + " row " + row);
+            }
+            for (int t = 0; t < keep.length; t++) {
+                RowWindow want = f.row(keep[t]), got = sel.row(t);
+                assertArrayEquals(want.lo(), got.lo());
+                assertArrayEquals(want.hi(), got.hi());
+                assertEquals(want.k(), got.k(), 0);
+                assertEquals(want.y0(), got.y0());
+                assertEquals(want.x1(), got.x1());
+            }
+        }
+    }
+
+    /**
      * For every layer of {@link BoundRulesTest#cases()} with a batched form (which convolutions, BatchNorm,
      * ReLU and max pools must have), over random boxes (ReLUs on, off and open; pooling windows fixed and
      * open) and random batches (zero entries, exact and interval ones, rows zero on whole channels), each

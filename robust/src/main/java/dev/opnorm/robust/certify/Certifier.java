@@ -110,15 +110,19 @@ public final class Certifier {
      *                   layers keep their interval bounds, and the logit and margin rows are still
      *                   back-substituted through every layer (0: CROWN-IBP; {@link #ALL_LAYERS}: the full
      *                   linear bounds)
+     * @param signsFirst  pre-activation rows fix ReLU signs first: one row per stable unit, on the side its
+     *                   box predicts, stopped at the first layer whose box proves the sign; both rows in full
+     *                   only for units that stay unstable (the same relaxations; looser boxes of stable
+     *                   units; see {@link Backsub#signsFirst()}). False: both rows of every unit in full
      */
     public record Options(double ballP, double domainLow, double domainHigh, int samples, int ascent,
                           OperatorNorm.Options power, long seed, boolean linear, boolean windowed, int maxRowSize,
-                          int probeRowSize, int tightenLayers) {
+                          int probeRowSize, int tightenLayers, boolean signsFirst) {
         /** Windowed rows, never stopped early, the default first pass and every ReLU layer tightened ({@link #TIGHTEN}). */
         public Options(double ballP, double domainLow, double domainHigh, int samples, int ascent,
                        OperatorNorm.Options power, long seed, boolean linear) {
             this(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, true, Integer.MAX_VALUE, PROBE,
-                    TIGHTEN);
+                    TIGHTEN, SIGNS_FIRST);
         }
 
         /** The row settings given, pre-activation bounds tightened at every layer (the full linear bounds). */
@@ -126,11 +130,18 @@ public final class Certifier {
                        OperatorNorm.Options power, long seed, boolean linear, boolean windowed, int maxRowSize,
                        int probeRowSize) {
             this(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
-                    probeRowSize, ALL_LAYERS);
+                    probeRowSize, ALL_LAYERS, SIGNS_FIRST);
         }
 
         /** Default entries of the first pass ({@link #probeRowSize}). */
         public static final int PROBE = 0;
+
+        /**
+         * Default {@link #signsFirst}: on. On the quick profile's network most units the interval box leaves
+         * unstable are stable, and their rows fix the sign a few layers back (BENCHMARKS.md,
+         * "Certification cost").
+         */
+        public static final boolean SIGNS_FIRST = true;
 
         /** {@link #tightenLayers} for every layer: the full linear bounds (slow on deep networks). */
         public static final int ALL_LAYERS = Integer.MAX_VALUE;
@@ -166,45 +177,45 @@ public final class Certifier {
         public static Options defaults(double ballP) {
             return new Options(ballP, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, 16, 32,
                     OperatorNorm.Options.defaults().withMaxIterations(100).withRelTol(1e-6), 0, true, true,
-                    Integer.MAX_VALUE, PROBE, TIGHTEN);
+                    Integer.MAX_VALUE, PROBE, TIGHTEN, SIGNS_FIRST);
         }
 
         public Options withDomain(double low, double high) {
             return new Options(ballP, low, high, samples, ascent, power, seed, linear, windowed, maxRowSize,
-                    probeRowSize, tightenLayers);
+                    probeRowSize, tightenLayers, signsFirst);
         }
 
         public Options withSearch(int samples, int ascent) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
-                    probeRowSize, tightenLayers);
+                    probeRowSize, tightenLayers, signsFirst);
         }
 
         public Options withSeed(long s) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, s, linear, windowed, maxRowSize,
-                    probeRowSize, tightenLayers);
+                    probeRowSize, tightenLayers, signsFirst);
         }
 
         public Options withLinear(boolean on) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, on, windowed, maxRowSize,
-                    probeRowSize, tightenLayers);
+                    probeRowSize, tightenLayers, signsFirst);
         }
 
         /** Windowed rows on or off (off: the dense reference). */
         public Options withWindowed(boolean on) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, on, maxRowSize,
-                    probeRowSize, tightenLayers);
+                    probeRowSize, tightenLayers, signsFirst);
         }
 
         /** The first pass of pre-activation bounds stops rows past this many entries (0: no first pass). */
         public Options withProbeRowSize(int entries) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
-                    entries, tightenLayers);
+                    entries, tightenLayers, signsFirst);
         }
 
         /** Windowed rows stop early past this many entries ({@link Integer#MAX_VALUE}: never). */
         public Options withMaxRowSize(int entries) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, entries,
-                    probeRowSize, tightenLayers);
+                    probeRowSize, tightenLayers, signsFirst);
         }
 
         /**
@@ -213,7 +224,13 @@ public final class Certifier {
          */
         public Options withTightenLayers(int layers) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
-                    probeRowSize, layers);
+                    probeRowSize, layers, signsFirst);
+        }
+
+        /** Pre-activation rows fix ReLU signs first (true) or both rows of every unit go back in full (false). */
+        public Options withSignsFirst(boolean on) {
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
+                    probeRowSize, tightenLayers, on);
         }
     }
 
@@ -443,6 +460,11 @@ public final class Certifier {
             @Override
             public int tightenLayers() {
                 return options.tightenLayers();
+            }
+
+            @Override
+            public boolean signsFirst() {
+                return options.signsFirst();
             }
         };
     }

@@ -40,14 +40,14 @@ class LinearBoundsTest {
     }
 
     /**
-     * The same on the small CNN, for each way of pulling rows back: dense (the reference), windowed,
-     * windowed with rows stopped early at an intermediate layer's box, with the cheap first pass, and with
+     * The same on the small CNN, for each way of pulling rows back: dense (the reference), windowed (signs
+     * first, and both rows of every unit in full), windowed with rows stopped early at an intermediate layer's box, with the cheap first pass, and with
      * pre-activations tightened in none, one, three (dense) or all of the ReLU layers.
      */
     @Test
     void everyPullbackPathHoldsEveryPointOfTheBall() {
         List<java.util.function.UnaryOperator<Certifier.Options>> paths = List.of(o -> o.withWindowed(false), o -> o,
-                o -> o.withMaxRowSize(20), o -> o.withProbeRowSize(10).withMaxRowSize(60), o -> o.withTightenLayers(0),
+                o -> o.withSignsFirst(false), o -> o.withMaxRowSize(20), o -> o.withProbeRowSize(10).withMaxRowSize(60), o -> o.withTightenLayers(0),
                 o -> o.withTightenLayers(1), o -> o.withTightenLayers(Certifier.Options.ALL_LAYERS),
                 o -> o.withWindowed(false).withTightenLayers(3));
         for (var path : paths) {
@@ -68,7 +68,7 @@ class LinearBoundsTest {
             for (double eps : new double[]{0.01, 0.05, 0.2}) {
                 double e = ballP == 1 ? 4 * eps : ballP == 2 ? eps : eps / 4;
                 float[] x = CertifyFixtures.point(in.size(), 45);
-                Certifier.Options base = Certifier.Options.defaults(ballP).withProbeRowSize(0);
+                Certifier.Options base = Certifier.Options.defaults(ballP).withProbeRowSize(0).withSignsFirst(false);
                 Certifier ref = new Certifier(net, in, 2, 2, base.withWindowed(false));
                 Certifier win = new Certifier(net, in, 2, 2, base);
                 Certifier early = new Certifier(net, in, 2, 2, base.withMaxRowSize(30).withProbeRowSize(12));
@@ -129,7 +129,7 @@ class LinearBoundsTest {
         float[] x = CertifyFixtures.point(in.size(), 46);
         double eps = 1e-3;
         Certifier.Options base = Certifier.Options.defaults(2).withDomain(-1, 1)
-                .withTightenLayers(Certifier.Options.ALL_LAYERS);
+                .withTightenLayers(Certifier.Options.ALL_LAYERS).withSignsFirst(false);
         Certifier ref = new Certifier(net, in, 2, 2, base.withWindowed(false));
         Certifier win = new Certifier(net, in, 2, 2, base);
         Box bRef = Box.around(in, x, eps, -1, 1), bWin = bRef;
@@ -152,6 +152,54 @@ class LinearBoundsTest {
         Certifier.Propagation pr = ref.propagate(x, eps, 3), pw = win.propagate(x, eps, 3);
         for (int t = 0; t < pr.marginLower().length; t++) {
             assertEquals(pr.marginLower()[t], pw.marginLower()[t], 1e-9 * (1 + Math.abs(pr.marginLower()[t])), "margin " + t);
+        }
+    }
+
+    /**
+     * Signs first ({@link Certifier.Options#signsFirst}, the default) on the narrow seven-layer CNN: the same
+     * ReLUs on, off and open in every layer as both rows of every unit in full, the margins within 1e-6
+     * relative, and boxes that differ (the stable units' unused ends keep their interval bounds: the rows
+     * were not all pulled back in full).
+     */
+    @Test
+    void signsFirstLeavesTheSameReluStatesAsTheFullPass() {
+        Sequential net = dev.opnorm.nn.models.Models.create("cnn7-w0.03125", 1, 10, 7, CertifyFixtures.K);
+        Shape in = new Shape(1, 1, 32, 32);
+        float[] x = CertifyFixtures.point(in.size(), 46);
+        double eps = 1e-3;
+        Certifier.Options base = Certifier.Options.defaults(2).withDomain(-1, 1)
+                .withTightenLayers(Certifier.Options.ALL_LAYERS);
+        Certifier full = new Certifier(net, in, 2, 2, base.withSignsFirst(false));
+        Certifier fast = new Certifier(net, in, 2, 2, base);
+        Box bFull = Box.around(in, x, eps, -1, 1), bFast = bFull;
+        Backsub sFull = full.backsub(x, eps), sFast = fast.backsub(x, eps);
+        int relus = 0, open = 0, wider = 0;
+        for (Layer layer : net.chain()) {
+            BoundStep r = layer.bounds().over(bFull, sFull), f = layer.bounds().over(bFast, sFast);
+            sFull = sFull.after(r, bFull);
+            sFast = sFast.after(f, bFast);
+            if (layer instanceof dev.opnorm.nn.layers.ReLU) {
+                relus++;
+                for (int j = 0; j < bFull.size(); j++) {
+                    boolean onFull = r.output().lo()[j] > 0, onFast = f.output().lo()[j] > 0;
+                    boolean offFull = r.output().hi()[j] <= 0, offFast = f.output().hi()[j] <= 0;
+                    assertEquals(onFull, onFast, layer.name() + " on " + j);
+                    assertEquals(offFull, offFast, layer.name() + " off " + j);
+                    open += onFull || offFull ? 0 : 1;
+                }
+            }
+            bFull = r.output();
+            bFast = f.output();
+            for (int j = 0; j < bFull.size(); j++) {
+                wider += bFast.hi()[j] - bFast.lo()[j] > (bFull.hi()[j] - bFull.lo()[j]) * (1 + 1e-6) ? 1 : 0;
+            }
+        }
+        assertEquals(7, relus);
+        assertTrue(open > 0 && wider > 0, "open ReLUs " + open + ", wider boxes " + wider);
+        Certifier.Propagation pf = full.propagate(x, eps, 3), ps = fast.propagate(x, eps, 3);
+        for (int t = 0; t < pf.marginLower().length; t++) {
+            assertEquals(pf.marginLower()[t], ps.marginLower()[t], 1e-6 * (1 + Math.abs(pf.marginLower()[t])),
+                    "margin " + t);
         }
     }
 
