@@ -49,7 +49,11 @@ import org.ejml.data.DMatrixRMaj;
  * unstable are back-substituted, each row held on the window of values it reaches ({@link
  * dev.opnorm.nn.bounds.RowWindow}: a 3x3 convolution's unit reaches 3x3 positions of the layer below);
  * the rows of the units at one spatial position share their windows and are pulled back together
- * ({@link dev.opnorm.nn.bounds.RowBatch}, vectorized over the rows), batches in parallel. The work grows
+ * ({@link dev.opnorm.nn.bounds.RowBatch}, vectorized over the rows), batches in parallel. With
+ * {@link Options#signsFirst} (the default) a ReLU unit gets one row, on the side its box predicts, which stops
+ * at the first layer whose box proves the unit's sign (most units the box leaves unstable are stable), and a
+ * max-pool window's likely maximum goes first, the others' rows stopping once below it; both ends in full
+ * only where a unit or window stays open. The work grows
  * with depth (each deeper layer has more unstable units, each reaching a larger window), so
  * {@link Options#tightenLayers} can bound it: pre-activations tightened in the first few ReLU layers
  * only (default: all, {@link Options#TIGHTEN}), the later ones keep interval bounds, and the logit and
@@ -306,7 +310,7 @@ public final class Certifier {
                 r++;
             }
         }
-        IntervalRows all = step.pullback(IntervalRows.exact(g));
+        IntervalRows all = pullbackRows(step, g);
         int n = all.cols();
         IntervalRows jac = slice(all, 0, k, n);
         IntervalRows margins = label < 0 ? null : slice(all, k, k - 1, n);
@@ -467,6 +471,23 @@ public final class Certifier {
                 return options.signsFirst();
             }
         };
+    }
+
+    /**
+     * The interval rows g pulled back through the step, one row per task, rows in parallel: every rule
+     * pulls each row back on its own, so this is {@code step.pullback(IntervalRows.exact(g))} bit for bit.
+     */
+    static IntervalRows pullbackRows(BoundStep step, double[][] g) {
+        IntervalRows[] one = new IntervalRows[g.length];
+        java.util.stream.IntStream.range(0, g.length).parallel()
+                .forEach(i -> one[i] = step.pullback(IntervalRows.exact(new double[][]{g[i]})));
+        int n = one.length == 0 ? 0 : one[0].cols();
+        double[] lo = new double[g.length * n], hi = new double[lo.length];
+        for (int i = 0; i < g.length; i++) {
+            System.arraycopy(one[i].lo(), 0, lo, i * n, n);
+            System.arraycopy(one[i].hi(), 0, hi, i * n, n);
+        }
+        return new IntervalRows(g.length, n, lo, hi);
     }
 
     private static IntervalRows slice(IntervalRows a, int from, int rows, int n) {

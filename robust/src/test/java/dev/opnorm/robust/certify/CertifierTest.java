@@ -38,6 +38,39 @@ class CertifierTest {
      * the search's own best point, has a power-iteration or exact norm above the certified upper bound
      * (float network: 1e-5 relative for its rounding), and the sound lower bound never exceeds it.
      */
+    /**
+     * The logit and margin rows pulled back one per task, in parallel, are the batch pulled back at once, bit
+     * for bit (every rule pulls each row back on its own), on networks with every rule (convolutions,
+     * BatchNorm, ReLU, max pooling, pre-activation blocks, linear), at the point and over a ball.
+     */
+    @Test
+    void rowsPulledBackInParallelAreTheBatch() {
+        record Case(Sequential net, Shape in) {}
+        for (Case k : java.util.List.of(new Case(CertifyFixtures.blockNet(61), CertifyFixtures.BLOCK_IN),
+                new Case(CertifyFixtures.cnnNet(62), CertifyFixtures.CNN_IN))) {
+            float[] x = CertifyFixtures.point(k.in().size(), 63);
+            for (double eps : new double[]{0, 0.05}) {
+                Certifier c = new Certifier(k.net(), k.in(), 2, 2, Certifier.Options.defaults(2));
+                var box = dev.opnorm.nn.bounds.Box.around(k.in(), x, eps, Double.NEGATIVE_INFINITY,
+                        Double.POSITIVE_INFINITY);
+                var step = k.net().bounds().over(box, c.backsub(x, eps));
+                int outs = step.output().size();
+                double[][] g = new double[2 * outs - 1][outs];
+                for (int i = 0; i < outs; i++) {
+                    g[i][i] = 1;
+                }
+                for (int j = 1; j < outs; j++) {
+                    g[outs - 1 + j][0] = 1;
+                    g[outs - 1 + j][j] = -1;
+                }
+                IntervalRows batch = step.pullback(IntervalRows.exact(g)), rows = Certifier.pullbackRows(step, g);
+                assertEquals(batch.rows(), rows.rows());
+                assertTrue(java.util.Arrays.equals(batch.lo(), rows.lo()) && java.util.Arrays.equals(batch.hi(), rows.hi()),
+                        k.net().name() + " eps " + eps);
+            }
+        }
+    }
+
     @Test
     void noSampledPointExceedsTheBallUpperBound() {
         checkSamples(CertifyFixtures.convNet(1), CertifyFixtures.CONV_IN, 0.15, 11);
