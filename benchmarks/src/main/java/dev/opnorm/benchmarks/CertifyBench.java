@@ -31,8 +31,9 @@ import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Certification on the quick profile's network (the 7-layer CNN at width 0.25, BatchNorm statistics
- * calibrated on 64 Fashion-MNIST test images) at the first test image, (2,2): the upper bound over the
+ * Certification on the quick profile's network (the 7-layer CNN at width 0.25: {@code model}, a trained
+ * checkpoint, or random weights with BatchNorm statistics calibrated on 64 Fashion-MNIST test images) at the
+ * first test image, (2,2): the upper bound over the
  * ball with linear back-substitution (windowed rows; l_2 radius {@code eps2}, l_inf radius
  * {@code epsInf}; pre-activations tightened in the first {@code tightenLayers} ReLU layers, rows stopped
  * past {@code maxRowSize} entries), the interval-only bound (l_2), the interval and the linear
@@ -41,7 +42,7 @@ import java.util.concurrent.TimeUnit;
  * (extraction + {@link NormBounds}, the (2,2) upper by Gram iteration).
  *
  * <pre>
- * ./bench CertifyBench      (see BENCHMARKS.md)
+ * ./bench CertifyBench -p model=runs/reproduce/models/standard.safetensors      (see BENCHMARKS.md)
  * </pre>
  */
 @State(Scope.Benchmark)
@@ -49,21 +50,32 @@ import java.util.concurrent.TimeUnit;
 @Warmup(iterations = 1, time = 2)
 @Measurement(iterations = 3, time = 2)
 public class CertifyBench {
+    /**
+     * The network: "" for the CNN at width 0.25 with random weights and calibrated BatchNorm statistics, or a
+     * checkpoint of that architecture (the quick reproduction's {@code models/standard.safetensors}).
+     */
+    @Param({""})
+    public String model;
+
     /** l_2 radius of the linear bound. */
-    @Param({"0.01"})
+    @Param({"0.0001"})
     public double eps2;
 
     /** l_inf radius of the linear bound. */
-    @Param({"0.001"})
+    @Param({"0.00001"})
     public double epsInf;
 
     /** Entries past which a windowed row stops at the layer it has reached (2147483647: never). */
     @Param({"2147483647"})
     public int maxRowSize;
 
-    /** ReLU layers whose pre-activation bounds are back-substituted (Certifier's default; 2147483647: all). */
-    @Param({"3"})
+    /** ReLU layers whose pre-activation bounds are back-substituted (2147483647: all, Certifier's default). */
+    @Param({"2147483647"})
     public int tightenLayers;
+
+    /** ReLU signs fixed first ({@link Certifier.Options#signsFirst}, the default) or both rows in full. */
+    @Param({"true"})
+    public boolean signsFirst;
 
     private Certifier certifier, linearL2, linearLinf;
     private float[] x;
@@ -73,19 +85,23 @@ public class CertifyBench {
 
     @Setup
     public void setup() throws IOException {
-        Sequential model = Cnn7.create(0.25, 1, 10, 0);
+        Sequential net = Cnn7.create(0.25, 1, 10, 0);
         Dataset test = FashionMnist.load(FashionMnist.DEBIAN_DIR, FashionMnist.Split.TEST, Domain.SYMMETRIC)
                 .slice(0, 64).padTo(Cnn7.SIZE, Cnn7.SIZE);
-        BatchNorm2d.calibrate(model, test.images(), 40);
+        if (model.isEmpty()) {
+            BatchNorm2d.calibrate(net, test.images(), 40);
+        } else {
+            dev.opnorm.nn.checkpoint.Checkpoint.load(java.nio.file.Path.of(model)).loadInto(net);
+        }
         Shape one = test.images().shape.withBatch(1);
         x = Arrays.copyOf(test.images().data, one.size());
         label = test.labels()[0];
-        certifier = new Certifier(model, one, 2, 2, Certifier.Options.defaults(2).withDomain(-1, 1).withLinear(false));
-        linearL2 = new Certifier(model, one, 2, 2, Certifier.Options.defaults(2).withDomain(-1, 1)
-                .withMaxRowSize(maxRowSize).withTightenLayers(tightenLayers));
-        linearLinf = new Certifier(model, one, 2, 2, Certifier.Options.defaults(Double.POSITIVE_INFINITY)
-                .withDomain(-1, 1).withMaxRowSize(maxRowSize).withTightenLayers(tightenLayers));
-        jacobian = model.linearize(new Tensor(one, x.clone()), BnMode.EVAL).asLinearMap(0);
+        certifier = new Certifier(net, one, 2, 2, Certifier.Options.defaults(2).withDomain(-1, 1).withLinear(false));
+        linearL2 = new Certifier(net, one, 2, 2, Certifier.Options.defaults(2).withDomain(-1, 1)
+                .withMaxRowSize(maxRowSize).withTightenLayers(tightenLayers).withSignsFirst(signsFirst));
+        linearLinf = new Certifier(net, one, 2, 2, Certifier.Options.defaults(Double.POSITIVE_INFINITY)
+                .withDomain(-1, 1).withMaxRowSize(maxRowSize).withTightenLayers(tightenLayers).withSignsFirst(signsFirst));
+        jacobian = net.linearize(new Tensor(one, x.clone()), BnMode.EVAL).asLinearMap(0);
         v = new float[one.size()];
         Arrays.fill(v, 1f / (float) Math.sqrt(v.length));
         jv = new float[10];
