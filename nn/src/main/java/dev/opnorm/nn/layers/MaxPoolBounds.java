@@ -43,7 +43,11 @@ final class MaxPoolBounds implements BoundRule {
         // tighten the inputs of the windows whose selection the box leaves open: fewer candidates, and
         // a smaller max hi in the relaxation of negative coefficients
         boolean[] open = new boolean[in.size()];
-        step(in, open);
+        for (int[] win : openWindows(in.shape(), in.lo(), in.hi())) {
+            for (int j : win) {
+                open[j] = true;
+            }
+        }
         int[] units = new int[in.size()];
         int m = 0;
         for (int j = 0; j < open.length; j++) {
@@ -52,10 +56,6 @@ final class MaxPoolBounds implements BoundRule {
             }
         }
         return step(before.tighten(in, units, m, false)); // both ends of each value matter here
-    }
-
-    private BoundStep step(Box in) {
-        return step(in, null);
     }
 
     /**
@@ -164,45 +164,27 @@ final class MaxPoolBounds implements BoundRule {
         return new Box(in.shape(), lo, hi);
     }
 
-    /** The candidates (inputs whose hi reaches the window's largest lo) of each window with several. */
+    /** The candidates of each window with several (its selection open). */
     private int[][] openWindows(Shape inShape, double[] lo, double[] hi) {
-        Shape outShape = layer.outputShape(inShape);
-        int ch = inShape.c(), h = inShape.h(), w = inShape.w(), oh = outShape.h(), ow = outShape.w();
-        int k = layer.kernel(), s = layer.stride(), pad = layer.padding();
+        Selection sel = select(inShape, lo, hi);
         java.util.List<int[]> open = new java.util.ArrayList<>();
-        int[] cand = new int[k * k];
-        for (int c = 0; c < ch; c++) {
-            for (int oy = 0; oy < oh; oy++) {
-                for (int ox = 0; ox < ow; ox++) {
-                    double ml = Double.NEGATIVE_INFINITY;
-                    for (int pass = 0, used = 0; pass < 2; pass++) {
-                        for (int ky = 0; ky < k; ky++) {
-                            int iy = oy * s - pad + ky;
-                            for (int kx = 0; kx < k && iy >= 0 && iy < h; kx++) {
-                                int ix = ox * s - pad + kx;
-                                if (ix >= 0 && ix < w) {
-                                    int at = (c * h + iy) * w + ix;
-                                    if (pass == 0) {
-                                        ml = Math.max(ml, lo[at]);
-                                    } else if (hi[at] >= ml) {
-                                        cand[used++] = at;
-                                    }
-                                }
-                            }
-                        }
-                        if (pass == 1 && used > 1) {
-                            open.add(java.util.Arrays.copyOf(cand, used));
-                        }
-                    }
-                }
+        for (int o = 0; o + 1 < sel.start().length; o++) {
+            if (sel.start()[o + 1] - sel.start()[o] > 1) {
+                open.add(java.util.Arrays.copyOfRange(sel.cand(), sel.start()[o], sel.start()[o + 1]));
             }
         }
         return open.toArray(new int[0][]);
     }
 
-    /** The step over the box; when {@code open} is given, marks the inputs of windows with several candidates. */
-    private BoundStep step(Box in, boolean[] open) {
-        Shape inShape = in.shape(), outShape = layer.outputShape(inShape);
+    /**
+     * Each window's maximum bounds [max lo, max hi] and candidates: the inputs whose hi reaches the window's
+     * largest lo, cand[start[o] .. start[o + 1]) for output o.
+     */
+    private record Selection(double[] lo, double[] hi, int[] start, int[] cand) {
+    }
+
+    private Selection select(Shape inShape, double[] inLo, double[] inHi) {
+        Shape outShape = layer.outputShape(inShape);
         int ch = inShape.c(), h = inShape.h(), w = inShape.w(), oh = outShape.h(), ow = outShape.w();
         int k = layer.kernel(), s = layer.stride(), pad = layer.padding();
         int nOut = outShape.size();
@@ -220,8 +202,8 @@ final class MaxPoolBounds implements BoundRule {
                             int ix = ox * s - pad + kx;
                             if (ix >= 0 && ix < w) {
                                 int at = (c * h + iy) * w + ix;
-                                ml = Math.max(ml, in.lo()[at]);
-                                mh = Math.max(mh, in.hi()[at]);
+                                ml = Math.max(ml, inLo[at]);
+                                mh = Math.max(mh, inHi[at]);
                             }
                         }
                     }
@@ -234,7 +216,7 @@ final class MaxPoolBounds implements BoundRule {
                             int ix = ox * s - pad + kx;
                             if (ix >= 0 && ix < w) {
                                 int at = (c * h + iy) * w + ix;
-                                if (in.hi()[at] >= ml) {
+                                if (inHi[at] >= ml) {
                                     cand[used++] = at;
                                 }
                             }
@@ -244,15 +226,18 @@ final class MaxPoolBounds implements BoundRule {
             }
         }
         start[nOut] = used;
-        if (open != null) {
-            for (int o = 0; o < nOut; o++) {
-                if (start[o + 1] - start[o] > 1) {
-                    for (int t = start[o]; t < start[o + 1]; t++) {
-                        open[cand[t]] = true;
-                    }
-                }
-            }
-        }
+        return new Selection(lo, hi, start, cand);
+    }
+
+    /** The step over the box. */
+    private BoundStep step(Box in) {
+        Shape inShape = in.shape(), outShape = layer.outputShape(inShape);
+        int ch = inShape.c(), h = inShape.h(), w = inShape.w(), oh = outShape.h(), ow = outShape.w();
+        int k = layer.kernel(), s = layer.stride(), pad = layer.padding();
+        int nOut = outShape.size();
+        Selection sel = select(inShape, in.lo(), in.hi());
+        double[] lo = sel.lo(), hi = sel.hi();
+        int[] start = sel.start(), cand = sel.cand();
         int[] best = new int[nOut]; // the candidate with the largest lower bound (the lower line)
         for (int o = 0; o < nOut; o++) {
             best[o] = cand[start[o]];

@@ -115,6 +115,16 @@ class LinearBoundsTest {
         }
     }
 
+    /** The quick profile's seven-layer CNN, narrow (width 1/32), on 32 x 32 inputs in [-1, 1]. */
+    private static final java.util.function.Supplier<Sequential> SEVEN =
+            () -> dev.opnorm.nn.models.Models.create("cnn7-w0.03125", 1, 10, 7, CertifyFixtures.K);
+    private static final Shape SEVEN_IN = new Shape(1, 1, 32, 32);
+
+    /** l_2 ball, domain [-1, 1], every ReLU layer tightened. */
+    private static Certifier.Options sevenOptions() {
+        return Certifier.Options.defaults(2).withDomain(-1, 1).withTightenLayers(Certifier.Options.ALL_LAYERS);
+    }
+
     /**
      * Windowed rows stay as tight as the dense reference through a deep network: the quick profile's
      * seven-layer CNN (narrow, 32 x 32 input) at a small l_2 radius, every layer's box and the margins to
@@ -124,12 +134,11 @@ class LinearBoundsTest {
      */
     @Test
     void windowedRowsStayAsTightAsDenseThroughSevenLayers() {
-        Sequential net = dev.opnorm.nn.models.Models.create("cnn7-w0.03125", 1, 10, 7, CertifyFixtures.K);
-        Shape in = new Shape(1, 1, 32, 32);
+        Sequential net = SEVEN.get();
+        Shape in = SEVEN_IN;
         float[] x = CertifyFixtures.point(in.size(), 46);
         double eps = 1e-3;
-        Certifier.Options base = Certifier.Options.defaults(2).withDomain(-1, 1)
-                .withTightenLayers(Certifier.Options.ALL_LAYERS).withSignsFirst(false);
+        Certifier.Options base = sevenOptions().withSignsFirst(false);
         Certifier ref = new Certifier(net, in, 2, 2, base.withWindowed(false));
         Certifier win = new Certifier(net, in, 2, 2, base);
         Box bRef = Box.around(in, x, eps, -1, 1), bWin = bRef;
@@ -163,12 +172,11 @@ class LinearBoundsTest {
      */
     @Test
     void signsFirstLeavesTheSameReluStatesAsTheFullPass() {
-        Sequential net = dev.opnorm.nn.models.Models.create("cnn7-w0.03125", 1, 10, 7, CertifyFixtures.K);
-        Shape in = new Shape(1, 1, 32, 32);
+        Sequential net = SEVEN.get();
+        Shape in = SEVEN_IN;
         float[] x = CertifyFixtures.point(in.size(), 46);
         double eps = 1e-3;
-        Certifier.Options base = Certifier.Options.defaults(2).withDomain(-1, 1)
-                .withTightenLayers(Certifier.Options.ALL_LAYERS);
+        Certifier.Options base = sevenOptions();
         Certifier full = new Certifier(net, in, 2, 2, base.withSignsFirst(false));
         Certifier fast = new Certifier(net, in, 2, 2, base);
         Box bFull = Box.around(in, x, eps, -1, 1), bFast = bFull;
