@@ -77,6 +77,10 @@ public class CertifyBench {
     @Param({"true"})
     public boolean signsFirst;
 
+    /** Boxes narrowed by a zonotope over the ball first ({@link Certifier.Options#zonotope}, the default) or not. */
+    @Param({"true"})
+    public boolean zonotope;
+
     private Certifier certifier, linearL2, linearLinf;
     private float[] x;
     private int label;
@@ -98,9 +102,11 @@ public class CertifyBench {
         label = test.labels()[0];
         certifier = new Certifier(net, one, 2, 2, Certifier.Options.defaults(2).withDomain(-1, 1).withLinear(false));
         linearL2 = new Certifier(net, one, 2, 2, Certifier.Options.defaults(2).withDomain(-1, 1)
-                .withMaxRowSize(maxRowSize).withTightenLayers(tightenLayers).withSignsFirst(signsFirst));
+                .withMaxRowSize(maxRowSize).withTightenLayers(tightenLayers).withSignsFirst(signsFirst)
+                .withZonotope(zonotope));
         linearLinf = new Certifier(net, one, 2, 2, Certifier.Options.defaults(Double.POSITIVE_INFINITY)
-                .withDomain(-1, 1).withMaxRowSize(maxRowSize).withTightenLayers(tightenLayers).withSignsFirst(signsFirst));
+                .withDomain(-1, 1).withMaxRowSize(maxRowSize).withTightenLayers(tightenLayers).withSignsFirst(signsFirst)
+                .withZonotope(zonotope));
         jacobian = net.linearize(new Tensor(one, x.clone()), BnMode.EVAL).asLinearMap(0);
         v = new float[one.size()];
         Arrays.fill(v, 1f / (float) Math.sqrt(v.length));

@@ -30,12 +30,13 @@ import java.util.Locale;
  * <pre>
  * java --add-modules jdk.incubator.vector -cp benchmarks/target/benchmarks.jar \
  *     dev.opnorm.benchmarks.CertifyCost MODEL.safetensors \
- *     [--model cnn7-w0.25] [--image 0] [--eps 0.001,0.01] [--bounds interval,0,3,all,all-full] [--label predicted]
+ *     [--model cnn7-w0.25] [--image 0] [--eps 0.001,0.01] [--bounds interval,0,3,all,all-full,all-box] [--label predicted]
  *     [--probe ENTRIES]
  * </pre>
  * Bounds: "interval", a number of tightened ReLU layers ({@link Certifier.Options#tightenLayers}) or
  * "all"; with "-full" appended ("all-full"), both rows of every unit go back in full instead of ReLU
- * signs first ({@link Certifier.Options#signsFirst}). The label certified is the network's prediction unless {@code --label} names one; {@code --probe}
+ * signs first ({@link Certifier.Options#signsFirst}); with "-box" ("all-box", "all-full-box"), no zonotope
+ * narrows the boxes first ({@link Certifier.Options#zonotope}). The label certified is the network's prediction unless {@code --label} names one; {@code --probe}
  * sets {@link Certifier.Options#probeRowSize} (the cheap first pass; default none).
  */
 public final class CertifyCost {
@@ -45,7 +46,7 @@ public final class CertifyCost {
     public static void main(String[] args) throws Exception {
         if (args.length == 0 || args[0].startsWith("--")) {
             throw new IllegalArgumentException("usage: CertifyCost MODEL.safetensors [--model M] [--image I] [--eps E,..]"
-                    + " [--bounds interval,0,3,all,all-full] [--label predicted|L] [--probe ENTRIES]");
+                    + " [--bounds interval,0,3,all,all-full,all-box] [--label predicted|L] [--probe ENTRIES]");
         }
         String spec = "cnn7-w0.25", epsList = "0.001,0.01", bounds = "interval,3", labelArg = "predicted";
         int image = 0, probe = Certifier.Options.PROBE;
@@ -87,10 +88,12 @@ public final class CertifyCost {
                     (System.nanoTime() - t) / 1e9);
             for (String b : bounds.split(",")) {
                 Certifier.Options o = base.withSearch(0, 0);
-                String layers = b.endsWith("-full") ? b.substring(0, b.length() - 5) : b;
+                String layers = b.split("-")[0];
+                java.util.List<String> flags = java.util.Arrays.asList(b.split("-"));
                 o = b.equals("interval") ? o.withLinear(false)
                         : o.withTightenLayers(layers.equals("all") ? Certifier.Options.ALL_LAYERS
-                        : Integer.parseInt(layers)).withSignsFirst(!b.endsWith("-full"));
+                        : Integer.parseInt(layers)).withSignsFirst(!flags.contains("full"))
+                        .withZonotope(!flags.contains("box"));
                 Certifier c = new Certifier(model, one, 2, 2, o);
                 long t0 = System.nanoTime();
                 Certifier.Propagation over = c.propagate(x, eps, label);
@@ -113,6 +116,7 @@ public final class CertifyCost {
         Box box = Box.around(one, x, eps, o.domainLow(), o.domainHigh());
         Backsub back = c.backsub(x, eps);
         for (Layer layer : model.chain()) {
+            box = back.prior(box);
             BoundStep s = layer.bounds().over(box, back);
             back = back.after(s, box);
             box = s.output();

@@ -116,6 +116,12 @@ public final class CertifyCommand implements Callable<Integer> {
             + "units that stay unstable (same ReLU states in practice, looser boxes of stable units, 2-3x faster).")
     boolean fullRows;
 
+    @Option(names = "--no-zonotope", description = "With --bounds linear: do not narrow every layer's box by a "
+            + "zonotope over the ball first (one forward pass of a batch of one image per input value; over small "
+            + "balls it leaves only the really unstable units to back-substitution, 2-4x faster, never looser in "
+            + "our measurements).")
+    boolean noZonotope;
+
     @Option(names = "--data", description = "Folder with the Fashion-MNIST files (default: /usr/share/datasets/fashion-mnist).")
     Path data;
 
@@ -182,7 +188,8 @@ public final class CertifyCommand implements Callable<Integer> {
         try {
             certifier = new Certifier(model, one, pv, qv, Certifier.Options.defaults(rv)
                     .withDomain(points.domain().low(), points.domain().high()).withSearch(samples, ascent)
-                    .withSeed(engine.seed).withLinear(bounds.equals("linear")).withTightenLayers(tightenLayers).withSignsFirst(!fullRows));
+                    .withSeed(engine.seed).withLinear(bounds.equals("linear")).withTightenLayers(tightenLayers).withSignsFirst(!fullRows)
+                    .withZonotope(!noZonotope));
         } catch (UnsupportedOperationException e) {
             throw new IllegalArgumentException("--model " + modelSpec + ": " + e.getMessage());
         }
@@ -229,7 +236,7 @@ public final class CertifyCommand implements Callable<Integer> {
                         + "point's interval Jacobian")
                 .option("p", pn).option("q", qn).option("ball", rn).option("eps", Arrays.toString(radii))
                 .option("model", modelSpec).option("checkpoint", checkpoint).option("count", count)
-                .option("offset", offset).option("bounds", bounds).option("tighten", tighten).option("full_rows", fullRows).option("samples", samples).option("ascent", ascent).option("data", dataDir);
+                .option("offset", offset).option("bounds", bounds).option("tighten", tighten).option("full_rows", fullRows).option("zonotope", !noZonotope).option("samples", samples).option("ascent", ascent).option("data", dataDir);
 
         StringBuilder csv = new StringBuilder("index,label,prediction,eps,lower,upper,upper_monotone,gap,estimate,"
                 + "margin_lower,certified,methods\n");

@@ -61,13 +61,15 @@ class CertifyCommandTest {
     void certify_openclRunsOnTheCpuAndSaysSo() throws IOException {
         Path data = writeFashion(tmp.resolve("data"), 2);
         Run r = run("certify", "--data", data.toString(), "--model", MODEL, "--count", "1", "--eps", "0",
-                "--backend", "opencl", "--tighten", "all", "--full-rows", "--out", tmp.resolve("o").toString());
+                "--backend", "opencl", "--tighten", "all", "--full-rows", "--no-zonotope", "--out",
+                tmp.resolve("o").toString());
         assertEquals(0, r.code(), r.err());
         assertTrue(r.err().contains("runs on the CPU"), r.err());
         String manifest = Files.readString(tmp.resolve("o/run.json"));
         assertTrue(manifest.contains("certification runs on the CPU"), manifest);
         assertTrue(manifest.matches("(?s).*\"tighten\"\\s*:\\s*\"all\".*"), manifest);
         assertTrue(manifest.matches("(?s).*\"full_rows\"\\s*:\\s*\"?true\"?.*"), manifest);
+        assertTrue(manifest.matches("(?s).*\"zonotope\"\\s*:\\s*\"?false\"?.*"), manifest);
     }
 
     @Test

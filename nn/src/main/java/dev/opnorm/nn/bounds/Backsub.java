@@ -82,6 +82,35 @@ public interface Backsub {
         return 0;
     }
 
+    /** Where this context keeps the zonotope of the values at its point (null: none is tracked). */
+    default ZonotopeSlot slot() {
+        return null;
+    }
+
+    /**
+     * The box {@code in} of the values at this point intersected with what this context knows of them besides:
+     * the bounds of the {@link Zonotope} tracked to here, if any. Rules are given this box.
+     */
+    default Box prior(Box in) {
+        ZonotopeSlot s = slot();
+        return s == null ? in : s.prior(in);
+    }
+
+    /** The zonotope of the values at this point while it has not been handed over (null: none, or taken). */
+    default Zonotope zonotope() {
+        ZonotopeSlot s = slot();
+        return s == null ? null : s.peek();
+    }
+
+    /**
+     * The zonotope of the values at this point, handed over once (the next step's {@link BoundStep#forward}
+     * consumes it; later calls return null); null when none is tracked.
+     */
+    default Zonotope takeZonotope() {
+        ZonotopeSlot s = slot();
+        return s == null ? null : s.take();
+    }
+
     /** Whether {@link #tighten} pulls windowed rows (the fast path) instead of dense batches. */
     default boolean windowed() {
         return false;
@@ -322,7 +351,13 @@ public interface Backsub {
         int maxSize = maxRowSize(), probe = probeRowSize(), depth = depth() + 1;
         boolean signs = signsFirst();
         int relus = reluLayers() + step.reluLayers(), budget = tightenLayers();
+        ZonotopeSlot slot = new ZonotopeSlot(step.forward(prev.takeZonotope()));
         return new Backsub() {
+            @Override
+            public ZonotopeSlot slot() {
+                return slot;
+            }
+
             @Override
             public double[] lower(LinearRows f) {
                 return prev.lower(step.pullLower(f));

@@ -44,4 +44,15 @@ public interface BoundStep {
     default int reluLayers() {
         return 0;
     }
+
+    /**
+     * The zonotope of this step's output given {@code z}, that of its input (null: none known), computed with
+     * what the step decided over its box (a ReLU's tightened bounds, a pool's candidates); null when the layer
+     * has no zonotope form, which ends the zonotope there (sound: the boxes then go on alone). The step may
+     * reuse z's arrays. A step that tracked the zonotope through its own parts while its box was computed (a
+     * chain) returns that one.
+     */
+    default Zonotope forward(Zonotope z) {
+        return null;
+    }
 }

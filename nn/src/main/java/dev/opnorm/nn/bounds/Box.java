@@ -55,6 +55,28 @@ public record Box(Shape shape, double[] lo, double[] hi) {
         return new Box(shape, lo, hi);
     }
 
+    /**
+     * This box intersected with {@code other} (the same number of values; this box's shape): both bound the
+     * same values, so the intersection does too.
+     *
+     * @throws IllegalStateException when they do not meet (one of them was not sound)
+     */
+    public Box intersect(Box other) {
+        if (other.size() != size()) {
+            throw new IllegalArgumentException("cannot intersect boxes of shapes " + shape + " and " + other.shape);
+        }
+        double[] l = new double[size()], h = new double[size()];
+        for (int j = 0; j < l.length; j++) {
+            l[j] = Math.max(lo[j], other.lo[j]);
+            h[j] = Math.min(hi[j], other.hi[j]);
+            if (!(l[j] <= h[j])) {
+                throw new IllegalStateException("boxes of shape " + shape + " do not meet at index " + j + ": ["
+                        + lo[j] + ", " + hi[j] + "] and [" + other.lo[j] + ", " + other.hi[j] + "]");
+            }
+        }
+        return new Box(shape, l, h);
+    }
+
     /** Number of values. */
     public int size() {
         return lo.length;

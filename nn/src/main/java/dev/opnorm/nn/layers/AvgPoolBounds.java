@@ -64,6 +64,22 @@ final class AvgPoolBounds implements BoundRule {
                 return out;
             }
 
+            /**
+             * The generators through the layer's float forward pass (a batch of one example per generator; the
+             * pool is linear, no offset), the rest through the interval rule; an average of k terms is within
+             * gamma_(k+1) of the mean of their absolute values, whatever the kernel's order and division.
+             */
+            @Override
+            public dev.opnorm.nn.bounds.Zonotope forward(dev.opnorm.nn.bounds.Zonotope z) {
+                if (z == null) {
+                    return null;
+                }
+                Intervals.checkShape(z.rest(), inShape, layer.describe());
+                int g = z.gens();
+                float[] y = layer.forward(new dev.opnorm.nn.Tensor(new Shape(g, ch, h, w), z.a())).data;
+                return z.affine(AvgPoolBounds.this, inShape, outShape, y, terms);
+            }
+
             private Box offset; // the layer's output at input 0, the offset of the affine map
 
             @Override

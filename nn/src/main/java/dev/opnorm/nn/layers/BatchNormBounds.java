@@ -57,6 +57,42 @@ final class BatchNormBounds implements BoundRule {
                 return out;
             }
 
+            /**
+             * The generators scaled in place by a float s_f near each channel's s; the rest through the interval
+             * rule; the error |s - s_f| |A_j| plus the float rounding of s_f A (u |s_f| |A_j| + 2^-150 each).
+             */
+            @Override
+            public dev.opnorm.nn.bounds.Zonotope forward(dev.opnorm.nn.bounds.Zonotope z) {
+                if (z == null) {
+                    return null;
+                }
+                Intervals.checkShape(z.rest(), in.shape(), layer.describe());
+                float[] a = z.a();
+                double[] norms = z.norms(); // of the input generators, before they are scaled in place
+                float[] sf = new float[ch];
+                double[] slack = new double[ch];
+                for (int c = 0; c < ch; c++) {
+                    sf[c] = (float) Outward.centre(sl[c], sh[c]);
+                    double off = Math.max(Math.abs(Outward.addUp(sh[c], -sf[c])), Math.abs(Outward.addDown(sl[c], -sf[c])));
+                    slack[c] = Outward.addUp(Math.nextUp(off), Outward.mulUp(dev.opnorm.nn.bounds.Zonotope.U_FLOAT,
+                            Math.abs(sf[c])));
+                }
+                java.util.stream.IntStream.range(0, z.gens()).parallel().forEach(g -> {
+                    for (int c = 0, q = g * n; c < ch; c++) {
+                        float f = sf[c];
+                        for (int t = 0; t < plane; t++, q++) {
+                            a[q] *= f;
+                        }
+                    }
+                });
+                double[] err = new double[n];
+                double under = Outward.mulUp(Float.MIN_VALUE, z.ones());
+                for (int j = 0; j < n; j++) {
+                    err[j] = Outward.addUp(Outward.mulUp(slack[j / plane], norms[j]), under);
+                }
+                return z.with(shape, a, BatchNormBounds.this.over(z.rest()).output(), err);
+            }
+
             private Box offset; // the layer's output at input 0, the offset of the affine map
 
             @Override

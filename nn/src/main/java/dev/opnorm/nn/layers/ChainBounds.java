@@ -51,6 +51,11 @@ final class ChainBounds implements BoundRule {
                 }
 
                 @Override
+                public dev.opnorm.nn.bounds.Zonotope forward(dev.opnorm.nn.bounds.Zonotope z) {
+                    return z == null ? null : z.reshaped(out.shape());
+                }
+
+                @Override
                 public dev.opnorm.nn.bounds.RowWindow pullLowerWindow(dev.opnorm.nn.bounds.RowWindow f) {
                     if (!f.isFull() || f.size() != out.size()) { // output and input share the NCHW order
                         return null;
@@ -73,12 +78,14 @@ final class ChainBounds implements BoundRule {
         Box x = in;
         Backsub here = before;
         for (BoundRule r : rules) {
+            x = here.prior(x);
             BoundStep s = r.over(x, here);
             steps.add(s);
             here = here.after(s, x);
             x = s.output();
         }
         Box out = x;
+        Backsub last = here;
         int relus = steps.stream().mapToInt(BoundStep::reluLayers).sum();
         return new BoundStep() {
             @Override
@@ -89,6 +96,12 @@ final class ChainBounds implements BoundRule {
             @Override
             public int reluLayers() {
                 return relus;
+            }
+
+            /** The zonotope tracked through the chain's steps while its boxes were computed (z was consumed then). */
+            @Override
+            public dev.opnorm.nn.bounds.Zonotope forward(dev.opnorm.nn.bounds.Zonotope z) {
+                return last.takeZonotope();
             }
 
             /**

@@ -106,6 +106,20 @@ final class Conv2dBounds implements BoundRule {
                 return out;
             }
 
+            /** The generators through the layer's float kernel (no bias), the rest through the interval rule. */
+            @Override
+            public dev.opnorm.nn.bounds.Zonotope forward(dev.opnorm.nn.bounds.Zonotope z) {
+                if (z == null) {
+                    return null;
+                }
+                Intervals.checkShape(z.rest(), inShape, layer.describe());
+                int g = z.gens();
+                float[] y = new float[g * nOut];
+                layer.kernels.conv2dForward(y, z.a(), w, null,
+                        new dev.opnorm.nn.kernels.Conv2dDims(g, ic, h, wd, oc, kh, kw, s, pad));
+                return z.affine(Conv2dBounds.this, inShape, outShape, y, (long) ic * kh * kw);
+            }
+
             private Box offset; // the layer's output at input 0, the offset of the affine map
 
             @Override
@@ -234,6 +248,121 @@ final class Conv2dBounds implements BoundRule {
             @Override
             public IntervalRows pullback(IntervalRows g) {
                 Intervals.checkCols(g, nOut, layer.describe());
+                return g.rows() >= BATCH_ROWS ? pullbackBatch(g) : pullbackRows(g);
+            }
+
+            /**
+             * The rows together, rows innermost ([value][row] sums, vectorized over the rows), input channels in
+             * parallel: each row's sums take the same terms in the same order as {@link #pullbackRows} (tap
+             * loops in the same nesting; a row's zeros outside its nonzero rectangle add exact zeros to sums
+             * that start at +0), and each row closes the same inputs, so every row is the same bit for bit.
+             */
+            private IntervalRows pullbackBatch(IntervalRows g) {
+                int rows = g.rows();
+                double[] gc = new double[nOut * rows], gr = new double[gc.length], ga = new double[gc.length];
+                // each row's rectangle of nonzero entries per output channel, and their union over the rows
+                int[] yLo = new int[rows * oc], yHi = new int[rows * oc], xLo = new int[rows * oc], xHi = new int[rows * oc];
+                int[] uyLo = new int[oc], uyHi = new int[oc], uxLo = new int[oc], uxHi = new int[oc];
+                Arrays.fill(yLo, Integer.MAX_VALUE);
+                Arrays.fill(yHi, -1);
+                Arrays.fill(xLo, Integer.MAX_VALUE);
+                Arrays.fill(xHi, -1);
+                Arrays.fill(uyLo, Integer.MAX_VALUE);
+                Arrays.fill(uyHi, -1);
+                Arrays.fill(uxLo, Integer.MAX_VALUE);
+                Arrays.fill(uxHi, -1);
+                for (int r = 0; r < rows; r++) {
+                    for (int o = 0, q = 0; o < oc; o++) {
+                        int t = r * oc + o;
+                        for (int oy = 0; oy < oh; oy++) {
+                            for (int ox = 0; ox < ow; ox++, q++) {
+                                double l = g.lo()[r * nOut + q], u = g.hi()[r * nOut + q];
+                                if (l == 0 && u == 0) {
+                                    continue;
+                                }
+                                double c0 = Outward.centre(l, u), r0 = Outward.radius(l, u, c0);
+                                gc[q * rows + r] = c0;
+                                gr[q * rows + r] = r0;
+                                ga[q * rows + r] = Math.abs(c0) + r0;
+                                if (ga[q * rows + r] != 0) {
+                                    yLo[t] = Math.min(yLo[t], oy);
+                                    yHi[t] = Math.max(yHi[t], oy);
+                                    xLo[t] = Math.min(xLo[t], ox);
+                                    xHi[t] = Math.max(xHi[t], ox);
+                                }
+                            }
+                        }
+                        uyLo[o] = Math.min(uyLo[o], yLo[t]);
+                        uyHi[o] = Math.max(uyHi[o], yHi[t]);
+                        uxLo[o] = Math.min(uxLo[o], xLo[t]);
+                        uxHi[o] = Math.max(uxHi[o], xHi[t]);
+                    }
+                }
+                double[] sc = new double[nIn * rows], sr = new double[sc.length], sa = new double[sc.length];
+                java.util.stream.IntStream.range(0, ic).parallel().forEach(i -> {
+                    for (int o = 0; o < oc; o++) {
+                        if (uyHi[o] < 0) {
+                            continue;
+                        }
+                        for (int ky = 0; ky < kh; ky++) {
+                            for (int kx = 0; kx < kw; kx++) {
+                                double wk = w[((o * ic + i) * kh + ky) * kw + kx], aw = Math.abs(wk);
+                                if (wk == 0) {
+                                    continue;
+                                }
+                                int ox0 = Math.max(uxLo[o], firstInside(kx, s, pad));
+                                int ox1 = Math.min(uxHi[o], lastInside(kx, s, pad, wd, ow));
+                                for (int oy = uyLo[o]; oy <= uyHi[o]; oy++) {
+                                    int iy = oy * s - pad + ky;
+                                    if (iy < 0 || iy >= h) {
+                                        continue;
+                                    }
+                                    int qBase = (o * oh + oy) * ow, aBase = (i * h + iy) * wd - pad + kx;
+                                    for (int ox = ox0; ox <= ox1; ox++) {
+                                        int qb = (qBase + ox) * rows, ab = (aBase + ox * s) * rows;
+                                        for (int r = 0; r < rows; r++) {
+                                            sc[ab + r] += wk * gc[qb + r];
+                                            sr[ab + r] += aw * gr[qb + r];
+                                            sa[ab + r] += aw * ga[qb + r];
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                });
+                double[] glo = new double[rows * nIn], ghi = new double[rows * nIn];
+                long terms = (long) oc * kh * kw;
+                for (int r = 0; r < rows; r++) {
+                    // the inputs this row's taps reach; the others stay exact zeros, as in pullbackRows
+                    int iy0 = h, iy1 = -1, ix0 = wd, ix1 = -1;
+                    for (int o = 0; o < oc; o++) {
+                        int t = r * oc + o;
+                        if (yHi[t] >= 0) {
+                            iy0 = Math.min(iy0, yLo[t] * s - pad);
+                            iy1 = Math.max(iy1, yHi[t] * s - pad + kh - 1);
+                            ix0 = Math.min(ix0, xLo[t] * s - pad);
+                            ix1 = Math.max(ix1, xHi[t] * s - pad + kw - 1);
+                        }
+                    }
+                    iy0 = Math.max(iy0, 0);
+                    ix0 = Math.max(ix0, 0);
+                    iy1 = Math.min(iy1, h - 1);
+                    ix1 = Math.min(ix1, wd - 1);
+                    for (int i = 0; i < ic; i++) {
+                        for (int iy = iy0; iy <= iy1; iy++) {
+                            for (int ix = ix0, j = (i * h + iy) * wd + ix0; ix <= ix1; ix++, j++) {
+                                Outward.closeSum(sc[j * rows + r], sr[j * rows + r], sa[j * rows + r], terms, glo, ghi,
+                                        r * nIn + j);
+                            }
+                        }
+                    }
+                }
+                return new IntervalRows(rows, nIn, glo, ghi);
+            }
+
+            /** Row by row (the reference of {@link #pullbackBatch}). */
+            private IntervalRows pullbackRows(IntervalRows g) {
                 int rows = g.rows();
                 double[] glo = new double[rows * nIn], ghi = new double[rows * nIn];
                 double[] sc = new double[nIn], sr = new double[nIn], sa = new double[nIn];
@@ -341,6 +470,9 @@ final class Conv2dBounds implements BoundRule {
             }
         };
     }
+
+    /** Rows from which {@link BoundStep#pullback} goes through the batched form (vectorized over the rows). */
+    static final int BATCH_ROWS = 4;
 
     /** sc[d + i] += c w[from + i] and sh[d + i] += e aw[from + i] for i &lt; n (one contiguous pass). */
     private static void axpy2(double[] sc, double[] sh, int d, double[] w, double[] aw, int from, double c, double e,

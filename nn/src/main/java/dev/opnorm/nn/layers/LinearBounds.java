@@ -50,6 +50,22 @@ final class LinearBounds implements BoundRule {
                 return out;
             }
 
+            /** The generators through the layer's float GEMM (no bias), the rest through the interval rule. */
+            @Override
+            public dev.opnorm.nn.bounds.Zonotope forward(dev.opnorm.nn.bounds.Zonotope z) {
+                if (z == null) {
+                    return null;
+                }
+                if (z.rest().size() != nIn) {
+                    throw new IllegalArgumentException(layer.describe() + ": zonotope of shape " + z.shape()
+                            + " for " + nIn + " inputs");
+                }
+                int g = z.gens();
+                float[] y = new float[g * nOut];
+                layer.kernels.gemm(false, true, g, nOut, nIn, 1f, z.a(), 0, nIn, w, 0, nIn, 0f, y, 0, nOut);
+                return z.affine(LinearBounds.this, in.shape(), outShape, y, nIn);
+            }
+
             private Box offset; // the layer's output at input 0, the offset of the affine map
 
             @Override

@@ -11,6 +11,7 @@ import dev.opnorm.nn.bounds.LinearRows;
 import dev.opnorm.nn.bounds.Outward;
 import dev.opnorm.nn.bounds.RowBatch;
 import dev.opnorm.nn.bounds.RowWindow;
+import dev.opnorm.nn.bounds.Zonotope;
 
 /**
  * Interval rule of {@link MaxPool2d}: a window's maximum lies in [max lo, max hi] (exact). Its
@@ -35,15 +36,20 @@ final class MaxPoolBounds implements BoundRule {
     @Override
     public BoundStep over(Box in, Backsub before) {
         if (before == Backsub.NONE) {
-            return step(in);
+            return step(in, null);
+        }
+        Zonotope z = before.zonotope();
+        if (z != null && z.rest().size() != in.size()) {
+            throw new IllegalArgumentException(layer.describe() + ": zonotope of shape " + z.shape() + " for a box of shape "
+                    + in.shape());
         }
         if (before.signsFirst() && before.windowed() && before.reluLayers() < before.tightenLayers()) {
-            return step(leadersFirst(in, before));
+            return step(leadersFirst(in, before, z), z);
         }
         // tighten the inputs of the windows whose selection the box leaves open: fewer candidates, and
         // a smaller max hi in the relaxation of negative coefficients
         boolean[] open = new boolean[in.size()];
-        for (int[] win : openWindows(in.shape(), in.lo(), in.hi())) {
+        for (int[] win : openWindows(in.shape(), in.lo(), in.hi(), z)) {
             for (int j : win) {
                 open[j] = true;
             }
@@ -55,7 +61,7 @@ final class MaxPoolBounds implements BoundRule {
                 units[m++] = j;
             }
         }
-        return step(before.tighten(in, units, m, false)); // both ends of each value matter here
+        return step(before.tighten(in, units, m, false), z); // both ends of each value matter here
     }
 
     /**
@@ -66,9 +72,9 @@ final class MaxPoolBounds implements BoundRule {
      * tightening does. A window closed this way keeps its maximum's interval upper end (its selection is
      * what the relaxation needs).
      */
-    private Box leadersFirst(Box in, Backsub before) {
+    private Box leadersFirst(Box in, Backsub before, Zonotope z) {
         double[] lo = in.lo().clone(), hi = in.hi().clone();
-        int[][] open = openWindows(in.shape(), lo, hi);
+        int[][] open = openWindows(in.shape(), lo, hi, z);
         int n = open.length;
         int[] lead = new int[n];
         int[] units = new int[in.size()];
@@ -125,7 +131,7 @@ final class MaxPoolBounds implements BoundRule {
             hi[units[t]] = Math.min(hi[units[t]], -l[t]);
         }
         // windows still open: the ends not bounded yet, in full
-        int[][] still = openWindows(in.shape(), lo, hi);
+        int[][] still = openWindows(in.shape(), lo, hi, z);
         boolean[] lower = new boolean[in.size()], upper = new boolean[in.size()];
         for (int t = 0; t < m; t++) {
             upper[units[t]] = true;
@@ -165,8 +171,8 @@ final class MaxPoolBounds implements BoundRule {
     }
 
     /** The candidates of each window with several (its selection open). */
-    private int[][] openWindows(Shape inShape, double[] lo, double[] hi) {
-        Selection sel = select(inShape, lo, hi);
+    private int[][] openWindows(Shape inShape, double[] lo, double[] hi, Zonotope z) {
+        Selection sel = select(inShape, lo, hi, z);
         java.util.List<int[]> open = new java.util.ArrayList<>();
         for (int o = 0; o + 1 < sel.start().length; o++) {
             if (sel.start()[o + 1] - sel.start()[o] > 1) {
@@ -181,6 +187,67 @@ final class MaxPoolBounds implements BoundRule {
      * largest lo, cand[start[o] .. start[o + 1]) for output o.
      */
     private record Selection(double[] lo, double[] hi, int[] start, int[] cand) {
+    }
+
+    /**
+     * {@link Selection} over the box; with a zonotope z of the inputs, a candidate i is dropped when another
+     * candidate k of its window surely exceeds it (x_k - x_i &gt;= rest_k.lo - rest_i.hi - radius ||A_k -
+     * A_i||_{p*} &gt; 0): boxes that overlap often differ by a sign the zonotope knows. The window's upper
+     * bound is then the largest hi of the candidates kept (a dropped one lies below some kept one: "surely
+     * exceeds" is a strict order).
+     */
+    private Selection select(Shape inShape, double[] inLo, double[] inHi, Zonotope z) {
+        Selection sel = select(inShape, inLo, inHi);
+        return z == null ? sel : prune(sel, inHi, z);
+    }
+
+    private static Selection prune(Selection sel, double[] inHi, Zonotope z) {
+        int[] start = sel.start(), cand = sel.cand();
+        int nOut = start.length - 1;
+        int pairs = 0;
+        for (int o = 0; o < nOut; o++) {
+            int m = start[o + 1] - start[o];
+            pairs += m * (m - 1) / 2;
+        }
+        int[] pi = new int[pairs], pk = new int[pairs], ti = new int[pairs], tk = new int[pairs];
+        for (int o = 0, q = 0; o < nOut; o++) {
+            for (int t = start[o]; t < start[o + 1]; t++) {
+                for (int u = t + 1; u < start[o + 1]; u++, q++) {
+                    pi[q] = cand[t];
+                    pk[q] = cand[u];
+                    ti[q] = t;
+                    tk[q] = u;
+                }
+            }
+        }
+        double[] d = z.differencesUp(pi, pk, pairs);
+        boolean[] drop = new boolean[cand.length];
+        double[] rl = z.rest().lo(), rh = z.rest().hi();
+        for (int q = 0; q < pairs; q++) {
+            int i = pi[q], k = pk[q];
+            if (Outward.addDown(Outward.addDown(rl[k], -rh[i]), -d[q]) > 0) {
+                drop[ti[q]] = true; // x_k - x_i > 0 everywhere
+            }
+            if (Outward.addDown(Outward.addDown(rl[i], -rh[k]), -d[q]) > 0) {
+                drop[tk[q]] = true;
+            }
+        }
+        int[] ns = new int[nOut + 1], nc = new int[cand.length];
+        double[] hi = sel.hi().clone();
+        int used = 0;
+        for (int o = 0; o < nOut; o++) {
+            ns[o] = used;
+            double mh = Double.NEGATIVE_INFINITY;
+            for (int t = start[o]; t < start[o + 1]; t++) {
+                if (!drop[t]) {
+                    nc[used++] = cand[t];
+                    mh = Math.max(mh, inHi[cand[t]]);
+                }
+            }
+            hi[o] = Math.max(mh, sel.lo()[o]); // the kept candidates reach max lo (only rounding could say otherwise)
+        }
+        ns[nOut] = used;
+        return new Selection(sel.lo(), hi, ns, java.util.Arrays.copyOf(nc, used));
     }
 
     private Selection select(Shape inShape, double[] inLo, double[] inHi) {
@@ -229,13 +296,13 @@ final class MaxPoolBounds implements BoundRule {
         return new Selection(lo, hi, start, cand);
     }
 
-    /** The step over the box. */
-    private BoundStep step(Box in) {
+    /** The step over the box (candidates pruned by the zonotope z of the inputs, when given). */
+    private BoundStep step(Box in, Zonotope z) {
         Shape inShape = in.shape(), outShape = layer.outputShape(inShape);
         int ch = inShape.c(), h = inShape.h(), w = inShape.w(), oh = outShape.h(), ow = outShape.w();
         int k = layer.kernel(), s = layer.stride(), pad = layer.padding();
         int nOut = outShape.size();
-        Selection sel = select(inShape, in.lo(), in.hi());
+        Selection sel = select(inShape, in.lo(), in.hi(), z);
         double[] lo = sel.lo(), hi = sel.hi();
         int[] start = sel.start(), cand = sel.cand();
         int[] best = new int[nOut]; // the candidate with the largest lower bound (the lower line)
@@ -253,6 +320,55 @@ final class MaxPoolBounds implements BoundRule {
             @Override
             public Box output() {
                 return out;
+            }
+
+            /**
+             * Each window's maximum as its candidate k with the largest lower bound plus [0, D]: m - x_k =
+             * max(0, max_i (x_i - x_k)) over the other candidates i (the rest cannot be the maximum), each
+             * difference at most the smaller of hi_i - lo_k and its zonotope bound (rest_i - rest_k plus
+             * radius ||A_i - A_k||_{p*}). A fixed selection is exact: the candidate's row.
+             */
+            @Override
+            public dev.opnorm.nn.bounds.Zonotope forward(dev.opnorm.nn.bounds.Zonotope z) {
+                if (z == null) {
+                    return null;
+                }
+                Intervals.checkShape(z.rest(), inShape, layer.describe());
+                double[] rl = z.rest().lo(), rh = z.rest().hi();
+                int pairs = 0; // every candidate but its window's best
+                for (int o = 0; o < nOut; o++) {
+                    pairs += Math.max(0, start[o + 1] - start[o] - 1);
+                }
+                int[] pi = new int[pairs], pk = new int[pairs], po = new int[pairs];
+                int m = 0;
+                for (int o = 0; o < nOut; o++) {
+                    for (int t = start[o]; t < start[o + 1]; t++) {
+                        if (cand[t] != best[o]) {
+                            pi[m] = cand[t];
+                            pk[m] = best[o];
+                            po[m++] = o;
+                        }
+                    }
+                }
+                double[] diff = z.differencesUp(pi, pk, m);
+                double[] olo = new double[nOut], ohi = new double[nOut], gap = new double[nOut];
+                for (int t = 0; t < m; t++) {
+                    int i = pi[t], kk = pk[t];
+                    double byBox = Outward.addUp(in.hi()[i], -in.lo()[kk]);
+                    double byZono = Outward.addUp(Outward.addUp(rh[i], -rl[kk]), diff[t]);
+                    gap[po[t]] = Math.max(gap[po[t]], Math.min(byBox, byZono));
+                }
+                for (int o = 0; o < nOut; o++) {
+                    olo[o] = rl[best[o]];
+                    ohi[o] = gap[o] == 0 ? rh[best[o]] : Outward.addUp(rh[best[o]], gap[o]);
+                }
+                float[] a = z.a(), y = new float[z.gens() * nOut];
+                java.util.stream.IntStream.range(0, z.gens()).parallel().forEach(g -> {
+                    for (int o = 0, q = g * nOut, base = g * nIn; o < nOut; o++, q++) {
+                        y[q] = a[base + best[o]];
+                    }
+                });
+                return z.with(outShape, y, new Box(outShape, olo, ohi), new double[nOut]);
             }
 
             @Override

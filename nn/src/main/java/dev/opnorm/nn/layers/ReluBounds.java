@@ -59,6 +59,52 @@ final class ReluBounds implements BoundRule {
                 return 1;
             }
 
+            /**
+             * On units keep their generators, off units lose them (rest 0); an unstable unit over [l, u] becomes
+             * lambda x + [m_lo, m_hi], lambda = u / (u - l) in float (the DeepZ slope), [m_lo, m_hi] the range of
+             * relu(x) - lambda x over [l, u] (its extremes lie at l, 0 and u), with the float rounding of
+             * lambda A (u lambda |A_j| + 2^-150 each) folded into the rest. Generators are scaled in place.
+             */
+            @Override
+            public dev.opnorm.nn.bounds.Zonotope forward(dev.opnorm.nn.bounds.Zonotope z) {
+                if (z == null) {
+                    return null;
+                }
+                if (z.rest().size() != n) {
+                    throw new IllegalArgumentException(layer.describe() + ": zonotope of shape " + z.shape()
+                            + " for " + n + " units");
+                }
+                float[] a = z.a();
+                double[] norms = z.norms(); // of the input generators, before they are scaled in place
+                float[] f = new float[n];
+                double[] lo = new double[n], hi = new double[n], err = new double[n];
+                double under = Outward.mulUp(Float.MIN_VALUE, z.ones());
+                double[] rl = z.rest().lo(), rh = z.rest().hi();
+                for (int j = 0; j < n; j++) {
+                    if (state[j] == 1) {
+                        f[j] = 1;
+                        lo[j] = rl[j];
+                        hi[j] = rh[j];
+                    } else if (state[j] == 2) {
+                        double l = inLo[j], u = inHi[j];
+                        float lam = (float) (u / (u - l));
+                        f[j] = lam;
+                        double up = 1 - (double) lam; // exact
+                        double mLo = Math.min(0, Math.min(Outward.mulDown(up, u), Outward.mulDown(-lam, l)));
+                        double mHi = Math.max(0, Math.max(Outward.mulUp(up, u), Outward.mulUp(-lam, l)));
+                        lo[j] = Outward.addDown(Outward.mulLo(lam, lam, rl[j], rh[j]), mLo);
+                        hi[j] = Outward.addUp(Outward.mulHi(lam, lam, rl[j], rh[j]), mHi);
+                        err[j] = Outward.addUp(Outward.mulUp(dev.opnorm.nn.bounds.Zonotope.U_FLOAT * lam, norms[j]), under);
+                    }
+                }
+                java.util.stream.IntStream.range(0, z.gens()).parallel().forEach(g -> {
+                    for (int j = 0, q = g * n; j < n; j++, q++) {
+                        a[q] *= f[j];
+                    }
+                });
+                return z.with(out.shape(), a, new Box(out.shape(), lo, hi), err);
+            }
+
             @Override
             public IntervalRows pullback(IntervalRows g) {
                 Intervals.checkCols(g, n, layer.describe());

@@ -136,4 +136,46 @@ class BoundRulesTest {
         Outward.closeSum(1.0, 0.0, 1.0, 1, l, h, 0);
         assertTrue(l[0] < 1 && h[0] > 1 && h[0] - l[0] < 1e-14);
     }
+
+    /**
+     * Every rule pulls a batch of interval rows back as each row on its own, bit for bit: the convolutions'
+     * batched form (rows innermost, input channels in parallel) against one row at a time, on rows with
+     * entries zero outside a rectangle that differs per row (and one all-zero row), strides 1 and 2.
+     */
+    @Test
+    void aBatchOfRowsPullsBackAsEachRowAlone() {
+        SplittableRandom r = new SplittableRandom(9);
+        for (Case c : cases()) {
+            Box in = new Box(c.in(), new double[c.in().size()], new double[c.in().size()]);
+            for (int j = 0; j < in.size(); j++) {
+                in.lo()[j] = r.nextDouble() - 0.8;
+                in.hi()[j] = in.lo()[j] + r.nextDouble();
+            }
+            BoundStep step = c.layer().bounds().over(in);
+            Shape out = step.output().shape();
+            int rows = 6, n = out.size();
+            double[] lo = new double[rows * n], hi = new double[rows * n];
+            for (int row = 0; row < rows - 1; row++) {
+                int ch = r.nextInt(out.c()), y0 = r.nextInt(out.h()), x0 = r.nextInt(out.w());
+                for (int k = ch; k < out.c(); k++) {
+                    for (int y = y0; y < out.h(); y++) {
+                        for (int x = x0; x < out.w(); x++) {
+                            int q = row * n + (k * out.h() + y) * out.w() + x;
+                            lo[q] = r.nextGaussian();
+                            hi[q] = lo[q] + (r.nextBoolean() ? 0 : r.nextDouble());
+                        }
+                    }
+                }
+            }
+            IntervalRows batch = step.pullback(new IntervalRows(rows, n, lo, hi));
+            for (int row = 0; row < rows; row++) {
+                IntervalRows one = step.pullback(new IntervalRows(1, n, java.util.Arrays.copyOfRange(lo, row * n, (row + 1) * n),
+                        java.util.Arrays.copyOfRange(hi, row * n, (row + 1) * n)));
+                int m = one.cols();
+                assertTrue(java.util.Arrays.equals(one.lo(), java.util.Arrays.copyOfRange(batch.lo(), row * m, (row + 1) * m))
+                        && java.util.Arrays.equals(one.hi(), java.util.Arrays.copyOfRange(batch.hi(), row * m, (row + 1) * m)),
+                        c.layer().name() + " row " + row);
+            }
+        }
+    }
 }

@@ -8,6 +8,8 @@ import dev.opnorm.linalg.Projections;
 import dev.opnorm.nn.Shape;
 import dev.opnorm.nn.Tensor;
 import dev.opnorm.nn.bounds.Backsub;
+import dev.opnorm.nn.bounds.Zonotope;
+import dev.opnorm.nn.bounds.ZonotopeSlot;
 import dev.opnorm.nn.bounds.BoundRule;
 import dev.opnorm.nn.bounds.BoundStep;
 import dev.opnorm.nn.bounds.Box;
@@ -44,6 +46,12 @@ import org.ejml.data.DMatrixRMaj;
  * bound of the network in exact arithmetic: R is then the rounding of the double computation, plus
  * every max-pool tie or ReLU kink that rounding cannot resolve (constant image borders make exact ties).
  * {@link #point} is the bracket of the float network's extracted Jacobian.
+ *
+ * <p>With {@link Options#zonotope} (the default) a zonotope over the ball ({@link Zonotope}: every value as
+ * a linear function of the input offset plus a box of errors) goes forward beside the boxes, and each box
+ * is intersected with its bounds before the layer's rule sees it; its differences also fix max-pool windows
+ * whose candidates' boxes overlap. Interval boxes lose every correlation, so deep in a network they flag most
+ * ReLU units as unstable even over tiny balls; the zonotope flags only those near their kink.
  *
  * <p>Cost of the linear bounds ({@link Options#windowed}, the default): only units the box leaves
  * unstable are back-substituted, each row held on the window of values it reaches ({@link
@@ -118,15 +126,18 @@ public final class Certifier {
      *                   box predicts, stopped at the first layer whose box proves the sign; both rows in full
      *                   only for units that stay unstable (the same relaxations; looser boxes of stable
      *                   units; see {@link Backsub#signsFirst()}). False: both rows of every unit in full
+     * @param zonotope   with {@link #linear}: every layer's box is first intersected with the bounds of a
+     *                   zonotope carried through the network alongside ({@link Zonotope}; one forward pass of
+     *                   a batch of one image per input value), so back-substitution starts from tighter boxes
      */
     public record Options(double ballP, double domainLow, double domainHigh, int samples, int ascent,
                           OperatorNorm.Options power, long seed, boolean linear, boolean windowed, int maxRowSize,
-                          int probeRowSize, int tightenLayers, boolean signsFirst) {
+                          int probeRowSize, int tightenLayers, boolean signsFirst, boolean zonotope) {
         /** Windowed rows, never stopped early, the default first pass and every ReLU layer tightened ({@link #TIGHTEN}). */
         public Options(double ballP, double domainLow, double domainHigh, int samples, int ascent,
                        OperatorNorm.Options power, long seed, boolean linear) {
             this(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, true, Integer.MAX_VALUE, PROBE,
-                    TIGHTEN, SIGNS_FIRST);
+                    TIGHTEN, SIGNS_FIRST, ZONOTOPE);
         }
 
         /** The row settings given, pre-activation bounds tightened at every layer (the full linear bounds). */
@@ -134,7 +145,7 @@ public final class Certifier {
                        OperatorNorm.Options power, long seed, boolean linear, boolean windowed, int maxRowSize,
                        int probeRowSize) {
             this(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
-                    probeRowSize, ALL_LAYERS, SIGNS_FIRST);
+                    probeRowSize, ALL_LAYERS, SIGNS_FIRST, ZONOTOPE);
         }
 
         /** Default entries of the first pass ({@link #probeRowSize}). */
@@ -146,6 +157,12 @@ public final class Certifier {
          * "Certification cost").
          */
         public static final boolean SIGNS_FIRST = true;
+
+        /**
+         * Default {@link #zonotope}: on. Over small balls the zonotope's bounds leave only the units that are
+         * really unstable, so few rows are pulled back (BENCHMARKS.md, "Certification cost").
+         */
+        public static final boolean ZONOTOPE = true;
 
         /** {@link #tightenLayers} for every layer: the full linear bounds (slow on deep networks). */
         public static final int ALL_LAYERS = Integer.MAX_VALUE;
@@ -181,45 +198,45 @@ public final class Certifier {
         public static Options defaults(double ballP) {
             return new Options(ballP, Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, 16, 32,
                     OperatorNorm.Options.defaults().withMaxIterations(100).withRelTol(1e-6), 0, true, true,
-                    Integer.MAX_VALUE, PROBE, TIGHTEN, SIGNS_FIRST);
+                    Integer.MAX_VALUE, PROBE, TIGHTEN, SIGNS_FIRST, ZONOTOPE);
         }
 
         public Options withDomain(double low, double high) {
             return new Options(ballP, low, high, samples, ascent, power, seed, linear, windowed, maxRowSize,
-                    probeRowSize, tightenLayers, signsFirst);
+                    probeRowSize, tightenLayers, signsFirst, zonotope);
         }
 
         public Options withSearch(int samples, int ascent) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
-                    probeRowSize, tightenLayers, signsFirst);
+                    probeRowSize, tightenLayers, signsFirst, zonotope);
         }
 
         public Options withSeed(long s) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, s, linear, windowed, maxRowSize,
-                    probeRowSize, tightenLayers, signsFirst);
+                    probeRowSize, tightenLayers, signsFirst, zonotope);
         }
 
         public Options withLinear(boolean on) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, on, windowed, maxRowSize,
-                    probeRowSize, tightenLayers, signsFirst);
+                    probeRowSize, tightenLayers, signsFirst, zonotope);
         }
 
         /** Windowed rows on or off (off: the dense reference). */
         public Options withWindowed(boolean on) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, on, maxRowSize,
-                    probeRowSize, tightenLayers, signsFirst);
+                    probeRowSize, tightenLayers, signsFirst, zonotope);
         }
 
         /** The first pass of pre-activation bounds stops rows past this many entries (0: no first pass). */
         public Options withProbeRowSize(int entries) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
-                    entries, tightenLayers, signsFirst);
+                    entries, tightenLayers, signsFirst, zonotope);
         }
 
         /** Windowed rows stop early past this many entries ({@link Integer#MAX_VALUE}: never). */
         public Options withMaxRowSize(int entries) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, entries,
-                    probeRowSize, tightenLayers, signsFirst);
+                    probeRowSize, tightenLayers, signsFirst, zonotope);
         }
 
         /**
@@ -228,13 +245,19 @@ public final class Certifier {
          */
         public Options withTightenLayers(int layers) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
-                    probeRowSize, layers, signsFirst);
+                    probeRowSize, layers, signsFirst, zonotope);
         }
 
         /** Pre-activation rows fix ReLU signs first (true) or both rows of every unit go back in full (false). */
         public Options withSignsFirst(boolean on) {
             return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
-                    probeRowSize, tightenLayers, on);
+                    probeRowSize, tightenLayers, on, zonotope);
+        }
+
+        /** Pre-activation boxes narrowed by a zonotope over the ball first (true), or not (false: the boxes alone). */
+        public Options withZonotope(boolean on) {
+            return new Options(ballP, domainLow, domainHigh, samples, ascent, power, seed, linear, windowed, maxRowSize,
+                    probeRowSize, tightenLayers, signsFirst, on);
         }
     }
 
@@ -310,7 +333,7 @@ public final class Certifier {
                 r++;
             }
         }
-        IntervalRows all = pullbackRows(step, g);
+        IntervalRows all = step.pullback(IntervalRows.exact(g)); // convolutions take the rows together
         int n = all.cols();
         IntervalRows jac = slice(all, 0, k, n);
         IntervalRows margins = label < 0 ? null : slice(all, k, k - 1, n);
@@ -407,10 +430,16 @@ public final class Certifier {
             }
             return out;
         };
+        ZonotopeSlot slot = new ZonotopeSlot(options.zonotope() ? Zonotope.ball(inShape, x0, eps, options.ballP(), box) : null);
         return new Backsub() {
             @Override
             public double[] lower(LinearRows f) {
                 return dense.lower(f);
+            }
+
+            @Override
+            public ZonotopeSlot slot() {
+                return slot;
             }
 
             /** As the dense rows, over the window's entries only (the rest are zero). */
@@ -475,7 +504,8 @@ public final class Certifier {
 
     /**
      * The interval rows g pulled back through the step, one row per task, rows in parallel: every rule
-     * pulls each row back on its own, so this is {@code step.pullback(IntervalRows.exact(g))} bit for bit.
+     * pulls each row back on its own, so this is {@code step.pullback(IntervalRows.exact(g))} bit for bit
+     * (what {@link #propagate} uses: the convolutions' batched form is faster; this is its reference).
      */
     static IntervalRows pullbackRows(BoundStep step, double[][] g) {
         IntervalRows[] one = new IntervalRows[g.length];

@@ -34,13 +34,9 @@ class CertifierTest {
     }
 
     /**
-     * Over B_p(x, eps), every cell (p,q) with the ball in the same p: no point of 150 uniform samples, nor
-     * the search's own best point, has a power-iteration or exact norm above the certified upper bound
-     * (float network: 1e-5 relative for its rounding), and the sound lower bound never exceeds it.
-     */
-    /**
      * The logit and margin rows pulled back one per task, in parallel, are the batch pulled back at once, bit
-     * for bit (every rule pulls each row back on its own), on networks with every rule (convolutions,
+     * for bit (every rule pulls each row back on its own; the convolutions' batched form, vectorized over the
+     * rows, sums each row's terms in that row's order), on networks with every rule (convolutions,
      * BatchNorm, ReLU, max pooling, pre-activation blocks, linear), at the point and over a ball.
      */
     @Test
@@ -71,6 +67,11 @@ class CertifierTest {
         }
     }
 
+    /**
+     * Over B_p(x, eps), every cell (p,q) with the ball in the same p: no point of 150 uniform samples, nor
+     * the search's own best point, has a power-iteration or exact norm above the certified upper bound
+     * (float network: 1e-5 relative for its rounding), and the sound lower bound never exceeds it.
+     */
     @Test
     void noSampledPointExceedsTheBallUpperBound() {
         checkSamples(CertifyFixtures.convNet(1), CertifyFixtures.CONV_IN, 0.15, 11);

@@ -7,6 +7,7 @@ import dev.opnorm.nn.bounds.BoundStep;
 import dev.opnorm.nn.bounds.Box;
 import dev.opnorm.nn.bounds.IntervalRows;
 import dev.opnorm.nn.bounds.LinearRows;
+import dev.opnorm.nn.bounds.Zonotope;
 import dev.opnorm.nn.layers.Layer;
 import dev.opnorm.nn.layers.Linear;
 import dev.opnorm.nn.layers.ReLU;
@@ -30,7 +31,8 @@ class LinearBoundsTest {
      * At the output of every layer of the chain (pre-activations included), the back-substituted bounds
      * +-e_j and the propagated box hold the values of every test point of the ball: uniform samples,
      * extreme points (corners of the l_inf ball, vertices of the l_1 ball, points of the l_2 sphere) and
-     * PGA's adversarial points; the margins' linear lower bounds hold at each point too.
+     * PGA's adversarial points; so does the zonotope tracked alongside ({@link Zonotope#box}); the margins'
+     * linear lower bounds hold at each point too.
      */
     @Test
     void boundsHoldEveryPointOfTheBall() {
@@ -41,12 +43,13 @@ class LinearBoundsTest {
 
     /**
      * The same on the small CNN, for each way of pulling rows back: dense (the reference), windowed (signs
-     * first, and both rows of every unit in full), windowed with rows stopped early at an intermediate layer's box, with the cheap first pass, and with
+     * first, and both rows of every unit in full), either without the zonotope's boxes, windowed with rows stopped early at an intermediate layer's box, with the cheap first pass, and with
      * pre-activations tightened in none, one, three (dense) or all of the ReLU layers.
      */
     @Test
     void everyPullbackPathHoldsEveryPointOfTheBall() {
         List<java.util.function.UnaryOperator<Certifier.Options>> paths = List.of(o -> o.withWindowed(false), o -> o,
+                o -> o.withZonotope(false), o -> o.withZonotope(false).withWindowed(false),
                 o -> o.withSignsFirst(false), o -> o.withMaxRowSize(20), o -> o.withProbeRowSize(10).withMaxRowSize(60), o -> o.withTightenLayers(0),
                 o -> o.withTightenLayers(1), o -> o.withTightenLayers(Certifier.Options.ALL_LAYERS),
                 o -> o.withWindowed(false).withTightenLayers(3));
@@ -79,6 +82,9 @@ class LinearBoundsTest {
                 Backsub sRef = ref.backsub(x, e), sWin = win.backsub(x, e), sEarly = early.backsub(x, e);
                 int unstableRef = 0, unstableWin = 0;
                 for (Layer layer : net.chain()) {
+                    bRef = sRef.prior(bRef);
+                    bWin = sWin.prior(bWin);
+                    bEarly = sEarly.prior(bEarly);
                     BoundStep r = layer.bounds().over(bRef, sRef), w = layer.bounds().over(bWin, sWin);
                     BoundStep y = layer.bounds().over(bEarly, sEarly), z = layer.bounds().over(bBox);
                     sRef = sRef.after(r, bRef);
@@ -145,6 +151,8 @@ class LinearBoundsTest {
         Backsub sRef = ref.backsub(x, eps), sWin = win.backsub(x, eps);
         double widest = 0;
         for (Layer layer : net.chain()) {
+            bRef = sRef.prior(bRef);
+            bWin = sWin.prior(bWin);
             BoundStep r = layer.bounds().over(bRef, sRef), w = layer.bounds().over(bWin, sWin);
             sRef = sRef.after(r, bRef);
             sWin = sWin.after(w, bWin);
@@ -167,8 +175,8 @@ class LinearBoundsTest {
     /**
      * Signs first ({@link Certifier.Options#signsFirst}, the default) on the narrow seven-layer CNN: the same
      * ReLUs on, off and open in every layer as both rows of every unit in full, the margins within 1e-6
-     * relative, and boxes that differ (the stable units' unused ends keep their interval bounds: the rows
-     * were not all pulled back in full).
+     * relative, and (without the zonotope, whose boxes are tight already) boxes that differ (the stable units'
+     * unused ends keep their interval bounds: the rows were not all pulled back in full). With the zonotope too.
      */
     @Test
     void signsFirstLeavesTheSameReluStatesAsTheFullPass() {
@@ -176,38 +184,42 @@ class LinearBoundsTest {
         Shape in = SEVEN_IN;
         float[] x = CertifyFixtures.point(in.size(), 46);
         double eps = 1e-3;
-        Certifier.Options base = sevenOptions();
-        Certifier full = new Certifier(net, in, 2, 2, base.withSignsFirst(false));
-        Certifier fast = new Certifier(net, in, 2, 2, base);
-        Box bFull = Box.around(in, x, eps, -1, 1), bFast = bFull;
-        Backsub sFull = full.backsub(x, eps), sFast = fast.backsub(x, eps);
-        int relus = 0, open = 0, wider = 0;
-        for (Layer layer : net.chain()) {
-            BoundStep r = layer.bounds().over(bFull, sFull), f = layer.bounds().over(bFast, sFast);
-            sFull = sFull.after(r, bFull);
-            sFast = sFast.after(f, bFast);
-            if (layer instanceof dev.opnorm.nn.layers.ReLU) {
-                relus++;
+        for (boolean zonotope : new boolean[]{false, true}) {
+            Certifier.Options base = sevenOptions().withZonotope(zonotope);
+            Certifier full = new Certifier(net, in, 2, 2, base.withSignsFirst(false));
+            Certifier fast = new Certifier(net, in, 2, 2, base);
+            Box bFull = Box.around(in, x, eps, -1, 1), bFast = bFull;
+            Backsub sFull = full.backsub(x, eps), sFast = fast.backsub(x, eps);
+            int relus = 0, open = 0, wider = 0;
+            for (Layer layer : net.chain()) {
+                bFull = sFull.prior(bFull);
+                bFast = sFast.prior(bFast);
+                BoundStep r = layer.bounds().over(bFull, sFull), f = layer.bounds().over(bFast, sFast);
+                sFull = sFull.after(r, bFull);
+                sFast = sFast.after(f, bFast);
+                if (layer instanceof dev.opnorm.nn.layers.ReLU) {
+                    relus++;
+                    for (int j = 0; j < bFull.size(); j++) {
+                        boolean onFull = r.output().lo()[j] > 0, onFast = f.output().lo()[j] > 0;
+                        boolean offFull = r.output().hi()[j] <= 0, offFast = f.output().hi()[j] <= 0;
+                        assertEquals(onFull, onFast, layer.name() + " on " + j);
+                        assertEquals(offFull, offFast, layer.name() + " off " + j);
+                        open += onFull || offFull ? 0 : 1;
+                    }
+                }
+                bFull = r.output();
+                bFast = f.output();
                 for (int j = 0; j < bFull.size(); j++) {
-                    boolean onFull = r.output().lo()[j] > 0, onFast = f.output().lo()[j] > 0;
-                    boolean offFull = r.output().hi()[j] <= 0, offFast = f.output().hi()[j] <= 0;
-                    assertEquals(onFull, onFast, layer.name() + " on " + j);
-                    assertEquals(offFull, offFast, layer.name() + " off " + j);
-                    open += onFull || offFull ? 0 : 1;
+                    wider += bFast.hi()[j] - bFast.lo()[j] > (bFull.hi()[j] - bFull.lo()[j]) * (1 + 1e-6) ? 1 : 0;
                 }
             }
-            bFull = r.output();
-            bFast = f.output();
-            for (int j = 0; j < bFull.size(); j++) {
-                wider += bFast.hi()[j] - bFast.lo()[j] > (bFull.hi()[j] - bFull.lo()[j]) * (1 + 1e-6) ? 1 : 0;
+            assertEquals(7, relus);
+            assertTrue(open > 0 && (zonotope || wider > 0), "open ReLUs " + open + ", wider boxes " + wider);
+            Certifier.Propagation pf = full.propagate(x, eps, 3), ps = fast.propagate(x, eps, 3);
+            for (int t = 0; t < pf.marginLower().length; t++) {
+                assertEquals(pf.marginLower()[t], ps.marginLower()[t], 1e-6 * (1 + Math.abs(pf.marginLower()[t])),
+                        "margin " + t);
             }
-        }
-        assertEquals(7, relus);
-        assertTrue(open > 0 && wider > 0, "open ReLUs " + open + ", wider boxes " + wider);
-        Certifier.Propagation pf = full.propagate(x, eps, 3), ps = fast.propagate(x, eps, 3);
-        for (int t = 0; t < pf.marginLower().length; t++) {
-            assertEquals(pf.marginLower()[t], ps.marginLower()[t], 1e-6 * (1 + Math.abs(pf.marginLower()[t])),
-                    "margin " + t);
         }
     }
 
@@ -223,12 +235,17 @@ class LinearBoundsTest {
             Backsub back = c.backsub(x, eps);
             Box box = Box.around(in, x, eps, Double.NEGATIVE_INFINITY, INF);
             List<float[]> acts = new ArrayList<>(pts);
+            int zonotopes = 0;
             String what = net.name() + " l" + ballP + " eps " + eps;
             for (int li = 0; li < chain.size(); li++) {
                 Layer layer = chain.get(li);
+                box = back.prior(box);
                 BoundStep step = layer.bounds().over(box, back);
                 back = back.after(step, box);
                 box = step.output();
+                Zonotope zono = back.zonotope();
+                Box zBox = zono == null ? null : zono.box();
+                zonotopes += zBox == null ? 0 : 1;
                 int n = box.size();
                 Shape shape = box.shape();
                 for (int t = 0; t < acts.size(); t++) {
@@ -249,8 +266,14 @@ class LinearBoundsTest {
                                 + layer.name() + ", " + shape + ") unit " + j + " point " + t + ": " + a[j] + " not in ["
                                 + l[2 * j] + ", " + -l[2 * j + 1] + "]");
                         assertTrue(a[j] >= box.lo()[j] - tol && a[j] <= box.hi()[j] + tol, what + " layer " + li + " box");
+                        assertTrue(zBox == null || a[j] >= zBox.lo()[j] - tol && a[j] <= zBox.hi()[j] + tol, what + " layer "
+                                + li + " (" + layer.name() + ") unit " + j + " point " + t + ": " + a[j] + " not in zonotope ["
+                                + (zBox == null ? 0 : zBox.lo()[j]) + ", " + (zBox == null ? 0 : zBox.hi()[j]) + "]");
                     }
                 }
+            }
+            if (c.options().linear() && c.options().zonotope() && !net.name().equals("res")) { // no block has a zonotope form
+                assertTrue(zonotopes > 0, what + ": no zonotope tracked");
             }
             Certifier.Propagation over = c.propagate(x, eps, 0);
             for (int t = 0; t < acts.size(); t++) {
