@@ -73,8 +73,8 @@ public record Profile(String name, String dataset, double width, int trainPerCla
      * to 3e-5, d.d. ONR's at 1e-5, the others' none beyond the point, so the grid sits there; eps_train is added as
      * the last radius (where PGA robust accuracy comes from Fig. 3's curves). Linear back-substitution
      * ({@code certifyBounds = linear}, in every ReLU layer by default) certifies the standard network's image 0 at
-     * 1e-4 where interval bounds stop at 1e-6, but takes 10-20 s per propagation on a quick network at these
-     * radii (2 cores, ReLU signs first) against 1-2 s, and minutes at eps_train (BENCHMARKS.md, "Certification
+     * 1e-4 where interval bounds stop at 1e-6, but takes 5-8 s per propagation on a quick network at these
+     * radii (2 cores, zonotope and ReLU signs first) against 1-2 s, and minutes at eps_train (BENCHMARKS.md, "Certification
      * cost").
      */
     static final double[] QUICK_CERTIFY_EPS = {0, 1e-5, 3e-5, 1e-4};

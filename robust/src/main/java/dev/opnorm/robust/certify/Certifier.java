@@ -170,7 +170,7 @@ public final class Certifier {
         /**
          * Default {@link #tightenLayers}: every ReLU layer. On the quick profile's network, tightening
          * fewer leaves the deep layers' interval bounds so wide that nothing certifies beyond l_2 1e-6,
-         * while every layer certifies test image 0 up to 1e-3, at some 10-45 s per propagation on 2 cores
+         * while every layer certifies test image 0 up to 1e-3, at some 5-15 s per propagation on 2 cores
          * (see BENCHMARKS.md, "Certification cost"); fewer layers trade tightness for time.
          */
         public static final int TIGHTEN = ALL_LAYERS;
