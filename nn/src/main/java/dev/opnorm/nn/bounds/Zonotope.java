@@ -30,6 +30,18 @@ public final class Zonotope {
     /** Unit roundoff of float. */
     public static final double U_FLOAT = 0x1p-24;
 
+    /**
+     * Most generator coefficients a zonotope may hold (1 GiB of floats): past it the zonotope is dropped
+     * ({@link #fits}), and the boxes go on alone. The quick profile's network holds at most 2^25 (1024
+     * generators, 32 x 32 x 32 values); CIFAR-10 at width 1.0 would need 2^29 in its first layers.
+     */
+    public static final long MAX_COEFFICIENTS = 1L << 28;
+
+    /** Whether a zonotope of {@code gens} generators over {@code size} values stays within {@link #MAX_COEFFICIENTS}. */
+    public static boolean fits(long gens, long size) {
+        return gens * size <= MAX_COEFFICIENTS;
+    }
+
     private final Shape shape;
     private final int gens;
     private final float[] a;
@@ -59,7 +71,7 @@ public final class Zonotope {
      * vectors and delta ranges over the ball (the domain is ignored: a superset, still sound).
      */
     public static Zonotope ball(Shape shape, float[] x0, double eps, double p, Box box) {
-        if (!(eps > 0) || !(p == 1 || p == 2 || p == Double.POSITIVE_INFINITY)) {
+        if (!(eps > 0) || !(p == 1 || p == 2 || p == Double.POSITIVE_INFINITY) || !fits(shape.size(), shape.size())) {
             return null;
         }
         int n = shape.size();

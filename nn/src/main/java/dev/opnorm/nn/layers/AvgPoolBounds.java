@@ -75,6 +75,9 @@ final class AvgPoolBounds implements BoundRule {
                     return null;
                 }
                 Intervals.checkShape(z.rest(), inShape, layer.describe());
+                if (!dev.opnorm.nn.bounds.Zonotope.fits(z.gens(), nOut)) {
+                    return null; // too large to hold: the boxes go on alone
+                }
                 int g = z.gens();
                 float[] y = layer.forward(new dev.opnorm.nn.Tensor(new Shape(g, ch, h, w), z.a())).data;
                 return z.affine(AvgPoolBounds.this, inShape, outShape, y, terms);

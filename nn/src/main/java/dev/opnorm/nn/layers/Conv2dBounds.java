@@ -113,6 +113,9 @@ final class Conv2dBounds implements BoundRule {
                     return null;
                 }
                 Intervals.checkShape(z.rest(), inShape, layer.describe());
+                if (!dev.opnorm.nn.bounds.Zonotope.fits(z.gens(), nOut)) {
+                    return null; // too large to hold: the boxes go on alone
+                }
                 int g = z.gens();
                 float[] y = new float[g * nOut];
                 layer.kernels.conv2dForward(y, z.a(), w, null,

@@ -60,6 +60,9 @@ final class LinearBounds implements BoundRule {
                     throw new IllegalArgumentException(layer.describe() + ": zonotope of shape " + z.shape()
                             + " for " + nIn + " inputs");
                 }
+                if (!dev.opnorm.nn.bounds.Zonotope.fits(z.gens(), nOut)) {
+                    return null; // too large to hold: the boxes go on alone
+                }
                 int g = z.gens();
                 float[] y = new float[g * nOut];
                 layer.kernels.gemm(false, true, g, nOut, nIn, 1f, z.a(), 0, nIn, w, 0, nIn, 0f, y, 0, nOut);

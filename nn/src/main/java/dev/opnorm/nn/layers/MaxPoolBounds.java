@@ -334,6 +334,9 @@ final class MaxPoolBounds implements BoundRule {
                     return null;
                 }
                 Intervals.checkShape(z.rest(), inShape, layer.describe());
+                if (!dev.opnorm.nn.bounds.Zonotope.fits(z.gens(), nOut)) {
+                    return null; // too large to hold: the boxes go on alone
+                }
                 double[] rl = z.rest().lo(), rh = z.rest().hi();
                 int pairs = 0; // every candidate but its window's best
                 for (int o = 0; o < nOut; o++) {

@@ -142,4 +142,17 @@ class ZonotopeTest {
         assertTrue(margin[1] >= margin[0] - 1e-9 * (1 + Math.abs(margin[0])), "margin " + margin[1] + " vs " + margin[0]);
         assertTrue(upper[1] <= upper[0] * (1 + 1e-9), "upper " + upper[1] + " vs " + upper[0]);
     }
+
+    /**
+     * A ball whose zonotope would hold more than {@link Zonotope#MAX_COEFFICIENTS} coefficients (128 x 129
+     * inputs: 2^28.02) gets none, and certification goes on with the boxes alone; a point gets none either.
+     */
+    @Test
+    void noZonotopeTooLargeToHold() {
+        Shape big = new Shape(1, 1, 128, 129), small = new Shape(1, 1, 8, 8);
+        float[] xb = new float[big.size()], xs = new float[small.size()];
+        assertEquals(null, Zonotope.ball(big, xb, 0.1, 2, Box.around(big, xb, 0.1, -1, 1)));
+        assertNotNull(Zonotope.ball(small, xs, 0.1, 2, Box.around(small, xs, 0.1, -1, 1)));
+        assertEquals(null, Zonotope.ball(small, xs, 0, 2, Box.around(small, xs, 0, -1, 1)));
+    }
 }
