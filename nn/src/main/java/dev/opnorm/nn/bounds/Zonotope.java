@@ -42,6 +42,22 @@ public final class Zonotope {
         return gens * size <= MAX_COEFFICIENTS;
     }
 
+    /**
+     * Whether z goes on through a layer {@code who} of {@code inSize} inputs and {@code outSize} outputs: false
+     * when there is none or the output would not fit ({@link #fits}: the boxes then go on alone).
+     *
+     * @throws IllegalArgumentException when z holds another number of values than the layer's inputs
+     */
+    public static boolean passes(Zonotope z, int inSize, int outSize, String who) {
+        if (z == null) {
+            return false;
+        }
+        if (z.shape.size() != inSize) {
+            throw new IllegalArgumentException(who + ": zonotope of shape " + z.shape + " for " + inSize + " inputs");
+        }
+        return fits(z.gens, outSize);
+    }
+
     private final Shape shape;
     private final int gens;
     private final float[] a;
@@ -202,7 +218,7 @@ public final class Zonotope {
      * rest, widened by radius times the kernel's rounding error: {@code absNorms[j]} bounds (|W| N)_j (N the
      * input's {@link #norms}), {@code terms} the products per output. Null when a bound is not finite.
      */
-    public Zonotope affine(Shape to, float[] out, Box rest, double[] absNorms, long terms) {
+    private Zonotope affine(Shape to, float[] out, Box rest, double[] absNorms, long terms) {
         double g = gammaFloat(terms + 1), under = Outward.mulUp((terms + 1) * Float.MIN_VALUE, ones());
         double[] err = new double[absNorms.length];
         for (int j = 0; j < err.length; j++) {
@@ -266,7 +282,7 @@ public final class Zonotope {
     }
 
     /** gamma_n for float arithmetic, n u / (1 - n u) with u = 2^-24, rounded up. */
-    public static double gammaFloat(long n) {
+    private static double gammaFloat(long n) {
         double nu = n * U_FLOAT;
         if (!(nu < 0.5)) {
             throw new IllegalArgumentException("too many terms for a float rounding-error bound: " + n);
@@ -278,7 +294,7 @@ public final class Zonotope {
      * An upper bound on (|W| v)_j for every output j of an affine rule with interval image {@code image}
      * of the box [-v, v]: half the image's width (the bias shifts both ends alike).
      */
-    public static double[] halfWidths(Box image) {
+    private static double[] halfWidths(Box image) {
         double[] out = new double[image.size()];
         for (int j = 0; j < out.length; j++) {
             out[j] = Math.nextUp(Math.nextUp(image.hi()[j] - image.lo()[j]) * 0.5);
@@ -287,7 +303,7 @@ public final class Zonotope {
     }
 
     /** The box [-v, v] of shape {@code shape}. */
-    public static Box symmetric(Shape shape, double[] v) {
+    private static Box symmetric(Shape shape, double[] v) {
         double[] lo = new double[v.length];
         for (int j = 0; j < v.length; j++) {
             lo[j] = -v[j];

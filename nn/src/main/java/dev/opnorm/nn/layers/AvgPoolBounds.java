@@ -71,12 +71,8 @@ final class AvgPoolBounds implements BoundRule {
              */
             @Override
             public dev.opnorm.nn.bounds.Zonotope forward(dev.opnorm.nn.bounds.Zonotope z) {
-                if (z == null) {
+                if (!dev.opnorm.nn.bounds.Zonotope.passes(z, nIn, nOut, layer.describe())) {
                     return null;
-                }
-                Intervals.checkShape(z.rest(), inShape, layer.describe());
-                if (!dev.opnorm.nn.bounds.Zonotope.fits(z.gens(), nOut)) {
-                    return null; // too large to hold: the boxes go on alone
                 }
                 int g = z.gens();
                 float[] y = layer.forward(new dev.opnorm.nn.Tensor(new Shape(g, ch, h, w), z.a())).data;

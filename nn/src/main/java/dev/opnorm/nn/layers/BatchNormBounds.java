@@ -63,10 +63,9 @@ final class BatchNormBounds implements BoundRule {
              */
             @Override
             public dev.opnorm.nn.bounds.Zonotope forward(dev.opnorm.nn.bounds.Zonotope z) {
-                if (z == null) {
+                if (!dev.opnorm.nn.bounds.Zonotope.passes(z, n, n, layer.describe())) {
                     return null;
                 }
-                Intervals.checkShape(z.rest(), in.shape(), layer.describe());
                 float[] a = z.a();
                 double[] norms = z.norms(); // of the input generators, before they are scaled in place
                 float[] sf = new float[ch];

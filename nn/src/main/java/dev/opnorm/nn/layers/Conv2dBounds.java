@@ -109,12 +109,8 @@ final class Conv2dBounds implements BoundRule {
             /** The generators through the layer's float kernel (no bias), the rest through the interval rule. */
             @Override
             public dev.opnorm.nn.bounds.Zonotope forward(dev.opnorm.nn.bounds.Zonotope z) {
-                if (z == null) {
+                if (!dev.opnorm.nn.bounds.Zonotope.passes(z, nIn, nOut, layer.describe())) {
                     return null;
-                }
-                Intervals.checkShape(z.rest(), inShape, layer.describe());
-                if (!dev.opnorm.nn.bounds.Zonotope.fits(z.gens(), nOut)) {
-                    return null; // too large to hold: the boxes go on alone
                 }
                 int g = z.gens();
                 float[] y = new float[g * nOut];
@@ -248,19 +244,17 @@ final class Conv2dBounds implements BoundRule {
                 return new RowBatch(rows, ic, h, wd, iy0, iy1, ix0, ix1, lo, hi, k);
             }
 
+            /**
+             * The transposed convolution of the rows together, rows innermost ([value][row] sums, vectorized over
+             * the rows), input channels in parallel, taps in the forward pass's order. Each row is the same bit for
+             * bit as pulled back alone: its sums take its terms in the same order (the loops cover the union of the
+             * rows' nonzero rectangles; another row's entries add exact zeros to sums that start at +0), and it
+             * closes only the inputs its own taps reach (the others stay exact zeros: closing them would give
+             * every entry a subnormal width, making the row dense for every layer below and slow).
+             */
             @Override
             public IntervalRows pullback(IntervalRows g) {
                 Intervals.checkCols(g, nOut, layer.describe());
-                return g.rows() >= BATCH_ROWS ? pullbackBatch(g) : pullbackRows(g);
-            }
-
-            /**
-             * The rows together, rows innermost ([value][row] sums, vectorized over the rows), input channels in
-             * parallel: each row's sums take the same terms in the same order as {@link #pullbackRows} (tap
-             * loops in the same nesting; a row's zeros outside its nonzero rectangle add exact zeros to sums
-             * that start at +0), and each row closes the same inputs, so every row is the same bit for bit.
-             */
-            private IntervalRows pullbackBatch(IntervalRows g) {
                 int rows = g.rows();
                 double[] gc = new double[nOut * rows], gr = new double[gc.length], ga = new double[gc.length];
                 // each row's rectangle of nonzero entries per output channel, and their union over the rows
@@ -337,7 +331,7 @@ final class Conv2dBounds implements BoundRule {
                 double[] glo = new double[rows * nIn], ghi = new double[rows * nIn];
                 long terms = (long) oc * kh * kw;
                 for (int r = 0; r < rows; r++) {
-                    // the inputs this row's taps reach; the others stay exact zeros, as in pullbackRows
+                    // the inputs this row's taps reach
                     int iy0 = h, iy1 = -1, ix0 = wd, ix1 = -1;
                     for (int o = 0; o < oc; o++) {
                         int t = r * oc + o;
@@ -363,119 +357,8 @@ final class Conv2dBounds implements BoundRule {
                 }
                 return new IntervalRows(rows, nIn, glo, ghi);
             }
-
-            /** Row by row (the reference of {@link #pullbackBatch}). */
-            private IntervalRows pullbackRows(IntervalRows g) {
-                int rows = g.rows();
-                double[] glo = new double[rows * nIn], ghi = new double[rows * nIn];
-                double[] sc = new double[nIn], sr = new double[nIn], sa = new double[nIn];
-                double[] gc = new double[nOut], gr = new double[nOut], ga = new double[nOut];
-                int[] yLo = new int[oc], yHi = new int[oc], xLo = new int[oc], xHi = new int[oc];
-                long terms = (long) oc * kh * kw;
-                for (int row = 0; row < rows; row++) {
-                    Arrays.fill(sc, 0);
-                    Arrays.fill(sr, 0);
-                    Arrays.fill(sa, 0);
-                    int base = row * nOut;
-                    for (int q = 0; q < nOut; q++) {
-                        double l = g.lo()[base + q], u = g.hi()[base + q];
-                        if (l == 0 && u == 0) { // most entries of a back-substituted row: skip the rounding work
-                            gc[q] = 0;
-                            gr[q] = 0;
-                            ga[q] = 0;
-                            continue;
-                        }
-                        gc[q] = Outward.centre(l, u);
-                        gr[q] = Outward.radius(l, u, gc[q]);
-                        ga[q] = Math.abs(gc[q]) + gr[q];
-                    }
-                    // the rectangle of each output channel's nonzero entries: rows from back-substitution are
-                    // local (a unit's receptive field), and the loops below skip the zeros outside it, which
-                    // would add exact zeros (same sums)
-                    java.util.Arrays.fill(yLo, Integer.MAX_VALUE);
-                    java.util.Arrays.fill(yHi, -1);
-                    java.util.Arrays.fill(xLo, Integer.MAX_VALUE);
-                    java.util.Arrays.fill(xHi, -1);
-                    for (int o = 0, q = 0; o < oc; o++) {
-                        for (int oy = 0; oy < oh; oy++) {
-                            for (int ox = 0; ox < ow; ox++, q++) {
-                                if (ga[q] != 0) {
-                                    yLo[o] = Math.min(yLo[o], oy);
-                                    yHi[o] = Math.max(yHi[o], oy);
-                                    xLo[o] = Math.min(xLo[o], ox);
-                                    xHi[o] = Math.max(xHi[o], ox);
-                                }
-                            }
-                        }
-                    }
-                    // the transposed convolution, weight-outer like the forward pass
-                    for (int o = 0; o < oc; o++) {
-                        if (yHi[o] < 0) {
-                            continue;
-                        }
-                        for (int i = 0; i < ic; i++) {
-                            for (int ky = 0; ky < kh; ky++) {
-                                for (int kx = 0; kx < kw; kx++) {
-                                    double wk = w[((o * ic + i) * kh + ky) * kw + kx], aw = Math.abs(wk);
-                                    if (wk == 0) {
-                                        continue;
-                                    }
-                                    int ox0 = Math.max(xLo[o], firstInside(kx, s, pad));
-                                    int ox1 = Math.min(xHi[o], lastInside(kx, s, pad, wd, ow));
-                                    for (int oy = yLo[o]; oy <= yHi[o]; oy++) {
-                                        int iy = oy * s - pad + ky;
-                                        if (iy < 0 || iy >= h) {
-                                            continue;
-                                        }
-                                        int qBase = (o * oh + oy) * ow, aBase = (i * h + iy) * wd - pad + kx;
-                                        if (s == 1) { // one stream per loop: the JIT vectorizes these
-                                            axpy(sc, aBase, gc, qBase, wk, ox0, ox1);
-                                            axpy(sr, aBase, gr, qBase, aw, ox0, ox1);
-                                            axpy(sa, aBase, ga, qBase, aw, ox0, ox1);
-                                            continue;
-                                        }
-                                        for (int ox = ox0; ox <= ox1; ox++) {
-                                            int q = qBase + ox, at = aBase + ox * s;
-                                            sc[at] += gc[q] * wk;
-                                            sr[at] += gr[q] * aw;
-                                            sa[at] += ga[q] * aw;
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    // inputs no tap of a nonzero entry reaches got no term at all: their sums are exact zeros
-                    // and stay 0 (closing them would give every entry a subnormal width, making the row
-                    // dense for every layer below and the arithmetic on it slow)
-                    int iy0 = h, iy1 = -1, ix0 = wd, ix1 = -1;
-                    for (int o = 0; o < oc; o++) {
-                        if (yHi[o] >= 0) {
-                            iy0 = Math.min(iy0, yLo[o] * s - pad);
-                            iy1 = Math.max(iy1, yHi[o] * s - pad + kh - 1);
-                            ix0 = Math.min(ix0, xLo[o] * s - pad);
-                            ix1 = Math.max(ix1, xHi[o] * s - pad + kw - 1);
-                        }
-                    }
-                    iy0 = Math.max(iy0, 0);
-                    ix0 = Math.max(ix0, 0);
-                    iy1 = Math.min(iy1, h - 1);
-                    ix1 = Math.min(ix1, wd - 1);
-                    for (int i = 0; i < ic; i++) {
-                        for (int iy = iy0; iy <= iy1; iy++) {
-                            for (int ix = ix0, j = (i * h + iy) * wd + ix0; ix <= ix1; ix++, j++) {
-                                Outward.closeSum(sc[j], sr[j], sa[j], terms, glo, ghi, row * nIn + j);
-                            }
-                        }
-                    }
-                }
-                return new IntervalRows(rows, nIn, glo, ghi);
-            }
         };
     }
-
-    /** Rows from which {@link BoundStep#pullback} goes through the batched form (vectorized over the rows). */
-    static final int BATCH_ROWS = 4;
 
     /** sc[d + i] += c w[from + i] and sh[d + i] += e aw[from + i] for i &lt; n (one contiguous pass). */
     private static void axpy2(double[] sc, double[] sh, int d, double[] w, double[] aw, int from, double c, double e,

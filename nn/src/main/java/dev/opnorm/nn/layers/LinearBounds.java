@@ -53,15 +53,8 @@ final class LinearBounds implements BoundRule {
             /** The generators through the layer's float GEMM (no bias), the rest through the interval rule. */
             @Override
             public dev.opnorm.nn.bounds.Zonotope forward(dev.opnorm.nn.bounds.Zonotope z) {
-                if (z == null) {
+                if (!dev.opnorm.nn.bounds.Zonotope.passes(z, nIn, nOut, layer.describe())) {
                     return null;
-                }
-                if (z.rest().size() != nIn) {
-                    throw new IllegalArgumentException(layer.describe() + ": zonotope of shape " + z.shape()
-                            + " for " + nIn + " inputs");
-                }
-                if (!dev.opnorm.nn.bounds.Zonotope.fits(z.gens(), nOut)) {
-                    return null; // too large to hold: the boxes go on alone
                 }
                 int g = z.gens();
                 float[] y = new float[g * nOut];

@@ -39,17 +39,14 @@ final class MaxPoolBounds implements BoundRule {
             return step(in, null);
         }
         Zonotope z = before.zonotope();
-        if (z != null && z.rest().size() != in.size()) {
-            throw new IllegalArgumentException(layer.describe() + ": zonotope of shape " + z.shape() + " for a box of shape "
-                    + in.shape());
-        }
+        long[] dom = Zonotope.passes(z, in.size(), in.size(), layer.describe()) ? dominated(in, z) : null;
         if (before.signsFirst() && before.windowed() && before.reluLayers() < before.tightenLayers()) {
-            return step(leadersFirst(in, before, z), z);
+            return step(leadersFirst(in, before, dom), dom);
         }
         // tighten the inputs of the windows whose selection the box leaves open: fewer candidates, and
         // a smaller max hi in the relaxation of negative coefficients
         boolean[] open = new boolean[in.size()];
-        for (int[] win : openWindows(in.shape(), in.lo(), in.hi(), z)) {
+        for (int[] win : openWindows(in.shape(), in.lo(), in.hi(), dom)) {
             for (int j : win) {
                 open[j] = true;
             }
@@ -61,7 +58,7 @@ final class MaxPoolBounds implements BoundRule {
                 units[m++] = j;
             }
         }
-        return step(before.tighten(in, units, m, false), z); // both ends of each value matter here
+        return step(before.tighten(in, units, m, false), dom); // both ends of each value matter here
     }
 
     /**
@@ -72,9 +69,9 @@ final class MaxPoolBounds implements BoundRule {
      * tightening does. A window closed this way keeps its maximum's interval upper end (its selection is
      * what the relaxation needs).
      */
-    private Box leadersFirst(Box in, Backsub before, Zonotope z) {
+    private Box leadersFirst(Box in, Backsub before, long[] dom) {
         double[] lo = in.lo().clone(), hi = in.hi().clone();
-        int[][] open = openWindows(in.shape(), lo, hi, z);
+        int[][] open = openWindows(in.shape(), lo, hi, dom);
         int n = open.length;
         int[] lead = new int[n];
         int[] units = new int[in.size()];
@@ -131,7 +128,7 @@ final class MaxPoolBounds implements BoundRule {
             hi[units[t]] = Math.min(hi[units[t]], -l[t]);
         }
         // windows still open: the ends not bounded yet, in full
-        int[][] still = openWindows(in.shape(), lo, hi, z);
+        int[][] still = openWindows(in.shape(), lo, hi, dom);
         boolean[] lower = new boolean[in.size()], upper = new boolean[in.size()];
         for (int t = 0; t < m; t++) {
             upper[units[t]] = true;
@@ -171,8 +168,8 @@ final class MaxPoolBounds implements BoundRule {
     }
 
     /** The candidates of each window with several (its selection open). */
-    private int[][] openWindows(Shape inShape, double[] lo, double[] hi, Zonotope z) {
-        Selection sel = select(inShape, lo, hi, z);
+    private int[][] openWindows(Shape inShape, double[] lo, double[] hi, long[] dom) {
+        Selection sel = select(inShape, lo, hi, dom);
         java.util.List<int[]> open = new java.util.ArrayList<>();
         for (int o = 0; o + 1 < sel.start().length; o++) {
             if (sel.start()[o + 1] - sel.start()[o] > 1) {
@@ -190,18 +187,18 @@ final class MaxPoolBounds implements BoundRule {
     }
 
     /**
-     * {@link Selection} over the box; with a zonotope z of the inputs, a candidate i is dropped when another
-     * candidate k of its window surely exceeds it (x_k - x_i &gt;= rest_k.lo - rest_i.hi - radius ||A_k -
-     * A_i||_{p*} &gt; 0): boxes that overlap often differ by a sign the zonotope knows. The window's upper
-     * bound is then the largest hi of the candidates kept (a dropped one lies below some kept one: "surely
-     * exceeds" is a strict order).
+     * Per window o, the inputs another input of the window surely exceeds, as bits ky * k + kx of dom[o]:
+     * x_k - x_i &gt;= rest_k.lo - rest_i.hi - radius ||A_k - A_i||_{p*} &gt; 0 by the zonotope z of the
+     * inputs (boxes that overlap often differ by a sign the zonotope knows); null for windows of more than 64
+     * inputs. Computed once per step over the pairs of the box's candidates: the candidates only
+     * shrink as the box tightens, and the order does not depend on the box.
      */
-    private Selection select(Shape inShape, double[] inLo, double[] inHi, Zonotope z) {
-        Selection sel = select(inShape, inLo, inHi);
-        return z == null ? sel : prune(sel, inHi, z);
-    }
-
-    private static Selection prune(Selection sel, double[] inHi, Zonotope z) {
+    private long[] dominated(Box in, Zonotope z) {
+        int k = layer.kernel();
+        if (k * k > 64) {
+            return null;
+        }
+        Selection sel = select(in.shape(), in.lo(), in.hi());
         int[] start = sel.start(), cand = sel.cand();
         int nOut = start.length - 1;
         int pairs = 0;
@@ -209,37 +206,62 @@ final class MaxPoolBounds implements BoundRule {
             int m = start[o + 1] - start[o];
             pairs += m * (m - 1) / 2;
         }
-        int[] pi = new int[pairs], pk = new int[pairs], ti = new int[pairs], tk = new int[pairs];
+        int[] pi = new int[pairs], pk = new int[pairs], po = new int[pairs];
         for (int o = 0, q = 0; o < nOut; o++) {
             for (int t = start[o]; t < start[o + 1]; t++) {
                 for (int u = t + 1; u < start[o + 1]; u++, q++) {
                     pi[q] = cand[t];
                     pk[q] = cand[u];
-                    ti[q] = t;
-                    tk[q] = u;
+                    po[q] = o;
                 }
             }
         }
         double[] d = z.differencesUp(pi, pk, pairs);
-        boolean[] drop = new boolean[cand.length];
         double[] rl = z.rest().lo(), rh = z.rest().hi();
+        Shape inShape = in.shape(), outShape = layer.outputShape(inShape);
+        int h = inShape.h(), w = inShape.w(), oh = outShape.h(), ow = outShape.w();
+        long[] dom = new long[nOut];
         for (int q = 0; q < pairs; q++) {
-            int i = pi[q], k = pk[q];
-            if (Outward.addDown(Outward.addDown(rl[k], -rh[i]), -d[q]) > 0) {
-                drop[ti[q]] = true; // x_k - x_i > 0 everywhere
+            int i = pi[q], j = pk[q];
+            if (Outward.addDown(Outward.addDown(rl[j], -rh[i]), -d[q]) > 0) {
+                dom[po[q]] |= 1L << slot(po[q], i, h, w, oh, ow); // x_j - x_i > 0 everywhere
             }
-            if (Outward.addDown(Outward.addDown(rl[i], -rh[k]), -d[q]) > 0) {
-                drop[tk[q]] = true;
+            if (Outward.addDown(Outward.addDown(rl[i], -rh[j]), -d[q]) > 0) {
+                dom[po[q]] |= 1L << slot(po[q], j, h, w, oh, ow);
             }
         }
-        int[] ns = new int[nOut + 1], nc = new int[cand.length];
+        return dom;
+    }
+
+    /** The position ky * k + kx of input {@code at} (an h x w plane) in the window of output o (oh x ow). */
+    private int slot(int o, int at, int h, int w, int oh, int ow) {
+        int s = layer.stride(), pad = layer.padding();
+        int ky = (at / w) % h - ((o / ow) % oh * s - pad), kx = at % w - (o % ow * s - pad);
+        return ky * layer.kernel() + kx;
+    }
+
+    /**
+     * {@link Selection} over the box, without the candidates {@code dom} ({@link #dominated}) marks. The
+     * window's upper bound is then the largest hi of the candidates kept (a dropped one lies below some kept
+     * one: "surely exceeds" is a strict order).
+     */
+    private Selection select(Shape inShape, double[] inLo, double[] inHi, long[] dom) {
+        Selection sel = select(inShape, inLo, inHi);
+        if (dom == null) {
+            return sel;
+        }
+        int[] start = sel.start(), cand = sel.cand();
+        int nOut = start.length - 1;
+        Shape outShape = layer.outputShape(inShape);
+        int h = inShape.h(), w = inShape.w(), oh = outShape.h(), ow = outShape.w();
+        int[] ns = new int[nOut + 1], nc = new int[start[nOut]];
         double[] hi = sel.hi().clone();
         int used = 0;
         for (int o = 0; o < nOut; o++) {
             ns[o] = used;
             double mh = Double.NEGATIVE_INFINITY;
             for (int t = start[o]; t < start[o + 1]; t++) {
-                if (!drop[t]) {
+                if ((dom[o] >>> slot(o, cand[t], h, w, oh, ow) & 1) == 0) {
                     nc[used++] = cand[t];
                     mh = Math.max(mh, inHi[cand[t]]);
                 }
@@ -296,13 +318,13 @@ final class MaxPoolBounds implements BoundRule {
         return new Selection(lo, hi, start, cand);
     }
 
-    /** The step over the box (candidates pruned by the zonotope z of the inputs, when given). */
-    private BoundStep step(Box in, Zonotope z) {
+    /** The step over the box (without the candidates {@code dom} marks, when given: {@link #dominated}). */
+    private BoundStep step(Box in, long[] dom) {
         Shape inShape = in.shape(), outShape = layer.outputShape(inShape);
         int ch = inShape.c(), h = inShape.h(), w = inShape.w(), oh = outShape.h(), ow = outShape.w();
         int k = layer.kernel(), s = layer.stride(), pad = layer.padding();
         int nOut = outShape.size();
-        Selection sel = select(inShape, in.lo(), in.hi(), z);
+        Selection sel = select(inShape, in.lo(), in.hi(), dom);
         double[] lo = sel.lo(), hi = sel.hi();
         int[] start = sel.start(), cand = sel.cand();
         int[] best = new int[nOut]; // the candidate with the largest lower bound (the lower line)
@@ -330,12 +352,8 @@ final class MaxPoolBounds implements BoundRule {
              */
             @Override
             public dev.opnorm.nn.bounds.Zonotope forward(dev.opnorm.nn.bounds.Zonotope z) {
-                if (z == null) {
+                if (!dev.opnorm.nn.bounds.Zonotope.passes(z, nIn, nOut, layer.describe())) {
                     return null;
-                }
-                Intervals.checkShape(z.rest(), inShape, layer.describe());
-                if (!dev.opnorm.nn.bounds.Zonotope.fits(z.gens(), nOut)) {
-                    return null; // too large to hold: the boxes go on alone
                 }
                 double[] rl = z.rest().lo(), rh = z.rest().hi();
                 int pairs = 0; // every candidate but its window's best

@@ -67,12 +67,8 @@ final class ReluBounds implements BoundRule {
              */
             @Override
             public dev.opnorm.nn.bounds.Zonotope forward(dev.opnorm.nn.bounds.Zonotope z) {
-                if (z == null) {
+                if (!dev.opnorm.nn.bounds.Zonotope.passes(z, n, n, layer.describe())) {
                     return null;
-                }
-                if (z.rest().size() != n) {
-                    throw new IllegalArgumentException(layer.describe() + ": zonotope of shape " + z.shape()
-                            + " for " + n + " units");
                 }
                 float[] a = z.a();
                 double[] norms = z.norms(); // of the input generators, before they are scaled in place
